@@ -1,0 +1,90 @@
+"""Time is injected: every rule that depends on "now" asks a Clock."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+UTC = timezone.utc
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:  # an aware datetime in UTC
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FixedClock:
+    """A clock that only moves when told to (tests, demos, replays)."""
+
+    def __init__(self, at: datetime | str) -> None:
+        self._at = parse_time(at) if isinstance(at, str) else to_utc(at)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def set(self, at: datetime | str) -> None:
+        self._at = parse_time(at) if isinstance(at, str) else to_utc(at)
+
+    def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
+        self._at = self._at + (delta if delta is not None else timedelta(**kwargs))
+        return self._at
+
+
+def to_utc(value: datetime) -> datetime:
+    """An aware UTC datetime; naive values are taken to be UTC already."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_time(text: str) -> datetime:
+    """Parse ISO 8601 with a zone ('Z' accepted). A time without a zone is refused."""
+    raw = text.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 time: {text!r}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"time has no zone (add Z or +00:00): {text!r}")
+    return value.astimezone(UTC)
+
+
+def format_time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a trailing Z, to the second."""
+    if value is None:
+        return None
+    return to_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
+    env = os.environ if environ is None else environ
+    fixed = env.get("DESKCONSOLE_NOW")
+    if fixed:
+        return FixedClock(parse_time(fixed))
+    return SystemClock()
+
+
+def format_countdown(left: timedelta) -> str:
+    """What is left, compactly: '13d 04h', '3h 12m', '4m 09s'; negative is 'overdue …'."""
+    seconds = int(left.total_seconds())
+    prefix = ""
+    if seconds < 0:
+        prefix, seconds = "overdue ", -seconds
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        body = f"{days}d {hours:02d}h"
+    elif hours:
+        body = f"{hours}h {minutes:02d}m"
+    else:
+        body = f"{minutes}m {secs:02d}s"
+    return prefix + body

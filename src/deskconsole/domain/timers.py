@@ -1,0 +1,82 @@
+"""Which timers and messages a status starts, and how long they run."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.lifecycle import Status, SubStatus
+
+
+class TimerKind(StrEnum):
+    REMINDER = "reminder"
+    AUTO_CLOSE = "auto_close"
+    FOLLOWUP = "followup"
+    STATUS_UPDATE = "status_update"  # an approved escalation expects a daily update
+
+
+class TimerState(StrEnum):
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Durations:
+    awaiting_confirmation_close: timedelta = timedelta(days=14)
+    customer_input_reminder: timedelta = timedelta(days=7)
+    customer_input_close: timedelta = timedelta(days=28)
+    followup_after_close: timedelta = timedelta(days=1)
+    escalation_status_update: timedelta = timedelta(days=1)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Durations":
+        """Durations from DESKCONSOLE_<NAME> variables, e.g. DESKCONSOLE_CUSTOMER_INPUT_REMINDER=3d."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for name in cls.__dataclass_fields__:
+            raw = env.get(f"DESKCONSOLE_{name.upper()}")
+            if raw:
+                values[name] = parse_duration(raw)
+        return cls(**values)
+
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'14d', '36h', '90m', '45s', or combinations like '1d12h'."""
+    raw = text.strip().lower()
+    total, number = 0, ""
+    for ch in raw:
+        if ch.isdigit():
+            number += ch
+        elif ch in _UNITS and number:
+            total += int(number) * _UNITS[ch]
+            number = ""
+        else:
+            raise InvalidInput(f"not a duration: {text!r} (use e.g. 14d, 36h, 90m)")
+    if number or total <= 0:
+        raise InvalidInput(f"not a duration: {text!r} (use e.g. 14d, 36h, 90m)")
+    return timedelta(seconds=total)
+
+
+def timers_for(status: Status, sub_status: SubStatus | None, durations: Durations) -> list[tuple[TimerKind, timedelta]]:
+    """The timers a case starts on entering (status, sub_status), with their delays."""
+    if status is Status.AWAITING_CONFIRMATION:
+        return [(TimerKind.AUTO_CLOSE, durations.awaiting_confirmation_close)]
+    if status is Status.PENDING and sub_status is SubStatus.CUSTOMER_INPUT:
+        return [
+            (TimerKind.REMINDER, durations.customer_input_reminder),
+            (TimerKind.AUTO_CLOSE, durations.customer_input_close),
+        ]
+    if status is Status.CLOSED:
+        return [(TimerKind.FOLLOWUP, durations.followup_after_close)]
+    return []
+
+
+# Timers tied to the status they were started in; leaving it cancels them.
+STATUS_TIMERS = frozenset({TimerKind.REMINDER, TimerKind.AUTO_CLOSE})

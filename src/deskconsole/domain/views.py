@@ -1,0 +1,213 @@
+"""What the service hands to front ends: plain, detached values with JSON forms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from deskconsole.domain.clock import format_time
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    return value
+
+
+class JsonView:
+    def to_json(self) -> dict[str, Any]:
+        return {name: _json(getattr(self, name)) for name in self.__dataclass_fields__}  # type: ignore[attr-defined]
+
+
+@dataclass
+class AgentView(JsonView):
+    id: int
+    name: str
+    role: str
+    skills: list[str]
+    manager: str | None
+    availability: str
+    open_cases: int = 0
+
+
+@dataclass
+class EventView(JsonView):
+    id: int
+    at: datetime
+    actor: str
+    kind: str
+    body: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    recorded_at: datetime | None = None
+
+
+@dataclass
+class TimerView(JsonView):
+    id: int
+    case: int
+    kind: str
+    state: str
+    started_at: datetime
+    due: datetime
+    fired: datetime | None = None
+    case_title: str | None = None
+    case_status: str | None = None
+    case_sub_status: str | None = None
+    assignee: str | None = None
+    priority: str | None = None
+
+
+@dataclass
+class EscalationView(JsonView):
+    id: int
+    case: int
+    state: str
+    requested_by: str
+    requested_at: datetime
+    on_behalf: bool
+    reason: str
+    manager: str | None
+    severity_impact: str | None
+    business_risk: str | None
+    sla_commitments: str | None
+    actions_taken: str | None
+    problem_statement_ok: bool | None
+    impact_described: bool | None
+    workaround_impractical: bool | None
+    milestone_date: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+    engineer: str | None
+    comm_mode: str | None
+    comm_frequency: str | None
+    comm_attendees: str | None
+    prior_priority: str | None
+    last_status_update_at: datetime | None
+    status_update_due: datetime | None
+    de_escalated_by: str | None
+    de_escalated_at: datetime | None
+    case_title: str | None = None
+    case_status: str | None = None
+    case_priority: str | None = None
+    customer: str | None = None
+    assignee: str | None = None
+
+
+@dataclass
+class SurveyView(JsonView):
+    case: int
+    sent_at: datetime
+    to: str
+    answered_at: datetime | None
+    score: int | None
+    comment: str | None
+    flagged: bool
+    case_title: str | None = None
+    customer: str | None = None
+    assignee: str | None = None
+
+
+@dataclass
+class ArticleView(JsonView):
+    id: int
+    title: str
+    body: str
+    state: str
+    source_case: int | None
+    created_at: datetime
+
+
+@dataclass
+class OutboxView(JsonView):
+    id: int
+    case: int
+    kind: str
+    to: str
+    subject: str
+    body: str
+    created_at: datetime
+    state: str
+    sent_at: datetime | None
+
+
+@dataclass
+class CaseRow(JsonView):
+    """One line of the queue: enough to list, nothing more."""
+
+    id: int
+    priority: str
+    status: str
+    sub_status: str | None
+    title: str
+    customer: str
+    assignee: str | None
+    product_area: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    attention: str | None = None
+    escalation: str | None = None
+    next_timer: str | None = None
+    next_timer_due: datetime | None = None
+
+
+@dataclass
+class CaseView(JsonView):
+    id: int
+    ref: str | None
+    title: str
+    description: str
+    status: str
+    sub_status: str | None
+    priority: str
+    severity: str
+    assignee: str | None
+    customer: str
+    contact: str | None
+    product_area: str | None
+    auto_close_at: datetime | None
+    reminder_at: datetime | None
+    followup_at: datetime | None
+    timers: list[TimerView]
+    escalation: EscalationView | None
+    version: int
+    attention: str | None
+    resolution: str | None
+    close_reason: str | None
+    engineering_ref: str | None
+    cloned_from: int | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    last_actor: str | None
+    last_change: str | None
+    survey: SurveyView | None
+    articles: list[ArticleView]
+    events: list[EventView]
+
+
+@dataclass
+class Fired(JsonView):
+    case: int
+    timer: str
+    due: datetime
+    fired: datetime
+
+
+@dataclass
+class SurveySummary(JsonView):
+    sent: int
+    answered: int
+    distribution: dict[int, int]
+    csat: float | None  # share of answers scoring 4 or 5, in percent
+    flagged: list[SurveyView]
+    trend: list[tuple[str, float | None, int]]  # (week starting, csat %, answers)
+    recent: list[SurveyView]

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables and the engine factory (SQLite default, PostgreSQL by URL)."""

@@ -1,0 +1,182 @@
+"""The tables. Times are aware datetimes stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Agent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=64)
+    role: str = Field(max_length=16)
+    skills: str = Field(default="", max_length=512)  # comma separated, lower case
+    manager_id: int | None = Field(default=None, foreign_key="agent.id")
+    availability: str = Field(default="available", max_length=16)
+    email: str | None = Field(default=None, max_length=320)
+    created_at: datetime
+
+
+class Case(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_case_status_id", "status", "id"),
+        Index("ix_case_assignee_status", "assignee_id", "status"),
+        Index("ix_case_priority_id", "priority", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str | None = Field(default=None, unique=True, max_length=200)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    customer: str = Field(max_length=200)
+    contact: str | None = Field(default=None, max_length=320)
+    product_area: str | None = Field(default=None, max_length=100)
+    severity: str = Field(default="normal", max_length=20)
+    priority: str = Field(max_length=2)
+    status: str = Field(max_length=32)
+    sub_status: str | None = Field(default=None, max_length=32)
+    assignee_id: int | None = Field(default=None, foreign_key="agent.id")
+    resolution: str | None = Field(default=None, sa_column=Column(Text))
+    close_reason: str | None = Field(default=None, sa_column=Column(Text))
+    attention: str | None = Field(default=None, max_length=200)  # what the analyst must do next
+    engineering_ref: str | None = Field(default=None, max_length=100)
+    cloned_from_id: int | None = Field(default=None, foreign_key="case.id")
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None = None
+    version: int = Field(default=1)
+    last_actor: str | None = Field(default=None, max_length=80)
+    last_change: str | None = Field(default=None, max_length=200)
+
+
+class Event(SQLModel, table=True):
+    """The append-only audit trail and timeline of a case."""
+
+    __table_args__ = (Index("ix_event_case_id", "case_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    at: datetime
+    recorded_at: datetime
+    actor: str = Field(max_length=120)
+    kind: str = Field(max_length=40)
+    body: str | None = Field(default=None, sa_column=Column(Text))
+    data: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
+
+
+class Timer(SQLModel, table=True):
+    __table_args__ = (
+        # tick looks only at pending timers by due time: cost follows what is due.
+        Index("ix_timer_pending_due", "state", "due_at"),
+        Index("ix_timer_case_state", "case_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    kind: str = Field(max_length=20)
+    state: str = Field(default="pending", max_length=12)
+    started_at: datetime
+    due_at: datetime
+    fired_at: datetime | None = None  # when tick processed it (effect is as of due_at)
+    cancelled_at: datetime | None = None
+
+
+class Outbox(SQLModel, table=True):
+    __table_args__ = (Index("ix_outbox_state_id", "state", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    event_id: int = Field(foreign_key="event.id")
+    kind: str = Field(max_length=40)
+    to: str = Field(max_length=320)
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    state: str = Field(default="queued", max_length=12)
+    sent_at: datetime | None = None
+
+
+class Escalation(SQLModel, table=True):
+    __table_args__ = (Index("ix_escalation_case", "case_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    state: str = Field(default="requested", max_length=16)
+    requested_by: str = Field(max_length=120)
+    requested_at: datetime
+    on_behalf: bool = True  # filed by an agent for the customer
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    manager: str | None = Field(default=None, max_length=64)
+    # the review
+    severity_impact: str | None = Field(default=None, sa_column=Column(Text))
+    business_risk: str | None = Field(default=None, sa_column=Column(Text))
+    sla_commitments: str | None = Field(default=None, sa_column=Column(Text))
+    actions_taken: str | None = Field(default=None, sa_column=Column(Text))
+    problem_statement_ok: bool | None = None
+    impact_described: bool | None = None
+    workaround_impractical: bool | None = None
+    milestone_date: str | None = Field(default=None, max_length=40)
+    # the decision
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = None
+    decision_reason: str | None = Field(default=None, sa_column=Column(Text))
+    engineer: str | None = Field(default=None, max_length=64)
+    comm_mode: str | None = Field(default=None, max_length=20)
+    comm_frequency: str | None = Field(default=None, max_length=40)
+    comm_attendees: str | None = Field(default=None, sa_column=Column(Text))
+    prior_priority: str | None = Field(default=None, max_length=2)
+    last_status_update_at: datetime | None = None
+    # de-escalation
+    de_escalated_by: str | None = Field(default=None, max_length=64)
+    de_escalated_at: datetime | None = None
+
+
+class Survey(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", unique=True)
+    sent_at: datetime
+    to: str = Field(max_length=320)
+    answered_at: datetime | None = Field(default=None, index=True)
+    score: int | None = None
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    flagged: bool = False
+
+
+class Article(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    fingerprint: str = Field(index=True, max_length=64)  # normalised body, hashed
+    state: str = Field(default="published", max_length=12)  # published | draft
+    source_case_id: int | None = Field(default=None, foreign_key="case.id")
+    created_at: datetime
+
+
+class CaseArticle(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("case_id", "article_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    article_id: int = Field(foreign_key="article.id")
+    linked_by: str = Field(max_length=64)
+    linked_at: datetime
+
+
+class EngineeringItem(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    kind: str = Field(max_length=12)  # defect | enhancement
+    reference: str = Field(max_length=100)
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    logged_by: str = Field(max_length=64)
+    logged_at: datetime
+
+
+class Meta(SQLModel, table=True):
+    key: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=200)
+
+
+SCHEMA_VERSION = "1"
