@@ -78,6 +78,7 @@ CASE_WORKERS = (Role.ANALYST, Role.MANAGER)
 DESK_LEADS = (Role.MANAGER, Role.SUPERVISOR)
 COMM_MODES = ("email", "phone", "conference_call")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,2}$")
 TICK_BATCH = 500
 PRIORITY_ORDER = [p.value for p in Priority]
 
@@ -486,6 +487,7 @@ class Service:
         ref: str | None = None,
         at: datetime | None = None,
         actor: str | None = None,
+        language: str | None = None,
     ) -> tuple[CaseView, bool]:
         """Open a case (routing it), or give back the existing one for a known ref. Returns (case, created)."""
         title = clean_text(title, "title", max_len=MAX_TITLE, required=True)
@@ -494,6 +496,9 @@ class Service:
         contact = clean_text(contact, "contact", max_len=320)
         product_area = clean_text(product_area, "product_area", max_len=100)
         ref = clean_text(ref, "ref", max_len=MAX_SHORT)
+        language = clean_text(language, "language", max_len=16)
+        if language is not None and not LANGUAGE_RE.match(language):
+            raise InvalidInput(f"language {language!r}: use a language tag such as en, de or fr-CH")
         sev = parse_enum(Severity, severity or Severity.NORMAL, "severity")
         when = to_utc(at) if at else self.now()
         with self._tx() as s:
@@ -507,6 +512,7 @@ class Service:
                 description=description,
                 customer=customer,
                 contact=contact,
+                language=language.lower() if language else None,
                 product_area=product_area.strip().lower() if product_area else None,
                 severity=sev,
                 priority=SEVERITY_PRIORITY[sev],
@@ -599,6 +605,7 @@ class Service:
                 description=source.description,
                 customer=source.customer,
                 contact=source.contact,
+                language=source.language,
                 product_area=source.product_area,
                 severity=source.severity,
                 priority=SEVERITY_PRIORITY[Severity(source.severity)],
@@ -1428,7 +1435,8 @@ class Service:
                 query = query.limit(limit)
             return [
                 OutboxView(id=o.id, case=o.case_id, kind=o.kind, to=o.to, subject=o.subject, body=o.body,
-                           created_at=_aware(o.created_at), state=o.state, sent_at=_aware(o.sent_at))
+                           created_at=_aware(o.created_at), state=o.state, sent_at=_aware(o.sent_at),
+                           attempts=o.attempts or 0, last_error=o.last_error, message_id=o.message_id)
                 for o in s.exec(query).all()
             ]
 

@@ -136,6 +136,9 @@ class OutboxView(JsonView):
     created_at: datetime
     state: str
     sent_at: datetime | None
+    attempts: int = 0
+    last_error: str | None = None
+    message_id: str | None = None
 
 
 @dataclass

@@ -32,6 +32,7 @@ class Case(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     customer: str = Field(max_length=200)
     contact: str | None = Field(default=None, max_length=320)
+    language: str | None = Field(default=None, max_length=16)  # the customer's, e.g. "de"; None: English
     product_area: str | None = Field(default=None, max_length=100)
     severity: str = Field(default="normal", max_length=20)
     priority: str = Field(max_length=2)
@@ -94,8 +95,14 @@ class Outbox(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime
-    state: str = Field(default="queued", max_length=12)
+    state: str = Field(default="queued", max_length=12)  # queued | sending | sent | failed
     sent_at: datetime | None = None
+    # delivery (deskconsole.delivery): a claim holds the row until claimed_until (a lease)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    next_attempt_at: datetime | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    message_id: str | None = Field(default=None, max_length=250)
+    claimed_until: datetime | None = None
 
 
 class Escalation(SQLModel, table=True):
