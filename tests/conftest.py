@@ -133,3 +133,120 @@ def db_url(request: pytest.FixtureRequest) -> str:
 
 
 # --- service fixtures ---
+
+
+from dataclasses import dataclass  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+from sqlmodel import Session, select  # noqa: E402
+
+SERVICE_START = "2026-11-25T09:00:00Z"
+
+
+@pytest.fixture
+def clock():
+    """A FixedClock at 2026-11-25T09:00:00Z; tests move it with .advance()/.set()."""
+    from deskconsole.domain.clock import FixedClock
+
+    return FixedClock(SERVICE_START)
+
+
+@pytest.fixture
+def engine(db_url: str):
+    """A fresh schema on the parametrized backend (SQLite file or PostgreSQL database)."""
+    from deskconsole.store.engine import init_schema, make_engine
+
+    eng = make_engine(db_url)
+    init_schema(eng)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def svc(engine, clock):
+    from deskconsole.service import Service
+
+    return Service(engine, clock)
+
+
+@dataclass
+class Desk:
+    """A staffed desk over one Service, with helpers to put cases where a test needs them.
+
+    Agents: managers mona and max, supervisor sue, analysts alice (billing, login;
+    manager mona) and bob (billing; manager max).
+    """
+
+    svc: object
+    clock: object
+
+    # -- cases -----------------------------------------------------------------
+    def open(self, title: str = "Invoice total is wrong", customer: str = "acme", **kw):
+        kw.setdefault("contact", f"help@{customer}.example")
+        case, created = self.svc.open_case(title, customer, **kw)
+        assert created
+        return case
+
+    def case_in(self, status: str, sub_status: str | None = None, *, actor: str = "alice", **open_kw):
+        """A case brought into `status` (and `sub_status`) through ordinary service calls."""
+        svc = self.svc
+        if status == "update_received":
+            case = self.case_in("pending", sub_status or "customer_input", actor=actor, **open_kw)
+            return svc.customer_reply(case.id, "Here are the logs you asked for.")[0]
+        if status == "reopened":
+            case = self.case_in("awaiting_confirmation", actor=actor, **open_kw)
+            return svc.customer_reply(case.id, "Still broken on my side.")[0]
+        case = self.open(**open_kw)
+        if status == "new":
+            return case
+        if status == "closed":
+            return svc.close(case.id, reason="duplicate of an older case", actor=actor)
+        if status == "pending":
+            return svc.move(case.id, "pending", sub_status=sub_status or "customer_input", actor=actor)
+        case = svc.move(case.id, "in_progress", actor=actor)
+        if status == "in_progress":
+            return case
+        if status == "awaiting_confirmation":
+            return svc.move(case.id, "awaiting_confirmation", note="Cleared the stale cache.", actor=actor)
+        raise AssertionError(f"no recipe for {status}")
+
+    # -- inspection --------------------------------------------------------------
+    def rows(self, model, **where):
+        with Session(self.svc.engine) as s:
+            query = select(model)
+            for name, value in where.items():
+                query = query.where(getattr(model, name) == value)
+            return list(s.exec(query.order_by(model.id)).all())
+
+    def outbox(self, case_id: int | None = None):
+        return self.svc.list_outbox(case_id=case_id)
+
+    def snapshot(self, case_id: int) -> dict:
+        """Everything a refused action must leave alone: the case row and all rows hanging off it."""
+        from deskconsole.store.models import Case, Escalation, Event, Outbox, Survey, Timer
+
+        def dump(row) -> tuple:
+            return tuple(sorted(row.model_dump().items()))
+
+        with Session(self.svc.engine) as s:
+            out = {"case": dump(s.get(Case, case_id))}
+            for name, model in (("events", Event), ("timers", Timer), ("outbox", Outbox),
+                                ("escalations", Escalation), ("surveys", Survey)):
+                rows = s.exec(select(model).where(model.case_id == case_id).order_by(model.id)).all()
+                out[name] = [dump(r) for r in rows]
+            return out
+
+    def later(self, **delta) -> None:
+        self.clock.advance(timedelta(**delta))
+
+
+@pytest.fixture
+def desk(svc, clock) -> Desk:
+    svc.add_agent("mona", "manager", actor=None)
+    svc.add_agent("max", "manager", actor="mona")
+    svc.add_agent("sue", "supervisor", actor="mona")
+    svc.add_agent("alice", "analyst", actor="mona", skills=["billing", "login"], manager="mona")
+    svc.add_agent("bob", "analyst", actor="mona", skills=["billing"], manager="max")
+    return Desk(svc, clock)
