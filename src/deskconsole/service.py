@@ -102,6 +102,10 @@ def clean_text(value: Any, what: str, *, max_len: int = MAX_TEXT, required: bool
         raise InvalidInput(f"{what} must be text, not {type(value).__name__}")
     if "\x00" in value:
         raise InvalidInput(f"{what} contains a NUL byte; remove it and send again")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid text (an unpaired surrogate); send it as UTF-8") from None
     if len(value) > max_len:
         raise InvalidInput(f"{what} is too long ({len(value):,} characters; at most {max_len:,})")
     if required and not value.strip():
