@@ -1,0 +1,586 @@
+"""A realistic demo desk, built only through the lifecycle service.
+
+The desk gets a history: the demo runs its own Service over the same database
+with a clock that starts five weeks before "now" and steps forward, opening
+cases, working them, and ticking the timers as time passes, so reminders,
+auto-closes and follow-ups fire the way they would have on a real desk. It ends
+at the service's "now" with every status and pending sub-status present,
+escalations in every state, answered surveys (a few flagged), cases hours away
+from auto-closing, knowledge-base articles, a defect, a clone of a closed case,
+one away analyst, and one case whose customer text looks hostile (markup and
+terminal escapes) to keep front ends honest.
+
+The same seed and end time give the same desk.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from deskconsole.domain.clock import FixedClock
+from deskconsole.domain.errors import DeskError, InvalidInput
+
+HORIZON = timedelta(days=35)
+TICK_EVERY = timedelta(hours=1)
+H = timedelta(hours=1)
+D = timedelta(days=1)
+
+# name, role, skills, manager, email
+AGENTS: list[tuple[str, str, list[str], str | None]] = [
+    ("sofia", "supervisor", [], None),
+    ("marcus", "manager", [], None),
+    ("helen", "manager", [], None),
+    ("alice", "analyst", ["billing", "reporting"], "marcus"),
+    ("bruno", "analyst", ["login", "mobile"], "marcus"),
+    ("chen", "analyst", ["integrations", "performance"], "marcus"),
+    ("dana", "analyst", ["billing", "login"], "helen"),
+    ("emeka", "analyst", ["reporting", "integrations"], "helen"),
+    ("farah", "analyst", ["mobile", "performance"], "helen"),
+]
+SUPERVISOR = "sofia"
+AWAY_ANALYST = "farah"
+ANALYSTS = [a[0] for a in AGENTS if a[1] == "analyst"]
+MANAGER_OF = {a[0]: a[3] for a in AGENTS if a[1] == "analyst"}
+SKILLS = {a[0]: a[2] for a in AGENTS}
+
+CUSTOMERS = [
+    ("Acme Logistics", "ops@acme-logistics.example"),
+    ("Globex", "it-support@globex.example"),
+    ("Initech", "peter@initech.example"),
+    ("Umbrella Health", "helpdesk@umbrella-health.example"),
+    ("Stark Retail", "pepper@stark-retail.example"),
+    ("Wayne Foods", "alfred@wayne-foods.example"),
+    ("Hooli", "gavin@hooli.example"),
+    ("Vandelay Imports", "art@vandelay.example"),
+    ("Soylent Labs", "lab-admin@soylent.example"),
+    ("Tyrell Systems", "eldon@tyrell.example"),
+    ("Cyberdyne", "miles@cyberdyne.example"),
+    ("Wonka Confectionery", "charlie@wonka.example"),
+    ("Oceanic Air", "crew-it@oceanic.example"),
+    ("Duff Brewing", "ops@duff.example"),
+    ("Gringotts Savings", "griphook@gringotts.example"),
+    ("Nakatomi Trading", "it@nakatomi.example"),
+    ("Pied Piper", "richard@piedpiper.example"),
+    ("Bluth Homes", "michael@bluth.example"),
+    ("Monarch Travel", "desk@monarch.example"),
+    ("Prestige Worldwide", "brennan@prestige.example"),
+]
+
+TITLES = {
+    "billing": [
+        "Invoice total does not match the order",
+        "Charged twice for the monthly subscription",
+        "Cannot download the VAT invoice",
+        "Credit note missing after a cancelled order",
+        "Card payment declined although the bank approved it",
+    ],
+    "login": [
+        "SSO login loops back to the sign-in page",
+        "Password reset e-mail never arrives",
+        "Two-factor codes rejected after a phone change",
+        "New starters cannot activate their accounts",
+        "Locked out after the identity provider migration",
+    ],
+    "reporting": [
+        "Monthly revenue report is empty",
+        "CSV export stops at 10,000 rows",
+        "Dashboard times out for the sales team",
+        "Scheduled report arrives with last week's figures",
+        "Totals differ between the report and the export",
+    ],
+    "integrations": [
+        "Webhook deliveries failing with 401",
+        "CRM sync stopped overnight",
+        "API returns 500 on bulk upload",
+        "Duplicate orders created by the shop connector",
+        "OAuth token refresh fails for the ERP integration",
+    ],
+    "mobile": [
+        "iOS app crashes when opening attachments",
+        "Push notifications delayed by hours",
+        "Android app logs out every morning",
+        "Offline mode loses drafts",
+        "Barcode scanner does not start on tablets",
+    ],
+    "performance": [
+        "Search takes 20 seconds since the upgrade",
+        "Checkout page slow during peak hours",
+        "Nightly batch job runs into business hours",
+        "Admin pages time out with many users",
+        "Image uploads stall at 99%",
+    ],
+    "hardware": [
+        "Receipt printer prints blank pages",
+        "Card terminal shows error E42",
+    ],
+}
+AREAS = [a for a in TITLES if a != "hardware"]
+
+DESCRIPTIONS = [
+    "Started this morning for several users. Nothing changed on our side as far as we know.",
+    "We first noticed it after Monday's release. Screenshots attached to the original e-mail.",
+    "It happens about one time in three. Clearing the cache does not help.",
+    "Our finance team is blocked by this; please treat it as urgent.",
+    "Steps: sign in, open the page, wait. The spinner never stops.",
+    "Only affects our EU tenant; the US tenant is fine.",
+]
+RESOLUTIONS = {
+    "billing": ["Corrected the invoice and issued a credit note.", "Refunded the duplicate charge."],
+    "login": ["Re-synced the identity provider metadata; SSO works again.", "Reset the user's second factor."],
+    "reporting": ["Rebuilt the report cache; figures are current.", "Raised the export row limit for the tenant."],
+    "integrations": ["Rotated the webhook secret; deliveries succeed.", "Restarted the sync worker after the schema fix."],
+    "mobile": ["Fixed in app version 5.2.1; please update.", "Cleared the stale push token; notifications arrive."],
+    "performance": ["Added the missing index; search is back under a second.", "Moved the batch window to 01:00."],
+    "hardware": ["Replaced the printer firmware.", "Terminal re-provisioned by the vendor."],
+}
+REPLIES = [
+    "Thanks, here is the log file you asked for.",
+    "It happened again just now at 10:42.",
+    "We tried that and it did not help.",
+    "Attached the HAR file from the browser.",
+    "Yes, all our users on the EU tenant are affected.",
+]
+REOPEN_REPLIES = [
+    "Sorry, the problem is back since this morning.",
+    "The fix works for most users but not for the warehouse team.",
+    "This did not solve it: the numbers are still wrong.",
+]
+CLOSE_REASONS = [
+    "confirmed by phone",
+    "duplicate of an earlier case",
+    "withdrawn by the customer",
+    "no longer reproducible; the customer agreed to close",
+]
+SURVEY_COMMENTS = {
+    1: ["Took far too long and nobody called back.", "Three different people asked me the same questions."],
+    2: ["Solved in the end, but the updates were slow.", "Had to chase for every answer."],
+    3: ["OK.", "Fine, nothing special."],
+    4: ["Good help, thanks.", "Quick and friendly."],
+    5: ["Excellent, fixed within the hour!", "Alice was brilliant, thank you."],
+}
+ARTICLES = [
+    ("Resetting a user's second factor", "Supervisors can reset 2FA from Admin > Users > Security. The user enrols again at next sign-in."),
+    ("Why SSO loops back to sign-in", "Usually stale identity provider metadata. Re-import the metadata XML and clear cookies."),
+    ("Exporting more than 10,000 rows", "Large exports run in the background; the link arrives by e-mail when ready."),
+    ("Webhook signatures and 401 errors", "A 401 means the shared secret changed. Rotate it on both sides and redeliver."),
+    ("Duplicate charges on subscriptions", "Check the payment log for two captures; refund the second from Billing > Payments."),
+    ("Push notification delays on iOS", "Expired push tokens delay delivery; signing out and in refreshes the token."),
+    ("Speeding up slow search", "Reindex the tenant from Admin > Search; large tenants may need an extra index."),
+    ("Card terminal error E42", "E42 is a certificate problem on the terminal; the vendor re-provisions it remotely."),
+]
+
+# Where a case ends up; random cases draw these with the weights given.
+PLAN_WEIGHTS = {
+    "new": 8,
+    "in_progress": 14,
+    "pending:customer_input": 9,
+    "pending:development": 5,
+    "pending:scheduled_service": 3,
+    "pending:third_party": 3,
+    "awaiting_confirmation": 9,
+    "reopened": 4,
+    "update_received": 5,
+    "closed:confirmed": 18,
+    "closed:analyst": 10,
+    "closed:auto_confirm": 8,
+    "closed:auto_input": 4,
+}
+SCORE_WEIGHTS = {5: 38, 4: 30, 3: 14, 2: 10, 1: 8}
+
+# The first cases of every demo: together they show every status, sub-status,
+# escalation state and survey score, whatever the seed.
+MANDATORY: list[dict[str, Any]] = [
+    {"plan": "new", "hostile": True},
+    {"plan": "new", "area": "hardware"},  # nobody has the skill: waits in the team queue
+    {"plan": "in_progress", "escalation": "requested", "severity": "high"},
+    {"plan": "in_progress", "escalation": "approved", "severity": "production_down"},
+    {"plan": "pending:customer_input", "pending_at": 10 * D},  # reminder fired: chase by phone
+    {"plan": "pending:customer_input", "pending_at": 28 * D - 5 * H},  # auto-closes in about 5 hours
+    {"plan": "pending:development", "escalation": "denied"},
+    {"plan": "pending:scheduled_service"},
+    {"plan": "pending:third_party", "escalation": "de_escalated"},
+    {"plan": "awaiting_confirmation", "pending_at": 14 * D - 3 * H},  # auto-closes in about 3 hours
+    {"plan": "awaiting_confirmation", "pending_at": 2 * D, "article": True},
+    {"plan": "reopened"},
+    {"plan": "update_received", "escalation": "requested", "on_behalf": True},
+    {"plan": "closed:confirmed", "score": 5},
+    {"plan": "closed:confirmed", "score": 1},
+    {"plan": "closed:analyst", "score": 2, "clone": True},
+    {"plan": "closed:auto_confirm", "score": 4},
+    {"plan": "closed:auto_input", "score": 3},
+    {"plan": "closed:confirmed"},
+    {"plan": "in_progress", "severity": "production_down"},
+]
+
+
+@dataclass
+class DemoSummary:
+    agents: int = 0
+    cases: int = 0
+    articles: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    escalations: dict[str, int] = field(default_factory=dict)
+    surveys_answered: int = 0
+    timers_fired: int = 0
+    skipped_steps: int = 0
+    try_as: str = SUPERVISOR
+    end: datetime | None = None
+
+
+@dataclass
+class _Case:
+    key: int
+    spec: dict[str, Any]
+    area: str
+    fallback: str  # the analyst who works it when routing left it unassigned
+    id: int | None = None
+    assignee: str | None = None
+    status: str = "new"
+    escalation: str | None = None
+    broken: bool = False
+
+
+Step = tuple[datetime, int, Callable[[], None]]
+
+
+class _Builder:
+    def __init__(self, service: Any, cases: int, seed: int, progress: Callable[[int, int], None] | None) -> None:
+        from deskconsole.service import Service
+
+        self.end = service.now()
+        self.start = self.end - HORIZON
+        self.clock = FixedClock(self.start)
+        self.svc = Service(service.engine, self.clock, service.durations)
+        self.rng = random.Random(seed)
+        self.total_cases = cases
+        self.progress = progress
+        self.steps: list[Step] = []
+        self.seq = 0
+        self.cases: list[_Case] = []
+        self.summary = DemoSummary(end=self.end)
+        self.articles: list[int] = []
+        self.status_of: dict[int, str] = {}
+        self.fired = 0
+        self.next_tick = self.start + TICK_EVERY
+
+    # ---------------------------------------------------------------- plumbing
+    def at(self, when: datetime, action: Callable[[], None]) -> None:
+        when = min(when, self.end)
+        self.steps.append((when, self.seq, action))
+        self.seq += 1
+
+    def ago(self, delta: timedelta) -> datetime:
+        return self.end - delta
+
+    def between(self, low: timedelta, high: timedelta) -> timedelta:
+        """A random duration in [low, high] (whole seconds)."""
+        lo, hi = int(low.total_seconds()), int(high.total_seconds())
+        return timedelta(seconds=self.rng.randint(lo, max(lo, hi)))
+
+    def tick_until(self, when: datetime) -> None:
+        while self.next_tick <= when:
+            self.clock.set(self.next_tick)
+            self._fired(self.svc.tick())
+            self.next_tick += TICK_EVERY
+
+    def _fired(self, fired: list[Any]) -> None:
+        for f in fired:
+            self.fired += 1
+            if f.timer == "auto_close":
+                self.status_of[f.case] = "closed"
+
+    def guarded(self, c: _Case, fn: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            if c.broken:
+                self.summary.skipped_steps += 1
+                return
+            try:
+                view = fn()
+            except DeskError:
+                c.broken = True
+                self.summary.skipped_steps += 1
+                return
+            if view is not None and hasattr(view, "status") and getattr(view, "id", None) == c.id:
+                self.seen(c, view)
+
+        return run
+
+    def seen(self, c: _Case, view: Any) -> None:
+        c.assignee = view.assignee
+        self.status_of[view.id] = str(view.status)
+        if view.escalation is not None:
+            c.escalation = str(view.escalation.state)
+
+    def actor(self, c: _Case) -> str:
+        return c.assignee or c.fallback
+
+    def manager(self, c: _Case) -> str:
+        return MANAGER_OF.get(c.assignee or "", None) or MANAGER_OF[c.fallback] or "marcus"
+
+    # ------------------------------------------------------------------ people
+    def add_people(self) -> None:
+        self.clock.set(self.start)
+        for name, role, skills, manager in AGENTS:
+            actor = None if name == AGENTS[0][0] else SUPERVISOR
+            self.svc.add_agent(name, role, actor=actor, skills=skills, manager=manager, email=f"{name}@desk.example")
+        self.summary.agents = len(AGENTS)
+        for title, body in ARTICLES:
+            self.articles.append(self.svc.add_article(title, body).id)
+        self.summary.articles = len(ARTICLES)
+        self.at(self.ago(3 * D), lambda: self.svc.set_availability(AWAY_ANALYST, "away", actor=SUPERVISOR))
+
+    # ------------------------------------------------------------------- cases
+    def plan_all(self) -> None:
+        plans = list(PLAN_WEIGHTS)
+        weights = list(PLAN_WEIGHTS.values())
+        for key in range(self.total_cases):
+            if key < len(MANDATORY):
+                spec = dict(MANDATORY[key])
+            else:
+                spec = {"plan": self.rng.choices(plans, weights)[0]}
+                roll = self.rng.random()
+                if roll < 0.02:
+                    spec["area"] = "hardware"
+                if not spec["plan"].startswith("closed") and spec["plan"] != "new":
+                    roll = self.rng.random()
+                    if roll < 0.03:
+                        spec["escalation"] = "requested"
+                    elif roll < 0.05:
+                        spec["escalation"] = "approved"
+                    elif roll < 0.06:
+                        spec["escalation"] = "denied"
+                    elif roll < 0.065:
+                        spec["escalation"] = "de_escalated"
+                    spec["on_behalf"] = self.rng.random() < 0.4
+                    spec["article"] = self.rng.random() < 0.08
+                if spec["plan"].startswith("closed") and self.rng.random() < 0.55:
+                    spec["score"] = self.rng.choices(list(SCORE_WEIGHTS), list(SCORE_WEIGHTS.values()))[0]
+            self.plan_case(key, spec)
+
+    def plan_case(self, key: int, spec: dict[str, Any]) -> None:
+        rng = self.rng
+        area = spec.get("area") or rng.choice(AREAS)
+        fits = [a for a in ANALYSTS if area in SKILLS[a] and a != AWAY_ANALYST]
+        c = _Case(key=key, spec=spec, area=area, fallback=rng.choice(fits or ANALYSTS[:5]))
+        self.cases.append(c)
+        plan = spec["plan"]
+        # When does the case reach its last status ("pivot"), and when does it open?
+        pivot_at = spec.get("pending_at")
+        if plan == "new":
+            opened = self.ago(self.between(10 * 60 * timedelta(seconds=1), 36 * H))
+        elif plan == "in_progress":
+            opened = self.ago(self.between(1 * D, 6 * D))
+        else:
+            if pivot_at is None:
+                pivot_at = {
+                    "pending:customer_input": self.between(1 * H, 27 * D + 12 * H),
+                    "pending:development": self.between(1 * H, 20 * D),
+                    "pending:scheduled_service": self.between(1 * H, 15 * D),
+                    "pending:third_party": self.between(1 * H, 15 * D),
+                    "awaiting_confirmation": self.between(1 * H, 13 * D + 20 * H),
+                    "reopened": self.between(1 * D, 12 * D),
+                    "update_received": self.between(1 * D, 20 * D),
+                    "closed:confirmed": self.between(2 * D, 29 * D),
+                    "closed:analyst": self.between(1 * D, 29 * D),
+                    "closed:auto_confirm": self.between(14 * D + 2 * H, 30 * D),
+                    "closed:auto_input": self.between(28 * D + 2 * H, 32 * D),
+                }[plan]
+            opened = self.ago(pivot_at) - self.between(8 * H, 3 * D)
+        opened = max(opened, self.start + H)
+        pivot = self.ago(pivot_at) if pivot_at is not None else None
+        self.at(opened, self.guarded(c, lambda: self.open_case(c)))
+        if plan == "new":
+            return
+        worked = opened + (((pivot or self.end) - opened) * rng.uniform(0.1, 0.5))
+        self.at(worked, self.guarded(c, lambda: self.svc.move(c.id, "in_progress", actor=self.actor(c))))
+        last = worked
+        if rng.random() < 0.3:
+            last = worked + ((pivot or self.end) - worked) * 0.5
+            public = rng.random() < 0.5
+            text = ("We are looking into it and will update you today." if public
+                    else "Reproduced on staging; checking the logs.")
+            self.at(last, self.guarded(c, lambda: self.svc.add_note(c.id, text, actor=self.actor(c), internal=not public)))
+        if spec.get("article"):
+            article = self.articles[key % len(self.articles)]
+            self.at(last + 10 * timedelta(minutes=1), self.guarded(
+                c, lambda: self.svc.link_article(c.id, article, actor=self.actor(c))))
+        resolution = rng.choice(RESOLUTIONS[area])
+        if plan == "in_progress":
+            if rng.random() < 0.4:
+                reply = rng.choice(REPLIES)
+                self.at(worked + (self.end - worked) * 0.7, self.guarded(c, lambda: self.svc.customer_reply(c.id, reply)[0]))
+        elif plan == "pending:development":
+            ref = f"ENG-{4000 + key}"
+            self.at(pivot, self.guarded(c, lambda: self.svc.log_engineering(
+                c.id, ref, f"{area}: fix needed in the product", actor=self.actor(c),
+                kind="enhancement" if key % 5 == 4 else "defect")))
+        elif plan.startswith("pending:"):
+            sub = plan.split(":", 1)[1]
+            note = {"customer_input": "Could you send us the exact time it happened and a screenshot?",
+                    "scheduled_service": "An engineer visit is booked for next week.",
+                    "third_party": "Waiting for the payment provider to answer."}.get(sub)
+            self.at(pivot, self.guarded(c, lambda: self.svc.move(c.id, "pending", sub_status=sub, note=note,
+                                                                  actor=self.actor(c))))
+        elif plan in ("awaiting_confirmation", "reopened", "closed:confirmed", "closed:auto_confirm"):
+            self.at(pivot, self.guarded(c, lambda: self.svc.move(c.id, "awaiting_confirmation", note=resolution,
+                                                                  actor=self.actor(c))))
+            if plan == "reopened":
+                later = pivot + self.between(2 * H, min(10 * D, self.end - pivot - 30 * timedelta(minutes=1)))
+                reply = rng.choice(REOPEN_REPLIES)
+                self.at(later, self.guarded(c, lambda: self.svc.customer_reply(c.id, reply)[0]))
+            elif plan == "closed:confirmed":
+                closed = pivot + self.between(2 * H, min(5 * D, self.end - pivot - 3 * H))
+                self.at(closed, self.guarded(c, lambda: self.svc.customer_confirm(c.id)))
+                self.after_close(c, closed)
+            elif plan == "closed:auto_confirm":
+                self.after_close(c, pivot + self.svc.durations.awaiting_confirmation_close)
+        elif plan in ("update_received", "closed:auto_input"):
+            self.at(pivot, self.guarded(c, lambda: self.svc.move(
+                c.id, "pending", sub_status="customer_input", actor=self.actor(c),
+                note="Please send the log file from the affected machine.")))
+            if plan == "update_received":
+                later = pivot + self.between(2 * H, min(12 * D, self.end - pivot - 30 * timedelta(minutes=1)))
+                reply = rng.choice(REPLIES)
+                self.at(later, self.guarded(c, lambda: self.svc.customer_reply(c.id, reply)[0]))
+            else:
+                self.after_close(c, pivot + self.svc.durations.customer_input_close)
+        elif plan == "closed:analyst":
+            reason = rng.choice(CLOSE_REASONS)
+            self.at(pivot, self.guarded(c, lambda: self.svc.close(c.id, reason=reason, actor=self.actor(c))))
+            self.after_close(c, pivot)
+        if spec.get("escalation"):
+            self.plan_escalation(c, worked)
+
+    def open_case(self, c: _Case) -> Any:
+        rng = self.rng
+        customer, contact = CUSTOMERS[(c.key * 7 + rng.randrange(len(CUSTOMERS))) % len(CUSTOMERS)]
+        title = rng.choice(TITLES[c.area])
+        description = rng.choice(DESCRIPTIONS)
+        area: str | None = c.area
+        if rng.random() < 0.3 and c.area != "hardware":
+            # Leave the area out; routing infers it from the text.
+            description += f" Our {c.area} people are asking about it every hour."
+            area = None
+        if c.spec.get("hostile"):
+            title = "Export shows [bold]x[/ and \x1b[31mred\x1b[0m text \x07"
+            description = ("Pasted from the portal: [link=https://example.invalid]click[/link] "
+                           "\x1b]0;owned\x07 \u202eedoc\u202c [/] \\[not markup] \x1b[2J")
+            customer, contact = "Mallory [red]Ltd[/red]", "mallory@example.invalid"
+        severity = c.spec.get("severity") or rng.choices(
+            ["production_down", "high", "normal", "low"], [4, 20, 56, 20])[0]
+        ref = f"PORTAL-{c.key + 1:06d}" if rng.random() < 0.6 else None
+        view, _created = self.svc.open_case(title, customer, description=description, contact=contact,
+                                            product_area=area, severity=severity, ref=ref)
+        c.id = view.id
+        return view
+
+    def after_close(self, c: _Case, closed: datetime) -> None:
+        score = c.spec.get("score")
+        if score is not None:
+            answered = closed + self.between(2 * H, 3 * D)
+            if answered < self.end:
+                comment = self.rng.choice(SURVEY_COMMENTS[score]) if self.rng.random() < 0.7 or score <= 2 else None
+
+                def answer() -> None:
+                    self.svc.answer_survey(c.id, score, comment)
+                    self.summary.surveys_answered += 1
+
+                self.at(answered, self.guarded(c, answer))
+        if c.spec.get("clone"):
+            self.at(closed + D, self.guarded(c, lambda: self.clone(c)))
+
+    def clone(self, c: _Case) -> None:
+        view = self.svc.clone(c.id, actor=self.actor(c))
+        self.status_of[view.id] = view.status
+
+    def plan_escalation(self, c: _Case, worked: datetime) -> None:
+        state = c.spec["escalation"]
+        room = self.end - worked
+        asked = worked + room * self.rng.uniform(0.05, 0.3)
+        on_behalf = bool(c.spec.get("on_behalf"))
+        reasons = ["Production is affected and the workaround no longer works.",
+                   "Quarter-end closing is on Friday; we cannot wait.",
+                   "Third week without a fix; our CEO is asking."]
+        reason = self.rng.choice(reasons)
+        self.at(asked, self.guarded(c, lambda: self.svc.request_escalation(
+            c.id, reason, actor=self.actor(c) if on_behalf else None)))
+        if state == "requested":
+            return
+        decided = asked + room * self.rng.uniform(0.05, 0.2)
+        self.at(asked + (decided - asked) / 2, self.guarded(c, lambda: self.svc.review_escalation(
+            c.id, actor=self.manager(c), severity_impact="Several users blocked", business_risk="Revenue at risk",
+            sla_commitments="P2 response within 4 hours", actions_taken="Logs reviewed; workaround tried",
+            problem_statement_ok=True, impact_described=True, workaround_impractical=state != "denied")))
+        if state == "denied":
+            self.at(decided, self.guarded(c, lambda: self.svc.decide_escalation(
+                c.id, "deny", actor=self.manager(c),
+                reason="A workaround is in place and the fix is scheduled; normal priority is right.")))
+            return
+        engineer = self.rng.choice(["chen", "emeka", self.manager(c)])
+        self.at(decided, self.guarded(c, lambda: self.svc.decide_escalation(
+            c.id, "approve", actor=self.manager(c), reason="Business impact confirmed.", engineer=engineer,
+            comm_mode=self.rng.choice(["email", "phone", "conference_call"]), comm_frequency="daily")))
+        update_at = decided + 20 * H
+        if update_at < self.end - H:
+            self.at(update_at, self.guarded(c, lambda: self.svc.log_status_update(
+                c.id, "Root cause found; the fix is in testing.", actor=self.manager(c))))
+        if state == "de_escalated":
+            undo = decided + (self.end - decided) * 0.6
+            self.at(undo, self.guarded(c, lambda: self.svc.de_escalate(
+                c.id, actor=self.manager(c), plan_accepted=True, rca_on_track=True, customer_agreed=True,
+                note="Customer agreed on the call; fix ships next week.")))
+
+    # -------------------------------------------------------------------- run
+    def run(self) -> DemoSummary:
+        self.add_people()
+        self.plan_all()
+        heapq.heapify(self.steps)
+        total = len(self.steps)
+        done = 0
+        report_every = max(1, total // 200)
+        while self.steps:
+            when, _seq, action = heapq.heappop(self.steps)
+            self.tick_until(when)
+            self.clock.set(when)
+            action()
+            done += 1
+            if self.progress is not None and (done % report_every == 0 or done == total):
+                self.progress(done, total)
+        self.tick_until(self.end)
+        self.clock.set(self.end)
+        self._fired(self.svc.tick())
+        s = self.summary
+        s.cases = len(self.status_of)
+        s.timers_fired = self.fired
+        counts = Counter(self.status_of.values())
+        s.by_status = {k: counts[k] for k in
+                       ("new", "in_progress", "pending", "awaiting_confirmation", "reopened", "update_received",
+                        "closed") if counts[k]}
+        esc = Counter(c.escalation for c in self.cases if c.escalation)
+        s.escalations = dict(sorted(esc.items()))
+        if self.progress is not None and total == 0:
+            self.progress(1, 1)
+        return s
+
+
+def build_demo(
+    service: Any,
+    cases: int = 60,
+    progress: Callable[[int, int], None] | None = None,
+    seed: int = 7,
+) -> DemoSummary:
+    """Fill an empty database with a desk whose history ends at service.now()."""
+    if not isinstance(cases, int) or cases < 1:
+        raise InvalidInput(f"the demo needs 1 case or more, not {cases!r}")
+    if service.has_agents() or service.list_cases(limit=1):
+        raise InvalidInput("the database already has a desk: the demo fills an empty database (use --db with a new one)")
+    return _Builder(service, cases, seed, progress).run()
+
+
+__all__ = ["build_demo", "DemoSummary"]

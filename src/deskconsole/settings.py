@@ -1,0 +1,157 @@
+"""Where deskconsole finds its database, who is acting, and how long the timers run.
+
+Each setting comes from, strongest first: a command-line flag, an environment
+variable, the config file, a default that just works.
+
+| setting | flag | environment | config file | default |
+|---|---|---|---|---|
+| database URL | `--db` | `DESKCONSOLE_DB` | `db = "..."` | SQLite file in the user data dir |
+| acting user | `--as` | `DESKCONSOLE_USER` | `user = "..."` | the login name |
+| "now" | — | `DESKCONSOLE_NOW` | — | the real clock |
+| timer durations | — | `DESKCONSOLE_<NAME>` (e.g. `DESKCONSOLE_CUSTOMER_INPUT_REMINDER=3d`) | `[timers]` table | LIFECYCLE.md defaults |
+
+The config file is `config.toml` in the user config dir (platformdirs), or the
+file named by `DESKCONSOLE_CONFIG`:
+
+    db = "postgresql+psycopg://desk@db.example:5432/desk"
+    user = "alice"
+
+    [timers]
+    awaiting_confirmation_close = "14d"
+    customer_input_reminder = "7d"
+    customer_input_close = "28d"
+    followup_after_close = "1d"
+    escalation_status_update = "1d"
+
+Nothing here opens a database or creates a file; `Settings.make_service()` does
+that when a command needs it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from deskconsole.domain.clock import Clock, clock_from_env
+from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.timers import Durations
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from deskconsole.service import Service
+
+CONFIG_ENV = "DESKCONSOLE_CONFIG"
+
+
+def default_config_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("deskconsole", appauthor=False)) / "config.toml"
+
+
+def login_name() -> str | None:
+    try:
+        return getpass.getuser() or None
+    except (OSError, KeyError, ImportError):
+        # No LOGNAME/USER and no passwd entry (some containers): nobody by default.
+        return None
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The config file's table, {} when there is no file. A broken file is refused."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the config file {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from None
+    for key in ("db", "user"):
+        if key in data and not isinstance(data[key], str):
+            raise InvalidInput(f"config file {path}: {key} must be a string")
+    timers = data.get("timers", {})
+    if not isinstance(timers, dict):
+        raise InvalidInput(f"config file {path}: [timers] must be a table")
+    known = set(Durations.__dataclass_fields__)
+    for name, value in timers.items():
+        if name not in known:
+            raise InvalidInput(
+                f"config file {path}: unknown timer {name!r} (one of: {', '.join(sorted(known))})"
+            )
+        if not isinstance(value, str):
+            raise InvalidInput(f"config file {path}: timers.{name} must be a duration string like \"14d\"")
+    return data
+
+
+@dataclass
+class Settings:
+    db_url: str
+    user: str | None
+    durations: Durations = field(default_factory=Durations)
+    clock: Clock = field(default_factory=clock_from_env)
+    config_path: Path | None = None
+
+    def make_engine(self) -> Engine:
+        from deskconsole.store.engine import make_engine
+
+        return make_engine(self.db_url)
+
+    def make_service(self, *, init: bool = True) -> Service:
+        """A Service over this database (schema created if missing), clock and durations."""
+        from deskconsole.service import Service
+        from deskconsole.store.engine import init_schema
+
+        engine = self.make_engine()
+        if init:
+            init_schema(engine)
+        return Service(engine, self.clock, self.durations)
+
+
+def load_settings(
+    *,
+    db: str | None = None,
+    user: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_path: Path | None = None,
+) -> Settings:
+    """Flags (the arguments) over environment over config file over defaults."""
+    env = os.environ if environ is None else environ
+    if config_path is None:
+        named = env.get(CONFIG_ENV)
+        config_path = Path(named).expanduser() if named else default_config_path()
+    config = read_config(config_path)
+
+    if db:
+        db_url = db
+    elif env.get("DESKCONSOLE_DB"):
+        db_url = env["DESKCONSOLE_DB"]
+    elif config.get("db"):
+        db_url = config["db"]
+    else:
+        from deskconsole.store.engine import default_db_url
+
+        db_url = default_db_url()
+
+    who = user or env.get("DESKCONSOLE_USER") or config.get("user") or login_name()
+
+    # File durations first, environment variables on top (same names as Durations.from_env reads).
+    merged = {f"DESKCONSOLE_{name.upper()}": value for name, value in config.get("timers", {}).items()}
+    merged.update({k: v for k, v in env.items() if k.startswith("DESKCONSOLE_")})
+    durations = Durations.from_env(merged)
+    try:
+        clock = clock_from_env(dict(env))
+    except ValueError as exc:
+        raise InvalidInput(f"DESKCONSOLE_NOW: {exc}") from None
+    return Settings(db_url=db_url, user=who, durations=durations, clock=clock, config_path=config_path)
+
+
+__all__ = ["Settings", "load_settings", "default_config_path", "read_config", "login_name"]
