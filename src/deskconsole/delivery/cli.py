@@ -1,0 +1,123 @@
+"""`deskconsole deliver`: send the due outbox rows by e-mail, once (for cron) or continuously (`--watch`).
+
+    deskconsole deliver                  one pass, then exit
+    deskconsole deliver --watch          keep going (systemd); SIGTERM or ctrl+c stops it
+    deskconsole deliver --requeue 12     give failed row 12 another round first
+    deskconsole deliver --requeue-failed give every failed row another round first
+
+Prints one JSON line per row it handled:
+    {"outbox": 12, "case": 3, "kind": "survey", "to": "...", "state": "sent", "attempts": 1,
+     "message_id": "<outbox-12....@example.org>", "recipients": [...], "error": null, "next_attempt_at": null}
+`state` is `sent`, `queued` (a temporary failure: tried again at `next_attempt_at`) or `failed`.
+
+Exit status: 0 the pass ran (whatever the server answered: failures are recorded
+on the rows and shown by `deskconsole outbox list`); 1 delivery is not configured
+(no DESKCONSOLE_SMTP_URL) or its configuration is wrong, with one `error:` line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from typing import IO, Any
+
+from deskconsole.delivery.smtp_url import URL_ENV, smtp_config_from_env
+from deskconsole.delivery.transport import SmtpTransport
+from deskconsole.delivery.worker import DeliveryResult, deliver_once, options_from_config, requeue, watch
+from deskconsole.domain.errors import DeskError
+
+
+def add_deliver_command(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+    """Add `deliver` to the CLI's subparsers; returns its parser."""
+    parser = subparsers.add_parser(
+        "deliver",
+        parents=list(parents),
+        help="send due outbox messages by e-mail (SMTP from DESKCONSOLE_SMTP_URL)",
+        description="Send the due outbox rows over SMTP. Configure the server with DESKCONSOLE_SMTP_URL "
+        "(smtp://host:port, smtps://user:pass@host, ?starttls=1), DESKCONSOLE_SMTP_USER, "
+        "DESKCONSOLE_SMTP_PASSWORD and DESKCONSOLE_SMTP_FROM.",
+    )
+    parser.add_argument("--watch", action="store_true", help="keep delivering until stopped")
+    parser.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
+                        help="with --watch: seconds between passes (default 30)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="at most N rows per pass")
+    parser.add_argument("--requeue", type=int, action="append", default=[], metavar="ID",
+                        help="put failed outbox row ID back in the queue first (repeatable)")
+    parser.add_argument("--requeue-failed", action="store_true", help="put every failed row back in the queue first")
+    parser.set_defaults(command="deliver")
+    return parser
+
+
+def _engine_and_clock(source: Any) -> tuple[Any, Any]:
+    if isinstance(source, tuple):
+        return source[0], source[1]
+    if hasattr(source, "engine") and hasattr(source, "clock"):  # a Service
+        return source.engine, source.clock
+    if hasattr(source, "make_service"):  # Settings
+        service = source.make_service()
+        return service.engine, service.clock
+    raise TypeError(f"run_deliver needs a Service, Settings or (engine, clock), not {type(source).__name__}")
+
+
+def run_deliver(
+    args: argparse.Namespace,
+    source: Any,
+    *,
+    environ: Mapping[str, str] | None = None,
+    out: IO[str] | None = None,
+    err: IO[str] | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run `deskconsole deliver`. `source` is the CLI's Service, its Settings, or (engine, clock)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    env = os.environ if environ is None else environ
+    try:
+        config = smtp_config_from_env(env)
+    except DeskError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
+    if config is None:
+        print(f"error: delivery is off: set {URL_ENV} (e.g. smtp://mail.example:587?starttls=1); "
+              "until then messages stay queued in 'deskconsole outbox list'", file=err)
+        return 1
+    if args.limit is not None and args.limit < 1:
+        print("error: --limit must be 1 or more", file=err)
+        return 1
+    if args.interval <= 0:
+        print("error: --interval must be more than 0 seconds", file=err)
+        return 1
+    engine, clock = _engine_and_clock(source)
+    if args.requeue_failed or args.requeue:
+        requeue(engine, clock, None if args.requeue_failed else args.requeue)
+    options = options_from_config(config, **({"batch": args.limit} if args.limit else {}))
+    transport = SmtpTransport(config)
+
+    def show(results: list[DeliveryResult]) -> None:
+        for result in results:
+            print(json.dumps(result.to_json()), file=out, flush=True)
+
+    if not args.watch:
+        show(deliver_once(engine, clock, transport, options))
+        return 0
+
+    stop = stop or threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        watch(
+            engine, clock, transport, options, interval=args.interval, stop=stop, on_results=show,
+            on_error=lambda exc: print(f"error: delivery pass failed: {exc}", file=err, flush=True),
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    return 0

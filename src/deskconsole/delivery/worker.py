@@ -1,0 +1,459 @@
+"""The delivery worker: sends due outbox rows by e-mail, at least once, never silently dropping one.
+
+One pass (`deliver_once`) works through the rows that are due, oldest first:
+
+1. Claim a row with a conditional UPDATE in its own short transaction: only a
+   row still `queued` and due (`next_attempt_at` empty or past), or `sending`
+   with an expired lease (`claimed_until` past: a worker stopped mid-send), is
+   taken. The claim sets `state=sending`, `claimed_until=now+lease`,
+   `attempts+1` and, the first time, `message_id`. Several workers (threads,
+   processes, machines) therefore never send a row at the same time: the
+   database lets exactly one claim win.
+2. Render and send outside any transaction.
+3. Mark the row: `sent` (with `sent_at`); or back to `queued` with
+   `next_attempt_at = now + backoff` for a temporary failure (4xx answer,
+   server unreachable, connection dropped); or `failed` with the server's
+   answer for a permanent one (5xx) or when `max_attempts` are used up.
+
+A worker that stops between 2 and 3 leaves the row `sending`; once its lease
+runs out the next pass sends it again with the same Message-ID
+(`<outbox-ID.CREATED@DOMAIN>`, fixed at the first claim), so a receiver can
+recognise the duplicate. That is the at-least-once promise.
+
+Recipients. `Outbox.to` is an e-mail address, or a label. Labels are resolved
+when the row is claimed: `customer:NAME` uses the case's contact address;
+`managers` goes to every manager with an e-mail address; any other label is an
+agent's name and uses that agent's e-mail address. A row whose recipient has no
+address is marked `failed` with `last_error` saying so: it stays visible in the
+Outbox view and `deskconsole outbox list`, never dropped. `requeue()` puts failed
+rows back once the address is known.
+
+Time comes from the injected clock only; nothing here sleeps except `watch`
+between passes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, func, or_, update
+from sqlmodel import Session, col, select
+
+from deskconsole.delivery.smtp_url import DEFAULT_FROM, SmtpConfig, is_address, smtp_config_from_env
+from deskconsole.delivery.templates import STAFF_KINDS, Rendered, one_line, render
+from deskconsole.delivery.transport import Failure, SmtpTransport, Transport, classify
+from deskconsole.domain.clock import Clock, format_time, to_utc
+from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
+
+log = logging.getLogger("deskconsole.delivery")
+
+QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+DEFAULT_BACKOFF = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
+)
+MAX_ERROR = 2000
+
+
+@dataclass(frozen=True)
+class DeliveryOptions:
+    sender: str = DEFAULT_FROM
+    lease: timedelta = timedelta(minutes=5)
+    backoff: tuple[timedelta, ...] = DEFAULT_BACKOFF
+    max_attempts: int = 8  # with the default backoff: about two days of trying
+    batch: int = 100  # rows looked at per pass
+
+    def wait_after(self, attempts: int) -> timedelta:
+        return self.backoff[min(max(attempts, 1), len(self.backoff)) - 1]
+
+    @property
+    def domain(self) -> str:
+        return self.sender.rpartition("@")[2] or "localhost"
+
+
+@dataclass
+class DeliveryResult:
+    """What a pass did with one row."""
+
+    outbox: int
+    case: int
+    kind: str
+    to: str
+    state: str  # sent | queued (will retry) | failed
+    attempts: int
+    message_id: str | None
+    recipients: list[str] = field(default_factory=list)
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["next_attempt_at"] = format_time(self.next_attempt_at)
+        return data
+
+
+@dataclass
+class _Claim:
+    row: Outbox
+    message: EmailMessage | None
+    recipients: list[str]
+    problem: str | None  # why it cannot be sent at all
+
+
+# ------------------------------------------------------------------ claiming
+def _due(now: datetime):
+    return or_(
+        and_(
+            col(Outbox.state) == QUEUED,
+            or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
+        ),
+        and_(col(Outbox.state) == SENDING, col(Outbox.claimed_until) < now),
+    )
+
+
+def message_id_for(row_id: int, created_at: datetime, domain: str) -> str:
+    """The row's Message-ID: the same for every attempt to send it."""
+    stamp = to_utc(created_at).strftime("%Y%m%dT%H%M%S%f")
+    return f"<outbox-{row_id}.{stamp}@{domain}>"
+
+
+def due_rows(engine: Engine, now: datetime, limit: int) -> list[tuple[int, datetime]]:
+    """(id, created_at) of rows that may be claimed now, oldest first."""
+    with Session(engine.execution_options(deskconsole_readonly=True)) as s, s.begin():
+        return [
+            (rid, created)
+            for rid, created in s.exec(
+                select(Outbox.id, Outbox.created_at).where(_due(to_utc(now))).order_by(Outbox.id).limit(limit)
+            ).all()
+        ]
+
+
+def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts: DeliveryOptions) -> _Claim | None:
+    now = to_utc(clock.now())
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        won = s.execute(
+            update(Outbox)
+            .where(and_(col(Outbox.id) == row_id, _due(now)))
+            .values(
+                state=SENDING,
+                claimed_until=now + opts.lease,
+                attempts=col(Outbox.attempts) + 1,
+                message_id=func.coalesce(col(Outbox.message_id), message_id_for(row_id, created_at, opts.domain)),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if won != 1:
+            return None
+        row = s.exec(select(Outbox).where(Outbox.id == row_id)).one()
+        s.refresh(row)
+        if row.attempts > opts.max_attempts:
+            # Claimed again and again without ever being marked: workers keep stopping mid-send.
+            row.state = FAILED
+            row.claimed_until = None
+            row.last_error = (
+                f"gave up after {row.attempts - 1} attempts: delivery was interrupted each time "
+                f"(it may have reached the recipient); last error: {row.last_error or 'none'}"
+            )[:MAX_ERROR]
+            return _Claim(row, None, [], row.last_error)
+        case = s.get(Case, row.case_id)
+        recipients, problem = _recipients(s, row, case)
+        if problem:
+            row.state = FAILED
+            row.claimed_until = None
+            row.last_error = problem
+            return _Claim(row, None, [], problem)
+        rendered = render(
+            row.kind, case.language if row.kind not in STAFF_KINDS else None, _values(s, row, case),
+            fallback_subject=row.subject, fallback_body=row.body,
+        )
+        message = build_message(row, case, rendered, recipients, opts, now)
+        return _Claim(row, message, recipients, None)
+
+
+def _recipients(s: Session, row: Outbox, case: Case) -> tuple[list[str], str | None]:
+    to = row.to.strip()
+    if is_address(to):
+        return [to], None
+    if to.startswith("customer:"):
+        if case.contact and is_address(case.contact.strip()):
+            return [case.contact.strip()], None
+        return [], (
+            f"no e-mail address for {to}: case {case.id} has no contact address "
+            f"(the message stays here; tell the customer another way)"
+        )
+    if to == "managers":
+        found = s.exec(
+            select(Agent.email).where(Agent.role == "manager", col(Agent.email).is_not(None)).order_by(Agent.name)
+        ).all()
+        emails = [e.strip() for e in found if e and is_address(e.strip())]
+        if emails:
+            return emails, None
+        return [], "no e-mail address for managers: no manager has one (add an e-mail address to a manager)"
+    agent = s.exec(select(Agent).where(Agent.name == to)).first()
+    if agent is None:
+        return [], f"no e-mail address for {to!r}: not an address and no agent has that name"
+    if agent.email and is_address(agent.email.strip()):
+        return [agent.email.strip()], None
+    return [], f"no e-mail address for agent {to}: add one to deliver messages to them"
+
+
+def _values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
+    event = s.get(Event, row.event_id)
+    data: dict[str, Any] = {}
+    if event is not None and event.data:
+        try:
+            loaded = json.loads(event.data)
+            data = loaded if isinstance(loaded, dict) else {}
+        except ValueError:
+            data = {}
+    close_due = s.exec(
+        select(func.min(Timer.due_at)).where(
+            Timer.case_id == case.id, Timer.kind == "auto_close", Timer.state == "pending"
+        )
+    ).first()
+    actor = event.actor if event is not None else None
+    return {
+        "case": case.id,
+        "title": case.title,
+        "customer": case.customer,
+        "priority": case.priority,
+        "status": case.status.replace("_", " "),
+        "resolution": (event.body if event is not None and row.kind == "awaiting_confirmation" else None)
+        or case.resolution,
+        "close_date": to_utc(close_due).strftime("%Y-%m-%d") if close_due else None,
+        "agent": actor,
+        "requested_by": actor,
+        "decided_by": actor,
+        "body": row.body,
+        "reason": event.body if event is not None else None,
+        "engineer": data.get("engineer"),
+        "comm_mode": data.get("comm_mode"),
+        "comm_frequency": data.get("comm_frequency"),
+        "reference": data.get("reference") or case.engineering_ref,
+    }
+
+
+def build_message(
+    row: Outbox, case: Case, rendered: Rendered, recipients: Sequence[str], opts: DeliveryOptions, now: datetime
+) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP_POLICY)
+    msg["Subject"] = rendered.subject
+    msg["From"] = opts.sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = format_datetime(to_utc(now))
+    msg["Message-ID"] = row.message_id
+    # Every message about a case names the same thread root, so mail programs group them.
+    msg["References"] = f"<case-{case.id}@{opts.domain}>"
+    if row.kind not in ("comment", "status_update"):
+        msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Deskconsole-Case"] = str(case.id)
+    msg["X-Deskconsole-Kind"] = one_line(row.kind, 40)
+    msg["X-Deskconsole-Outbox"] = str(row.id)
+    if row.kind == "survey":
+        # How the desk records the customer's answer, for whoever reads the reply.
+        msg["X-Deskconsole-Survey-Answer"] = (
+            f'deskconsole ingest <<< \'{{"type": "survey.answered", "case": {case.id}, "score": N}}\''
+        )
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    msg["Content-Language"] = rendered.language  # after the body: setting content drops Content-* headers
+    return msg
+
+
+# ------------------------------------------------------------------ marking
+def _finish(engine: Engine, row: Outbox, **values: Any) -> bool:
+    """Write the outcome if this worker still holds the claim (same attempt number)."""
+    with Session(engine) as s, s.begin():
+        return s.execute(
+            update(Outbox)
+            .where(and_(col(Outbox.id) == row.id, col(Outbox.state) == SENDING, col(Outbox.attempts) == row.attempts))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+
+
+def _mark_sent(engine: Engine, row: Outbox, now: datetime, note: str | None) -> None:
+    # Delivered is the truth even if the lease ran out meanwhile and another worker took the row.
+    with Session(engine) as s, s.begin():
+        s.execute(
+            update(Outbox)
+            .where(and_(col(Outbox.id) == row.id, col(Outbox.state) != SENT))
+            .values(state=SENT, sent_at=now, claimed_until=None, next_attempt_at=None, last_error=note)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _result(row: Outbox, state: str, recipients: list[str], error: str | None = None,
+            next_at: datetime | None = None) -> DeliveryResult:
+    return DeliveryResult(
+        outbox=row.id, case=row.case_id, kind=row.kind, to=row.to, state=state, attempts=row.attempts,
+        message_id=row.message_id, recipients=recipients, error=error, next_attempt_at=next_at,
+    )
+
+
+def _after_failure(engine: Engine, row: Outbox, failure: Failure, now: datetime, opts: DeliveryOptions,
+                   recipients: list[str]) -> DeliveryResult:
+    error = failure.error[:MAX_ERROR]
+    if failure.temporary and row.attempts < opts.max_attempts:
+        next_at = now + opts.wait_after(row.attempts)
+        _finish(engine, row, state=QUEUED, claimed_until=None, next_attempt_at=next_at, last_error=error)
+        return _result(row, QUEUED, recipients, error, next_at)
+    if failure.temporary:
+        error = f"gave up after {row.attempts} attempts: {error}"[:MAX_ERROR]
+    _finish(engine, row, state=FAILED, claimed_until=None, next_attempt_at=None, last_error=error)
+    return _result(row, FAILED, recipients, error)
+
+
+# ------------------------------------------------------------------ passes
+def deliver_once(
+    engine: Engine,
+    clock: Clock,
+    transport: Transport,
+    options: DeliveryOptions | None = None,
+    *,
+    limit: int | None = None,
+    after_send: Callable[[Outbox], None] | None = None,
+) -> list[DeliveryResult]:
+    """One pass over the due rows (at most `limit`, default options.batch). Returns what happened to each.
+
+    `after_send(row)` runs after the server accepted a message and before the row
+    is marked sent; an exception there ends the pass with the row left `sending`
+    (what a crash at that moment leaves behind).
+    """
+    opts = options or DeliveryOptions()
+    results: list[DeliveryResult] = []
+    try:
+        for row_id, created_at in due_rows(engine, to_utc(clock.now()), limit or opts.batch):
+            claim = _claim(engine, clock, row_id, created_at, opts)
+            if claim is None:
+                continue  # another worker has it
+            row = claim.row
+            if claim.message is None:
+                results.append(_result(row, FAILED, [], claim.problem))
+                continue
+            try:
+                refused = transport.send(claim.message, opts.sender, claim.recipients) or {}
+            except Exception as exc:  # noqa: BLE001 - classify() re-raises what is not a delivery error
+                failure = classify(exc)
+                now = to_utc(clock.now())
+                results.append(_after_failure(engine, row, failure, now, opts, claim.recipients))
+                if failure.transport:
+                    break  # the server is unreachable: the other rows wait for the next pass
+                continue
+            if after_send is not None:
+                after_send(row)
+            note = None
+            if refused:
+                note = "some recipients refused: " + "; ".join(
+                    f"{rcpt}: {code} {msg.decode('utf-8', 'replace') if isinstance(msg, bytes) else msg}"
+                    for rcpt, (code, msg) in refused.items()
+                )
+                note = note[:MAX_ERROR]
+            _mark_sent(engine, row, to_utc(clock.now()), note)
+            results.append(_result(row, SENT, claim.recipients, note))
+    finally:
+        transport.close()
+    return results
+
+
+def requeue(engine: Engine, clock: Clock, ids: Sequence[int] | None = None) -> list[int]:
+    """Put failed rows (all, or those in `ids`) back in the queue for another round of attempts.
+
+    The Message-ID stays, so a message that did arrive before is still recognisable.
+    """
+    with Session(engine) as s, s.begin():
+        query = select(Outbox.id).where(Outbox.state == FAILED)
+        if ids is not None:
+            query = query.where(col(Outbox.id).in_(list(ids)))
+        found = list(s.exec(query.order_by(Outbox.id)).all())
+        if found:
+            s.execute(
+                update(Outbox)
+                .where(and_(col(Outbox.id).in_(found), col(Outbox.state) == FAILED))
+                .values(state=QUEUED, attempts=0, next_attempt_at=to_utc(clock.now()), claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return found
+
+
+def watch(
+    engine: Engine,
+    clock: Clock,
+    transport: Transport,
+    options: DeliveryOptions | None = None,
+    *,
+    interval: float = 30.0,
+    stop: threading.Event | None = None,
+    on_results: Callable[[list[DeliveryResult]], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+) -> None:
+    """Pass after pass until `stop` is set: a full batch goes straight on, otherwise wait `interval` seconds.
+
+    A failing pass (the database away, say) is reported to `on_error` and tried again after the interval.
+    """
+    opts = options or DeliveryOptions()
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            results = deliver_once(engine, clock, transport, opts)
+        except Exception as exc:  # noqa: BLE001 - keep the watch alive; report and wait
+            if on_error is None:
+                log.exception("delivery pass failed")
+            else:
+                on_error(exc)
+            results = []
+        if results and on_results is not None:
+            on_results(results)
+        if len(results) >= opts.batch:
+            continue
+        stop.wait(interval)
+
+
+# ------------------------------------------------------------------ wiring
+def options_from_config(config: SmtpConfig, **overrides: Any) -> DeliveryOptions:
+    return DeliveryOptions(sender=config.sender, **overrides)
+
+
+class Deliverer:
+    """Delivery for one database, ready to run: what the console's background worker holds.
+
+        deliverer = Deliverer.from_env(engine, clock)   # None: delivery is off
+        if deliverer: results = deliverer.run_once()
+    """
+
+    def __init__(self, engine: Engine, clock: Clock, transport: Transport, options: DeliveryOptions) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.transport = transport
+        self.options = options
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_env(
+        cls, engine: Engine, clock: Clock, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Deliverer | None:
+        """Configured from DESKCONSOLE_SMTP_URL (and friends); None when no SMTP URL is set."""
+        config = smtp_config_from_env(environ)
+        if config is None:
+            return None
+        return cls(engine, clock, SmtpTransport(config), options_from_config(config, **overrides))
+
+    def run_once(self, *, limit: int | None = None) -> list[DeliveryResult]:
+        with self._lock:
+            return deliver_once(self.engine, self.clock, self.transport, self.options, limit=limit)
+
+    def watch(self, **kwargs: Any) -> None:
+        watch(self.engine, self.clock, self.transport, self.options, **kwargs)
