@@ -1,0 +1,1 @@
+"""The deskconsole console (Textual). Start it with `deskconsole` or `make_app(...)`."""

@@ -1,0 +1,191 @@
+"""Every key of the console, in one list.
+
+Each entry carries an id, a key, the action it runs, a short label (the footer)
+and a sentence (the `?` help and the command palette). Screens build their
+``BINDINGS`` from here, the help screen lists the same entries, and the palette
+offers them by name, so the three can never disagree. ``roles`` names who is
+offered an action; everyone else never sees it (and the service would refuse
+it anyway). Entries without a key are reached from the palette only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+LEADS = frozenset({"manager", "supervisor"})
+WORKERS = frozenset({"analyst", "manager"})
+MANAGERS = frozenset({"manager"})
+ANALYSTS = frozenset({"analyst"})
+
+
+@dataclass(frozen=True)
+class KeyAction:
+    id: str
+    key: str | None
+    action: str
+    label: str
+    help: str
+    show: bool = True
+    roles: frozenset[str] | None = None
+    key_display: str | None = None
+    builtin: bool = False  # bound by Textual itself (listed, not bound again)
+
+    def display_key(self) -> str:
+        if self.key_display:
+            return self.key_display
+        if self.key is None:
+            return "palette"
+        return self.key.split(",")[0]
+
+    def offered_to(self, role: str) -> bool:
+        return self.roles is None or role in self.roles
+
+
+GLOBAL: list[KeyAction] = [
+    KeyAction("pane.queue", "1", "app.pane('queue')", "Queue", "Show the queue of cases", show=False),
+    KeyAction("pane.case", "2", "app.pane('case')", "Case", "Show the case last opened", show=False),
+    KeyAction("pane.escalations", "3", "app.pane('escalations')", "Escalations", "Show the escalation review", show=False),
+    KeyAction("pane.countdowns", "4", "app.pane('countdowns')", "Countdowns", "Show every running timer", show=False),
+    KeyAction("pane.surveys", "5", "app.pane('surveys')", "Surveys", "Show survey results", show=False),
+    KeyAction("help", "question_mark", "app.help", "Help", "List every key of this pane", key_display="?"),
+    KeyAction("palette", "ctrl+p", "app.command_palette", "Commands", "Find any action by name",
+              show=False, builtin=True, key_display="ctrl+p"),
+    KeyAction("tick", None, "app.tick", "Run timers now", "Fire every timer that is due now"),
+    KeyAction("quit", "q", "app.quit", "Quit", "Leave the console"),
+]
+
+MOVE: list[KeyAction] = [
+    KeyAction("move.down", "j", "cursor_down", "Down", "Move down (also ↓)", show=False),
+    KeyAction("move.up", "k", "cursor_up", "Up", "Move up (also ↑)", show=False),
+]
+
+QUEUE: list[KeyAction] = [
+    KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
+    KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/"),
+    KeyAction("queue.view", "v", "cycle_view", "View", "Next view: mine, unassigned, all, escalated"),
+    KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, last updated"),
+    KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
+              roles=ANALYSTS),
+    KeyAction("queue.next_page", "right_square_bracket", "page(1)", "Next page",
+              "Show the next page of cases", key_display="]"),
+    KeyAction("queue.prev_page", "left_square_bracket", "page(-1)", "Prev page",
+              "Show the previous page of cases", key_display="["),
+    KeyAction("queue.reload", "r", "reload", "Refresh", "Read the queue again", show=False),
+    KeyAction("queue.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
+              show=False, key_display="esc"),
+    KeyAction("queue.view.mine", None, "set_view('mine')", "View: mine", "Show open cases assigned to you"),
+    KeyAction("queue.view.unassigned", None, "set_view('unassigned')", "View: unassigned",
+              "Show open cases nobody has taken"),
+    KeyAction("queue.view.all", None, "set_view('all')", "View: all", "Show every case"),
+    KeyAction("queue.view.escalated", None, "set_view('escalated')", "View: escalated",
+              "Show cases with an open escalation"),
+    *MOVE,
+]
+
+CASE: list[KeyAction] = [
+    KeyAction("case.back", "escape", "back", "Back", "Go back to the list you came from", key_display="esc"),
+    KeyAction("case.start", "w", "start_work", "Start", "Start work: move the case to in progress", roles=WORKERS),
+    KeyAction("case.pending", "p", "pending", "Pending", "Set pending, with a sub-status", roles=WORKERS),
+    KeyAction("case.resolve", "a", "resolve", "Resolve", "Give the resolution; await the customer's confirmation",
+              roles=WORKERS),
+    KeyAction("case.reply", "c", "customer_reply", "Reply",
+              "Log what the customer said (phone call or e-mail)", roles=WORKERS),
+    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=WORKERS | {"supervisor"}),
+    KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer"),
+    KeyAction("case.defect", "d", "log_engineering", "Defect", "Log a defect or enhancement with engineering",
+              roles=WORKERS),
+    KeyAction("case.article", "b", "link_article", "KB", "Search the knowledge base and link an article",
+              roles=WORKERS),
+    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason", roles=WORKERS),
+    KeyAction("case.clone", "l", "clone", "Clone", "Open a new case from this closed one", roles=WORKERS),
+    KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=ANALYSTS),
+    KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst", roles=LEADS),
+    KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
+    KeyAction("case.down", "j", "scroll_down", "Down", "Scroll the timeline down (also ↓)", show=False),
+    KeyAction("case.up", "k", "scroll_up", "Up", "Scroll the timeline up (also ↑)", show=False),
+]
+
+ESCALATIONS: list[KeyAction] = [
+    KeyAction("esc.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter"),
+    KeyAction("esc.review", "v", "review", "Review", "Record the assessment and checklist", roles=MANAGERS),
+    KeyAction("esc.approve", "a", "approve", "Approve", "Approve: engineer and communication plan",
+              roles=MANAGERS),
+    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason", roles=MANAGERS),
+    KeyAction("esc.status", "u", "status_update", "Status update", "Send the daily status update",
+              roles=WORKERS),
+    KeyAction("esc.deescalate", "x", "de_escalate", "De-escalate", "De-escalate with the three confirmations",
+              roles=WORKERS),
+    KeyAction("esc.switch", "tab", "switch_list", "Other list", "Move between requests and approved escalations",
+              key_display="tab"),
+    KeyAction("esc.reload", "r", "reload", "Refresh", "Read the escalations again", show=False),
+    *MOVE,
+]
+
+COUNTDOWNS: list[KeyAction] = [
+    KeyAction("timers.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter"),
+    KeyAction("timers.filter", "slash", "filter", "Filter", "Filter by case, title or status", key_display="/"),
+    KeyAction("timers.kind", "f", "cycle_kind", "Kind", "Next timer kind: all, auto-close, reminder, ..."),
+    KeyAction("timers.reload", "r", "reload", "Refresh", "Read the timers again", show=False),
+    KeyAction("timers.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
+              show=False, key_display="esc"),
+    *MOVE,
+]
+
+SURVEYS: list[KeyAction] = [
+    KeyAction("surveys.open", "enter", "open_case", "Open case", "Open the case of the selected survey",
+              key_display="enter"),
+    KeyAction("surveys.switch", "tab", "switch_list", "Other list", "Move between flagged and recent answers",
+              key_display="tab"),
+    KeyAction("surveys.reload", "r", "reload", "Refresh", "Read the surveys again", show=False),
+    *MOVE,
+]
+
+PANES: dict[str, list[KeyAction]] = {
+    "queue": QUEUE,
+    "case": CASE,
+    "escalations": ESCALATIONS,
+    "countdowns": COUNTDOWNS,
+    "surveys": SURVEYS,
+}
+
+
+def bindings(actions: list[KeyAction]) -> list[Binding]:
+    """Textual bindings for the entries that have a key of their own."""
+    return [
+        Binding(a.key, a.action, a.label, show=a.show, id=a.id, key_display=a.key_display, tooltip=a.help)
+        for a in actions
+        if a.key is not None and not a.builtin
+    ]
+
+
+def by_action(actions: list[KeyAction]) -> dict[str, KeyAction]:
+    """Entries by action name (without parameters or namespace)."""
+    out: dict[str, KeyAction] = {}
+    for a in actions:
+        out.setdefault(action_name(a.action), a)
+    return out
+
+
+def action_name(action: str) -> str:
+    return action.split("(")[0].split(".")[-1]
+
+FORM: list[KeyAction] = [
+    KeyAction("form.submit", "ctrl+s", "submit", "Submit", "Send the form", key_display="ctrl+s"),
+    KeyAction("form.cancel", "escape", "cancel", "Cancel", "Close the form without doing anything",
+              key_display="esc"),
+]
+
+CONFIRM: list[KeyAction] = [
+    KeyAction("confirm.yes", "y", "answer(True)", "Yes", "Answer yes"),
+    KeyAction("confirm.no", "n,escape", "answer(False)", "No", "Answer no", key_display="n"),
+]
+
+HELP: list[KeyAction] = [
+    KeyAction("help.close", "escape,question_mark,q", "close", "Close", "Close the help", key_display="esc"),
+]
+
+PICKER: list[KeyAction] = [
+    KeyAction("picker.cancel", "escape", "cancel", "Cancel", "Close without linking", key_display="esc"),
+]

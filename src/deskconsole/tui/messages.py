@@ -1,0 +1,42 @@
+"""Messages the console's workers send back, named for what happened."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from textual.message import Message
+
+from deskconsole.domain.errors import DeskError
+from deskconsole.domain.views import Fired
+
+
+class ServiceAnswered(Message):
+    """A service call made in a worker came back with a result."""
+
+    def __init__(self, result: Any, then: Callable[[Any], None] | None) -> None:
+        super().__init__()
+        self.result = result
+        self.then = then
+
+
+class ServiceRefused(Message):
+    """A service call made in a worker was refused (DeskError) or failed."""
+
+    def __init__(self, error: Exception, otherwise: Callable[[Exception], None] | None) -> None:
+        super().__init__()
+        self.error = error
+        self.otherwise = otherwise
+
+    @property
+    def refused(self) -> bool:
+        return isinstance(self.error, DeskError)
+
+
+class TimersTicked(Message):
+    """The background worker ran: what fired, and the newest change marker."""
+
+    def __init__(self, fired: list[Fired], marker: int) -> None:
+        super().__init__()
+        self.fired = fired
+        self.marker = marker

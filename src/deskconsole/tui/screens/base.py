@@ -1,0 +1,126 @@
+"""What every pane shares: the header, role-aware keys, and service calls in workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.worker import Worker
+
+from deskconsole.domain.errors import DeskError
+from deskconsole.tui.bindings import KeyAction, by_action
+from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
+from deskconsole.tui.widgets.header import DeskHeader
+
+if TYPE_CHECKING:
+    from deskconsole.tui.app import DeskApp
+
+
+class PaneScreen(Screen):
+    PANE: ClassVar[str] = ""
+    ACTIONS: ClassVar[list[KeyAction]] = []
+
+    def __init__(self) -> None:
+        super().__init__(id=f"pane-{self.PANE}", classes="pane")
+        self.loaded_marker = -1
+        self._entries = by_action(self.ACTIONS)
+
+    @property
+    def desk(self) -> DeskApp:
+        return self.app  # type: ignore[return-value]
+
+    @property
+    def service(self):  # noqa: ANN201
+        return self.desk.service
+
+    @property
+    def me(self) -> str:
+        return self.desk.user
+
+    @property
+    def role(self) -> str:
+        return self.desk.role
+
+    def header(self) -> DeskHeader:
+        return DeskHeader(self.PANE, self.desk.user, self.desk.role, self.desk.clock, self.desk.tz)
+
+    # ------------------------------------------------------------------ keys
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        entry = self._entries.get(action)
+        if entry is not None and not entry.offered_to(self.role):
+            return False
+        return self.can(action, parameters)
+
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Whether an action applies right now (None shows it dimmed)."""
+        return True
+
+    def action_cursor_down(self) -> None:
+        focused = self.focused
+        if focused is not None and hasattr(focused, "action_cursor_down"):
+            focused.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        focused = self.focused
+        if focused is not None and hasattr(focused, "action_cursor_up"):
+            focused.action_cursor_up()
+
+    # --------------------------------------------------------------- service
+    def call(
+        self,
+        fn: Callable[[], Any],
+        *,
+        then: Callable[[Any], None] | None = None,
+        otherwise: Callable[[Exception], None] | None = None,
+        group: str = "load",
+        exclusive: bool = True,
+    ) -> Worker:
+        """Run a service call in a thread worker; its answer comes back as a message."""
+
+        def job() -> None:
+            try:
+                result = fn()
+            except Exception as exc:  # refusals and failures both reach the user, never crash the console
+                self.post_message(ServiceRefused(exc, otherwise))
+                return
+            self.post_message(ServiceAnswered(result, then))
+
+        return self.run_worker(job, thread=True, group=group, exclusive=exclusive, exit_on_error=False,
+                               name=f"{self.PANE}:{group}")
+
+    def on_service_answered(self, message: ServiceAnswered) -> None:
+        message.stop()
+        if message.then is not None:
+            message.then(message.result)
+
+    def on_service_refused(self, message: ServiceRefused) -> None:
+        message.stop()
+        if message.otherwise is not None:
+            message.otherwise(message.error)
+        else:
+            self.show_refusal(message.error)
+
+    def show_refusal(self, error: Exception) -> None:
+        if isinstance(error, DeskError):
+            self.notify(Text(str(error)), title="Refused", severity="error", timeout=8, markup=False)
+        else:
+            self.notify(Text(f"{type(error).__name__}: {error}"), title="Error", severity="error", timeout=10,
+                        markup=False)
+
+    # ---------------------------------------------------------------- refresh
+    def reload(self) -> None:
+        """Read what the pane shows again (in a worker)."""
+
+    def refresh_countdowns(self) -> None:
+        """Recompute the countdowns on screen from due times in memory (no database)."""
+        for header in self.query(DeskHeader):
+            header.tick()
+
+    def on_screen_resume(self) -> None:
+        if self.loaded_marker != self.desk.marker:
+            self.reload()
+
+    def mark_loaded(self, marker: int | None = None) -> None:
+        self.loaded_marker = self.desk.marker if marker is None else marker

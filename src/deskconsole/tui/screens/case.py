@@ -1,0 +1,508 @@
+"""Pane 2, case detail: header, what happens next, the timeline, and every analyst action by one key.
+
+Actions pass `expected_version` (the version shown when the form opened). When
+someone else changed the case meanwhile, the service refuses with a Conflict:
+the pane says who changed what, reloads the case and reopens the form with the
+text already typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Group
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from deskconsole.domain.errors import Conflict, DeskError
+from deskconsole.domain.lifecycle import allowed_next
+from deskconsole.domain.views import CaseView, EventView
+from deskconsole.tui import format as fmt
+from deskconsole.tui.bindings import CASE, bindings
+from deskconsole.tui.screens.base import PaneScreen
+from deskconsole.tui.text import cell, safe
+from deskconsole.tui.widgets.articles import ArticlePicker
+from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
+
+SUB_STATUSES = [
+    ("customer input", "customer_input"),
+    ("development", "development"),
+    ("scheduled service", "scheduled_service"),
+    ("third party", "third_party"),
+]
+OPEN_ESCALATION = {"requested", "approved"}
+EVENT_STYLES = {
+    "customer_replied": "bold magenta",
+    "note": "yellow",
+    "comment": "cyan",
+    "status_changed": "green",
+    "timer_fired": "bold red",
+    "escalation_requested": "bold yellow",
+    "escalation_approved": "bold red",
+    "escalation_denied": "yellow",
+}
+EVENT_LABELS = {
+    "customer_replied": "customer replied",
+    "note": "internal note",
+    "comment": "comment to customer",
+    "status_changed": "status",
+    "timer_fired": "timer fired",
+}
+
+
+def event_summary(e: EventView) -> Text:
+    d = e.data
+    text = Text(no_wrap=False)
+    if e.kind == "status_changed":
+        frm = d.get("from", "")
+        if d.get("from_sub_status"):
+            frm += "/" + d["from_sub_status"]
+        to = d.get("to", "") + (f"/{d['sub_status']}" if d.get("sub_status") else "")
+        text.append(f"{frm} → {to}")
+        if d.get("cancelled_timers"):
+            text.append(f"  (cancelled: {', '.join(d['cancelled_timers'])})", "dim")
+    elif e.kind == "assigned":
+        who = d.get("assignee")
+        text.append_text(cell(f"to {who}" if who else "to the team queue", limit=80))
+        if d.get("previous"):
+            text.append_text(cell(f" (was {d['previous']})", "dim", limit=80))
+    elif e.kind == "timer_fired":
+        text.append(f"{d.get('timer', '').replace('_', ' ')} (due {d.get('due', '')[:16].replace('T', ' ')})")
+    elif e.kind == "priority_changed":
+        text.append(f"{d.get('from')} → {d.get('to')}")
+    elif e.kind == "escalation_approved":
+        text.append_text(cell(f"engineer {d.get('engineer')}, {str(d.get('comm_mode', '')).replace('_', ' ')} "
+                              f"{d.get('comm_frequency', '')}, attendees {d.get('comm_attendees', '')}", limit=200))
+    elif e.kind == "customer_replied":
+        bits = [d.get("channel", "")]
+        if d.get("logged_by"):
+            bits.append(f"logged by {d['logged_by']}")
+        if d.get("after_close"):
+            bits.append("after close")
+        text.append_text(cell(", ".join(b for b in bits if b), "dim", limit=100))
+    elif e.kind in ("defect_logged", "enhancement_logged"):
+        text.append_text(cell(d.get("reference", ""), limit=100))
+    elif e.kind == "survey_answered":
+        text.append(f"score {d.get('score')}" + ("  flagged for follow-up" if d.get("flagged") else ""))
+    elif e.kind == "opened":
+        text.append_text(cell(f"{d.get('severity', '')} {d.get('priority', '')}".strip(), limit=60))
+        if d.get("cloned_from"):
+            text.append(f" cloned from case {d['cloned_from']}")
+    elif e.kind == "cloned":
+        text.append(f"new case {d.get('clone')}")
+    return text
+
+
+class CaseScreen(PaneScreen):
+    PANE = "case"
+    ACTIONS = CASE
+    BINDINGS = bindings(CASE)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.case: CaseView | None = None
+        self.case_id: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        yield Static(id="case-head", markup=False)
+        yield Static(id="case-next", markup=False)
+        with VerticalScroll(id="case-body"):
+            yield Static(id="case-text", markup=False)
+            yield Static(id="case-timeline", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#case-body").focus()
+
+    # ------------------------------------------------------------------ load
+    def on_screen_resume(self) -> None:
+        if self.desk.case_id != self.case_id:
+            self.reload()
+        else:
+            super().on_screen_resume()
+
+    def reload(self, then: Callable[[], None] | None = None) -> None:
+        case_id = self.desk.case_id
+        if case_id is None:
+            return
+        marker = self.desk.marker
+
+        def loaded(view: CaseView) -> None:
+            self.mark_loaded(marker)
+            self.show(view)
+            if then is not None:
+                then()
+
+        self.call(lambda: self.service.get_case(case_id), then=loaded)
+
+    def show(self, view: CaseView) -> None:
+        moved = view.id != self.case_id
+        self.case, self.case_id = view, view.id
+        self.query_one("#case-head", Static).update(self.render_head(view))
+        self.query_one("#case-text", Static).update(self.render_text(view))
+        self.query_one("#case-timeline", Static).update(self.render_timeline(view))
+        self.refresh_countdowns()
+        self.refresh_bindings()
+        if moved:
+            self.query_one("#case-body", VerticalScroll).scroll_home(animate=False)
+
+    def render_head(self, c: CaseView) -> Group:
+        top = Text(no_wrap=True, overflow="ellipsis")
+        top.append(f" Case {c.id} ", "bold reverse")
+        top.append(" ")
+        top.append_text(fmt.priority_text(c.priority))
+        top.append("  ")
+        top.append_text(fmt.status_text(c.status, c.sub_status, full=True))
+        if c.escalation is not None:
+            top.append("  ")
+            top.append_text(fmt.escalation_text(c.escalation.state))
+        if c.attention:
+            top.append("  ⚑ ", "bold red")
+            top.append_text(cell(c.attention, "bold red", limit=70))
+        title = safe(c.title, "bold", single_line=True, limit=300)
+        grid = Table.grid(padding=(0, 1), expand=True)
+        for _ in range(3):
+            grid.add_column(style="dim", no_wrap=True)
+            grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+        esc = c.escalation
+        esc_state = Text("none", "dim") if esc is None else Text(esc.state, fmt.ESCALATION_BADGES.get(esc.state, ("", ""))[1])
+        tz = self.desk.tz
+        grid.add_row(
+            "Customer", cell(c.customer, limit=40),
+            "Assignee", cell(c.assignee or "team queue", "" if c.assignee else "italic"),
+            "Escalation", esc_state,
+        )
+        grid.add_row(
+            "Contact", cell(c.contact or "—", limit=40),
+            "Area", cell(c.product_area or "—"),
+            "Engineer", cell((esc.engineer if esc else None) or "—"),
+        )
+        grid.add_row(
+            "Opened", fmt.when(c.created_at, tz),
+            "Severity", c.severity.replace("_", " "),
+            "Eng. ref", cell(c.engineering_ref or "—"),
+        )
+        changed = Text(fmt.when(c.updated_at, tz) + " ")
+        changed.append_text(cell(f"{c.last_actor or ''} {c.last_change or ''}".strip(), "dim", limit=60))
+        grid.add_row("Changed", changed, "Version", str(c.version),
+                     "Cloned from", str(c.cloned_from) if c.cloned_from else "—")
+        return Group(top, title, grid)
+
+    def render_next(self, c: CaseView) -> Text:
+        now = self.desk.clock.now()
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("What happens next: ", "bold")
+        if c.status == "closed":
+            line.append(f"closed {fmt.when(c.closed_at, self.desk.tz)}")
+            if c.close_reason:
+                line.append(" — ")
+                line.append_text(cell(c.close_reason, limit=60))
+        if not c.timers:
+            if c.status != "closed":
+                line.append("no timer running", "dim")
+            return line
+        for i, t in enumerate(c.timers):
+            if i or c.status == "closed":
+                line.append("  ·  ", "dim")
+            line.append(fmt.TIMER_LABELS.get(t.kind, t.kind).replace("close", "auto-close") + " ")
+            line.append_text(fmt.countdown(t.due, now))
+            line.append(f" ({fmt.when(t.due, self.desk.tz)})", "dim")
+        return line
+
+    def render_text(self, c: CaseView) -> Group:
+        parts: list[Any] = [Text("Description", style="bold underline")]
+        parts.append(safe(c.description or "(none)", "" if c.description else "dim italic"))
+        if c.resolution:
+            parts += [Text(""), Text("Resolution", style="bold underline"), safe(c.resolution)]
+        if c.articles:
+            parts += [Text(""), Text("Knowledge base", style="bold underline")]
+            for a in c.articles:
+                parts.append(Text.assemble((f"#{a.id} ", "bold"), cell(a.title, limit=100), (f"  {a.state}", "dim")))
+        if c.survey is not None:
+            s = c.survey
+            line = Text(f"survey sent {fmt.when(s.sent_at, self.desk.tz)}")
+            if s.score is not None:
+                line.append(f" · score {s.score}", "bold red" if s.flagged else "bold green")
+                if s.comment:
+                    line.append(" · ")
+                    line.append_text(cell(s.comment, limit=200))
+            parts += [Text(""), Text("Survey", style="bold underline"), line]
+        parts.append(Text(""))
+        return Group(*parts)
+
+    def render_timeline(self, c: CaseView) -> Group:
+        parts: list[Any] = [Text(f"Timeline ({len(c.events)} events)", style="bold underline")]
+        tz = self.desk.tz
+        for e in c.events:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(fmt.when(e.at, tz), "dim")
+            line.append("  ")
+            line.append_text(cell(e.actor, "bold", limit=28))
+            line.append("  ")
+            line.append(EVENT_LABELS.get(e.kind, e.kind.replace("_", " ")), EVENT_STYLES.get(e.kind, ""))
+            summary = event_summary(e)
+            if summary.plain:
+                line.append("  ")
+                line.append_text(summary)
+            parts.append(line)
+            if e.body and e.kind != "opened":
+                parts.append(Padding(safe(e.body, "italic" if e.kind == "note" else ""), (0, 0, 0, 4)))
+        return Group(*parts)
+
+    def refresh_countdowns(self) -> None:
+        super().refresh_countdowns()
+        if self.case is not None:
+            self.query_one("#case-next", Static).update(self.render_next(self.case))
+
+    # ------------------------------------------------------------ what applies
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        c = self.case
+        if action in ("back", "reload", "scroll_down", "scroll_up"):
+            return True
+        if c is None:
+            return None
+        nexts = allowed_next(c.status)  # type: ignore[arg-type]
+        closed = c.status == "closed"
+        open_esc = c.escalation is not None and c.escalation.state in OPEN_ESCALATION
+        checks = {
+            "start_work": "in_progress" in nexts,
+            "pending": "pending" in nexts,
+            "resolve": "awaiting_confirmation" in nexts,
+            "close_case": "closed" in nexts,
+            "clone": closed,
+            "note": not closed,
+            "request_escalation": not closed and not open_esc,
+            "log_engineering": "pending" in nexts,
+            "link_article": not closed,
+            "take": not closed and c.assignee != self.me,
+            "reassign": not closed,
+        }
+        return checks.get(action, True)
+
+    # ---------------------------------------------------------------- actions
+    def action_back(self) -> None:
+        self.desk.go_back()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_scroll_down(self) -> None:
+        self.query_one("#case-body", VerticalScroll).scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self.query_one("#case-body", VerticalScroll).scroll_up(animate=False)
+
+    def applied(self, result: Any, done: str) -> None:
+        view, notice = result if isinstance(result, tuple) else (result, None)
+        if isinstance(view, CaseView) and view.id == self.case_id:
+            self.show(view)
+        self.notify(Text(done), title=f"Case {self.case_id}", markup=False)
+        if notice:
+            self.notify(Text(notice), title=f"Case {self.case_id}", severity="warning", markup=False, timeout=10)
+
+    def conflict_text(self, err: Conflict) -> str:
+        who = err.changed_by or "someone"
+        what = err.change or "changed the case"
+        return f"{who} {what} since you opened it (now version {err.current_version}). "
+
+    def direct(self, call: Callable[[int], Any], done: str) -> None:
+        """An action that needs no input."""
+        if self.case is None:
+            return
+        version = self.case.version
+
+        def refused(err: Exception) -> None:
+            if isinstance(err, Conflict):
+                self.notify(Text(self.conflict_text(err) + "Reloaded: look, then try again."),
+                            title="Case changed", severity="warning", markup=False, timeout=10)
+                self.reload()
+            else:
+                self.show_refusal(err)
+
+        self.call(lambda: call(version), then=lambda r: self.applied(r, done), otherwise=refused,
+                  group="action", exclusive=False)
+
+    def form(
+        self,
+        title: str,
+        fields: list[Field],
+        submit: Callable[[dict[str, Any], int], Any],
+        done: str | Callable[[dict[str, Any]], str],
+        *,
+        values: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Ask for what the action needs, then run it; a refusal reopens the form with the typed text."""
+        if self.case is None:
+            return
+        case = self.case
+        version = case.version
+        context = Text.assemble((f"Case {case.id} ", "bold"), cell(case.title, limit=70), "  ",
+                                fmt.status_text(case.status, case.sub_status, full=True))
+
+        def again(vals: dict[str, Any], message: str) -> None:
+            self.form(title, fields, submit, done, values=vals, error=message)
+
+        def submitted(vals: dict[str, Any] | None) -> None:
+            if vals is None:
+                return
+
+            def refused(err: Exception) -> None:
+                if isinstance(err, Conflict):
+                    message = self.conflict_text(err) + "The case is reloaded and your text kept: submit again."
+                    self.reload(then=lambda: again(vals, message))
+                elif isinstance(err, DeskError):
+                    again(vals, str(err))
+                else:
+                    self.show_refusal(err)
+
+            label = done(vals) if callable(done) else done
+            self.call(lambda: submit(vals, version), then=lambda r: self.applied(r, label), otherwise=refused,
+                      group="action", exclusive=False)
+
+        self.app.push_screen(FormScreen(title, fields, values=values, error=error, context=context), submitted)
+
+    def action_start_work(self) -> None:
+        cid = self.case_id
+        self.direct(lambda v: self.service.move(cid, "in_progress", actor=self.me, expected_version=v),
+                    "Moved to in progress")
+
+    def action_pending(self) -> None:
+        cid = self.case_id
+        self.form(
+            "Set pending",
+            [Field("sub_status", "Waiting on", "select", SUB_STATUSES),
+             Field("note", "Note (optional, internal)", "area")],
+            lambda vals, v: self.service.move(cid, "pending", actor=self.me, sub_status=vals["sub_status"],
+                                              note=vals["note"] or None, expected_version=v),
+            lambda vals: f"Moved to pending/{vals['sub_status']}",
+        )
+
+    def action_resolve(self) -> None:
+        cid = self.case_id
+        self.form(
+            "Resolve: await the customer's confirmation",
+            [Field("resolution", "Resolution sent to the customer", "area")],
+            lambda vals, v: self.service.move(cid, "awaiting_confirmation", actor=self.me,
+                                              note=vals["resolution"], expected_version=v),
+            "Resolution sent; awaiting confirmation",
+        )
+
+    def action_customer_reply(self) -> None:
+        cid = self.case_id
+        self.form(
+            "Log a customer reply",
+            [Field("channel", "How the customer answered", "select",
+                   [("phone call", "phone"), ("e-mail", "email")], default="phone"),
+             Field("body", "What the customer said", "area")],
+            lambda vals, v: self.service.customer_reply(cid, vals["body"], actor=self.me,
+                                                        channel=vals["channel"] or "phone", expected_version=v),
+            "Customer reply logged",
+        )
+
+    def action_note(self) -> None:
+        cid = self.case_id
+        self.form(
+            "Add a note",
+            [Field("body", "Note", "area"),
+             Field("to_customer", "Send to the customer as a comment (otherwise internal)", "check")],
+            lambda vals, v: self.service.add_note(cid, vals["body"], actor=self.me,
+                                                  internal=not vals["to_customer"], expected_version=v),
+            lambda vals: "Comment sent to the customer" if vals["to_customer"] else "Internal note added",
+        )
+
+    def action_request_escalation(self) -> None:
+        cid = self.case_id
+        self.form(
+            "Request escalation (on the customer's behalf)",
+            [Field("reason", "Why the customer asks for escalation", "area")],
+            lambda vals, v: self.service.request_escalation(cid, vals["reason"], actor=self.me,
+                                                            expected_version=v),
+            "Escalation requested: it waits in the managers' review",
+        )
+
+    def action_log_engineering(self) -> None:
+        cid = self.case_id
+        self.form(
+            "Log with engineering",
+            [Field("kind", "Kind", "select", [("defect", "defect"), ("enhancement", "enhancement")],
+                   default="defect"),
+             Field("reference", "Engineering reference", "text", placeholder="e.g. ENG-1234"),
+             Field("summary", "Summary", "area")],
+            lambda vals, v: self.service.log_engineering(cid, vals["reference"], vals["summary"], actor=self.me,
+                                                         kind=vals["kind"] or "defect", expected_version=v),
+            lambda vals: f"Logged {vals['kind']} {vals['reference']}; case pending/development",
+        )
+
+    def action_link_article(self) -> None:
+        if self.case is None:
+            return
+        cid = self.case.id
+        words = " ".join(self.case.title.split()[:3])
+
+        def picked(article_id: int | None) -> None:
+            if article_id is None:
+                return
+            self.call(lambda: self.service.link_article(cid, article_id, actor=self.me),
+                      then=lambda r: self.applied(r, f"Article {article_id} linked"), group="action",
+                      exclusive=False)
+
+        self.app.push_screen(ArticlePicker(self.service, cid, words), picked)
+
+    def action_close_case(self) -> None:
+        cid = self.case_id
+        self.form(
+            "Close the case",
+            [Field("reason", "Reason", "text",
+                   placeholder="e.g. confirmed by phone, duplicate of 123, withdrawn by the customer")],
+            lambda vals, v: self.service.close(cid, reason=vals["reason"], actor=self.me, expected_version=v),
+            "Case closed",
+        )
+
+    def action_clone(self) -> None:
+        if self.case is None:
+            return
+        cid = self.case.id
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+
+            def cloned(view: CaseView) -> None:
+                self.notify(f"Case {view.id} opened from case {cid}", title="Cloned", markup=False)
+                self.desk.open_case(view.id)
+
+            self.call(lambda: self.service.clone(cid, actor=self.me), then=cloned, group="action",
+                      exclusive=False)
+
+        self.app.push_screen(ConfirmScreen(Text(f"Open a new case cloned from closed case {cid}?")), answered)
+
+    def action_take(self) -> None:
+        cid = self.case_id
+        self.direct(lambda v: self.service.assign(cid, self.me, actor=self.me, expected_version=v),
+                    "You took the case")
+
+    def action_reassign(self) -> None:
+        if self.case is None:
+            return
+        cid = self.case.id
+
+        def agents_loaded(agents: list[Any]) -> None:
+            options = [("team queue (unassigned)", "")]
+            options += [(f"{a.name} ({a.open_cases} open, {', '.join(a.skills) or 'no skills'}, "
+                         f"{a.availability})", a.name) for a in agents if a.role == "analyst"]
+            self.form(
+                "Reassign",
+                [Field("assignee", "Give the case to", "select", options)],
+                lambda vals, v: self.service.assign(cid, vals["assignee"] or None, actor=self.me,
+                                                    expected_version=v),
+                lambda vals: f"Assigned to {vals['assignee']}" if vals["assignee"] else "Back in the team queue",
+            )
+
+        self.call(self.service.list_agents, then=agents_loaded, group="agents")

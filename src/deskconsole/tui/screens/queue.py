@@ -1,0 +1,228 @@
+"""Pane 1, the queue: a window of cases read from the database, paged by case id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Static
+
+from deskconsole.domain.views import CaseRow
+from deskconsole.tui import format as fmt
+from deskconsole.tui.bindings import QUEUE, bindings
+from deskconsole.tui.screens.base import PaneScreen
+from deskconsole.tui.text import cell
+from deskconsole.tui.widgets.table import KeyedTable
+
+PAGE = 100
+VIEWS = ["mine", "unassigned", "all", "escalated"]
+SORTS = ["oldest", "newest", "priority", "updated"]
+KEYSET_SORTS = {"oldest", "newest"}  # the sorts list_cases pages by id
+COLUMNS = [
+    ("id", "Case", 6),
+    ("priority", "P", 2),
+    ("status", "Status", 18),
+    ("title", "Title", 26),
+    ("customer", "Customer", 13),
+    ("assignee", "Assignee", 9),
+    ("age", "Age", 4),
+    ("escalation", "Esc", 7),
+    ("next", "Next timer", 17),
+]
+
+
+class QueueScreen(PaneScreen):
+    PANE = "queue"
+    ACTIONS = QUEUE
+    BINDINGS = bindings(QUEUE)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view = "all"
+        self.sort = "oldest"
+        self.text = ""
+        self.pages: list[int | None] = [None]  # where each page starts (keyset "after")
+        self.rows: dict[str, CaseRow] = {}
+        self._debounce: Timer | None = None
+        self._loaded_once = False
+
+    def compose(self) -> ComposeResult:
+        yield self.header()
+        yield Input(placeholder="filter: words in title or customer, or a case number",
+                    id="queue-filter", classes="hidden filter")
+        yield KeyedTable(COLUMNS, id="queue-table")
+        yield Static(id="queue-status", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.view = "mine" if self.role == "analyst" else "all"
+        self.query_one("#queue-filter", Input).cursor_blink = False
+        self.query_one(KeyedTable).focus()
+
+    @property
+    def table(self) -> KeyedTable:
+        return self.query_one("#queue-table", KeyedTable)
+
+    # ------------------------------------------------------------------ load
+    def reload(self) -> None:
+        view, sort, text, after = self.view, self.sort, self.text.strip() or None, self.pages[-1]
+        marker = self.desk.marker
+        self.call(
+            lambda: self.service.list_cases(view=view, actor=self.me, text=text, sort=sort, after=after, limit=PAGE),
+            then=lambda rows: self.show(rows, marker),
+        )
+
+    def show(self, rows: list[CaseRow], marker: int) -> None:
+        self.mark_loaded(marker)
+        now = self.desk.clock.now()
+        self.rows = {str(r.id): r for r in rows}
+        with self.app.batch_update():
+            self.table.sync([(str(r.id), self.cells(r, now)) for r in rows])
+        self.update_status()
+        self._loaded_once = True
+
+    def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
+        title = Text(no_wrap=True)
+        if r.attention:
+            title.append("⚑ ", "bold red")
+        title.append_text(cell(r.title, limit=40))
+        return {
+            "id": Text(str(r.id), style="bold"),
+            "priority": fmt.priority_text(r.priority),
+            "status": fmt.status_text(r.status, r.sub_status),
+            "title": title,
+            "customer": cell(r.customer, limit=30),
+            "assignee": cell(r.assignee or "—", "" if r.assignee else "dim"),
+            "age": Text(fmt.age(r.created_at, now), style="dim"),
+            "escalation": fmt.escalation_text(r.escalation),
+            "next": fmt.timer_countdown(r.next_timer, r.next_timer_due, now),
+        }
+
+    def update_status(self) -> None:
+        line = Text(no_wrap=True)
+        line.append(" view ", "dim")
+        line.append(self.view, "bold")
+        line.append("  sort ", "dim")
+        line.append(self.sort, "bold")
+        if self.text.strip():
+            line.append("  filter ", "dim")
+            line.append(cell(self.text, limit=30))
+        line.append(f"  page {len(self.pages)}", "dim")
+        count = len(self.rows)
+        line.append(f"  {count} case{'s' if count != 1 else ''} shown", "dim")
+        if count == PAGE and self.sort in KEYSET_SORTS:
+            line.append("  ] next page", "dim")
+        if not count:
+            line.append("  — nothing here: v changes the view", "italic")
+        self.query_one("#queue-status", Static).update(line)
+
+    def refresh_countdowns(self) -> None:
+        super().refresh_countdowns()
+        now = self.desk.clock.now()
+        table = self.table
+        for key, r in self.rows.items():
+            if r.next_timer_due is not None:
+                table.set_cell(key, "next", fmt.timer_countdown(r.next_timer, r.next_timer_due, now))
+
+    # --------------------------------------------------------------- actions
+    def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "page":
+            if parameters and parameters[0] == 1:
+                return self.sort in KEYSET_SORTS and len(self.rows) >= PAGE or None
+            return len(self.pages) > 1 or None
+        if action == "open_case":
+            return bool(self.rows) or None
+        return True
+
+    def action_open_case(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            self.desk.open_case(int(key))
+
+    @on(DataTable.RowSelected, "#queue-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.desk.open_case(int(event.row_key.value))
+
+    def action_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#queue-filter", Input)
+        if box.has_class("hidden") and not self.text:
+            return
+        box.value = ""
+        box.add_class("hidden")
+        self.table.focus()
+        if self.text:
+            self.text = ""
+            self._restart()
+
+    @on(Input.Changed, "#queue-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.text = event.value
+        if self._debounce is not None:
+            self._debounce.stop()
+        self._debounce = self.set_timer(0.25, self._debounced)
+
+    @on(Input.Submitted, "#queue-filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.add_class("hidden")
+        self.table.focus()
+        if self._debounce is not None:
+            self._debounce.stop()
+            self._debounce = None
+            self._restart()
+
+    def _debounced(self) -> None:
+        self._debounce = None
+        self._restart()
+
+    def _restart(self) -> None:
+        self.pages = [None]
+        self.refresh_bindings()
+        self.reload()
+
+    def action_cycle_view(self) -> None:
+        self.set_view_to(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+
+    def action_set_view(self, view: str) -> None:
+        self.set_view_to(view)
+
+    def set_view_to(self, view: str) -> None:
+        self.view = view
+        self._restart()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self._restart()
+
+    def action_page(self, step: int) -> None:
+        if step > 0:
+            if not self.rows or self.sort not in KEYSET_SORTS:
+                return
+            last = list(self.rows.values())[-1].id
+            self.pages.append(last)
+        elif len(self.pages) > 1:
+            self.pages.pop()
+        self.refresh_bindings()
+        self.reload()
+
+    def action_take_next(self) -> None:
+        def taken(view: Any) -> None:
+            if view is None:
+                self.notify("Nothing unassigned fits your skills right now.", title="Take next")
+                return
+            self.notify(Text(f"You took case {view.id}: ") + cell(view.title, limit=60), title="Take next")
+            self.desk.open_case(view.id)
+
+        self.call(lambda: self.service.take_next(actor=self.me), then=taken, group="action", exclusive=False)
+
+    def action_reload(self) -> None:
+        self.reload()

@@ -1,0 +1,45 @@
+"""Untrusted text, shown literally.
+
+Titles, descriptions, comments and names come from customers. They are never
+parsed as markup and never reach the terminal raw: control characters (ANSI
+escapes included) become visible escapes such as ``\\x1b``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+
+# C0 controls except tab/newline, DEL, C1 controls, and bidi overrides/isolates
+# (they reorder what follows them on screen).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def clean(value: object, *, single_line: bool = False) -> str:
+    """The text with every control character replaced by a visible escape."""
+    text = "" if value is None else str(value)
+    text = text.replace("\r\n", "\n")
+    if single_line:
+        text = text.replace("\t", " ").replace("\n", " ⏎ ")
+    else:
+        text = text.replace("\t", "    ")
+    return _CONTROL.sub(_visible, text)
+
+
+def safe(value: object, style: str = "", *, single_line: bool = False, limit: int | None = None) -> Text:
+    """A rich Text holding the value literally (no markup, no escapes interpreted)."""
+    text = clean(value, single_line=single_line)
+    if limit is not None and len(text) > limit:
+        text = text[: max(0, limit - 1)] + "…"
+    return Text(text, style=style, no_wrap=single_line)
+
+
+def cell(value: object, style: str = "", limit: int | None = 60) -> Text:
+    """One table cell: a single line of literal text."""
+    return safe(value, style, single_line=True, limit=limit)

@@ -1,0 +1,139 @@
+"""One modal form for every action that needs input.
+
+A form is a list of Fields; it gives back a dict of values, or None when
+cancelled. Reopened with the values it returned (after a refusal or a conflict),
+it keeps what the user typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
+
+from deskconsole.tui.bindings import CONFIRM, FORM, bindings
+
+
+@dataclass
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text, area, select, check
+    options: list[tuple[str, str]] = field(default_factory=list)  # (shown, value)
+    default: Any = None
+    placeholder: str = ""
+
+
+class FormScreen(ModalScreen[dict[str, Any] | None]):
+    BINDINGS = bindings(FORM)
+
+    def __init__(
+        self,
+        title: str,
+        fields: list[Field],
+        *,
+        values: dict[str, Any] | None = None,
+        error: str | None = None,
+        context: Text | None = None,
+        submit_label: str = "Submit",
+    ) -> None:
+        super().__init__(classes="form-screen")
+        self.form_title = title
+        self.fields = fields
+        self.values = values or {}
+        self.error = error
+        self.context = context
+        self.submit_label = submit_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form"):
+            yield Label(Text(self.form_title, style="bold"), id="form-title")
+            if self.context is not None:
+                yield Static(self.context, id="form-context", markup=False)
+            yield Static(Text(self.error or "", style="bold"), id="form-error", markup=False,
+                         classes="" if self.error else "hidden")
+            with VerticalScroll(id="form-fields"):
+                for f in self.fields:
+                    value = self.values.get(f.name, f.default)
+                    if f.kind != "check":
+                        yield Label(f.label, classes="field-label", markup=False)
+                    widget_id = f"field-{f.name}"
+                    if f.kind == "text":
+                        yield Input(value=value or "", placeholder=f.placeholder, id=widget_id)
+                    elif f.kind == "area":
+                        area = TextArea(value or "", id=widget_id, soft_wrap=True, show_line_numbers=False)
+                        area.cursor_blink = False
+                        yield area
+                    elif f.kind == "select":
+                        yield Select(
+                            f.options, value=value if value is not None else Select.NULL,
+                            allow_blank=value is None, id=widget_id, prompt=f.placeholder or "choose…",
+                        )
+                    elif f.kind == "check":
+                        yield Checkbox(f.label, value=bool(value), id=widget_id)
+            yield Label(
+                Text.assemble(("ctrl+s", "bold"), f" {self.submit_label.lower()}   ", ("esc", "bold"), " cancel"),
+                id="form-keys",
+            )
+
+    def on_mount(self) -> None:
+        for widget in self.query("Input, TextArea"):
+            if isinstance(widget, Input):
+                widget.cursor_blink = False
+        focusable = [w for w in self.query("Input, TextArea, Select, Checkbox")]
+        if focusable:
+            focusable[0].focus()
+
+    def collect(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.fields:
+            widget = self.query_one(f"#field-{f.name}")
+            if isinstance(widget, Input):
+                out[f.name] = widget.value
+            elif isinstance(widget, TextArea):
+                out[f.name] = widget.text
+            elif isinstance(widget, Select):
+                out[f.name] = None if widget.value is Select.NULL else widget.value
+            elif isinstance(widget, Checkbox):
+                out[f.name] = widget.value
+        return out
+
+    def action_submit(self) -> None:
+        self.dismiss(self.collect())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _enter_in_input(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = [w for w in self.query("Input, TextArea, Select, Checkbox")]
+        if event.input is inputs[-1]:
+            self.action_submit()
+        else:
+            self.focus_next()
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question."""
+
+    BINDINGS = bindings(CONFIRM)
+
+    def __init__(self, question: Text) -> None:
+        super().__init__(classes="form-screen")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="form"):
+            yield Static(self.question, markup=False)
+            yield Label(Text.assemble(("y", "bold"), " yes   ", ("n", "bold"), "/", ("esc", "bold"), " no"),
+                        id="form-keys")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)

@@ -1,0 +1,67 @@
+"""Fixtures for the console's tests: a deterministic desk on a frozen clock, and the app built on it.
+
+The desk is built once per session through the Service (tuidesk.build_desk) and
+copied for each test. Apps run with the ticker off; tests drive ticks and
+countdowns by hand.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from deskconsole.domain.clock import FixedClock  # noqa: E402
+from deskconsole.tui.app import DeskApp, make_app  # noqa: E402
+from tuidesk import NOW, build_desk, make_service  # noqa: E402
+
+SIZE = (120, 40)
+
+
+@pytest.fixture(scope="session")
+def desk_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("desk") / "desk.db"
+    clock = FixedClock(NOW)
+    svc = make_service(path, clock)
+    ids = build_desk(svc, clock)
+    svc.engine.dispose()
+    return path, ids
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def desk(tmp_path: Path, desk_template, clock):
+    """(service, case ids by name) on a fresh copy of the desk."""
+    template, ids = desk_template
+    path = tmp_path / "desk.db"
+    shutil.copy(template, path)
+    svc = make_service(path, clock)
+    yield svc, ids
+    svc.engine.dispose()
+
+
+@pytest.fixture
+def service(desk):
+    return desk[0]
+
+
+@pytest.fixture
+def ids(desk) -> dict[str, int]:
+    return desk[1]
+
+
+@pytest.fixture
+def app_as(service, clock):
+    def build(user: str) -> DeskApp:
+        return make_app(service, user, clock=clock, ticker=False, tz=timezone.utc)
+
+    return build

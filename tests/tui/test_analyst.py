@@ -1,0 +1,121 @@
+"""The analyst's path: filter, open, pending/customer input, reminder countdown, customer reply."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, Select, TextArea
+
+from deskconsole.tui.screens.case import CaseScreen
+from deskconsole.tui.screens.queue import QueueScreen
+from deskconsole.tui.widgets.form import FormScreen
+from tuidesk import screen_text, settle
+
+SIZE = (120, 40)
+
+
+async def test_filter_open_pending_and_customer_reply(app_as, service, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        assert queue.view == "mine"
+        assert str(ids["vpn"]) in queue.table.keys()
+
+        await pilot.press("slash", *"vpn", "enter")  # enter applies the filter and returns to the table
+        await settle(pilot)
+        assert queue.table.keys() == [str(ids["vpn"])]
+        await pilot.press("enter")  # opens the case
+        await settle(pilot)
+        case = app.screen
+        assert isinstance(case, CaseScreen)
+        assert case.case.id == ids["vpn"]
+        assert "no timer running" in screen_text(app)
+
+        await pilot.press("p")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        form.query_one("#field-sub_status", Select).value = "customer_input"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert case.case.status == "pending" and case.case.sub_status == "customer_input"
+        text = screen_text(app)
+        assert "pending/customer_input" in text
+        assert "remind 7d 00h" in text  # the reminder countdown appeared
+        assert "auto-close 28d 00h" in text
+
+        await pilot.press("c")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert form.query_one("#field-channel", Select).value == "phone"
+        form.query_one("#field-body", TextArea).focus()
+        await pilot.press(*"Sent logs")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert case.case.status == "update_received"
+        text = screen_text(app)
+        assert "update_received" in text
+        assert "Sent logs" in text
+        assert service.get_case(ids["vpn"]).status == "update_received"
+        events = service.get_case(ids["vpn"]).events
+        assert events[-2].kind == "customer_replied" and events[-2].data["channel"] == "phone"
+
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_take_next_fits_skills(app_as, service, ids):
+    service.set_availability("bob", "away", actor="bob")  # nobody available for storage: it waits unassigned
+    tape, _ = service.open_case("Tape library offline", "Wayne", product_area="storage")
+    assert tape.assignee is None
+    app = app_as("bob")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert app.screen.case.id == tape.id
+        assert app.screen.case.assignee == "bob"
+
+
+async def test_internal_note_and_conflict_keeps_typed_text(app_as, service, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(ids["vpn"])
+        await settle(pilot)
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        form.query_one("#field-body", TextArea).focus()
+        await pilot.press(*"my findings")
+        # meanwhile a manager changes the case
+        service.add_note(ids["vpn"], "manager was here", actor="maria")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        again = app.screen
+        assert isinstance(again, FormScreen)
+        assert "maria added an internal note" in str(again.query_one("#form-error").render())
+        assert again.query_one("#field-body", TextArea).text == "my findings"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        bodies = [e.body for e in service.get_case(ids["vpn"]).events if e.kind == "note"]
+        assert bodies[-2:] == ["manager was here", "my findings"]
+
+
+async def test_filter_escape_clears(app_as, ids):
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        everything = len(queue.table.keys())
+        await pilot.press("slash", *"globex", "enter")
+        await settle(pilot)
+        assert queue.table.keys() == [str(ids["vat"])]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert len(queue.table.keys()) == everything
+        assert queue.query_one("#queue-filter", Input).has_class("hidden")
