@@ -500,3 +500,75 @@ def test_open_case_language_is_validated_and_kept_on_clone(lite):
 
     with Session(lite.engine) as s:
         assert s.get(Case, clone.id).language == "de-ch"
+
+
+def test_international_address_goes_out_with_smtputf8(lite, smtp):
+    lite.awaiting(contact="jürgen@bücher.example", language="de")
+    [result] = lite.deliver(smtp.url)
+    assert result.state == "sent"
+    [(_, rcpts, msg)] = smtp.accepted
+    assert rcpts == ["jürgen@bücher.example"] and "Lösung" in msg["Subject"]
+
+
+def test_a_message_that_cannot_be_built_fails_alone(lite, smtp, monkeypatch):
+    import deskconsole.delivery.worker as worker
+
+    bad = lite.awaiting()
+    good = lite.awaiting(contact="b@acme.example")
+    real = worker.render
+
+    def render(kind, language, values, **kw):
+        if values["case"] == bad.id:
+            raise ValueError("template trouble")
+        return real(kind, language, values, **kw)
+
+    monkeypatch.setattr(worker, "render", render)
+    results = {r.case: r for r in lite.deliver(smtp.url)}
+    assert results[bad.id].state == "failed"
+    assert results[bad.id].error == "could not build the message: ValueError: template trouble"
+    assert results[good.id].state == "sent"
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make a certificate for the TLS tests")
+    folder = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"), "-days", "2",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    return folder / "cert.pem", folder / "key.pem"
+
+
+@pytest.mark.parametrize("mode", ["starttls", "smtps"])
+def test_tls_starttls_and_implicit(lite, tls_files, mode):
+    import ssl
+
+    cert, key = tls_files
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    box = Mailbox()
+    if mode == "starttls":
+        controller = _start(box, tls_context=server_ctx, require_starttls=True)
+        url = f"smtp://127.0.0.1:{controller.port}?starttls=1"
+    else:
+        controller = _start(box, ssl_context=server_ctx)
+        url = f"smtps://127.0.0.1:{controller.port}"
+    try:
+        lite.awaiting()
+        cfg = parse_smtp_url(url, {"DESKCONSOLE_SMTP_FROM": SENDER})
+        [result] = deliver_once(lite.engine, lite.clock, SmtpTransport(cfg, ssl_context=client_ctx), OPTS)
+        assert result.state == "sent" and len(box.messages) == 1
+        # Without trusting the certificate the server is not used, and the row waits.
+        lite.awaiting(contact="b@acme.example")
+        [result] = deliver_once(lite.engine, lite.clock, SmtpTransport(cfg), OPTS)
+        assert result.state == "queued" and "CERTIFICATE_VERIFY_FAILED" in result.error
+    finally:
+        controller.stop()

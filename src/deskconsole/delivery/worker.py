@@ -169,17 +169,22 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
             )[:MAX_ERROR]
             return _Claim(row, None, [], row.last_error)
         case = s.get(Case, row.case_id)
-        recipients, problem = _recipients(s, row, case)
+        try:
+            recipients, problem = _recipients(s, row, case)
+            if not problem:
+                rendered = render(
+                    row.kind, case.language if row.kind not in STAFF_KINDS else None, _values(s, row, case),
+                    fallback_subject=row.subject, fallback_body=row.body,
+                )
+                message = build_message(row, case, rendered, recipients, opts, now)
+        except Exception as exc:  # noqa: BLE001 - one unbuildable row must not block the rows after it
+            log.exception("cannot build the message for outbox row %s", row.id)
+            problem = f"could not build the message: {type(exc).__name__}: {exc}"[:MAX_ERROR]
         if problem:
             row.state = FAILED
             row.claimed_until = None
             row.last_error = problem
             return _Claim(row, None, [], problem)
-        rendered = render(
-            row.kind, case.language if row.kind not in STAFF_KINDS else None, _values(s, row, case),
-            fallback_subject=row.subject, fallback_body=row.body,
-        )
-        message = build_message(row, case, rendered, recipients, opts, now)
         return _Claim(row, message, recipients, None)
 
 
