@@ -296,6 +296,8 @@ class Service:
             cancelled = self._cancel_timers(s, case, None, at)
         elif leaving_customer_input:
             cancelled = self._cancel_timers(s, case, STATUS_TIMERS, at)
+        if leaving_customer_input and case.attention and case.attention.startswith("chase"):
+            case.attention = None  # the reminder's chase flag ends with customer_input
         case.status = status
         case.sub_status = sub_status.value if sub_status else None
         if resolution is not None:
