@@ -304,3 +304,18 @@ def test_times_stay_utc_on_a_postgres_server_in_another_zone(pg_url, clock) -> N
         assert svc.get_case(case.id).events[-1].at == start + 7 * DAY
     finally:
         engine.dispose()
+
+
+def test_the_chase_flag_goes_once_the_customer_answers_or_the_case_moves_on(desk) -> None:
+    """The reminder flags the case 'chase by phone'; an answer by any channel, or leaving
+    customer_input, makes that flag stale and it must not linger on the queue."""
+    start = desk.clock.now()
+    by_portal = desk.case_in("pending", "customer_input")
+    by_phone = desk.case_in("pending", "customer_input")
+    to_dev = desk.case_in("pending", "customer_input")
+    desk.svc.tick(start + 7 * DAY)
+    assert all(desk.svc.get_case(c.id).attention.startswith("chase") for c in (by_portal, by_phone, to_dev))
+    desk.clock.set(start + 8 * DAY)
+    assert desk.svc.customer_reply(by_portal.id, "Logs attached.")[0].attention is None
+    assert desk.svc.customer_reply(by_phone.id, "Called back.", channel="phone")[0].attention is None
+    assert desk.svc.move(to_dev.id, "pending", sub_status="development", actor="alice").attention is None
