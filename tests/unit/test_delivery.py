@@ -572,3 +572,62 @@ def test_tls_starttls_and_implicit(lite, tls_files, mode):
         assert result.state == "queued" and "CERTIFICATE_VERIFY_FAILED" in result.error
     finally:
         controller.stop()
+
+
+def test_cli_deliver_exits_1_when_the_server_cannot_be_used(lite):
+    lite.awaiting()
+    parser = argparse.ArgumentParser()
+    add_deliver_command(parser.add_subparsers())
+    env = {"DESKCONSOLE_SMTP_URL": f"smtp://127.0.0.1:{free_port()}?timeout=2"}
+    out, err = io.StringIO(), io.StringIO()
+    assert run_deliver(parser.parse_args(["deliver"]), lite.svc, environ=env, out=out, err=err) == 1
+    assert json.loads(out.getvalue())["state"] == "queued"
+    assert err.getvalue().startswith("error: cannot use the mail server smtp://127.0.0.1:")
+    assert "stay queued" in err.getvalue()
+
+
+WORKER_SCRIPT = """
+import sys, time
+from pathlib import Path
+from deskconsole.delivery import DeliveryOptions, SmtpTransport, deliver_once, parse_smtp_url
+from deskconsole.domain.clock import FixedClock
+from deskconsole.store.engine import make_engine
+
+db, smtp_url, now, go = sys.argv[1:5]
+engine = make_engine(db)
+transport = SmtpTransport(parse_smtp_url(smtp_url, {}))
+opts = DeliveryOptions(sender="desk@support.example")
+deadline = time.monotonic() + 30
+while not Path(go).exists() and time.monotonic() < deadline:
+    time.sleep(0.01)  # start together with the other workers
+handled = 0
+while True:
+    results = deliver_once(engine, FixedClock(now), transport, opts, limit=3)
+    if not results:
+        break
+    handled += sum(r.state == "sent" for r in results)
+print(handled)
+"""
+
+
+@pytest.mark.slow
+def test_several_worker_processes_send_each_row_once(world, smtp, tmp_path):
+    import subprocess
+    import sys
+
+    for n in range(18):
+        world.awaiting(title=f"Case {n}", contact=f"c{n}@acme.example")
+    url = world.engine.url.render_as_string(hide_password=False)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, url, smtp.url, START, str(go)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    go.touch()
+    outputs = [p.communicate(timeout=90) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outputs]
+    assert sum(int(o) for o, _ in outputs) == 18, outputs
+    ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == 18 and len(set(ids)) == 18
+    assert {(r.state, r.attempts) for r in world.rows()} == {("sent", 1)}

@@ -10,9 +10,11 @@ Prints one JSON line per row it handled:
      "message_id": "<outbox-12....@example.org>", "recipients": [...], "error": null, "next_attempt_at": null}
 `state` is `sent`, `queued` (a temporary failure: tried again at `next_attempt_at`) or `failed`.
 
-Exit status: 0 the pass ran (whatever the server answered: failures are recorded
-on the rows and shown by `deskconsole outbox list`); 1 delivery is not configured
-(no DESKCONSOLE_SMTP_URL) or its configuration is wrong, with one `error:` line.
+Exit status: 0 the pass ran (whatever the server answered about single messages:
+failures are recorded on the rows and shown by `deskconsole outbox list`); 1, with
+one `error:` line, when delivery is not configured (no DESKCONSOLE_SMTP_URL), its
+configuration is wrong, or the mail server could not be used at all (the rows stay
+queued; a cron job's non-zero exit makes the outage noticed).
 """
 
 from __future__ import annotations
@@ -103,7 +105,11 @@ def run_deliver(
             print(json.dumps(result.to_json()), file=out, flush=True)
 
     if not args.watch:
-        show(deliver_once(engine, clock, transport, options))
+        results = deliver_once(engine, clock, transport, options)
+        show(results)
+        if results and results[-1].server_unavailable:
+            print(f"error: {results[-1].error}; the messages stay queued for the next pass", file=err)
+            return 1
         return 0
 
     stop = stop or threading.Event()

@@ -98,9 +98,11 @@ class DeliveryResult:
     recipients: list[str] = field(default_factory=list)
     error: str | None = None
     next_attempt_at: datetime | None = None
+    server_unavailable: bool = False  # the mail server could not be used at all: the pass stopped here
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data.pop("server_unavailable")
         data["next_attempt_at"] = format_time(self.next_attempt_at)
         return data
 
@@ -356,6 +358,7 @@ def deliver_once(
                 now = to_utc(clock.now())
                 results.append(_after_failure(engine, row, failure, now, opts, claim.recipients))
                 if failure.transport:
+                    results[-1].server_unavailable = True
                     break  # the server is unreachable: the other rows wait for the next pass
                 continue
             if after_send is not None:
