@@ -121,7 +121,7 @@ class DeskApp(App[None]):
         """The pane in front (under any open modal)."""
         for screen in reversed(self.screen_stack):
             if isinstance(screen, PaneScreen):
-                return screen
+                return screen if screen.ready else None
         return None
 
     # ------------------------------------------------------------- panes

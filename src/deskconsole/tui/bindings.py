@@ -56,10 +56,12 @@ GLOBAL: list[KeyAction] = [
     KeyAction("quit", "q", "app.quit", "Quit", "Leave the console"),
 ]
 
-MOVE: list[KeyAction] = [
-    KeyAction("move.down", "j", "cursor_down", "Down", "Move down (also ↓)", show=False),
-    KeyAction("move.up", "k", "cursor_up", "Up", "Move up (also ↑)", show=False),
-]
+def moves(pane: str) -> list[KeyAction]:
+    """j/k for a pane's lists (the arrows work too)."""
+    return [
+        KeyAction(f"{pane}.down", "j", "cursor_down", "Down", "Move down (also ↓)", show=False),
+        KeyAction(f"{pane}.up", "k", "cursor_up", "Up", "Move up (also ↑)", show=False),
+    ]
 
 QUEUE: list[KeyAction] = [
     KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
@@ -81,7 +83,7 @@ QUEUE: list[KeyAction] = [
     KeyAction("queue.view.all", None, "set_view('all')", "View: all", "Show every case"),
     KeyAction("queue.view.escalated", None, "set_view('escalated')", "View: escalated",
               "Show cases with an open escalation"),
-    *MOVE,
+    *moves("queue"),
 ]
 
 CASE: list[KeyAction] = [
@@ -120,7 +122,7 @@ ESCALATIONS: list[KeyAction] = [
     KeyAction("esc.switch", "tab", "switch_list", "Other list", "Move between requests and approved escalations",
               key_display="tab"),
     KeyAction("esc.reload", "r", "reload", "Refresh", "Read the escalations again", show=False),
-    *MOVE,
+    *moves("esc"),
 ]
 
 COUNTDOWNS: list[KeyAction] = [
@@ -130,7 +132,7 @@ COUNTDOWNS: list[KeyAction] = [
     KeyAction("timers.reload", "r", "reload", "Refresh", "Read the timers again", show=False),
     KeyAction("timers.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
               show=False, key_display="esc"),
-    *MOVE,
+    *moves("timers"),
 ]
 
 SURVEYS: list[KeyAction] = [
@@ -139,7 +141,7 @@ SURVEYS: list[KeyAction] = [
     KeyAction("surveys.switch", "tab", "switch_list", "Other list", "Move between flagged and recent answers",
               key_display="tab"),
     KeyAction("surveys.reload", "r", "reload", "Refresh", "Read the surveys again", show=False),
-    *MOVE,
+    *moves("surveys"),
 ]
 
 PANES: dict[str, list[KeyAction]] = {

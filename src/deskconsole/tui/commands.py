@@ -20,7 +20,7 @@ class DeskCommands(Provider):
         screen = self.screen
         role = getattr(self.app, "role", "")
         for entry in [*getattr(screen, "ACTIONS", []), *GLOBAL]:
-            if entry.builtin or entry.id.startswith(("move.", "case.down", "case.up")):
+            if entry.builtin or entry.id.endswith((".down", ".up")):
                 continue
             if not entry.offered_to(role):
                 continue

@@ -25,7 +25,11 @@ class PaneScreen(Screen):
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.PANE}", classes="pane")
         self.loaded_marker = -1
+        self.ready = False
         self._entries = by_action(self.ACTIONS)
+
+    def on_mount(self) -> None:
+        self.ready = True
 
     @property
     def desk(self) -> DeskApp:

@@ -1,0 +1,158 @@
+"""Keys, help, palette, paging, hostile text in every pane, starting up."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from rich.text import Text
+
+from deskconsole.domain.errors import NotFound
+from deskconsole.tui import bindings as keys
+from deskconsole.tui.app import DeskApp, make_app, run_console, styles_dir
+from deskconsole.tui.screens import queue as queue_module
+from deskconsole.tui.screens.case import CaseScreen
+from deskconsole.tui.screens.countdowns import CountdownsScreen
+from deskconsole.tui.screens.escalations import EscalationsScreen
+from deskconsole.tui.screens.queue import QueueScreen
+from deskconsole.tui.screens.surveys import SurveysScreen
+from deskconsole.tui.text import cell, clean, safe
+from deskconsole.tui.widgets.form import FormScreen
+from deskconsole.tui.widgets.help import HelpScreen
+from tuidesk import HOSTILE_TITLE, screen_text, settle
+
+SIZE = (120, 40)
+LITERAL_TITLE = r"[bold red]pwned[/] \x1b[31mRED\x1b[0m [link=http://evil.example]click[/link] \x07bell"
+
+
+def test_untrusted_text_is_literal():
+    assert clean("a\x1b[31mb\x00c\x7f\x9b\u202ed") == r"a\x1b[31mb\x00c\x7f\x9b\u202ed"
+    text = safe("[bold]x[/] [link=http://e]y[/link]")
+    assert text.plain == "[bold]x[/] [link=http://e]y[/link]" and not text.spans
+    assert cell("one\ntwo").plain == "one ⏎ two"
+    assert clean(HOSTILE_TITLE) == LITERAL_TITLE
+    assert isinstance(cell("x"), Text)
+
+
+def test_one_list_feeds_every_pane():
+    ids = [a.id for group in [keys.GLOBAL, *keys.PANES.values(), keys.FORM] for a in group]
+    assert len(ids) == len(set(ids)), "binding ids are unique"
+    for pane in (QueueScreen, CaseScreen, EscalationsScreen, CountdownsScreen, SurveysScreen):
+        bound = {b.id for b in pane.BINDINGS}
+        assert bound == {a.id for a in pane.ACTIONS if a.key is not None}
+    assert {b.id for b in DeskApp.BINDINGS} == {a.id for a in keys.GLOBAL if a.key and not a.builtin}
+
+
+def test_styles_are_found():
+    assert (styles_dir() / "app.tcss").is_file()
+    for path in DeskApp.CSS_PATH:
+        assert path.is_file()
+
+
+async def test_help_lists_every_binding_of_the_pane(app_as):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for entry in keys.QUEUE + keys.GLOBAL:
+            if entry.offered_to("alice" and "analyst"):
+                assert entry.label in text, entry.label
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_help_hides_what_the_role_may_not_do(app_as):
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert "Take next" not in screen_text(app)
+
+
+async def test_palette_runs_actions_by_name(app_as, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(ids["vpn"])
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"pending")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)
+        assert app.screen.form_title == "Set pending"
+
+
+async def test_queue_pages_by_keyset(app_as, service, monkeypatch):
+    monkeypatch.setattr(queue_module, "PAGE", 5)
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        first = queue.table.keys()
+        assert first == ["1", "2", "3", "4", "5"]
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert queue.table.keys() == ["6", "7", "8", "9", "10"]
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert queue.table.keys() == first
+
+
+async def test_views_and_sort(app_as, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert queue.view == "mine"
+        await pilot.press("v")  # unassigned
+        await settle(pilot)
+        assert queue.table.keys() == [str(ids["export"])]
+        await pilot.press("v", "v")  # escalated
+        await settle(pilot)
+        assert set(queue.table.keys()) == {str(ids["vpn"]), str(ids["storage"]), str(ids["hostile"])}
+        await pilot.press("s", "s")  # priority
+        await settle(pilot)
+        assert queue.table.keys()[0] == str(ids["storage"])  # P1 first
+
+
+@pytest.mark.parametrize("user,pane", [("alice", "1"), ("alice", "2"), ("maria", "3"), ("sam", "4"),
+                                       ("sam", "5")])
+async def test_hostile_text_in_every_pane(app_as, ids, user, pane):
+    app = app_as(user)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        if pane == "2":
+            app.open_case(ids["hostile"])
+        else:
+            await pilot.press(pane)
+        await settle(pilot)
+        if pane == "3":
+            app.screen.query_one("#esc-requests").move_cursor(row=1)
+            await settle(pilot)
+        text = screen_text(app)
+        if pane == "5":
+            assert r"[bold red]TERRIBLE[/] \x1b[31m" in text
+        else:
+            assert "[bold red]pwned[/]" in text
+        assert "\x1b" not in text and "\x07" not in text
+        await pilot.press("enter")  # and open it from there
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert "\x1b" not in screen_text(app)
+
+
+def test_unknown_user_is_refused(service, tmp_path, capsys):
+    with pytest.raises(NotFound):
+        make_app(service, "nobody")
+    url = str(service.engine.url)
+    settings = SimpleNamespace(db_url=url, user="nobody", durations=None, clock=None)
+    assert run_console(settings) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nobody" in err and len(err.strip().splitlines()) == 1
