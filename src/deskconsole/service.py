@@ -174,6 +174,8 @@ class Service:
     def _case(self, s: Session, case_id: int, *, lock: bool = True) -> Case:
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise InvalidInput(f"case id must be a whole number, not {case_id!r}")
+        if not 0 < case_id < 2**31:  # beyond the id column: no such case (and no driver overflow)
+            raise NotFound(f"unknown case {case_id}")
         query = select(Case).where(Case.id == case_id)
         if lock and self._pg:
             query = query.with_for_update()
