@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from deskconsole.domain.clock import format_countdown, format_time, parse_time
-from deskconsole.domain.errors import DeskError, InvalidInput
+from deskconsole.domain.errors import DeskError, InvalidInput, NotFound
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.timers import TimerKind
 from deskconsole.settings import Settings, load_settings
@@ -101,6 +101,9 @@ class Output:
 # ------------------------------------------------------------------------ parser
 
 
+MAX_ID = 2**31 - 1  # ids and limits beyond this are out of every column's range
+
+
 def non_negative(text: str) -> int:
     try:
         value = int(text)
@@ -108,7 +111,7 @@ def non_negative(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
+    return min(value, MAX_ID)  # a limit larger than any table is no limit
 
 
 def positive(text: str) -> int:
@@ -330,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--comment")
     p.add_argument("--json", action="store_true")
     p = survey.leaf("summary", cmd_survey_summary, "CSAT, score distribution, flagged answers")
-    p.add_argument("--weeks", type=positive, default=12)
+    p.add_argument("--weeks", type=positive, default=12, help="weeks of trend (at most 520)")
     p.add_argument("--json", action="store_true")
 
     kb = top.group("kb", "knowledge base")
@@ -575,7 +578,7 @@ def cmd_case_show(ctx: Context) -> int:
     for art in case.articles:
         fields.append(("article", f"#{art.id} {art.title}"))
     for label, value in fields:
-        line(f"  {label + ':':<14}{safe('-' if value is None else value)}")
+        line(f"  {label + ':':<15} {safe('-' if value is None else value)}")
     for label, body in (("description", case.description), ("resolution", case.resolution)):
         if body:
             line(f"  {label}:")
@@ -760,7 +763,10 @@ def cmd_escalation_list(ctx: Context) -> int:
 
 def cmd_outbox_list(ctx: Context) -> int:
     a = ctx.args
-    rows = ctx.service.list_outbox(case_id=a.case, limit=a.limit)
+    if a.case is not None and not 0 < a.case <= MAX_ID:
+        rows = []
+    else:
+        rows = ctx.service.list_outbox(case_id=a.case, limit=a.limit)
     if a.json:
         ctx.out.json([o.to_json() for o in rows])
         return 0
@@ -800,7 +806,7 @@ def cmd_survey_answer(ctx: Context) -> int:
 
 
 def cmd_survey_summary(ctx: Context) -> int:
-    summary = ctx.service.survey_summary(weeks=ctx.args.weeks)
+    summary = ctx.service.survey_summary(weeks=min(ctx.args.weeks, 520))
     if ctx.args.json:
         ctx.out.json(summary.to_json())
         return 0
@@ -839,6 +845,8 @@ def cmd_kb_add(ctx: Context) -> int:
 
 
 def cmd_kb_link(ctx: Context) -> int:
+    if not 0 < ctx.args.article <= MAX_ID:
+        raise NotFound(f"unknown article {ctx.args.article}")
     return done(ctx, ctx.service.link_article(ctx.args.id, ctx.args.article, actor=ctx.user))
 
 
@@ -1056,6 +1064,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         if isinstance(exc, SQLAlchemyError):
             out.error(f"database error at {url}: {_db_problem(exc)}")
+            return 1
+        if isinstance(exc, UnicodeError):
+            out.error(f"not valid text (use UTF-8): {exc}")
             return 1
         if isinstance(exc, OSError):
             out.error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
