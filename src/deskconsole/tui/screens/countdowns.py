@@ -19,13 +19,13 @@ from deskconsole.tui.widgets.table import KeyedTable
 KINDS: list[str | None] = [None, "auto_close", "reminder", "followup", "status_update"]
 COLUMNS = [
     ("case", "Case", 6),
-    ("kind", "Timer", 10),
+    ("kind", "Timer", 13),
     ("due", "Due", 16),
     ("left", "Time left", 15),
     ("status", "Status", 18),
     ("priority", "P", 2),
     ("assignee", "Assignee", 9),
-    ("title", "Title", 19),
+    ("title", "Title", 22),
 ]
 LIMIT = 500
 

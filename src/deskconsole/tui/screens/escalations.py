@@ -184,7 +184,6 @@ class EscalationsScreen(PaneScreen):
         top.append_text(fmt.status_text(e.case_status or "", None, full=True))
         top.append("  ")
         top.append_text(fmt.escalation_text(e.state))
-        top.append(f" {e.state}")
         grid = Table.grid(padding=(0, 1))
         grid.add_column(style="dim", no_wrap=True)
         grid.add_column()

@@ -92,13 +92,13 @@ class SurveysScreen(PaneScreen):
 
         values = [pct if pct is not None else 0.0 for _, pct, _ in s.trend]
         self.query_one("#survey-trend", Sparkline).data = values
-        axis = Text(no_wrap=True, overflow="ellipsis")
+        axis = Text(overflow="ellipsis")
         if s.trend:
             axis.append(f"{len(s.trend)} weeks from {s.trend[0][0]}", "dim")
             answered = [w for w in s.trend if w[1] is not None]
             if answered:
                 week, pct, n = answered[-1]
-                axis.append(f" · latest: week of {week} ", "dim")
+                axis.append(f"\nlatest: week of {week} ", "dim")
                 axis.append(f"{pct:.0f}%", "bold")
                 axis.append(f" ({n} answer{'s' if n != 1 else ''})", "dim")
         self.query_one("#survey-trend-axis", Static).update(axis)
