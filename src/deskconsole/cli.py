@@ -522,14 +522,21 @@ def cmd_case_list(ctx: Context) -> int:
     if a.json:
         ctx.out.json([r.to_json() for r in rows])
         return 0
+    now = ctx.service.now()
+
+    def next_timer(r: Any) -> str | None:
+        if r.next_timer is None or r.next_timer_due is None:
+            return None
+        return f"{r.next_timer} {format_countdown(r.next_timer_due - now)}"
+
     ctx.out.table(
-        ["ID", "PRI", "STATUS", "ASSIGNEE", "ESC", "CUSTOMER", "TITLE"],
+        ["ID", "PRI", "STATUS", "ASSIGNEE", "ESC", "NEXT TIMER", "CUSTOMER", "TITLE"],
         [
             [r.id, r.priority, r.status + (f"/{r.sub_status}" if r.sub_status else ""), r.assignee,
-             r.escalation, r.customer, r.title]
+             r.escalation, next_timer(r), r.customer, r.title]
             for r in rows
         ],
-        widths={4: 12, 5: 24, 6: 70},
+        widths={4: 12, 5: 24, 6: 24, 7: 70},
     )
     return 0
 
