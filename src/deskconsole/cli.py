@@ -903,10 +903,23 @@ def _apply_event(service: Service, event: dict[str, Any]) -> dict[str, Any]:
 def _ingest_opened(service: Service, e: dict[str, Any]) -> dict[str, Any]:
     title, customer = _field(e, "title"), _field(e, "customer")
     at = _at_field(e)
-    case, _created = service.open_case(
-        title, customer, description=e.get("description") or "", contact=e.get("contact"),
-        product_area=e.get("product_area"), severity=e.get("severity"), ref=e.get("ref"), at=at,
-    )
+
+    def attempt() -> Any:
+        return service.open_case(
+            title, customer, description=e.get("description") or "", contact=e.get("contact"),
+            product_area=e.get("product_area"), severity=e.get("severity"), ref=e.get("ref"), at=at,
+        )[0]
+
+    try:
+        case = attempt()
+    except Exception as exc:
+        from sqlalchemy.exc import IntegrityError
+
+        if not (isinstance(exc, IntegrityError) and e.get("ref") is not None):
+            raise
+        # Another writer opened the same ref at the same moment (the unique ref refused
+        # ours): asking again gives back that case, as a repeated ref should.
+        case = attempt()
     return {"case": case.id, "status": case.status}
 
 

@@ -533,3 +533,24 @@ def test_core_flow_on_both_databases(db_url: str, tmp_path: Path) -> None:
         {"case": 1, "timer": "auto_close", "due": iso(due), "fired": iso(due)}]
     case = desk.show(1)
     assert case["status"] == "closed" and [r["id"] for r in desk.ok("case", "list", "--json").json()] == [1]
+
+
+def test_concurrent_ingests_of_the_same_refs_never_duplicate(pg_url: str, tmp_path: Path) -> None:
+    # PostgreSQL runs both writers at once (SQLite serialises them): the second to insert a ref
+    # loses on the unique ref and is given back the winner's case.
+    db_url = pg_url
+    desk = Desk(db_url, tmp_path)
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(opened(f"Case {i}", ref=f"gw-{i}")) + "\n" for i in range(60)))
+    env = desk.env(None, None)
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "deskconsole", "--db", db_url, "ingest", str(feed)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
+    first, second = ([json.loads(line) for line in out.decode().splitlines()] for out, _ in outputs)
+    assert all(r["ok"] for r in first + second)
+    assert [r["case"] for r in first] == [r["case"] for r in second]
+    assert len(desk.ok("case", "list", "--json").json()) == 60
