@@ -97,3 +97,18 @@ def test_demo_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     assert "cases: 22" in out and "closed" in out
     assert main(["--db", url, "demo"]) == 1
     assert capsys.readouterr().err.startswith("error: the database already has a desk")
+
+
+def test_progress_bar_writes_a_line_per_tenth_when_not_a_terminal() -> None:
+    import io
+
+    from deskconsole.cli import ProgressBar
+
+    stream = io.StringIO()
+    bar = ProgressBar(stream, "demo", width=10)
+    for done in range(0, 1001):
+        bar(done, 1000)
+    bar.finish()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 11
+    assert lines[0] == "demo [----------]   0%" and lines[-1] == "demo [##########] 100%"
