@@ -14,6 +14,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -459,6 +460,7 @@ class ProgressBar:
         self.width = width
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self._last = -1
+        self._started = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
         pct = 100 if total <= 0 else min(100, done * 100 // total)
@@ -468,10 +470,14 @@ class ProgressBar:
         self._last = step
         filled = self.width * pct // 100
         bar = "#" * filled + "-" * (self.width - filled)
+        elapsed = time.monotonic() - self._started
+        tail = f" {done:,}/{total:,}  {elapsed:,.0f}s"
+        if 0 < done < total:
+            tail += f", about {elapsed * (total - done) / done:,.0f}s left"
         if self.tty:
-            self.stream.write(f"\r{self.label} [{bar}] {pct:3d}% ")
+            self.stream.write(f"\r{self.label} [{bar}] {pct:3d}%{tail}\x1b[K")
         else:
-            self.stream.write(f"{self.label} [{bar}] {pct:3d}%\n")
+            self.stream.write(f"{self.label} [{bar}] {pct:3d}%{tail}\n")
         self.stream.flush()
 
     def finish(self) -> None:
