@@ -43,7 +43,7 @@ async def test_review_then_approve_shows_priority_and_engineer(app_as, service, 
         esc = service.get_case(ids["vpn"]).escalation
         assert esc.severity_impact == "Site-to-site VPN down for 40 users"
         assert esc.problem_statement_ok is True and esc.workaround_impractical is False
-        assert "Site-to-site VPN down for 40 users" in screen_text(app)
+        assert "Site-to-site VPN down" in screen_text(app)
 
         await pilot.press("a")
         await settle(pilot)

@@ -27,14 +27,13 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import App
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
 from deskconsole.domain.clock import Clock
-from deskconsole.domain.errors import NotFound
+from deskconsole.domain.errors import DeskError
 from deskconsole.tui.bindings import GLOBAL, PANES, bindings
 from deskconsole.tui.commands import DeskCommands
 from deskconsole.tui.messages import TimersTicked
@@ -226,20 +225,20 @@ def run_console(settings: Any) -> int:
     from deskconsole.service import Service
     from deskconsole.store.engine import init_schema, make_engine
 
-    engine = make_engine(getattr(settings, "db_url", None))
-    init_schema(engine)
-    service = Service(engine, getattr(settings, "clock", None), getattr(settings, "durations", None))
     user = getattr(settings, "user", None)
     if not user:
         print("error: who is using the console? give --as NAME or set DESKCONSOLE_USER", file=sys.stderr)
         return 1
     try:
+        engine = make_engine(getattr(settings, "db_url", None))
+        init_schema(engine)
+        service = Service(engine, getattr(settings, "clock", None), getattr(settings, "durations", None))
         app = make_app(service, user, clock=getattr(settings, "clock", None))
-    except NotFound as exc:
+    except DeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     app.run()
     return 0
 
 
-__all__ = ["DeskApp", "make_app", "run_console", "styles_dir", "Text"]
+__all__ = ["DeskApp", "make_app", "run_console", "styles_dir"]

@@ -9,6 +9,7 @@ text already typed.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Any
 
 from rich.console import Group
@@ -96,6 +97,26 @@ def event_summary(e: EventView) -> Text:
     elif e.kind == "cloned":
         text.append(f"new case {d.get('clone')}")
     return text
+
+
+def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
+    """The case's events, oldest first; customer text shown literally."""
+    parts: list[Any] = [Text(f"Timeline ({len(c.events)} events)", style="bold underline")]
+    for e in c.events:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(fmt.when(e.at, tz), "dim")
+        line.append("  ")
+        line.append_text(cell(e.actor, "bold", limit=28))
+        line.append("  ")
+        line.append(EVENT_LABELS.get(e.kind, e.kind.replace("_", " ")), EVENT_STYLES.get(e.kind, ""))
+        summary = event_summary(e)
+        if summary.plain:
+            line.append("  ")
+            line.append_text(summary)
+        parts.append(line)
+        if e.body and e.kind != "opened":
+            parts.append(Padding(safe(e.body, "italic" if e.kind == "note" else ""), (0, 0, 0, 4)))
+    return Group(*parts)
 
 
 class CaseScreen(PaneScreen):
@@ -237,23 +258,7 @@ class CaseScreen(PaneScreen):
         return Group(*parts)
 
     def render_timeline(self, c: CaseView) -> Group:
-        parts: list[Any] = [Text(f"Timeline ({len(c.events)} events)", style="bold underline")]
-        tz = self.desk.tz
-        for e in c.events:
-            line = Text(no_wrap=True, overflow="ellipsis")
-            line.append(fmt.when(e.at, tz), "dim")
-            line.append("  ")
-            line.append_text(cell(e.actor, "bold", limit=28))
-            line.append("  ")
-            line.append(EVENT_LABELS.get(e.kind, e.kind.replace("_", " ")), EVENT_STYLES.get(e.kind, ""))
-            summary = event_summary(e)
-            if summary.plain:
-                line.append("  ")
-                line.append_text(summary)
-            parts.append(line)
-            if e.body and e.kind != "opened":
-                parts.append(Padding(safe(e.body, "italic" if e.kind == "note" else ""), (0, 0, 0, 4)))
-        return Group(*parts)
+        return render_timeline(c, self.desk.tz)
 
     def refresh_countdowns(self) -> None:
         super().refresh_countdowns()

@@ -22,7 +22,7 @@ from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import ESCALATIONS, bindings
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.screens.case import CaseScreen
+from deskconsole.tui.screens.case import render_timeline
 from deskconsole.tui.text import cell, safe
 from deskconsole.tui.widgets.form import Field, FormScreen
 from deskconsole.tui.widgets.table import KeyedTable
@@ -164,13 +164,12 @@ class EscalationsScreen(PaneScreen):
         if self.showing is None or self.showing.case != view.id:
             return
         self.case = view
-        helper = CaseScreen.render_timeline
         parts = [
             Text(""),
             Text("Description", style="bold underline"),
             safe(view.description or "(none)"),
             Text(""),
-            helper(self, view),  # type: ignore[arg-type]
+            render_timeline(view, self.desk.tz),
         ]
         self.query_one("#esc-timeline", Static).update(Group(*parts))
 
