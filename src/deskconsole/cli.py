@@ -447,6 +447,8 @@ def cmd_demo(ctx: Context) -> int:
     out.line(f"  surveys answered: {summary.surveys_answered}   timers fired: {summary.timers_fired}")
     if summary.skipped_steps:
         out.line(f"  steps the service refused (skipped): {summary.skipped_steps}")
+        for problem in summary.problems:
+            out.line(f"    {safe(problem)}")
     out.line(f"  try: deskconsole --as {summary.try_as} case list --limit 20")
     return 0
 

@@ -229,6 +229,7 @@ class DemoSummary:
     surveys_answered: int = 0
     timers_fired: int = 0
     skipped_steps: int = 0
+    problems: list[str] = field(default_factory=list)  # the first refusals, if any
     try_as: str = SUPERVISOR
     end: datetime | None = None
 
@@ -302,9 +303,11 @@ class _Builder:
                 return
             try:
                 view = fn()
-            except DeskError:
+            except DeskError as exc:
                 c.broken = True
                 self.summary.skipped_steps += 1
+                if len(self.summary.problems) < 5:
+                    self.summary.problems.append(str(exc))
                 return
             if view is not None and hasattr(view, "status") and getattr(view, "id", None) == c.id:
                 self.seen(c, view)
@@ -527,11 +530,11 @@ class _Builder:
             c.id, "approve", actor=self.manager(c), reason="Business impact confirmed.", engineer=engineer,
             comm_mode=self.rng.choice(["email", "phone", "conference_call"]), comm_frequency="daily")))
         update_at = decided + 20 * H
-        if update_at < self.end - H:
+        undo = decided + (self.end - decided) * 0.6 if state == "de_escalated" else self.end
+        if update_at < undo - H:
             self.at(update_at, self.guarded(c, lambda: self.svc.log_status_update(
                 c.id, "Root cause found; the fix is in testing.", actor=self.manager(c))))
         if state == "de_escalated":
-            undo = decided + (self.end - decided) * 0.6
             self.at(undo, self.guarded(c, lambda: self.svc.de_escalate(
                 c.id, actor=self.manager(c), plan_accepted=True, rca_on_track=True, customer_agreed=True,
                 note="Customer agreed on the call; fix ships next week.")))
