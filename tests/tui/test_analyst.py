@@ -119,3 +119,61 @@ async def test_filter_escape_clears(app_as, ids):
         await settle(pilot)
         assert len(queue.table.keys()) == everything
         assert queue.query_one("#queue-filter", Input).has_class("hidden")
+
+
+async def test_close_then_clone(app_as, service, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(ids["vpn"])
+        await settle(pilot)
+        await pilot.press("x")
+        await settle(pilot)
+        await pilot.press(*"duplicate of 12", "enter")  # enter in the last field submits
+        await settle(pilot)
+        case = app.screen
+        assert isinstance(case, CaseScreen)
+        assert case.case.status == "closed" and case.case.close_reason == "duplicate of 12"
+        assert "followup" in {t.kind for t in case.case.timers}
+        await pilot.press("l", "y")
+        await settle(pilot)
+        assert case.case.cloned_from == ids["vpn"]
+        assert case.case.status == "new"
+        assert f"cloned from case {ids['vpn']}" in screen_text(app)
+
+
+async def test_search_and_link_an_article(app_as, service, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(ids["vpn"])
+        await settle(pilot)
+        await pilot.press("b")
+        await settle(pilot)
+        box = app.screen.query_one("#article-query", Input)
+        box.value = ""
+        await pilot.press(*"tunnel", "enter")
+        await settle(pilot)
+        await pilot.press("enter")  # the first result
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        assert [a.title for a in app.screen.case.articles] == ["Resetting a VPN tunnel"]
+        assert "Resetting a VPN tunnel" in screen_text(app)
+
+
+async def test_refusal_is_shown_and_changes_nothing(app_as, service, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.open_case(ids["vpn"])
+        await settle(pilot)
+        await pilot.press("a")  # resolve without a resolution
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        assert "needs the resolution" in str(form.query_one("#form-error").render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert service.get_case(ids["vpn"]).status == "in_progress"

@@ -119,3 +119,20 @@ async def test_ticker_rearms_itself_without_overlap(service, clock):
         await app.workers.wait_for_complete()
         assert len([w for w in app.workers if w.group == "ticker" and w.is_running]) == 0
     assert len(calls) >= 3
+
+
+async def test_escape_goes_back(app_as, ids):
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        await pilot.press("enter")  # open the soonest timer's case
+        await settle(pilot)
+        assert app.screen.case.id == ids["overdue"]
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, CountdownsScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.current_mode == "queue"

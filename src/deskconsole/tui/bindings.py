@@ -110,6 +110,7 @@ CASE: list[KeyAction] = [
 ]
 
 ESCALATIONS: list[KeyAction] = [
+    KeyAction("esc.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
     KeyAction("esc.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter"),
     KeyAction("esc.review", "v", "review", "Review", "Record the assessment and checklist", roles=MANAGERS),
     KeyAction("esc.approve", "a", "approve", "Approve", "Approve: engineer and communication plan",
@@ -130,12 +131,13 @@ COUNTDOWNS: list[KeyAction] = [
     KeyAction("timers.filter", "slash", "filter", "Filter", "Filter by case, title or status", key_display="/"),
     KeyAction("timers.kind", "f", "cycle_kind", "Kind", "Next timer kind: all, auto-close, reminder, ..."),
     KeyAction("timers.reload", "r", "reload", "Refresh", "Read the timers again", show=False),
-    KeyAction("timers.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
+    KeyAction("timers.back", "escape", "back", "Back", "Clear the filter, or go back to the queue",
               show=False, key_display="esc"),
     *moves("timers"),
 ]
 
 SURVEYS: list[KeyAction] = [
+    KeyAction("surveys.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
     KeyAction("surveys.open", "enter", "open_case", "Open case", "Open the case of the selected survey",
               key_display="enter"),
     KeyAction("surveys.switch", "tab", "switch_list", "Other list", "Move between flagged and recent answers",

@@ -71,6 +71,9 @@ class PaneScreen(Screen):
         if focused is not None and hasattr(focused, "action_cursor_up"):
             focused.action_cursor_up()
 
+    def action_back(self) -> None:
+        self.desk.action_pane("queue")
+
     # --------------------------------------------------------------- service
     def call(
         self,

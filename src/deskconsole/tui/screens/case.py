@@ -209,11 +209,14 @@ class CaseScreen(PaneScreen):
             "Severity", c.severity.replace("_", " "),
             "Eng. ref", cell(c.engineering_ref or "—"),
         )
-        changed = Text(fmt.when(c.updated_at, tz) + " ")
-        changed.append_text(cell(f"{c.last_actor or ''} {c.last_change or ''}".strip(), "dim", limit=60))
-        grid.add_row("Changed", changed, "Version", str(c.version),
-                     "Cloned from", str(c.cloned_from) if c.cloned_from else "—")
-        return Group(top, title, grid)
+        changed = Text(no_wrap=True, overflow="ellipsis")
+        changed.append("Changed  ", "dim")
+        changed.append(fmt.when(c.updated_at, tz) + " ")
+        changed.append_text(cell(f"{c.last_actor or ''} {c.last_change or ''}".strip(), limit=80))
+        changed.append(f"  · version {c.version}", "dim")
+        if c.cloned_from:
+            changed.append(f"  · cloned from case {c.cloned_from}", "dim")
+        return Group(top, title, grid, changed)
 
     def render_next(self, c: CaseView) -> Text:
         now = self.desk.clock.now()

@@ -148,10 +148,15 @@ class CountdownsScreen(PaneScreen):
         box.remove_class("hidden")
         box.focus()
 
-    def action_clear_filter(self) -> None:
+    def action_back(self) -> None:
         box = self.query_one("#timers-filter", Input)
+        if box.has_class("hidden") and not self.text:
+            self.desk.action_pane("queue")
+            return
         box.value = ""
         box.add_class("hidden")
+        self.text = ""
+        self.render_rows()
         self.table.focus()
 
     @on(Input.Changed, "#timers-filter")

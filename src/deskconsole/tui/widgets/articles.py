@@ -50,24 +50,22 @@ class ArticlePicker(ModalScreen[int | None]):
 
     @on(Input.Submitted, "#article-query")
     def _submitted(self, event: Input.Submitted) -> None:
-        results = self.query_one("#article-results", OptionList)
-        if results.option_count:
-            results.focus()
-            if results.highlighted is None:
-                results.highlighted = 0
+        if self._debounce is not None:
+            self._debounce.stop()
+        self.search(event.value, focus=True)
 
-    def search(self, query: str) -> None:
+    def search(self, query: str, focus: bool = False) -> None:
         def job() -> None:
             try:
                 found = self.service.search_articles(query)
             except Exception as exc:  # shown, never raised into the console
                 self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
                 return
-            self.app.call_from_thread(self.show, found)
+            self.app.call_from_thread(self.show, found, focus)
 
         self.run_worker(job, thread=True, exclusive=True, group="search", exit_on_error=False)
 
-    def show(self, articles: list[Any]) -> None:
+    def show(self, articles: list[Any], focus: bool = False) -> None:
         results = self.query_one("#article-results", OptionList)
         results.clear_options()
         for a in articles:
@@ -76,6 +74,9 @@ class ArticlePicker(ModalScreen[int | None]):
             results.add_option(Option(prompt, id=str(a.id)))
         if not articles:
             results.add_option(Option(Text("no article matches", style="dim italic"), disabled=True))
+        elif focus:
+            results.focus()
+            results.highlighted = 0
 
     @on(OptionList.OptionSelected, "#article-results")
     def _picked(self, event: OptionList.OptionSelected) -> None:
