@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 
 from deskconsole.tui.screens.countdowns import CountdownsScreen
 from deskconsole.tui.screens.surveys import SurveysScreen

@@ -96,7 +96,7 @@ def build_desk(svc: Service, clock: FixedClock) -> dict[str, int]:
     svc.move(hostile, "pending", actor="alice", sub_status="customer_input")
 
     at(NOW - timedelta(days=3))
-    export = open_("export", "Cannot export report to PDF", "Umbrella", "reports", "normal",
+    open_("export", "Cannot export report to PDF", "Umbrella", "reports", "normal",
                    "The export button does nothing.")
     at(NOW - timedelta(days=2))
     svc.request_escalation(vpn, "The customer's CIO asks for daily calls.", actor="alice")

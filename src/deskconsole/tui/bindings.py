@@ -87,7 +87,8 @@ QUEUE: list[KeyAction] = [
 ]
 
 CASE: list[KeyAction] = [
-    KeyAction("case.back", "escape", "back", "Back", "Go back to the list you came from", key_display="esc"),
+    KeyAction("case.back", "escape", "back", "Back", "Go back to the list you came from", key_display="esc",
+              show=False),
     KeyAction("case.start", "w", "start_work", "Start", "Start work: move the case to in progress", roles=WORKERS),
     KeyAction("case.pending", "p", "pending", "Pending", "Set pending, with a sub-status", roles=WORKERS),
     KeyAction("case.resolve", "a", "resolve", "Resolve", "Give the resolution; await the customer's confirmation",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rich.text import Text
 from textual.screen import Screen
 from textual.worker import Worker
 
 from deskconsole.domain.errors import DeskError
 from deskconsole.tui.bindings import KeyAction, by_action
+from deskconsole.tui.text import clean
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.widgets.header import DeskHeader
 
@@ -111,9 +111,9 @@ class PaneScreen(Screen):
 
     def show_refusal(self, error: Exception) -> None:
         if isinstance(error, DeskError):
-            self.notify(Text(str(error)), title="Refused", severity="error", timeout=8, markup=False)
+            self.notify(clean(str(error)), title="Refused", severity="error", timeout=8, markup=False)
         else:
-            self.notify(Text(f"{type(error).__name__}: {error}"), title="Error", severity="error", timeout=10,
+            self.notify(clean(f"{type(error).__name__}: {error}"), title="Error", severity="error", timeout=10,
                         markup=False)
 
     # ---------------------------------------------------------------- refresh

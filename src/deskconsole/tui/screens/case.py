@@ -26,7 +26,7 @@ from deskconsole.domain.views import CaseView, EventView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import CASE, bindings
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.text import cell, safe
+from deskconsole.tui.text import cell, clean, safe
 from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
@@ -310,9 +310,9 @@ class CaseScreen(PaneScreen):
         view, notice = result if isinstance(result, tuple) else (result, None)
         if isinstance(view, CaseView) and view.id == self.case_id:
             self.show(view)
-        self.notify(Text(done), title=f"Case {self.case_id}", markup=False)
+        self.notify(clean(done), title=f"Case {self.case_id}", markup=False)
         if notice:
-            self.notify(Text(notice), title=f"Case {self.case_id}", severity="warning", markup=False, timeout=10)
+            self.notify(clean(notice), title=f"Case {self.case_id}", severity="warning", markup=False, timeout=10)
 
     def conflict_text(self, err: Conflict) -> str:
         who = err.changed_by or "someone"
@@ -327,7 +327,7 @@ class CaseScreen(PaneScreen):
 
         def refused(err: Exception) -> None:
             if isinstance(err, Conflict):
-                self.notify(Text(self.conflict_text(err) + "Reloaded: look, then try again."),
+                self.notify(clean(self.conflict_text(err) + "Reloaded: look, then try again."),
                             title="Case changed", severity="warning", markup=False, timeout=10)
                 self.reload()
             else:

@@ -23,7 +23,7 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import ESCALATIONS, bindings
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import render_timeline
-from deskconsole.tui.text import cell, safe
+from deskconsole.tui.text import cell, clean, safe
 from deskconsole.tui.widgets.form import Field, FormScreen
 from deskconsole.tui.widgets.table import KeyedTable
 
@@ -262,7 +262,7 @@ class EscalationsScreen(PaneScreen):
                     self.show_refusal(err)
 
             def applied(_result: Any) -> None:
-                self.notify(Text(done), title=f"Case {esc.case}", markup=False)
+                self.notify(clean(done), title=f"Case {esc.case}", markup=False)
                 self.reload()
 
             self.call(lambda: submit(vals), then=applied, otherwise=refused, group="action", exclusive=False)

@@ -14,7 +14,7 @@ from deskconsole.domain.views import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import QUEUE, bindings
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.text import cell
+from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.table import KeyedTable
 
 PAGE = 100
@@ -219,7 +219,8 @@ class QueueScreen(PaneScreen):
             if view is None:
                 self.notify("Nothing unassigned fits your skills right now.", title="Take next")
                 return
-            self.notify(Text(f"You took case {view.id}: ") + cell(view.title, limit=60), title="Take next")
+            self.notify(clean(f"You took case {view.id}: {view.title[:60]}", single_line=True), title="Take next",
+                        markup=False)
             self.desk.open_case(view.id)
 
         self.call(lambda: self.service.take_next(actor=self.me), then=taken, group="action", exclusive=False)
