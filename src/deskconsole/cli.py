@@ -82,10 +82,14 @@ class Output:
         if flush:
             self.out.flush()
 
-    def table(self, headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: dict[int, int] | None = None) -> None:
+    def table(
+        self, headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: dict[int, int] | None = None
+    ) -> None:
         """Left-aligned columns; every cell is untrusted text made safe; the last column is not padded."""
         widths = widths or {}
-        cells = [[clip(safe(c if c is not None else "-"), widths.get(i, 10_000)) for i, c in enumerate(r)] for r in rows]
+        cells = [
+            [clip(safe("-" if c is None else c), widths.get(i, 10_000)) for i, c in enumerate(r)] for r in rows
+        ]
         size = [len(h) for h in headers]
         for r in cells:
             for i, c in enumerate(r):
@@ -190,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed (same seed and end time, same desk)")
 
     agent = top.group("agent", "people on the desk")
-    p = agent.leaf("add", cmd_agent_add, "add a person (anyone may while there are no agents; then managers and supervisors)")
+    p = agent.leaf("add", cmd_agent_add,
+                   "add a person (anyone may while there are no agents; then managers and supervisors)")
     p.add_argument("name")
     p.add_argument("--role", required=True, choices=ROLES)
     p.add_argument("--skills", type=skill_list, default=[], metavar="a,b", help="product areas, comma separated")
@@ -241,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     _version_and_json(p)
     p = case.leaf("clone", cmd_case_clone, "open a new case from a closed one; prints the new id")
     p.add_argument("id", type=case_id)
-    p = case.leaf("assign", cmd_case_assign, "assign a case to an analyst (managers, supervisors; analysts take for themselves)")
+    p = case.leaf("assign", cmd_case_assign,
+                  "assign a case to an analyst (managers, supervisors; analysts take for themselves)")
     p.add_argument("id", type=case_id)
     p.add_argument("name")
     _version_and_json(p)

@@ -134,7 +134,10 @@ RESOLUTIONS = {
     "billing": ["Corrected the invoice and issued a credit note.", "Refunded the duplicate charge."],
     "login": ["Re-synced the identity provider metadata; SSO works again.", "Reset the user's second factor."],
     "reporting": ["Rebuilt the report cache; figures are current.", "Raised the export row limit for the tenant."],
-    "integrations": ["Rotated the webhook secret; deliveries succeed.", "Restarted the sync worker after the schema fix."],
+    "integrations": [
+        "Rotated the webhook secret; deliveries succeed.",
+        "Restarted the sync worker after the schema fix.",
+    ],
     "mobile": ["Fixed in app version 5.2.1; please update.", "Cleared the stale push token; notifications arrive."],
     "performance": ["Added the missing index; search is back under a second.", "Moved the batch window to 01:00."],
     "hardware": ["Replaced the printer firmware.", "Terminal re-provisioned by the vendor."],
@@ -165,14 +168,38 @@ SURVEY_COMMENTS = {
     5: ["Excellent, fixed within the hour!", "Alice was brilliant, thank you."],
 }
 ARTICLES = [
-    ("Resetting a user's second factor", "Supervisors can reset 2FA from Admin > Users > Security. The user enrols again at next sign-in."),
-    ("Why SSO loops back to sign-in", "Usually stale identity provider metadata. Re-import the metadata XML and clear cookies."),
-    ("Exporting more than 10,000 rows", "Large exports run in the background; the link arrives by e-mail when ready."),
-    ("Webhook signatures and 401 errors", "A 401 means the shared secret changed. Rotate it on both sides and redeliver."),
-    ("Duplicate charges on subscriptions", "Check the payment log for two captures; refund the second from Billing > Payments."),
-    ("Push notification delays on iOS", "Expired push tokens delay delivery; signing out and in refreshes the token."),
-    ("Speeding up slow search", "Reindex the tenant from Admin > Search; large tenants may need an extra index."),
-    ("Card terminal error E42", "E42 is a certificate problem on the terminal; the vendor re-provisions it remotely."),
+    (
+        "Resetting a user's second factor",
+        "Supervisors can reset 2FA from Admin > Users > Security. The user enrols again at next sign-in.",
+    ),
+    (
+        "Why SSO loops back to sign-in",
+        "Usually stale identity provider metadata. Re-import the metadata XML and clear cookies.",
+    ),
+    (
+        "Exporting more than 10,000 rows",
+        "Large exports run in the background; the link arrives by e-mail when ready.",
+    ),
+    (
+        "Webhook signatures and 401 errors",
+        "A 401 means the shared secret changed. Rotate it on both sides and redeliver.",
+    ),
+    (
+        "Duplicate charges on subscriptions",
+        "Check the payment log for two captures; refund the second from Billing > Payments.",
+    ),
+    (
+        "Push notification delays on iOS",
+        "Expired push tokens delay delivery; signing out and in refreshes the token.",
+    ),
+    (
+        "Speeding up slow search",
+        "Reindex the tenant from Admin > Search; large tenants may need an extra index.",
+    ),
+    (
+        "Card terminal error E42",
+        "E42 is a certificate problem on the terminal; the vendor re-provisions it remotely.",
+    ),
 ]
 
 # Where a case ends up; random cases draw these with the weights given.
@@ -408,7 +435,8 @@ class _Builder:
             public = rng.random() < 0.5
             text = ("We are looking into it and will update you today." if public
                     else "Reproduced on staging; checking the logs.")
-            self.at(last, self.guarded(c, lambda: self.svc.add_note(c.id, text, actor=self.actor(c), internal=not public)))
+            self.at(last, self.guarded(
+                c, lambda: self.svc.add_note(c.id, text, actor=self.actor(c), internal=not public)))
         if spec.get("article"):
             article = self.articles[key % len(self.articles)]
             self.at(last + 10 * timedelta(minutes=1), self.guarded(
@@ -417,7 +445,8 @@ class _Builder:
         if plan == "in_progress":
             if rng.random() < 0.4:
                 reply = rng.choice(REPLIES)
-                self.at(worked + (self.end - worked) * 0.7, self.guarded(c, lambda: self.svc.customer_reply(c.id, reply)[0]))
+                self.at(worked + (self.end - worked) * 0.7,
+                        self.guarded(c, lambda: self.svc.customer_reply(c.id, reply)[0]))
         elif plan == "pending:development":
             ref = f"ENG-{4000 + key}"
             self.at(pivot, self.guarded(c, lambda: self.svc.log_engineering(
@@ -582,7 +611,9 @@ def build_demo(
     if not isinstance(cases, int) or cases < 1:
         raise InvalidInput(f"the demo needs 1 case or more, not {cases!r}")
     if service.has_agents() or service.list_cases(limit=1):
-        raise InvalidInput("the database already has a desk: the demo fills an empty database (use --db with a new one)")
+        raise InvalidInput(
+            "the database already has a desk: the demo fills an empty database (use --db with a new one)"
+        )
     return _Builder(service, cases, seed, progress).run()
 
 

@@ -8,7 +8,7 @@ variable, the config file, a default that just works.
 | database URL | `--db` | `DESKCONSOLE_DB` | `db = "..."` | SQLite file in the user data dir |
 | acting user | `--as` | `DESKCONSOLE_USER` | `user = "..."` | the login name |
 | "now" | — | `DESKCONSOLE_NOW` | — | the real clock |
-| timer durations | — | `DESKCONSOLE_<NAME>` (e.g. `DESKCONSOLE_CUSTOMER_INPUT_REMINDER=3d`) | `[timers]` table | LIFECYCLE.md defaults |
+| timer durations | — | `DESKCONSOLE_<NAME>`, e.g. `..._CUSTOMER_INPUT_REMINDER=3d` | `[timers]` | LIFECYCLE.md |
 
 The config file is `config.toml` in the user config dir (platformdirs), or the
 file named by `DESKCONSOLE_CONFIG`:

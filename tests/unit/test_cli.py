@@ -239,7 +239,9 @@ def test_ingest_applies_good_lines_and_reports_bad_ones(desk: Desk, tmp_path: Pa
         json.dumps({"type": "escalation.requested", "case": 1, "reason": "CFO is waiting"}),  # 15
         json.dumps({"type": "customer.replied", "case": 1, "body": "\ud800"}),  # 16 lone surrogate
     ]
-    data = "\n".join(lines).encode() + b"\n\xff\xfe broken bytes\n" + long_line + b"\n" + json.dumps(opened("Last")).encode()
+    data = b"\n".join([
+        "\n".join(lines).encode(), b"\xff\xfe broken bytes", long_line, json.dumps(opened("Last")).encode()
+    ])
     path = tmp_path / "events.jsonl"
     path.write_bytes(data)
     run = desk("ingest", str(path))
@@ -309,7 +311,9 @@ def test_case_lifecycle_and_refusals_change_nothing(desk: Desk) -> None:
 
     # Invalid transition: names the case, its status and the allowed next statuses.
     err = desk.refused("case", "move", "1", "awaiting_confirmation", "--note", "fixed", user="al").err
-    assert err == "error: case 1 is new: cannot move to awaiting_confirmation; allowed next: in_progress, pending, closed\n"
+    assert err == (
+        "error: case 1 is new: cannot move to awaiting_confirmation; allowed next: in_progress, pending, closed\n"
+    )
     desk.refused("case", "move", "1", "pending", user="al")  # needs a sub-status
     desk.refused("case", "move", "1", "in_progress", user="mia-typo")  # unknown agent
     desk.refused("case", "move", "1", "in_progress", user="boss")  # a supervisor does not work cases
@@ -437,7 +441,8 @@ def test_durations_come_from_the_environment(desk: Desk) -> None:
 
 def test_customer_text_is_shown_inert_and_json_keeps_it(desk: Desk) -> None:
     title = "Export [bold]x[/ \x1b[31mred\x1b[0m \x07\u202e"
-    assert desk.ingest(opened(title, customer="Mallory [red]Ltd", description="line one\nline\ttwo \x1b]0;owned\x07")).code == 0
+    description = "line one\nline\ttwo \x1b]0;owned\x07"
+    assert desk.ingest(opened(title, customer="Mallory [red]Ltd", description=description)).code == 0
     for args in (("case", "list"), ("case", "show", "1"), ("escalation", "list"), ("outbox", "list")):
         out = desk.ok(*args).out
         assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out, args
