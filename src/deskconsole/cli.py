@@ -281,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=case_id)
     p.add_argument("--reason", required=True)
     p.add_argument("--by-customer", action="store_true",
-                   help="record it as filed by the customer themself, not on their behalf")
+                   help="record it as filed by the customer themself, not on their behalf "
+                   "(also what happens when no --as/DESKCONSOLE_USER is given and the login name is no agent)")
     p.add_argument("--json", action="store_true")
     p = esc.leaf("review", cmd_escalation_review, "record a manager's review of a pending request")
     p.add_argument("id", type=case_id)
@@ -710,7 +711,15 @@ def cmd_case_defect(ctx: Context) -> int:
 
 def cmd_escalation_request(ctx: Context) -> int:
     a = ctx.args
-    case = ctx.service.request_escalation(a.id, a.reason, actor=None if a.by_customer else ctx.user)
+    actor = None if a.by_customer else ctx.user
+    if actor is not None and ctx.settings.user_source == "login":
+        # Nobody said who is filing (only the login name is known): unless that login is an
+        # agent, the request is recorded as the customer's own.
+        try:
+            ctx.service.get_agent(actor)
+        except NotFound:
+            actor = None
+    case = ctx.service.request_escalation(a.id, a.reason, actor=actor)
     if a.json:
         ctx.out.json(case.to_json())
     else:

@@ -99,6 +99,7 @@ class Settings:
     durations: Durations = field(default_factory=Durations)
     clock: Clock = field(default_factory=clock_from_env)
     config_path: Path | None = None
+    user_source: str = "flag"  # where user came from: flag, env, config or login (the default)
 
     def make_engine(self) -> Engine:
         from deskconsole.store.engine import make_engine
@@ -150,7 +151,14 @@ def load_settings(
 
         db_url = default_db_url()
 
-    who = user or env.get("DESKCONSOLE_USER") or config.get("user") or login_name()
+    if user:
+        who, user_source = user, "flag"
+    elif env.get("DESKCONSOLE_USER"):
+        who, user_source = env["DESKCONSOLE_USER"], "env"
+    elif config.get("user"):
+        who, user_source = config["user"], "config"
+    else:
+        who, user_source = login_name(), "login"
 
     # File durations first, environment variables on top (same names as Durations.from_env reads).
     merged = {f"DESKCONSOLE_{name.upper()}": value for name, value in config.get("timers", {}).items()}
@@ -160,7 +168,8 @@ def load_settings(
         clock = clock_from_env(dict(env))
     except ValueError as exc:
         raise InvalidInput(f"DESKCONSOLE_NOW: {exc}") from None
-    return Settings(db_url=db_url, user=who, durations=durations, clock=clock, config_path=config_path)
+    return Settings(db_url=db_url, user=who, durations=durations, clock=clock, config_path=config_path,
+                    user_source=user_source)
 
 
 __all__ = ["Settings", "load_settings", "default_config_path", "read_config", "login_name"]

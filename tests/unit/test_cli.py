@@ -346,6 +346,11 @@ def test_case_lifecycle_and_refusals_change_nothing(desk: Desk) -> None:
     desk.refused("escalation", "request", "1", "--reason", "too late", user="al")
     assert desk.show(1) == closed
 
+    desk.refused("case", "close", "2", "--reason", "  ", user="bo")  # a reason is required
+    # No --as and the login name is no agent: the request is recorded as the customer's own.
+    filed = desk.ok("escalation", "request", "2", "--reason", "Nobody can sign in", "--json").json()
+    assert filed["escalation"]["requested_by"] == "customer:Acme" and filed["escalation"]["on_behalf"] is False
+
     clone = desk.ok("case", "clone", "1", user="al").out
     assert clone.strip() == "3"
     copy = desk.show(3)
@@ -505,8 +510,11 @@ def test_settings_precedence(tmp_path: Path) -> None:
     assert (s.db_url, s.user, s.durations.customer_input_reminder) == ("sqlite:///from-env.db", "enver",
                                                                        timedelta(days=2))
     assert s.clock.now() == NOW_DT and s.durations.customer_input_close == timedelta(days=28)
+    assert s.user_source == "env"
     s = load_settings(db="sqlite:///flag.db", user="flagger", environ=env)
-    assert (s.db_url, s.user) == ("sqlite:///flag.db", "flagger")
+    assert (s.db_url, s.user, s.user_source) == ("sqlite:///flag.db", "flagger", "flag")
+    s = load_settings(environ={"DESKCONSOLE_CONFIG": str(tmp_path / "none.toml")})
+    assert s.user_source == "login" and s.db_url.startswith("sqlite:///")
 
     config.write_text("db = [broken\n")
     with pytest.raises(InvalidInput, match="not valid TOML"):
