@@ -156,3 +156,13 @@ def test_unknown_user_is_refused(service, tmp_path, capsys):
     assert run_console(settings) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nobody" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_core_never_imports_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys, deskconsole.service, deskconsole.domain.views, deskconsole.store.engine;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

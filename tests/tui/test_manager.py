@@ -131,3 +131,44 @@ async def test_analyst_is_not_offered_decisions(app_as, service, ids):
         await settle(pilot)
         assert isinstance(app.screen, EscalationsScreen)
         assert service.get_case(ids["vpn"]).escalation.state == "requested"
+
+
+async def test_supervisor_reassigns_and_notes(app_as, service, ids):
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(ids["export"])
+        await settle(pilot)
+        footer = screen_text(app).splitlines()[-1]
+        assert "Reassign" in footer and "Pending" not in footer  # a supervisor does not move cases
+        await pilot.press("g")
+        await settle(pilot)
+        app.screen.query_one("#field-assignee", Select).value = "carol"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen.case.assignee == "carol"
+        await pilot.press("n")
+        await settle(pilot)
+        app.screen.query_one("#field-body", TextArea).focus()
+        await pilot.press(*"Carol knows reports")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert service.get_case(ids["export"]).events[-1].body == "Carol knows reports"
+
+
+async def test_log_a_defect(app_as, service, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(ids["vpn"])
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        form = app.screen
+        form.query_one("#field-reference", Input).value = "ENG-4242"
+        form.query_one("#field-summary", TextArea).text = "Tunnel drops on rekey"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        case = app.screen.case
+        assert (case.status, case.sub_status, case.engineering_ref) == ("pending", "development", "ENG-4242")
+        assert "ENG-4242" in screen_text(app)
