@@ -177,3 +177,21 @@ async def test_refusal_is_shown_and_changes_nothing(app_as, service, ids):
         await pilot.press("escape")
         await settle(pilot)
         assert service.get_case(ids["vpn"]).status == "in_progress"
+
+
+async def test_direct_action_on_a_changed_case_reloads(app_as, service, ids):
+    app = app_as("alice")
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(pilot)
+        app.open_case(ids["vat"])
+        await settle(pilot)
+        service.customer_reply(ids["vat"], "Here is the address")  # meanwhile, from the e-mail gateway
+        await pilot.press("w")  # start work on the version shown
+        await settle(pilot)
+        notes = [str(n.message) for n in app._notifications]
+        assert any("customer:Globex" in n and "since you opened it" in n for n in notes), notes
+        case = app.screen.case
+        assert case.status == "update_received"  # reloaded; nothing was applied on the stale version
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.screen.case.status == "in_progress"
