@@ -1352,7 +1352,8 @@ class Service:
     ) -> list[CaseRow]:
         """Cases for a list: oldest first by default; views all/mine/unassigned/escalated/open.
 
-        `after` continues from a case id (keyset pagination on the id order).
+        `after` continues from a case id (keyset pagination): the next page after that case in the
+        chosen order (for priority and updated, after that case's place in the order).
         """
         if status is not None:
             parse_enum(Status, status, "status")
@@ -1394,8 +1395,16 @@ class Service:
                     query = query.where(Case.id < after)
                 query = query.order_by(col(Case.id).desc())
             elif sort == "priority":
+                last = s.get(Case, after) if after is not None else None
+                if last is not None:
+                    query = query.where(or_(Case.priority > last.priority,
+                                            and_(Case.priority == last.priority, Case.id > last.id)))
                 query = query.order_by(Case.priority, Case.id)
             elif sort == "updated":
+                last = s.get(Case, after) if after is not None else None
+                if last is not None:
+                    query = query.where(or_(Case.updated_at < last.updated_at,
+                                            and_(Case.updated_at == last.updated_at, Case.id < last.id)))
                 query = query.order_by(col(Case.updated_at).desc(), col(Case.id).desc())
             else:
                 raise InvalidInput(f"unknown sort {sort!r} (oldest, newest, priority, updated)")
