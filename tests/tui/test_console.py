@@ -166,3 +166,25 @@ def test_the_core_never_imports_textual():
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+async def test_queue_pages_in_priority_order(app_as, service, monkeypatch):
+    monkeypatch.setattr(queue_module, "PAGE", 4)
+    everything = [str(r.id) for r in service.list_cases(view="all", sort="priority")]
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("s", "s")
+        await settle(pilot)
+        queue = app.screen
+        seen = list(queue.table.keys())
+        for _ in range(10):
+            await pilot.press("right_square_bracket")
+            await settle(pilot)
+            page = queue.table.keys()
+            if not page:
+                break
+            seen += page
+            if len(page) < 4:
+                break
+        assert seen == everything

@@ -20,7 +20,6 @@ from deskconsole.tui.widgets.table import KeyedTable
 PAGE = 100
 VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated"]
-KEYSET_SORTS = {"oldest", "newest"}  # the sorts list_cases pages by id
 COLUMNS = [
     ("id", "Case", 6),
     ("priority", "P", 2),
@@ -113,7 +112,7 @@ class QueueScreen(PaneScreen):
         line.append(f"  page {len(self.pages)}", "dim")
         count = len(self.rows)
         line.append(f"  {count} case{'s' if count != 1 else ''} shown", "dim")
-        if count == PAGE and self.sort in KEYSET_SORTS:
+        if count == PAGE:
             line.append("  ] next page", "dim")
         if not count:
             line.append("  — nothing here: v changes the view", "italic")
@@ -131,7 +130,7 @@ class QueueScreen(PaneScreen):
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "page":
             if parameters and parameters[0] == 1:
-                return self.sort in KEYSET_SORTS and len(self.rows) >= PAGE or None
+                return len(self.rows) >= PAGE or None
             return len(self.pages) > 1 or None
         if action == "open_case":
             return bool(self.rows) or None
@@ -205,7 +204,7 @@ class QueueScreen(PaneScreen):
 
     def action_page(self, step: int) -> None:
         if step > 0:
-            if not self.rows or self.sort not in KEYSET_SORTS:
+            if not self.rows:
                 return
             last = list(self.rows.values())[-1].id
             self.pages.append(last)
