@@ -188,3 +188,17 @@ async def test_queue_pages_in_priority_order(app_as, service, monkeypatch):
             if len(page) < 4:
                 break
         assert seen == everything
+
+
+async def test_a_huge_description_opens_quickly(app_as, service):
+    huge, _ = service.open_case("Log dump", "Initech", description="[b]x[/b] \x1b[31m" * 70_000)
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(huge.id)
+        await settle(pilot)
+        text = screen_text(app)
+        assert r"[b]x[/b] \x1b[31m" in text
+        app.screen.query_one("#case-body").scroll_end(animate=False)
+        await settle(pilot)
+        assert "more characters not shown" in screen_text(app)

@@ -43,3 +43,12 @@ def safe(value: object, style: str = "", *, single_line: bool = False, limit: in
 def cell(value: object, style: str = "", limit: int | None = 60) -> Text:
     """One table cell: a single line of literal text."""
     return safe(value, style, single_line=True, limit=limit)
+
+
+def long_text(value: object, style: str = "", *, limit: int = 20_000) -> Text:
+    """Multi-line literal text, cut at `limit` characters with a note of how much was left out."""
+    raw = "" if value is None else str(value)
+    text = safe(raw[:limit], style)
+    if len(raw) > limit:
+        text.append(f"\n… {len(raw) - limit:,} more characters not shown", "dim italic")
+    return text

@@ -26,7 +26,7 @@ from deskconsole.domain.views import CaseView, EventView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import CASE, bindings
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.text import cell, clean, safe
+from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
@@ -115,7 +115,7 @@ def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
             line.append_text(summary)
         parts.append(line)
         if e.body and e.kind != "opened":
-            parts.append(Padding(safe(e.body, "italic" if e.kind == "note" else ""), (0, 0, 0, 4)))
+            parts.append(Padding(long_text(e.body, "italic" if e.kind == "note" else "", limit=5_000), (0, 0, 0, 4)))
     return Group(*parts)
 
 
@@ -241,9 +241,9 @@ class CaseScreen(PaneScreen):
 
     def render_text(self, c: CaseView) -> Group:
         parts: list[Any] = [Text("Description", style="bold underline")]
-        parts.append(safe(c.description or "(none)", "" if c.description else "dim italic"))
+        parts.append(long_text(c.description or "(none)", "" if c.description else "dim italic"))
         if c.resolution:
-            parts += [Text(""), Text("Resolution", style="bold underline"), safe(c.resolution)]
+            parts += [Text(""), Text("Resolution", style="bold underline"), long_text(c.resolution)]
         if c.articles:
             parts += [Text(""), Text("Knowledge base", style="bold underline")]
             for a in c.articles:

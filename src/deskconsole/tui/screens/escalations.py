@@ -23,7 +23,7 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import ESCALATIONS, bindings
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import render_timeline
-from deskconsole.tui.text import cell, clean, safe
+from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.form import Field, FormScreen
 from deskconsole.tui.widgets.table import KeyedTable
 
@@ -167,7 +167,7 @@ class EscalationsScreen(PaneScreen):
         parts = [
             Text(""),
             Text("Description", style="bold underline"),
-            safe(view.description or "(none)"),
+            long_text(view.description or "(none)"),
             Text(""),
             render_timeline(view, self.desk.tz),
         ]
@@ -192,7 +192,7 @@ class EscalationsScreen(PaneScreen):
         by = cell(e.requested_by) + Text(" (on the customer's behalf)" if e.on_behalf else "", "dim")
         grid.add_row("Requested", Text(fmt.when(e.requested_at, tz) + " by ") + by)
         grid.add_row("Manager", cell(e.manager or "—"))
-        grid.add_row("Reason", safe(e.reason))
+        grid.add_row("Reason", long_text(e.reason, limit=5_000))
         grid.add_row("", "")
         grid.add_row(Text("Assessment", style="bold"), "")
         grid.add_row("Severity, impact", safe(e.severity_impact or "—"))

@@ -46,7 +46,6 @@ class QueueScreen(PaneScreen):
         self.pages: list[int | None] = [None]  # where each page starts (keyset "after")
         self.rows: dict[str, CaseRow] = {}
         self._debounce: Timer | None = None
-        self._loaded_once = False
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -81,7 +80,6 @@ class QueueScreen(PaneScreen):
         with self.app.batch_update():
             self.table.sync([(str(r.id), self.cells(r, now)) for r in rows])
         self.update_status()
-        self._loaded_once = True
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
         title = Text(no_wrap=True)

@@ -83,10 +83,9 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             )
 
     def on_mount(self) -> None:
-        for widget in self.query("Input, TextArea"):
-            if isinstance(widget, Input):
-                widget.cursor_blink = False
-        focusable = [w for w in self.query("Input, TextArea, Select, Checkbox")]
+        for box in self.query(Input):
+            box.cursor_blink = False  # a steady cursor (and stable snapshots)
+        focusable = list(self.query("Input, TextArea, Select, Checkbox"))
         if focusable:
             focusable[0].focus()
 
