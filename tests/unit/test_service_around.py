@@ -55,13 +55,13 @@ def test_product_area_is_inferred_from_title_and_description(desk) -> None:
     assert (nothing.product_area, nothing.assignee) == (None, None)
 
 
-def test_nobody_fits_means_the_team_queue(desk) -> None:
+def _nobody_fits_means_the_team_queue(desk) -> None:
     case = desk.open(title="Forklift firmware", product_area="robotics")
     assert case.assignee is None and case.product_area == "robotics"
     assert [c.id for c in desk.svc.list_cases(view="unassigned")] == [case.id]
 
 
-def test_severity_sets_the_opening_priority(desk) -> None:
+def _severity_sets_the_opening_priority(desk) -> None:
     expected = {"production_down": "P1", "high": "P2", "normal": "P3", "low": "P4", None: "P3"}
     for severity, priority in expected.items():
         assert desk.open(title=f"sev {severity}", severity=severity).priority == priority
@@ -69,12 +69,13 @@ def test_severity_sets_the_opening_priority(desk) -> None:
         desk.open(title="sev bogus", severity="apocalyptic")
 
 
-def test_the_same_ref_gives_back_the_same_case(desk) -> None:
+def _the_same_ref_gives_back_the_same_case(desk) -> None:
+    existing = len(desk.svc.list_cases())
     first, created = desk.svc.open_case("Mail bounce", "acme", ref="mail-4711")
     again, created_again = desk.svc.open_case("Mail bounce (resent)", "acme", ref="mail-4711")
     assert (created, created_again) == (True, False)
     assert again.id == first.id and again.title == "Mail bounce"
-    assert len(desk.svc.list_cases()) == 1
+    assert len(desk.svc.list_cases()) == existing + 1
 
 
 # --- take next ------------------------------------------------------------------------
@@ -190,7 +191,7 @@ def test_logging_a_defect_is_refused_where_pending_is_not_allowed(desk) -> None:
 # --- surveys --------------------------------------------------------------------------------
 
 
-def test_one_survey_per_closed_case_scored_1_to_5(desk) -> None:
+def _one_survey_per_closed_case_scored_1_to_5(desk) -> None:
     case = desk.case_in("closed")
     assert case.survey is not None and case.survey.to == "help@acme.example"
     before = desk.snapshot(case.id)
@@ -211,7 +212,7 @@ def test_one_survey_per_closed_case_scored_1_to_5(desk) -> None:
     assert len(desk.rows(Survey, case_id=case.id)) == 1
 
 
-def test_no_survey_before_closing(desk) -> None:
+def _no_survey_before_closing(desk) -> None:
     case = desk.case_in("awaiting_confirmation")
     before = desk.snapshot(case.id)
     with pytest.raises(InvalidTransition, match="no survey"):
@@ -273,7 +274,7 @@ def test_agent_list_counts_open_cases_and_availability_rules(desk) -> None:
     assert desk.svc.set_availability("bob", "away", actor="mona").availability == "away"
 
 
-def test_role_refusals_change_nothing(desk) -> None:
+def _role_refusals_change_nothing(desk) -> None:
     case = desk.case_in("in_progress")
     before = desk.snapshot(case.id)
     with pytest.raises(PermissionDenied, match="sue is a supervisor"):
@@ -294,7 +295,7 @@ def test_role_refusals_change_nothing(desk) -> None:
     assert moved.assignee == "bob" and moved.events[-1].data["previous"] == "alice"
 
 
-def test_an_analyst_may_take_an_unassigned_case_by_working_it(desk) -> None:
+def _an_analyst_may_take_an_unassigned_case_by_working_it(desk) -> None:
     case = desk.open(title="Forklift firmware", product_area="robotics")
     moved = desk.svc.move(case.id, "in_progress", actor="bob")
     assert moved.assignee == "bob"
@@ -365,7 +366,7 @@ def test_every_outbox_row_has_its_audit_event(desk) -> None:
 # --- versions and conflicts --------------------------------------------------------------------
 
 
-def test_a_stale_version_is_a_conflict_that_says_who_did_what(desk) -> None:
+def _a_stale_version_is_a_conflict_that_says_who_did_what(desk) -> None:
     case = desk.case_in("in_progress")
     read_version = case.version
     desk.svc.move(case.id, "pending", sub_status="third_party", actor="bob")  # someone else, meanwhile
@@ -395,7 +396,7 @@ def test_a_stale_version_is_a_conflict_that_says_who_did_what(desk) -> None:
     assert done.version == current + 1
 
 
-def test_a_stale_decision_is_a_conflict(desk) -> None:
+def _a_stale_decision_is_a_conflict(desk) -> None:
     case = desk.case_in("in_progress")
     desk.svc.request_escalation(case.id, "Blocked")
     read = desk.svc.get_case(case.id).version
@@ -413,7 +414,7 @@ def _counts(desk) -> tuple[int, int, int]:
     return len(desk.rows(Case)), len(desk.rows(Event)), len(desk.rows(Outbox))
 
 
-def test_nul_bytes_are_refused_everywhere(desk) -> None:
+def _nul_bytes_are_refused_everywhere(desk) -> None:
     case = desk.case_in("in_progress")
     before, counts = desk.snapshot(case.id), _counts(desk)
     svc = desk.svc
@@ -446,7 +447,7 @@ def test_oversized_text_is_refused_at_the_limit(desk) -> None:
     assert len(view.events[-1].body) == 1_000_000
 
 
-def test_wrong_types_are_refused(desk) -> None:
+def _wrong_types_are_refused(desk) -> None:
     case = desk.case_in("in_progress")
     with pytest.raises(InvalidInput):
         desk.svc.open_case(["not", "text"], "acme")
@@ -470,3 +471,32 @@ def test_markup_and_escape_sequences_are_stored_literally(desk) -> None:
     assert [o.body for o in desk.outbox(case.id)] == [MARKUP]
     assert [r.title for r in desk.svc.list_cases()] == [MARKUP]
     assert again.to_json()["title"] == MARKUP
+
+
+# --- some checks above, grouped: one fresh database per group keeps PostgreSQL runs short ---------
+
+
+def test_routing_edge_cases(desk) -> None:
+    _nobody_fits_means_the_team_queue(desk)
+    _severity_sets_the_opening_priority(desk)
+    _the_same_ref_gives_back_the_same_case(desk)
+
+
+def test_surveys_only_after_closing_and_only_once(desk) -> None:
+    _no_survey_before_closing(desk)
+    _one_survey_per_closed_case_scored_1_to_5(desk)
+
+
+def test_roles(desk) -> None:
+    _role_refusals_change_nothing(desk)
+    _an_analyst_may_take_an_unassigned_case_by_working_it(desk)
+
+
+def test_stale_versions(desk) -> None:
+    _a_stale_version_is_a_conflict_that_says_who_did_what(desk)
+    _a_stale_decision_is_a_conflict(desk)
+
+
+def test_refused_input(desk) -> None:
+    _nul_bytes_are_refused_everywhere(desk)
+    _wrong_types_are_refused(desk)

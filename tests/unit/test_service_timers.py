@@ -83,14 +83,14 @@ def test_survey_at_close_and_followup_one_day_later(desk) -> None:
     assert desk.svc.tick(closed_at + 30 * DAY) == []
 
 
-def test_other_pending_sub_statuses_start_no_timers(desk) -> None:
+def _other_pending_sub_statuses_start_no_timers(desk) -> None:
     for sub in ("development", "scheduled_service", "third_party"):
         case = desk.case_in("pending", sub)
         assert case.timers == [] and case.auto_close_at is None and case.reminder_at is None
     assert desk.svc.tick(desk.clock.now() + 60 * DAY) == []
 
 
-def test_leaving_customer_input_for_development_cancels_its_timers(desk) -> None:
+def _leaving_customer_input_for_development_cancels_its_timers(desk) -> None:
     start = desk.clock.now()
     case = desk.case_in("pending", "customer_input")
     desk.later(days=2)
@@ -122,7 +122,7 @@ def test_leaving_by_any_route_cancels_the_unfired_timers(desk) -> None:
         assert {t.state for t in desk.rows(Timer, case_id=case.id)} == {"cancelled"}
 
 
-def test_reminder_fired_then_leaving_cancels_only_the_auto_close(desk) -> None:
+def _reminder_fired_then_leaving_cancels_only_the_auto_close(desk) -> None:
     start = desk.clock.now()
     case = desk.case_in("pending", "customer_input")
     desk.svc.tick(start + 7 * DAY)
@@ -133,7 +133,7 @@ def test_reminder_fired_then_leaving_cancels_only_the_auto_close(desk) -> None:
     assert desk.svc.tick(start + 60 * DAY) == []
 
 
-def test_re_entering_a_status_restarts_its_timers_from_the_new_time(desk) -> None:
+def _re_entering_a_status_restarts_its_timers_from_the_new_time(desk) -> None:
     start = desk.clock.now()
     case = desk.case_in("pending", "customer_input")
     desk.later(days=5)
@@ -153,7 +153,7 @@ def test_re_entering_a_status_restarts_its_timers_from_the_new_time(desk) -> Non
     assert [f.timer for f in desk.svc.tick(restart + 28 * DAY)] == ["auto_close"]
 
 
-def test_re_entering_awaiting_confirmation_restarts_the_14_days(desk) -> None:
+def _re_entering_awaiting_confirmation_restarts_the_14_days(desk) -> None:
     start = desk.clock.now()
     case = desk.case_in("reopened")  # awaiting since start, reopened by a reply
     desk.later(days=10)
@@ -197,7 +197,7 @@ def test_a_late_tick_fires_everything_once_as_of_the_due_times(desk) -> None:
     assert len(desk.outbox(case.id)) == 3
 
 
-def test_late_auto_close_without_the_followup_due_yet(desk) -> None:
+def _late_auto_close_without_the_followup_due_yet(desk) -> None:
     start = desk.clock.now()
     case = desk.case_in("awaiting_confirmation")
     late = start + 14 * DAY + timedelta(hours=6)
@@ -211,7 +211,7 @@ def test_late_auto_close_without_the_followup_due_yet(desk) -> None:
     ]
 
 
-def test_tick_without_a_time_uses_the_clock(desk) -> None:
+def _tick_without_a_time_uses_the_clock(desk) -> None:
     start = desk.clock.now()
     case = desk.case_in("pending", "customer_input")
     desk.clock.set(start + 7 * DAY - SECOND)
@@ -319,3 +319,22 @@ def test_the_chase_flag_goes_once_the_customer_answers_or_the_case_moves_on(desk
     assert desk.svc.customer_reply(by_portal.id, "Logs attached.")[0].attention is None
     assert desk.svc.customer_reply(by_phone.id, "Called back.", channel="phone")[0].attention is None
     assert desk.svc.move(to_dev.id, "pending", sub_status="development", actor="alice").attention is None
+
+
+# --- some checks above, grouped: one fresh database per group keeps PostgreSQL runs short ---------
+
+
+def test_tick_without_a_time_and_a_late_auto_close(desk) -> None:
+    _tick_without_a_time_uses_the_clock(desk)
+    _late_auto_close_without_the_followup_due_yet(desk)
+
+
+def test_cancellation_on_leaving(desk) -> None:
+    _other_pending_sub_statuses_start_no_timers(desk)
+    _leaving_customer_input_for_development_cancels_its_timers(desk)
+    _reminder_fired_then_leaving_cancels_only_the_auto_close(desk)
+
+
+def test_restarts_on_re_entering(desk) -> None:
+    _re_entering_a_status_restarts_its_timers_from_the_new_time(desk)
+    _re_entering_awaiting_confirmation_restarts_the_14_days(desk)
