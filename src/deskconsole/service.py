@@ -1056,8 +1056,9 @@ class Service:
         with self._read() as s:
             stmt = select(Article)
             for word in words:
-                like = f"%{word.replace('%', '').replace('_', '')}%"
-                stmt = stmt.where(or_(func.lower(Article.title).like(like), func.lower(Article.body).like(like)))
+                like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                stmt = stmt.where(or_(func.lower(Article.title).like(like, escape="\\"),
+                                      func.lower(Article.body).like(like, escape="\\")))
             rows = s.exec(stmt.order_by(Article.state.desc(), Article.id).limit(limit)).all()
             return [self._article_view(a) for a in rows]
 
@@ -1381,8 +1382,9 @@ class Service:
                 raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
             if text and text.strip():
                 for word in text.lower().split()[:6]:
-                    like = f"%{word}%"
-                    conds = [func.lower(Case.title).like(like), func.lower(Case.customer).like(like)]
+                    like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                    conds = [func.lower(Case.title).like(like, escape="\\"),
+                             func.lower(Case.customer).like(like, escape="\\")]
                     if word.isdigit():
                         conds.append(Case.id == int(word))
                     query = query.where(or_(*conds))
