@@ -125,6 +125,20 @@ def test_search_and_link_an_article(desk) -> None:
     assert desk.snapshot(case.id) == before
 
 
+def test_search_takes_underscores_and_percent_signs_literally(desk) -> None:
+    """Error codes are full of underscores: searching one must find it, not something else."""
+    coded = desk.svc.add_article("Upload fails with ERR_TIMEOUT", "Raise the proxy timeout to 100% of the window.")
+    desk.svc.add_article("Upload fails with ERRXTIMEOUT", "A different code; 100 percent unrelated.")
+    assert [a.id for a in desk.svc.search_articles("err_timeout")] == [coded.id]
+    assert [a.id for a in desk.svc.search_articles("100%")] == [coded.id]
+    path = desk.svc.add_article("Installer", "Delete C:\\Temp\\dc_cache and rerun.")
+    assert [a.id for a in desk.svc.search_articles("c:\\temp\\dc_cache")] == [path.id]
+
+    wanted = desk.open(title="Job fails: QUOTA_EXCEEDED")
+    desk.open(title="Job fails: QUOTAXEXCEEDED")
+    assert [r.id for r in desk.svc.list_cases(text="quota_exceeded")] == [wanted.id]
+
+
 def test_closing_with_a_novel_resolution_drafts_an_article_once(desk) -> None:
     first = desk.case_in("in_progress", title="Export stuck at 99%")
     desk.svc.move(first.id, "awaiting_confirmation", note="Clear the export queue, then retry.", actor="alice")
