@@ -290,3 +290,26 @@ def test_the_escalation_engineer_may_de_escalate_another_analyst_may_not(desk) -
     after = desk.svc.de_escalate(case.id, actor="bob", plan_accepted=True, rca_on_track=True, customer_agreed=True)
     assert after.escalation.state == "de_escalated" and after.priority == "P3"
 
+
+
+def test_a_late_auto_close_cancels_the_daily_update_falling_due_after_it(desk) -> None:
+    """In one late tick, timers take effect in due order: once the case auto-closed, its daily
+    status update (due later) is cancelled, not fired on a closed case."""
+    start = desk.clock.now()
+    case = desk.case_in("awaiting_confirmation", product_area="billing")  # auto-close at 14 days
+    desk.clock.set(start + timedelta(days=13, hours=12))
+    desk.svc.request_escalation(case.id, "Still waiting on a confirmation call")
+    desk.svc.decide_escalation(case.id, "approve", actor="mona")  # daily update due at 14.5 days
+    fired = desk.svc.tick(start + 16 * DAY)
+    assert [(f.timer, f.due) for f in fired] == [("auto_close", start + 14 * DAY), ("followup", start + 15 * DAY)]
+    assert [t.state for t in desk.rows(Timer, case_id=case.id, kind="status_update")] == ["cancelled"]
+    assert "status_update_due" not in [o.kind for o in desk.outbox(case.id)]
+
+
+def test_the_manager_is_notified_at_their_e_mail_address(desk) -> None:
+    desk.svc.add_agent("meg", "manager", actor="mona", email="meg@desk.example")
+    desk.svc.add_agent("ann", "analyst", actor="mona", skills=["printing"], manager="meg")
+    case = desk.open(title="Printer offline", product_area="printing")
+    assert case.assignee == "ann"
+    desk.svc.request_escalation(case.id, "Whole office cannot print")
+    assert [o.to for o in desk.outbox(case.id) if o.kind == "escalation_requested"] == ["meg@desk.example"]
