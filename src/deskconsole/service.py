@@ -159,6 +159,7 @@ class Service:
     def _agent(self, s: Session, name: str | None) -> Agent:
         if not name:
             raise InvalidInput("who is acting? give --as NAME or set DESKCONSOLE_USER")
+        clean_text(name, "agent name", max_len=MAX_SHORT)  # a NUL would break the query on PostgreSQL
         agent = s.exec(select(Agent).where(Agent.name == name)).first()
         if agent is None:
             raise NotFound(f"unknown agent {name!r}: add them with 'deskconsole agent add'")
