@@ -461,6 +461,28 @@ def test_oversized_text_is_refused_at_the_limit(desk) -> None:
     assert len(view.events[-1].body) == 1_000_000
 
 
+def _nul_bytes_in_agent_names_are_refused(desk) -> None:
+    """Names typed into a console (--as, an engineer, an assignee) reach SQL too; PostgreSQL
+    cannot even compare text with a NUL, so they must be refused before, alike on both databases."""
+    case = desk.case_in("in_progress")
+    desk.svc.request_escalation(case.id, "Blocked")
+    before = desk.snapshot(case.id)
+    attempts = [
+        lambda: desk.svc.move(case.id, "pending", sub_status="development", actor="ali\x00ce"),
+        lambda: desk.svc.decide_escalation(case.id, "approve", actor="mona", engineer="m\x00ax"),
+        lambda: desk.svc.assign(case.id, "b\x00ob", actor="mona"),
+        lambda: desk.svc.set_availability("b\x00ob", "away", actor="mona"),
+        lambda: desk.svc.add_agent("zed", "analyst", actor="mona", manager="mo\x00na"),
+        lambda: desk.svc.list_cases(view="mine", actor="ali\x00ce"),
+        lambda: desk.svc.get_agent("\x00"),
+    ]
+    for attempt in attempts:
+        with pytest.raises(InvalidInput, match="NUL"):
+            attempt()
+    assert desk.snapshot(case.id) == before
+    assert "zed" not in [a.name for a in desk.svc.list_agents()]
+
+
 def _wrong_types_are_refused(desk) -> None:
     case = desk.case_in("in_progress")
     with pytest.raises(InvalidInput):
@@ -513,4 +535,5 @@ def test_stale_versions(desk) -> None:
 
 def test_refused_input(desk) -> None:
     _nul_bytes_are_refused_everywhere(desk)
+    _nul_bytes_in_agent_names_are_refused(desk)
     _wrong_types_are_refused(desk)
