@@ -382,6 +382,7 @@ class Service:
         skill_list = sorted({sk.strip().lower() for sk in skills if sk.strip()})
         for skill in skill_list:
             clean_text(skill, "skill", max_len=64)
+        clean_text(",".join(skill_list), "skills (all together)", max_len=512)  # the column's size
         with self._tx() as s:
             any_agent = s.exec(select(Agent.id).limit(1)).first()
             if any_agent is not None:

@@ -48,7 +48,7 @@ class Case(SQLModel, table=True):
     updated_at: datetime
     closed_at: datetime | None = None
     version: int = Field(default=1)
-    last_actor: str | None = Field(default=None, max_length=80)
+    last_actor: str | None = Field(default=None, max_length=220)  # "customer:" + a 200-character name
     last_change: str | None = Field(default=None, max_length=200)
 
 
@@ -61,7 +61,7 @@ class Event(SQLModel, table=True):
     case_id: int = Field(foreign_key="case.id")
     at: datetime
     recorded_at: datetime
-    actor: str = Field(max_length=120)
+    actor: str = Field(max_length=220)  # an agent, "timer", "router" or "customer:" + a 200-character name
     kind: str = Field(max_length=40)
     body: str | None = Field(default=None, sa_column=Column(Text))
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
@@ -111,7 +111,7 @@ class Escalation(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="case.id")
     state: str = Field(default="requested", max_length=16)
-    requested_by: str = Field(max_length=120)
+    requested_by: str = Field(max_length=220)
     requested_at: datetime
     on_behalf: bool = True  # filed by an agent for the customer
     reason: str = Field(sa_column=Column(Text, nullable=False))
