@@ -537,3 +537,29 @@ def test_refused_input(desk) -> None:
     _nul_bytes_are_refused_everywhere(desk)
     _nul_bytes_in_agent_names_are_refused(desk)
     _wrong_types_are_refused(desk)
+
+
+def test_long_customer_names_work_on_both_databases(desk) -> None:
+    """The customer (up to 200 characters) also names the actor of the customer's own steps."""
+    name = "Internationale Gesellschaft für Maschinenbau und Anlagentechnik GmbH & Co. KG, " + "Werk " * 24
+    name = name[:200]
+    case = desk.open(title="Press line stopped", customer=name, product_area="billing")
+    assert case.customer == name and case.events[0].actor == f"customer:{name}"
+    desk.svc.request_escalation(case.id, "Line stopped")
+    desk.svc.customer_reply(case.id, "Any news?")
+    desk.svc.move(case.id, "in_progress", actor="alice")
+    desk.svc.move(case.id, "awaiting_confirmation", note="Replaced the sensor.", actor="alice")
+    closed = desk.svc.customer_confirm(case.id)
+    desk.svc.answer_survey(case.id, 5)
+    assert closed.status == "closed" and closed.escalation.requested_by == f"customer:{name}"
+    assert {e.actor for e in desk.svc.get_case(case.id).events} >= {f"customer:{name}", "alice"}
+    with pytest.raises(InvalidInput, match="too long"):
+        desk.open(title="x", customer="c" * 201)
+
+
+def test_skills_beyond_what_an_agent_can_hold_are_refused(desk) -> None:
+    many = [f"product-area-{i:02d}-" + "x" * 40 for i in range(12)]
+    with pytest.raises(InvalidInput, match="skills"):
+        desk.svc.add_agent("zed", "analyst", actor="mona", skills=many)
+    assert "zed" not in [a.name for a in desk.svc.list_agents()]
+    assert desk.svc.add_agent("zed", "analyst", actor="mona", skills=many[:8]).skills == sorted(many[:8])
