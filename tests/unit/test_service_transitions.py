@@ -187,6 +187,9 @@ def _unknown_case_is_refused(desk) -> None:
         desk.svc.move(999, "in_progress", actor="alice")
     with pytest.raises(NotFound):
         desk.svc.customer_reply(999, "hello")
+    for huge in (2**63, 10**20, -1):  # beyond BIGINT: still a plain "unknown case", on both databases
+        with pytest.raises(NotFound, match="unknown case"):
+            desk.svc.get_case(huge)
 
 
 # --- customer events -------------------------------------------------------------
