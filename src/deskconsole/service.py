@@ -207,7 +207,8 @@ class Service:
     @staticmethod
     def _touch(case: Case, actor: str, change: str, now: datetime) -> None:
         case.version += 1
-        case.updated_at = _db_time(now)
+        # a late timer takes effect as of its due time, but the last update never moves back
+        case.updated_at = max(_db_time(now), _aware(case.updated_at) or _db_time(now))
         case.last_actor = actor
         case.last_change = change[:MAX_SHORT]
 
