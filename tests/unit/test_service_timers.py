@@ -338,3 +338,18 @@ def test_cancellation_on_leaving(desk) -> None:
 def test_restarts_on_re_entering(desk) -> None:
     _re_entering_a_status_restarts_its_timers_from_the_new_time(desk)
     _re_entering_awaiting_confirmation_restarts_the_14_days(desk)
+
+
+def test_a_late_timer_does_not_move_the_last_update_back_in_time(desk) -> None:
+    start = desk.clock.now()
+    case = desk.case_in("pending", "customer_input")
+    desk.clock.set(start + 8 * DAY)
+    noted = desk.svc.add_note(case.id, "Left a voicemail", actor="alice")
+    assert noted.updated_at == start + 8 * DAY
+    desk.clock.set(start + 9 * DAY)
+    assert [f.timer for f in desk.svc.tick()] == ["reminder"]  # due at 7 days, processed at 9
+    after = desk.svc.get_case(case.id)
+    assert after.events[-1].kind == "note"  # the timeline keeps effect order: reminder before note
+    assert [e.kind for e in after.events][-2] == "timer_fired"
+    assert after.updated_at == start + 8 * DAY
+    assert after.version == noted.version + 1
