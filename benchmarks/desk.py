@@ -8,6 +8,7 @@ cases have their running timers, closed cases their survey.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import shutil
 import time
@@ -103,10 +104,30 @@ def build(path: Path, cases: int, due: int = 0, seed: int = 1) -> Path:
     return path
 
 
+def schema_tag() -> str:
+    """A short fingerprint of the tables: a cached desk built before a schema change is not reused."""
+    from sqlalchemy.dialects import sqlite
+    from sqlalchemy.schema import CreateIndex, CreateTable
+    from sqlmodel import SQLModel
+
+    import deskconsole.store.models  # noqa: F401  (registers the tables)
+
+    dialect = sqlite.dialect()
+    ddl = []
+    for table in sorted(SQLModel.metadata.tables.values(), key=lambda t: t.name):
+        ddl.append(str(CreateTable(table).compile(dialect=dialect)))
+        ddl.extend(sorted(str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes))
+    return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:10]
+
+
 def cached(cases: int, due: int) -> Path:
     """A pristine copy is built once and cached; each run gets a fresh working copy of it."""
     CACHE.mkdir(exist_ok=True)
-    pristine = CACHE / f"desk-{cases}-{due}.db"
+    tag = schema_tag()
+    for stale in CACHE.glob(f"desk-{cases}-{due}-*.db"):
+        if stale.name != f"desk-{cases}-{due}-{tag}.db":
+            stale.unlink()  # built for an older schema
+    pristine = CACHE / f"desk-{cases}-{due}-{tag}.db"
     if not pristine.exists():
         build(pristine.with_suffix(".tmp"), cases, due)
         pristine.with_suffix(".tmp").rename(pristine)
