@@ -123,8 +123,10 @@ def check_move(
             subs = ", ".join(s.value for s in SubStatus)
             raise InvalidInput(f"case {case_id}: pending needs a sub-status (one of: {subs})")
         if status is Status.PENDING and sub_status is target_sub:
+            others = ", ".join(f"pending/{s.value}" for s in SubStatus if s is not target_sub)
+            nexts = ", ".join(n for n in allowed_next(status) if n != Status.PENDING)
             raise InvalidTransition(
-                f"case {case_id} is already pending/{target_sub.value}; pick another sub-status"
+                f"case {case_id} is already pending/{target_sub.value}; allowed next: {nexts}, {others}"
             )
     elif target_sub is not None:
         raise InvalidInput(f"case {case_id}: only pending takes a sub-status, not {target.value}")
