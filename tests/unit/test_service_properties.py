@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
