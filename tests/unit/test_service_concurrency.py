@@ -34,6 +34,15 @@ while not os.path.exists(go):
     time.sleep(0.001)
 if job == "tick":
     out = [[f.case, f.timer, f.due.isoformat()] for f in svc.tick()]
+elif job == "move":  # work every case, newest first, while a ticker goes oldest first
+    from deskconsole.domain.errors import DeskError
+    out = {}
+    for row in reversed(svc.list_cases()):
+        try:
+            svc.move(row.id, "in_progress", actor=who)
+            out[row.id] = "moved"
+        except DeskError as exc:
+            out[row.id] = str(exc)
 else:
     out = []
     while (case := svc.take_next(actor=who)) is not None:
@@ -137,3 +146,34 @@ def test_two_analysts_taking_next_at_once_never_get_the_same_case(db_url, desk, 
     for case_id in ids:
         takes = [e for e in desk.svc.get_case(case_id).events if e.data.get("taken")]
         assert len(takes) == 1
+
+
+def test_a_move_racing_the_auto_close_either_wins_or_is_refused(db_url, engine, desk, tmp_path) -> None:
+    """An analyst works a case the very moment its auto-close falls due: either the move comes
+    first (the countdown is cancelled, never fired) or the auto-close does (the case is closed
+    and the move refused). Never both."""
+    t0 = desk.clock.now()
+    with Session(engine) as s:
+        cases = [Case(title=f"case {i}", customer=f"cust{i}", priority="P3", status="pending",
+                      sub_status="customer_input", created_at=t0, updated_at=t0) for i in range(80)]
+        s.add_all(cases)
+        s.flush()
+        for case in cases:
+            s.add(Timer(case_id=case.id, kind="auto_close", started_at=t0, due_at=t0 + timedelta(days=28)))
+        s.commit()
+    now = format_time(t0 + timedelta(days=28, minutes=1))
+    ticked, moves = _run_together(db_url, now, [("tick", ""), ("move", "alice")], tmp_path)
+
+    closed_by_tick = {case for case, kind, _ in ticked if kind == "auto_close"}
+    with Session(engine) as s:
+        timers = {t.case_id: t for t in s.exec(select(Timer).where(Timer.kind == "auto_close")).all()}
+        rows = {c.id: c for c in s.exec(select(Case)).all()}
+    assert len(moves) == 80
+    for case_id, outcome in ((int(k), v) for k, v in moves.items()):
+        case, timer = rows[case_id], timers[case_id]
+        if outcome == "moved":
+            assert case_id not in closed_by_tick and timer.state == "cancelled" and case.status == "in_progress"
+        else:
+            assert f"case {case_id} is closed" in outcome
+            assert case_id in closed_by_tick and timer.state == "fired" and case.status == "closed"
+    assert closed_by_tick == {cid for cid, c in rows.items() if c.status == "closed"}
