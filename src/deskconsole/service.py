@@ -1016,11 +1016,13 @@ class Service:
     def _escalation_view(self, s: Session, esc: Escalation, case: Case) -> EscalationView:
         due = None
         if esc.state == EscalationState.APPROVED:
-            due = s.exec(
-                select(func.min(Timer.due_at)).where(
+            # min() in Python: an SQL min()/ORDER BY on due_at makes SQLite scan every pending timer.
+            dues = s.exec(
+                select(Timer.due_at).where(
                     Timer.case_id == case.id, Timer.kind == TimerKind.STATUS_UPDATE, Timer.state == TimerState.PENDING
                 )
-            ).first()
+            ).all()
+            due = min(dues) if dues else None
         return EscalationView(
             id=esc.id, case=case.id, state=esc.state, requested_by=esc.requested_by,
             requested_at=_aware(esc.requested_at), on_behalf=esc.on_behalf, reason=esc.reason, manager=esc.manager,
@@ -1432,9 +1434,9 @@ class Service:
         for case_id, kind, due in s.exec(
             select(Timer.case_id, Timer.kind, Timer.due_at)
             .where(col(Timer.case_id).in_(ids), Timer.state == TimerState.PENDING)
-            .order_by(col(Timer.due_at).desc())
         ).all():
-            timers[case_id] = (kind, due)
+            if case_id not in timers or due < timers[case_id][1]:
+                timers[case_id] = (kind, due)
         return [
             CaseRow(
                 id=c.id, priority=c.priority, status=c.status, sub_status=c.sub_status, title=c.title,
@@ -1470,9 +1472,12 @@ class Service:
     # ------------------------------------------------------------------- views
     def _case_view(self, s: Session, case: Case) -> CaseView:
         s.flush()
-        timers = s.exec(
-            select(Timer).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING).order_by(Timer.due_at)
-        ).all()
+        # Sorted in Python: ORDER BY due_at makes SQLite pick the (state, due_at) index and scan
+        # every pending timer of the desk instead of this case's few.
+        timers = sorted(
+            s.exec(select(Timer).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)).all(),
+            key=lambda t: (to_utc(t.due_at), t.id),  # rows just added hold aware times, loaded ones may not
+        )
         assignee = self._assignee_name(s, case)
         timer_views = [self._timer_view(t, case, assignee) for t in timers]
 
