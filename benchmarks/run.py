@@ -1,0 +1,471 @@
+"""The benchmark: every figure of the scale targets, measured on this machine, with the target beside it.
+
+    make bench                                   # 1,000,000 cases
+    .venv/bin/python benchmarks/run.py --cases 100000    # a quicker run
+
+The desks are built once by bulk insert and cached under benchmarks/.cache/ (a 1M desk
+takes a few minutes the first time); each measurement works on a fresh copy.
+
+What each row measures:
+  demo            `deskconsole demo --cases K` into a fresh file, timed as a whole process. The demo goes
+                  through the lifecycle service case by case, so at large N it is run at a sample size K
+                  (--demo-sample) and the time for N is extrapolated linearly, labelled as such.
+  console start   a fresh Python process (spawned by this script) imports the console, opens the desk,
+                  builds the app with make_app() and runs it headless (App.run_test, 120x40, the timer
+                  ticker off); the figure runs from just before the spawn to the end of the first screen
+                  refresh that shows the queue with rows (the frame composed and rendered to terminal
+                  output; headless, so not written to a terminal).
+  keypresses      in that process: from sending the key to the end of the first screen refresh that shows
+                  its effect. j: the cursor on the next row. ]: the next page of cases on screen. Filter:
+                  typing into the queue filter, echo (the character in the box) and result (the filtered
+                  rows on screen, which includes the filter's 0.25 s debounce).
+  memory          that process's peak resident set (VmHWM) after all of the above.
+  tick            in-process Service.tick(): median of 50 with nothing due; one tick firing the due
+                  reminders, against plain sqlite3 doing the same select and writes on another copy of
+                  the same file in the same run.
+  ingest          JSON lines (case.opened and customer.replied, half each) piped into `deskconsole ingest`,
+                  whole process, lines per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+CACHE = HERE / ".cache"  # as desk.py; desk itself is imported late, so the console probe's clock starts clean
+DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how the tables hold times in SQLite
+USER = "sue"  # the desk's supervisor: the queue opens on every case
+
+
+def deskconsole() -> list[str]:
+    return [sys.executable, "-m", "deskconsole"]
+
+
+def fresh_copy(source: Path, name: str) -> Path:
+    target = CACHE / name
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+def drop(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------ demo
+def bench_demo(cases: int, sample: int) -> dict:
+    size = min(cases, sample)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/demo.db"
+        t = time.perf_counter()
+        out = subprocess.run(deskconsole() + ["--db", url, "demo", "--cases", str(size)],
+                             capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
+    if out.returncode != 0:
+        return {"error": out.stderr.strip()[-300:]}
+    if size == cases:
+        return {"seconds": elapsed, "note": f"measured ({size:,} cases)"}
+    return {"seconds": elapsed * cases / size, "extrapolated": True,
+            "note": f"EXTRAPOLATED from {size:,} cases in {elapsed:.1f} s ({size / elapsed:,.0f} cases/s)"}
+
+
+# --------------------------------------------------------------------- console
+def bench_console(path: Path, presses: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "console.json"
+        spawned = time.time()
+        out = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--probe", f"sqlite:///{path}", "--result", str(result),
+             "--presses", str(presses), "--spawned", repr(spawned)],
+            capture_output=True, text=True, timeout=1800,
+        )
+        if out.returncode != 0 or not result.exists():
+            return {"error": (out.stderr or out.stdout).strip()[-800:]}
+        return json.loads(result.read_text())
+
+
+def probe(url: str, result_path: str, presses: int, spawned: float) -> None:
+    """Runs in its own process: start the console headless on the desk, then press keys."""
+    t_start = time.time()
+    from desk import NOW
+    from deskconsole.domain.clock import FixedClock
+    from deskconsole.service import Service
+    from deskconsole.store.engine import init_schema, make_engine
+    from deskconsole.tui.app import make_app
+    from deskconsole.tui.screens.queue import PAGE, QueueScreen
+    from textual.widgets import Input
+
+    t_imported = time.time()
+    engine = make_engine(url)
+    init_schema(engine)
+    service = Service(engine, FixedClock(NOW))
+    app = make_app(service, USER, clock=FixedClock(NOW), ticker=False)
+
+    want: list = []  # (name, predicate) still waiting for a refresh that shows them
+    hits: dict[str, float] = {}
+    original_display = app._display
+
+    def display(screen, renderable) -> None:  # noqa: ANN001
+        original_display(screen, renderable)
+        if renderable is None or app._batch_count:
+            return
+        if hasattr(renderable, "render_segments"):
+            renderable.render_segments(app.console)  # what a terminal would be sent
+        now = time.perf_counter()
+        for entry in list(want):
+            name, predicate = entry
+            if predicate():
+                hits[name] = now
+                want.remove(entry)
+
+    app._display = display  # the screen calls app._display() at the end of every refresh
+
+    shown_text: dict[int, str | None] = {}
+    original_list = service.list_cases
+
+    def list_cases(**kw):  # noqa: ANN003, ANN202
+        rows = original_list(**kw)
+        shown_text[id(rows)] = kw.get("text")
+        return rows
+
+    service.list_cases = list_cases
+
+    async def wait_for(names: list[str], limit: float = 60.0) -> None:
+        deadline = time.perf_counter() + limit
+        while any(n not in hits for n in names):
+            if time.perf_counter() > deadline:
+                raise TimeoutError(f"no refresh showed {names} within {limit} s")
+            await asyncio.sleep(0.001)
+
+    async def press(key: str, expect: dict) -> dict[str, float]:
+        for name in expect:
+            hits.pop(name, None)
+        want.extend(expect.items())
+        t0 = time.perf_counter()
+        task = asyncio.create_task(app._press_keys([key]))  # as Pilot.press sends a key
+        await wait_for(list(expect))
+        await task
+        return {name: hits[name] - t0 for name in expect}
+
+    figures: dict = {}
+
+    async def run() -> None:
+        want.append(("painted", lambda: isinstance(app.screen, QueueScreen) and app.screen.table.row_count > 0))
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(["painted"])
+            figures["start_s"] = time.time() - (time.perf_counter() - hits["painted"]) - spawned
+            figures["python_start_s"] = t_start - spawned
+            figures["imports_s"] = t_imported - t_start
+            queue = app.screen
+            original_show = queue.show
+            state = {"text": None}
+
+            def show(rows, marker) -> None:  # noqa: ANN001
+                state["text"] = shown_text.get(id(rows), "?")
+                original_show(rows, marker)
+
+            queue.show = show
+            table = queue.table
+            await asyncio.sleep(0.2)
+
+            moves = []
+            for _ in range(presses):
+                target = table.cursor_row + 1
+                if target >= table.row_count:
+                    break
+                moves.append((await press("j", {"j": lambda t=target: table.cursor_row == t}))["j"])
+                await asyncio.sleep(0.02)
+            figures["cursor_ms"] = [m * 1000 for m in moves]
+
+            pages = []
+            for _ in range(presses):
+                if len(queue.rows) < PAGE:
+                    break
+                last = next(reversed(queue.rows.values())).id
+                after = min((r.id for r in service.list_cases(view="all", sort="oldest", after=last, limit=1)),
+                            default=None)
+                if after is None:
+                    break
+                pages.append((await press("]", {"page": lambda a=after: next(iter(queue.rows), None) == str(a)}))
+                             ["page"])
+                await asyncio.sleep(0.02)
+            figures["page_ms"] = [p * 1000 for p in pages]
+
+            await pilot.press("slash")
+            box = queue.query_one("#queue-filter", Input)
+            typed = ""
+            echo, result = [], []
+            keys = list("login 7") + ["backspace"] * 7 + list("billing 42") + ["backspace"] * 10
+            for key in keys:
+                typed = typed[:-1] if key == "backspace" else typed + key
+                expect_text = typed.strip() or None
+                got = await press("space" if key == " " else key, {
+                    "echo": lambda t=typed: box.value == t,
+                    "result": lambda e=expect_text: state["text"] == e,
+                })
+                echo.append(got["echo"] * 1000)
+                result.append(got["result"] * 1000)
+                await asyncio.sleep(0.02)
+            figures["filter_echo_ms"] = echo
+            figures["filter_result_ms"] = result
+            figures["filter_keys"] = len(keys)
+
+    asyncio.run(run())
+    status = Path("/proc/self/status").read_text()
+    for field in ("VmHWM", "VmRSS"):
+        line = next(line for line in status.splitlines() if line.startswith(field + ":"))
+        figures[field] = int(line.split()[1]) / 1024  # MB
+    Path(result_path).write_text(json.dumps(figures))
+
+
+# ------------------------------------------------------------------------ tick
+def bench_tick(pristine: Path, due: int) -> dict:
+    from desk import NOW
+    from deskconsole.domain.clock import FixedClock
+    from deskconsole.service import Service
+    from deskconsole.store.engine import make_engine
+
+    figures: dict = {}
+    work = fresh_copy(pristine, "bench-tick.db")
+    engine = make_engine(f"sqlite:///{work}")
+    service = Service(engine, FixedClock(NOW))
+    service.tick(now=NOW - timedelta(days=1))  # warm the connection; nothing is due a day earlier
+    t = time.perf_counter()
+    fired = service.tick(now=NOW)
+    figures["due_s"] = time.perf_counter() - t
+    figures["fired"] = len(fired)
+    runs = []
+    for _ in range(50):
+        t = time.perf_counter()
+        again = service.tick(now=NOW)
+        runs.append(time.perf_counter() - t)
+        assert not again
+    figures["idle_ms"] = statistics.median(runs) * 1000
+    engine.dispose()
+    drop(work)
+
+    base = fresh_copy(pristine, "bench-baseline.db")
+    figures["baseline_s"], figures["baseline_fired"] = plain_sqlite_tick(base)
+    drop(base)
+    return figures
+
+
+def plain_sqlite_tick(path: Path) -> tuple[float, int]:
+    """What tick does for due reminders, written directly against sqlite3 (the floor to compare with)."""
+    from desk import NOW
+
+    con = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "busy_timeout=30000", "foreign_keys=ON", "synchronous=NORMAL"):
+        con.execute(f"PRAGMA {pragma}")
+    con.execute("SELECT count(*) FROM timer WHERE state = 'pending' AND due_at <= ?",
+                ((NOW - timedelta(days=1)).strftime(DB_TIME),)).fetchone()  # warm, like the service run
+    now = NOW.strftime(DB_TIME)
+    t = time.perf_counter()
+    con.execute("BEGIN IMMEDIATE")
+    due = con.execute(
+        "SELECT id, case_id, kind, due_at FROM timer WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id",
+        (now,),
+    ).fetchall()
+    con.executemany("UPDATE timer SET state = 'fired', fired_at = ? WHERE id = ? AND state = 'pending'",
+                    [(now, timer_id) for timer_id, *_ in due])
+    ids = sorted({case_id for _, case_id, _, _ in due})
+    cases = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        for row in con.execute(
+            f'SELECT id, title, customer, contact FROM "case" WHERE id IN ({",".join("?" * len(chunk))})', chunk
+        ):
+            cases[row[0]] = row
+    outbox, changes = [], []
+    for _, case_id, kind, due_at in due:
+        _, title, customer, contact = cases[case_id]
+        at = datetime.strptime(due_at, DB_TIME).replace(tzinfo=NOW.tzinfo)
+        data = json.dumps({"timer": kind, "due": at.isoformat(), "fired": NOW.isoformat()})
+        event_id = con.execute(
+            "INSERT INTO event (case_id, at, recorded_at, actor, kind, body, data) VALUES (?, ?, ?, 'timer', "
+            "'timer_fired', NULL, ?)",
+            (case_id, due_at, now, data),
+        ).lastrowid
+        outbox.append((case_id, event_id, "reminder", contact or f"customer:{customer}",
+                       f"[case {case_id}] We are waiting for your answer",
+                       f"Case {case_id} ({title}) is waiting for information from you. Without an answer it closes "
+                       f"on {at + timedelta(days=21):%Y-%m-%d}.", now))
+        changes.append(("chase by phone: customer input overdue", due_at, "timer", "sent the customer a reminder",
+                        case_id))
+    con.executemany(
+        'INSERT INTO outbox (case_id, event_id, kind, "to", subject, body, created_at, state, attempts) '
+        "VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0)",
+        outbox,
+    )
+    con.executemany(
+        'UPDATE "case" SET attention = ?, version = version + 1, updated_at = max(updated_at, ?), last_actor = ?, '
+        "last_change = ? WHERE id = ?",
+        changes,
+    )
+    con.execute("COMMIT")
+    elapsed = time.perf_counter() - t
+    con.close()
+    return elapsed, len(due)
+
+
+# ---------------------------------------------------------------------- ingest
+def bench_ingest(pristine: Path, lines: int) -> dict:
+    work = fresh_copy(pristine, "bench-ingest.db")
+    con = sqlite3.connect(work)
+    open_ids = [r[0] for r in con.execute(
+        "SELECT id FROM \"case\" WHERE status != 'closed' ORDER BY id DESC LIMIT ?", (lines,))]
+    con.close()
+    events = []
+    for i in range(lines):
+        if i % 2 == 0 or not open_ids:
+            events.append({"type": "case.opened", "title": f"Cannot export report {i} to PDF",
+                           "customer": f"Customer {i % 997}", "severity": "normal"})
+        else:
+            events.append({"type": "customer.replied", "case": open_ids[(i // 2) % len(open_ids)],
+                           "body": f"Here are the logs you asked for ({i})."})
+    payload = "".join(json.dumps(e) + "\n" for e in events).encode()
+    url = f"sqlite:///{work}"
+    t = time.perf_counter()
+    subprocess.run(deskconsole() + ["--db", url, "ingest"], input=b"", capture_output=True, check=True)
+    startup = time.perf_counter() - t
+    t = time.perf_counter()
+    out = subprocess.run(deskconsole() + ["--db", url, "ingest"], input=payload, capture_output=True)
+    elapsed = time.perf_counter() - t
+    drop(work)
+    ok = sum(1 for line in out.stdout.splitlines() if json.loads(line).get("ok"))
+    return {"rate": lines / elapsed, "seconds": elapsed, "ok": ok, "lines": lines,
+            "steady_rate": lines / max(elapsed - startup, 1e-9), "startup_s": startup}
+
+
+# ----------------------------------------------------------------------- table
+def verdict(value: float | None, target: float) -> str:
+    if value is None:
+        return "n/a"
+    return "PASS" if value <= target else "MISS"
+
+
+def verdict_at_least(value: float | None, target: float) -> str:
+    if value is None:
+        return "n/a"
+    return "PASS" if value >= target else "MISS"
+
+
+def median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def spread(values: list[float]) -> str:
+    if not values:
+        return "no presses measured"
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+    return f"{len(values)} presses, p90 {p90:.1f} ms, max {ordered[-1]:.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Measure deskconsole against its scale targets.")
+    parser.add_argument("--cases", type=int, default=1_000_000, help="cases in the desk (default 1,000,000)")
+    parser.add_argument("--due", type=int, default=1_000, help="reminders due for the tick row (default 1,000)")
+    parser.add_argument("--presses", type=int, default=30, help="presses per key measured (default 30)")
+    parser.add_argument("--ingest", type=int, default=2_000, help="lines piped into ingest (default 2,000)")
+    parser.add_argument("--demo-sample", type=int, default=300,
+                        help="run the demo at this many cases and extrapolate to --cases (default 300)")
+    parser.add_argument("--skip-demo", action="store_true", help="leave the demo row out")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.probe:
+        probe(args.probe, args.result, args.presses, args.spawned)
+        return
+
+    from desk import cached
+
+    n = args.cases
+    print(f"deskconsole benchmark: {n:,} cases, {args.due:,} due; {os.cpu_count()} CPUs; "
+          f"python {sys.version.split()[0]}", flush=True)
+    t = time.perf_counter()
+    work = cached(n, args.due)
+    pristine = work.with_name(work.name.replace("work-", "bench-pristine-"))
+    drop(pristine)
+    work.rename(pristine)
+    print(f"  desk ready in {time.perf_counter() - t:.1f} s ({pristine.stat().st_size / 1e6:,.0f} MB)", flush=True)
+
+    rows: list[tuple[str, str, str, str, str]] = []  # what, measured, target, result, note
+
+    if not args.skip_demo:
+        print("  demo ...", flush=True)
+        demo = bench_demo(n, args.demo_sample)
+        if "error" in demo:
+            rows.append((f"demo --cases {n:,}", "failed", "<= 60 s", "MISS", demo["error"]))
+        else:
+            rows.append((f"demo --cases {n:,}", f"{demo['seconds']:,.1f} s", "<= 60 s",
+                         verdict(demo["seconds"], 60), demo["note"]))
+
+    print("  console ...", flush=True)
+    work = fresh_copy(pristine, "bench-console.db")
+    console = bench_console(work, args.presses)
+    drop(work)
+    if "error" in console:
+        rows.append(("console (start, keys, memory)", "failed", "", "MISS", console["error"].splitlines()[-1]))
+    else:
+        start = console["start_s"]
+        rows.append(("console start -> queue painted", f"{start:.2f} s", "<= 0.5 s", verdict(start, 0.5),
+                     f"python up {console['python_start_s']:.2f} s, imports {console['imports_s']:.2f} s"))
+        for label, key, note in (
+            ("key j (cursor move), median", "cursor_ms", ""),
+            ("key ] (next page), median", "page_ms", ""),
+            ("filter keystroke -> echo, median", "filter_echo_ms", ""),
+            ("filter keystroke -> rows, median", "filter_result_ms", "includes the 0.25 s debounce; "),
+        ):
+            value = median(console[key])
+            target = 16 if key == "cursor_ms" else 50
+            rows.append((label, "-" if value is None else f"{value:.1f} ms", f"<= {target} ms",
+                         verdict(value, target), note + spread(console[key])))
+        rows.append(("console resident memory (peak)", f"{console['VmHWM']:.0f} MB", "<= 100 MB",
+                     verdict(console["VmHWM"], 100), f"VmHWM; {console['VmRSS']:.0f} MB resident at the end"))
+
+    print("  tick ...", flush=True)
+    tick = bench_tick(pristine, args.due)
+    rows.append((f"tick, nothing due", f"{tick['idle_ms']:.2f} ms", "<= 2 ms", verdict(tick["idle_ms"], 2),
+                 "in-process, median of 50"))
+    ratio = tick["due_s"] / tick["baseline_s"]
+    rows.append((f"tick, {tick['fired']:,} due", f"{tick['due_s'] * 1000:,.0f} ms", "<= 3x sqlite3",
+                 verdict(ratio, 3),
+                 f"{ratio:.1f}x plain sqlite3 ({tick['baseline_s'] * 1000:,.0f} ms, "
+                 f"{tick['baseline_fired']:,} fired, same run)"))
+
+    print("  ingest ...", flush=True)
+    ingest = bench_ingest(pristine, args.ingest)
+    rows.append(("ingest", f"{ingest['rate']:,.0f} events/s", ">= 2,000/s", verdict_at_least(ingest["rate"], 2000),
+                 f"{ingest['lines']:,} lines ({ingest['ok']:,} ok) in {ingest['seconds']:.1f} s, whole process; "
+                 f"{ingest['steady_rate']:,.0f}/s without the {ingest['startup_s']:.2f} s start"))
+    drop(pristine)
+
+    widths = [max(len(r[i]) for r in rows + [("what", "measured", "target", "result", "")]) for i in range(4)]
+    print()
+    print(f"deskconsole at {n:,} cases")
+    head = ("what", "measured", "target", "result")
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  note")
+    print("  ".join("-" * w for w in widths) + "  ----")
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4])
+
+
+if __name__ == "__main__":
+    main()
