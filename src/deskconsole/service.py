@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, and_, func, or_, update
+from sqlalchemy import Engine, and_, bindparam, func, insert, or_, update
 from sqlmodel import Session, col, select
 
 from deskconsole.domain.clock import Clock, SystemClock, to_utc
@@ -1223,13 +1223,7 @@ class Service:
         if not self._pg:
             # SQLite: the whole pass holds the write lock (BEGIN IMMEDIATE); other tickers wait.
             with self._tx() as s:
-                fired = []
-                due = self._due(s, now, TICK_BATCH)
-                for timer_id, case_id in due:
-                    result = self._fire(s, timer_id, case_id, now)
-                    if result:
-                        fired.append(result)
-                return fired, bool(due)
+                return self._tick_pass_bulk(s, now)
         # PostgreSQL: one timer per transaction. Lock the case first (the same order as every
         # action), skipping cases another ticker holds; those are retried blocking at the end.
         with self._read() as s:
@@ -1254,6 +1248,122 @@ class Service:
                 fired.append(result)
         return fired, bool(due)
 
+    def _tick_pass_bulk(self, s: Session, now: datetime) -> tuple[list[Fired], bool]:
+        """One batch of due timers in one transaction, the common kinds written with bulk statements.
+
+        The batch is claimed in one conditional UPDATE; RETURNING names exactly the timers this
+        pass won. Timers are applied in due order: runs of reminders and follow-ups go through
+        executemany statements, auto-closes and status updates through the per-timer effects.
+        """
+        table = Timer.__table__
+        due = s.execute(
+            select(table.c.id, table.c.case_id, table.c.kind, table.c.due_at)
+            .where(table.c.state == TimerState.PENDING, table.c.due_at <= _db_time(now))
+            .order_by(table.c.due_at, table.c.id)
+            .limit(TICK_BATCH)
+        ).all()
+        if not due:
+            return [], False
+        won = set(
+            s.execute(
+                update(table)
+                .where(table.c.state == TimerState.PENDING, table.c.id.in_([row.id for row in due]))
+                .values(state=TimerState.FIRED, fired_at=_db_time(now))
+                .returning(table.c.id)
+            ).scalars()
+        )
+        fired: list[Fired] = []
+        run: list[Any] = []
+        for row in due:
+            if row.id not in won:
+                continue
+            if row.kind in (TimerKind.REMINDER, TimerKind.FOLLOWUP):
+                run.append(row)
+                continue
+            if run:
+                fired.extend(self._fire_bulk(s, run, now))
+                run = []
+            result = self._fire_claimed(s, row.id, row.case_id, now)
+            if result:
+                fired.append(result)
+        if run:
+            fired.extend(self._fire_bulk(s, run, now))
+        return fired, True
+
+    def _fire_bulk(self, s: Session, timers: Sequence[Any], now: datetime) -> list[Fired]:
+        """The effects of claimed reminders and follow-ups, as _fire_claimed writes them, in bulk."""
+        s.flush()  # the per-timer effects before these rows, in order
+        cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__
+        case_ids = sorted({t.case_id for t in timers})
+        cases = {
+            c.id: c
+            for c in s.execute(
+                select(cases_t.c.id, cases_t.c.title, cases_t.c.customer, cases_t.c.contact)
+                .where(cases_t.c.id.in_(case_ids))
+            ).all()
+        }
+        events, fired = [], []
+        for t in timers:
+            due = to_utc(t.due_at)
+            kind = TimerKind(t.kind)
+            stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
+            events.append({
+                "case_id": t.case_id, "at": _db_time(due), "recorded_at": _db_time(self.now()), "actor": "timer",
+                "kind": "timer_fired", "body": None, "data": json.dumps(stamp, default=str),
+            })
+            fired.append(Fired(case=t.case_id, timer=kind.value, due=due, fired=now))
+        event_ids = s.execute(
+            insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True), events
+        ).scalars().all()
+        outbox, touched = [], []
+        for t, event, event_id in zip(timers, events, event_ids, strict=True):
+            case = cases[t.case_id]
+            due = to_utc(t.due_at)
+            if t.kind == TimerKind.REMINDER:
+                kind, (subject, body) = "reminder", self._reminder_message(case.id, case.title, due)
+                touched.append({"b_id": t.case_id, "b_due": _db_time(due)})
+            else:
+                kind, (subject, body) = "followup", self._followup_message(case.id, case.title)
+            outbox.append({
+                "case_id": t.case_id, "event_id": event_id, "kind": kind,
+                "to": _customer_address(case), "subject": subject, "body": body,
+                "created_at": event["recorded_at"], "state": "queued", "sent_at": None, "attempts": 0,
+                "next_attempt_at": None, "last_error": None, "message_id": None, "claimed_until": None,
+            })
+        s.execute(insert(outbox_t), outbox)
+        if touched:
+            # as _touch: version + 1, updated_at never moves back (a late timer is as of its due time)
+            s.execute(
+                update(cases_t)
+                .where(cases_t.c.id == bindparam("b_id"))
+                .values(
+                    attention="chase by phone: customer input overdue",
+                    version=cases_t.c.version + 1,
+                    updated_at=func.max(cases_t.c.updated_at, bindparam("b_due", type_=cases_t.c.updated_at.type)),
+                    last_actor="timer",
+                    last_change="sent the customer a reminder"[:MAX_SHORT],
+                ),
+                touched,
+            )
+        s.expire_all()  # rows written past the session: later per-timer effects read them afresh
+        return fired
+
+    def _reminder_message(self, case_id: int, title: str, due: datetime) -> tuple[str, str]:
+        closes = due + self.durations.customer_input_close - self.durations.customer_input_reminder
+        return (
+            f"[case {case_id}] We are waiting for your answer",
+            f"Case {case_id} ({title}) is waiting for information from you. Without an answer it closes "
+            f"on {closes:%Y-%m-%d}.",
+        )
+
+    @staticmethod
+    def _followup_message(case_id: int, title: str) -> tuple[str, str]:
+        return (
+            f"[case {case_id}] Following up",
+            f"Case {case_id} ({title}) was closed yesterday. If anything is still wrong, "
+            "reply and we will open a new case linked to it.",
+        )
+
     def _fire(self, s: Session, timer_id: int, case_id: int, now: datetime) -> Fired | None:
         """Claim the timer with a conditional update; apply its effect only if this call won it."""
         claimed = s.execute(
@@ -1264,6 +1374,10 @@ class Service:
         ).rowcount
         if claimed != 1:
             return None
+        return self._fire_claimed(s, timer_id, case_id, now)
+
+    def _fire_claimed(self, s: Session, timer_id: int, case_id: int, now: datetime) -> Fired | None:
+        """Apply the effect of a timer this process has claimed (its state is already 'fired')."""
         timer = s.get(Timer, timer_id)
         s.refresh(timer)
         case = s.get(Case, case_id)
@@ -1275,10 +1389,7 @@ class Service:
             self._touch(case, "timer", "sent the customer a reminder", due)
             event = self._event(s, case, "timer_fired", "timer", due, **stamp)
             self._outbox(
-                s, case, event, "reminder", _customer_address(case),
-                f"[case {case.id}] We are waiting for your answer",
-                f"Case {case.id} ({case.title}) is waiting for information from you. Without an answer it closes "
-                f"on {due + self.durations.customer_input_close - self.durations.customer_input_reminder:%Y-%m-%d}.",
+                s, case, event, "reminder", _customer_address(case), *self._reminder_message(case.id, case.title, due)
             )
         elif kind is TimerKind.AUTO_CLOSE:
             self._event(s, case, "timer_fired", "timer", due, **stamp)
@@ -1291,10 +1402,7 @@ class Service:
         elif kind is TimerKind.FOLLOWUP:
             event = self._event(s, case, "timer_fired", "timer", due, **stamp)
             self._outbox(
-                s, case, event, "followup", _customer_address(case),
-                f"[case {case.id}] Following up",
-                f"Case {case.id} ({case.title}) was closed yesterday. If anything is still wrong, "
-                "reply and we will open a new case linked to it.",
+                s, case, event, "followup", _customer_address(case), *self._followup_message(case.id, case.title)
             )
         elif kind is TimerKind.STATUS_UPDATE:
             esc = self._open_escalation(s, case.id)
