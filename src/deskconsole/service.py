@@ -183,7 +183,29 @@ class Service:
         case = s.exec(query).first()
         if case is None:
             raise NotFound(f"unknown case {case_id}")
+        if lock:
+            self._settle(s, case)
         return case
+
+    def _settle(self, s: Session, case: Case) -> None:
+        """Fire this case's timers that are already due before acting on it.
+
+        A timer takes effect as of its due time even when nobody ticked: a customer
+        reply that arrives after an overdue auto-close finds the case closed. The
+        firing is part of the action's transaction (a refused action leaves it to
+        the next tick), and the claim is the same conditional update tick uses.
+        """
+        now = self.now()
+        before = (case.version, case.last_actor, case.last_change)
+        # an effect may start timers that are already due (the follow-up after a late close)
+        while due := s.exec(
+            select(Timer.id)
+            .where(Timer.case_id == case.id, Timer.state == TimerState.PENDING, Timer.due_at <= now)
+            .order_by(Timer.due_at, Timer.id)
+        ).all():
+            s.info.setdefault("before_settle", {}).setdefault(case.id, before)
+            for timer_id in due:
+                self._fire(s, timer_id, case.id, now)
 
     def _open_case_or_refuse(self, case: Case, doing: str) -> None:
         if case.status == Status.CLOSED:
@@ -192,16 +214,22 @@ class Service:
             )
 
     @staticmethod
-    def _check_version(case: Case, expected: int | None) -> None:
-        if expected is not None and expected != case.version:
-            who = case.last_actor or "someone"
-            what = case.last_change or "changed it"
+    def _check_version(s: Session, case: Case, expected: int | None) -> None:
+        """Refuse a write based on a stale read. Timers that _settle just fired do not count:
+        the caller's version is compared with the case as people last left it, and the
+        action is then judged against the settled state."""
+        if expected is None:
+            return
+        version, who, what = s.info.get("before_settle", {}).get(
+            case.id, (case.version, case.last_actor, case.last_change)
+        )
+        if expected != version:
             raise Conflict(
-                f"case {case.id} changed since you read it (your version {expected}, now {case.version}): "
-                f"{who} {what}; reload and try again",
-                current_version=case.version,
-                changed_by=case.last_actor,
-                change=case.last_change,
+                f"case {case.id} changed since you read it (your version {expected}, now {version}): "
+                f"{who or 'someone'} {what or 'changed it'}; reload and try again",
+                current_version=version,
+                changed_by=who,
+                change=what,
             )
 
     @staticmethod
@@ -572,7 +600,7 @@ class Service:
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "move cases")
             case = self._case(s, case_id)
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             check_move(case.id, Status(case.status), self._sub(case), target, target_sub, note)
             now = self.now()
             if case.assignee_id is None and agent.role == Role.ANALYST:
@@ -597,7 +625,7 @@ class Service:
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "close cases")
             case = self._case(s, case_id)
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, reason)
             self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=reason.strip())
             return self._case_view(s, case)
@@ -645,7 +673,7 @@ class Service:
             who = self._agent(s, actor)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "reassign it")
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             target = self._agent(s, assignee) if assignee else None
             self_take = target is not None and target.id == who.id and who.role == Role.ANALYST
             if who.role not in DESK_LEADS and not self_take:
@@ -696,7 +724,7 @@ class Service:
             agent = self._actor(s, actor, CASE_WORKERS + (Role.SUPERVISOR,), "write on cases")
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "add a note")
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             now = self.now()
             kind = "note" if internal else "comment"
             self._touch(case, agent.name, "added an internal note" if internal else "wrote to the customer", now)
@@ -719,7 +747,7 @@ class Service:
             if actor is not None:
                 logged_by = self._actor(s, actor, CASE_WORKERS, "log customer contact").name
             case = self._case(s, case_id)
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             when = to_utc(at) if at else self.now()
             who = _customer_actor(case)
             extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {})}
@@ -766,7 +794,7 @@ class Service:
             agent = self._agent(s, actor) if actor is not None else None
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "escalate it")
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             open_one = self._open_escalation(s, case.id)
             if open_one is not None:
                 raise InvalidTransition(
@@ -874,7 +902,7 @@ class Service:
             manager = self._actor(s, actor, (Role.MANAGER,), "decide escalations")
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "decide its escalation")
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             esc = self._requested(s, case)
             if esc.requested_by == manager.name:
                 raise PermissionDenied(
@@ -1098,7 +1126,7 @@ class Service:
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "log defects")
             case = self._case(s, case_id)
-            self._check_version(case, expected_version)
+            self._check_version(s, case, expected_version)
             status, sub = Status(case.status), self._sub(case)
             if not (status is Status.PENDING and sub is SubStatus.DEVELOPMENT):
                 check_move(case.id, status, sub, Status.PENDING, SubStatus.DEVELOPMENT, None)
@@ -1264,26 +1292,31 @@ class Service:
         ).all()
         if not due:
             return [], False
+        # Only reminders and follow-ups are claimed up front: nothing earlier in a batch can cancel
+        # them (a reminder precedes its case's auto-close; a follow-up belongs to a closed case).
+        # Auto-closes and status updates are claimed one by one when their turn comes, so that an
+        # earlier effect in the same batch (an auto-close cancelling the daily update) still wins.
+        bulk_kinds = (TimerKind.REMINDER, TimerKind.FOLLOWUP)
+        bulk_ids = [row.id for row in due if row.kind in bulk_kinds]
         won = set(
             s.execute(
                 update(table)
-                .where(table.c.state == TimerState.PENDING, table.c.id.in_([row.id for row in due]))
+                .where(table.c.state == TimerState.PENDING, table.c.id.in_(bulk_ids))
                 .values(state=TimerState.FIRED, fired_at=_db_time(now))
                 .returning(table.c.id)
             ).scalars()
-        )
+        ) if bulk_ids else set()
         fired: list[Fired] = []
         run: list[Any] = []
         for row in due:
-            if row.id not in won:
-                continue
-            if row.kind in (TimerKind.REMINDER, TimerKind.FOLLOWUP):
-                run.append(row)
+            if row.kind in bulk_kinds:
+                if row.id in won:
+                    run.append(row)
                 continue
             if run:
                 fired.extend(self._fire_bulk(s, run, now))
                 run = []
-            result = self._fire_claimed(s, row.id, row.case_id, now)
+            result = self._fire(s, row.id, row.case_id, now)
             if result:
                 fired.append(result)
         if run:

@@ -344,12 +344,67 @@ def test_a_late_timer_does_not_move_the_last_update_back_in_time(desk) -> None:
     start = desk.clock.now()
     case = desk.case_in("pending", "customer_input")
     desk.clock.set(start + 8 * DAY)
+    # the overdue reminder fires (as of day 7) within the note's transaction, before the note
     noted = desk.svc.add_note(case.id, "Left a voicemail", actor="alice")
     assert noted.updated_at == start + 8 * DAY
+    assert [(e.kind, e.at) for e in noted.events[-2:]] == [("timer_fired", start + 7 * DAY), ("note", start + 8 * DAY)]
+    assert noted.version == case.version + 2
     desk.clock.set(start + 9 * DAY)
-    assert [f.timer for f in desk.svc.tick()] == ["reminder"]  # due at 7 days, processed at 9
+    assert desk.svc.tick() == []  # nothing left: the reminder fired once
     after = desk.svc.get_case(case.id)
-    assert after.events[-1].kind == "note"  # the timeline keeps effect order: reminder before note
-    assert [e.kind for e in after.events][-2] == "timer_fired"
     assert after.updated_at == start + 8 * DAY
-    assert after.version == noted.version + 1
+    assert after.version == noted.version
+
+
+# -- timers nobody ticked take effect before the next action on their case --------
+
+
+def test_reply_after_an_unticked_auto_close_lands_on_the_closed_case(desk) -> None:
+    start = desk.clock.now()
+    case = desk.case_in("awaiting_confirmation")
+    due = start + 14 * DAY
+    desk.clock.set(due + 3 * DAY)  # nobody had a console open; no tick ran
+
+    replied, notice = desk.svc.customer_reply(case.id, "Sorry for the delay: it works now.")
+
+    assert replied.status == "closed" and replied.closed_at == due
+    assert notice and "clone" in notice
+    assert replied.events[-1].kind == "customer_replied"
+    fired = [e for e in replied.events if e.kind == "timer_fired"]
+    assert [(e.data["timer"], e.at) for e in fired] == [("auto_close", due), ("followup", due + DAY)]
+    # the next tick finds nothing left to do for this case
+    assert fired_for(desk.svc.tick(), case.id) == []
+
+
+def test_a_due_reminder_fires_with_the_action_and_is_no_conflict(desk) -> None:
+    start = desk.clock.now()
+    case = desk.case_in("pending", "customer_input")
+    read_version = case.version
+    desk.clock.set(start + 8 * DAY)  # the 7-day reminder is a day overdue, unticked
+
+    moved = desk.svc.move(case.id, "in_progress", actor="alice", expected_version=read_version)
+
+    assert moved.status == "in_progress"
+    fired = [(e.data["timer"], e.at) for e in moved.events if e.kind == "timer_fired"]
+    assert fired == [("reminder", start + 7 * DAY)]
+    assert moved.events[-1].kind == "status_changed" and moved.events[-1].at == start + 8 * DAY
+    assert [o.kind for o in desk.outbox(case.id)].count("reminder") == 1
+    assert moved.auto_close_at is None  # leaving customer_input cancelled the 28-day close
+
+
+def test_a_refused_action_on_an_overdue_case_writes_nothing_and_tick_still_fires(desk) -> None:
+    start = desk.clock.now()
+    case = desk.case_in("awaiting_confirmation")
+    desk.clock.set(start + 15 * DAY)
+    before = desk.snapshot(case.id)
+
+    import pytest
+
+    from deskconsole.domain.errors import InvalidTransition
+
+    with pytest.raises(InvalidTransition, match="is closed"):
+        desk.svc.close(case.id, reason="confirmed by phone", actor="alice")
+    assert desk.snapshot(case.id) == before
+
+    assert fired_for(desk.svc.tick(), case.id)[0][0] == "auto_close"
+    assert desk.svc.get_case(case.id).closed_at == start + 14 * DAY
