@@ -1590,12 +1590,25 @@ class Service:
             for c in cases
         ]
 
-    def list_outbox(self, *, case_id: int | None = None, limit: int | None = None) -> list[OutboxView]:
+    def list_outbox(
+        self,
+        *,
+        case_id: int | None = None,
+        limit: int | None = None,
+        state: str | None = None,
+        newest_first: bool = False,
+        before: int | None = None,
+    ) -> list[OutboxView]:
+        """Outbox rows, oldest first (or newest first); `state` keeps one state, `before` pages by id."""
         with self._read() as s:
             query = select(Outbox)
             if case_id is not None:
                 query = query.where(Outbox.case_id == case_id)
-            query = query.order_by(Outbox.id)
+            if state is not None:
+                query = query.where(Outbox.state == state)
+            if before is not None:
+                query = query.where(col(Outbox.id) < before)
+            query = query.order_by(col(Outbox.id).desc() if newest_first else col(Outbox.id))
             if limit is not None:
                 query = query.limit(limit)
             return [
