@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
 
+from lifecycle_table import ALLOWED, STATUSES, SUB_STATUSES
+
 from deskconsole.domain.clock import FixedClock, to_utc
 from deskconsole.domain.errors import DeskError
 from deskconsole.service import Service
@@ -31,17 +33,7 @@ from deskconsole.store.models import (
 
 START = "2026-11-25T09:00:00Z"
 N_CASES = 2
-STATUSES = ["new", "in_progress", "pending", "awaiting_confirmation", "reopened", "update_received", "closed"]
-SUBS = [None, "customer_input", "development", "scheduled_service", "third_party"]
-ALLOWED = {
-    "new": {"in_progress", "pending", "closed"},
-    "in_progress": {"pending", "awaiting_confirmation", "closed"},
-    "pending": {"in_progress", "pending", "awaiting_confirmation", "closed"},
-    "reopened": {"in_progress", "pending", "awaiting_confirmation", "closed"},
-    "update_received": {"in_progress", "pending", "awaiting_confirmation", "closed"},
-    "awaiting_confirmation": {"closed"},
-    "closed": set(),
-}
+SUBS = [None, *SUB_STATUSES]
 TABLES = [Case, Event, Timer, Outbox, Escalation, Survey, Article, CaseArticle, EngineeringItem]
 
 case_ix = st.integers(0, N_CASES - 1)

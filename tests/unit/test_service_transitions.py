@@ -8,21 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from lifecycle_table import ALLOWED, STATUSES, SUB_STATUSES
+
 from deskconsole.domain.errors import DeskError, InvalidInput, InvalidTransition, NotFound
-
-STATUSES = ["new", "in_progress", "pending", "awaiting_confirmation", "reopened", "update_received", "closed"]
-SUB_STATUSES = ["customer_input", "development", "scheduled_service", "third_party"]
-
-# LIFECYCLE.md, "Transitions / Analyst actions". pending -> pending means another sub-status.
-ALLOWED = {
-    "new": {"in_progress", "pending", "closed"},
-    "in_progress": {"pending", "awaiting_confirmation", "closed"},
-    "pending": {"in_progress", "pending", "awaiting_confirmation", "closed"},
-    "reopened": {"in_progress", "pending", "awaiting_confirmation", "closed"},
-    "update_received": {"in_progress", "pending", "awaiting_confirmation", "closed"},
-    "awaiting_confirmation": {"closed"},
-    "closed": set(),
-}
 
 
 def _attempt(desk, case, target: str):
