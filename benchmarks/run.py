@@ -85,13 +85,13 @@ def bench_demo(cases: int, sample: int) -> dict:
 
 
 # --------------------------------------------------------------------- console
-def bench_console(path: Path, presses: int) -> dict:
+def bench_console(path: Path, presses: int, user: str = USER) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "console.json"
         spawned = time.time()
         out = subprocess.run(
             [sys.executable, str(Path(__file__).resolve()), "--probe", f"sqlite:///{path}", "--result", str(result),
-             "--presses", str(presses), "--spawned", repr(spawned)],
+             "--presses", str(presses), "--spawned", repr(spawned), "--user", user],
             capture_output=True, text=True, timeout=1800,
         )
         if out.returncode != 0 or not result.exists():
@@ -99,7 +99,7 @@ def bench_console(path: Path, presses: int) -> dict:
         return json.loads(result.read_text())
 
 
-def probe(url: str, result_path: str, presses: int, spawned: float) -> None:
+def probe(url: str, result_path: str, presses: int, spawned: float, user: str = USER) -> None:
     """Runs in its own process: start the console headless on the desk, then press keys."""
     t_start = time.time()
     from desk import NOW
@@ -114,7 +114,7 @@ def probe(url: str, result_path: str, presses: int, spawned: float) -> None:
     engine = make_engine(url)
     init_schema(engine)
     service = Service(engine, FixedClock(NOW))
-    app = make_app(service, USER, clock=FixedClock(NOW), ticker=False)
+    app = make_app(service, user, clock=FixedClock(NOW), ticker=False)
 
     want: list = []  # (name, predicate) still waiting for a refresh that shows them
     hits: dict[str, float] = {}
@@ -386,12 +386,23 @@ def main() -> None:
     parser.add_argument("--demo-sample", type=int, default=300,
                         help="run the demo at this many cases and extrapolate to --cases (default 300)")
     parser.add_argument("--skip-demo", action="store_true", help="leave the demo row out")
+    parser.add_argument("--console-db", type=Path,
+                        help="only time the console (start, keys, memory) on this SQLite file, e.g. the demo desk")
+    parser.add_argument("--user", default=USER, help=f"who the console runs as (default {USER})")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
-        probe(args.probe, args.result, args.presses, args.spawned)
+        probe(args.probe, args.result, args.presses, args.spawned, args.user)
+        return
+    if args.console_db:
+        result = bench_console(args.console_db.resolve(), args.presses, args.user)
+        if "error" in result:
+            raise SystemExit(f"error: {result['error'].splitlines()[-1]}")
+        print(f"console on {args.console_db} as {args.user}: start -> queue painted {result['start_s']:.2f} s "
+              f"(python up {result['python_start_s']:.2f} s, imports {result['imports_s']:.2f} s); "
+              f"key j median {median(result['cursor_ms']):.1f} ms; peak memory {result['VmHWM']:.0f} MB")
         return
 
     from desk import cached
