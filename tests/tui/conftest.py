@@ -65,3 +65,16 @@ def app_as(service, clock):
         return make_app(service, user, clock=clock, ticker=False, tz=timezone.utc)
 
     return build
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server on 127.0.0.1 that refuses the first message for good (550) and accepts the rest."""
+    from smtpbox import REFUSAL, Mailbox, start
+
+    box = Mailbox([REFUSAL])
+    controller = start(box)
+    try:
+        yield box
+    finally:
+        controller.stop()

@@ -7,6 +7,7 @@ Panes (each a Screen, reached by number from anywhere):
     3  Escalation review  managers decide requests; approved escalations with their daily status
     4  Countdowns         every running timer, soonest first, ticking each second
     5  Surveys            CSAT, score distribution, weekly trend, low scores to follow up
+    6  Outbox             messages to customers and managers, newest first; delivery state and failures
 
 Everywhere: `?` lists the keys of the pane, `ctrl+p` finds any action by name,
 `escape` goes back, `q` quits, `j`/`k` and the arrows move. Every key comes
@@ -17,41 +18,58 @@ While the console is open a background worker on the App runs the timers
 only after each run, so two runs never overlap. What fires is notified and the
 visible pane refreshes when the desk changed. Countdowns move each second from
 due times held in memory, without touching the database.
+
+When DESKCONSOLE_SMTP_URL is set, a second background worker delivers the
+outbox: one pass of at most 20 messages, then the next pass about 30 s after
+the last one finished (never two at once). A message the mail server refuses
+for good is notified and stays in the Outbox pane as `failed`, with the
+server's answer. Without the URL, delivery is off and messages wait in the
+Outbox pane.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from datetime import tzinfo
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import App
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState
 
+from deskconsole.delivery.worker import Deliverer
 from deskconsole.domain.clock import Clock
-from deskconsole.domain.errors import DeskError
+from deskconsole.domain.errors import DeskError, InvalidInput
 from deskconsole.tui.bindings import GLOBAL, PANES, bindings
 from deskconsole.tui.commands import DeskCommands
-from deskconsole.tui.messages import TimersTicked
+from deskconsole.tui.messages import OutboxDelivered, TimersTicked
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.countdowns import CountdownsScreen
 from deskconsole.tui.screens.escalations import EscalationsScreen
+from deskconsole.tui.screens.outbox import OutboxScreen
 from deskconsole.tui.screens.queue import QueueScreen
 from deskconsole.tui.screens.surveys import SurveysScreen
+from deskconsole.tui.text import clean
 from deskconsole.tui.widgets.help import HelpScreen
 
-STYLE_FILES = ["app.tcss", "queue.tcss", "case.tcss", "escalations.tcss", "countdowns.tcss", "surveys.tcss"]
+STYLE_FILES = ["app.tcss", "queue.tcss", "case.tcss", "escalations.tcss", "countdowns.tcss", "surveys.tcss",
+               "outbox.tcss"]
+DELIVERY_INTERVAL = 30.0  # seconds from the end of one delivery pass to the start of the next
+DELIVERY_FIRST_DELAY = 1.0
+DELIVERY_BATCH = 20
 PANE_TITLES = {
     "queue": "Queue",
     "case": "Case detail",
     "escalations": "Escalation review",
     "countdowns": "Countdowns",
     "surveys": "Surveys",
+    "outbox": "Outbox",
 }
 
 
@@ -79,6 +97,7 @@ class DeskApp(App[None]):
         "escalations": EscalationsScreen,
         "countdowns": CountdownsScreen,
         "surveys": SurveysScreen,
+        "outbox": OutboxScreen,
     }
 
     def __init__(
@@ -92,6 +111,10 @@ class DeskApp(App[None]):
         tick_interval: float = 5.0,
         poll_interval: float = 1.5,
         tz: tzinfo | None = None,
+        delivery: bool = False,
+        deliverer: Any = None,
+        delivery_interval: float = DELIVERY_INTERVAL,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.service = service
@@ -107,6 +130,15 @@ class DeskApp(App[None]):
         self.back_to = "queue"
         self._next_tick = 0.0
         self._arm_timer: Timer | None = None
+        # Delivery: on when asked for and an SMTP URL is configured (or a deliverer is given).
+        self.delivery = delivery
+        self.delivery_interval = delivery_interval
+        self.environ = environ
+        self.deliverer = deliverer
+        self.delivery_problem: str | None = None
+        self.last_delivery: tuple[datetime, int, int] | None = None  # when, sent, failed
+        self._delivery_timer: Timer | None = None
+        self._server_down = False
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -114,6 +146,8 @@ class DeskApp(App[None]):
         if self.ticker:
             self._arm(0.2)
             self.set_interval(1.0, self.countdown_tick, name="countdowns")
+        if self.delivery:
+            self._start_delivery()
 
     @property
     def pane(self) -> PaneScreen | None:
@@ -197,6 +231,118 @@ class DeskApp(App[None]):
             if pane is not None:
                 pane.reload()
 
+    # ----------------------------------------------------------- delivery
+    def _start_delivery(self) -> None:
+        """Build the deliverer once, from the environment (off without DESKCONSOLE_SMTP_URL)."""
+        if self.deliverer is None:
+            try:
+                self.deliverer = Deliverer.from_env(self.service.engine, self.clock, self.environ)
+            except InvalidInput as exc:
+                self.delivery_problem = clean(str(exc), single_line=True)
+                self.notify(f"Delivery is off: {self.delivery_problem}", title="DESKCONSOLE_SMTP_URL",
+                            severity="warning", timeout=10, markup=False)
+        if self.deliverer is not None:
+            self._arm_delivery(DELIVERY_FIRST_DELAY)
+
+    def delivery_line(self) -> Text:
+        """Whether this console delivers the outbox, for the Outbox pane."""
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if self.deliverer is None:
+            line.append(" delivery off", "bold yellow")
+            if self.delivery_problem:
+                line.append(": DESKCONSOLE_SMTP_URL is not usable (", "dim")
+                line.append(self.delivery_problem, "yellow")
+                line.append("); messages wait here", "dim")
+            else:
+                line.append(": set DESKCONSOLE_SMTP_URL; messages wait here", "dim")
+            return line
+        line.append(" delivery on", "bold green")
+        config = getattr(self.deliverer.transport, "config", None)
+        where = config.safe_url() if config is not None else type(self.deliverer.transport).__name__
+        line.append(": ")
+        line.append(clean(where, single_line=True), "bold")
+        if self._server_down:
+            line.append("  mail server unreachable: trying again", "bold yellow")
+        if self.last_delivery is not None:
+            at, sent, failed = self.last_delivery
+            line.append(f"  last pass {at.astimezone(self.tz):%H:%M:%S}: ", "dim")
+            line.append(f"{sent} sent", "green" if sent else "dim")
+            line.append(", ", "dim")
+            line.append(f"{failed} failed", "bold red" if failed else "dim")
+        return line
+
+    def _arm_delivery(self, delay: float | None = None) -> None:
+        if self._delivery_timer is not None:
+            self._delivery_timer.stop()
+        self._delivery_timer = self.set_timer(self.delivery_interval if delay is None else delay,
+                                              self._deliver, name="delivery")
+
+    def _delivering(self) -> bool:
+        return any(w.group == "delivery" and w.is_running for w in self.workers)
+
+    def deliver_now(self) -> None:
+        """Send what is due now (the delivery worker, once), unless a pass is running already."""
+        if self.deliverer is None:
+            self.notify("Delivery is off: set DESKCONSOLE_SMTP_URL to send from this console.", title="Outbox")
+            return
+        if self._delivering():
+            self.notify("A delivery pass is running already.", title="Outbox")
+            return
+        self._deliver()
+
+    def _deliver(self) -> Worker | None:
+        if self.deliverer is None or self._delivering():
+            return None
+        if self._delivery_timer is not None:
+            self._delivery_timer.stop()
+            self._delivery_timer = None
+        return self.run_worker(self._deliver_run, thread=True, group="delivery", exclusive=True,
+                               exit_on_error=False, name="delivery")
+
+    def _deliver_run(self) -> None:
+        results = self.deliverer.run_once(limit=DELIVERY_BATCH)
+        self.post_message(OutboxDelivered(results))
+
+    @on(Worker.StateChanged)
+    def _delivery_done(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "delivery" or event.worker.node is not self:
+            return
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            self.log.error("delivery pass failed", error)
+            self.notify(clean(f"Delivery pass failed: {type(error).__name__}: {error}", single_line=True)[:300],
+                        title="Outbox", severity="error", timeout=10, markup=False)
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            if self.deliverer is not None and not self._delivering():
+                self._arm_delivery()
+
+    def on_outbox_delivered(self, message: OutboxDelivered) -> None:
+        results = message.results
+        failed = [r for r in results if r.state == "failed"]
+        self.last_delivery = (self.clock.now(), sum(1 for r in results if r.state == "sent"), len(failed))
+        for r in failed[:3]:
+            self.notify(
+                clean(f"message {r.outbox} (case {r.case}, {r.kind.replace('_', ' ')} to {r.to}) failed: {r.error}",
+                      single_line=True)[:400],
+                title="Delivery failed", severity="error", timeout=15, markup=False,
+            )
+        if len(failed) > 3:
+            self.notify(f"and {len(failed) - 3} more messages failed: see the Outbox (6)", title="Delivery failed",
+                        severity="error", timeout=15, markup=False)
+        down = any(getattr(r, "server_unavailable", False) for r in results)
+        if down and not self._server_down:
+            error = next((r.error for r in results if r.server_unavailable), "")
+            self.notify(clean(f"The mail server cannot be reached; messages stay queued and are tried again. "
+                              f"{error}", single_line=True)[:400],
+                        title="Delivery", severity="warning", timeout=10, markup=False)
+        self._server_down = down
+        pane = self.pane
+        if isinstance(pane, OutboxScreen):
+            if results:
+                pane.reload()
+            else:
+                pane.show_delivery()
+
     def countdown_tick(self) -> None:
         """Move the countdowns on screen (in memory, no database)."""
         pane = self.pane
@@ -213,11 +359,20 @@ def make_app(
     tick_interval: float = 5.0,
     poll_interval: float = 1.5,
     tz: tzinfo | None = None,
+    delivery: bool = False,
+    deliverer: Any = None,
+    delivery_interval: float = DELIVERY_INTERVAL,
+    environ: Mapping[str, str] | None = None,
 ) -> DeskApp:
-    """Build the console for one person (raises NotFound for an unknown user)."""
+    """Build the console for one person (raises NotFound for an unknown user).
+
+    `delivery` (off unless asked for) runs the delivery worker when an SMTP URL is set in
+    `environ` (default: the process environment) or a `deliverer` is given.
+    """
     agent = service.get_agent(user)
     return DeskApp(service, agent.name, agent.role, clock=clock, ticker=ticker, tick_interval=tick_interval,
-                   poll_interval=poll_interval, tz=tz)
+                   poll_interval=poll_interval, tz=tz, delivery=delivery, deliverer=deliverer,
+                   delivery_interval=delivery_interval, environ=environ)
 
 
 def run_console(settings: Any) -> int:
@@ -233,7 +388,7 @@ def run_console(settings: Any) -> int:
         engine = make_engine(getattr(settings, "db_url", None))
         init_schema(engine)
         service = Service(engine, getattr(settings, "clock", None), getattr(settings, "durations", None))
-        app = make_app(service, user, clock=getattr(settings, "clock", None))
+        app = make_app(service, user, clock=getattr(settings, "clock", None), delivery=True)
     except DeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

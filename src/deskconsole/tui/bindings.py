@@ -49,6 +49,8 @@ GLOBAL: list[KeyAction] = [
     KeyAction("pane.escalations", "3", "app.pane('escalations')", "Escalations", "Show the escalation review", show=False),
     KeyAction("pane.countdowns", "4", "app.pane('countdowns')", "Countdowns", "Show every running timer", show=False),
     KeyAction("pane.surveys", "5", "app.pane('surveys')", "Surveys", "Show survey results", show=False),
+    KeyAction("pane.outbox", "6", "app.pane('outbox')", "Outbox", "Show the outbox: messages to customers and managers",
+              show=False),
     KeyAction("help", "question_mark", "app.help", "Help", "List every key of this pane", key_display="?"),
     KeyAction("palette", "ctrl+p", "app.command_palette", "Commands", "Find any action by name",
               show=False, builtin=True, key_display="ctrl+p"),
@@ -147,12 +149,36 @@ SURVEYS: list[KeyAction] = [
     *moves("surveys"),
 ]
 
+OUTBOX: list[KeyAction] = [
+    KeyAction("outbox.open", "enter", "open_case", "Open case", "Open the case of the selected message",
+              key_display="enter"),
+    KeyAction("outbox.filter", "slash", "filter", "Filter", "Filter by case, kind, recipient or error",
+              key_display="/"),
+    KeyAction("outbox.state", "f", "cycle_state", "State", "Next state: all, queued, failed, sent"),
+    KeyAction("outbox.send", "s", "deliver_now", "Send now", "Send the messages that are due now (delivery on)"),
+    KeyAction("outbox.next_page", "right_square_bracket", "page(1)", "Older", "Show older messages",
+              key_display="]"),
+    KeyAction("outbox.prev_page", "left_square_bracket", "page(-1)", "Newer", "Show newer messages",
+              key_display="["),
+    KeyAction("outbox.reload", "r", "reload", "Refresh", "Read the outbox again", show=False),
+    KeyAction("outbox.back", "escape", "back", "Back", "Clear the filter, or go back to the queue",
+              show=False, key_display="esc"),
+    KeyAction("outbox.state.all", None, "set_state('')", "Outbox: all", "Show messages in every state"),
+    KeyAction("outbox.state.queued", None, "set_state('queued')", "Outbox: queued",
+              "Show messages waiting to be sent"),
+    KeyAction("outbox.state.failed", None, "set_state('failed')", "Outbox: failed",
+              "Show messages that could not be delivered"),
+    KeyAction("outbox.state.sent", None, "set_state('sent')", "Outbox: sent", "Show messages delivered"),
+    *moves("outbox"),
+]
+
 PANES: dict[str, list[KeyAction]] = {
     "queue": QUEUE,
     "case": CASE,
     "escalations": ESCALATIONS,
     "countdowns": COUNTDOWNS,
     "surveys": SURVEYS,
+    "outbox": OUTBOX,
 }
 
 

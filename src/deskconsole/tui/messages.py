@@ -40,3 +40,12 @@ class TimersTicked(Message):
         super().__init__()
         self.fired = fired
         self.marker = marker
+
+
+class OutboxDelivered(Message):
+    """The delivery worker made a pass over the outbox: what happened to each message it tried."""
+
+    def __init__(self, results: list[Any]) -> None:
+        super().__init__()
+        self.results = results
+

@@ -15,6 +15,7 @@ PANE_TITLES = [
     ("escalations", "3 Escalations"),
     ("countdowns", "4 Countdowns"),
     ("surveys", "5 Surveys"),
+    ("outbox", "6 Outbox"),
 ]
 
 
@@ -39,12 +40,6 @@ class DeskHeader(Static):
         self.update(self.compose_line())
 
     def compose_line(self) -> Text:
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(" deskconsole ", "bold reverse")
-        line.append("  ")
-        for name, title in PANE_TITLES:
-            style = "bold underline" if name == self.pane else "dim"
-            line.append(f" {title} ", style)
         now = self.clock.now().astimezone(self.tz)
         right = Text()
         right.append(self.user, "bold")
@@ -52,7 +47,23 @@ class DeskHeader(Static):
         right.append(now.strftime("%Y-%m-%d %H:%M:%S %Z"), "dim")
         right.append(" ")
         width = max(self.size.width, 100)
+        line = self._panes(roomy=True)
+        if line.cell_len + 1 + right.cell_len > width:
+            line = self._panes(roomy=False)  # one space between the pane names instead of two
         gap = width - line.cell_len - right.cell_len
         line.append(" " * max(1, gap))
         line.append_text(right)
+        return line
+
+    def _panes(self, *, roomy: bool) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" deskconsole ", "bold reverse")
+        line.append("  " if roomy else " ")
+        for name, title in PANE_TITLES:
+            style = "bold underline" if name == self.pane else "dim"
+            if roomy:
+                line.append(f" {title} ", style)
+            else:
+                line.append(" ")
+                line.append(title, style)
         return line
