@@ -60,3 +60,10 @@ def test_surveys(snap_compare, app_as, ids):
 
 def test_help(snap_compare, app_as, ids):
     assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go("question_mark"))
+
+
+def test_outbox(snap_compare, app_as, ids, service, smtp):
+    from smtpbox import deliverer
+
+    deliverer(service, smtp.url).run_once(limit=14)  # sent, refused (550) and undeliverable rows; the rest queued
+    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("6", "ctrl+end"))
