@@ -173,3 +173,23 @@ async def test_the_outbox_is_in_help_and_the_palette(app_as):
         provider = DeskCommands(app.screen)
         titles = [entry.label for entry in provider._offered()]
         assert "State" in titles and "Outbox" in titles and "Outbox: failed" in titles
+
+
+async def test_an_unreachable_mail_server_keeps_messages_queued_and_hides_the_password(service, clock):
+    from smtpbox import free_port
+
+    url = f"smtp://desk:s3cret@127.0.0.1:{free_port()}"  # nobody listens there
+    app = make_app(service, "sam", clock=clock, ticker=False, tz=timezone.utc, delivery=True,
+                   environ={"DESKCONSOLE_SMTP_URL": url})
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await open_outbox(pilot)
+        app.deliver_now()
+        await settle(pilot)
+        text = screen_text(app)
+        assert "delivery on: smtp://desk:***@127.0.0.1:" in text and "mail server unreachable" in text
+        assert "s3cret" not in text and not any("s3cret" in n for n in notes(app))
+        assert sum("cannot be reached" in n for n in notes(app)) == 1
+        assert {o.state for o in service.list_outbox()} == {"queued"}
+        app.deliver_now()  # still down: no second warning
+        await settle(pilot)
+        assert sum("cannot be reached" in n for n in notes(app)) == 1

@@ -261,9 +261,10 @@ class DeskApp(App[None]):
         where = config.safe_url() if config is not None else type(self.deliverer.transport).__name__
         line.append(": ")
         line.append(clean(where, single_line=True), "bold")
-        if self._server_down:
-            line.append("  mail server unreachable: trying again", "bold yellow")
-        if self.last_delivery is not None:
+        if self._server_down and self.last_delivery is not None:
+            line.append(f"  mail server unreachable at {self.last_delivery[0].astimezone(self.tz):%H:%M:%S}; "
+                        "messages stay queued and are tried again", "bold yellow")
+        elif self.last_delivery is not None:
             at, sent, failed = self.last_delivery
             line.append(f"  last pass {at.astimezone(self.tz):%H:%M:%S}: ", "dim")
             line.append(f"{sent} sent", "green" if sent else "dim")

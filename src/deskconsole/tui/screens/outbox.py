@@ -32,6 +32,7 @@ KIND_LABELS = {  # short enough for the column; the detail line and the filter u
     "escalation_approved": "esc. approved",
     "escalation_denied": "esc. denied",
     "status_update_due": "status upd. due",
+    "de_escalated": "de-escalated",
 }
 STATE_STYLES = {"failed": "bold red", "queued": "dim", "sending": "dim", "sent": "green"}
 COLUMNS = [
