@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
+from deskconsole.delivery.cli import add_deliver_command, run_deliver
 from deskconsole.domain.clock import format_countdown, format_time, parse_time
 from deskconsole.domain.errors import DeskError, InvalidInput, NotFound
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
@@ -214,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", metavar="FILE", help="JSON Lines file ('-' or omitted: standard input)")
 
     top.leaf("tick", cmd_tick, "fire every timer due now, once; one JSON line per fired timer")
+    add_deliver_command(top.sub, [top.common]).set_defaults(func=cmd_deliver)
 
     case = top.group("case", "work on cases")
     p = case.leaf("list", cmd_case_list, "matching cases, oldest first")
@@ -523,6 +525,10 @@ def cmd_agent_availability(ctx: Context) -> int:
     agent = ctx.service.set_availability(ctx.args.name, ctx.args.availability, actor=ctx.user)
     ctx.out.line(f"{safe(agent.name)} is {agent.availability}")
     return 0
+
+
+def cmd_deliver(ctx) -> int:  # noqa: ANN001
+    return run_deliver(ctx.args, ctx.service)
 
 
 def cmd_tick(ctx: Context) -> int:
@@ -927,22 +933,10 @@ def _ingest_opened(service: Service, e: dict[str, Any]) -> dict[str, Any]:
     title, customer = _field(e, "title"), _field(e, "customer")
     at = _at_field(e)
 
-    def attempt() -> Any:
-        return service.open_case(
-            title, customer, description=e.get("description") or "", contact=e.get("contact"),
-            product_area=e.get("product_area"), severity=e.get("severity"), ref=e.get("ref"), at=at,
-        )[0]
-
-    try:
-        case = attempt()
-    except Exception as exc:
-        from sqlalchemy.exc import IntegrityError
-
-        if not (isinstance(exc, IntegrityError) and e.get("ref") is not None):
-            raise
-        # Another writer opened the same ref at the same moment (the unique ref refused
-        # ours): asking again gives back that case, as a repeated ref should.
-        case = attempt()
+    case = service.open_case(
+        title, customer, description=e.get("description") or "", contact=e.get("contact"),
+        product_area=e.get("product_area"), severity=e.get("severity"), ref=e.get("ref"), at=at,
+    )[0]
     return {"case": case.id, "status": case.status}
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, insert, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from deskconsole.domain.clock import Clock, SystemClock, to_utc
@@ -540,6 +541,23 @@ class Service:
             raise InvalidInput(f"language {language!r}: use a language tag such as en, de or fr-CH")
         sev = parse_enum(Severity, severity or Severity.NORMAL, "severity")
         when = to_utc(at) if at else self.now()
+        try:
+            return self._open_new(title, customer, description, contact, language, product_area, sev, ref, when,
+                                  actor)
+        except IntegrityError:
+            if ref is None:
+                raise
+            # another writer opened the same ref at this moment; the unique ref refused ours
+            with self._read() as s:
+                existing = s.exec(select(Case).where(Case.ref == ref)).first()
+                if existing is None:
+                    raise
+                return self._case_view(s, existing), False
+
+    def _open_new(
+        self, title: str, customer: str, description: str, contact: str | None, language: str | None,
+        product_area: str | None, sev: Severity, ref: str | None, when: datetime, actor: str | None,
+    ) -> tuple[CaseView, bool]:
         with self._tx() as s:
             if ref is not None:
                 existing = s.exec(select(Case).where(Case.ref == ref)).first()

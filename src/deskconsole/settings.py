@@ -113,16 +113,7 @@ class Settings:
 
         engine = self.make_engine()
         if init:
-            try:
-                init_schema(engine)
-            except Exception as exc:
-                from sqlalchemy.exc import IntegrityError, ProgrammingError
-
-                if not isinstance(exc, (IntegrityError, ProgrammingError)):
-                    raise
-                # Another process created the tables at the same moment (PostgreSQL refuses the
-                # second CREATE TABLE); the tables are there now, which a second pass confirms.
-                init_schema(engine)
+            init_schema(engine)
         return Service(engine, self.clock, self.durations)
 
 

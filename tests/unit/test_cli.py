@@ -567,3 +567,20 @@ def test_concurrent_ingests_of_the_same_refs_never_duplicate(pg_url: str, tmp_pa
     assert all(r["ok"] for r in first + second)
     assert [r["case"] for r in first] == [r["case"] for r in second]
     assert len(desk.ok("case", "list", "--json").json()) == 60
+
+
+# --------------------------------------------------------------------- delivery
+
+
+def test_deliver_is_off_until_a_mail_server_is_configured(desk: Desk) -> None:
+    assert desk.ingest(opened()).code == 0
+    desk.ok("case", "move", "1", "in_progress", user="al")
+    desk.ok("case", "move", "1", "awaiting_confirmation", "--note", "Reissued the invoice", user="al")
+    refused = desk.refused("deliver")
+    assert "DESKCONSOLE_SMTP_URL" in refused.err
+    queued = desk.ok("outbox", "list", "--json").json()
+    assert [(o["kind"], o["state"]) for o in queued] == [("awaiting_confirmation", "queued")]
+
+    broken = desk.refused("deliver", env={"DESKCONSOLE_SMTP_URL": "ftp://mail.example"})
+    assert "smtp" in broken.err.lower()
+    assert desk.ok("outbox", "list", "--json").json() == queued, "a refused deliver changes nothing"

@@ -89,4 +89,8 @@ def init_schema(engine: Engine) -> None:
     """Create any missing tables (idempotent)."""
     from deskconsole.store import models  # noqa: F401  (registers the tables)
 
-    SQLModel.metadata.create_all(engine)
+    with engine.begin() as conn:
+        if is_postgres(engine):
+            # consoles starting together on a fresh database: one creates, the others wait
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7411953)")
+        SQLModel.metadata.create_all(conn)
