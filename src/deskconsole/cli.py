@@ -235,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--area", dest="product_area", metavar="AREA")
     p.add_argument("--severity", choices=SEVERITIES)
     p.add_argument("--ref")
+    p.add_argument("--language", metavar="TAG", help="the customer's language for messages, e.g. de or fr-CH")
     p.add_argument("--json", action="store_true")
     p = case.leaf("move", cmd_case_move, "move a case to another status (an analyst action)")
     p.add_argument("id", type=case_id)
@@ -643,7 +644,7 @@ def cmd_case_open(ctx: Context) -> int:
     a = ctx.args
     case, created = ctx.service.open_case(
         a.title, a.customer, description=a.description, contact=a.contact, product_area=a.product_area,
-        severity=a.severity, ref=a.ref, actor=ctx.user,
+        severity=a.severity, ref=a.ref, actor=ctx.user, language=a.language,
     )
     return done(ctx, case, "opened:" if created else "already exists:")
 
@@ -807,9 +808,10 @@ def cmd_outbox_list(ctx: Context) -> int:
         ctx.out.json([o.to_json() for o in rows])
         return 0
     ctx.out.table(
-        ["ID", "CASE", "KIND", "TO", "CREATED", "SUBJECT"],
-        [[o.id, o.case, o.kind, o.to, when(o.created_at), o.subject] for o in rows],
-        widths={3: 32, 5: 80},
+        ["ID", "CASE", "KIND", "TO", "CREATED", "STATE", "TRIES", "SUBJECT / LAST ERROR"],
+        [[o.id, o.case, o.kind, o.to, when(o.created_at), o.state, o.attempts,
+          o.last_error if o.state == "failed" and o.last_error else o.subject] for o in rows],
+        widths={3: 32, 7: 80},
     )
     return 0
 
@@ -932,10 +934,10 @@ def _apply_event(service: Service, event: dict[str, Any]) -> dict[str, Any]:
 def _ingest_opened(service: Service, e: dict[str, Any]) -> dict[str, Any]:
     title, customer = _field(e, "title"), _field(e, "customer")
     at = _at_field(e)
-
     case = service.open_case(
         title, customer, description=e.get("description") or "", contact=e.get("contact"),
         product_area=e.get("product_area"), severity=e.get("severity"), ref=e.get("ref"), at=at,
+        language=e.get("language"),
     )[0]
     return {"case": case.id, "status": case.status}
 

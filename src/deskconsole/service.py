@@ -1683,6 +1683,7 @@ class Service:
                           data=json.loads(e.data) if e.data else {}, recorded_at=_aware(e.recorded_at))
                 for e in events
             ],
+            language=case.language,
         )
 
 

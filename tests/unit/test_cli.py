@@ -584,3 +584,12 @@ def test_deliver_is_off_until_a_mail_server_is_configured(desk: Desk) -> None:
     broken = desk.refused("deliver", env={"DESKCONSOLE_SMTP_URL": "ftp://mail.example"})
     assert "smtp" in broken.err.lower()
     assert desk.ok("outbox", "list", "--json").json() == queued, "a refused deliver changes nothing"
+
+
+def test_the_customers_language_comes_in_with_the_case(desk: Desk) -> None:
+    run = desk.ingest(opened(language="de"), opened("Export slow", language="not a tag"))
+    assert run.code == 1
+    first, second = run.lines()
+    assert first["ok"] is True and second["ok"] is False and "language" in second["error"]
+    assert desk.show(first["case"])["language"] == "de"
+    assert len(desk.ok("case", "list", "--json").json()) == 1, "the refused line opened nothing"

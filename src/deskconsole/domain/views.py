@@ -195,6 +195,7 @@ class CaseView(JsonView):
     survey: SurveyView | None
     articles: list[ArticleView]
     events: list[EventView]
+    language: str | None = None
 
 
 @dataclass
