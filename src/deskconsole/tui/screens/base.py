@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import Worker
 
 from deskconsole.domain.errors import DeskError
@@ -131,3 +132,45 @@ class PaneScreen(Screen):
 
     def mark_loaded(self, marker: int | None = None) -> None:
         self.loaded_marker = self.desk.marker if marker is None else marker
+
+
+class LocalFilter:
+    """A `/` filter over the rows a pane already holds: the box shows on demand,
+    `escape` clears it, and a second `escape` goes back to the queue.
+
+    The pane sets FILTER_ID (its Input's id), keeps `self.text`, and has
+    `render_rows()` and `table`.
+    """
+
+    FILTER_ID: ClassVar[str] = ""
+    text: str
+
+    def _filter_box(self) -> Input:
+        return self.query_one(f"#{self.FILTER_ID}", Input)  # type: ignore[attr-defined]
+
+    def action_filter(self) -> None:
+        box = self._filter_box()
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_back(self) -> None:
+        box = self._filter_box()
+        if box.has_class("hidden") and not self.text:
+            self.desk.action_pane("queue")  # type: ignore[attr-defined]
+            return
+        box.value = ""
+        box.add_class("hidden")
+        self.text = ""
+        self.render_rows()  # type: ignore[attr-defined]
+        self.table.focus()  # type: ignore[attr-defined]
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == self.FILTER_ID:
+            self.text = event.value
+            self.render_rows()  # type: ignore[attr-defined]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == self.FILTER_ID:
+            if not event.value:
+                event.input.add_class("hidden")
+            self.table.focus()  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from deskconsole.domain.views import TimerView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import COUNTDOWNS, bindings
-from deskconsole.tui.screens.base import PaneScreen
+from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.text import clean, cell
 from deskconsole.tui.widgets.table import KeyedTable
 
@@ -30,7 +30,8 @@ COLUMNS = [
 LIMIT = 500
 
 
-class CountdownsScreen(PaneScreen):
+class CountdownsScreen(LocalFilter, PaneScreen):
+    FILTER_ID = "timers-filter"
     PANE = "countdowns"
     ACTIONS = COUNTDOWNS
     BINDINGS = bindings(COUNTDOWNS)
@@ -142,32 +143,3 @@ class CountdownsScreen(PaneScreen):
 
     def action_reload(self) -> None:
         self.reload()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#timers-filter", Input)
-        box.remove_class("hidden")
-        box.focus()
-
-    def action_back(self) -> None:
-        box = self.query_one("#timers-filter", Input)
-        if box.has_class("hidden") and not self.text:
-            self.desk.action_pane("queue")
-            return
-        box.value = ""
-        box.add_class("hidden")
-        self.text = ""
-        self.render_rows()
-        self.table.focus()
-
-    @on(Input.Changed, "#timers-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.text = event.value
-        self.render_rows()
-
-    @on(Input.Submitted, "#timers-filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value:
-            event.input.add_class("hidden")
-        self.table.focus()
-
-

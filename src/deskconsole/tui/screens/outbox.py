@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 
 from deskconsole.domain.views import OutboxView
 from deskconsole.tui.bindings import OUTBOX, bindings
-from deskconsole.tui.screens.base import PaneScreen
+from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.table import KeyedTable
 
@@ -54,7 +54,8 @@ def short_time(value: datetime | None, tz: Any) -> Text:
     return Text(value.astimezone(tz).strftime("%m-%d %H:%M"), style="dim", no_wrap=True)
 
 
-class OutboxScreen(PaneScreen):
+class OutboxScreen(LocalFilter, PaneScreen):
+    FILTER_ID = "outbox-filter"
     PANE = "outbox"
     ACTIONS = OUTBOX
     BINDINGS = bindings(OUTBOX)
@@ -238,30 +239,3 @@ class OutboxScreen(PaneScreen):
 
     def action_reload(self) -> None:
         self.reload()
-
-    def action_filter(self) -> None:
-        box = self.query_one("#outbox-filter", Input)
-        box.remove_class("hidden")
-        box.focus()
-
-    def action_back(self) -> None:
-        box = self.query_one("#outbox-filter", Input)
-        if box.has_class("hidden") and not self.text:
-            self.desk.action_pane("queue")
-            return
-        box.value = ""
-        box.add_class("hidden")
-        self.text = ""
-        self.render_rows()
-        self.table.focus()
-
-    @on(Input.Changed, "#outbox-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.text = event.value
-        self.render_rows()
-
-    @on(Input.Submitted, "#outbox-filter")
-    def _filter_done(self, event: Input.Submitted) -> None:
-        if not event.value:
-            event.input.add_class("hidden")
-        self.table.focus()
