@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 
 import pytest
 from rich.text import Text
 
 from deskconsole.domain.errors import NotFound
 from deskconsole.tui import bindings as keys
+from deskconsole.settings import Settings
 from deskconsole.tui.app import DeskApp, make_app, run_console, styles_dir
 from deskconsole.tui.screens import queue as queue_module
 from deskconsole.tui.screens.case import CaseScreen
@@ -152,7 +152,7 @@ def test_unknown_user_is_refused(service, tmp_path, capsys):
     with pytest.raises(NotFound):
         make_app(service, "nobody")
     url = str(service.engine.url)
-    settings = SimpleNamespace(db_url=url, user="nobody", durations=None, clock=None)
+    settings = Settings(db_url=url, user="nobody")
     assert run_console(settings) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "nobody" in err and len(err.strip().splitlines()) == 1

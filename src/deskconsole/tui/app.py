@@ -45,6 +45,7 @@ from textual.worker import Worker, WorkerState
 from deskconsole.delivery.worker import Deliverer
 from deskconsole.domain.clock import Clock
 from deskconsole.domain.errors import DeskError, InvalidInput
+from deskconsole.settings import Settings
 from deskconsole.tui.bindings import GLOBAL, PANES, bindings
 from deskconsole.tui.commands import DeskCommands
 from deskconsole.tui.messages import OutboxDelivered, TimersTicked
@@ -351,45 +352,24 @@ class DeskApp(App[None]):
             pane.refresh_countdowns()
 
 
-def make_app(
-    service: Any,
-    user: str,
-    *,
-    clock: Clock | None = None,
-    ticker: bool = True,
-    tick_interval: float = 5.0,
-    poll_interval: float = 1.5,
-    tz: tzinfo | None = None,
-    delivery: bool = False,
-    deliverer: Any = None,
-    delivery_interval: float = DELIVERY_INTERVAL,
-    environ: Mapping[str, str] | None = None,
-) -> DeskApp:
+def make_app(service: Any, user: str, **options: Any) -> DeskApp:
     """Build the console for one person (raises NotFound for an unknown user).
 
-    `delivery` (off unless asked for) runs the delivery worker when an SMTP URL is set in
-    `environ` (default: the process environment) or a `deliverer` is given.
+    `options` are DeskApp's: clock, ticker, tick_interval, poll_interval, tz, and
+    delivery (off unless asked for), which runs the delivery worker when an SMTP URL
+    is set in `environ` (default: the process environment) or a `deliverer` is given.
     """
     agent = service.get_agent(user)
-    return DeskApp(service, agent.name, agent.role, clock=clock, ticker=ticker, tick_interval=tick_interval,
-                   poll_interval=poll_interval, tz=tz, delivery=delivery, deliverer=deliverer,
-                   delivery_interval=delivery_interval, environ=environ)
+    return DeskApp(service, agent.name, agent.role, **options)
 
 
-def run_console(settings: Any) -> int:
+def run_console(settings: Settings) -> int:
     """Open the console as settings.user on settings.db_url; the CLI's default command."""
-    from deskconsole.service import Service
-    from deskconsole.store.engine import init_schema, make_engine
-
-    user = getattr(settings, "user", None)
-    if not user:
+    if not settings.user:
         print("error: who is using the console? give --as NAME or set DESKCONSOLE_USER", file=sys.stderr)
         return 1
     try:
-        engine = make_engine(getattr(settings, "db_url", None))
-        init_schema(engine)
-        service = Service(engine, getattr(settings, "clock", None), getattr(settings, "durations", None))
-        app = make_app(service, user, clock=getattr(settings, "clock", None), delivery=True)
+        app = make_app(settings.make_service(), settings.user, clock=settings.clock, delivery=True)
     except DeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
