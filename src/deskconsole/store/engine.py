@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-from sqlmodel import SQLModel
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from deskconsole.domain.errors import InvalidInput
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_CONNECT_TIMEOUT_S = 10
 
 
 def default_db_url() -> str:
@@ -45,13 +46,24 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # A server that does not answer is reported after a while instead of hanging the start.
+        connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=5,
+                             connect_args=connect_args)
     raise InvalidInput(f"unsupported database {backend!r}: use sqlite:///path.db or postgresql+psycopg://…")
 
 
 def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise InvalidInput(f"cannot create the database at {safe_url(url)}: "
+                               f"{_first_file(folder)} is a file, not a folder") from None
+        except OSError as exc:
+            raise InvalidInput(f"cannot create the database at {safe_url(url)}: "
+                               f"cannot make the folder {folder}: {exc.strerror or exc}") from None
     engine = create_engine(
         url,
         echo=echo,
@@ -85,12 +97,204 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def init_schema(engine: Engine) -> None:
-    """Create any missing tables (idempotent)."""
-    from deskconsole.store import models  # noqa: F401  (registers the tables)
+# --- the schema: versions and upgrades ------------------------------------------------------------
 
-    with engine.begin() as conn:
+#: Every schema revision this deskconsole knows, oldest first (store/migrations/versions).
+REVISIONS = ("0001", "0002")
+#: The revision this deskconsole's code works with.
+HEAD_REVISION = REVISIONS[-1]
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_PG_SCHEMA_LOCK = 7411953
+# A database made before deskconsole had migrations has these tables and no alembic_version.
+_PRE_MIGRATION_TABLES = {"agent", "case", "event"}
+
+
+def init_schema(engine: Engine) -> None:
+    """Bring the database to this deskconsole's schema (HEAD_REVISION).
+
+    Up to date: one query (the alembic version row), and alembic is not even imported. Empty:
+    created at head. Older (or made by deskconsole before it had migrations, which counts as
+    0001): upgraded to head, a SQLite file first copied beside itself
+    (`<file>.bak-<old revision>-<UTC time>`). At a revision this deskconsole does not know (a newer
+    deskconsole made it): refused, untouched. Faults (server unreachable, not a database file,
+    read-only file) come out as one-line DeskErrors naming the URL without its password.
+    """
+    where = safe_url(engine.url.render_as_string(hide_password=False))
+    _check_sqlite_file(engine, where)
+    version = _read_version(engine, where)
+    if version == HEAD_REVISION:
+        return
+    if version is not None and version not in REVISIONS:
+        raise _newer(version, where)
+    _upgrade(engine, where)
+
+
+def schema_version(engine: Engine) -> str | None:
+    """The database's schema revision (None: no version recorded)."""
+    where = safe_url(engine.url.render_as_string(hide_password=False))
+    return _read_version(engine, where)
+
+
+def _newer(version: str, where: str) -> InvalidInput:
+    return InvalidInput(f"database {where} is at schema version {version}, newer than this deskconsole "
+                        f"({HEAD_REVISION}): upgrade deskconsole")
+
+
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The file behind a SQLite engine (None: in memory, a URI, or not SQLite)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _first_file(folder: Path) -> Path:
+    """The part of `folder`'s path that exists but is not a folder (why it cannot be made)."""
+    for part in [*reversed(folder.parents), folder]:
+        if part.exists() and not part.is_dir():
+            return part
+    return folder
+
+
+def _check_sqlite_file(engine: Engine, where: str) -> None:
+    """A SQLite file deskconsole cannot write is refused up front (not at the first change)."""
+    path = _sqlite_file(engine)
+    if path is None or not path.exists():
+        return
+    if path.is_dir():
+        raise InvalidInput(f"cannot use the database at {where}: {path} is a folder")
+    if not os.access(path, os.W_OK):
+        raise InvalidInput(f"cannot use the database at {where}: the file is read-only "
+                           "(deskconsole writes to it; give it write permission or use a copy)")
+    if not os.access(path.parent, os.W_OK):
+        raise InvalidInput(f"cannot use the database at {where}: its folder {path.parent} is read-only "
+                           "(SQLite keeps the database's journal beside it)")
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's message, first line, without psycopg's 'connection failed:' prefix."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    text = lines[0] if lines else type(orig).__name__
+    text = text.removeprefix("connection failed: ")
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def _open_fault(engine: Engine, where: str, exc: BaseException) -> InvalidInput:
+    reason = _reason(exc)
+    if engine.dialect.name == "sqlite":
+        low = reason.lower()
+        if "not a database" in low or "malformed" in low:
+            return InvalidInput(f"{where} is not a deskconsole database ({reason})")
+        if "readonly" in low or "read-only" in low:
+            return InvalidInput(f"cannot use the database at {where}: the file is read-only ({reason})")
+        if "unable to open" in low:
+            return InvalidInput(f"cannot open the database at {where}: {reason} (is its folder writable?)")
+        return InvalidInput(f"cannot use the database at {where}: {reason}")
+    return InvalidInput(f"cannot reach the database at {where}: {reason}")
+
+
+def _missing_table(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "42P01" or "no such table" in str(orig)
+
+
+def _read_version(engine: Engine, where: str) -> str | None:
+    """The recorded revision, by one query; None when nothing is recorded."""
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise _open_fault(engine, where, exc) from None
+    try:
+        conn = conn.execution_options(deskconsole_readonly=True)
+        try:
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+        except DBAPIError as exc:
+            if _missing_table(exc):
+                return None
+            raise _open_fault(engine, where, exc) from None
+    finally:
+        conn.close()
+    if len(rows) > 1:
+        raise InvalidInput(f"database {where} records several schema versions "
+                           f"({', '.join(sorted(r[0] for r in rows))}); this deskconsole knows one line of them")
+    return rows[0][0] if rows else None
+
+
+def _alembic_config(conn: Connection):  # noqa: ANN202  (alembic.config.Config, imported late)
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _backup_sqlite(path: Path, revision: str) -> Path:
+    """A consistent copy of the file (WAL content included) beside it, named by revision and time."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.bak-{revision}-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.bak-{revision}-{stamp}-{n}")
+    source = sqlite3.connect(path)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    return target
+
+
+def _upgrade(engine: Engine, where: str) -> None:
+    """Create or upgrade under the schema lock; whoever comes second finds the work done."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise _open_fault(engine, where, exc) from None
+    with conn, conn.begin():
+        # SQLite: this transaction began IMMEDIATE, so it holds the write lock already.
         if is_postgres(engine):
             # consoles starting together on a fresh database: one creates, the others wait
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7411953)")
-        SQLModel.metadata.create_all(conn)
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_SCHEMA_LOCK})")
+        tables = set(inspect(conn).get_table_names())
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() \
+            if "alembic_version" in tables else []
+        version = rows[0][0] if len(rows) == 1 else None
+        if version == HEAD_REVISION:
+            return
+        if version is not None and version not in REVISIONS:
+            raise _newer(version, where)
+        config = _alembic_config(conn)
+        others = tables - {"alembic_version"}
+        if version is None and not others:
+            command.upgrade(config, "head")  # a new database
+            return
+        if version is None:
+            if not _PRE_MIGRATION_TABLES <= others:
+                raise InvalidInput(f"{where} is not a deskconsole database "
+                                   f"(it has other tables: {', '.join(sorted(others)[:5])})")
+            version = "0001"  # made by deskconsole before it had migrations: that schema is 0001
+            adopt = True
+        else:
+            adopt = False
+        path = _sqlite_file(engine)
+        backup = _backup_sqlite(path, version) if path is not None else None
+        if adopt:
+            command.stamp(config, version)
+        command.upgrade(config, "head")
+    note = f"; the old one is kept as {backup}" if backup is not None else ""
+    print(f"deskconsole: upgraded the database {where} from schema version {version} to {HEAD_REVISION}{note}",
+          file=sys.stderr)

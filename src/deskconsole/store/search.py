@@ -1,0 +1,130 @@
+"""The case filter: words matched through a full-text index, not a scan of every title.
+
+Migration 0002 made the index: on SQLite the FTS5 table `case_fts` (external content: the rows
+of `case`, kept in step by triggers), on PostgreSQL a GIN index over the `simple` tsvector of
+title and customer.
+
+Matching, the same on both: the filter is split into words at white space (at most
+MAX_WORDS); each word is split into its letters-and-digits parts the way the index splits titles
+(`a:b` -> `a`, `b`; `"login"` -> `login`). Every word must be found in the case's title or
+customer: each part begins a word there (`log` matches "Login fails"), the parts of one word
+next to each other and in order (`a:b` matches "a:b" and "A B", not "b ... a"). A word that is a
+number also matches the case with that id. Anything else in a word (quotes, `*`, `-`, `:`, parentheses, `%`, `_`, NEAR, AND, OR) is
+plain text to the filter, never query syntax. A word with no letters or digits at all (`-`, `%`)
+constrains nothing; a filter made only of such words matches no case.
+
+Bulk loaders that write `case` rows with plain SQL: call `pause_case_index(conn)` before a big
+insert (it drops the SQLite triggers, so the rows go in at full speed) and
+`rebuild_case_index(conn)` after it (it refills the index from the table and puts the triggers
+back, in the caller's transaction). `rebuild_case_index` alone, without the pause, is also
+correct, only slower to insert. PostgreSQL keeps its index by itself: both calls do nothing there.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Connection, column, false, literal_column, or_, select, table, text
+from sqlalchemy.sql import ColumnElement
+
+MAX_WORDS = 6
+_PART = re.compile(r"[^\W_]+")  # letters and digits, as unicode61 and PostgreSQL's parser see words
+_MAX_ID_DIGITS = 18  # a longer number cannot be a case id (64-bit)
+
+#: The SQLite triggers that keep `case_fts` in step with `case` (as migration 0002 makes them).
+SQLITE_TRIGGERS = {
+    "case_fts_insert": 'CREATE TRIGGER case_fts_insert AFTER INSERT ON "case" BEGIN '
+    "INSERT INTO case_fts(rowid, title, customer) VALUES (new.id, new.title, new.customer); END",
+    "case_fts_delete": 'CREATE TRIGGER case_fts_delete AFTER DELETE ON "case" BEGIN '
+    "INSERT INTO case_fts(case_fts, rowid, title, customer) VALUES ('delete', old.id, old.title, old.customer); "
+    "END",
+    "case_fts_update": 'CREATE TRIGGER case_fts_update AFTER UPDATE OF title, customer ON "case" BEGIN '
+    "INSERT INTO case_fts(case_fts, rowid, title, customer) VALUES ('delete', old.id, old.title, old.customer); "
+    "INSERT INTO case_fts(rowid, title, customer) VALUES (new.id, new.title, new.customer); END",
+}
+_FTS = table("case_fts", column("rowid"))
+# The indexed expression of ix_case_search, written exactly as the index has it.
+_PG_DOCUMENT = "to_tsvector('simple', \"case\".title || ' ' || \"case\".customer)"
+
+
+def filter_words(text: str | None) -> list[list[str]]:
+    """The filter's words, each as its lower-case letters-and-digits parts (empty: no such parts)."""
+    if not text:
+        return []
+    return [_PART.findall(word.lower()) for word in text.split()[:MAX_WORDS]]
+
+
+def _number(parts: list[str]) -> int | None:
+    if len(parts) == 1 and parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= _MAX_ID_DIGITS:
+        return int(parts[0])
+    return None
+
+
+def case_filter(text: str | None, dialect: str, case_id: Any) -> tuple[list[ColumnElement[bool]], Any, Any]:
+    """What a case list needs to apply the filter `text`.
+
+    Returns (conditions, join, key): the WHERE conditions; on SQLite the FTS table to join on
+    `join.c.rowid == case.id` (None when there is nothing to join); and the column to order and
+    page by in place of case.id (the FTS rowid when joined: FTS5 hands rows over in that order,
+    so a page of a common word costs a page, not every match).
+    """
+    words = [parts for parts in filter_words(text) if parts]
+    if not words:
+        return ([false()] if text and text.strip() else []), None, case_id
+    conds: list[ColumnElement[bool]] = []
+    plain: list[list[str]] = []
+    for n, parts in enumerate(words):
+        number = _number(parts)
+        if number is None:
+            plain.append(parts)
+            continue
+        if dialect == "sqlite":
+            by_words = case_id.in_(select(_FTS.c.rowid).where(_sqlite_match([parts])).correlate(None))
+        else:
+            by_words = _pg_match([parts], f"search_{n}")
+        conds.append(or_(case_id == number, by_words))
+    if not plain:
+        return conds, None, case_id
+    if dialect == "sqlite":
+        conds.append(_sqlite_match(plain))
+        return conds, _FTS, _FTS.c.rowid
+    conds.append(_pg_match(plain, "search_words"))
+    return conds, None, case_id
+
+
+def _sqlite_match(words: list[list[str]]) -> ColumnElement[bool]:
+    # Each part is letters and digits only, so quoting it makes a plain FTS5 string; `*` after it
+    # asks for every word that begins with it; `+` joins the parts of one word into a phrase
+    # (`a:b` -> "a"* + "b"*: next to each other, in that order); AND joins the words.
+    expression = " AND ".join(" + ".join(f'"{part}"*' for part in parts) for parts in words)
+    return literal_column("case_fts").match(expression)
+
+
+def _pg_match(words: list[list[str]], name: str) -> ColumnElement[bool]:
+    # The same in tsquery: `:*` a beginning, `<->` the next word, `&` every word.
+    query = " & ".join("(" + " <-> ".join(f"'{part}':*" for part in parts) + ")" for parts in words)
+    return text(f"{_PG_DOCUMENT} @@ to_tsquery('simple', :{name})").bindparams(**{name: query})  # type: ignore[return-value]
+
+
+# --- for bulk loaders ---------------------------------------------------------------------------------
+
+
+def pause_case_index(conn: Connection) -> None:
+    """Stop keeping the SQLite index in step (before a bulk insert); rebuild_case_index resumes it."""
+    if conn.dialect.name != "sqlite":
+        return
+    for name in SQLITE_TRIGGERS:
+        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def rebuild_case_index(conn: Connection) -> None:
+    """Refill the SQLite index from every case and keep it in step again (after a bulk insert)."""
+    if conn.dialect.name != "sqlite":
+        return
+    present = {row[0] for row in conn.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'case_fts_%'")}
+    conn.exec_driver_sql("INSERT INTO case_fts(case_fts) VALUES ('rebuild')")
+    for name, ddl in SQLITE_TRIGGERS.items():
+        if name not in present:
+            conn.exec_driver_sql(ddl)
