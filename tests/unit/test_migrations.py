@@ -1,0 +1,270 @@
+"""Issue 4: the schema has versions; init_schema creates, adopts, upgrades, or refuses.
+
+On SQLite and PostgreSQL (db_url). A database is built at revision 0001 through alembic itself,
+or the way deskconsole made it before migrations (create_all, no version table).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event, inspect, text
+from sqlmodel import SQLModel
+
+from deskconsole.domain.clock import FixedClock
+from deskconsole.domain.errors import InvalidInput
+from deskconsole.service import Service
+from deskconsole.store import models
+from deskconsole.store.engine import (
+    HEAD_REVISION,
+    REVISIONS,
+    _alembic_config,
+    init_schema,
+    make_engine,
+    schema_version,
+)
+
+NOW = "2026-11-25T09:00:00Z"
+SEARCH_OBJECTS = ("case_fts", "ix_case_search")
+
+
+@pytest.fixture
+def blank(db_url):
+    engine = make_engine(db_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def at_revision(engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), revision)
+
+
+def fill(engine) -> dict[str, int]:
+    """Cases, events, timers and an outbox row through the service, on whatever schema is there."""
+    svc = Service(engine, FixedClock(NOW))
+    svc.add_agent("mona", "manager", actor=None)
+    svc.add_agent("alice", "analyst", actor="mona", skills=["login"], manager="mona")
+    for name in ("alpha", "bravo", "charlie", "delta", "echo"):
+        case, _ = svc.open_case(f"Login fails on tablet {name}", "initech", contact="it@initech.example")
+        svc.move(case.id, "pending", sub_status="customer_input", actor="alice")
+    return counts(engine)
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one()
+                for t in sorted(SQLModel.metadata.tables)}
+
+
+def sqlite_path(engine) -> Path | None:
+    return Path(engine.url.database) if engine.dialect.name == "sqlite" else None
+
+
+def test_a_fresh_database_is_created_at_head(blank) -> None:
+    assert schema_version(blank) is None
+    init_schema(blank)
+    assert schema_version(blank) == HEAD_REVISION
+    assert set(SQLModel.metadata.tables) <= set(inspect(blank).get_table_names())
+    fill(blank)
+    assert [r.title for r in Service(blank, FixedClock(NOW)).list_cases(text="tablet delta")] == ["Login fails on tablet delta"]
+    path = sqlite_path(blank)
+    if path is not None:
+        assert list(path.parent.glob("*.bak-*")) == []  # nothing to keep from an empty file
+
+
+def test_an_up_to_date_database_costs_one_query(blank) -> None:
+    init_schema(blank)
+    blank.dispose()
+    seen: list[str] = []
+    event.listen(blank, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    init_schema(blank)
+    ours = [s for s in seen if not s.upper().startswith(("PRAGMA", "BEGIN", "SELECT PG_", "SHOW", "SELECT CURRENT"))]
+    assert ours == ["SELECT version_num FROM alembic_version"]
+
+
+def test_an_up_to_date_database_does_not_load_alembic(db_url) -> None:
+    engine = make_engine(db_url)
+    init_schema(engine)
+    engine.dispose()
+    probe = ("import sys; from deskconsole.store.engine import init_schema, make_engine; "
+             "init_schema(make_engine(sys.argv[1])); print(sorted(m for m in sys.modules if m.startswith('alembic')))")
+    out = subprocess.run([sys.executable, "-c", probe, db_url], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_database_at_0001_is_upgraded_keeping_every_row(blank, capfd) -> None:
+    at_revision(blank, "0001")
+    assert schema_version(blank) == "0001"
+    before = fill(blank)
+    assert before["case"] == 5 and before["timer"] == 10 and before["event"] >= 10
+
+    init_schema(blank)
+
+    assert schema_version(blank) == HEAD_REVISION
+    assert counts(blank) == before
+    # the cases written before the upgrade are in the new index
+    svc = Service(blank, FixedClock(NOW))
+    assert len(svc.list_cases(text="login tablet")) == 5
+    assert [r.title for r in svc.list_cases(text="tab bra")] == ["Login fails on tablet bravo"]
+    err = capfd.readouterr().err
+    assert f"from schema version 0001 to {HEAD_REVISION}" in err
+    path = sqlite_path(blank)
+    if path is not None:
+        (backup,) = path.parent.glob(f"{path.name}.bak-0001-*")
+        assert str(backup) in err
+        old = sqlite3.connect(backup)
+        try:
+            assert old.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+            assert old.execute('SELECT count(*) FROM "case"').fetchone() == (5,)
+            assert old.execute("SELECT count(*) FROM timer").fetchone() == (10,)
+            assert old.execute("SELECT count(*) FROM sqlite_master WHERE name = 'case_fts'").fetchone() == (0,)
+        finally:
+            old.close()
+
+
+def test_the_backup_holds_rows_still_in_the_write_ahead_log(tmp_path) -> None:
+    path = tmp_path / "desk.db"
+    engine = make_engine(f"sqlite:///{path}")
+    at_revision(engine, "0001")
+    fill(engine)
+    keeper = sqlite3.connect(path)  # an open reader keeps the log from being folded into the file
+    keeper.execute("PRAGMA wal_autocheckpoint=0")
+    keeper.execute("SELECT 1 FROM agent").fetchall()
+    try:
+        assert Path(f"{path}-wal").stat().st_size > 0
+        init_schema(engine)
+    finally:
+        keeper.close()
+        engine.dispose()
+    (backup,) = tmp_path.glob("desk.db.bak-0001-*")
+    assert sqlite3.connect(backup).execute('SELECT count(*) FROM "case"').fetchone() == (5,)
+
+
+def test_a_database_made_before_migrations_is_adopted(blank) -> None:
+    """The earlier code ran create_all and recorded no version: that schema is 0001."""
+    SQLModel.metadata.create_all(blank)
+    before = fill(blank)
+    assert "alembic_version" not in inspect(blank).get_table_names()
+
+    init_schema(blank)
+
+    assert schema_version(blank) == HEAD_REVISION
+    assert counts(blank) == before
+    assert len(Service(blank, FixedClock(NOW)).list_cases(text="login")) == 5
+    path = sqlite_path(blank)
+    if path is not None:
+        assert len(list(path.parent.glob(f"{path.name}.bak-0001-*"))) == 1
+
+
+def test_a_database_from_a_newer_deskconsole_is_refused_untouched(blank) -> None:
+    init_schema(blank)
+    fill(blank)
+    with blank.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0107'"))
+    before = counts(blank)
+    tables = sorted(inspect(blank).get_table_names())
+    blank.dispose()
+
+    with pytest.raises(InvalidInput) as refused:
+        init_schema(blank)
+
+    url = blank.url.render_as_string(hide_password=True)
+    assert str(refused.value) == (f"database {url} is at schema version 0107, newer than this deskconsole "
+                                  f"({HEAD_REVISION}): upgrade deskconsole")
+    assert "\n" not in str(refused.value)
+    assert schema_version(blank) == "0107"
+    assert counts(blank) == before
+    assert sorted(inspect(blank).get_table_names()) == tables
+    path = sqlite_path(blank)
+    if path is not None:
+        assert list(path.parent.glob("*.bak-*")) == []
+
+
+def test_a_database_of_something_else_is_refused(blank) -> None:
+    with blank.begin() as conn:
+        conn.execute(text("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)"))
+    with pytest.raises(InvalidInput, match=r"is not a deskconsole database \(it has other tables: invoices\)"):
+        init_schema(blank)
+    assert inspect(blank).get_table_names() == ["invoices"]
+
+
+def _differences(engine) -> list:
+    def keep(name, type_, _parent) -> bool:  # noqa: ANN001
+        return not (name or "").startswith(SEARCH_OBJECTS)
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": keep})
+        return compare_metadata(context, SQLModel.metadata)
+
+
+def test_the_migrations_build_exactly_the_models(blank) -> None:
+    """The tables, columns, types and indexes of the models are what the migrations make."""
+    assert models.Case.__table__ is SQLModel.metadata.tables["case"]
+    at_revision(blank, "0001")
+    assert _differences(blank) == []
+    init_schema(blank)
+    assert _differences(blank) == []
+    assert REVISIONS[-1] == HEAD_REVISION == "0002"
+    # and the newest revision file is the head the code checks against
+    with blank.begin() as conn:
+        from alembic.script import ScriptDirectory
+
+        assert ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() == HEAD_REVISION
+
+
+def test_the_search_index_objects_are_what_search_py_rebuilds(sqlite_url) -> None:
+    from deskconsole.store.search import SQLITE_TRIGGERS
+
+    engine = make_engine(sqlite_url)
+    init_schema(engine)
+    with engine.connect() as conn:
+        made = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
+    assert made == SQLITE_TRIGGERS
+    engine.dispose()
+
+
+RACER = r"""
+import sys, time, os
+from deskconsole.store.engine import init_schema, make_engine
+url, go = sys.argv[1:3]
+engine = make_engine(url)
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.001)
+init_schema(engine)
+print("done", flush=True)
+"""
+
+
+def test_consoles_starting_together_on_a_fresh_database(db_url, tmp_path) -> None:
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", RACER, db_url, str(go)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    try:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        go.touch()
+        outs = [proc.communicate(timeout=120) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
+    engine = make_engine(db_url)
+    try:
+        assert schema_version(engine) == HEAD_REVISION
+        fill(engine)
+    finally:
+        engine.dispose()
