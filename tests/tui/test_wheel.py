@@ -1,4 +1,5 @@
-"""The built wheel carries the console's styles: installed into a fresh venv, the console starts styled."""
+"""The built wheel carries the console's styles and the schema migrations: installed into a fresh venv,
+it creates a database at the newest schema version and the console starts styled."""
 
 from __future__ import annotations
 
@@ -29,10 +30,21 @@ SCRIPT = textwrap.dedent(
     assert styles == here.parents[1] / "styles", styles
     assert (styles / "app.tcss").is_file()
 
+    from deskconsole.store.engine import HEAD_REVISION, MIGRATIONS_DIR, schema_version
+
+    assert MIGRATIONS_DIR.parent == here.parents[1] / "store", MIGRATIONS_DIR
+    assert (MIGRATIONS_DIR / "env.py").is_file()
+    shipped = sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("*.py"))
+    assert shipped == ["0001_initial.py", "0002_case_search.py"], shipped
+
     engine = make_engine("sqlite:///" + sys.argv[1])
-    init_schema(engine)
+    init_schema(engine)  # a new database: the shipped migrations build it
+    assert schema_version(engine) == HEAD_REVISION, schema_version(engine)
+    print("database created at schema version", HEAD_REVISION)
     service = Service(engine, FixedClock("2026-11-25T09:00:00Z"))
     service.add_agent("sam", "supervisor", actor=None)
+    case, _ = service.open_case("Login fails after reset", "acme")
+    assert [r.id for r in service.list_cases(text="log")] == [case.id]  # the search index is there
 
     async def main():
         app = console.make_app(service, "sam", ticker=False)
@@ -75,3 +87,4 @@ def test_wheel_starts_the_console_with_its_styles(tmp_path: Path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "styled console started" in result.stdout
+    assert "database created at schema version" in result.stdout
