@@ -361,6 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=case_id)
     p.add_argument("article", type=int)
     p.add_argument("--json", action="store_true")
+
+    db = top.group("db", "the database's schema version")
+    db.leaf("version", cmd_db_version, "the database's schema version and this deskconsole's (changes nothing)")
+    db.leaf("upgrade", cmd_db_upgrade, "create or upgrade the database to this deskconsole's schema "
+            "(any command does this too; a SQLite file is copied first)")
     return parser
 
 
@@ -1050,6 +1055,35 @@ def cmd_ingest(ctx: Context) -> int:
 
 
 # -------------------------------------------------------------------------- main
+
+
+def _schema_line(current: str | None) -> str:
+    from deskconsole.store.engine import HEAD_REVISION, REVISIONS
+
+    if current == HEAD_REVISION:
+        return f"schema version {current} (up to date)"
+    if current is not None and current not in REVISIONS:
+        return f"schema version {current}; this deskconsole: {HEAD_REVISION} (the database is newer: upgrade deskconsole)"
+    return (f"schema version {current or 'none (no deskconsole schema yet)'}; this deskconsole: {HEAD_REVISION} "
+            "(any command upgrades it, or `deskconsole db upgrade`)")
+
+
+def cmd_db_version(ctx: Context) -> int:
+    from deskconsole.store.engine import schema_version
+
+    engine = ctx.settings.make_engine()
+    try:
+        ctx.out.line(_schema_line(schema_version(engine)))
+    finally:
+        engine.dispose()
+    return 0
+
+
+def cmd_db_upgrade(ctx: Context) -> int:
+    from deskconsole.store.engine import schema_version
+
+    ctx.out.line(_schema_line(schema_version(ctx.service.engine)))
+    return 0
 
 
 def _safe_url(url: str) -> str:

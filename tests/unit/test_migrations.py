@@ -268,3 +268,38 @@ def test_consoles_starting_together_on_a_fresh_database(db_url, tmp_path) -> Non
         fill(engine)
     finally:
         engine.dispose()
+
+
+def test_db_version_and_db_upgrade_commands(blank, capsys, monkeypatch, tmp_path) -> None:
+    from deskconsole.cli import main
+
+    monkeypatch.setenv("DESKCONSOLE_CONFIG", str(tmp_path / "no-config.toml"))
+    url = blank.url.render_as_string(hide_password=False)
+    at_revision(blank, "0001")
+    blank.dispose()
+
+    assert main(["--db", url, "db", "version"]) == 0
+    assert capsys.readouterr().out == (f"schema version 0001; this deskconsole: {HEAD_REVISION} "
+                                       "(any command upgrades it, or `deskconsole db upgrade`)\n")
+    assert schema_version(blank) == "0001"  # asking changed nothing
+
+    assert main(["--db", url, "db", "upgrade"]) == 0
+    assert capsys.readouterr().out == f"schema version {HEAD_REVISION} (up to date)\n"
+    assert schema_version(blank) == HEAD_REVISION
+
+    with blank.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0107'"))
+    blank.dispose()
+    assert main(["--db", url, "db", "version"]) == 0
+    assert "0107; this deskconsole: 0002 (the database is newer: upgrade deskconsole)" in capsys.readouterr().out
+    assert main(["--db", url, "db", "upgrade"]) == 1
+    assert capsys.readouterr().err.startswith("error: database ")
+
+
+def test_db_version_does_not_create_a_file(tmp_path, capsys, monkeypatch) -> None:
+    from deskconsole.cli import main
+
+    monkeypatch.setenv("DESKCONSOLE_CONFIG", str(tmp_path / "no-config.toml"))
+    assert main(["--db", f"sqlite:///{tmp_path}/later.db", "db", "version"]) == 0
+    assert "schema version none" in capsys.readouterr().out
+    assert not (tmp_path / "later.db").exists()

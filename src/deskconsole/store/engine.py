@@ -130,7 +130,10 @@ def init_schema(engine: Engine) -> None:
 
 
 def schema_version(engine: Engine) -> str | None:
-    """The database's schema revision (None: no version recorded)."""
+    """The database's schema revision (None: no version recorded, or no SQLite file yet)."""
+    path = _sqlite_file(engine)
+    if path is not None and not path.exists():
+        return None  # asking must not create the file
     where = safe_url(engine.url.render_as_string(hide_password=False))
     return _read_version(engine, where)
 
