@@ -3,7 +3,9 @@
 Actions pass `expected_version` (the version shown when the form opened). When
 someone else changed the case meanwhile, the service refuses with a Conflict:
 the pane says who changed what, reloads the case and reopens the form with the
-text already typed.
+text already typed. A submit that fails because the database cannot be reached
+reopens the form with the text too (the header says the database is unreachable).
+The pane reloads by itself when the change watcher reports a change to its case.
 """
 
 from __future__ import annotations
