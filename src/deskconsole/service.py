@@ -10,16 +10,17 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, func, insert, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from deskconsole.domain.clock import Clock, SystemClock, to_utc
+from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, to_utc
 from deskconsole.domain.errors import (
     Conflict,
     DeskError,
@@ -59,6 +60,7 @@ from deskconsole.domain.views import (
     TimerView,
 )
 from deskconsole.store.engine import is_postgres
+from deskconsole.store.watch import TrackedSession, Watcher, announce, open_watcher
 from deskconsole.store.models import (
     Agent,
     Article,
@@ -141,16 +143,50 @@ class Service:
         self.durations = durations or Durations()
         self._pg = is_postgres(engine)
         self._read_engine = engine.execution_options(deskconsole_readonly=True)
+        # On PostgreSQL the real clock is the database server's (see now()).
+        self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
+        if self._db_clock is not None:
+            self.clock = self._db_clock
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> datetime:
+        """"Now" for timers and actions: the injected clock (DESKCONSOLE_NOW, a FixedClock).
+
+        On PostgreSQL with the system clock it is the database server's time, read at
+        most once a minute and carried forward on this machine's monotonic clock, so a
+        console whose clock runs ahead cannot fire a timer early. The reading is taken
+        as of the moment the answer arrived, so the estimate is never ahead of the server.
+        """
+        db_clock = self._db_clock
+        if db_clock is not None and db_clock.stale():
+            self._sync_clock(db_clock)
         return to_utc(self.clock.now())
+
+    def _sync_clock(self, db_clock: SyncedClock) -> None:
+        try:
+            with self.engine.connect() as conn:
+                server = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+                at = time.monotonic()
+                conn.rollback()
+        except SQLAlchemyError:
+            if not db_clock.synced:
+                raise  # never reached the server: no time to act on
+            db_clock.failed()  # keep carrying the last reading forward
+            return
+        db_clock.set(server, at)
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
+        if not self._pg:
+            with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
+                with session.begin():
+                    yield session
+            return
+        # PostgreSQL: other consoles LISTEN; the touched case ids go out when this commits.
+        with TrackedSession(self.engine, expire_on_commit=False, autoflush=True) as session:
             with session.begin():
                 yield session
+                announce(session)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
@@ -1634,6 +1670,14 @@ class Service:
                            attempts=o.attempts or 0, last_error=o.last_error, message_id=o.message_id)
                 for o in s.exec(query).all()
             ]
+
+    def watch(self) -> Watcher:
+        """A change watcher on a connection of its own (store/watch.py): `wait(timeout)`, `close()`.
+
+        Raises WatchUnavailable when this database cannot be watched (poll
+        last_change_marker() instead).
+        """
+        return open_watcher(self.engine)
 
     def last_change_marker(self) -> int:
         """A cheap number that grows with every change (the newest audit event id)."""

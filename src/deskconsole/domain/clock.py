@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -34,6 +35,46 @@ class FixedClock:
     def advance(self, delta: timedelta | None = None, **kwargs: float) -> datetime:
         self._at = self._at + (delta if delta is not None else timedelta(**kwargs))
         return self._at
+
+
+class SyncedClock:
+    """Another clock's time (the database server's), carried forward on this machine's monotonic clock.
+
+    `set(reference, at)` records that the reference read `reference` at monotonic
+    time `at`; `now()` is that plus the monotonic seconds since, so jumps or skew of
+    this machine's wall clock do not move it. Until the first `set`, `now()` is the
+    `fallback` clock's. `stale()` says when the reference should be read again.
+    Reading the reference is the owner's business (the service asks the database).
+    """
+
+    def __init__(self, fallback: Clock, max_age: float = 60.0, retry: float = 5.0) -> None:
+        self.fallback = fallback
+        self.max_age = max_age
+        self.retry = retry
+        self._ref: tuple[datetime, float] | None = None
+        self._next_sync = 0.0
+
+    @property
+    def synced(self) -> bool:
+        return self._ref is not None
+
+    def now(self) -> datetime:
+        ref = self._ref
+        if ref is None:
+            return to_utc(self.fallback.now())
+        reference, at = ref
+        return reference + timedelta(seconds=time.monotonic() - at)
+
+    def set(self, reference: datetime, at: float) -> None:
+        self._ref = (to_utc(reference), at)
+        self._next_sync = at + self.max_age
+
+    def failed(self) -> None:
+        """Reading the reference failed: keep the last one and try again in `retry` seconds."""
+        self._next_sync = time.monotonic() + self.retry
+
+    def stale(self) -> bool:
+        return time.monotonic() >= self._next_sync
 
 
 def to_utc(value: datetime) -> datetime:

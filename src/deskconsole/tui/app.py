@@ -14,10 +14,18 @@ Everywhere: `?` lists the keys of the pane, `ctrl+p` finds any action by name,
 from one list (tui/bindings.py) that feeds the footer, the help and the palette.
 
 While the console is open a background worker on the App runs the timers
-(`service.tick()`) and polls `service.last_change_marker()`; it re-arms itself
-only after each run, so two runs never overlap. What fires is notified and the
-visible pane refreshes when the desk changed. Countdowns move each second from
-due times held in memory, without touching the database.
+(`service.tick()`); it re-arms itself only after each run, so two runs never
+overlap. What fires is notified. With `live` on (the `deskconsole` command), a
+second, long-running worker waits on the service's change watcher
+(`service.watch()`, store/watch.py) and the pane in front reloads its window as
+soon as another console (or this one) commits; where no watcher can be opened
+the ticker polls `service.last_change_marker()` instead. Countdowns move each
+second from due times held in memory, without touching the database.
+
+When the database cannot be reached, the header says so ("database unreachable
+since 12:03:04 — retrying"), forms that fail to submit stay open with their
+text, and when the watcher (or the ticker) reaches the database again the
+banner goes and the pane reloads.
 
 When DESKCONSOLE_SMTP_URL is set, a second background worker delivers the
 outbox: one pass of at most 20 messages, then the next pass about 30 s after
@@ -29,6 +37,7 @@ Outbox pane.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Mapping
@@ -40,7 +49,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App
 from textual.timer import Timer
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from deskconsole.delivery.worker import Deliverer
 from deskconsole.domain.clock import Clock
@@ -48,7 +57,8 @@ from deskconsole.domain.errors import DeskError, InvalidInput
 from deskconsole.settings import Settings
 from deskconsole.tui.bindings import GLOBAL, PANES, bindings
 from deskconsole.tui.commands import DeskCommands
-from deskconsole.tui.messages import OutboxDelivered, TimersTicked
+from deskconsole.store.watch import WatchLost, connection_lost
+from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, TimersTicked
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.countdowns import CountdownsScreen
@@ -64,6 +74,7 @@ STYLE_FILES = ["app.tcss", "queue.tcss", "case.tcss", "escalations.tcss", "count
 DELIVERY_INTERVAL = 30.0  # seconds from the end of one delivery pass to the start of the next
 DELIVERY_FIRST_DELAY = 1.0
 DELIVERY_BATCH = 20
+WATCH_WAIT = 0.5  # seconds per wait on the change watcher (how soon the watch worker notices it should stop)
 PANE_TITLES = {
     "queue": "Queue",
     "case": "Case detail",
@@ -111,6 +122,7 @@ class DeskApp(App[None]):
         ticker: bool = True,
         tick_interval: float = 5.0,
         poll_interval: float = 1.5,
+        live: bool = False,
         tz: tzinfo | None = None,
         delivery: bool = False,
         deliverer: Any = None,
@@ -125,6 +137,9 @@ class DeskApp(App[None]):
         self.ticker = ticker
         self.tick_interval = tick_interval
         self.poll_interval = poll_interval
+        self.live = live
+        self.watching = False  # the change watcher is open: the ticker does not poll the marker
+        self.db_down_since: datetime | None = None
         self.tz = tz
         self.marker = 0
         self.case_id: int | None = None
@@ -144,6 +159,8 @@ class DeskApp(App[None]):
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         self.switch_mode("queue")
+        if self.live:
+            self.run_worker(self._watch_run, thread=True, group="watch", exit_on_error=False, name="watch")
         if self.ticker:
             self._arm(0.2)
             self.set_interval(1.0, self.countdown_tick, name="countdowns")
@@ -202,12 +219,42 @@ class DeskApp(App[None]):
                                exit_on_error=False, name="ticker")
 
     def _background_run(self) -> None:
-        fired = []
-        if time.monotonic() >= self._next_tick:
-            fired = self.service.tick()
-            self._next_tick = time.monotonic() + self.tick_interval
-        marker = self.service.last_change_marker()
-        self.post_message(TimersTicked(fired, marker))
+        fired, ran, marker = [], False, None
+        try:
+            if time.monotonic() >= self._next_tick:
+                self._next_tick = time.monotonic() + self.tick_interval
+                fired, ran = self.service.tick(), True
+            if not self.watching:
+                marker = self.service.last_change_marker()
+        except Exception as exc:
+            if not connection_lost(exc):
+                raise
+            self.post_message(DatabaseLost(exc))
+            return
+        if ran or marker is not None:
+            self.post_message(TimersTicked(fired, marker))
+
+    def _watch_run(self) -> None:
+        """Wait on the change watcher until the console closes; post what changed."""
+        worker = get_current_worker()
+        try:
+            watcher = self.service.watch()
+        except Exception as exc:  # noqa: BLE001 - cannot watch: the ticker polls the marker instead
+            self.log.warning("no change watcher; polling instead", exc)
+            return
+        self.watching = True
+        try:
+            while not worker.is_cancelled and self.live:
+                try:
+                    change = watcher.wait(WATCH_WAIT)
+                except WatchLost as exc:
+                    self.post_message(DatabaseLost(exc))
+                    continue
+                if change is not None:
+                    self.post_message(DeskChanged(change))
+        finally:
+            self.watching = False
+            watcher.close()
 
     @on(Worker.StateChanged)
     def _rearm(self, event: Worker.StateChanged) -> None:
@@ -219,14 +266,56 @@ class DeskApp(App[None]):
             if not any(w.group == "ticker" and w.is_running for w in self.workers if w is not event.worker):
                 self._arm()
 
+    def on_desk_changed(self, message: DeskChanged) -> None:
+        if self.db_down_since is not None:
+            self.database_back()
+            return  # database_back reloads the pane
+        self.marker += 1  # panes behind reload when they come to the front
+        pane = self.pane
+        if pane is not None:
+            pane.changed(message.change)
+
+    def on_database_lost(self, message: DatabaseLost) -> None:
+        self.database_lost(message.error)
+
+    def database_lost(self, error: BaseException) -> None:
+        """The database cannot be reached: say so once, in the header and one notice."""
+        if self.db_down_since is not None:
+            return
+        self.db_down_since = self.clock.now()
+        self.log.warning("database unreachable", error)
+        self.notify("The database cannot be reached; retrying. Nothing is lost: a form that fails to submit "
+                    "stays open with your text.", title="Database", severity="error", timeout=10, markup=False)
+        self._refresh_header()
+
+    def database_back(self) -> None:
+        if self.db_down_since is None:
+            return
+        self.db_down_since = None
+        self.marker += 1
+        self.notify("The database is reachable again.", title="Database", markup=False)
+        self._refresh_header()
+        pane = self.pane
+        if pane is not None:
+            pane.reload()
+
+    def _refresh_header(self) -> None:
+        from deskconsole.tui.widgets.header import DeskHeader
+
+        for screen in self.screen_stack:
+            for header in screen.query(DeskHeader):
+                header.tick()
+
     def on_timers_ticked(self, message: TimersTicked) -> None:
+        if self.db_down_since is not None:
+            self.database_back()
         for fired in message.fired[:5]:
             label = fired.timer.replace("_", " ")
             self.notify(f"case {fired.case}: {label} fired (due {fired.due.astimezone(self.tz):%Y-%m-%d %H:%M})",
                         title="Timer fired", markup=False)
         if len(message.fired) > 5:
             self.notify(f"and {len(message.fired) - 5} more timers fired", title="Timer fired", markup=False)
-        if message.marker != self.marker:
+        if message.marker is not None and message.marker != self.marker:
             self.marker = message.marker
             pane = self.pane
             if pane is not None:
@@ -309,7 +398,9 @@ class DeskApp(App[None]):
     def _delivery_done(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "delivery" or event.worker.node is not self:
             return
-        if event.state == WorkerState.ERROR:
+        if event.state == WorkerState.ERROR and connection_lost(event.worker.error):
+            self.database_lost(event.worker.error)  # said once, in the header; the next pass tries again
+        elif event.state == WorkerState.ERROR:
             error = event.worker.error
             self.log.error("delivery pass failed", error)
             self.notify(clean(f"Delivery pass failed: {type(error).__name__}: {error}", single_line=True)[:300],
@@ -355,7 +446,8 @@ class DeskApp(App[None]):
 def make_app(service: Any, user: str, **options: Any) -> DeskApp:
     """Build the console for one person (raises NotFound for an unknown user).
 
-    `options` are DeskApp's: clock, ticker, tick_interval, poll_interval, tz, and
+    `options` are DeskApp's: clock, ticker, tick_interval, poll_interval, live (watch for
+    changes made elsewhere, as `deskconsole` does), tz, and
     delivery (off unless asked for), which runs the delivery worker when an SMTP URL
     is set in `environ` (default: the process environment) or a `deliverer` is given.
     """
@@ -369,10 +461,14 @@ def run_console(settings: Settings) -> int:
         print("error: who is using the console? give --as NAME or set DESKCONSOLE_USER", file=sys.stderr)
         return 1
     try:
-        app = make_app(settings.make_service(), settings.user, clock=settings.clock, delivery=True)
+        service = settings.make_service()
+        # the service's clock: on PostgreSQL the server's time, unless DESKCONSOLE_NOW fixes it
+        app = make_app(service, settings.user, clock=service.clock, live=True, delivery=True)
     except DeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    # a lost database is shown in the header; the database library's own log must not write over the screen
+    logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
     app.run()
     return 0
 

@@ -9,6 +9,7 @@ from textual.message import Message
 
 from deskconsole.domain.errors import DeskError
 from deskconsole.domain.views import Fired
+from deskconsole.store.watch import Change
 
 
 class ServiceAnswered(Message):
@@ -34,9 +35,9 @@ class ServiceRefused(Message):
 
 
 class TimersTicked(Message):
-    """The background worker ran: what fired, and the newest change marker."""
+    """The background worker reached the database: what fired, and the newest change marker (None: not polled)."""
 
-    def __init__(self, fired: list[Fired], marker: int) -> None:
+    def __init__(self, fired: list[Fired], marker: int | None) -> None:
         super().__init__()
         self.fired = fired
         self.marker = marker
@@ -49,3 +50,19 @@ class OutboxDelivered(Message):
         super().__init__()
         self.results = results
 
+
+
+class DeskChanged(Message):
+    """The change watcher saw a commit: which cases it touched (Change.cases None: any)."""
+
+    def __init__(self, change: Change) -> None:
+        super().__init__()
+        self.change = change
+
+
+class DatabaseLost(Message):
+    """A background worker could not reach the database."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error

@@ -10,6 +10,7 @@ from textual.widgets import Input
 from textual.worker import Worker
 
 from deskconsole.domain.errors import DeskError
+from deskconsole.store.watch import Change, connection_lost
 from deskconsole.tui.bindings import KeyAction, by_action
 from deskconsole.tui.text import clean
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
@@ -111,6 +112,9 @@ class PaneScreen(Screen):
             self.show_refusal(message.error)
 
     def show_refusal(self, error: Exception) -> None:
+        if connection_lost(error):
+            self.desk.database_lost(error)  # the header says it; no error text per failed read
+            return
         if isinstance(error, DeskError):
             self.notify(clean(str(error)), title="Refused", severity="error", timeout=8, markup=False)
         else:
@@ -120,6 +124,10 @@ class PaneScreen(Screen):
     # ---------------------------------------------------------------- refresh
     def reload(self) -> None:
         """Read what the pane shows again (in a worker)."""
+
+    def changed(self, change: Change) -> None:
+        """Someone committed a change (the change watcher): read this pane's window again."""
+        self.reload()
 
     def refresh_countdowns(self) -> None:
         """Recompute the countdowns on screen from due times in memory (no database)."""

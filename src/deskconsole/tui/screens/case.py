@@ -3,7 +3,9 @@
 Actions pass `expected_version` (the version shown when the form opened). When
 someone else changed the case meanwhile, the service refuses with a Conflict:
 the pane says who changed what, reloads the case and reopens the form with the
-text already typed.
+text already typed. A submit that fails because the database cannot be reached
+reopens the form with the text too (the header says the database is unreachable).
+The pane reloads by itself when the change watcher reports a change to its case.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from textual.widgets import Footer, Static
 from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import allowed_next
 from deskconsole.domain.views import CaseView, EventView
+from deskconsole.store.watch import Change, connection_lost
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import CASE, bindings
 from deskconsole.tui.screens.base import PaneScreen
@@ -161,6 +164,10 @@ class CaseScreen(PaneScreen):
                 then()
 
         self.call(lambda: self.service.get_case(case_id), then=loaded)
+
+    def changed(self, change: Change) -> None:
+        if change.touches(self.case_id if self.case_id is not None else self.desk.case_id):
+            self.reload()
 
     def show(self, view: CaseView) -> None:
         moved = view.id != self.case_id
@@ -330,6 +337,10 @@ class CaseScreen(PaneScreen):
                 self.notify(clean(self.conflict_text(err) + "Reloaded: look, then try again."),
                             title="Case changed", severity="warning", markup=False, timeout=10)
                 self.reload()
+            elif connection_lost(err):
+                self.desk.database_lost(err)
+                self.notify("Not done: the database cannot be reached. Try again when the header no longer "
+                            "says so.", title=f"Case {self.case_id}", severity="warning", markup=False, timeout=8)
             else:
                 self.show_refusal(err)
 
@@ -367,6 +378,10 @@ class CaseScreen(PaneScreen):
                     self.reload(then=lambda: again(vals, message))
                 elif isinstance(err, DeskError):
                     again(vals, str(err))
+                elif connection_lost(err):
+                    self.desk.database_lost(err)
+                    again(vals, "Not saved: the database cannot be reached. Your text is kept: submit again "
+                                "when the header no longer says the database is unreachable.")
                 else:
                     self.show_refusal(err)
 

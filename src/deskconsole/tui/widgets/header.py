@@ -47,9 +47,17 @@ class DeskHeader(Static):
         right.append(now.strftime("%Y-%m-%d %H:%M:%S %Z"), "dim")
         right.append(" ")
         width = max(self.size.width, 100)
-        line = self._panes(roomy=True)
-        if line.cell_len + 1 + right.cell_len > width:
-            line = self._panes(roomy=False)  # one space between the pane names instead of two
+        down = getattr(self.app, "db_down_since", None)
+        if down is not None:
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(" deskconsole ", "bold reverse")
+            line.append("  ")
+            line.append(f" database unreachable since {down.astimezone(self.tz):%H:%M:%S} — retrying ",
+                        "bold white on red")
+        else:
+            line = self._panes(roomy=True)
+            if line.cell_len + 1 + right.cell_len > width:
+                line = self._panes(roomy=False)  # one space between the pane names instead of two
         gap = width - line.cell_len - right.cell_len
         line.append(" " * max(1, gap))
         line.append_text(right)

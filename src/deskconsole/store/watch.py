@@ -1,0 +1,345 @@
+"""Change watchers: learn that another connection committed, without reading the tables.
+
+`open_watcher(engine)` opens one on its own connection (never the engine's pool):
+
+- SQLite: a read-only sqlite3 connection polls `PRAGMA data_version`, which moves
+  when any other connection commits. Every commit counts; which cases changed is
+  not known (`Change.cases` is None).
+- PostgreSQL: a psycopg connection `LISTEN deskconsole`. The service sends
+  `pg_notify('deskconsole', ids)` inside every write transaction (delivered at
+  commit, dropped on rollback) with the touched case ids, or "*" when there are too
+  many to name or none can be named.
+
+`wait(timeout)` gives back a Change, or None when nothing happened in time. When
+the connection is lost, `wait` raises WatchLost; later calls try to reconnect (at
+most once per `retry` seconds) and, once connected again, give back an unspecific
+Change with `reconnected=True` (what happened meanwhile is not known). Call
+`wait` and `close` from one thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+CHANNEL = "deskconsole"
+PAYLOAD_LIMIT = 7900  # PostgreSQL refuses payloads of 8000 bytes or more
+EVERYTHING = "*"
+
+
+@dataclass(frozen=True)
+class Change:
+    """Something was committed. `cases`: the case ids touched, or None when not known (anything)."""
+
+    cases: frozenset[int] | None = None
+    reconnected: bool = False
+
+    def touches(self, case_id: int | None) -> bool:
+        return self.cases is None or (case_id is not None and case_id in self.cases)
+
+    def merge(self, other: Change) -> Change:
+        if self.cases is None or other.cases is None:
+            return Change(None, self.reconnected or other.reconnected)
+        return Change(self.cases | other.cases, self.reconnected or other.reconnected)
+
+
+class WatchUnavailable(Exception):
+    """This database cannot be watched (an in-memory SQLite, an unknown kind): poll instead."""
+
+
+class WatchLost(Exception):
+    """The watcher's connection is gone (and a reconnect just failed)."""
+
+
+class Watcher(Protocol):
+    def wait(self, timeout: float) -> Change | None: ...
+
+    def close(self) -> None: ...
+
+
+def payload(case_ids: set[int] | frozenset[int] | None) -> str:
+    """The NOTIFY payload for these case ids: comma-separated, or "*" (unknown or too many)."""
+    if not case_ids:
+        return EVERYTHING
+    text = ",".join(str(i) for i in sorted(case_ids))
+    return text if len(text) <= PAYLOAD_LIMIT else EVERYTHING
+
+
+def parse_payload(text: str) -> Change:
+    try:
+        ids = frozenset(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        return Change(None)
+    return Change(ids or None)
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether an error means the database cannot be reached (rather than a refusal or a bug)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, WatchLost):
+        return True
+    orig: BaseException | None = error
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated:
+            return True
+        orig = error.orig
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig).lower()
+        return "unable to open" in text or "disk i/o" in text
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg ships with deskconsole
+        return False
+    if isinstance(orig, psycopg.InterfaceError):
+        return "closed" in str(orig).lower() or "connection" in str(orig).lower()
+    if isinstance(orig, psycopg.OperationalError):
+        state = getattr(orig, "sqlstate", None)
+        # no SQLSTATE: libpq could not connect or the server went away; 08: connection exceptions;
+        # 57P0x: the server or an administrator ended the session; 55000 + "accepting connections".
+        return (
+            state is None
+            or state.startswith("08")
+            or state in ("57P01", "57P02", "57P03")
+            or "not currently accepting connections" in str(orig)
+        )
+    return False
+
+
+class SqliteWatcher:
+    """Polls `PRAGMA data_version` on a read-only connection of its own."""
+
+    def __init__(self, path: str, *, interval: float = 0.25, retry: float = 1.0) -> None:
+        self.path = path
+        self.interval = interval
+        self.retry = retry
+        self._stop = threading.Event()
+        self._conn: sqlite3.Connection | None = None
+        self._version: int | None = None
+        self._next_try = 0.0
+        self._connect()
+
+    def _connect(self) -> None:
+        uri = Path(self.path).expanduser().resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=1.0)
+        try:
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()  # the file is a database
+        except sqlite3.Error:
+            conn.close()
+            raise
+        self._conn, self._version = conn, version
+
+    def wait(self, timeout: float) -> Change | None:
+        deadline = time.monotonic() + timeout
+        while not self._stop.is_set():
+            if self._conn is None:
+                if time.monotonic() >= self._next_try:
+                    try:
+                        self._connect()
+                        return Change(None, reconnected=True)
+                    except sqlite3.Error as exc:
+                        self._next_try = time.monotonic() + self.retry
+                        raise WatchLost(str(exc)) from exc
+            else:
+                try:
+                    version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+                except sqlite3.Error as exc:
+                    self._drop()
+                    raise WatchLost(str(exc)) from exc
+                if version != self._version:
+                    self._version = version
+                    return Change(None)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            self._stop.wait(min(self.interval, left))
+        return None
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except sqlite3.Error:
+                pass
+        self._conn = None
+        self._next_try = time.monotonic() + self.retry
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class PgWatcher:
+    """`LISTEN deskconsole` on a psycopg connection of its own; checks the connection when idle."""
+
+    def __init__(self, conninfo: str, *, retry: float = 1.0, keepalive: float = 5.0,
+                 connect_timeout: int = 5) -> None:
+        self.conninfo = conninfo
+        self.retry = retry
+        self.keepalive = keepalive
+        self.connect_timeout = connect_timeout
+        self._conn = None
+        self._checked = 0.0
+        self._next_try = 0.0
+        self._closed = False
+        self._connect()
+
+    def _connect(self) -> None:
+        import psycopg
+
+        conn = psycopg.connect(self.conninfo, autocommit=True, connect_timeout=self.connect_timeout,
+                               keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+                               application_name="deskconsole watch")
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+        except psycopg.Error:
+            conn.close()
+            raise
+        self._conn = conn
+        self._checked = time.monotonic()
+
+    def wait(self, timeout: float) -> Change | None:
+        import psycopg
+
+        if self._closed:
+            return None
+        if self._conn is None:
+            left = self._next_try - time.monotonic()
+            if left > 0:
+                time.sleep(min(left, timeout))
+                if time.monotonic() < self._next_try:
+                    return None
+            try:
+                self._connect()
+            except psycopg.Error as exc:
+                self._next_try = time.monotonic() + self.retry
+                raise WatchLost(str(exc).strip()) from exc
+            return Change(None, reconnected=True)
+        conn = self._conn
+        try:
+            got = [parse_payload(n.payload) for n in conn.notifies(timeout=timeout, stop_after=1)]
+            if got:
+                # a burst of commits: take what has already arrived too
+                got += [parse_payload(n.payload) for n in conn.notifies(timeout=0.01)]
+                self._checked = time.monotonic()
+                change = got[0]
+                for more in got[1:]:
+                    change = change.merge(more)
+                return change
+            if time.monotonic() - self._checked >= self.keepalive:
+                conn.execute("SELECT 1")
+                self._checked = time.monotonic()
+        except psycopg.Error as exc:
+            self._drop()
+            raise WatchLost(str(exc).strip()) from exc
+        return None
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:  # noqa: BLE001 - the connection is broken already
+                pass
+        self._conn = None
+        self._next_try = time.monotonic()  # first reconnect right away, then once per `retry`
+
+    def close(self) -> None:
+        self._closed = True
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def open_watcher(engine: Engine) -> Watcher:
+    """A watcher on its own connection to the engine's database (raises WatchUnavailable when it cannot be)."""
+    url = engine.url
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        database = url.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            raise WatchUnavailable("an in-memory SQLite database cannot be watched from another connection")
+        try:
+            return SqliteWatcher(database)
+        except sqlite3.Error as exc:
+            raise WatchUnavailable(f"cannot open {database} to watch it: {exc}") from exc
+    if backend == "postgresql":
+        import psycopg
+
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            return PgWatcher(conninfo)
+        except psycopg.Error as exc:
+            raise WatchUnavailable(f"cannot listen for changes: {str(exc).strip()}") from exc
+    raise WatchUnavailable(f"no change watcher for {backend}")
+
+
+
+
+# --------------------------------------------------------------- announcing (PostgreSQL)
+
+TOUCHED = "deskconsole_touched"
+WROTE = "deskconsole_wrote"
+
+
+class TrackedSession(Session):
+    """A Session that remembers which cases its flushes touched, for `announce`."""
+
+
+@event.listens_for(TrackedSession, "after_flush")
+def _collect(session: Session, _context) -> None:  # noqa: ANN001
+    from deskconsole.store.models import Case
+
+    touched: set[int] = session.info.setdefault(TOUCHED, set())
+    for obj in chain(session.new, session.dirty, session.deleted):
+        case_id = obj.id if isinstance(obj, Case) else getattr(obj, "case_id", None)
+        if isinstance(case_id, int):
+            touched.add(case_id)
+    session.info[WROTE] = True
+
+
+@event.listens_for(TrackedSession, "do_orm_execute")
+def _statement(state) -> None:  # noqa: ANN001
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[WROTE] = True
+
+
+def announce(session: Session) -> None:
+    """Queue `NOTIFY deskconsole` with the cases this transaction touched (call it last, inside it).
+
+    PostgreSQL delivers the notification when the transaction commits and drops it
+    on rollback. A transaction that wrote nothing announces nothing; one that wrote
+    without touching a known case (an agent added, say) announces "*".
+    """
+    session.flush()
+    if not session.info.get(WROTE):
+        return
+    text = payload(session.info.get(TOUCHED))
+    session.connection().exec_driver_sql("SELECT pg_notify(%s, %s)", (CHANNEL, text))
+
+
+__all__ = [
+    "CHANNEL",
+    "Change",
+    "PgWatcher",
+    "SqliteWatcher",
+    "WatchLost",
+    "TrackedSession",
+    "WatchUnavailable",
+    "Watcher",
+    "announce",
+    "connection_lost",
+    "open_watcher",
+    "parse_payload",
+    "payload",
+]

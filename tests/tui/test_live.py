@@ -1,0 +1,88 @@
+"""Live refresh: a change committed elsewhere (another console, the CLI) shows up without a key press."""
+
+from __future__ import annotations
+
+from datetime import timezone
+
+import pytest
+from tuidesk import build_desk, screen_text, settle
+
+from deskconsole.service import Service
+from deskconsole.store.engine import init_schema, make_engine
+from deskconsole.tui.app import make_app
+
+SIZE = (120, 40)
+ROUNDS = 200  # pauses of 0.05 s at most; the loop ends as soon as the screen shows the change
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared(request, tmp_path, clock):
+    """(this console's service, another process's service, case ids) over one database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/desk.db"
+    else:
+        url = request.getfixturevalue("pg_url")
+    mine = make_engine(url)
+    init_schema(mine)
+    svc = Service(mine, clock)
+    ids = build_desk(svc, clock)
+    theirs = make_engine(url)
+    try:
+        yield svc, Service(theirs, clock), ids
+    finally:
+        theirs.dispose()
+        mine.dispose()
+
+
+async def until(pilot, seen) -> bool:
+    for _ in range(ROUNDS):
+        if seen():
+            return True
+        await pilot.pause(0.05)
+    return seen()
+
+
+async def test_a_case_opened_elsewhere_appears_in_the_queue(shared):
+    svc, other, _ids = shared
+    app = make_app(svc, "sam", ticker=False, live=True, tz=timezone.utc)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "Storage array degraded" in screen_text(app))
+        assert "Printer on fire" not in screen_text(app)
+        assert await until(pilot, lambda: app.watching)
+        other.open_case("Printer on fire", "Umbrella", product_area="storage")
+        assert await until(pilot, lambda: "Printer on fire" in screen_text(app))
+
+
+async def test_a_status_change_elsewhere_shows_in_the_queue_row(shared):
+    svc, other, ids = shared
+    app = make_app(svc, "sam", ticker=False, live=True, tz=timezone.utc)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.table
+
+        def status() -> str:
+            key = str(ids["export"])
+            return str(table.get_cell(key, "status")) if key in app.screen.rows else ""
+
+        assert await until(pilot, lambda: status() != "" and app.watching)
+        assert "progress" not in status()
+        other.move(ids["export"], "in_progress", actor="maria")
+        assert await until(pilot, lambda: "progress" in status())
+
+
+async def test_the_open_case_shows_a_note_written_elsewhere(shared):
+    svc, other, ids = shared
+    app = make_app(svc, "alice", ticker=False, live=True, tz=timezone.utc)
+    async with app.run_test(size=SIZE) as pilot:
+        app.open_case(ids["vat"])
+        assert await until(pilot, lambda: "Invoice shows wrong VAT" in screen_text(app) and app.watching)
+        other.add_note(ids["vat"], "Billing address confirmed by phone", actor="maria")
+        assert await until(pilot, lambda: "Billing address confirmed by phone" in screen_text(app))
+
+
+async def test_without_live_the_console_does_not_watch(shared):
+    svc, _other, _ids = shared
+    app = make_app(svc, "sam", ticker=False, tz=timezone.utc)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert not app.watching
+        assert not [w for w in app.workers if w.group == "watch"]

@@ -1,0 +1,96 @@
+"""The change watcher: a commit made through another engine is seen; a refusal is not; silence times out."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskconsole.domain.errors import Conflict
+from deskconsole.service import Service
+from deskconsole.store.engine import make_engine
+from deskconsole.store.watch import Change, WatchUnavailable, parse_payload, payload
+
+WAIT = 5.0  # an upper bound only: a watcher answers as soon as the change lands
+
+
+@pytest.fixture
+def other(engine, clock):
+    """A second Service on its own engine: another console or the CLI writing to the same database."""
+    eng = make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        yield Service(eng, clock)
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def watcher(svc):
+    w = svc.watch()
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def wait_for(watcher, rounds: int = 3) -> Change | None:
+    for _ in range(rounds):
+        change = watcher.wait(WAIT)
+        if change is not None:
+            return change
+    return None
+
+
+def test_a_commit_from_another_engine_is_seen(desk, watcher, other, db_url):
+    case = desk.open()
+    watcher.wait(0.5)  # the opening above may or may not have been seen already
+    other.move(case.id, "in_progress", actor="alice")
+    change = wait_for(watcher)
+    assert change is not None
+    assert change.touches(case.id)
+    if "postgresql" in db_url:
+        assert change.cases == frozenset({case.id})  # PostgreSQL names the case
+
+
+def test_nothing_committed_means_the_wait_times_out(desk, watcher):
+    desk.open()
+    while watcher.wait(0.5) is not None:  # drain what the setup wrote
+        pass
+    assert watcher.wait(0.6) is None
+
+
+def test_a_refused_action_is_not_announced_on_postgres(pg_url, clock):
+    """The refused move below first fires the case's overdue reminder (written, then rolled back)."""
+    from deskconsole.store.engine import init_schema
+
+    engine = make_engine(pg_url)
+    init_schema(engine)
+    svc = Service(engine, clock)
+    svc.add_agent("alice", "analyst", actor=None)
+    case, _ = svc.open_case("Invoice total is wrong", "acme")
+    case = svc.move(case.id, "pending", sub_status="customer_input", actor="alice")
+    clock.advance(days=8)  # the 7-day reminder is overdue
+    watcher = svc.watch()
+    try:
+        with pytest.raises(Conflict):
+            svc.move(case.id, "in_progress", actor="alice", expected_version=case.version - 1)
+        assert watcher.wait(1.0) is None
+        assert svc.get_case(case.id).reminder_at is not None  # the reminder's firing was rolled back too
+        assert [f.case for f in svc.tick()] == [case.id]
+        change = wait_for(watcher)
+        assert change is not None and change.cases == frozenset({case.id})
+    finally:
+        watcher.close()
+        engine.dispose()
+
+
+def test_many_cases_in_one_commit_fall_back_to_everything():
+    assert payload({1, 2, 3}) == "1,2,3"
+    assert payload(set(range(100_000, 102_000))) == "*"
+    assert parse_payload("*").cases is None
+    assert parse_payload("4,5").cases == frozenset({4, 5})
+    assert Change(frozenset({4})).touches(4) and not Change(frozenset({4})).touches(5)
+
+
+def test_an_in_memory_database_cannot_be_watched(clock):
+    svc = Service(make_engine("sqlite://"), clock)
+    with pytest.raises(WatchUnavailable):
+        svc.watch()
