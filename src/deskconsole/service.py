@@ -1248,11 +1248,33 @@ class Service:
         """
         now = to_utc(now) if now else self.now()
         fired: list[Fired] = []
+        self._tick_applied = 0
         while True:
             batch, seen = self._tick_pass(now)
             fired.extend(batch)
             if not seen:
                 return fired
+
+    def _tick_checkpoint(self, applied: int) -> None:
+        """Count firings applied (not yet committed) by this tick; the crash-test hook lives here.
+
+        DESKCONSOLE_TICK_PAUSE_AFTER=N (tests only; unset in normal use, and then this only counts)
+        makes the process stop inside the open transaction once N firings of this tick are applied,
+        announce it with one line on standard error and wait there to be killed, so a test can
+        SIGKILL a ticker in the middle of its work at a known point.
+        """
+        import os
+
+        self._tick_applied = getattr(self, "_tick_applied", 0) + applied
+        limit = os.environ.get("DESKCONSOLE_TICK_PAUSE_AFTER", "")
+        if applied and limit.isdigit() and self._tick_applied >= int(limit) > 0:
+            import sys
+            import time
+
+            sys.stderr.write(f"tick paused after {self._tick_applied} firings (DESKCONSOLE_TICK_PAUSE_AFTER)\n")
+            sys.stderr.flush()
+            while True:
+                time.sleep(60)
 
     def _due(self, s: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
         return list(
@@ -1284,12 +1306,14 @@ class Service:
                     skipped.append((timer_id, case_id))
                     continue
                 result = self._fire(s, timer_id, case_id, now)
+                self._tick_checkpoint(int(result is not None))
             if result:
                 fired.append(result)
         for timer_id, case_id in skipped:
             with self._tx() as s:
                 s.exec(select(Case.id).where(Case.id == case_id).with_for_update()).first()
                 result = self._fire(s, timer_id, case_id, now)
+                self._tick_checkpoint(int(result is not None))
             if result:
                 fired.append(result)
         return fired, bool(due)
@@ -1333,12 +1357,15 @@ class Service:
                 continue
             if run:
                 fired.extend(self._fire_bulk(s, run, now))
+                self._tick_checkpoint(len(run))
                 run = []
             result = self._fire(s, row.id, row.case_id, now)
+            self._tick_checkpoint(int(result is not None))
             if result:
                 fired.append(result)
         if run:
             fired.extend(self._fire_bulk(s, run, now))
+            self._tick_checkpoint(len(run))
         return fired, True
 
     def _fire_bulk(self, s: Session, timers: Sequence[Any], now: datetime) -> list[Fired]:
