@@ -81,6 +81,7 @@ COMM_MODES = ("email", "phone", "conference_call")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,2}$")
 TICK_BATCH = 500
+PG_TICK_CHUNK = 25  # timers per tick transaction on PostgreSQL (their cases stay locked until it commits)
 PRIORITY_ORDER = [p.value for p in Priority]
 
 
@@ -1292,23 +1293,40 @@ class Service:
             # SQLite: the whole pass holds the write lock (BEGIN IMMEDIATE); other tickers wait.
             with self._tx() as s:
                 return self._tick_pass_bulk(s, now)
-        # PostgreSQL: one timer per transaction. Lock the case first (the same order as every
-        # action), skipping cases another ticker holds; those are retried blocking at the end.
+        # PostgreSQL: a few dozen timers per transaction. Lock their cases first (the same order as
+        # every action), skipping cases another ticker or an action holds; those are retried one by
+        # one, blocking, at the end if their timer is still pending. A claim and its effect always
+        # commit together: a ticker killed mid-transaction leaves neither.
         with self._read() as s:
             due = self._due(s, now, TICK_BATCH)
         fired, skipped = [], []
-        for timer_id, case_id in due:
+        for first in range(0, len(due), PG_TICK_CHUNK):
+            chunk = due[first:first + PG_TICK_CHUNK]
+            done: list[Fired] = []
             with self._tx() as s:
-                locked = s.exec(
-                    select(Case.id).where(Case.id == case_id).with_for_update(skip_locked=True)
-                ).first()
-                if locked is None:
-                    skipped.append((timer_id, case_id))
-                    continue
-                result = self._fire(s, timer_id, case_id, now)
-                self._tick_checkpoint(int(result is not None))
-            if result:
-                fired.append(result)
+                locked = set(s.exec(  # only cases whose timer is still pending: another ticker's work is done
+                    select(Case.id)
+                    .join(Timer, col(Timer.case_id) == col(Case.id))
+                    .where(col(Timer.id).in_([timer_id for timer_id, _ in chunk]), Timer.state == TimerState.PENDING)
+                    .order_by(Case.id)
+                    .with_for_update(of=Case, skip_locked=True)
+                ).all())
+                for timer_id, case_id in chunk:
+                    if case_id not in locked:
+                        skipped.append((timer_id, case_id))
+                        continue
+                    result = self._fire(s, timer_id, case_id, now)
+                    self._tick_checkpoint(int(result is not None))
+                    if result:
+                        done.append(result)
+            fired.extend(done)
+        if skipped:
+            with self._read() as s:
+                pending = set(s.exec(
+                    select(Timer.id).where(col(Timer.id).in_([t for t, _ in skipped]),
+                                           Timer.state == TimerState.PENDING)
+                ).all())
+            skipped = [(t, c) for t, c in skipped if t in pending]
         for timer_id, case_id in skipped:
             with self._tx() as s:
                 s.exec(select(Case.id).where(Case.id == case_id).with_for_update()).first()
