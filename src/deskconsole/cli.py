@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command, run_deliver
 from deskconsole.domain.clock import format_countdown, format_time, parse_time
@@ -58,6 +58,14 @@ def safe_block(value: object) -> str:
     return _CONTROL_BLOCK.sub(_visible, text.replace("\r\n", "\n"))
 
 
+# Characters JSON may carry raw but a terminal must not get raw (json.dumps escapes only C0 itself).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
@@ -79,7 +87,10 @@ class Output:
         self.out.write(text + "\n")
 
     def json(self, value: Any, *, flush: bool = False) -> None:
-        self.out.write(json.dumps(value, ensure_ascii=self.ascii_json) + "\n")
+        text = json.dumps(value, ensure_ascii=self.ascii_json)
+        if not self.ascii_json:  # DEL, C1 and bidi controls stay escaped (\u009b) even in UTF-8 output
+            text = _JSON_UNSAFE.sub(_json_escape, text)
+        self.out.write(text + "\n")
         if flush:
             self.out.flush()
 
@@ -135,6 +146,24 @@ def case_id(text: str) -> int:
     return value
 
 
+def calendar_date(text: str) -> str:
+    """A day that exists on the calendar, written YYYY-MM-DD (kept as written)."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a calendar date (YYYY-MM-DD): {text!r}") from None
+    return text
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad usage is one line on stderr, `error: ...` naming where to look, and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {safe(message)} (see '{self.prog} --help')\n")
+
+
 def skill_list(text: str) -> list[str]:
     return [s.strip() for s in text.split(",") if s.strip()]
 
@@ -176,7 +205,7 @@ class _Commands:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=PROG,
         description="A keyboard-first console for the whole life of a support case. "
         "Without a command it opens the console.",
@@ -296,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--problem-statement-ok", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--impact-described", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--workaround-impractical", action=argparse.BooleanOptionalAction, default=None)
-    p.add_argument("--milestone", dest="milestone_date", metavar="DATE")
+    p.add_argument("--milestone", dest="milestone_date", metavar="DATE", type=calendar_date)
     p.add_argument("--json", action="store_true")
     p = esc.leaf("decide", cmd_escalation_decide, "approve or deny a request (managers only)")
     p.add_argument("id", type=case_id)

@@ -84,6 +84,7 @@ COMM_MODES = ("email", "phone", "conference_call")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,2}$")
 TICK_BATCH = 500
+PG_TICK_CHUNK = 25  # timers per tick transaction on PostgreSQL (their cases stay locked until it commits)
 PRIORITY_ORDER = [p.value for p in Priority]
 
 
@@ -1285,11 +1286,33 @@ class Service:
         """
         now = to_utc(now) if now else self.now()
         fired: list[Fired] = []
+        self._tick_applied = 0
         while True:
             batch, seen = self._tick_pass(now)
             fired.extend(batch)
             if not seen:
                 return fired
+
+    def _tick_checkpoint(self, applied: int) -> None:
+        """Count firings applied (not yet committed) by this tick; the crash-test hook lives here.
+
+        DESKCONSOLE_TICK_PAUSE_AFTER=N (tests only; unset in normal use, and then this only counts)
+        makes the process stop inside the open transaction once N firings of this tick are applied,
+        announce it with one line on standard error and wait there to be killed, so a test can
+        SIGKILL a ticker in the middle of its work at a known point.
+        """
+        import os
+
+        self._tick_applied = getattr(self, "_tick_applied", 0) + applied
+        limit = os.environ.get("DESKCONSOLE_TICK_PAUSE_AFTER", "")
+        if applied and limit.isdigit() and self._tick_applied >= int(limit) > 0:
+            import sys
+            import time
+
+            sys.stderr.write(f"tick paused after {self._tick_applied} firings (DESKCONSOLE_TICK_PAUSE_AFTER)\n")
+            sys.stderr.flush()
+            while True:
+                time.sleep(60)
 
     def _due(self, s: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
         return list(
@@ -1307,26 +1330,45 @@ class Service:
             # SQLite: the whole pass holds the write lock (BEGIN IMMEDIATE); other tickers wait.
             with self._tx() as s:
                 return self._tick_pass_bulk(s, now)
-        # PostgreSQL: one timer per transaction. Lock the case first (the same order as every
-        # action), skipping cases another ticker holds; those are retried blocking at the end.
+        # PostgreSQL: a few dozen timers per transaction. Lock their cases first (the same order as
+        # every action), skipping cases another ticker or an action holds; those are retried one by
+        # one, blocking, at the end if their timer is still pending. A claim and its effect always
+        # commit together: a ticker killed mid-transaction leaves neither.
         with self._read() as s:
             due = self._due(s, now, TICK_BATCH)
         fired, skipped = [], []
-        for timer_id, case_id in due:
+        for first in range(0, len(due), PG_TICK_CHUNK):
+            chunk = due[first:first + PG_TICK_CHUNK]
+            done: list[Fired] = []
             with self._tx() as s:
-                locked = s.exec(
-                    select(Case.id).where(Case.id == case_id).with_for_update(skip_locked=True)
-                ).first()
-                if locked is None:
-                    skipped.append((timer_id, case_id))
-                    continue
-                result = self._fire(s, timer_id, case_id, now)
-            if result:
-                fired.append(result)
+                locked = set(s.exec(  # only cases whose timer is still pending: another ticker's work is done
+                    select(Case.id)
+                    .join(Timer, col(Timer.case_id) == col(Case.id))
+                    .where(col(Timer.id).in_([timer_id for timer_id, _ in chunk]), Timer.state == TimerState.PENDING)
+                    .order_by(Case.id)
+                    .with_for_update(of=Case, skip_locked=True)
+                ).all())
+                for timer_id, case_id in chunk:
+                    if case_id not in locked:
+                        skipped.append((timer_id, case_id))
+                        continue
+                    result = self._fire(s, timer_id, case_id, now)
+                    self._tick_checkpoint(int(result is not None))
+                    if result:
+                        done.append(result)
+            fired.extend(done)
+        if skipped:
+            with self._read() as s:
+                pending = set(s.exec(
+                    select(Timer.id).where(col(Timer.id).in_([t for t, _ in skipped]),
+                                           Timer.state == TimerState.PENDING)
+                ).all())
+            skipped = [(t, c) for t, c in skipped if t in pending]
         for timer_id, case_id in skipped:
             with self._tx() as s:
                 s.exec(select(Case.id).where(Case.id == case_id).with_for_update()).first()
                 result = self._fire(s, timer_id, case_id, now)
+                self._tick_checkpoint(int(result is not None))
             if result:
                 fired.append(result)
         return fired, bool(due)
@@ -1370,12 +1412,15 @@ class Service:
                 continue
             if run:
                 fired.extend(self._fire_bulk(s, run, now))
+                self._tick_checkpoint(len(run))
                 run = []
             result = self._fire(s, row.id, row.case_id, now)
+            self._tick_checkpoint(int(result is not None))
             if result:
                 fired.append(result)
         if run:
             fired.extend(self._fire_bulk(s, run, now))
+            self._tick_checkpoint(len(run))
         return fired, True
 
     def _fire_bulk(self, s: Session, timers: Sequence[Any], now: datetime) -> list[Fired]:

@@ -11,9 +11,9 @@ import re
 
 from rich.text import Text
 
-# C0 controls except tab/newline, DEL, C1 controls, and bidi overrides/isolates
-# (they reorder what follows them on screen).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls except tab/newline, DEL, C1 controls, line/paragraph separators, and bidi
+# overrides/isolates (they reorder what follows them on screen).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:
