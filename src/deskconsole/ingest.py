@@ -230,10 +230,12 @@ class Progress:
         self.offset = 0
         self.failed = 0
         self.stream = stream
+        self.replace = False
 
     def resume(self, *, restart: bool) -> str | None:
         """Position the stream after the last committed line; a note for stderr, or None."""
         if restart:
+            self.replace = True  # the first mark of this run replaces the earlier run's
             return None
         stored = self.service.ingest_progress(self.key)
         if stored is None:
@@ -262,7 +264,8 @@ class Progress:
     def record(self, line: int, offset: int, failed: int) -> None:
         value = json.dumps({"offset": offset, "line": line, "failed": failed, "prefix": self.digest.hexdigest()},
                            separators=(",", ":"))
-        self.service.record_ingest_progress(self.key, value, offset)
+        self.service.record_ingest_progress(self.key, value, offset, replace=self.replace)
+        self.replace = False
 
 
 # ----------------------------------------------------------------- applying

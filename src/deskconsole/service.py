@@ -1738,8 +1738,9 @@ class Service:
             row = s.get(Meta, key)
             return row.value if row is not None else None
 
-    def record_ingest_progress(self, key: str, value: str, offset: int) -> None:
-        """Keep how far an ingest got through a file (JSON with an "offset"), never moving it back.
+    def record_ingest_progress(self, key: str, value: str, offset: int, *, replace: bool = False) -> None:
+        """Keep how far an ingest got through a file (JSON with an "offset"), never moving it back
+        (unless `replace`: a run that starts the file over).
 
         Meant to run inside the batch whose lines it covers, so the mark commits with them.
         """
@@ -1755,7 +1756,7 @@ class Service:
                     if row is None:
                         s.add(Meta(key=key, value=value))
                         s.flush()
-                    elif int(json.loads(row.value).get("offset", -1)) < offset:
+                    elif replace or int(json.loads(row.value).get("offset", -1)) < offset:
                         row.value = value
                 return
             except IntegrityError:  # another ingest of the same file inserted the mark first

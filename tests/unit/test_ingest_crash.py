@@ -190,3 +190,50 @@ def test_kill_9_mid_ingest_then_rerun_applies_every_line_exactly_once(
     assert third.returncode == 1 and third.stdout == ""
     assert f"lines 1-{LINES:,} were applied" in third.stderr
     assert _snapshot(db_url) == want
+
+
+def test_a_rerun_applies_only_appended_lines_and_refuses_a_changed_file(sqlite_url: str, tmp_path: Path) -> None:
+    _seed(sqlite_url)
+    feed = tmp_path / "log.jsonl"
+    reply = {"type": "customer.replied", "case": 1}
+    feed.write_text("".join(json.dumps({**reply, "body": f"Reply {i}"}) + "\n" for i in range(3)))
+    first = _ingest(sqlite_url, feed)
+    assert first.returncode == 0 and len(first.stdout.splitlines()) == 3
+
+    with feed.open("a") as f:  # the sender appends to its log
+        f.write(json.dumps({**reply, "body": "Reply 3"}) + "\n" + json.dumps({**reply, "case": 99999, "body": "x"}))
+    second = _ingest(sqlite_url, feed)
+    assert second.returncode == 1
+    assert [json.loads(line)["line"] for line in second.stdout.splitlines()] == [4, 5]
+    assert "lines 1-3 were applied by an earlier run; going on from line 4" in second.stderr
+
+    def replies() -> list[str]:
+        engine = create_engine(sqlite_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT body FROM event WHERE case_id = 1 AND kind = 'customer_replied' "
+                                     "ORDER BY id")).scalars().all()
+        engine.dispose()
+        return list(rows)
+
+    assert replies() == ["Reply 0", "Reply 1", "Reply 2", "Reply 3"]
+
+    feed.write_text(feed.read_text().replace("Reply 1", "Reply one"))  # the part already read changed
+    changed = _ingest(sqlite_url, feed)
+    assert changed.returncode == 1 and changed.stdout == ""
+    assert changed.stderr.startswith("error: ") and "--restart" in changed.stderr
+    assert replies() == ["Reply 0", "Reply 1", "Reply 2", "Reply 3"]
+
+    restarted = subprocess.run(
+        [sys.executable, "-m", "deskconsole", "--db", sqlite_url, "ingest", "--restart", str(feed)],
+        capture_output=True, text=True, env=_env(), timeout=600)
+    assert restarted.returncode == 1 and len(restarted.stdout.splitlines()) == 5
+    assert replies()[4:] == ["Reply 0", "Reply one", "Reply 2", "Reply 3"]
+
+    feed.write_text(json.dumps({**reply, "body": "Short"}) + "\n")  # rewritten, shorter than before
+    shorter = subprocess.run(
+        [sys.executable, "-m", "deskconsole", "--db", sqlite_url, "ingest", "--restart", str(feed)],
+        capture_output=True, text=True, env=_env(), timeout=600)
+    assert shorter.returncode == 0 and len(shorter.stdout.splitlines()) == 1
+    again = _ingest(sqlite_url, feed)  # the restart's mark replaced the longer file's
+    assert again.returncode == 0 and again.stdout == "" and "lines 1-1 were applied" in again.stderr
+    assert replies()[-2:] == ["Reply 3", "Short"]
