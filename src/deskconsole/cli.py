@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from deskconsole.service import Service
 
 PROG = "deskconsole"
-MAX_INGEST_LINE = 2 * 1024 * 1024  # bytes; longer lines fail without being read into memory
 PROGRESS_ABOVE = 2000  # demo --cases above this shows a progress bar on stderr
 
 # --------------------------------------------------------------------------- text
@@ -240,8 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = top.leaf("ingest", cmd_ingest, "apply outside events (JSON Lines) from FILE or standard input",
                  epilog="One output line per input line; blank lines are skipped without output "
-                 "(they still count for line numbers). Exit status 1 when any line failed.")
+                 "(they still count for line numbers). Exit status 1 when any line failed. Reading a FILE, "
+                 "ingest keeps its place in the database: run again on the same FILE, it goes on after "
+                 "the last line an earlier run applied.")
     p.add_argument("file", nargs="?", metavar="FILE", help="JSON Lines file ('-' or omitted: standard input)")
+    p.add_argument("--restart", action="store_true",
+                   help="apply FILE from its first line, whatever an earlier run of it applied")
 
     top.leaf("tick", cmd_tick, "fire every timer due now, once; one JSON line per fired timer")
     add_deliver_command(top.sub, [top.common]).set_defaults(func=cmd_deliver)
@@ -925,162 +928,10 @@ def cmd_kb_link(ctx: Context) -> int:
 # ------------------------------------------------------------------------ ingest
 
 
-class LineError(Exception):
-    """This input line is refused; the message goes into its output line."""
-
-
-def _field(event: dict[str, Any], name: str) -> Any:
-    value = event.get(name)
-    if value is None:
-        raise LineError(f"missing field {name!r}")
-    return value
-
-
-def _case_field(event: dict[str, Any]) -> int:
-    value = _field(event, "case")
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise LineError(f"field 'case' must be a case number, not {value!r}")
-    return value
-
-
-def _at_field(event: dict[str, Any]) -> datetime | None:
-    value = event.get("at")
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise LineError(f"field 'at' must be an ISO 8601 time with a zone, not {value!r}")
-    try:
-        return parse_time(value)
-    except ValueError as exc:
-        raise LineError(f"field 'at': {exc}") from None
-
-
-def _apply_event(service: Service, event: dict[str, Any]) -> dict[str, Any]:
-    kind = event.get("type")
-    if kind is None:
-        raise LineError("missing field 'type'")
-    handler = INGEST_TYPES.get(kind) if isinstance(kind, str) else None
-    if handler is None:
-        raise LineError(f"unknown type {kind!r} (one of: {', '.join(INGEST_TYPES)})")
-    return handler(service, event)
-
-
-def _ingest_opened(service: Service, e: dict[str, Any]) -> dict[str, Any]:
-    title, customer = _field(e, "title"), _field(e, "customer")
-    at = _at_field(e)
-    case = service.open_case(
-        title, customer, description=e.get("description") or "", contact=e.get("contact"),
-        product_area=e.get("product_area"), severity=e.get("severity"), ref=e.get("ref"), at=at,
-        language=e.get("language"),
-    )[0]
-    return {"case": case.id, "status": case.status}
-
-
-def _ingest_replied(service: Service, e: dict[str, Any]) -> dict[str, Any]:
-    case_no, body = _case_field(e), _field(e, "body")
-    case, notice = service.customer_reply(case_no, body, at=_at_field(e))
-    result = {"case": case.id, "status": case.status}
-    if notice:
-        result["notice"] = notice
-    return result
-
-
-def _ingest_confirmed(service: Service, e: dict[str, Any]) -> dict[str, Any]:
-    case = service.customer_confirm(_case_field(e), at=_at_field(e))
-    return {"case": case.id, "status": case.status}
-
-
-def _ingest_escalation(service: Service, e: dict[str, Any]) -> dict[str, Any]:
-    case_no, reason = _case_field(e), _field(e, "reason")
-    case = service.request_escalation(case_no, reason, actor=None, at=_at_field(e))
-    return {"case": case.id, "status": case.status}
-
-
-def _ingest_survey(service: Service, e: dict[str, Any]) -> dict[str, Any]:
-    case_no, score = _case_field(e), _field(e, "score")
-    survey = service.answer_survey(case_no, score, e.get("comment"), at=_at_field(e))
-    # Surveys are sent when a case closes, and closed cases never change.
-    return {"case": survey.case, "status": Status.CLOSED.value}
-
-
-INGEST_TYPES: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
-    "case.opened": _ingest_opened,
-    "customer.replied": _ingest_replied,
-    "customer.confirmed": _ingest_confirmed,
-    "escalation.requested": _ingest_escalation,
-    "survey.answered": _ingest_survey,
-}
-
-
-def read_lines(stream: IO[bytes], limit: int = MAX_INGEST_LINE) -> Iterator[tuple[int, str | None, str | None]]:
-    """(line number, text, error) for every physical line; a line over `limit` bytes is skipped unread."""
-    number = 0
-    while True:
-        chunk = stream.readline(limit + 1)
-        if not chunk:
-            return
-        number += 1
-        if len(chunk) > limit and not chunk.endswith(b"\n"):
-            while True:  # drop the rest of the line without keeping it
-                more = stream.readline(1 << 20)
-                if not more or more.endswith(b"\n"):
-                    break
-            yield number, None, f"line too long (more than {limit:,} bytes)"
-            continue
-        if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
-            chunk = chunk[3:]
-        try:
-            text = chunk.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield number, None, f"not valid UTF-8 (byte {exc.start + 1} of the line)"
-            continue
-        yield number, text.rstrip("\r\n"), None
-
-
-def ingest_stream(service: Service, stream: IO[bytes], out: Output) -> int:
-    """Apply every line; print one result per non-blank line; 1 when any line failed."""
-    from sqlalchemy.exc import OperationalError
-
-    failed = False
-    for number, text, problem in read_lines(stream):
-        if text is not None and not text.strip():
-            continue
-        result: dict[str, Any] = {"line": number}
-        try:
-            if problem is not None:
-                raise LineError(problem)
-            try:
-                event = json.loads(text)
-            except RecursionError:
-                raise LineError("not valid JSON: nested too deeply") from None
-            except ValueError as exc:
-                raise LineError(f"not valid JSON: {exc}") from None
-            if not isinstance(event, dict):
-                raise LineError(f"each line must be a JSON object, not {type(event).__name__}")
-            result.update(ok=True, **_apply_event(service, event))
-        except (LineError, DeskError) as exc:
-            failed = True
-            result = {"line": number, "ok": False, "error": str(exc)}
-        except OperationalError:
-            raise  # the database is gone or locked: stop here, reported as one error line
-        except Exception as exc:  # noqa: BLE001 - a bad line must not stop the lines after it
-            failed = True
-            result = {"line": number, "ok": False, "error": f"could not apply the line: {type(exc).__name__}: {exc}"}
-        out.json(result, flush=True)
-    return 1 if failed else 0
-
-
 def cmd_ingest(ctx: Context) -> int:
-    path = ctx.args.file
-    service = ctx.service
-    if path in (None, "-"):
-        return ingest_stream(service, sys.stdin.buffer, ctx.out)
-    try:
-        stream = open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
-    with stream:
-        return ingest_stream(service, stream, ctx.out)
+    from deskconsole.ingest import ingest_file
+
+    return ingest_file(ctx.service, ctx.args.file, ctx.out, restart=ctx.args.restart)
 
 
 # -------------------------------------------------------------------------- main

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -178,6 +179,10 @@ class Service:
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
+        batch = _BATCH.get()
+        if batch is not None and batch.service is self:  # inside batch(): a savepoint of its transaction
+            yield from batch.savepoint()
+            return
         if not self._pg:
             with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
                 with session.begin():
@@ -237,13 +242,17 @@ class Service:
         now = self.now()
         before = (case.version, case.last_actor, case.last_change)
         # an effect may start timers that are already due (the follow-up after a late close)
-        while due := s.exec(
-            select(Timer.id)
-            .where(Timer.case_id == case.id, Timer.state == TimerState.PENDING, Timer.due_at <= now)
-            .order_by(Timer.due_at, Timer.id)
-        ).all():
+        # This case's pending timers (the (case_id, state) index), due ones picked and sorted here:
+        # a due_at condition in SQL makes SQLite walk the desk-wide (state, due_at) index instead.
+        while due := sorted(
+            (to_utc(due_at), timer_id)
+            for timer_id, due_at in s.exec(
+                select(Timer.id, Timer.due_at).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)
+            ).all()
+            if to_utc(due_at) <= now
+        ):
             s.info.setdefault("before_settle", {}).setdefault(case.id, before)
-            for timer_id in due:
+            for _, timer_id in due:
                 self._fire(s, timer_id, case.id, now)
 
     def _open_case_or_refuse(self, case: Case, doing: str) -> None:
@@ -375,6 +384,8 @@ class Service:
             case.resolution = resolution
         label = status.value + (f"/{sub_status.value}" if sub_status else "")
         if status is Status.CLOSED:
+            if (batch := _BATCH.get()) is not None and batch.routing is not None:
+                batch.routing.closed(case.assignee_id)
             case.close_reason = reason
             case.closed_at = _db_time(at)
             case.attention = None
@@ -520,6 +531,9 @@ class Service:
 
     # ------------------------------------------------------------------ routing
     def _route(self, s: Session, case: Case) -> Agent | None:
+        batch = _BATCH.get()
+        if batch is not None and batch.service is self and batch.routing is not None:
+            return batch.routing.route(self, s, case)
         analysts = s.exec(
             select(Agent).where(Agent.role == Role.ANALYST, Agent.availability == Availability.AVAILABLE)
         ).all()
@@ -1731,6 +1745,9 @@ class Service:
 
     # ------------------------------------------------------------------- views
     def _case_view(self, s: Session, case: Case) -> CaseView:
+        batch = _BATCH.get()
+        if batch is not None and batch.service is self and batch.light:
+            return CaseBrief(id=case.id, status=case.status)  # type: ignore[return-value]
         s.flush()
         # Sorted in Python: ORDER BY due_at makes SQLite pick the (state, due_at) index and scan
         # every pending timer of the desk instead of this case's few.
@@ -1773,6 +1790,177 @@ class Service:
             ],
             language=case.language,
         )
+
+    # ----------------------------------------------------------------- batches
+    @contextmanager
+    def batch(self, *, light: bool = True, routing: RoutingMemo | None = None) -> Iterator[Session]:
+        """Run several actions in one transaction, each action in a savepoint of it.
+
+        An action that refuses (or fails) rolls back to its own savepoint only, so each
+        action is still whole or nothing; the batch commits when the block ends and rolls
+        back entirely if the block raises. With `light`, actions give back a CaseBrief
+        (id and status) instead of building a full CaseView. `routing` keeps what routing
+        reads across batches (see RoutingMemo). Batches hold their row locks until they
+        commit: keep them short in time.
+        """
+        if _BATCH.get() is not None:
+            raise RuntimeError("Service.batch() does not nest")
+        # PostgreSQL: other consoles LISTEN; the touched case ids go out when the batch commits.
+        session_type = TrackedSession if self._pg else Session
+        with session_type(self.engine, expire_on_commit=False, autoflush=True) as session:
+            token = _BATCH.set(_Batch(self, session, light, routing))
+            try:
+                with session.begin():
+                    yield session
+                    if self._pg:
+                        announce(session)
+            except BaseException:
+                if routing is not None:
+                    routing.reset()  # its counts may include what was just rolled back
+                raise
+            finally:
+                _BATCH.reset(token)
+
+    def ingest_progress(self, key: str) -> str | None:
+        """What record_ingest_progress last kept under key, or None."""
+        from deskconsole.store.models import Meta
+
+        with self._read() as s:
+            row = s.get(Meta, key)
+            return row.value if row is not None else None
+
+    def record_ingest_progress(self, key: str, value: str, offset: int, *, replace: bool = False) -> None:
+        """Keep how far an ingest got through a file (JSON with an "offset"), never moving it back
+        (unless `replace`: a run that starts the file over).
+
+        Meant to run inside the batch whose lines it covers, so the mark commits with them.
+        """
+        from deskconsole.store.models import Meta
+
+        for attempt in (1, 2):
+            try:
+                with self._tx() as s:
+                    query = select(Meta).where(Meta.key == key)
+                    if self._pg:
+                        query = query.with_for_update()
+                    row = s.exec(query).first()
+                    if row is None:
+                        s.add(Meta(key=key, value=value))
+                        s.flush()
+                    elif replace or int(json.loads(row.value).get("offset", -1)) < offset:
+                        row.value = value
+                return
+            except IntegrityError:  # another ingest of the same file inserted the mark first
+                if attempt == 2:
+                    raise
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("deskconsole_batch", default=None)
+
+
+class _Batch:
+    def __init__(self, service: Service, session: Session, light: bool, routing: RoutingMemo | None) -> None:
+        self.service = service
+        self.session = session
+        self.light = light
+        self.routing = routing
+
+    def savepoint(self) -> Iterator[Session]:
+        self.session.info.pop("before_settle", None)  # that bookkeeping belongs to one action
+        with self.session.begin_nested():
+            yield self.session
+
+
+class CaseBrief:
+    """What an action inside a light batch gives back instead of a CaseView."""
+
+    __slots__ = ("id", "status")
+
+    def __init__(self, id: int, status: str) -> None:  # noqa: A002
+        self.id = id
+        self.status = Status(status).value
+
+
+class RoutingMemo:
+    """Routing's reads (the analysts, their skills, their open-case counts) kept across batches.
+
+    Routing gives a new case to the available analyst with the fitting skill who has the
+    fewest open cases. Counting those at a million cases costs a large part of a second, so
+    a long ingest reads the analysts and counts once and keeps the counts current with its
+    own assignments and closes; every REFRESH_S seconds it reads them again, to see what
+    other consoles changed meanwhile. mark()/undo() bracket one action: a refused action's
+    assignment is taken back.
+    """
+
+    REFRESH_S = 5.0
+
+    def __init__(self) -> None:
+        self.reset()
+        self._saved: dict[int, int] | None = None
+
+    def reset(self) -> None:
+        self._loaded_at: float | None = None
+        self.available: list[tuple[int, str, list[str]]] = []
+        self.skills: list[tuple[str, re.Pattern[str]]] = []
+        self.counts: dict[int, int] = {}
+
+    def mark(self) -> None:
+        self._saved = dict(self.counts)
+
+    def undo(self) -> None:
+        if self._saved is not None:
+            self.counts = self._saved
+            self._saved = None
+
+    def closed(self, assignee_id: int | None) -> None:
+        if assignee_id is not None and assignee_id in self.counts:
+            self.counts[assignee_id] -= 1
+
+    def _load(self, s: Session) -> None:
+        now = time.monotonic()
+        if self._loaded_at is not None and now - self._loaded_at < self.REFRESH_S:
+            return
+        rows = s.exec(
+            select(Agent.id, Agent.name, Agent.skills, Agent.availability).where(Agent.role == Role.ANALYST)
+        ).all()
+        self.available = [(i, n, sk.split(",")) for i, n, sk, av in rows if av == Availability.AVAILABLE]
+        skills = {sk for _, _, row, _ in rows for sk in row.split(",") if sk}
+        self.skills = [(sk, re.compile(rf"(?<![a-z0-9]){re.escape(sk)}(?![a-z0-9])")) for sk in sorted(skills)]
+        self.counts = {}
+        self._loaded_at = now
+
+    def _infer_area(self, case: Case) -> str | None:
+        """As Service._infer_area, over the kept skills."""
+        text = f"{case.title}\n{case.description}".lower()
+        best = None
+        for skill, pattern in self.skills:
+            match = pattern.search(text)
+            if match and (best is None or match.start() < best[0]):
+                best = (match.start(), skill)
+        return best[1] if best else None
+
+    def route(self, service: Service, s: Session, case: Case) -> Agent | None:
+        """As Service._route, over the kept analysts and counts; counts the assignment it makes."""
+        self._load(s)
+        if not self.available:
+            return None
+        if not case.product_area:
+            case.product_area = self._infer_area(case)
+        area = (case.product_area or "").lower()
+        fits = [a for a in self.available if area and area in a[2]]
+        if not fits:
+            return None
+        missing = [a[0] for a in fits if a[0] not in self.counts]
+        if missing:
+            self.counts.update(dict.fromkeys(missing, 0))
+            self.counts.update(s.exec(
+                select(Case.assignee_id, func.count())
+                .where(Case.status != Status.CLOSED, col(Case.assignee_id).in_(missing))
+                .group_by(Case.assignee_id)
+            ).all())
+        best = min(fits, key=lambda a: (self.counts[a[0]], a[1]))
+        self.counts[best[0]] += 1
+        return s.get(Agent, best[0])
 
 
 __all__ = ["Service", "DeskError", "clean_text", "describe_refusal"]
