@@ -267,7 +267,7 @@ class _Bulk:
                 done = 0
                 if progress is not None:
                     progress(0, self.total)
-                self.due_keys = set(self.rng.sample(range(self.total), self.due)) if self.due else set()
+                self.due_keys = set(self.rng.sample(range(self._due_room()), self.due)) if self.due else set()
                 while done < self.total:
                     size = min(chunk, self.total - done)
                     rows = self._chunk(done, size)
@@ -328,6 +328,18 @@ class _Bulk:
             plan = "closed:confirmed"
         return plan
 
+    def _opened(self, key: int) -> int:
+        return self.first_open + ((self.last_open - self.first_open) * (2 * key + 1)) // (2 * max(1, self.total))
+
+    def _due_room(self) -> int:
+        """How many of the oldest cases opened early enough to have been waiting on the customer
+        for a reminder's delay by `end`."""
+        limit = self.E - self.rem - 2 * DAY
+        room = sum(1 for key in range(self.total) if self._opened(key) < limit)
+        if room < self.due:
+            raise InvalidInput(f"only {room:,} of the cases are old enough to have a reminder due")
+        return room
+
     _open_plans = list(OPEN_PLANS)
     _open_weights = list(OPEN_PLANS.values())
     _closed_plans = list(CLOSED_PLANS)
@@ -349,12 +361,11 @@ class _Bulk:
         outbox: list[tuple] = []
         surveys: list[tuple] = []
         articles: list[tuple] = []
-        span = self.last_open - self.first_open
         counts = self.status_counts
         summary = self.summary
         for key in range(first, first + size):
             cid = self.case_id = self.case_id + 1
-            opened = self.first_open + (span * (2 * key + 1)) // (2 * max(1, self.total))
+            opened = self._opened(key)
             plan = self._plan(key, opened)
             if plan == "new" and rng.random() < 0.05:
                 area = "hardware" if "hardware" not in self.fits else "unknown"  # nobody has the skill
