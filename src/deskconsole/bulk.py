@@ -21,21 +21,26 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import random
+import threading
+from bisect import bisect
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate, chain
 from typing import Any
 
 from sqlalchemy import Engine
 
 from deskconsole.domain.errors import InvalidInput
-from deskconsole.domain.lifecycle import SEVERITY_PRIORITY, Severity
+from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
 from deskconsole.domain.timers import Durations
 from deskconsole.store.engine import is_postgres
 
 CHUNK = 25_000
+ROWS_PER_INSERT = 100  # SQLite: rows to one INSERT statement
 HOUR = 3600
 DAY = 86400
 MINUTE = 60
@@ -61,6 +66,7 @@ PENDING_NOTES = {
     "third_party": "Waiting for the payment provider to answer.",
 }
 INPUT_NOTE = "Please send the log file from the affected machine."
+PRIORITY = {s.value: p.value for s, p in SEVERITY_PRIORITY.items()}
 SURVEY_SHARE = 0.55  # closed cases whose customer answers the survey
 
 CASE_COLUMNS = (
@@ -216,9 +222,11 @@ class _Bulk:
         self.close_reasons = demo.CLOSE_REASONS
         self.comments = demo.SURVEY_COMMENTS
         self.scores = list(demo.SCORE_WEIGHTS)
-        self.score_weights = list(demo.SCORE_WEIGHTS.values())
+        self.score_cum = list(accumulate(demo.SCORE_WEIGHTS.values()))
         self.data = _json_cache()
         self.summary = BulkSummary()
+        self._moves: dict[tuple, tuple[str, str]] = {}
+        self._many: dict[str, str] = {}
         self.status_counts: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ reads
@@ -268,12 +276,10 @@ class _Bulk:
                 if progress is not None:
                     progress(0, self.total)
                 self.due_keys = set(self.rng.sample(range(self._due_room()), self.due)) if self.due else set()
-                while done < self.total:
-                    size = min(chunk, self.total - done)
-                    rows = self._chunk(done, size)
-                    for name, _cols in TABLES:
+                for size, rows in self._chunks(chunk):
+                    for name, cols in TABLES:
                         if rows[name]:
-                            cur.executemany(statements[name], rows[name])
+                            self._insert(cur, name, cols, rows[name], statements[name])
                     done += size
                     if progress is not None:
                         progress(done, self.total)
@@ -305,6 +311,53 @@ class _Bulk:
         self.summary.by_status = {k: self.status_counts[k] for k in order if self.status_counts[k]}
         return self.summary
 
+    def _insert(self, cur: Any, name: str, columns: Sequence[str], rows: list[tuple], one_row: str) -> None:
+        """executemany; on SQLite with many rows to a statement (fewer, larger steps: faster)."""
+        per = ROWS_PER_INSERT
+        full = 0 if self.pg else len(rows) // per * per
+        if full:
+            many = self._many.get(name)
+            if many is None:
+                values = "(" + ", ".join(["?"] * len(columns)) + ")"
+                many = self._many[name] = one_row.split(" VALUES ")[0] + " VALUES " + ", ".join([values] * per)
+            flat = chain.from_iterable
+            cur.executemany(many, [tuple(flat(rows[i:i + per])) for i in range(0, full, per)])
+        if full < len(rows):
+            cur.executemany(one_row, rows[full:])
+
+    def _chunks(self, chunk: int) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
+        """The rows chunk by chunk, made in a thread while the caller inserts the previous chunk
+        (the database works without holding the interpreter lock)."""
+        made: queue.Queue[Any] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def make() -> None:
+            try:
+                done = 0
+                while done < self.total and not stop.is_set():
+                    size = min(chunk, self.total - done)
+                    made.put((size, self._chunk(done, size)))
+                    done += size
+                made.put(None)
+            except BaseException as exc:  # handed to the inserting thread
+                made.put(exc)
+
+        worker = threading.Thread(target=make, name="deskconsole-bulk", daemon=True)
+        worker.start()
+        try:
+            while (item := made.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():  # let a blocked put() finish
+                try:
+                    made.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            worker.join()
+
     # ---------------------------------------------------------------- planning
     def _plan(self, key: int, opened: int) -> str:
         rng = self.rng
@@ -316,11 +369,11 @@ class _Bulk:
         chance = 0.0 if p <= 0 else max(0.0, (recency - (1 - 2 * p)) / (2 * p)) if p < 0.5 else \
             min(1.0, recency * 2 * p)
         if rng.random() < chance:
-            plan = rng.choices(self._open_plans, self._open_weights)[0]
+            plan = self._open_plans[bisect(self._open_cum, rng.random() * self._open_cum[-1])]
             if plan == "new" and self.E - opened > 2 * DAY:
                 plan = "in_progress"  # nobody leaves a case untouched for days
             return plan
-        plan = rng.choices(self._closed_plans, self._closed_weights)[0]
+        plan = self._closed_plans[bisect(self._closed_cum, rng.random() * self._closed_cum[-1])]
         room = self.E - opened
         if plan == "closed:auto_input" and room < self.ic + self.fu + 5 * DAY:
             plan = "closed:confirmed"
@@ -341,9 +394,9 @@ class _Bulk:
         return room
 
     _open_plans = list(OPEN_PLANS)
-    _open_weights = list(OPEN_PLANS.values())
+    _open_cum = list(accumulate(OPEN_PLANS.values()))
     _closed_plans = list(CLOSED_PLANS)
-    _closed_weights = list(CLOSED_PLANS.values())
+    _closed_cum = list(accumulate(CLOSED_PLANS.values()))
 
     def tick_at(self, due: int) -> int:
         """When the demo's hourly tick (on the hour grid that ends at `end`) processed a timer due then."""
@@ -363,14 +416,20 @@ class _Bulk:
         articles: list[tuple] = []
         counts = self.status_counts
         summary = self.summary
+        rnd = rng.random
+        moves = self._moves
+
+        def randint(low: int, high: int) -> int:
+            return low + int(rnd() * (high - low + 1))
+
         for key in range(first, first + size):
             cid = self.case_id = self.case_id + 1
             opened = self._opened(key)
             plan = self._plan(key, opened)
-            if plan == "new" and rng.random() < 0.05:
+            if plan == "new" and rnd() < 0.05:
                 area = "hardware" if "hardware" not in self.fits else "unknown"  # nobody has the skill
             else:
-                area = self.areas[rng.randrange(len(self.areas))]
+                area = self.areas[int(rnd() * len(self.areas))]
             fits = self.fits.get(area)
             if fits:
                 turn = self.turn[area]
@@ -379,14 +438,15 @@ class _Bulk:
             else:
                 assignee_id, assignee = None, None  # waits in the team queue
             titles = self.titles.get(area) or [f"Trouble with {area}"]
-            title = titles[rng.randrange(len(titles))]
-            description = self.descriptions[rng.randrange(len(self.descriptions))]
-            customer, contact = self.customers[rng.randrange(len(self.customers))]
-            address = contact or f"customer:{customer}"
-            who = f"customer:{customer}"
-            severity = rng.choices(("production_down", "high", "normal", "low"), (4, 20, 56, 20))[0]
-            priority = SEVERITY_PRIORITY[Severity(severity)].value
-            ref = f"PORTAL-{cid:07d}" if rng.random() < 0.6 else None
+            title = titles[int(rnd() * len(titles))]
+            description = self.descriptions[int(rnd() * len(self.descriptions))]
+            customer, contact = self.customers[int(rnd() * len(self.customers))]
+            address = contact or "customer:" + customer
+            who = "customer:" + customer
+            roll = rnd() * 100
+            severity = "production_down" if roll < 4 else "high" if roll < 24 else "normal" if roll < 80 else "low"
+            priority = PRIORITY[severity]
+            ref = f"PORTAL-{cid:07d}" if rnd() < 0.6 else None
 
             # state of the row as the service leaves it
             version = 1
@@ -399,22 +459,27 @@ class _Bulk:
             def event(kind: str, actor: str, at: int, body: str | None = None, payload: str | None = None,
                       recorded: int | None = None) -> int:
                 eid = self.event_id = self.event_id + 1
-                events.append((eid, cid, T(at), T(at if recorded is None else recorded), actor, kind, body, payload))
+                stamp = T(at)
+                events.append((eid, cid, stamp, stamp if recorded is None else T(recorded), actor, kind, body, payload))
                 return eid
 
             def enter(to: str, to_sub: str | None, actor: str, at: int, *, body: str | None = None,
                       cancelled: tuple[str, ...] = (), cause: str | None = None, recorded: int | None = None) -> int:
                 nonlocal version, updated, last_actor, last_change, status, sub
-                label = to + (f"/{to_sub}" if to_sub else "")
-                items = [("from", status), ("from_sub_status", sub), ("to", to), ("sub_status", to_sub)]
-                if cancelled:
-                    items.append(("cancelled_timers", cancelled))  # a tuple: JSON writes it as a list
-                if cause:
-                    items.append(("cause", cause))
-                payload = data(*items)
+                move = (status, sub, to, to_sub, cancelled, cause)
+                known = moves.get(move)
+                if known is None:
+                    items = [("from", status), ("from_sub_status", sub), ("to", to), ("sub_status", to_sub)]
+                    if cancelled:
+                        items.append(("cancelled_timers", cancelled))  # a tuple: JSON writes it as a list
+                    if cause:
+                        items.append(("cause", cause))
+                    known = moves[move] = (data(*items), "moved it to " + to + (f"/{to_sub}" if to_sub else ""))
+                payload, last_change = known
                 version += 1
-                updated = max(updated, at)
-                last_actor, last_change = actor, f"moved it to {label}"
+                if at > updated:
+                    updated = at
+                last_actor = actor
                 status, sub = to, to_sub
                 return event("status_changed", actor, at, body, payload, recorded)
 
@@ -434,9 +499,10 @@ class _Bulk:
                 continue
 
             room = E - opened
-            t1 = opened + min(rng.randint(10 * MINUTE, DAY), room // 4)
+            t1 = opened + min(randint(10 * MINUTE, DAY), room // 4)
             enter("in_progress", None, assignee, t1)
-            resolution_text = rng.choice(self.resolutions.get(area) or ["Fixed."])
+            fixes = self.resolutions.get(area) or ["Fixed."]
+            resolution_text = fixes[int(rnd() * len(fixes))]
 
             if plan == "in_progress":
                 pass
@@ -454,15 +520,15 @@ class _Bulk:
                 else:
                     low = t1 + 1
                 high = E - (30 * MINUTE if plan == "update_received" else MINUTE)
-                t2 = rng.randint(min(low, high), high) if low < high else max(t1 + 1, high - 1)
+                t2 = randint(min(low, high), high) if low < high else max(t1 + 1, high - 1)
                 enter("pending", s, assignee, t2)
                 note = INPUT_NOTE if plan == "update_received" else PENDING_NOTES[s]
                 event("note", assignee, t2, note)
                 if s == "customer_input":
                     reminder_due, close_due = t2 + self.rem, t2 + self.ic
                     if plan == "update_received":
-                        t3 = rng.randint(t2 + 1, max(t2 + 1, min(reminder_due - 1, E - MINUTE)))
-                        event("customer_replied", who, t3, self.replies[rng.randrange(len(self.replies))],
+                        t3 = randint(t2 + 1, max(t2 + 1, min(reminder_due - 1, E - MINUTE)))
+                        event("customer_replied", who, t3, self.replies[int(rnd() * len(self.replies))],
                               data(("channel", "portal")))
                         enter("update_received", None, who, t3, cancelled=("reminder", "auto_close"),
                               cause="customer_replied")
@@ -483,13 +549,13 @@ class _Bulk:
                         timers.append((cid, "auto_close", "pending", T(t2), T(close_due), None, None))
             elif plan in ("awaiting_confirmation", "reopened"):
                 low, high = max(t1 + 1, E - self.ac + HOUR), E - (30 * MINUTE if plan == "reopened" else MINUTE)
-                t2 = rng.randint(min(low, high), high) if low < high else max(t1 + 1, high - 1)
+                t2 = randint(min(low, high), high) if low < high else max(t1 + 1, high - 1)
                 resolution = resolution_text
                 eid = enter("awaiting_confirmation", None, assignee, t2, body=resolution)
                 self._confirm_request(cid, title, resolution, address, eid, t2, outbox)
                 if plan == "reopened":
-                    t3 = rng.randint(t2 + 1, max(t2 + 1, min(t2 + self.ac - 1, E - MINUTE)))
-                    event("customer_replied", who, t3, self.reopen_replies[rng.randrange(len(self.reopen_replies))],
+                    t3 = randint(t2 + 1, max(t2 + 1, min(t2 + self.ac - 1, E - MINUTE)))
+                    event("customer_replied", who, t3, self.reopen_replies[int(rnd() * len(self.reopen_replies))],
                           data(("channel", "portal")))
                     enter("reopened", None, who, t3, cancelled=("auto_close",), cause="customer_replied")
                     timers.append((cid, "auto_close", "cancelled", T(t2), T(t2 + self.ac), None, T(t3)))
@@ -499,23 +565,23 @@ class _Bulk:
                 # closed, one way or another; the follow-up and the survey come after
                 work = max(2, room - 3 * DAY - self.fu)
                 if plan == "closed:analyst":
-                    t2 = min(t1 + rng.randint(HOUR, 10 * DAY), t1 + work // 2)
-                    reason = self.close_reasons[rng.randrange(len(self.close_reasons))]
+                    t2 = min(t1 + randint(HOUR, 10 * DAY), t1 + work // 2)
+                    reason = self.close_reasons[int(rnd() * len(self.close_reasons))]
                     close_eid = enter("closed", None, assignee, t2, body=reason)
                     close_at, close_rec, close_reason = t2, t2, reason
                 elif plan == "closed:confirmed":
-                    t2 = min(t1 + rng.randint(HOUR, 5 * DAY), t1 + work // 3)
+                    t2 = min(t1 + randint(HOUR, 5 * DAY), t1 + work // 3)
                     resolution = resolution_text
                     eid = enter("awaiting_confirmation", None, assignee, t2, body=resolution)
                     self._confirm_request(cid, title, resolution, address, eid, t2, outbox)
-                    t3 = min(t2 + rng.randint(2 * HOUR, 5 * DAY), t2 + work // 3)
+                    t3 = min(t2 + randint(2 * HOUR, 5 * DAY), t2 + work // 3)
                     timers.append((cid, "auto_close", "cancelled", T(t2), T(t2 + self.ac), None, T(t3)))
                     event("customer_confirmed", who, t3)
                     close_reason = "resolution confirmed by the customer"
                     close_eid = enter("closed", None, who, t3, body=close_reason, cancelled=("auto_close",))
                     close_at = close_rec = t3
                 elif plan == "closed:auto_confirm":
-                    t2 = t1 + rng.randint(HOUR, 5 * DAY)
+                    t2 = t1 + randint(HOUR, 5 * DAY)
                     resolution = resolution_text
                     eid = enter("awaiting_confirmation", None, assignee, t2, body=resolution)
                     self._confirm_request(cid, title, resolution, address, eid, t2, outbox)
@@ -528,7 +594,7 @@ class _Bulk:
                     close_eid = enter("closed", None, "timer", close_at, body=close_reason, recorded=close_rec)
                     summary.timers_fired += 1
                 else:  # closed:auto_input
-                    t2 = t1 + rng.randint(HOUR, 3 * DAY)
+                    t2 = t1 + randint(HOUR, 3 * DAY)
                     enter("pending", "customer_input", assignee, t2)
                     event("note", assignee, t2, INPUT_NOTE)
                     reminder_due = t2 + self.rem
@@ -558,8 +624,8 @@ class _Bulk:
                     if held is None or close_at < held[0]:
                         self.drafts[resolution] = (close_at, close_rec, cid, title)
                 answered = None
-                if rng.random() < SURVEY_SHARE:
-                    at = close_at + rng.randint(2 * HOUR, 3 * DAY)
+                if rnd() < SURVEY_SHARE:
+                    at = close_at + randint(2 * HOUR, 3 * DAY)
                     if at < E:
                         answered = at
                 follow_due = close_at + self.fu
@@ -636,8 +702,9 @@ class _Bulk:
 
     def _answer(self, cid: int, who: str, at: int, row: list[Any], event: Callable[..., int]) -> None:
         rng = self.rng
-        score = rng.choices(self.scores, self.score_weights)[0]
-        comment = rng.choice(self.comments[score]) if rng.random() < 0.7 or score <= 2 else None
+        score = self.scores[bisect(self.score_cum, rng.random() * self.score_cum[-1])]
+        comments = self.comments[score]
+        comment = comments[int(rng.random() * len(comments))] if rng.random() < 0.7 or score <= 2 else None
         row[3], row[4], row[5], row[6] = self.times.db(at), score, comment, score <= 2
         event("survey_answered", who, at, comment, self.data(("score", score), ("flagged", score <= 2)))
         self.summary.surveys_answered += 1
