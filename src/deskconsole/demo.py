@@ -31,7 +31,7 @@ from deskconsole.domain.clock import FixedClock
 from deskconsole.domain.errors import DeskError, InvalidInput
 
 HORIZON = timedelta(days=35)
-BULK_ABOVE = 2_000  # larger demos write all but the LIVELY newest cases in bulk
+BULK_ABOVE = 200  # larger demos write all but the LIVELY newest cases in bulk
 LIVELY = 60
 TICK_EVERY = timedelta(hours=1)
 H = timedelta(hours=1)
