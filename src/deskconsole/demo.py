@@ -1,4 +1,4 @@
-"""A realistic demo desk, built only through the lifecycle service.
+"""A realistic demo desk, built through the lifecycle service (a large one's older history in bulk).
 
 The desk gets a history: the demo runs its own Service over the same database
 with a clock that starts five weeks before "now" and steps forward, opening
@@ -9,6 +9,10 @@ escalations in every state, answered surveys (a few flagged), cases hours away
 from auto-closing, knowledge-base articles, a defect, a clone of a closed case,
 one away analyst, and one case whose customer text looks hostile (markup and
 terminal escapes) to keep front ends honest.
+
+A large demo (`--cases` above BULK_ABOVE) writes all but its LIVELY newest cases with
+deskconsole.bulk: older cases, most closed, each with the rows the service would have
+written for its life cycle; the lively ones then go through the service as above.
 
 The same seed and end time give the same desk.
 """
@@ -27,6 +31,8 @@ from deskconsole.domain.clock import FixedClock
 from deskconsole.domain.errors import DeskError, InvalidInput
 
 HORIZON = timedelta(days=35)
+BULK_ABOVE = 200  # larger demos write all but the LIVELY newest cases in bulk
+LIVELY = 60
 TICK_EVERY = timedelta(hours=1)
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -278,7 +284,9 @@ Step = tuple[datetime, int, Callable[[], None]]
 
 
 class _Builder:
-    def __init__(self, service: Any, cases: int, seed: int, progress: Callable[[int, int], None] | None) -> None:
+    def __init__(
+        self, service: Any, cases: int, seed: int, progress: Callable[[int, int], None] | None, bulk: int = 0,
+    ) -> None:
         from deskconsole.service import Service
 
         self.end = service.now()
@@ -296,6 +304,9 @@ class _Builder:
         self.status_of: dict[int, str] = {}
         self.fired = 0
         self.next_tick = self.start + TICK_EVERY
+        self.seed = seed
+        self.bulk = bulk
+        self.bulk_summary: Any = None
 
     # ---------------------------------------------------------------- plumbing
     def at(self, when: datetime, action: Callable[[], None]) -> None:
@@ -569,8 +580,32 @@ class _Builder:
                 note="Customer agreed on the call; fix ships next week.")))
 
     # -------------------------------------------------------------------- run
+    def add_history(self) -> None:
+        """The bulk of a large desk: cases opened before the lively weeks, written in bulk (deskconsole.bulk)."""
+        from deskconsole.bulk import build_bulk
+
+        self.bulk_summary = build_bulk(
+            self.svc.engine, self.bulk, end=self.end, durations=self.svc.durations, seed=self.seed,
+            opened_before=self.start, progress=self._report_bulk if self.progress is not None else None,
+        )
+
+    def _report_bulk(self, done: int, _total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, self.bulk + self.total_cases)
+
+    def _report(self, done: int, total: int) -> None:
+        """Steps of the service-built cases; on a large desk, counted in cases after the bulk history."""
+        if self.progress is None:
+            return
+        if not self.bulk:
+            self.progress(done, total)
+        else:
+            self.progress(self.bulk + self.total_cases * done // max(1, total), self.bulk + self.total_cases)
+
     def run(self) -> DemoSummary:
         self.add_people()
+        if self.bulk:
+            self.add_history()
         self.plan_all()
         heapq.heapify(self.steps)
         total = len(self.steps)
@@ -583,7 +618,7 @@ class _Builder:
             action()
             done += 1
             if self.progress is not None and (done % report_every == 0 or done == total):
-                self.progress(done, total)
+                self._report(done, total)
         self.tick_until(self.end)
         self.clock.set(self.end)
         self._fired(self.svc.tick())
@@ -596,6 +631,15 @@ class _Builder:
                         "closed") if counts[k]}
         esc = Counter(c.escalation for c in self.cases if c.escalation)
         s.escalations = dict(sorted(esc.items()))
+        if self.bulk_summary is not None:
+            b = self.bulk_summary
+            s.cases += b.cases
+            s.by_status = {k: s.by_status.get(k, 0) + b.by_status.get(k, 0) for k in
+                           ("new", "in_progress", "pending", "awaiting_confirmation", "reopened", "update_received",
+                            "closed") if s.by_status.get(k, 0) + b.by_status.get(k, 0)}
+            s.surveys_answered += b.surveys_answered
+            s.timers_fired += b.timers_fired
+            s.articles += b.articles
         if self.progress is not None and total == 0:
             self.progress(1, 1)
         return s
@@ -606,15 +650,23 @@ def build_demo(
     cases: int = 60,
     progress: Callable[[int, int], None] | None = None,
     seed: int = 7,
+    bulk_above: int | None = None,
 ) -> DemoSummary:
-    """Fill an empty database with a desk whose history ends at service.now()."""
+    """Fill an empty database with a desk whose history ends at service.now().
+
+    Up to BULK_ABOVE cases (or `bulk_above`) every case goes through the service. Above, the
+    newest LIVELY cases still do (every status, escalations, surveys, a clone, the hostile
+    case) and the rest are older history written in bulk by deskconsole.bulk.
+    """
     if not isinstance(cases, int) or cases < 1:
         raise InvalidInput(f"the demo needs 1 case or more, not {cases!r}")
     if service.has_agents() or service.list_cases(limit=1):
         raise InvalidInput(
             "the database already has a desk: the demo fills an empty database (use --db with a new one)"
         )
-    return _Builder(service, cases, seed, progress).run()
+    limit = BULK_ABOVE if bulk_above is None else bulk_above
+    bulk = cases - LIVELY if cases > max(limit, LIVELY) else 0
+    return _Builder(service, cases - bulk, seed, progress, bulk=bulk).run()
 
 
 __all__ = ["build_demo", "DemoSummary"]

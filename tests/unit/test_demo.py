@@ -113,3 +113,26 @@ def test_progress_bar_writes_a_line_per_tenth_when_not_a_terminal() -> None:
     assert len(lines) == 11
     assert lines[0].startswith("demo [----------]   0% 0/1,000")
     assert lines[-1].startswith("demo [##########] 100% 1,000/1,000")
+
+
+def test_a_large_demo_writes_its_history_in_bulk_and_keeps_the_lively_cases(tmp_path: Path) -> None:
+    from deskconsole.demo import LIVELY
+
+    service = fresh_service(f"sqlite:///{tmp_path}/big.db")
+    steps: list[tuple[int, int]] = []
+    summary = build_demo(service, cases=400, seed=4, bulk_above=100, progress=lambda d, t: steps.append((d, t)))
+    assert summary.skipped_steps == 0
+    assert steps[-1] == (400, 400) and [d for d, _ in steps] == sorted(d for d, _ in steps)
+    rows = service.list_cases()
+    assert len(rows) == 400 + 1 == summary.cases  # and the clone
+    assert sum(summary.by_status.values()) == summary.cases
+    assert {r.status for r in rows} == {s.value for s in Status}
+    assert [r.created_at for r in rows] == sorted(r.created_at for r in rows), "ids follow the order of opening"
+    history, lively = rows[: 400 - LIVELY], rows[400 - LIVELY:]
+    assert all(r.created_at < END - timedelta(days=35) for r in history)
+    assert {e.state for e in service.list_escalations()} >= {"requested", "approved", "denied", "de_escalated"}
+    assert any("\x1b" in r.title for r in lively)
+    assert service.tick() == [], "everything due by now has fired"
+    surveys = service.survey_summary()
+    assert surveys.answered == summary.surveys_answered
+    assert service.running_timers(kind="auto_close") and service.running_timers(kind="reminder")

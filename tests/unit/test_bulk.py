@@ -1,0 +1,249 @@
+"""Bulk desks: the rows are what the lifecycle service writes, and the service carries on with them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from deskconsole import demo
+from deskconsole.bulk import build_bulk
+from deskconsole.domain.clock import FixedClock, to_utc
+from deskconsole.domain.timers import Durations
+from deskconsole.service import Service
+from deskconsole.store.engine import init_schema, make_engine
+
+END = datetime(2026, 11, 25, 9, 0, 0, 429036, tzinfo=timezone.utc)
+D = timedelta(days=1)
+
+
+def desk(url: str, agents: list[tuple[str, str, list[str], str | None]] = demo.AGENTS,
+         clock: FixedClock | None = None) -> Service:
+    engine = make_engine(url)
+    init_schema(engine)
+    service = Service(engine, clock or FixedClock(END), Durations())
+    for name, role, skills, manager in agents:
+        service.add_agent(name, role, actor=None if name == agents[0][0] else agents[0][0], skills=skills,
+                          manager=manager, email=f"{name}@desk.example")
+    return service
+
+
+@pytest.fixture(scope="module")
+def bulk_desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Service, Any]:
+    path = tmp_path_factory.mktemp("bulk") / "bulk.db"
+    service = desk(f"sqlite:///{path}")
+    reports: list[tuple[int, int]] = []
+    summary = build_bulk(service.engine, 2_000, end=END, seed=5, chunk=700,
+                         progress=lambda d, t: reports.append((d, t)))
+    assert reports[0] == (0, 2_000) and reports[-1] == (2_000, 2_000)
+    assert [d for d, _ in reports] == sorted(d for d, _ in reports), "progress only grows, chunk by chunk"
+    return service, summary
+
+
+def test_a_bulk_desk_has_every_status_and_nothing_due(bulk_desk: tuple[Service, Any]) -> None:
+    service, summary = bulk_desk
+    rows = service.list_cases()
+    assert len(rows) == 2_000 == summary.cases
+    assert {r.status for r in rows} == {"new", "in_progress", "pending", "awaiting_confirmation", "reopened",
+                                        "update_received", "closed"}
+    assert {r.sub_status for r in rows if r.status == "pending"} == {"customer_input", "development",
+                                                                      "scheduled_service", "third_party"}
+    closed = sum(r.status == "closed" for r in rows)
+    assert 0.7 < closed / len(rows) < 0.9
+    assert [r.id for r in rows] == list(range(1, 2_001))
+    assert [r.created_at for r in rows] == sorted(r.created_at for r in rows), "ids follow the order of opening"
+    assert service.tick() == [], "a fresh bulk desk has nothing due"
+    running = service.running_timers(limit=100_000)
+    assert running and min(t.due for t in running) > END
+    assert {"reminder", "survey", "followup", "awaiting_confirmation"} <= {o.kind for o in service.list_outbox()}
+    assert any(r.attention and r.attention.startswith("chase") for r in rows)
+    surveys = service.survey_summary()
+    assert surveys.answered == summary.surveys_answered > 0 and surveys.flagged
+
+
+def test_every_bulk_case_reads_back_as_the_life_cycle_says(bulk_desk: tuple[Service, Any]) -> None:
+    service, _ = bulk_desk
+    durations = Durations()
+    outbox: dict[int, list[Any]] = {}
+    for o in service.list_outbox():
+        outbox.setdefault(o.case, []).append(o)
+    for row in service.list_cases():
+        case = service.get_case(row.id)
+        shown = json.loads(json.dumps(case.to_json()))  # what `case show --json` prints
+        assert shown["id"] == case.id
+        events = case.events
+        # written in the order it happened (a drafted article is written once its case is known to be first)
+        ids = [e.id for e in events if e.kind != "article_drafted"]
+        assert ids == sorted(ids)
+        assert [e.kind for e in events[:2]] == ["opened", "assigned"]
+        assert all(e.at <= END and e.recorded_at >= e.at for e in events)
+        moves = [e for e in events if e.kind == "status_changed"]
+        path = ["new"] + [m.data["to"] for m in moves]
+        assert all(m.data["from"] == before for m, before in zip(moves, path))
+        assert path[-1] == case.status
+        reminders = [e for e in events if e.kind == "timer_fired" and e.data["timer"] == "reminder"]
+        assert case.version == 1 + len(moves) + len(reminders)
+        assert case.updated_at == max([case.created_at] + [m.at for m in moves] + [r.at for r in reminders])
+        assert all(t.due > END for t in case.timers)
+        kinds = [o.kind for o in outbox.get(case.id, [])]
+        entered = moves[-1].at if moves else case.created_at
+        if case.status == "closed":
+            assert case.closed_at == moves[-1].at and case.close_reason and case.attention is None
+            assert case.survey is not None and case.survey.sent_at == case.closed_at
+            assert "survey" in kinds
+            if case.closed_at + durations.followup_after_close <= END:
+                assert kinds.count("followup") == 1 and not case.timers
+            else:
+                assert [(t.kind, t.due) for t in case.timers] == [
+                    ("followup", case.closed_at + durations.followup_after_close)]
+        else:
+            assert case.closed_at is None and case.survey is None
+            expected = []
+            if case.status == "awaiting_confirmation":
+                expected = [("auto_close", entered + durations.awaiting_confirmation_close)]
+            elif (case.status, case.sub_status) == ("pending", "customer_input"):
+                if not reminders:
+                    expected.append(("reminder", entered + durations.customer_input_reminder))
+                expected.append(("auto_close", entered + durations.customer_input_close))
+            assert [(t.kind, t.due) for t in case.timers] == expected
+            assert (case.attention or "").startswith("chase") == bool(reminders)
+        if case.resolution:
+            assert "awaiting_confirmation" in kinds
+
+
+def test_the_service_acts_on_bulk_cases(tmp_path: Path) -> None:
+    clock = FixedClock(END)
+    service = desk(f"sqlite:///{tmp_path}/b.db", clock=clock)
+    build_bulk(service.engine, 600, end=END, seed=9, due=7)
+    rows = service.list_cases()
+    working = next(r for r in rows if r.status == "in_progress")
+    moved = service.move(working.id, "pending", sub_status="third_party", actor=working.assignee,
+                         expected_version=working.version)
+    assert moved.status == "pending" and moved.version == working.version + 1
+    waiting = next(r for r in rows if r.status == "awaiting_confirmation")
+    replied, _ = service.customer_reply(waiting.id, "Still broken here.")
+    assert replied.status == "reopened" and not replied.timers
+    opened, created = service.open_case("Brand new trouble", "Globex", product_area="billing")
+    assert created and opened.id == 601
+
+    # the benchmark's reminders, due a second before END and not yet processed, fire once
+    fired = service.tick()
+    assert len(fired) == 7 and {f.timer for f in fired} == {"reminder"}
+    assert service.tick() == []
+
+    # two weeks on: everything that falls due fires exactly once
+    later = END + 15 * D
+    due = [t for t in service.running_timers(limit=100_000) if t.due <= later]
+    assert due
+    clock.set(later)
+    fired = service.tick()
+    assert service.tick() == []
+    got = {(f.case, f.timer, f.due) for f in fired}
+    assert {(t.case, t.kind, t.due) for t in due} <= got
+    assert len(got) == len(fired), "no timer fired twice"
+    for t in due:
+        firings = [e for e in service.get_case(t.case).events
+                   if e.kind == "timer_fired" and e.data["timer"] == t.kind and e.data["due"] == t.due.isoformat()]
+        assert len(firings) == 1
+
+
+# One analyst per skill: the service's router then picks the same analyst as the bulk builder,
+# so replaying a bulk desk's history through the service must give the same desk.
+REPLAY_AGENTS = [("sue", "supervisor", [], None), ("mona", "manager", [], None)] + [
+    (f"{area}-analyst", "analyst", [area], "mona") for area in demo.AREAS
+]
+
+
+def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path: Path) -> None:
+    bulk = desk(f"sqlite:///{tmp_path}/bulk.db", REPLAY_AGENTS)
+    build_bulk(bulk.engine, 160, end=END, seed=11, open_share=0.4)
+    clock = FixedClock(END - 400 * D)
+    replay = desk(f"sqlite:///{tmp_path}/replay.db", REPLAY_AGENTS, clock=clock)
+
+    cases = [bulk.get_case(r.id) for r in bulk.list_cases()]
+    steps = []
+    for case in cases:
+        for e in case.events:
+            steps.append((e.at, case.id, e.id, e, case))
+    steps.sort(key=lambda s: s[:3])
+    start = steps[0][0]
+    ticks = [END - timedelta(hours=h) for h in range(int((END - start).total_seconds() // 3600) + 1)][::-1]
+    opened: set[int] = set()
+    for at, _cid, _eid, e, case in steps:
+        while ticks and ticks[0] < at:
+            clock.set(ticks.pop(0))
+            replay.tick()
+        clock.set(at)
+        kind, actor = e.kind, e.actor
+        if kind == "opened":
+            view, _ = replay.open_case(case.title, case.customer, description=case.description,
+                                       contact=case.contact, product_area=case.product_area,
+                                       severity=case.severity, ref=case.ref)
+            assert view.id == case.id
+            opened.add(case.id)
+        elif kind == "status_changed" and not actor.startswith(("customer:", "timer")):
+            to, sub = e.data["to"], e.data["sub_status"]
+            if to == "closed":
+                replay.close(case.id, reason=e.body, actor=actor)
+            else:
+                note = e.body if to == "awaiting_confirmation" else next(
+                    (n.body for n in case.events if n.kind == "note" and n.at == e.at), None)
+                replay.move(case.id, to, sub_status=sub, note=note, actor=actor)
+        elif kind == "customer_replied":
+            replay.customer_reply(case.id, e.body)
+        elif kind == "customer_confirmed":
+            replay.customer_confirm(case.id)
+        elif kind == "survey_answered":
+            replay.answer_survey(case.id, e.data["score"], e.body)
+        else:
+            assert kind in ("assigned", "status_changed", "note", "timer_fired", "article_drafted"), kind
+    for when in ticks:
+        clock.set(when)
+        replay.tick()
+
+    def plain(view: Any) -> Any:
+        shown = view.to_json()
+        for e in shown["events"]:
+            e.pop("id")
+            e["data"].pop("article", None)
+        for t in shown["timers"]:
+            t.pop("id")
+        shown["articles"] = [a["title"] for a in shown["articles"]]
+        return shown
+
+    def rows(service: Service, sql: str) -> list[tuple]:
+        with service.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+
+    for case in cases:
+        assert plain(replay.get_case(case.id)) == plain(case), f"case {case.id}"
+    for table, columns in (
+        ("outbox", "case_id, kind, \"to\", subject, body, created_at, state"),
+        ("timer", "case_id, kind, state, started_at, due_at, fired_at, cancelled_at"),
+        ("survey", "case_id, sent_at, \"to\", answered_at, score, comment, flagged"),
+        ("article", "title, body, fingerprint, state, source_case_id, created_at"),
+    ):
+        query = f"SELECT {columns} FROM {table} ORDER BY {columns}"
+        assert rows(replay, query) == rows(bulk, query), table
+
+
+def test_a_bulk_desk_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    service = desk(pg_url)
+    summary = build_bulk(service.engine, 300, end=END, seed=2, due=3)
+    assert len(service.list_cases()) == 300 == summary.cases
+    same = desk(f"sqlite:///{tmp_path}/same.db")
+    build_bulk(same.engine, 300, end=END, seed=2, due=3)
+    for row in service.list_cases():
+        assert service.get_case(row.id).to_json() == same.get_case(row.id).to_json(), "as on SQLite"
+    case = service.get_case(next(r.id for r in service.list_cases(status="closed")))
+    assert case.survey is not None and case.survey.sent_at == case.closed_at
+    assert to_utc(case.created_at) < END
+    assert len(service.tick()) == 3
+    view, _ = service.open_case("After the bulk", "Initech", product_area="login")
+    assert view.id == 301 and view.events[0].kind == "opened"
+    fresh = service.get_case(301)
+    assert [e.id for e in fresh.events] == sorted(e.id for e in fresh.events)
