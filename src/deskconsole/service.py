@@ -384,8 +384,8 @@ class Service:
             case.resolution = resolution
         label = status.value + (f"/{sub_status.value}" if sub_status else "")
         if status is Status.CLOSED:
-            if (batch := _BATCH.get()) is not None and batch.routing is not None:
-                batch.routing.closed(case.assignee_id)
+            if (batch := _BATCH.get()) is not None and batch.service is self and batch.routing is not None:
+                batch.routing.closed(case.assignee_id)  # the batch's routing counts stay current
             case.close_reason = reason
             case.closed_at = _db_time(at)
             case.attention = None

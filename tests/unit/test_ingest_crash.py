@@ -237,3 +237,49 @@ def test_a_rerun_applies_only_appended_lines_and_refuses_a_changed_file(sqlite_u
     again = _ingest(sqlite_url, feed)  # the restart's mark replaced the longer file's
     assert again.returncode == 0 and again.stdout == "" and "lines 1-1 were applied" in again.stderr
     assert replies()[-2:] == ["Reply 3", "Short"]
+
+
+def test_batched_ingest_routes_exactly_as_one_action_at_a_time(tmp_path: Path) -> None:
+    """Routing inside batches (kept counts) assigns every case as the plain service does."""
+    import io
+
+    from deskconsole.ingest import apply_event, ingest_stream
+
+    urls = [f"sqlite:///{tmp_path}/batched.db", f"sqlite:///{tmp_path}/plain.db"]
+    events = []
+    for i in range(240):
+        if i % 8 == 7:  # confirmations close seeded cases, so their analysts have fewer open cases
+            events.append({"type": "customer.confirmed", "case": 3 * (i // 8 % SEEDED // 3) + 3})
+        else:
+            area = ["billing", "billing", "login", None][i % 4]
+            events.append({"type": "case.opened", "title": f"New {i}", "customer": "ACME",
+                           **({"product_area": area} if area else {"description": "login fails"})})
+    for url in urls:
+        _seed(url)
+
+    class Out:
+        def __init__(self) -> None:
+            self.out, self.err = io.StringIO(), io.StringIO()
+
+        def json(self, value: dict, *, flush: bool = False) -> None:
+            self.out.write(json.dumps(value) + "\n")
+
+    batched = Service(make_engine(urls[0]), FixedClock(NOW))
+    out = Out()
+    data = "".join(json.dumps(e) + "\n" for e in events).encode()
+    assert ingest_stream(batched, io.BytesIO(data), out, path=None) == 1  # repeated confirmations are refused
+    plain = Service(make_engine(urls[1]), FixedClock(NOW))
+    for event in events:
+        try:
+            apply_event(plain, event)
+        except Exception:  # noqa: BLE001, S112 - the same refusals as the batched run
+            continue
+
+    def assignments(svc: Service) -> list[tuple[str, str | None, str]]:
+        return [(r.title, r.assignee, r.status) for r in svc.list_cases()]
+
+    got, want = assignments(batched), assignments(plain)
+    assert got == want
+    assert {a for _, a, _ in got} >= {"al", "bo"}
+    batched.engine.dispose()
+    plain.engine.dispose()
