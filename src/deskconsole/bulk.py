@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import random
-import threading
 from bisect import bisect
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -326,37 +324,12 @@ class _Bulk:
             cur.executemany(one_row, rows[full:])
 
     def _chunks(self, chunk: int) -> Iterator[tuple[int, dict[str, list[tuple]]]]:
-        """The rows chunk by chunk, made in a thread while the caller inserts the previous chunk
-        (the database works without holding the interpreter lock)."""
-        made: queue.Queue[Any] = queue.Queue(maxsize=2)
-        stop = threading.Event()
-
-        def make() -> None:
-            try:
-                done = 0
-                while done < self.total and not stop.is_set():
-                    size = min(chunk, self.total - done)
-                    made.put((size, self._chunk(done, size)))
-                    done += size
-                made.put(None)
-            except BaseException as exc:  # handed to the inserting thread
-                made.put(exc)
-
-        worker = threading.Thread(target=make, name="deskconsole-bulk", daemon=True)
-        worker.start()
-        try:
-            while (item := made.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            while worker.is_alive():  # let a blocked put() finish
-                try:
-                    made.get(timeout=0.1)
-                except queue.Empty:
-                    pass
-            worker.join()
+        """The rows, chunk by chunk (a chunk is inserted before the next is made: memory stays flat)."""
+        done = 0
+        while done < self.total:
+            size = min(chunk, self.total - done)
+            yield size, self._chunk(done, size)
+            done += size
 
     # ---------------------------------------------------------------- planning
     def _plan(self, key: int, opened: int) -> str:
