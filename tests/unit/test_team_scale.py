@@ -40,11 +40,7 @@ TICK_AT = team.TICK_AT
 def team_desk(tmp_path_factory) -> tuple[str, team.Due]:
     """A desk with 1,000 timers due at TICK_AT, built through the service (once per session)."""
     url = f"sqlite:///{tmp_path_factory.mktemp('team')}/team.db"
-    svc, clock = team.fresh_service(url)
-    team.staff(svc)
-    due = team.build_due_desk(svc, clock, 1000)
-    svc.engine.dispose()
-    return url, due
+    return url, team.build_source(url, 1000)
 
 
 @pytest.fixture
