@@ -59,6 +59,7 @@ from deskconsole.domain.views import (
     TimerView,
 )
 from deskconsole.store.engine import is_postgres
+from deskconsole.store.window import read_window
 from deskconsole.store.models import (
     Agent,
     Article,
@@ -1526,87 +1527,15 @@ class Service:
             raise InvalidInput(f"limit must be a whole number of 0 or more, not {limit!r}")
         text = clean_text(text, "filter", max_len=MAX_SHORT)
         with self._read() as s:
-            query = select(Case)
-            if status is not None:
-                query = query.where(Case.status == status)
-            if view == "mine":
-                me = self._agent(s, actor)
-                query = query.where(Case.assignee_id == me.id, Case.status != Status.CLOSED)
-            elif view == "unassigned":
-                query = query.where(col(Case.assignee_id).is_(None), Case.status != Status.CLOSED)
-            elif view == "open":
-                query = query.where(Case.status != Status.CLOSED)
-            elif view == "escalated":
-                query = query.where(
-                    col(Case.id).in_(
-                        select(Escalation.case_id).where(col(Escalation.state).in_(list(OPEN_ESCALATION_STATES)))
-                    )
-                )
-            elif view != "all":
-                raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
-            if text and text.strip():
-                for word in text.lower().split()[:6]:
-                    like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                    conds = [func.lower(Case.title).like(like, escape="\\"),
-                             func.lower(Case.customer).like(like, escape="\\")]
-                    if word.isdigit():
-                        conds.append(Case.id == int(word))
-                    query = query.where(or_(*conds))
-            if sort == "oldest":
-                if after is not None:
-                    query = query.where(Case.id > after)
-                query = query.order_by(Case.id)
-            elif sort == "newest":
-                if after is not None:
-                    query = query.where(Case.id < after)
-                query = query.order_by(col(Case.id).desc())
-            elif sort == "priority":
-                last = s.get(Case, after) if after is not None else None
-                if last is not None:
-                    query = query.where(or_(Case.priority > last.priority,
-                                            and_(Case.priority == last.priority, Case.id > last.id)))
-                query = query.order_by(Case.priority, Case.id)
-            elif sort == "updated":
-                last = s.get(Case, after) if after is not None else None
-                if last is not None:
-                    query = query.where(or_(Case.updated_at < last.updated_at,
-                                            and_(Case.updated_at == last.updated_at, Case.id < last.id)))
-                query = query.order_by(col(Case.updated_at).desc(), col(Case.id).desc())
-            else:
-                raise InvalidInput(f"unknown sort {sort!r} (oldest, newest, priority, updated)")
-            if limit is not None:
-                query = query.limit(limit)
-            cases = s.exec(query).all()
-            return self._rows(s, cases)
-
-    def _rows(self, s: Session, cases: Sequence[Case]) -> list[CaseRow]:
-        ids = [c.id for c in cases]
-        if not ids:
-            return []
-        names = self._names(s, {c.assignee_id for c in cases})
-        escalations: dict[int, str] = {}
-        for case_id, state in s.exec(
-            select(Escalation.case_id, Escalation.state).where(col(Escalation.case_id).in_(ids)).order_by(Escalation.id)
-        ).all():
-            escalations[case_id] = state
-        timers: dict[int, tuple[str, datetime]] = {}
-        for case_id, kind, due in s.exec(
-            select(Timer.case_id, Timer.kind, Timer.due_at)
-            .where(col(Timer.case_id).in_(ids), Timer.state == TimerState.PENDING)
-        ).all():
-            if case_id not in timers or due < timers[case_id][1]:
-                timers[case_id] = (kind, due)
-        return [
-            CaseRow(
-                id=c.id, priority=c.priority, status=c.status, sub_status=c.sub_status, title=c.title,
-                customer=c.customer, assignee=names.get(c.assignee_id), product_area=c.product_area,
-                created_at=_aware(c.created_at), updated_at=_aware(c.updated_at), version=c.version,
-                attention=c.attention, escalation=escalations.get(c.id),
-                next_timer=timers[c.id][0] if c.id in timers else None,
-                next_timer_due=_aware(timers[c.id][1]) if c.id in timers else None,
-            )
-            for c in cases
-        ]
+            me = self._agent(s, actor).id if view == "mine" else None
+            # One piece of SQL (store/window.py) for the service and the console's first paint.
+            driver = s.connection()
+            cursor = driver.connection.driver_connection.cursor()
+            try:
+                return read_window(cursor, driver.dialect.paramstyle, view=view, sort=sort, me=me, status=status,
+                                   text=text, after=after, limit=limit)
+            finally:
+                cursor.close()
 
     def list_outbox(
         self,
