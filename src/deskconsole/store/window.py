@@ -149,7 +149,7 @@ def window_sql(
         f"SELECT {_COLUMNS} FROM ({inner}) w "
         "LEFT JOIN agent a ON a.id = w.assignee_id "
         "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
-        "ORDER BY t2.due_at, t2.id LIMIT 1) "
+        "ORDER BY coalesce(t2.due_at, t2.due_at), t2.id LIMIT 1) "  # (an expression: the (case_id, state) index, not the due-time one)
         f"ORDER BY {outer_order}"
     )
     return Plan(sql, tuple(params))

@@ -33,6 +33,15 @@ class ServiceRefused(Message):
         return isinstance(self.error, DeskError)
 
 
+class ServiceLoaded(Message):
+    """The service finished loading in the background (fast start); `error` when it could not."""
+
+    def __init__(self, service: Any, error: BaseException | None) -> None:
+        super().__init__()
+        self.service = service
+        self.error = error
+
+
 class TimersTicked(Message):
     """The background worker ran: what fired, and the newest change marker."""
 
