@@ -46,6 +46,7 @@ class QueueScreen(PaneScreen):
         self.rows: dict[str, CaseRow] = {}
         self.shown: dict[str, Any] | None = None  # the query the rows on screen answer
         self._asked = 0  # numbers each window asked for: only the newest one is shown
+        self._keys_state: tuple[bool, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -93,6 +94,7 @@ class QueueScreen(PaneScreen):
         with self.app.batch_update():
             self.table.sync([(str(r.id), self.cells(r, now)) for r in rows], to_top=not same_window)
         self.update_status()
+        self._keys_changed()
         self.desk.painted()
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
@@ -191,8 +193,15 @@ class QueueScreen(PaneScreen):
 
     def _restart(self) -> None:
         self.pages = [None]
-        self.refresh_bindings()
+        self._keys_changed()
         self.reload()
+
+    def _keys_changed(self) -> None:
+        """Redraw the footer only when a key's availability changed (it is rebuilt each time)."""
+        state = (len(self.rows) >= PAGE, len(self.pages) > 1, bool(self.rows))
+        if state != self._keys_state:
+            self._keys_state = state
+            self.refresh_bindings()
 
     def action_cycle_view(self) -> None:
         self.set_view_to(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
@@ -216,7 +225,7 @@ class QueueScreen(PaneScreen):
             self.pages.append(last)
         elif len(self.pages) > 1:
             self.pages.pop()
-        self.refresh_bindings()
+        self._keys_changed()
         self.reload()
 
     def action_take_next(self) -> None:
