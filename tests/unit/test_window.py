@@ -7,7 +7,6 @@ import sqlite3
 import pytest
 
 from deskconsole.domain.errors import InvalidInput
-from conftest import libpq_url
 from deskconsole.store.window import read_window
 
 PRIORITIES = {"production_down": "P1", "high": "P2", "normal": "P3", "low": "P4"}
@@ -92,7 +91,7 @@ def test_a_plain_driver_connection_reads_the_same_window(desk, queue):
     else:
         import psycopg
 
-        connection = psycopg.connect(libpq_url(url.render_as_string(hide_password=False)))
+        connection = psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
         paramstyle = "format"
     try:
         for sort in ("oldest", "priority", "updated"):

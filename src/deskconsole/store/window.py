@@ -66,11 +66,12 @@ def anchor_sql(sort: str, after: int) -> Plan | None:
     return None
 
 
-def text_condition(text: str) -> tuple[list[str], list[Any]]:
-    """The text filter: WHERE terms (ANDed) over the case `c` and their parameters.
+def text_condition(text: str, dialect: str = "sqlite") -> tuple[list[str], list[Any]]:
+    """The text filter: WHERE terms (ANDed) over the case `c` and their `?` parameters.
 
     Every word (at most six) must appear in the title or the customer, ignoring case; a
-    number also matches the case id. This is the one place the filter's matching lives.
+    number also matches the case id. This is the one place the filter's matching lives
+    (`dialect` is "sqlite" or "postgresql", for an index-backed search per database).
     """
     terms: list[str] = []
     params: list[Any] = []
@@ -95,6 +96,7 @@ def window_sql(
     after: int | None = None,
     anchor: Any = None,
     limit: int | None = None,
+    dialect: str = "sqlite",
 ) -> Plan:
     """One window of the queue. `me` is the acting agent's id (view "mine"); `anchor` is what
     anchor_sql read for `after` (sorts priority and updated; None when that case is not there)."""
@@ -119,7 +121,7 @@ def window_sql(
         where.append(f"c.id IN (SELECT case_id FROM escalation WHERE state IN ({', '.join('?' * len(states))}))")
         params += states
     if text and text.strip():
-        terms, values = text_condition(text)
+        terms, values = text_condition(text, dialect)
         where += terms
         params += values
     if after is not None:
@@ -185,7 +187,8 @@ def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
             cursor.execute(anchor.sql, anchor.params)
             found = cursor.fetchone()
             query["anchor"] = found[0] if found else None
-    plan = window_sql(**query).for_driver(paramstyle)
+    dialect = "sqlite" if paramstyle == "qmark" else "postgresql"
+    plan = window_sql(**query, dialect=dialect).for_driver(paramstyle)
     cursor.execute(plan.sql, plan.params)
     return [case_row(r) for r in cursor.fetchall()]
 
