@@ -62,6 +62,7 @@ from deskconsole.domain.views import (
 )
 from deskconsole.store.engine import is_postgres
 from deskconsole.store.watch import TrackedSession, Watcher, announce, open_watcher
+from deskconsole.store.window import read_window
 from deskconsole.store.models import (
     Agent,
     Article,
@@ -74,7 +75,6 @@ from deskconsole.store.models import (
     Survey,
     Timer,
 )
-from deskconsole.store.search import case_filter
 
 MAX_TITLE = 500
 MAX_TEXT = 1_000_000
@@ -1622,85 +1622,15 @@ class Service:
             raise InvalidInput(f"limit must be a whole number of 0 or more, not {limit!r}")
         text = clean_text(text, "filter", max_len=MAX_SHORT)
         with self._read() as s:
-            query = select(Case)
-            if status is not None:
-                query = query.where(Case.status == status)
-            if view == "mine":
-                me = self._agent(s, actor)
-                query = query.where(Case.assignee_id == me.id, Case.status != Status.CLOSED)
-            elif view == "unassigned":
-                query = query.where(col(Case.assignee_id).is_(None), Case.status != Status.CLOSED)
-            elif view == "open":
-                query = query.where(Case.status != Status.CLOSED)
-            elif view == "escalated":
-                query = query.where(
-                    col(Case.id).in_(
-                        select(Escalation.case_id).where(col(Escalation.state).in_(list(OPEN_ESCALATION_STATES)))
-                    )
-                )
-            elif view != "all":
-                raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
-            # the filter: words through the full-text index (store/search.py); `key` stands for
-            # case.id in the id orders (on SQLite the index's own order, so a page costs a page)
-            conds, fts, key = case_filter(text, self.engine.dialect.name, col(Case.id))
-            if fts is not None:
-                query = query.join(fts, fts.c.rowid == Case.id)
-            query = query.where(*conds)
-            if sort == "oldest":
-                if after is not None:
-                    query = query.where(key > after)
-                query = query.order_by(key)
-            elif sort == "newest":
-                if after is not None:
-                    query = query.where(key < after)
-                query = query.order_by(key.desc())
-            elif sort == "priority":
-                last = s.get(Case, after) if after is not None else None
-                if last is not None:
-                    query = query.where(or_(Case.priority > last.priority,
-                                            and_(Case.priority == last.priority, Case.id > last.id)))
-                query = query.order_by(Case.priority, Case.id)
-            elif sort == "updated":
-                last = s.get(Case, after) if after is not None else None
-                if last is not None:
-                    query = query.where(or_(Case.updated_at < last.updated_at,
-                                            and_(Case.updated_at == last.updated_at, Case.id < last.id)))
-                query = query.order_by(col(Case.updated_at).desc(), col(Case.id).desc())
-            else:
-                raise InvalidInput(f"unknown sort {sort!r} (oldest, newest, priority, updated)")
-            if limit is not None:
-                query = query.limit(limit)
-            cases = s.exec(query).all()
-            return self._rows(s, cases)
-
-    def _rows(self, s: Session, cases: Sequence[Case]) -> list[CaseRow]:
-        ids = [c.id for c in cases]
-        if not ids:
-            return []
-        names = self._names(s, {c.assignee_id for c in cases})
-        escalations: dict[int, str] = {}
-        for case_id, state in s.exec(
-            select(Escalation.case_id, Escalation.state).where(col(Escalation.case_id).in_(ids)).order_by(Escalation.id)
-        ).all():
-            escalations[case_id] = state
-        timers: dict[int, tuple[str, datetime]] = {}
-        for case_id, kind, due in s.exec(
-            select(Timer.case_id, Timer.kind, Timer.due_at)
-            .where(col(Timer.case_id).in_(ids), Timer.state == TimerState.PENDING)
-        ).all():
-            if case_id not in timers or due < timers[case_id][1]:
-                timers[case_id] = (kind, due)
-        return [
-            CaseRow(
-                id=c.id, priority=c.priority, status=c.status, sub_status=c.sub_status, title=c.title,
-                customer=c.customer, assignee=names.get(c.assignee_id), product_area=c.product_area,
-                created_at=_aware(c.created_at), updated_at=_aware(c.updated_at), version=c.version,
-                attention=c.attention, escalation=escalations.get(c.id),
-                next_timer=timers[c.id][0] if c.id in timers else None,
-                next_timer_due=_aware(timers[c.id][1]) if c.id in timers else None,
-            )
-            for c in cases
-        ]
+            me = self._agent(s, actor).id if view == "mine" else None
+            # One piece of SQL (store/window.py) for the service and the console's first paint.
+            driver = s.connection()
+            cursor = driver.connection.driver_connection.cursor()
+            try:
+                return read_window(cursor, driver.dialect.paramstyle, view=view, sort=sort, me=me, status=status,
+                                   text=text, after=after, limit=limit)
+            finally:
+                cursor.close()
 
     def list_outbox(
         self,

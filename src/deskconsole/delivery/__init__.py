@@ -7,16 +7,27 @@
     cli        `deskconsole deliver`
 """
 
-from deskconsole.delivery.smtp_url import SmtpConfig, parse_smtp_url, smtp_config_from_env
-from deskconsole.delivery.transport import SmtpTransport, TransportUnavailable
-from deskconsole.delivery.worker import (
-    Deliverer,
-    DeliveryOptions,
-    DeliveryResult,
-    deliver_once,
-    requeue,
-    watch,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Imported on first use: the worker pulls in SQLAlchemy and the mail modules, which the
+# console's start and `deskconsole --help` do not need.
+_WHERE = {
+    "SmtpConfig": "smtp_url", "parse_smtp_url": "smtp_url", "smtp_config_from_env": "smtp_url",
+    "SmtpTransport": "transport", "TransportUnavailable": "transport",
+    "Deliverer": "worker", "DeliveryOptions": "worker", "DeliveryResult": "worker", "deliver_once": "worker",
+    "requeue": "worker", "watch": "worker",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"deskconsole.delivery.{module}"), name)
+
 
 __all__ = [
     "Deliverer",

@@ -29,8 +29,6 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from deskconsole.delivery.smtp_url import URL_ENV, smtp_config_from_env
-from deskconsole.delivery.transport import SmtpTransport
-from deskconsole.delivery.worker import DeliveryResult, deliver_once, options_from_config, requeue, watch
 from deskconsole.domain.errors import DeskError
 
 
@@ -76,6 +74,9 @@ def run_deliver(
     stop: threading.Event | None = None,
 ) -> int:
     """Run `deskconsole deliver`. `source` is the CLI's Service, its Settings, or (engine, clock)."""
+    from deskconsole.delivery.transport import SmtpTransport
+    from deskconsole.delivery.worker import DeliveryResult, deliver_once, options_from_config, requeue, watch
+
     out = out or sys.stdout
     err = err or sys.stderr
     env = os.environ if environ is None else environ

@@ -23,10 +23,10 @@ correct, only slower to insert. PostgreSQL keeps its index by itself: both calls
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, column, false, literal_column, or_, select, table, text
-from sqlalchemy.sql import ColumnElement
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MAX_WORDS = 6
 _PART = re.compile(r"[^\W_]+")  # letters and digits, as unicode61 and PostgreSQL's parser see words
@@ -43,9 +43,9 @@ SQLITE_TRIGGERS = {
     "INSERT INTO case_fts(case_fts, rowid, title, customer) VALUES ('delete', old.id, old.title, old.customer); "
     "INSERT INTO case_fts(rowid, title, customer) VALUES (new.id, new.title, new.customer); END",
 }
-_FTS = table("case_fts", column("rowid"))
-# The indexed expression of ix_case_search, written exactly as the index has it.
-_PG_DOCUMENT = "to_tsvector('simple', \"case\".title || ' ' || \"case\".customer)"
+#: The indexed expression of ix_case_search over the case table aliased `c` (the index's own
+#: expression, so PostgreSQL uses it).
+PG_DOCUMENT = "to_tsvector('simple', c.title || ' ' || c.customer)"
 
 
 def filter_words(text: str | None) -> list[list[str]]:
@@ -55,56 +55,24 @@ def filter_words(text: str | None) -> list[list[str]]:
     return [_PART.findall(word.lower()) for word in text.split()[:MAX_WORDS]]
 
 
-def _number(parts: list[str]) -> int | None:
+def case_number(parts: list[str]) -> int | None:
+    """The case id a word may stand for (a plain number), or None."""
     if len(parts) == 1 and parts[0].isascii() and parts[0].isdigit() and len(parts[0]) <= _MAX_ID_DIGITS:
         return int(parts[0])
     return None
 
 
-def case_filter(text: str | None, dialect: str, case_id: Any) -> tuple[list[ColumnElement[bool]], Any, Any]:
-    """What a case list needs to apply the filter `text`.
+def match_expression(words: list[list[str]], dialect: str) -> str:
+    """The index query for these words (each a list of parts): an FTS5 MATCH or a tsquery.
 
-    Returns (conditions, join, key): the WHERE conditions; on SQLite the FTS table to join on
-    `join.c.rowid == case.id` (None when there is nothing to join); and the column to order and
-    page by in place of case.id (the FTS rowid when joined: FTS5 hands rows over in that order,
-    so a page of a common word costs a page, not every match).
+    Each part is letters and digits only, so it is never query syntax. FTS5: a quoted part with
+    `*` matches every word that begins with it; `+` keeps the parts of one word next to each other
+    and in order (`a:b` -> "a"* + "b"*); AND joins the words. tsquery: the same with `:*`, `<->`
+    and `&`.
     """
-    words = [parts for parts in filter_words(text) if parts]
-    if not words:
-        return ([false()] if text and text.strip() else []), None, case_id
-    conds: list[ColumnElement[bool]] = []
-    plain: list[list[str]] = []
-    for n, parts in enumerate(words):
-        number = _number(parts)
-        if number is None:
-            plain.append(parts)
-            continue
-        if dialect == "sqlite":
-            by_words = case_id.in_(select(_FTS.c.rowid).where(_sqlite_match([parts])).correlate(None))
-        else:
-            by_words = _pg_match([parts], f"search_{n}")
-        conds.append(or_(case_id == number, by_words))
-    if not plain:
-        return conds, None, case_id
     if dialect == "sqlite":
-        conds.append(_sqlite_match(plain))
-        return conds, _FTS, _FTS.c.rowid
-    conds.append(_pg_match(plain, "search_words"))
-    return conds, None, case_id
-
-
-def _sqlite_match(words: list[list[str]]) -> ColumnElement[bool]:
-    # Each part is letters and digits only, so quoting it makes a plain FTS5 string; `*` after it
-    # asks for every word that begins with it; `+` joins the parts of one word into a phrase
-    # (`a:b` -> "a"* + "b"*: next to each other, in that order); AND joins the words.
-    expression = " AND ".join(" + ".join(f'"{part}"*' for part in parts) for parts in words)
-    return literal_column("case_fts").match(expression)
-
-
-def _pg_match(words: list[list[str]], name: str) -> ColumnElement[bool]:
-    # The same in tsquery: `:*` a beginning, `<->` the next word, `&` every word.
-    query = " & ".join("(" + " <-> ".join(f"'{part}':*" for part in parts) + ")" for parts in words)
-    return text(f"{_PG_DOCUMENT} @@ to_tsquery('simple', :{name})").bindparams(**{name: query})  # type: ignore[return-value]
+        return " AND ".join(" + ".join(f'"{part}"*' for part in parts) for parts in words)
+    return " & ".join("(" + " <-> ".join(f"'{part}':*" for part in parts) + ")" for parts in words)
 
 
 # --- for bulk loaders ---------------------------------------------------------------------------------

@@ -30,33 +30,15 @@ from typing import Protocol
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
+from deskconsole.store.changes import Change, WatchLost, connection_lost
+
 CHANNEL = "deskconsole"
 PAYLOAD_LIMIT = 7900  # PostgreSQL refuses payloads of 8000 bytes or more
 EVERYTHING = "*"
 
 
-@dataclass(frozen=True)
-class Change:
-    """Something was committed. `cases`: the case ids touched, or None when not known (anything)."""
-
-    cases: frozenset[int] | None = None
-    reconnected: bool = False
-
-    def touches(self, case_id: int | None) -> bool:
-        return self.cases is None or (case_id is not None and case_id in self.cases)
-
-    def merge(self, other: Change) -> Change:
-        if self.cases is None or other.cases is None:
-            return Change(None, self.reconnected or other.reconnected)
-        return Change(self.cases | other.cases, self.reconnected or other.reconnected)
-
-
 class WatchUnavailable(Exception):
     """This database cannot be watched (an in-memory SQLite, an unknown kind): poll instead."""
-
-
-class WatchLost(Exception):
-    """The watcher's connection is gone (and a reconnect just failed)."""
 
 
 class Watcher(Protocol):
@@ -79,39 +61,6 @@ def parse_payload(text: str) -> Change:
     except ValueError:
         return Change(None)
     return Change(ids or None)
-
-
-def connection_lost(error: BaseException) -> bool:
-    """Whether an error means the database cannot be reached (rather than a refusal or a bug)."""
-    from sqlalchemy.exc import DBAPIError
-
-    if isinstance(error, WatchLost):
-        return True
-    orig: BaseException | None = error
-    if isinstance(error, DBAPIError):
-        if error.connection_invalidated:
-            return True
-        orig = error.orig
-    if isinstance(orig, sqlite3.OperationalError):
-        text = str(orig).lower()
-        return "unable to open" in text or "disk i/o" in text
-    try:
-        import psycopg
-    except ImportError:  # pragma: no cover - psycopg ships with deskconsole
-        return False
-    if isinstance(orig, psycopg.InterfaceError):
-        return "closed" in str(orig).lower() or "connection" in str(orig).lower()
-    if isinstance(orig, psycopg.OperationalError):
-        state = getattr(orig, "sqlstate", None)
-        # no SQLSTATE: libpq could not connect or the server went away; 08: connection exceptions;
-        # 57P0x: the server or an administrator ended the session; 55000 + "accepting connections".
-        return (
-            state is None
-            or state.startswith("08")
-            or state in ("57P01", "57P02", "57P03")
-            or "not currently accepting connections" in str(orig)
-        )
-    return False
 
 
 class SqliteWatcher:

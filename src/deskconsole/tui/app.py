@@ -37,38 +37,39 @@ Outbox pane.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on
 from textual.app import App
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from deskconsole.delivery.worker import Deliverer
 from deskconsole.domain.clock import Clock
 from deskconsole.domain.errors import DeskError, InvalidInput
-from deskconsole.settings import Settings
 from deskconsole.tui.bindings import GLOBAL, PANES, bindings
 from deskconsole.tui.commands import DeskCommands
-from deskconsole.store.watch import WatchLost, connection_lost
-from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, TimersTicked
+from deskconsole.store.changes import WatchLost, connection_lost
+from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.screens.case import CaseScreen
-from deskconsole.tui.screens.countdowns import CountdownsScreen
-from deskconsole.tui.screens.escalations import EscalationsScreen
-from deskconsole.tui.screens.outbox import OutboxScreen
 from deskconsole.tui.screens.queue import QueueScreen
-from deskconsole.tui.screens.surveys import SurveysScreen
 from deskconsole.tui.text import clean
-from deskconsole.tui.widgets.help import HelpScreen
 
+if TYPE_CHECKING:
+    from deskconsole.domain.views import CaseRow
+    from deskconsole.settings import Settings
+    from deskconsole.tui.quickstart import QuickStart
+
+# Panes other than the queue (and the delivery worker) are imported when first used: the
+# console's start pays only for what paints the queue.
 STYLE_FILES = ["app.tcss", "queue.tcss", "case.tcss", "escalations.tcss", "countdowns.tcss", "surveys.tcss",
                "outbox.tcss"]
 DELIVERY_INTERVAL = 30.0  # seconds from the end of one delivery pass to the start of the next
@@ -98,6 +99,16 @@ def styles_dir() -> Path:
     return candidates[-1]
 
 
+def _pane(module: str, name: str) -> Callable[[], Screen]:
+    """A pane's screen, its module imported the first time the pane is shown."""
+
+    def make() -> Screen:
+        return getattr(importlib.import_module(f"deskconsole.tui.screens.{module}"), name)()
+
+    make.__name__ = name
+    return make
+
+
 class DeskApp(App[None]):
     TITLE = "deskconsole"
     CSS_PATH = [styles_dir() / name for name in STYLE_FILES]
@@ -105,11 +116,11 @@ class DeskApp(App[None]):
     COMMANDS = {DeskCommands}
     MODES = {
         "queue": QueueScreen,
-        "case": CaseScreen,
-        "escalations": EscalationsScreen,
-        "countdowns": CountdownsScreen,
-        "surveys": SurveysScreen,
-        "outbox": OutboxScreen,
+        "case": _pane("case", "CaseScreen"),
+        "escalations": _pane("escalations", "EscalationsScreen"),
+        "countdowns": _pane("countdowns", "CountdownsScreen"),
+        "surveys": _pane("surveys", "SurveysScreen"),
+        "outbox": _pane("outbox", "OutboxScreen"),
     }
 
     def __init__(
@@ -128,9 +139,12 @@ class DeskApp(App[None]):
         deliverer: Any = None,
         delivery_interval: float = DELIVERY_INTERVAL,
         environ: Mapping[str, str] | None = None,
+        quick: QuickStart | None = None,
     ) -> None:
         super().__init__()
-        self.service = service
+        self._service = service
+        self.quick = quick  # the fast start: no service yet, it loads right after the first paint
+        self.startup_error: str | None = None
         self.user = user
         self.role = role
         self.clock = clock or service.clock
@@ -162,8 +176,58 @@ class DeskApp(App[None]):
         if self.live:
             self.run_worker(self._watch_run, thread=True, group="watch", exit_on_error=False, name="watch")
         if self.ticker:
-            self._arm(0.2)
+            if self.quick is None:
+                self._arm(0.2)  # (on a fast start: once the service has loaded)
             self.set_interval(1.0, self.countdown_tick, name="countdowns")
+        if self.quick is not None:
+            self.set_timer(1.0, self.load_service, name="service-load")  # in case no window gets painted
+        elif self.delivery:
+            self._start_delivery()
+
+    # ------------------------------------------------------------ service
+    @property
+    def service(self) -> Any:
+        """The lifecycle service. On a fast start it loads in the background: until then this
+        waits for it, so it is used from worker threads (never on the event loop before it loaded)."""
+        if self._service is None and self.quick is not None:
+            self._service = self.quick.wait()
+        return self._service
+
+    @property
+    def service_ready(self) -> bool:
+        return self._service is not None or (self.quick is not None and self.quick.loaded)
+
+    def list_cases(self, **query: Any) -> list[CaseRow]:
+        """The queue's window: from the quick connection until the service has loaded, then the service."""
+        quick = self.quick
+        if quick is not None and not quick.loaded:
+            try:
+                return quick.list_cases(**query)
+            except Exception:  # the service answers instead (and refuses what is wrong)
+                pass
+        return self.service.list_cases(**query)
+
+    def painted(self) -> None:
+        """The queue showed its first window: now load the service (fast start), after this frame."""
+        if self.quick is not None and not self.quick.loaded:
+            self.call_after_refresh(self.load_service)
+
+    def load_service(self) -> None:
+        if self.quick is not None:
+            self.quick.start(lambda service, error: self.post_message(ServiceLoaded(service, error)))
+
+    def on_service_loaded(self, message: ServiceLoaded) -> None:
+        if message.error is not None:
+            error = message.error
+            text = str(error) if isinstance(error, DeskError) else f"{type(error).__name__}: {error}"
+            self.startup_error = clean(text, single_line=True)
+            self.exit(return_code=1)
+            return
+        self._service = message.service
+        if self.quick is not None:
+            self.quick.close()
+        if self.ticker:
+            self._arm(0.2)
         if self.delivery:
             self._start_delivery()
 
@@ -199,6 +263,8 @@ class DeskApp(App[None]):
         self.switch_mode(self.back_to if self.back_to != "case" else "queue")
 
     def action_help(self) -> None:
+        from deskconsole.tui.widgets.help import HelpScreen
+
         pane = self.pane
         if pane is None or isinstance(self.screen, HelpScreen):
             return
@@ -325,6 +391,8 @@ class DeskApp(App[None]):
     def _start_delivery(self) -> None:
         """Build the deliverer once, from the environment (off without DESKCONSOLE_SMTP_URL)."""
         if self.deliverer is None:
+            from deskconsole.delivery.worker import Deliverer
+
             try:
                 self.deliverer = Deliverer.from_env(self.service.engine, self.clock, self.environ)
             except InvalidInput as exc:
@@ -430,7 +498,7 @@ class DeskApp(App[None]):
                         title="Delivery", severity="warning", timeout=10, markup=False)
         self._server_down = down
         pane = self.pane
-        if isinstance(pane, OutboxScreen):
+        if pane is not None and pane.PANE == "outbox":
             if results:
                 pane.reload()
             else:
@@ -455,22 +523,39 @@ def make_app(service: Any, user: str, **options: Any) -> DeskApp:
     return DeskApp(service, agent.name, agent.role, **options)
 
 
+def open_console(settings: Settings, **options: Any) -> DeskApp:
+    """The console for settings.user on settings.db_url, ready to run (raises DeskError).
+
+    The fast start (deskconsole.tui.quickstart) paints the queue from a plain driver
+    connection and loads the service right after; when it does not apply, the service is
+    loaded first (make_app), which also reports an unknown user or an unusable database.
+    """
+    from deskconsole.tui.quickstart import open_quick
+
+    options.setdefault("clock", settings.clock)
+    quick = open_quick(settings.db_url, settings.user, settings.make_service)
+    if quick is None:
+        return make_app(settings.make_service(), settings.user or "", **options)
+    return DeskApp(None, quick.name, quick.role, quick=quick, **options)
+
+
 def run_console(settings: Settings) -> int:
     """Open the console as settings.user on settings.db_url; the CLI's default command."""
     if not settings.user:
         print("error: who is using the console? give --as NAME or set DESKCONSOLE_USER", file=sys.stderr)
         return 1
     try:
-        service = settings.make_service()
-        # the service's clock: on PostgreSQL the server's time, unless DESKCONSOLE_NOW fixes it
-        app = make_app(service, settings.user, clock=service.clock, live=True, delivery=True)
+        app = open_console(settings, live=True, delivery=True)
     except DeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     # a lost database is shown in the header; the database library's own log must not write over the screen
     logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
     app.run()
+    if app.startup_error is not None:
+        print(f"error: {app.startup_error}", file=sys.stderr)
+        return 1
     return 0
 
 
-__all__ = ["DeskApp", "make_app", "run_console", "styles_dir"]
+__all__ = ["DeskApp", "make_app", "open_console", "run_console", "styles_dir"]

@@ -9,7 +9,7 @@ from textual.message import Message
 
 from deskconsole.domain.errors import DeskError
 from deskconsole.domain.views import Fired
-from deskconsole.store.watch import Change
+from deskconsole.store.changes import Change
 
 
 class ServiceAnswered(Message):
@@ -32,6 +32,15 @@ class ServiceRefused(Message):
     @property
     def refused(self) -> bool:
         return isinstance(self.error, DeskError)
+
+
+class ServiceLoaded(Message):
+    """The service finished loading in the background (fast start); `error` when it could not."""
+
+    def __init__(self, service: Any, error: BaseException | None) -> None:
+        super().__init__()
+        self.service = service
+        self.error = error
 
 
 class TimersTicked(Message):

@@ -10,7 +10,7 @@ from textual.widgets import Input
 from textual.worker import Worker
 
 from deskconsole.domain.errors import DeskError
-from deskconsole.store.watch import Change, connection_lost
+from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui.bindings import KeyAction, by_action
 from deskconsole.tui.text import clean
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused

@@ -25,7 +25,7 @@ from textual.widgets import Footer, Static
 from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import allowed_next
 from deskconsole.domain.views import CaseView, EventView
-from deskconsole.store.watch import Change, connection_lost
+from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import CASE, bindings
 from deskconsole.tui.screens.base import PaneScreen

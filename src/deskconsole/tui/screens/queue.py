@@ -7,7 +7,6 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Static
 
 from deskconsole.domain.views import CaseRow
@@ -45,7 +44,9 @@ class QueueScreen(PaneScreen):
         self.text = ""
         self.pages: list[int | None] = [None]  # where each page starts (keyset "after")
         self.rows: dict[str, CaseRow] = {}
-        self._debounce: Timer | None = None
+        self.shown: dict[str, Any] | None = None  # the query the rows on screen answer
+        self._asked = 0  # numbers each window asked for: only the newest one is shown
+        self._keys_state: tuple[bool, ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -66,20 +67,35 @@ class QueueScreen(PaneScreen):
 
     # ------------------------------------------------------------------ load
     def reload(self) -> None:
-        view, sort, text, after = self.view, self.sort, self.text.strip() or None, self.pages[-1]
+        """Read the window in front (a thread worker); a newer reload makes older answers stale."""
+        query = {"view": self.view, "actor": self.me, "text": self.text.strip() or None, "sort": self.sort,
+                 "after": self.pages[-1], "limit": PAGE}
         marker = self.desk.marker
-        self.call(
-            lambda: self.service.list_cases(view=view, actor=self.me, text=text, sort=sort, after=after, limit=PAGE),
-            then=lambda rows: self.show(rows, marker),
-        )
+        self._asked += 1
+        asked = self._asked
 
-    def show(self, rows: list[CaseRow], marker: int) -> None:
+        def refused(error: Exception) -> None:
+            if asked == self._asked:
+                self.show_refusal(error)
+
+        self.call(lambda: self.desk.list_cases(**query), then=lambda rows: self.show(rows, marker, query, asked),
+                  otherwise=refused)
+
+    def show(self, rows: list[CaseRow], marker: int, query: dict[str, Any] | None = None,
+             asked: int | None = None) -> None:
+        if asked is not None and asked != self._asked:
+            return  # an answer to an older question (the filter moved on): never shown over a newer one
         self.mark_loaded(marker)
         now = self.desk.clock.now()
         self.rows = {str(r.id): r for r in rows}
+        # Another page, view, sort or filter starts at the top; the same window again keeps the cursor.
+        same_window = query is not None and self.shown is not None and query == self.shown
+        self.shown = query
         with self.app.batch_update():
-            self.table.sync([(str(r.id), self.cells(r, now)) for r in rows])
+            self.table.sync([(str(r.id), self.cells(r, now)) for r in rows], to_top=not same_window)
         self.update_status()
+        self._keys_changed()
+        self.desk.painted()
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
         title = Text(no_wrap=True)
@@ -162,29 +178,30 @@ class QueueScreen(PaneScreen):
 
     @on(Input.Changed, "#queue-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
+        """Rows follow the typing: each keystroke asks for its window at once (no wait)."""
+        if event.value.strip() == self.text.strip():
+            self.text = event.value
+            return
         self.text = event.value
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(0.25, self._debounced)
+        self._restart()
 
     @on(Input.Submitted, "#queue-filter")
     def _filter_done(self, event: Input.Submitted) -> None:
         if not event.value:
             event.input.add_class("hidden")
         self.table.focus()
-        if self._debounce is not None:
-            self._debounce.stop()
-            self._debounce = None
-            self._restart()
-
-    def _debounced(self) -> None:
-        self._debounce = None
-        self._restart()
 
     def _restart(self) -> None:
         self.pages = [None]
-        self.refresh_bindings()
+        self._keys_changed()
         self.reload()
+
+    def _keys_changed(self) -> None:
+        """Redraw the footer only when a key's availability changed (it is rebuilt each time)."""
+        state = (len(self.rows) >= PAGE, len(self.pages) > 1, bool(self.rows))
+        if state != self._keys_state:
+            self._keys_state = state
+            self.refresh_bindings()
 
     def action_cycle_view(self) -> None:
         self.set_view_to(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
@@ -208,7 +225,7 @@ class QueueScreen(PaneScreen):
             self.pages.append(last)
         elif len(self.pages) > 1:
             self.pages.pop()
-        self.refresh_bindings()
+        self._keys_changed()
         self.reload()
 
     def action_take_next(self) -> None:

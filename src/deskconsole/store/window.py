@@ -1,0 +1,231 @@
+"""The queue's window of cases as one piece of SQL: views, sorts, the text filter, keyset paging.
+
+`Service.list_cases` runs it through its engine's driver connection; the console runs the
+same SQL on a plain sqlite3 (or psycopg) connection to paint its first window before the
+service has loaded (see deskconsole.tui.app). Nothing here imports SQLAlchemy: plain SQL
+with `?` placeholders (turned into `%s` for PostgreSQL's driver) and rows made into CaseRows.
+
+    plan = window_sql(view="all", sort="oldest", limit=100)
+    rows = [case_row(r) for r in cursor.execute(plan.sql, plan.params)]
+
+The keyset sorts `priority` and `updated` continue after a case's place in the order; that
+place is read first (`anchor_sql`) and handed to `window_sql` as `anchor`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from deskconsole.domain.clock import to_utc
+from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.lifecycle import OPEN_ESCALATION_STATES
+from deskconsole.domain.views import CaseRow
+from deskconsole.store.search import PG_DOCUMENT, case_number, filter_words, match_expression
+
+VIEWS = ("all", "mine", "unassigned", "open", "escalated")
+SORTS = ("oldest", "newest", "priority", "updated")
+
+# The columns CaseRow is made from, in order (see case_row).
+_COLUMNS = (
+    "w.id, w.priority, w.status, w.sub_status, w.title, w.customer, a.name, w.product_area, "
+    "w.created_at, w.updated_at, w.version, w.attention, "
+    "(SELECT e.state FROM escalation e WHERE e.case_id = w.id ORDER BY e.id DESC LIMIT 1), "
+    "t.kind, t.due_at"
+)
+_CASE_COLUMNS = ("c.id, c.priority, c.status, c.sub_status, c.title, c.customer, c.assignee_id, c.product_area, "
+                 "c.created_at, c.updated_at, c.version, c.attention")
+_ORDER = {  # inner (over "case" c) and outer (over the window w)
+    "oldest": ("c.id", "w.id"),
+    "newest": ("c.id DESC", "w.id DESC"),
+    "priority": ("c.priority, c.id", "w.priority, w.id"),
+    "updated": ("c.updated_at DESC, c.id DESC", "w.updated_at DESC, w.id DESC"),
+}
+
+
+@dataclass(frozen=True)
+class Plan:
+    sql: str
+    params: tuple[Any, ...]
+
+    def for_driver(self, paramstyle: str) -> Plan:
+        """The same statement for a driver whose placeholders are `%s` (psycopg)."""
+        if paramstyle in ("qmark",):
+            return self
+        return Plan(self.sql.replace("?", "%s"), self.params)
+
+
+def anchor_sql(sort: str, after: int) -> Plan | None:
+    """What a keyset sort needs to know about the case a page continues after (None: nothing)."""
+    if sort == "priority":
+        return Plan('SELECT priority FROM "case" WHERE id = ?', (after,))
+    if sort == "updated":
+        return Plan('SELECT updated_at FROM "case" WHERE id = ?', (after,))
+    return None
+
+
+@dataclass(frozen=True)
+class TextFilter:
+    """The text filter as SQL: WHERE terms (ANDed) over the case `c` with their `?` parameters,
+    and on SQLite the full-text table to join (its rowid is the case id; a page of a common word
+    in id order then costs a page, not every match)."""
+
+    terms: list[str]
+    params: list[Any]
+    join: str | None = None
+
+
+FTS_JOIN = "JOIN case_fts ON case_fts.rowid = c.id"
+
+
+def text_condition(text: str, dialect: str = "sqlite", *, join: bool = True) -> TextFilter:
+    """The filter through the full-text index (migration 0002; its matching: store/search.py).
+
+    Every word (at most six) must begin a word of the title or the customer; a number also
+    matches the case with that id. Words reach the index as letters and digits only, so nothing
+    typed is ever query syntax; a filter with no letters or digits at all matches nothing.
+    `join` (SQLite): the plain words go through a join on the index table (for the id orders).
+    """
+    words = [parts for parts in filter_words(text) if parts]
+    if not words:
+        return TextFilter(["1 = 0"] if text.strip() else [], [])
+    terms: list[str] = []
+    params: list[Any] = []
+    plain: list[list[str]] = []
+    for parts in words:
+        number = case_number(parts)
+        if number is None:
+            plain.append(parts)
+            continue
+        if dialect == "sqlite":
+            terms.append("(c.id = ? OR c.id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ?))")
+        else:
+            terms.append(f"(c.id = ? OR {PG_DOCUMENT} @@ to_tsquery('simple', ?))")
+        params += [number, match_expression([parts], dialect)]
+    if not plain:
+        return TextFilter(terms, params)
+    query = match_expression(plain, dialect)
+    if dialect != "sqlite":
+        return TextFilter([*terms, f"{PG_DOCUMENT} @@ to_tsquery('simple', ?)"], [*params, query])
+    if join:
+        return TextFilter([*terms, "case_fts MATCH ?"], [*params, query], FTS_JOIN)
+    return TextFilter([*terms, "c.id IN (SELECT rowid FROM case_fts WHERE case_fts MATCH ?)"], [*params, query])
+
+
+def window_sql(
+    *,
+    view: str = "all",
+    sort: str = "oldest",
+    me: int | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    after: int | None = None,
+    anchor: Any = None,
+    limit: int | None = None,
+    dialect: str = "sqlite",
+) -> Plan:
+    """One window of the queue. `me` is the acting agent's id (view "mine"); `anchor` is what
+    anchor_sql read for `after` (sorts priority and updated; None when that case is not there)."""
+    if view not in VIEWS:
+        raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
+    if sort not in SORTS:
+        raise InvalidInput(f"unknown sort {sort!r} (oldest, newest, priority, updated)")
+    where: list[str] = []
+    params: list[Any] = []
+    if status is not None:
+        where.append("c.status = ?")
+        params.append(status)
+    if view == "mine":
+        where += ["c.assignee_id = ?", "c.status != 'closed'"]
+        params.append(me)
+    elif view == "unassigned":
+        where += ["c.assignee_id IS NULL", "c.status != 'closed'"]
+    elif view == "open":
+        where.append("c.status != 'closed'")
+    elif view == "escalated":
+        states = sorted(str(s) for s in OPEN_ESCALATION_STATES)
+        where.append(f"c.id IN (SELECT case_id FROM escalation WHERE state IN ({', '.join('?' * len(states))}))")
+        params += states
+    key, join = "c.id", None  # in the id orders: the index's rowid when joined (the same number)
+    if text and text.strip():
+        found = text_condition(text, dialect, join=sort in ("oldest", "newest"))
+        where += found.terms
+        params += found.params
+        if found.join is not None:
+            key, join = "case_fts.rowid", found.join
+    if after is not None:
+        if sort == "oldest":
+            where.append(f"{key} > ?")
+            params.append(after)
+        elif sort == "newest":
+            where.append(f"{key} < ?")
+            params.append(after)
+        elif anchor is not None and sort == "priority":
+            where.append("(c.priority > ? OR (c.priority = ? AND c.id > ?))")
+            params += [anchor, anchor, after]
+        elif anchor is not None and sort == "updated":
+            where.append("(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))")
+            params += [anchor, anchor, after]
+    inner_order, outer_order = _ORDER[sort]
+    inner = f'SELECT {_CASE_COLUMNS} FROM "case" c'
+    if join is not None:
+        inner += f" {join}"
+        inner_order = inner_order.replace("c.id", key)
+    if where:
+        inner += " WHERE " + " AND ".join(where)
+    inner += f" ORDER BY {inner_order}"
+    if limit is not None:
+        inner += " LIMIT ?"
+        params.append(limit)
+    # The window is chosen first (its LIMIT keeps the joins to the rows shown), then its names,
+    # escalation and soonest running timer are looked up per row.
+    sql = (
+        f"SELECT {_COLUMNS} FROM ({inner}) w "
+        "LEFT JOIN agent a ON a.id = w.assignee_id "
+        "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
+        "ORDER BY coalesce(t2.due_at, t2.due_at), t2.id LIMIT 1) "  # (an expression: the (case_id, state) index, not the due-time one)
+        f"ORDER BY {outer_order}"
+    )
+    return Plan(sql, tuple(params))
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite keeps times as text
+        value = datetime.fromisoformat(value)
+    return to_utc(value)
+
+
+def case_row(row: Sequence[Any]) -> CaseRow:
+    """One result row of window_sql as the queue's CaseRow."""
+    (case_id, priority, status, sub_status, title, customer, assignee, product_area, created_at, updated_at,
+     version, attention, escalation, timer_kind, timer_due) = row
+    return CaseRow(
+        id=case_id, priority=priority, status=status, sub_status=sub_status, title=title, customer=customer,
+        assignee=assignee, product_area=product_area, created_at=_time(created_at), updated_at=_time(updated_at),
+        version=version, attention=attention, escalation=escalation, next_timer=timer_kind,
+        next_timer_due=_time(timer_due),
+    )
+
+
+def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
+    """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed."""
+    after, sort = query.get("after"), query.get("sort", "oldest")
+    if after is not None:
+        anchor = anchor_sql(sort, after)
+        if anchor is not None:
+            anchor = anchor.for_driver(paramstyle)
+            cursor.execute(anchor.sql, anchor.params)
+            found = cursor.fetchone()
+            query["anchor"] = found[0] if found else None
+    dialect = "sqlite" if paramstyle == "qmark" else "postgresql"
+    plan = window_sql(**query, dialect=dialect).for_driver(paramstyle)
+    cursor.execute(plan.sql, plan.params)
+    return [case_row(r) for r in cursor.fetchall()]
+
+
+__all__ = ["Plan", "TextFilter", "anchor_sql", "case_row", "read_window", "text_condition", "window_sql", "VIEWS",
+           "SORTS"]

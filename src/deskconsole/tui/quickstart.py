@@ -1,0 +1,155 @@
+"""The console's fast start: the first window painted before the service has loaded.
+
+Loading the lifecycle service (SQLAlchemy, the tables, the schema check) takes longer than
+painting the queue. So `deskconsole` first opens a plain driver connection (sqlite3, or
+psycopg for PostgreSQL), looks up who is using the console and reads the queue's first
+window with the same SQL the service uses (deskconsole.store.window); right after the first
+paint the service loads in a background thread (`QuickStart.load`), and from then on every
+read and every change goes through it. Only the service writes: the quick connection is
+read-only (`PRAGMA query_only` on SQLite, a read-only session on PostgreSQL).
+
+When the fast start does not apply (an in-memory or unusual URL, a database without our
+tables, an unknown user, any error) `open_quick` returns None and the console starts the
+ordinary way, which reports the problem.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+from deskconsole.domain.views import CaseRow
+from deskconsole.store.window import read_window
+
+
+def _sqlite_path(url: str) -> str | None:
+    """The file of a plain `sqlite:///path` URL (None for anything else)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix):]
+    if not path or path == ":memory:" or path.startswith("file:") or any(ch in path for ch in "?%#"):
+        return None
+    return path
+
+
+def _pg_conninfo(url: str) -> str | None:
+    for prefix in ("postgresql+psycopg://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix):]
+    return None
+
+
+class QuickStart:
+    """A read-only connection for the first windows, and the service loading behind it."""
+
+    def __init__(self, connection: Any, paramstyle: str, agent: tuple[int, str, str],
+                 load: Callable[[], Any]) -> None:
+        self._connection = connection
+        self._paramstyle = paramstyle
+        self.agent_id, self.name, self.role = agent
+        self._load = load
+        self._lock = threading.Lock()
+        self._loaded = threading.Event()
+        self._started = False
+        self._service: Any = None
+        self._error: BaseException | None = None
+
+    # ------------------------------------------------------------ reading
+    def list_cases(self, *, view: str = "all", actor: str | None = None, text: str | None = None,
+                   sort: str = "oldest", after: int | None = None, limit: int | None = None) -> list[CaseRow]:
+        """One window, as Service.list_cases reads it (for this console's own user)."""
+        if actor != self.name or (text and ("\x00" in text or len(text) > 200)):
+            raise LookupError("not for the quick connection")  # the service answers (and refuses) these
+        with self._lock:
+            if self._connection is None:
+                raise LookupError("the quick connection is closed")
+            cursor = self._connection.cursor()
+            try:
+                return read_window(cursor, self._paramstyle, view=view, sort=sort, text=text, after=after,
+                                   limit=limit, me=self.agent_id if view == "mine" else None)
+            finally:
+                cursor.close()
+                if self._paramstyle != "qmark":
+                    self._connection.rollback()  # end the read transaction psycopg opened
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    # ------------------------------------------------------------ the service
+    def start(self, done: Callable[[Any, BaseException | None], None]) -> None:
+        """Load the service in a background thread (once); `done(service, error)` runs in that thread."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+
+        def run() -> None:
+            try:
+                self._service = self._load()
+            except BaseException as exc:  # reported to the console, which exits with it
+                self._error = exc
+            self._loaded.set()
+            done(self._service, self._error)
+
+        threading.Thread(target=run, name="deskconsole-service-load", daemon=True).start()
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded.is_set()
+
+    def wait(self) -> Any:
+        """The service, once loaded (blocks until then; starts loading if nobody has)."""
+        if not self._started:
+            self.start(lambda service, error: None)
+        self._loaded.wait()
+        if self._error is not None:
+            raise self._error
+        return self._service
+
+
+def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickStart | None:
+    """The fast start on this database for this user, or None when it does not apply."""
+    if not user or "\x00" in user:
+        return None
+    try:
+        path = _sqlite_path(db_url)
+        if path is not None:
+            connection = sqlite3.connect(f"file:{quote(path)}?mode=rw", uri=True, check_same_thread=False,
+                                         timeout=30.0)
+            paramstyle = "qmark"
+            connection.execute("PRAGMA query_only=1")
+        else:
+            conninfo = _pg_conninfo(db_url)
+            if conninfo is None:
+                return None
+            import psycopg
+
+            connection = psycopg.connect(conninfo, connect_timeout=5)
+            connection.read_only = True
+            paramstyle = "format"
+    except Exception:
+        return None
+    try:
+        cursor = connection.cursor()
+        cursor.execute("SELECT id, name, role FROM agent WHERE name = " + ("?" if paramstyle == "qmark" else "%s"),
+                       (user,))
+        agent = cursor.fetchone()
+        cursor.close()
+        if paramstyle != "qmark":
+            connection.rollback()
+    except Exception:
+        agent = None
+    if agent is None:
+        connection.close()
+        return None
+    return QuickStart(connection, paramstyle, tuple(agent), load)
+
+
+__all__ = ["QuickStart", "open_quick"]

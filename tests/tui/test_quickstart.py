@@ -1,0 +1,163 @@
+"""The console at scale: the fast start, paging in place, the filter following the typing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timezone
+
+from deskconsole.domain.errors import InvalidInput
+from deskconsole.settings import Settings
+from deskconsole.tui.app import open_console
+from deskconsole.tui.screens import queue as queue_module
+from deskconsole.tui.screens.case import CaseScreen
+from deskconsole.tui.screens.queue import QueueScreen
+from tuidesk import screen_text, settle
+
+SIZE = (120, 40)
+
+
+def settings_for(service, user: str, clock, monkeypatch, gate: threading.Event | None = None,
+                 fail: Exception | None = None) -> Settings:
+    """Settings on the test desk whose service load waits for `gate` (or fails with `fail`)."""
+    settings = Settings(db_url=str(service.engine.url), user=user, clock=clock)
+    real = Settings.make_service
+
+    def make_service(self, **kw):  # noqa: ANN001, ANN003, ANN202
+        if gate is not None:
+            assert gate.wait(30), "the test never let the service load"
+        if fail is not None:
+            raise fail
+        return real(self, **kw)
+
+    monkeypatch.setattr(Settings, "make_service", make_service)
+    return settings
+
+
+async def wait_until(pilot, condition, rounds: int = 400) -> None:
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError("the console never got there")
+
+
+async def test_fast_start_paints_the_queue_before_the_service_and_then_works(service, ids, clock, monkeypatch):
+    gate = threading.Event()
+    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=timezone.utc)
+    assert app.quick is not None and not app.service_ready
+    async with app.run_test(size=SIZE) as pilot:
+        queue = app.screen
+        assert isinstance(queue, QueueScreen)
+        await wait_until(pilot, lambda: queue.table.row_count > 0)
+        # The first window is on screen while the service is still loading.
+        assert not app.service_ready
+        assert str(ids["vpn"]) in queue.table.keys()
+        assert "VPN drops every 10 minutes" in screen_text(app)
+        assert queue.view == "mine" and app.role == "analyst"
+        gate.set()
+        await wait_until(pilot, lambda: app.service_ready)
+        await settle(pilot)
+        # From now on the service answers: open the case and start work on it.
+        await pilot.press("slash", *"vpn", "enter")
+        await settle(pilot)
+        assert queue.table.keys() == [str(ids["vpn"])]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen)
+        before = service.get_case(ids["vpn"]).status
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("escape")  # the form opened: the case pane works through the service
+        await settle(pilot)
+        assert service.get_case(ids["vpn"]).status == before
+        await pilot.press("t")  # take: alice already has it, the service says so
+        await settle(pilot)
+    assert app.startup_error is None
+
+
+async def test_fast_start_reports_a_service_that_cannot_load(service, clock, monkeypatch):
+    fail = InvalidInput("database is at schema version 9999, newer than this deskconsole: upgrade deskconsole")
+    app = open_console(settings_for(service, "alice", clock, monkeypatch, fail=fail), ticker=False)
+    assert app.quick is not None
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.startup_error is not None)
+    assert app.return_code == 1
+    assert "newer than this deskconsole" in app.startup_error
+
+
+async def test_fast_start_does_not_apply_to_an_unknown_user(service, clock, monkeypatch):
+    settings = Settings(db_url=str(service.engine.url), user="nobody", clock=clock)
+    from deskconsole.tui.quickstart import open_quick
+
+    assert open_quick(settings.db_url, "nobody", settings.make_service) is None
+    assert open_quick("sqlite:///" + "/nonexistent/desk.db", "alice", settings.make_service) is None
+
+
+async def test_paging_puts_the_cursor_on_top_and_a_refresh_keeps_it_on_its_case(app_as, service, ids, monkeypatch):
+    monkeypatch.setattr(queue_module, "PAGE", 5)
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        await pilot.press("j", "j", "j")
+        assert queue.table.selected_key == "4"
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert queue.table.keys() == ["6", "7", "8", "9", "10"]
+        assert queue.table.cursor_row == 0 and queue.table.selected_key == "6"
+        assert "Case" in screen_text(app) and "page 2" in screen_text(app)
+        await pilot.press("j", "j")
+        await pilot.press("left_square_bracket")
+        await settle(pilot)
+        assert queue.table.keys() == ["1", "2", "3", "4", "5"]
+        assert queue.table.selected_key == "1"
+        # Another view starts on top too; a live refresh of the same window keeps the cursor on its
+        # case while the change shows.
+        await pilot.press("j", "v")  # all -> escalated
+        await settle(pilot)
+        assert queue.view == "escalated" and queue.table.cursor_row == 0
+        await pilot.press("j")
+        key = queue.table.selected_key
+        service.assign(int(key), "carol", actor="sam")
+        queue.reload()
+        await settle(pilot)
+        assert queue.table.selected_key == key and queue.table.cursor_row == 1
+        assert "carol" in queue.table.cells(key)["assignee"].plain
+
+
+async def test_filter_rows_follow_the_typing(app_as, ids):
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        await pilot.press("slash", *"vpn")  # no enter: the rows follow the keystrokes
+        await settle(pilot)
+        assert queue.table.keys() == [str(ids["vpn"])]
+        assert queue.shown["text"] == "vpn"
+        await pilot.press("backspace", "backspace", "backspace", *"storage")
+        await settle(pilot)
+        assert queue.table.keys() == [str(ids["storage"])]
+
+
+async def test_a_stale_filter_answer_never_overwrites_a_newer_one(app_as, ids):
+    app = app_as("sam")
+    slow = threading.Event()
+    real = app.list_cases
+
+    def list_cases(**query):  # noqa: ANN003, ANN202
+        if query.get("text") == "s":
+            assert slow.wait(30)  # the answer for "s" arrives only after the one for "st..."
+        return real(**query)
+
+    app.list_cases = list_cases
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        await pilot.press("slash", "s")
+        await pilot.press(*"torage")
+        await wait_until(pilot, lambda: queue.shown is not None and queue.shown["text"] == "storage")
+        assert queue.table.keys() == [str(ids["storage"])]
+        slow.set()  # now the old answer for "s" (many rows) comes back
+        await settle(pilot)
+        assert queue.shown["text"] == "storage"
+        assert queue.table.keys() == [str(ids["storage"])]
