@@ -24,6 +24,7 @@ class Case(SQLModel, table=True):
         Index("ix_case_status_id", "status", "id"),
         Index("ix_case_assignee_status", "assignee_id", "status"),
         Index("ix_case_priority_id", "priority", "id"),
+        Index("ix_case_updated_id", "updated_at", "id"),  # the queue's "updated" sort (migration 0003)
     )
 
     id: int | None = Field(default=None, primary_key=True)
