@@ -36,6 +36,7 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
 from deskconsole.domain.timers import Durations
 from deskconsole.store.engine import is_postgres
+from deskconsole.store.search import pause_case_index_on, rebuild_case_index_on
 
 CHUNK = 25_000
 ROWS_PER_INSERT = 100  # SQLite: rows to one INSERT statement
@@ -269,6 +270,7 @@ class _Bulk:
                 cur.execute("PRAGMA cache_size=-262144")
             if not self.pg:
                 cur.execute("BEGIN IMMEDIATE")
+                pause_case_index_on(cur)  # the search index is refilled once, after the cases are in
             try:
                 done = 0
                 if progress is not None:
@@ -281,8 +283,9 @@ class _Bulk:
                     done += size
                     if progress is not None:
                         progress(done, self.total)
-                # ---- after cases are inserted: refresh indexes derived from the case rows here
-                # (the case title/customer full-text index, when its triggers are off for the build).
+                # after the cases are inserted: the case title/customer search index (SQLite)
+                if not self.pg:
+                    rebuild_case_index_on(cur)
                 if self.pg:
                     for table in ("case", "event", "article"):
                         cur.execute(

@@ -247,3 +247,17 @@ def test_a_bulk_desk_on_postgres(pg_url: str, tmp_path: Path) -> None:
     assert view.id == 301 and view.events[0].kind == "opened"
     fresh = service.get_case(301)
     assert [e.id for e in fresh.events] == sorted(e.id for e in fresh.events)
+
+
+def test_the_queue_filter_finds_bulk_cases_and_new_ones(bulk_desk: tuple[Service, Any]) -> None:
+    """The search index is refilled after a bulk build and kept in step again afterwards."""
+    service, _ = bulk_desk
+    rows = service.list_cases()
+    word = rows[1_234].customer.split()[0]
+    expected = [r.id for r in rows if any(w.lower().startswith(word.lower()) for w in
+                                          (r.title + " " + r.customer).replace(":", " ").split())]
+    found = service.list_cases(text=word)
+    assert rows[1_234].id in [r.id for r in found]
+    assert [r.id for r in found] == expected
+    opened = service.open_case("Zanzibar gateway refuses logins", "Quokka Freight", at=END)[0]
+    assert [r.id for r in service.list_cases(text="zanzib quokka")] == [opened.id]

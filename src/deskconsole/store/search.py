@@ -23,7 +23,7 @@ correct, only slower to insert. PostgreSQL keeps its index by itself: both calls
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -80,19 +80,27 @@ def match_expression(words: list[list[str]], dialect: str) -> str:
 
 def pause_case_index(conn: Connection) -> None:
     """Stop keeping the SQLite index in step (before a bulk insert); rebuild_case_index resumes it."""
-    if conn.dialect.name != "sqlite":
-        return
-    for name in SQLITE_TRIGGERS:
-        conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+    if conn.dialect.name == "sqlite":
+        pause_case_index_on(conn.connection.driver_connection.cursor())
 
 
 def rebuild_case_index(conn: Connection) -> None:
     """Refill the SQLite index from every case and keep it in step again (after a bulk insert)."""
-    if conn.dialect.name != "sqlite":
-        return
-    present = {row[0] for row in conn.exec_driver_sql(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'case_fts_%'")}
-    conn.exec_driver_sql("INSERT INTO case_fts(case_fts) VALUES ('rebuild')")
+    if conn.dialect.name == "sqlite":
+        rebuild_case_index_on(conn.connection.driver_connection.cursor())
+
+
+def pause_case_index_on(cursor: Any) -> None:
+    """pause_case_index on a sqlite3 cursor, in its connection's transaction."""
+    for name in SQLITE_TRIGGERS:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def rebuild_case_index_on(cursor: Any) -> None:
+    """rebuild_case_index on a sqlite3 cursor, in its connection's transaction."""
+    present = {row[0] for row in cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'case_fts_%'").fetchall()}
+    cursor.execute("INSERT INTO case_fts(case_fts) VALUES ('rebuild')")
     for name, ddl in SQLITE_TRIGGERS.items():
         if name not in present:
-            conn.exec_driver_sql(ddl)
+            cursor.execute(ddl)
