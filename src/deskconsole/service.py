@@ -133,6 +133,23 @@ def _customer_actor(case: Case) -> str:
     return f"customer:{case.customer}"
 
 
+class Written:
+    """A row an action just wrote with a Core insert (an audit event): its id and its values."""
+
+    __slots__ = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data")
+
+    def __init__(self, id: int, **values: Any) -> None:  # noqa: A002
+        self.id = id
+        for name, value in values.items():
+            setattr(self, name, value)
+
+
+# The rows every action appends (audit events, outbox messages, timers) go in by these Core inserts.
+_INSERT_EVENT = insert(Event.__table__)  # type: ignore[attr-defined]
+_INSERT_OUTBOX = insert(Outbox.__table__)  # type: ignore[attr-defined]
+_INSERT_TIMER = insert(Timer.__table__)  # type: ignore[attr-defined]
+
+
 class Service:
     """The support-case life cycle over one database."""
 
@@ -253,32 +270,25 @@ class Service:
 
     def _event(
         self, s: Session, case: Case, kind: str, actor: str, at: datetime, body: str | None = None, **data: Any
-    ) -> Event:
-        event = Event(
-            case_id=case.id,
-            at=_db_time(at),
-            recorded_at=_db_time(self.now()),
-            actor=actor,
-            kind=kind,
-            body=body,
-            data=json.dumps(data, default=str) if data else None,
-        )
-        s.add(event)
-        s.flush()
-        return event
+    ) -> Written:
+        # A Core insert of the row alone: no ORM object and no flush of the unit of work.
+        row = {
+            "case_id": case.id,
+            "at": _db_time(at),
+            "recorded_at": _db_time(self.now()),
+            "actor": actor,
+            "kind": kind,
+            "body": body,
+            "data": json.dumps(data, default=str) if data else None,
+        }
+        result = s.connection().execute(_INSERT_EVENT, row)
+        return Written(id=result.inserted_primary_key[0], **row)
 
-    def _outbox(self, s: Session, case: Case, event: Event, kind: str, to: str, subject: str, body: str) -> None:
-        s.add(
-            Outbox(
-                case_id=case.id,
-                event_id=event.id,
-                kind=kind,
-                to=to,
-                subject=subject,
-                body=body,
-                created_at=event.recorded_at,
-            )
-        )
+    def _outbox(self, s: Session, case: Case, event: Written, kind: str, to: str, subject: str, body: str) -> None:
+        s.connection().execute(_INSERT_OUTBOX, {
+            "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
+            "created_at": event.recorded_at, "state": "queued", "attempts": 0,
+        })
 
     def _cancel_timers(self, s: Session, case: Case, kinds: frozenset[TimerKind] | None, at: datetime) -> list[str]:
         query = select(Timer).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)
@@ -290,16 +300,11 @@ class Service:
                 cancelled.append(timer.kind)
         return cancelled
 
-    def _start_timer(self, s: Session, case: Case, kind: TimerKind, start: datetime, delay: timedelta) -> Timer:
-        timer = Timer(
-            case_id=case.id,
-            kind=kind,
-            state=TimerState.PENDING,
-            started_at=_db_time(start),
-            due_at=_db_time(start + delay),
-        )
-        s.add(timer)
-        return timer
+    def _start_timer(self, s: Session, case: Case, kind: TimerKind, start: datetime, delay: timedelta) -> None:
+        s.connection().execute(_INSERT_TIMER, {
+            "case_id": case.id, "kind": kind, "state": TimerState.PENDING,
+            "started_at": _db_time(start), "due_at": _db_time(start + delay),
+        })
 
     def _manager_for(self, s: Session, case: Case) -> str:
         if case.assignee_id is not None:
@@ -330,7 +335,7 @@ class Service:
         reason: str | None = None,
         event_kind: str = "status_changed",
         **data: Any,
-    ) -> Event:
+    ) -> Written:
         """Move a case into a status: cancel the old status's timers, start the new ones, send what it sends."""
         previous = (case.status, case.sub_status)
         leaving_customer_input = previous != (status, sub_status)
@@ -383,7 +388,7 @@ class Service:
             self._on_closed(s, case, event, at)
         return event
 
-    def _on_closed(self, s: Session, case: Case, event: Event, at: datetime) -> None:
+    def _on_closed(self, s: Session, case: Case, event: Written, at: datetime) -> None:
         to = _customer_address(case)
         s.add(Survey(case_id=case.id, sent_at=_db_time(at), to=to))
         self._outbox(
