@@ -150,6 +150,7 @@ _INSERT_EVENT = insert(Event.__table__)  # type: ignore[attr-defined]
 _INSERT_OUTBOX = insert(Outbox.__table__)  # type: ignore[attr-defined]
 _INSERT_TIMER = insert(Timer.__table__)  # type: ignore[attr-defined]
 _INSERT_CASE = insert(Case.__table__)  # type: ignore[attr-defined]
+_CASE_BY_REF = select(Case).where(Case.ref == bindparam("ref"))  # built once: building a select costs more than running it
 
 
 class Service:
@@ -273,8 +274,15 @@ class Service:
     def _event(
         self, s: Session, case: Case, kind: str, actor: str, at: datetime, body: str | None = None, **data: Any
     ) -> Written:
+        row = self._event_row(case, kind, actor, at, body, **data)
         # A Core insert of the row alone: no ORM object and no flush of the unit of work.
-        row = {
+        return Written(id=s.connection().execute(_INSERT_EVENT, row).inserted_primary_key[0], **row)
+
+    def _event_row(
+        self, case: Case, kind: str, actor: str, at: datetime, body: str | None = None, **data: Any
+    ) -> dict[str, Any]:
+        """An audit event's row, for _event or for several events written together (one executemany)."""
+        return {
             "case_id": case.id,
             "at": _db_time(at),
             "recorded_at": _db_time(self.now()),
@@ -283,8 +291,6 @@ class Service:
             "body": body,
             "data": json.dumps(data, default=str) if data else None,
         }
-        result = s.connection().execute(_INSERT_EVENT, row)
-        return Written(id=result.inserted_primary_key[0], **row)
 
     def _outbox(self, s: Session, case: Case, event: Written, kind: str, to: str, subject: str, body: str) -> None:
         s.connection().execute(_INSERT_OUTBOX, {
@@ -582,7 +588,7 @@ class Service:
     ) -> tuple[CaseView, bool]:
         with self._tx() as s:
             if ref is not None:
-                existing = s.exec(select(Case).where(Case.ref == ref)).first()
+                existing = s.exec(_CASE_BY_REF, params={"ref": ref}).first()  # a prebuilt statement
                 if existing is not None:
                     return self._case_view(s, existing), False
             # The new case goes in by a Core insert (building and flushing an ORM Case costs more
@@ -607,15 +613,17 @@ class Service:
             analyst = self._route(s, case)
             case.assignee_id = analyst.id if analyst else None
             case.id = s.connection().execute(_INSERT_CASE, vars(case)).inserted_primary_key[0]
-            self._event(
-                s, case, "opened", actor or _customer_actor(case), when, body=description or None,
-                title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
-            )
-            self._event(
-                s, case, "assigned", "router", when,
-                assignee=analyst.name if analyst else None,
-                queue=None if analyst else "team",
-            )
+            s.connection().execute(_INSERT_EVENT, [  # both events in one executemany
+                self._event_row(
+                    case, "opened", actor or _customer_actor(case), when, body=description or None,
+                    title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
+                ),
+                self._event_row(
+                    case, "assigned", "router", when,
+                    assignee=analyst.name if analyst else None,
+                    queue=None if analyst else "team",
+                ),
+            ])
             batch = _BATCH.get()
             if batch is not None and batch.service is self and batch.light:
                 return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]
