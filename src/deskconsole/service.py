@@ -62,7 +62,7 @@ from deskconsole.domain.views import (
     TimerView,
 )
 from deskconsole.store.engine import is_postgres
-from deskconsole.store.watch import TrackedSession, Watcher, announce, open_watcher
+from deskconsole.store.watch import TrackedSession, Watcher, announce, note_write, open_watcher
 from deskconsole.store.window import read_window
 from deskconsole.store.models import (
     Agent,
@@ -312,6 +312,7 @@ class Service:
         self, s: Session, case: Case, kind: str, actor: str, at: datetime, body: str | None = None, **data: Any
     ) -> Written:
         row = self._event_row(case, kind, actor, at, body, **data)
+        note_write(s, case.id)  # (the flush that would have seen an Event object does not happen)
         # A Core insert of the row alone: no ORM object and no flush of the unit of work.
         return Written(id=s.connection().execute(_INSERT_EVENT, row).inserted_primary_key[0], **row)
 
@@ -650,6 +651,7 @@ class Service:
             analyst = self._route(s, case)
             case.assignee_id = analyst.id if analyst else None
             case.id = s.connection().execute(_INSERT_CASE, vars(case)).inserted_primary_key[0]
+            note_write(s, case.id)  # other consoles hear of the new case (PostgreSQL)
             s.connection().execute(_INSERT_EVENT, [  # both events in one executemany
                 self._event_row(
                     case, "opened", actor or _customer_actor(case), when, body=description or None,

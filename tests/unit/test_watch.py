@@ -50,6 +50,17 @@ def test_a_commit_from_another_engine_is_seen(desk, watcher, other, db_url):
         assert change.cases == frozenset({case.id})  # PostgreSQL names the case
 
 
+def test_a_case_opened_elsewhere_is_seen(desk, watcher, other, db_url):
+    desk.open()
+    while watcher.wait(0.5) is not None:  # drain what the setup wrote
+        pass
+    case, _ = other.open_case("Export to CSV drops accents", "globex")
+    change = wait_for(watcher)
+    assert change is not None and change.touches(case.id)
+    if "postgresql" in db_url:
+        assert change.cases == frozenset({case.id})
+
+
 def test_nothing_committed_means_the_wait_times_out(desk, watcher):
     desk.open()
     while watcher.wait(0.5) is not None:  # drain what the setup wrote

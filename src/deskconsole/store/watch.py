@@ -263,6 +263,13 @@ def _statement(state) -> None:  # noqa: ANN001
         state.session.info[WROTE] = True
 
 
+def note_write(session: Session, case_id: int | None) -> None:
+    """A write the session's flushes do not see (a Core insert on its connection): remember its case."""
+    if case_id is not None:
+        session.info.setdefault(TOUCHED, set()).add(case_id)
+    session.info[WROTE] = True
+
+
 def announce(session: Session) -> None:
     """Queue `NOTIFY deskconsole` with the cases this transaction touched (call it last, inside it).
 
@@ -287,6 +294,7 @@ __all__ = [
     "WatchUnavailable",
     "Watcher",
     "announce",
+    "note_write",
     "connection_lost",
     "open_watcher",
     "parse_payload",
