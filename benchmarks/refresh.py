@@ -24,6 +24,9 @@ import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from screenwatch import ScreenWatch  # noqa: E402
+
 ANALYSTS = ("alice", "bob")
 
 
@@ -70,32 +73,11 @@ async def measure(url: str, targets: list[int], changes: int) -> list[float]:
 
     service = Service(make_engine(url))
     app = make_app(service, "sue", live=True)  # ticker on, real clock: as `deskconsole` runs
-    want: list = []
-    hits: dict[str, float] = {}
-    original_display = app._display
-
-    def display(screen, renderable) -> None:  # noqa: ANN001
-        original_display(screen, renderable)
-        if renderable is None or app._batch_count:
-            return
-        if hasattr(renderable, "render_segments"):
-            renderable.render_segments(app.console)
-        now = time.time()
-        for entry in list(want):
-            name, predicate = entry
-            if predicate():
-                hits[name] = now
-                want.remove(entry)
-
-    app._display = display
+    watch = ScreenWatch(app, time.time)  # wall-clock: the other process stamps its commits with it
 
     async def wait_for(name: str, limit: float = 30.0) -> float:
-        deadline = time.time() + limit
-        while name not in hits:
-            if time.time() > deadline:
-                raise TimeoutError(f"console B did not show {name} within {limit} s")
-            await asyncio.sleep(0.001)
-        return hits.pop(name)
+        await watch.wait([name], limit)
+        return watch.hits.pop(name)
 
     ctx = multiprocessing.get_context("spawn")
     ours, theirs = ctx.Pipe()
@@ -104,7 +86,7 @@ async def measure(url: str, targets: list[int], changes: int) -> list[float]:
     delays: list[float] = []
     try:
         async with app.run_test(size=(120, 40)):
-            want.append(("painted", lambda: isinstance(app.screen, QueueScreen) and app.screen.table.row_count > 0))
+            watch.expect("painted", lambda: isinstance(app.screen, QueueScreen) and app.screen.table.row_count > 0)
             await wait_for("painted", 60.0)
             while not app.watching:
                 await asyncio.sleep(0.01)
@@ -120,7 +102,7 @@ async def measure(url: str, targets: list[int], changes: int) -> list[float]:
                     return row is not None and row.assignee == analyst and \
                         str(queue.table.get_cell(key, "assignee")) == analyst
 
-                want.append((f"change {i}", shown))
+                watch.expect(f"change {i}", shown)
                 ours.send((case_id, analyst))
                 committed = await asyncio.to_thread(ours.recv)
                 if isinstance(committed, str):

@@ -49,6 +49,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from screenwatch import ScreenWatch  # noqa: E402
 CACHE = HERE / ".cache"  # as desk.py; desk itself is imported late, so the console probe's clock starts clean
 DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how the tables hold times in SQLite
 USER = "sue"  # the desk's supervisor: the queue opens on every case
@@ -115,48 +116,24 @@ def probe(url: str, result_path: str, presses: int, spawned: float, user: str = 
     t_imported = time.time()
     app = open_console(load_settings(db=url, user=user), ticker=False)  # DESKCONSOLE_NOW fixes the clock
 
-    want: list = []  # (name, predicate) still waiting for a refresh that shows them
-    hits: dict[str, float] = {}
-    original_display = app._display
-
-    def display(screen, renderable) -> None:  # noqa: ANN001
-        original_display(screen, renderable)
-        if renderable is None or app._batch_count:
-            return
-        if hasattr(renderable, "render_segments"):
-            renderable.render_segments(app.console)  # what a terminal would be sent
-        now = time.perf_counter()
-        for entry in list(want):
-            name, predicate = entry
-            if predicate():
-                hits[name] = now
-                want.remove(entry)
-
-    app._display = display  # the screen calls app._display() at the end of every refresh
-
-    async def wait_for(names: list[str], limit: float = 60.0) -> None:
-        deadline = time.perf_counter() + limit
-        while any(n not in hits for n in names):
-            if time.perf_counter() > deadline:
-                raise TimeoutError(f"no refresh showed {names} within {limit} s")
-            await asyncio.sleep(0.001)
+    watch = ScreenWatch(app, time.perf_counter)
+    hits = watch.hits
 
     async def press(key: str, expect: dict) -> dict[str, float]:
-        for name in expect:
-            hits.pop(name, None)
-        want.extend(expect.items())
+        for name, predicate in expect.items():
+            watch.expect(name, predicate)
         t0 = time.perf_counter()
         task = asyncio.create_task(app._press_keys([key]))  # as Pilot.press sends a key
-        await wait_for(list(expect))
+        await watch.wait(list(expect))
         await task
         return {name: hits[name] - t0 for name in expect}
 
     figures: dict = {}
 
     async def run() -> None:
-        want.append(("painted", lambda: isinstance(app.screen, QueueScreen) and app.screen.table.row_count > 0))
+        watch.expect("painted", lambda: isinstance(app.screen, QueueScreen) and app.screen.table.row_count > 0)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_for(["painted"])
+            await watch.wait(["painted"])
             figures["start_s"] = time.time() - (time.perf_counter() - hits["painted"]) - spawned
             figures["python_start_s"] = t_start - spawned
             figures["imports_s"] = t_imported - t_start

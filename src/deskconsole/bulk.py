@@ -32,6 +32,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from deskconsole.demo import PLAN_WEIGHTS
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
 from deskconsole.domain.timers import Durations
@@ -46,18 +47,8 @@ MINUTE = 60
 
 # Where a bulk case ends up (the demo's plans; escalations, clones and engineering items
 # belong to the demo's lively cases built through the service).
-OPEN_PLANS = {
-    "new": 8,
-    "in_progress": 14,
-    "pending:customer_input": 9,
-    "pending:development": 5,
-    "pending:scheduled_service": 3,
-    "pending:third_party": 3,
-    "awaiting_confirmation": 9,
-    "reopened": 4,
-    "update_received": 5,
-}
-CLOSED_PLANS = {"closed:confirmed": 18, "closed:analyst": 10, "closed:auto_confirm": 8, "closed:auto_input": 4}
+OPEN_PLANS = {plan: weight for plan, weight in PLAN_WEIGHTS.items() if not plan.startswith("closed")}
+CLOSED_PLANS = {plan: weight for plan, weight in PLAN_WEIGHTS.items() if plan.startswith("closed")}
 PENDING_NOTES = {
     "customer_input": "Could you send us the exact time it happened and a screenshot?",
     "development": "Logged with engineering; waiting for the fix.",

@@ -8,7 +8,7 @@ from datetime import timezone
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
-from tuidesk import build_desk, screen_text
+from tuidesk import build_desk, screen_text, until
 
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
@@ -48,14 +48,6 @@ def database_down(url: str):
             conn.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
 
 
-async def until(pilot, seen) -> bool:
-    for _ in range(ROUNDS):
-        if seen():
-            return True
-        await pilot.pause(0.05)
-    return seen()
-
-
 def header(app) -> str:
     return screen_text(app).splitlines()[0]
 
@@ -69,24 +61,24 @@ async def test_the_console_says_the_database_is_gone_keeps_the_note_and_recovers
     app = make_app(svc, "alice", ticker=False, live=True, tz=timezone.utc)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         app.open_case(ids["vat"])
-        assert await until(pilot, lambda: "Invoice shows wrong VAT" in screen_text(app) and app.watching)
+        assert await until(pilot, lambda: "Invoice shows wrong VAT" in screen_text(app) and app.watching, ROUNDS)
         await pilot.press("n")
-        assert await until(pilot, lambda: isinstance(app.screen, FormScreen))
+        assert await until(pilot, lambda: isinstance(app.screen, FormScreen), ROUNDS)
         await pilot.press(*NOTE)
 
         with database_down(url):
-            assert await until(pilot, lambda: "database unreachable since 09:00:00 — retrying" in header(app))
+            assert await until(pilot, lambda: "database unreachable since 09:00:00 — retrying" in header(app), ROUNDS)
             await pilot.press("ctrl+s")
             # the submit fails; the form comes back with the text and says why
             assert await until(pilot, lambda: isinstance(app.screen, FormScreen)
-                               and "Not saved: the database cannot be reached" in screen_text(app))
+                               and "Not saved: the database cannot be reached" in screen_text(app), ROUNDS)
             assert NOTE in screen_text(app)
             assert app.is_running
-        assert await until(pilot, lambda: "unreachable" not in header(app))
+        assert await until(pilot, lambda: "unreachable" not in header(app), ROUNDS)
         assert "1 Queue" in header(app)
 
         await pilot.press("ctrl+s")  # the same form, submitted again once the database is back
-        assert await until(pilot, lambda: not isinstance(app.screen, FormScreen) and NOTE in screen_text(app))
+        assert await until(pilot, lambda: not isinstance(app.screen, FormScreen) and NOTE in screen_text(app), ROUNDS)
         said = notices(app)
         assert sum("cannot be reached" in n for n in said) == 1  # said once, not once per failure
         assert "The database is reachable again." in said
@@ -98,9 +90,9 @@ async def test_the_queue_reloads_by_itself_when_the_database_is_back(pg_desk, cl
     url, svc, ids = pg_desk
     app = make_app(svc, "maria", ticker=False, live=True, tz=timezone.utc)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        assert await until(pilot, lambda: "Storage array degraded" in screen_text(app) and app.watching)
+        assert await until(pilot, lambda: "Storage array degraded" in screen_text(app) and app.watching, ROUNDS)
         with database_down(url):
-            assert await until(pilot, lambda: "database unreachable" in header(app))
+            assert await until(pilot, lambda: "database unreachable" in header(app), ROUNDS)
             await pilot.press("r")  # a reload that fails is not an error on screen: the header says it
             for _ in range(5):
                 await pilot.pause(0.05)
@@ -110,5 +102,6 @@ async def test_the_queue_reloads_by_itself_when_the_database_is_back(pg_desk, cl
             Service(other, clock).open_case("Printer on fire", "Umbrella")
         finally:
             other.dispose()
-        assert await until(pilot, lambda: "unreachable" not in header(app) and "Printer on fire" in screen_text(app))
+        assert await until(pilot, lambda: "unreachable" not in header(app) and "Printer on fire" in screen_text(app),
+                           ROUNDS)
         assert not [n for n in notices(app) if "OperationalError" in n or "Traceback" in n]

@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import timezone
 
 import pytest
-from tuidesk import build_desk, screen_text, settle
+from tuidesk import build_desk, screen_text, settle, until
 
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.tui.app import make_app
 
 SIZE = (120, 40)
-ROUNDS = 200  # pauses of 0.05 s at most; the loop ends as soon as the screen shows the change
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -32,14 +31,6 @@ def shared(request, tmp_path, clock):
     finally:
         theirs.dispose()
         mine.dispose()
-
-
-async def until(pilot, seen) -> bool:
-    for _ in range(ROUNDS):
-        if seen():
-            return True
-        await pilot.pause(0.05)
-    return seen()
 
 
 async def test_a_case_opened_elsewhere_appears_in_the_queue(shared):

@@ -132,3 +132,12 @@ async def settle(pilot, rounds: int = 4) -> None:
 def screen_text(app) -> str:
     """What the terminal shows, as plain text."""
     return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+
+
+async def until(pilot, seen, rounds: int = 200) -> bool:
+    """Pause (0.05 s at a time, at most `rounds` times) until `seen()` holds; whether it did."""
+    for _ in range(rounds):
+        if seen():
+            return True
+        await pilot.pause(0.05)
+    return seen()
