@@ -545,40 +545,11 @@ class Service:
 
     # ------------------------------------------------------------------ routing
     def _route(self, s: Session, case: Case) -> Agent | None:
+        """The available analyst with the case's skill and the fewest open cases (see RoutingMemo);
+        a batch keeps routing's reads across its actions, a single action reads them afresh."""
         batch = _BATCH.get()
-        if batch is not None and batch.service is self and batch.routing is not None:
-            return batch.routing.route(self, s, case)
-        analysts = s.exec(
-            select(Agent).where(Agent.role == Role.ANALYST, Agent.availability == Availability.AVAILABLE)
-        ).all()
-        if not analysts:
-            return None
-        if not case.product_area:
-            case.product_area = self._infer_area(s, case)
-        area = (case.product_area or "").lower()
-        fits = [a for a in analysts if area and area in a.skills.split(",")]
-        if not fits:
-            return None
-        counts = dict(
-            s.exec(
-                select(Case.assignee_id, func.count())
-                .where(Case.status != Status.CLOSED, col(Case.assignee_id).in_([a.id for a in fits]))
-                .group_by(Case.assignee_id)
-            ).all()
-        )
-        return min(fits, key=lambda a: (counts.get(a.id, 0), a.name))
-
-    def _infer_area(self, s: Session, case: Case) -> str | None:
-        skills: set[str] = set()
-        for row in s.exec(select(Agent.skills).where(Agent.role == Role.ANALYST)).all():
-            skills.update(sk for sk in row.split(",") if sk)
-        text = f"{case.title}\n{case.description}".lower()
-        best = None
-        for skill in sorted(skills):
-            match = re.search(rf"(?<![a-z0-9]){re.escape(skill)}(?![a-z0-9])", text)
-            if match and (best is None or match.start() < best[0]):
-                best = (match.start(), skill)
-        return best[1] if best else None
+        routing = batch.routing if batch is not None and batch.service is self else None
+        return (routing or RoutingMemo()).route(s, case)
 
     # ------------------------------------------------------------------- cases
     def open_case(
@@ -1833,11 +1804,13 @@ class CaseBrief:
 
 
 class RoutingMemo:
-    """Routing's reads (the analysts, their skills, their open-case counts) kept across batches.
+    """Routing, and its reads (the analysts, their skills, their open-case counts).
 
     Routing gives a new case to the available analyst with the fitting skill who has the
-    fewest open cases. Counting those at a million cases costs a large part of a second, so
-    a long ingest reads the analysts and counts once and keeps the counts current with its
+    fewest open cases (ties: by name); a case without a product area gets the skill named
+    first in its title or description. One action routes with a fresh memo. Counting at a
+    million cases costs a large part of a second, so a long ingest keeps one memo across its
+    batches: it reads the analysts and counts once and keeps the counts current with its
     own assignments and closes; every REFRESH_S seconds it reads them again, to see what
     other consoles changed meanwhile. mark()/undo() bracket one action: a refused action's
     assignment is taken back.
@@ -1881,7 +1854,7 @@ class RoutingMemo:
         self._loaded_at = now
 
     def _infer_area(self, case: Case) -> str | None:
-        """As Service._infer_area, over the kept skills."""
+        """The skill named first in the case's title or description (any analyst's skill)."""
         text = f"{case.title}\n{case.description}".lower()
         best = None
         for skill, pattern in self.skills:
@@ -1890,8 +1863,8 @@ class RoutingMemo:
                 best = (match.start(), skill)
         return best[1] if best else None
 
-    def route(self, service: Service, s: Session, case: Case) -> Agent | None:
-        """As Service._route, over the kept analysts and counts; counts the assignment it makes."""
+    def route(self, s: Session, case: Case) -> Agent | None:
+        """The analyst for a new case, over the kept analysts and counts; counts the assignment it makes."""
         self._load(s)
         if not self.available:
             return None
