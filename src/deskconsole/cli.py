@@ -15,13 +15,13 @@ import json
 import re
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command, run_deliver
-from deskconsole.domain.clock import format_countdown, format_time, parse_time
-from deskconsole.domain.errors import DeskError, InvalidInput, NotFound
+from deskconsole.domain.clock import format_countdown, format_time
+from deskconsole.domain.errors import DeskError, NotFound
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.timers import TimerKind
 from deskconsole.settings import Settings, load_settings

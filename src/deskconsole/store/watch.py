@@ -22,7 +22,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 from typing import Protocol
