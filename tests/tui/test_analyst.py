@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.widgets import Input, Select, TextArea
 
 from deskconsole.tui.screens.case import CaseScreen
@@ -195,3 +196,20 @@ async def test_direct_action_on_a_changed_case_reloads(app_as, service, ids):
         await pilot.press("w")
         await settle(pilot)
         assert app.screen.case.status == "in_progress"
+
+
+async def test_a_word_typed_in_one_burst_after_slash_is_all_in_the_filter(app_as, ids):
+    """A fast typist sends `/vpn` before the console has moved focus to the box: no letter is lost,
+    and none is taken as a queue key (v would change the view, n would open a case form)."""
+    app = app_as("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        for key, char in [("slash", "/"), ("v", "v"), ("p", "p"), ("n", "n")]:
+            app.post_message(events.Key(key, char))  # queued at once, as a terminal delivers a burst
+        await settle(pilot)
+        assert queue.query_one("#queue-filter", Input).value == "vpn"
+        assert "alice · analyst" in screen_text(app)  # the box opens below the header, not over it
+        assert queue.view == "mine"
+        assert app.screen is queue
+        assert queue.table.keys() == [str(ids["vpn"])]

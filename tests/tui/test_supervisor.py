@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 
 from deskconsole.tui.screens.countdowns import CountdownsScreen
 from deskconsole.tui.screens.surveys import SurveysScreen
@@ -65,6 +66,23 @@ async def test_countdowns_filter(app_as, ids):
         await pilot.press("slash", *"wrong vat", "enter")
         await settle(pilot)
         screen = app.screen
+        assert {t.case for t in screen.shown.values()} == {ids["vat"]}
+
+
+async def test_countdowns_filter_typed_in_one_burst(app_as, ids):
+    """`/wrong vat` sent faster than focus moves: every character lands in the box (f would switch
+    the kind shown, escape-less letters must not act as the pane's keys)."""
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("4")
+        await settle(pilot)
+        for char in "/wrong vat":
+            key = {"/": "slash", " ": "space"}.get(char, char)
+            app.post_message(events.Key(key, char))
+        await settle(pilot)
+        screen = app.screen
+        assert screen.text == "wrong vat"
         assert {t.case for t in screen.shown.values()} == {ids["vat"]}
 
 

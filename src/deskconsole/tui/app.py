@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.screen import Screen
 from textual.timer import Timer
@@ -183,6 +183,17 @@ class DeskApp(App[None]):
             self.set_timer(1.0, self.load_service, name="service-load")  # in case no window gets painted
         elif self.delivery:
             self._start_delivery()
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key that comes back unhandled while a text box has focus was typed in one
+        burst with the key that moved focus there (`/` then a word): the widget that had focus
+        was handed it first. The box gets it, in order, instead of it being lost."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input) and event.is_printable and event.character:
+            event.stop()
+            focused.post_message(events.Key(event.key, event.character))
 
     # ------------------------------------------------------------ service
     @property

@@ -53,6 +53,11 @@ class PaneScreen(Screen):
         return DeskHeader(self.PANE, self.desk.user, self.desk.role, self.desk.clock, self.desk.tz)
 
     # ------------------------------------------------------------------ keys
+    def open_filter(self, box: Input) -> None:
+        """Show a filter box and focus it now, not at the next turn of the event loop (Widget.focus)."""
+        box.remove_class("hidden")
+        self.set_focus(box)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         entry = self._entries.get(action)
         if entry is not None and not entry.offered_to(self.role):
@@ -157,9 +162,7 @@ class LocalFilter:
         return self.query_one(f"#{self.FILTER_ID}", Input)  # type: ignore[attr-defined]
 
     def action_filter(self) -> None:
-        box = self._filter_box()
-        box.remove_class("hidden")
-        box.focus()
+        self.open_filter(self._filter_box())  # type: ignore[attr-defined]
 
     def action_back(self) -> None:
         box = self._filter_box()

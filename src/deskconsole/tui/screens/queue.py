@@ -161,9 +161,7 @@ class QueueScreen(PaneScreen):
         self.desk.open_case(int(event.row_key.value))
 
     def action_filter(self) -> None:
-        box = self.query_one("#queue-filter", Input)
-        box.remove_class("hidden")
-        box.focus()
+        self.open_filter(self.query_one("#queue-filter", Input))
 
     def action_clear_filter(self) -> None:
         box = self.query_one("#queue-filter", Input)
