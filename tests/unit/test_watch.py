@@ -105,3 +105,35 @@ def test_an_in_memory_database_cannot_be_watched(clock):
     svc = Service(make_engine("sqlite://"), clock)
     with pytest.raises(WatchUnavailable):
         svc.watch()
+
+
+class _Accepting:
+    """A mail server that takes every message."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, message, sender, recipients):  # noqa: ANN001, ANN201
+        self.sent.append(message["Subject"])
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_delivery_is_seen_by_the_other_consoles(desk, svc, watcher, db_url, clock):
+    """The Outbox pane of every console shows a message as sent once the worker has sent it."""
+    from deskconsole.delivery import deliver_once
+
+    case = desk.case_in("awaiting_confirmation")
+    queued = svc.list_outbox(case_id=case.id)
+    assert queued, "a proposed solution queues a confirmation request to the customer"
+    while watcher.wait(0.5) is not None:  # drain what the setup wrote
+        pass
+    transport = _Accepting()
+    results = deliver_once(svc.engine, clock, transport)
+    assert [r.state for r in results if r.case == case.id] == ["sent"] * len(queued)
+    change = wait_for(watcher)
+    assert change is not None and change.touches(case.id)
+    if "postgresql" in db_url:
+        assert case.id in (change.cases or ())

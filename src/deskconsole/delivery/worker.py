@@ -37,7 +37,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -53,6 +54,7 @@ from deskconsole.delivery.templates import STAFF_KINDS, Rendered, one_line, rend
 from deskconsole.delivery.transport import Failure, SmtpTransport, Transport, classify
 from deskconsole.domain.clock import Clock, format_time, to_utc
 from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
+from deskconsole.store.watch import announce, note_write
 
 log = logging.getLogger("deskconsole.delivery")
 
@@ -143,9 +145,19 @@ def due_rows(engine: Engine, now: datetime, limit: int) -> list[tuple[int, datet
         ]
 
 
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Session]:
+    """One write transaction of the worker. On PostgreSQL the cases its writes named (`note_write`)
+    go out to the consoles listening when it commits, so their Outbox panes show the new state."""
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        yield s
+        if engine.dialect.name == "postgresql":
+            announce(s)  # (nothing when nothing was written)
+
+
 def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts: DeliveryOptions) -> _Claim | None:
     now = to_utc(clock.now())
-    with Session(engine, expire_on_commit=False) as s, s.begin():
+    with _writing(engine) as s:
         won = s.execute(
             update(Outbox)
             .where(and_(col(Outbox.id) == row_id, _due(now)))
@@ -161,6 +173,7 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
             return None
         row = s.exec(select(Outbox).where(Outbox.id == row_id)).one()
         s.refresh(row)
+        note_write(s, row.case_id)
         if row.attempts > opts.max_attempts:
             # Claimed again and again without ever being marked: workers keep stopping mid-send.
             row.state = FAILED
@@ -283,18 +296,22 @@ def build_message(
 # ------------------------------------------------------------------ marking
 def _finish(engine: Engine, row: Outbox, **values: Any) -> bool:
     """Write the outcome if this worker still holds the claim (same attempt number)."""
-    with Session(engine) as s, s.begin():
-        return s.execute(
+    with _writing(engine) as s:
+        held = s.execute(
             update(Outbox)
             .where(and_(col(Outbox.id) == row.id, col(Outbox.state) == SENDING, col(Outbox.attempts) == row.attempts))
             .values(**values)
             .execution_options(synchronize_session=False)
         ).rowcount == 1
+        if held:
+            note_write(s, row.case_id)
+    return held
 
 
 def _mark_sent(engine: Engine, row: Outbox, now: datetime, note: str | None) -> None:
     # Delivered is the truth even if the lease ran out meanwhile and another worker took the row.
-    with Session(engine) as s, s.begin():
+    with _writing(engine) as s:
+        note_write(s, row.case_id)
         s.execute(
             update(Outbox)
             .where(and_(col(Outbox.id) == row.id, col(Outbox.state) != SENT))
@@ -382,7 +399,7 @@ def requeue(engine: Engine, clock: Clock, ids: Sequence[int] | None = None) -> l
 
     The Message-ID stays, so a message that did arrive before is still recognisable.
     """
-    with Session(engine) as s, s.begin():
+    with _writing(engine) as s:
         query = select(Outbox.id).where(Outbox.state == FAILED)
         if ids is not None:
             query = query.where(col(Outbox.id).in_(list(ids)))
@@ -394,6 +411,7 @@ def requeue(engine: Engine, clock: Clock, ids: Sequence[int] | None = None) -> l
                 .values(state=QUEUED, attempts=0, next_attempt_at=to_utc(clock.now()), claimed_until=None)
                 .execution_options(synchronize_session=False)
             )
+            note_write(s, None)  # (their cases are not looked up: every console's Outbox pane reloads)
         return found
 
 
