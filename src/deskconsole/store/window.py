@@ -78,6 +78,23 @@ class TextFilter:
 
 
 FTS_JOIN = "JOIN case_fts ON case_fts.rowid = c.id"
+# A filter that matches at least this many cases is "common": on SQLite the sorts by priority and by
+# last update then walk their index and keep the matching cases (the first page is met early) instead
+# of fetching every match and sorting it (a second at a million cases for a word in a tenth of them).
+COMMON_MATCHES = 2000
+_WALK_INDEX = {"priority": "ix_case_priority_id", "updated": "ix_case_updated_id"}
+
+
+def common_probe(text: str | None, sort: str) -> Plan | None:
+    """On SQLite: the query telling whether `text` is a common filter for `sort` (it answers
+    COMMON_MATCHES then), or None when no index walk could apply."""
+    if sort not in _WALK_INDEX or not text:
+        return None
+    plain = [parts for parts in filter_words(text) if parts and case_number(parts) is None]
+    if not plain:
+        return None
+    return Plan("SELECT count(*) FROM (SELECT rowid FROM case_fts WHERE case_fts MATCH ? LIMIT ?)",
+                (match_expression(plain, "sqlite"), COMMON_MATCHES))
 
 
 def text_condition(text: str, dialect: str = "sqlite", *, join: bool = True) -> TextFilter:
@@ -125,9 +142,11 @@ def window_sql(
     anchor: Any = None,
     limit: int | None = None,
     dialect: str = "sqlite",
+    common: bool = False,
 ) -> Plan:
     """One window of the queue. `me` is the acting agent's id (view "mine"); `anchor` is what
-    anchor_sql read for `after` (sorts priority and updated; None when that case is not there)."""
+    anchor_sql read for `after` (sorts priority and updated; None when that case is not there);
+    `common`: the text filter is common (common_probe), so SQLite walks the sort's index."""
     if view not in VIEWS:
         raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
     if sort not in SORTS:
@@ -170,6 +189,8 @@ def window_sql(
             params += [anchor, anchor, after]
     inner_order, outer_order = _ORDER[sort]
     inner = f'SELECT {_CASE_COLUMNS} FROM "case" c'
+    if common and dialect == "sqlite" and sort in _WALK_INDEX and text and text.strip():
+        inner += f" INDEXED BY {_WALK_INDEX[sort]}"
     if join is not None:
         inner += f" {join}"
         inner_order = inner_order.replace("c.id", key)
@@ -222,10 +243,14 @@ def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
             found = cursor.fetchone()
             query["anchor"] = found[0] if found else None
     dialect = "sqlite" if paramstyle == "qmark" else "postgresql"
+    probe = common_probe(query.get("text"), sort) if dialect == "sqlite" else None
+    if probe is not None:
+        cursor.execute(probe.sql, probe.params)
+        query["common"] = cursor.fetchone()[0] >= COMMON_MATCHES
     plan = window_sql(**query, dialect=dialect).for_driver(paramstyle)
     cursor.execute(plan.sql, plan.params)
     return [case_row(r) for r in cursor.fetchall()]
 
 
-__all__ = ["Plan", "TextFilter", "anchor_sql", "case_row", "read_window", "text_condition", "window_sql", "VIEWS",
+__all__ = ["COMMON_MATCHES", "Plan", "TextFilter", "anchor_sql", "case_row", "common_probe", "read_window", "text_condition", "window_sql", "VIEWS",
            "SORTS"]
