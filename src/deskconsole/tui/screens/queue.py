@@ -25,6 +25,7 @@ class QueueScreen(PaneScreen):
     PANE = "queue"
     ACTIONS = QUEUE
     BINDINGS = bindings(QUEUE)
+    AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
 
     def __init__(self) -> None:
         super().__init__()
