@@ -37,7 +37,7 @@ from rich.text import Text
 
 from deskconsole.tui import format as fmt
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view
-from deskconsole.tui.text import cell
+from deskconsole.tui.text import cell, clean
 
 if TYPE_CHECKING:
     from deskconsole.domain.views import CaseRow
@@ -183,8 +183,8 @@ def row_cells(r: CaseRow, now: datetime) -> dict[str, Text]:
 def header_line(user: str, role: str, now: datetime, width: int) -> Text:
     """The top line, as DeskHeader.compose_line makes it for the queue."""
     right = Text()
-    right.append(user, "bold")
-    right.append(f" · {role}  ")
+    right.append(clean(user, single_line=True), "bold")
+    right.append(f" · {clean(role, single_line=True)}  ")
     right.append(now.strftime("%Y-%m-%d %H:%M:%S %Z"), "dim")
     right.append(" ")
     width = max(width, 100)
@@ -355,7 +355,7 @@ def render(lines: Sequence[Line], system: ColorSystem) -> str:
             if how != last:
                 out.append(_sgr(how, system))
                 last = how
-            out.append(text)
+            out.append(clean(text, single_line=True))  # (cleaned already: nothing raw gets through, ever)
     out.append("\x1b[0m\x1b[?2026l")
     return "".join(out)
 
