@@ -570,10 +570,12 @@ def run_console(settings: Settings, prepainted: Prepainted | None = None) -> int
 
         if isinstance(app.driver_class, type) and issubclass(app.driver_class, LinuxDriver):
             app.driver_class = prepainted.driver(app.driver_class)
+        else:
+            prepainted.handed_over = True  # another driver: it switches screens its own way
         try:
             app.run()
         finally:
-            prepainted.restore()  # the console restored what it saw at its start: our no-echo mode
+            prepainted.finish()  # the console restored what it saw at its start: our no-echo mode
     if app.startup_error is not None:
         print(f"error: {app.startup_error}", file=sys.stderr)
         return 1

@@ -396,6 +396,14 @@ class Prepainted:
         self.saved = saved
         self.quick = quick
         self._restored = False
+        self.handed_over = False  # the console's driver took the screen over
+
+    def finish(self) -> None:
+        """After the console ran: restore the terminal (and leave the screen if the console never took it)."""
+        if self.handed_over:
+            self.restore()
+        else:
+            self.abandon()
 
     def restore(self) -> None:
         """Put back the terminal attributes saved before the pre-paint (after the console ran)."""
@@ -424,12 +432,15 @@ class Prepainted:
         driver's first switch is left out so the pre-painted queue stays until the
         console's first frame covers it (later switches, after a suspend, go through)."""
 
+        screen = self
+
         class Prepainted(driver_class):  # type: ignore[misc, valid-type]
             _screen_on = True
 
             def write(self, data: str) -> None:
                 if self._screen_on and "\x1b[?1049h" in data:
                     self._screen_on = False
+                    screen.handed_over = True
                     data = data.replace("\x1b[?1049h", "", 1)
                 super().write(data)
 
