@@ -68,7 +68,8 @@ class QuickStart:
     def list_cases(self, *, view: str = "all", actor: str | None = None, text: str | None = None,
                    sort: str = "oldest", after: int | None = None, limit: int | None = None) -> list[CaseRow]:
         """One window, as Service.list_cases reads it (for this console's own user)."""
-        handed, self._handed = self._handed, None
+        with self._lock:
+            handed, self._handed = self._handed, None
         if handed is not None and handed[0] == dict(view=view, actor=actor, text=text, sort=sort, after=after,
                                                      limit=limit):
             return handed[1]
