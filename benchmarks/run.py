@@ -239,8 +239,11 @@ def terminal_start(path: Path, user: str, title: bytes, prepaint: bool) -> dict:
         env["DESKCONSOLE_NO_PREPAINT"] = "1"
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    import resource
+
     out = b""
     seen: dict[str, float] = {}
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.Popen(deskconsole() + ["--db", f"sqlite:///{path}", "--as", user], stdin=slave, stdout=slave,
                             stderr=slave, env=env, start_new_session=True)
@@ -270,13 +273,15 @@ def terminal_start(path: Path, user: str, title: bytes, prepaint: bool) -> dict:
         os.close(slave)
     if "textual" not in seen:
         return {"error": out.decode(errors="replace")[-300:]}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seen["cpu"] = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)  # the whole run, start to quit
     return seen
 
 
 def bench_terminal(path: Path, user: str, runs: int) -> dict:
     """Median figures of `runs` pty starts with the pre-paint, and `runs` without it."""
     title = first_row_title(path, user).encode()
-    figures: dict = {"prepaint": [], "textual": [], "alone": []}
+    figures: dict = {"prepaint": [], "textual": [], "alone": [], "cpu": [], "alone_cpu": []}
     for _ in range(runs):
         on = terminal_start(path, user, title, prepaint=True)
         off = terminal_start(path, user, title, prepaint=False)
@@ -286,6 +291,8 @@ def bench_terminal(path: Path, user: str, runs: int) -> dict:
         figures["prepaint"].append(on.get("prepaint"))
         figures["textual"].append(on["textual"])
         figures["alone"].append(off["textual"])
+        figures["cpu"].append(on["cpu"])
+        figures["alone_cpu"].append(off["cpu"])
     if None in figures["prepaint"]:
         return {"error": "no pre-paint seen (is the terminal path off?)"}
     return figures
@@ -297,7 +304,9 @@ def terminal_note(figures: dict) -> str:
 
     return (f"pty 120x40, median of {len(figures['prepaint'])} ({runs(figures['prepaint'])} s); Textual's first "
             f"frame after it at {median(figures['textual']):.2f} s ({runs(figures['textual'])}); without the "
-            f"pre-paint the first row shows at {median(figures['alone']):.2f} s ({runs(figures['alone'])})")
+            f"pre-paint the first row shows at {median(figures['alone']):.2f} s ({runs(figures['alone'])}); "
+            f"CPU per run (start to quit, user+sys) {median(figures['cpu']):.2f} s with, "
+            f"{median(figures['alone_cpu']):.2f} s without")
 
 
 # ------------------------------------------------------------------------ tick
