@@ -18,6 +18,12 @@ What each row measures:
                   the queue with rows (the frame composed and rendered to terminal output; headless, so not
                   written to a terminal). "service loaded" is when the service was ready behind it; the
                   keys below are pressed after that.
+  terminal start  `deskconsole --db ... --as sue` spawned under a pseudo-terminal (120x40, TERM xterm-256color,
+                  COLORTERM truecolor, DESKCONSOLE_NOW as the probe), timed as a user sees it: from just before the
+                  spawn to the first output holding the first queue row's title (the pre-paint, drawn with plain
+                  ANSI escapes before Textual is imported), and to the first output after the console's terminal
+                  driver started that holds it again (Textual's first frame); then `q`. Median of --terminal-runs
+                  runs; the same with DESKCONSOLE_NO_PREPAINT=1 (the console alone) goes in the note.
   keypresses      in that process: from sending the key to the end of the first screen refresh that shows
                   its effect. j: the cursor on the next row. ]: the next page of cases on screen. Filter:
                   typing into the queue filter, echo (the character in the box) and result (the filtered
@@ -196,6 +202,113 @@ def probe(url: str, result_path: str, presses: int, spawned: float, user: str = 
     Path(result_path).write_text(json.dumps(figures))
 
 
+# -------------------------------------------------------------- terminal start
+DRIVER_STARTED = b"\x1b[?1000h"  # Textual's terminal driver turning the mouse on: written by nothing else
+
+
+def first_row_title(path: Path, user: str) -> str:
+    """The title the queue shows first for `user` (as the console reads it), cut to fit its column."""
+    from deskconsole.store.window import read_window
+    from deskconsole.tui.queuespec import first_view
+    from deskconsole.tui.text import clean
+
+    con = sqlite3.connect(path)
+    try:
+        agent_id, role = con.execute("SELECT id, role FROM agent WHERE name = ?", (user,)).fetchone()
+        view = first_view(role)
+        rows = read_window(con.cursor(), "qmark", view=view, sort="oldest", text=None, after=None, limit=1,
+                           me=agent_id if view == "mine" else None)
+    finally:
+        con.close()
+    return clean(rows[0].title, single_line=True)[:16] if rows else ""
+
+
+def terminal_start(path: Path, user: str, title: bytes, prepaint: bool) -> dict:
+    """One `deskconsole` start under a pty: seconds to the first row on screen, pre-painted and Textual's."""
+    import fcntl
+    import select
+    import struct
+    import termios
+
+    from desk import NOW
+
+    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", DESKCONSOLE_NOW=NOW.isoformat())
+    for name in ("DESKCONSOLE_NO_PREPAINT", "NO_COLOR", "TEXTUAL_DRIVER"):
+        env.pop(name, None)
+    if not prepaint:
+        env["DESKCONSOLE_NO_PREPAINT"] = "1"
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    import resource
+
+    out = b""
+    seen: dict[str, float] = {}
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(deskconsole() + ["--db", f"sqlite:///{path}", "--as", user], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, start_new_session=True)
+    try:
+        end = time.monotonic() + 300
+        while "textual" not in seen and time.monotonic() < end and proc.poll() is None:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if not ready:
+                continue
+            out += os.read(master, 1 << 16)
+            now = time.perf_counter() - t0
+            before, started, after = out.partition(DRIVER_STARTED)
+            if "prepaint" not in seen and title in before:
+                seen["prepaint"] = now
+            if started and title in after:
+                seen["textual"] = now
+        os.write(master, b"q")
+        end = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < end:
+            if select.select([master], [], [], 0.05)[0]:
+                os.read(master, 1 << 16)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        os.close(master)
+        os.close(slave)
+    if "textual" not in seen:
+        return {"error": out.decode(errors="replace")[-300:]}
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seen["cpu"] = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)  # the whole run, start to quit
+    return seen
+
+
+def bench_terminal(path: Path, user: str, runs: int) -> dict:
+    """Median figures of `runs` pty starts with the pre-paint, and `runs` without it."""
+    title = first_row_title(path, user).encode()
+    figures: dict = {"prepaint": [], "textual": [], "alone": [], "cpu": [], "alone_cpu": []}
+    for _ in range(runs):
+        on = terminal_start(path, user, title, prepaint=True)
+        off = terminal_start(path, user, title, prepaint=False)
+        for result in (on, off):
+            if "error" in result:
+                return result
+        figures["prepaint"].append(on.get("prepaint"))
+        figures["textual"].append(on["textual"])
+        figures["alone"].append(off["textual"])
+        figures["cpu"].append(on["cpu"])
+        figures["alone_cpu"].append(off["cpu"])
+    if None in figures["prepaint"]:
+        return {"error": "no pre-paint seen (is the terminal path off?)"}
+    return figures
+
+
+def terminal_note(figures: dict) -> str:
+    def runs(values: list[float]) -> str:
+        return "/".join(f"{v:.2f}" for v in values)
+
+    return (f"pty 120x40, median of {len(figures['prepaint'])} ({runs(figures['prepaint'])} s); Textual's first "
+            f"frame after it at {median(figures['textual']):.2f} s ({runs(figures['textual'])}); without the "
+            f"pre-paint the first row shows at {median(figures['alone']):.2f} s ({runs(figures['alone'])}); "
+            f"CPU per run (start to quit, user+sys) {median(figures['cpu']):.2f} s with, "
+            f"{median(figures['alone_cpu']):.2f} s without")
+
+
 # ------------------------------------------------------------------------ tick
 def bench_tick(pristine: Path, due: int) -> dict:
     from desk import NOW
@@ -365,6 +478,9 @@ def main() -> None:
     parser.add_argument("--console-db", type=Path,
                         help="only time the console (start, keys, memory) on this SQLite file, e.g. the demo desk")
     parser.add_argument("--user", default=USER, help=f"who the console runs as (default {USER})")
+    parser.add_argument("--terminal-runs", type=int, default=3,
+                        help="pty starts measured for the terminal start row, each with and without the pre-paint "
+                             "(default 3; 0 leaves the row out)")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
@@ -383,6 +499,13 @@ def main() -> None:
                            ("filter rows", "filter_result_ms")):
             value = median(result[key])
             print(f"  {label} median {'-' if value is None else f'{value:.1f}'} ms ({spread(result[key])})")
+        if args.terminal_runs > 0:
+            terminal = bench_terminal(args.console_db.resolve(), args.user, args.terminal_runs)
+            if "error" in terminal:
+                print(f"  terminal start failed: {terminal['error'].splitlines()[-1] if terminal['error'] else ''}")
+            else:
+                print(f"  terminal start -> queue pre-painted {median(terminal['prepaint']):.2f} s; "
+                      + terminal_note(terminal))
         return
 
     from desk import cached
@@ -436,6 +559,18 @@ def main() -> None:
                          verdict(value, target), note + spread(console[key])))
         rows.append(("console resident memory (peak)", f"{console['VmHWM']:.0f} MB", "<= 100 MB",
                      verdict(console["VmHWM"], 100), f"VmHWM; {console['VmRSS']:.0f} MB resident at the end"))
+    if args.terminal_runs > 0:
+        print("  terminal start ...", flush=True)
+        work = fresh_copy(pristine, "bench-terminal.db")
+        terminal = bench_terminal(work, USER, args.terminal_runs)
+        drop(work)
+        if "error" in terminal:
+            rows.append(("terminal start -> queue pre-painted", "failed", "<= 0.5 s", "MISS",
+                         (terminal["error"].splitlines() or [""])[-1]))
+        else:
+            value = median(terminal["prepaint"])
+            rows.append(("terminal start -> queue pre-painted", f"{value:.2f} s", "<= 0.5 s", verdict(value, 0.5),
+                         terminal_note(terminal)))
 
     print("  tick ...", flush=True)
     tick = bench_tick(pristine, args.due)

@@ -465,15 +465,22 @@ def countdown(ctx: Context, due: datetime | None) -> str:
 
 
 def cmd_console(ctx: Context) -> int:
+    prepainted = None
     try:
+        from deskconsole.tui.prepaint import prepaint
+
+        prepainted = prepaint(ctx.settings)  # the queue on screen before the console loads (a terminal only)
         from deskconsole.tui.app import run_console
-    except ImportError as exc:
+    except BaseException as exc:
+        if prepainted is not None:
+            prepainted.abandon()
         # Only a missing console module (or its entry point) means "not there yet"; anything else is a bug.
-        if getattr(exc, "name", None) in ("deskconsole.tui", "deskconsole.tui.app"):
+        if isinstance(exc, ImportError) and getattr(exc, "name", None) in (
+                "deskconsole.tui", "deskconsole.tui.app", "deskconsole.tui.prepaint"):
             ctx.out.error("the console is not available yet")
             return 1
         raise
-    result = run_console(ctx.settings)
+    result = run_console(ctx.settings, prepainted) if prepainted is not None else run_console(ctx.settings)
     return result if isinstance(result, int) else 0
 
 

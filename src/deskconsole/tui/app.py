@@ -66,6 +66,7 @@ from deskconsole.tui.text import clean
 if TYPE_CHECKING:
     from deskconsole.domain.views import CaseRow
     from deskconsole.settings import Settings
+    from deskconsole.tui.prepaint import Prepainted
     from deskconsole.tui.quickstart import QuickStart
 
 # Panes other than the queue (and the delivery worker) are imported when first used: the
@@ -534,35 +535,58 @@ def make_app(service: Any, user: str, **options: Any) -> DeskApp:
     return DeskApp(service, agent.name, agent.role, **options)
 
 
-def open_console(settings: Settings, **options: Any) -> DeskApp:
+def open_console(settings: Settings, prepainted: Prepainted | None = None, **options: Any) -> DeskApp:
     """The console for settings.user on settings.db_url, ready to run (raises DeskError).
 
     The fast start (deskconsole.tui.quickstart) paints the queue from a plain driver
     connection and loads the service right after; when it does not apply, the service is
     loaded first (make_app), which also reports an unknown user or an unusable database.
+    After a terminal pre-paint (deskconsole.tui.prepaint) its quick connection, and the
+    window it read, are the console's.
     """
     from deskconsole.tui.quickstart import open_quick
 
     options.setdefault("clock", settings.clock)
-    quick = open_quick(settings.db_url, settings.user, settings.make_service)
+    quick = prepainted.quick if prepainted is not None else open_quick(settings.db_url, settings.user,
+                                                                       settings.make_service)
     if quick is None:
         return make_app(settings.make_service(), settings.user or "", **options)
     return DeskApp(None, quick.name, quick.role, quick=quick, **options)
 
 
-def run_console(settings: Settings) -> int:
-    """Open the console as settings.user on settings.db_url; the CLI's default command."""
+def run_console(settings: Settings, prepainted: Prepainted | None = None) -> int:
+    """Open the console as settings.user on settings.db_url; the CLI's default command.
+
+    `prepainted`: the queue drawn on the terminal already (deskconsole.tui.prepaint, which
+    the CLI calls before importing this module); the console paints over it, and the terminal
+    attributes saved before it are restored when the console ends, whatever happens."""
     if not settings.user:
         print("error: who is using the console? give --as NAME or set DESKCONSOLE_USER", file=sys.stderr)
         return 1
     try:
-        app = open_console(settings, live=True, delivery=True)
-    except DeskError as exc:
+        app = open_console(settings, prepainted, live=True, delivery=True)
+    except BaseException as exc:
+        if prepainted is not None:
+            prepainted.abandon()
+        if not isinstance(exc, DeskError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 1
     # a lost database is shown in the header; the database library's own log must not write over the screen
     logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
-    app.run()
+    if prepainted is None:
+        app.run()
+    else:
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if isinstance(app.driver_class, type) and issubclass(app.driver_class, LinuxDriver):
+            app.driver_class = prepainted.driver(app.driver_class)
+        else:
+            prepainted.handed_over = True  # another driver: it switches screens its own way
+        try:
+            app.run()
+        finally:
+            prepainted.finish()  # the console restored what it saw at its start: our no-echo mode
     if app.startup_error is not None:
         print(f"error: {app.startup_error}", file=sys.stderr)
         return 1

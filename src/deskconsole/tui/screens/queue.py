@@ -12,30 +12,20 @@ from textual.widgets import DataTable, Footer, Input, Static
 from deskconsole.domain.views import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import QUEUE, bindings
+from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.table import KeyedTable
 
-PAGE = 100
 VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated"]
-COLUMNS = [
-    ("id", "Case", 6),
-    ("priority", "P", 2),
-    ("status", "Status", 18),
-    ("title", "Title", 26),
-    ("customer", "Customer", 13),
-    ("assignee", "Assignee", 9),
-    ("age", "Age", 4),
-    ("escalation", "Esc", 7),
-    ("next", "Next timer", 17),
-]
 
 
 class QueueScreen(PaneScreen):
     PANE = "queue"
     ACTIONS = QUEUE
     BINDINGS = bindings(QUEUE)
+    AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
 
     def __init__(self) -> None:
         super().__init__()
@@ -57,7 +47,7 @@ class QueueScreen(PaneScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.view = "mine" if self.role == "analyst" else "all"
+        self.view = first_view(self.role)
         self.query_one("#queue-filter", Input).cursor_blink = False
         self.query_one(KeyedTable).focus()
 

@@ -1,0 +1,506 @@
+"""The pre-paint: the queue drawn with plain ANSI escapes before Textual has loaded.
+
+Importing Textual and composing the first screen takes longer than reading the queue. In a
+real terminal `deskconsole` therefore, before it imports Textual:
+
+1. saves the terminal's attributes and turns off echo and line buffering, so that keys typed
+   now are neither shown nor lost (the console reads them once it runs);
+2. opens the quick connection (deskconsole.tui.quickstart), reads the queue's first window,
+   switches to the alternate screen, hides the cursor and draws the queue as the console will
+   draw it at this terminal size: the header line, the table (same columns, widths, row text,
+   colours, the cursor on the first row, the scroll bars), the status line and the footer keys;
+3. hands the rows to the console (its first window is this read, not a second one), which
+   then paints over the same screen; `restore()` puts the saved attributes back when it ends.
+
+It applies only when stdin and stdout are terminals, TERM is set and not `dumb`, NO_COLOR and
+TEXTUAL_DRIVER are unset and DESKCONSOLE_NO_PREPAINT is not `1`. Any error on the way leaves
+the terminal as it was and the console starts the ordinary way.
+
+Customer text is drawn literally: control characters, escapes and bidi controls become
+visible escapes (deskconsole.tui.text.clean) and cells are cut by cell width.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from math import ceil
+from typing import TYPE_CHECKING, Any
+
+from rich.cells import cell_len, set_cell_size
+from rich.color import Color, ColorSystem
+from rich.style import Style
+from rich.text import Text
+
+from deskconsole.tui import format as fmt
+from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view
+from deskconsole.tui.text import cell, clean
+
+if TYPE_CHECKING:
+    from deskconsole.domain.views import CaseRow
+    from deskconsole.settings import Settings
+    from deskconsole.tui.quickstart import QuickStart
+
+RGB = tuple[int, int, int]
+
+# The console's colours (Textual's default dark theme as the queue pane shows it).
+TEXT: RGB = (224, 224, 224)
+SURFACE: RGB = (39, 39, 39)  # the table's rows
+PANEL: RGB = (36, 47, 56)  # header line, status line, footer
+TABLE_HEADER: RGB = (45, 55, 64)
+CURSOR_TEXT: RGB = (221, 237, 249)
+CURSOR: RGB = (1, 120, 212)
+SCROLL_BACK: RGB = (0, 0, 0)
+SCROLL_BAR: RGB = (0, 48, 84)
+KEY: RGB = (255, 166, 43)
+KEY_OFF: RGB = (180, 125, 47)
+LABEL_OFF: RGB = (160, 163, 166)
+FOOTER_RULE: RGB = (73, 82, 89)
+DIM_FACTOR = 0.66  # dim text: blended this far from the background towards its colour
+# Named colours as the console shows them (Textual's ANSI theme), by ANSI number.
+NAMED: dict[int, RGB] = {
+    0: (39, 40, 34), 1: (244, 0, 95), 2: (152, 224, 36), 3: (253, 151, 31), 4: (157, 101, 255),
+    5: (244, 0, 95), 6: (88, 209, 235), 7: (196, 197, 181),
+}
+
+# The footer of the queue: key, label, who is offered it (None: everyone); the order and the
+# labels are the shown entries of tui/bindings.py QUEUE then GLOBAL (`enter` belongs to the table).
+FOOTER_KEYS: list[tuple[str, str, frozenset[str] | None]] = [
+    ("/", "Filter", None),
+    ("v", "View", None),
+    ("s", "Sort", None),
+    ("t", "Take next", frozenset({"analyst"})),
+    ("]", "Next page", None),
+    ("[", "Prev page", None),
+    ("?", "Help", None),
+    ("q", "Quit", None),
+]
+PANE_TITLES = ["1 Queue", "2 Case", "3 Escalations", "4 Countdowns", "5 Surveys", "6 Outbox"]
+
+
+@dataclass(frozen=True)
+class Look:
+    """How one cell looks once drawn."""
+
+    fg: RGB = TEXT
+    bg: RGB = SURFACE
+    bold: bool = False
+    italic: bool = False
+    underline: bool = False
+    reverse: bool = False
+
+
+Run = tuple[str, Look]  # text, and how it looks
+Line = list[Run]
+
+
+# ----------------------------------------------------------------------- looks
+def _rgb(color: Color | None, default: RGB) -> RGB:
+    if color is None or color.is_default:
+        return default
+    if color.triplet is not None:
+        return tuple(color.triplet)  # type: ignore[return-value]
+    number = color.number or 0
+    return NAMED.get(number % 8, default)
+
+
+def _blend(background: RGB, color: RGB, factor: float = DIM_FACTOR) -> RGB:
+    return tuple(int(b + (c - b) * factor) for b, c in zip(background, color))  # type: ignore[return-value]
+
+
+def look(style: Style, fg: RGB, bg: RGB, *, over: Look | None = None) -> Look:
+    """A rich style drawn over (fg, bg); `over` is the cursor row, whose colours win."""
+    color = _rgb(style.color, fg)
+    back = _rgb(style.bgcolor, bg)
+    bold = bool(style.bold)
+    if over is not None:  # the cursor's colours, except a cell's own background
+        color, bold = over.fg, True
+        back = _rgb(style.bgcolor, over.bg)
+    if style.dim:
+        color = _blend(back, color)
+    return Look(color, back, bold, bool(style.italic), bool(style.underline), bool(style.reverse))
+
+
+def runs_of(text: Text, fg: RGB, bg: RGB, *, over: Look | None = None) -> Line:
+    """The text's pieces, each with its look (its own style and its spans over it)."""
+    plain = text.plain
+    cuts = {0, len(plain)}
+    for span in text.spans:
+        cuts.update((max(0, span.start), min(len(plain), span.end)))
+    points = sorted(cuts)
+    base = Style.parse(text.style) if isinstance(text.style, str) else text.style
+    out: Line = []
+    for start, end in zip(points, points[1:]):
+        if start >= end:
+            continue
+        styles = [base] + [Style.parse(s.style) if isinstance(s.style, str) else s.style
+                           for s in text.spans if s.start <= start and s.end >= end]
+        out.append((plain[start:end], look(Style.combine(styles), fg, bg, over=over)))
+    return out
+
+
+def fit(line: Line, width: int, fill: Look) -> Line:
+    """The runs cut (or padded with `fill`) to exactly `width` cells."""
+    out: Line = []
+    used = 0
+    for text, how in line:
+        if used >= width:
+            break
+        size = cell_len(text)
+        if used + size > width:
+            text = set_cell_size(text, width - used)  # cuts by cell width; a split wide character becomes a space
+            size = width - used
+        out.append((text, how))
+        used += size
+    if used < width:
+        out.append((" " * (width - used), fill))
+    return out
+
+
+# ----------------------------------------------------------------------- parts
+def row_cells(r: CaseRow, now: datetime) -> dict[str, Text]:
+    """A queue row's cells, as the queue screen makes them (QueueScreen.cells)."""
+    title = Text(no_wrap=True)
+    if r.attention:
+        title.append("⚑ ", "bold red")
+    title.append_text(cell(r.title, limit=40))
+    return {
+        "id": Text(str(r.id), style="bold"),
+        "priority": fmt.priority_text(r.priority),
+        "status": fmt.status_text(r.status, r.sub_status),
+        "title": title,
+        "customer": cell(r.customer, limit=30),
+        "assignee": cell(r.assignee or "—", "" if r.assignee else "dim"),
+        "age": Text(fmt.age(r.created_at, now), style="dim"),
+        "escalation": fmt.escalation_text(r.escalation),
+        "next": fmt.timer_countdown(r.next_timer, r.next_timer_due, now),
+    }
+
+
+def header_line(user: str, role: str, now: datetime, width: int) -> Text:
+    """The top line, as DeskHeader.compose_line makes it for the queue."""
+    right = Text()
+    right.append(clean(user, single_line=True), "bold")
+    right.append(f" · {clean(role, single_line=True)}  ")
+    right.append(now.strftime("%Y-%m-%d %H:%M:%S %Z"), "dim")
+    right.append(" ")
+    width = max(width, 100)
+
+    def panes(roomy: bool) -> Text:
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(" deskconsole ", "bold reverse")
+        line.append("  " if roomy else " ")
+        for i, title in enumerate(PANE_TITLES):
+            style = "bold underline" if i == 0 else "dim"
+            if roomy:
+                line.append(f" {title} ", style)
+            else:
+                line.append(" ")
+                line.append(title, style)
+        return line
+
+    line = panes(True)
+    if line.cell_len + 1 + right.cell_len > width:
+        line = panes(False)
+    line.append(" " * max(1, width - line.cell_len - right.cell_len))
+    line.append_text(right)
+    return line
+
+
+def first_line(text: Text, width: int) -> Text:
+    """What a one-line widget shows of a longer text: the words that fit (the rest wraps out of sight)."""
+    if text.cell_len <= width:
+        return text
+    plain = text.plain
+    cut = 0
+    for i, ch in enumerate(plain):
+        if ch == " " and cell_len(plain[:i]) <= width:
+            cut = i
+    return text[:cut] if cut else text
+
+
+def status_line(view: str, sort: str, count: int) -> Text:
+    """The line under the table, as QueueScreen.update_status makes it on the first page."""
+    line = Text(no_wrap=True)
+    line.append(" view ", "dim")
+    line.append(view, "bold")
+    line.append("  sort ", "dim")
+    line.append(sort, "bold")
+    line.append("  page 1", "dim")
+    line.append(f"  {count} case{'s' if count != 1 else ''} shown", "dim")
+    if count == PAGE:
+        line.append("  ] next page", "dim")
+    if not count:
+        line.append("  — nothing here: v changes the view", "italic")
+    return line
+
+
+def footer_line(role: str, count: int, width: int) -> Line:
+    key, label = Look(KEY, PANEL, bold=True), Look(TEXT, PANEL)
+    key_off, label_off = Look(KEY_OFF, PANEL, bold=True), Look(LABEL_OFF, PANEL)
+    left: Line = []
+    for shown, name, roles in FOOTER_KEYS:
+        if roles is not None and role not in roles:
+            continue
+        off = (shown == "]" and count < PAGE) or shown == "["  # no next page; the first page has no previous
+        left += [(f" {shown} ", key_off if off else key), (f"{name} ", label_off if off else label)]
+    right: Line = [("▏", Look(FOOTER_RULE, PANEL)), ("^p", key), (" palette", label), (" ", label)]
+    room = width - sum(cell_len(t) for t, _ in right)  # the palette key keeps its place; the keys are cut
+    if room < 0:
+        return fit(left, width, label)
+    return fit(left, room, label) + right
+
+
+def scrollbar(size: int, virtual: int, window: int, *, vertical: bool) -> list[Run]:
+    """One scroll bar at the top of its range, cell by cell (as Textual's ScrollBarRender draws it)."""
+    bars = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", " "] if vertical else ["▉", "▊", "▋", "▌", "▍", "▎", "▏", " "]
+    back = Look(TEXT, SCROLL_BACK)
+    cells: list[Run] = [(" ", back)] * size
+    if not (window and size and virtual and size != virtual):
+        return cells
+    thumb = max(1.0, window / (virtual / size))
+    end = ceil(thumb * len(bars))
+    end_index, end_bar = divmod(end, len(bars))
+    for i in range(min(end_index, size)):
+        cells[i] = (" ", Look(SCROLL_BAR, SURFACE, reverse=True))
+    if end_index < size:
+        glyph = bars[len(bars) - 1 - end_bar]
+        if glyph != " ":
+            cells[end_index] = (glyph, Look(SCROLL_BAR, SCROLL_BACK, reverse=vertical))
+    return cells
+
+
+# ----------------------------------------------------------------------- frame
+def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sort: str, rows: Sequence[CaseRow],
+                now: datetime, tz: tzinfo | None) -> list[Line]:
+    """The queue's first screen, line by line, each exactly `width` cells."""
+    here = now.astimezone(tz)
+    bar = Look(TEXT, PANEL)
+    top = first_line(header_line(user, role, here, width), width)
+    lines: list[Line] = [fit(runs_of(top, TEXT, PANEL), width, bar)]
+    table_height = max(0, height - 3)  # under the header line, over the status line and the footer
+    content_width = sum(w + 2 for _, _, w in COLUMNS)
+    content_height = 1 + len(rows)
+    vertical = horizontal = False
+    for _ in range(2):  # each bar takes room from the other direction
+        horizontal = content_width > width - (1 if vertical else 0)
+        vertical = content_height > table_height - (1 if horizontal else 0)
+    view_width = max(0, width - (1 if vertical else 0))
+    view_height = max(0, table_height - (1 if horizontal else 0))
+
+    heading = Look(TEXT, TABLE_HEADER, bold=True)
+    header: Line = [(" " + set_cell_size(label, w) + " ", heading) for _, label, w in COLUMNS]
+    table: list[Line] = [fit(header, view_width, heading)]  # the header and the cursor span the whole width
+    cursor = Look(CURSOR_TEXT, CURSOR, bold=True)
+    for index, r in enumerate(rows[: max(0, view_height - 1)]):
+        over = cursor if index == 0 else None
+        pad = cursor if over is not None else Look(TEXT, SURFACE)
+        cells = row_cells(r, now)
+        line: Line = []
+        for key, _, w in COLUMNS:
+            line.append((" ", pad))
+            line += fit(runs_of(cells[key], TEXT, SURFACE, over=over), w, pad)
+            line.append((" ", pad))
+        table.append(fit(line, view_width, pad))
+    while len(table) < view_height:
+        table.append([(" " * view_width, Look(TEXT, SURFACE))])
+    table = table[:view_height]
+    if vertical:
+        bar_cells = scrollbar(view_height, content_height, view_height, vertical=True)
+        table = [line + [bar_cells[i]] for i, line in enumerate(table)]
+    if horizontal:
+        bottom = scrollbar(view_width, content_width, view_width, vertical=False)
+        if vertical:
+            bottom.append((" ", Look(TEXT, SCROLL_BACK)))
+        table.append(bottom)
+    lines += table[:table_height]
+    lines.append(fit(runs_of(status_line(view, sort, len(rows)), TEXT, PANEL), width, bar))
+    lines.append(fit(footer_line(role, len(rows), width), width, bar))
+    return lines[:height]
+
+
+def color_system(environ: Mapping[str, str]) -> ColorSystem:
+    """The colours the console will use here (as Rich, under Textual, decides)."""
+    if environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit"):
+        return ColorSystem.TRUECOLOR
+    colors = environ.get("TERM", "").strip().lower().rpartition("-")[2]
+    return {"kitty": ColorSystem.EIGHT_BIT, "256color": ColorSystem.EIGHT_BIT}.get(colors, ColorSystem.STANDARD)
+
+
+def _sgr(how: Look, system: ColorSystem) -> str:
+    codes = ["0"]
+    if how.bold:
+        codes.append("1")
+    if how.italic:
+        codes.append("3")
+    if how.underline:
+        codes.append("4")
+    if how.reverse:
+        codes.append("7")
+    codes += Color.from_rgb(*how.fg).downgrade(system).get_ansi_codes(foreground=True)
+    codes += Color.from_rgb(*how.bg).downgrade(system).get_ansi_codes(foreground=False)
+    return "\x1b[" + ";".join(codes) + "m"
+
+
+def render(lines: Sequence[Line], system: ColorSystem) -> str:
+    """The lines as escapes: each placed at its row, drawn in one synchronized update."""
+    out = ["\x1b[?2026h"]
+    for y, line in enumerate(lines):
+        out.append(f"\x1b[{y + 1};1H")
+        last: Look | None = None
+        for text, how in line:
+            if how != last:
+                out.append(_sgr(how, system))
+                last = how
+            out.append(clean(text, single_line=True))  # (cleaned already: nothing raw gets through, ever)
+    out.append("\x1b[0m\x1b[?2026l")
+    return "".join(out)
+
+
+def build_frame(*, width: int, height: int, user: str, role: str, rows: Sequence[CaseRow], now: datetime,
+                tz: tzinfo | None = None, view: str | None = None, sort: str = "oldest",
+                system: ColorSystem = ColorSystem.TRUECOLOR) -> str:
+    """The queue's first screen as ANSI escapes for a width x height terminal."""
+    lines = frame_lines(width=width, height=height, user=user, role=role, view=view or first_view(role),
+                        sort=sort, rows=rows, now=now, tz=tz)
+    return render(lines, system)
+
+
+# -------------------------------------------------------------------- terminal
+ENTER = "\x1b[?1049h\x1b[?25l"  # the alternate screen, the cursor hidden
+LEAVE = "\x1b[0m\x1b[?25h\x1b[?1049l"
+
+
+def applies(environ: Mapping[str, str], stdin: Any, stdout: Any) -> bool:
+    """Whether to pre-paint: a real terminal on both ends, and nobody asked for something else."""
+    if environ.get("DESKCONSOLE_NO_PREPAINT") == "1" or environ.get("TEXTUAL_DRIVER") or "NO_COLOR" in environ:
+        return False
+    term = environ.get("TERM", "")
+    if not term or term == "dumb" or sys.platform == "win32":
+        return False
+    try:
+        return stdin.isatty() and stdout.isatty()
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class Prepainted:
+    """A terminal with the queue drawn on its alternate screen, and the read behind it."""
+
+    def __init__(self, fd: int, out: int, saved: list[Any], quick: QuickStart) -> None:
+        self.fd = fd
+        self.out = out
+        self.saved = saved
+        self.quick = quick
+        self._restored = False
+        self.handed_over = False  # the console's driver took the screen over
+
+    def finish(self) -> None:
+        """After the console ran: restore the terminal (and leave the screen if the console never took it)."""
+        if self.handed_over:
+            self.restore()
+        else:
+            self.abandon()
+
+    def restore(self) -> None:
+        """Put back the terminal attributes saved before the pre-paint (after the console ran)."""
+        if self._restored:
+            return
+        self._restored = True
+        import termios
+
+        try:
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+        except termios.error:
+            pass
+
+    def abandon(self) -> None:
+        """The console will not run: leave the alternate screen and restore the terminal."""
+        try:
+            os.write(self.out, LEAVE.encode())
+        except OSError:
+            pass
+        self.restore()
+
+    def driver(self, driver_class: type) -> type:
+        """The console's terminal driver, told that the alternate screen is on already.
+
+        Some terminals clear the alternate screen when asked to switch to it again: the
+        driver's first switch is left out so the pre-painted queue stays until the
+        console's first frame covers it (later switches, after a suspend, go through)."""
+
+        screen = self
+
+        class Prepainted(driver_class):  # type: ignore[misc, valid-type]
+            _screen_on = True
+
+            def write(self, data: str) -> None:
+                if self._screen_on and "\x1b[?1049h" in data:
+                    self._screen_on = False
+                    screen.handed_over = True
+                    data = data.replace("\x1b[?1049h", "", 1)
+                super().write(data)
+
+        Prepainted.__name__ = f"Prepainted{driver_class.__name__}"
+        return Prepainted
+
+
+def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin: Any = None,
+             stdout: Any = None) -> Prepainted | None:
+    """Draw the queue now, before Textual loads; None (terminal untouched) when it does not apply."""
+    environ = os.environ if environ is None else environ
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    if not settings.user or not applies(environ, stdin, stdout):
+        return None
+    try:
+        import termios
+
+        fd, out = stdin.fileno(), stdout.fileno()
+        saved = termios.tcgetattr(fd)
+    except Exception:
+        return None
+    quick = None
+    entered = False
+    try:
+        quiet = termios.tcgetattr(fd)
+        quiet[3] &= ~(termios.ECHO | termios.ICANON)  # keys typed now wait, unshown, for the console
+        quiet[6][termios.VMIN] = 1
+        quiet[6][termios.VTIME] = 0
+        termios.tcsetattr(fd, termios.TCSANOW, quiet)
+
+        from deskconsole.tui.quickstart import open_quick
+
+        quick = open_quick(settings.db_url, settings.user, settings.make_service)
+        if quick is None:
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+            return None
+        width, height = os.get_terminal_size(out)
+        view, sort = first_view(quick.role), "oldest"
+        rows = quick.list_cases(view=view, actor=quick.name, sort=sort, limit=PAGE)
+        quick.handover(dict(view=view, actor=quick.name, text=None, sort=sort, after=None, limit=PAGE), rows)
+        frame = build_frame(width=width, height=height, user=quick.name, role=quick.role, rows=rows,
+                            now=settings.clock.now(), view=view, sort=sort, system=color_system(environ))
+        data = (ENTER + frame).encode("utf-8")
+        entered = True
+        while data:
+            data = data[os.write(out, data):]
+        return Prepainted(fd, out, saved, quick)
+    except BaseException as exc:
+        try:
+            if entered:
+                os.write(out, LEAVE.encode())
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+        except Exception:
+            pass
+        if quick is not None:
+            quick.close()
+        if isinstance(exc, Exception):
+            return None  # the console starts the ordinary way
+        raise
+
+
+__all__ = ["Prepainted", "applies", "build_frame", "color_system", "frame_lines", "prepaint", "row_cells"]
