@@ -19,7 +19,7 @@ from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip, get_line_length
 from textual.widgets import DataTable
-from textual.widgets.data_table import CellKey, Column, RowKey
+from textual.widgets.data_table import CellKey, Column, DuplicateKey, Row, RowKey
 
 from deskconsole.tui.format import same
 
@@ -97,12 +97,34 @@ class KeyedTable(DataTable):
         """Replace every row at once: one clear, the rows appended, one refresh."""
         row = self.cursor_row
         self.clear()
-        spec = [c[0] for c in self._columns_spec]
-        for key, cells in rows:
-            self.add_row(*(cells.get(column, "") for column in spec), key=key)
+        self._append_rows(rows)
         self._cells = {key: dict(cells) for key, cells in rows}
         if rows:
             self.move_cursor(row=min(row, len(rows) - 1), animate=False, scroll=False)
+
+    def _append_rows(self, rows: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """What add_row does for each row (one line high, no label), with the cursor checked,
+        the caches dropped and an idle pass asked for once instead of once per row."""
+        if not rows:
+            return
+        columns = [(column.key, spec[0]) for column, spec in zip(self.ordered_columns, self._columns_spec)]
+        was_empty = self.row_count == 0
+        row_index = self.row_count
+        for key, cells in rows:
+            row_key = RowKey(key)
+            if row_key in self._row_locations:
+                raise DuplicateKey(f"The row key {row_key!r} already exists.")
+            self._row_locations[row_key] = row_index
+            row_index += 1
+            self._data[row_key] = {column_key: cells.get(name, "") for column_key, name in columns}
+            self.rows[row_key] = Row(row_key, 1)
+            self._new_rows.add(row_key)
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if was_empty and self.columns and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()  # a cursor has a row to be on now
+        self._update_count += 1
+        self.check_idle()
 
     def _remove_rows(self, keys: Sequence[str]) -> None:
         """Remove several rows with one renumbering (DataTable.remove_row renumbers per row)."""
