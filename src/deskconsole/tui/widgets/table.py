@@ -19,6 +19,7 @@ from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip, get_line_length
 from textual.widgets import DataTable
+from textual.widgets._data_table import _EMPTY_TEXT, RowRenderables, default_cell_formatter
 from textual.widgets.data_table import CellKey, Column, DuplicateKey, Row, RowKey
 
 from deskconsole.tui.format import same
@@ -40,7 +41,8 @@ class KeyedTable(DataTable):
         self._order: list[str] = []
         # Drawn cells by what they show (text, styles, width, place), not by DataTable's update
         # count, so a countdown changing one cell leaves the other cells drawn.
-        self._drawn: dict[tuple, list[Segment]] = {}
+        self._drawn: dict[tuple, tuple[list[Segment], list[Segment]]] = {}
+        self._simple_rows: dict[int, tuple[list[list[Segment]], list[list[Segment]]]] = {}
         self._place_styles: dict[tuple, Style] = {}
         self._row_styles: dict[tuple, list[Style]] = {}
 
@@ -232,14 +234,50 @@ class KeyedTable(DataTable):
         if strip is not None:
             return strip
         _, scrollable = self._render_line_in_row(row_key, y_offset_in_row, base_style, cursor, hover)
-        segments = line_crop(list(chain.from_iterable(scrollable)), x1, x2, width)
-        length = get_line_length(segments)
-        if length == width:  # as DataTable's Strip(...).adjust_cell_length(width).simplify(), one Strip made
-            strip = Strip(Segment.simplify(segments), width)
+        simple = self._simple_rows.get(id(scrollable))
+        if (
+            simple is not None
+            and simple[0] is scrollable
+            and x1 == 0
+            and x2 == width
+            and frame.table_width <= width
+            and scrollable[0]
+            and scrollable[0][0].text
+        ):
+            # The cells are exactly as wide as their columns and the rest fills the widget, so
+            # DataTable's crop changes nothing and its simplify joins only where two pieces meet.
+            strip = Strip(_join_simplified(simple[1]), width)
         else:
-            strip = Strip(segments, length).adjust_cell_length(width, base_style).simplify()
+            segments = line_crop(list(chain.from_iterable(scrollable)), x1, x2, width)
+            length = get_line_length(segments)
+            if length == width:  # as DataTable's Strip(...).adjust_cell_length(width).simplify(), one Strip made
+                strip = Strip(Segment.simplify(segments), width)
+            else:
+                strip = Strip(segments, length).adjust_cell_length(width, base_style).simplify()
         self._line_cache[cache_key] = strip
         return strip
+
+    def _compute_row_renderables(self, row_index: int) -> RowRenderables:
+        # DataTable's, with a non-empty Text cell taken as it is (default_cell_formatter
+        # returns it unchanged) instead of asking default_cell_formatter for each cell.
+        if row_index == -1 or self._should_render_row_labels:
+            return super()._compute_row_renderables(row_index)
+        row_key = self._row_locations.get_key(row_index)
+        row = self.rows.get(row_key) if row_key is not None else None
+        if row is None or row_key not in self._data:
+            return super()._compute_row_renderables(row_index)
+        data = self._data[row_key]
+        wrap = row.height != 1
+        cells: list[Any] = []
+        for column in self.ordered_columns:
+            datum = data[column.key]
+            if type(datum) is Text and datum:
+                cells.append(datum)
+            elif datum is None:
+                cells.append(_EMPTY_TEXT)
+            else:
+                cells.append(default_cell_formatter(datum, wrap=wrap, height=row.height) or _EMPTY_TEXT)
+        return RowRenderables(None, cells)
 
     def _frame(self) -> _Frame:
         frame = self._frame_now
@@ -295,13 +333,18 @@ class KeyedTable(DataTable):
             )
             pre_styles = self._pre_styles(row_style, component_style, row_index, len(frame.widths))
         scrollable = []
+        simplified = []
         for column_index, width in enumerate(frame.widths):
-            line = None
+            drawn = None
             if column_index < len(cells):
-                line = self._cell_line(cells[column_index], width, frame, pre_styles[column_index], post_style)
-            if line is None:
+                drawn = self._cell_drawn(cells[column_index], width, frame, pre_styles[column_index], post_style)
+            if drawn is None:
                 line = self._render_cell(row_index, column_index, row_style, width, cursor, hover)[line_no]
-            scrollable.append(line)
+                scrollable.append(line)
+                simplified.append(list(Segment.simplify(line)))
+            else:
+                scrollable.append(drawn[0])
+                simplified.append(drawn[1])
         # The rest of the line, as DataTable extends a row cursor's style to the widget's edge.
         extend_style, _ = self._get_styles_to_render_cell(
             row_index == -1, False, False, hover_location.row == (row_index or 0), cursor,
@@ -313,9 +356,12 @@ class KeyedTable(DataTable):
             extend = row_style + extend_style
             extend += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
             self._keep(self._place_styles, place, extend)
-        scrollable.append([Segment(" " * max(0, frame.width - frame.table_width), extend)])
+        rest = [Segment(" " * max(0, frame.width - frame.table_width), extend)]
+        scrollable.append(rest)
+        simplified.append(rest)
         pair: tuple[list[list[Segment]], list[list[Segment]]] = ([], scrollable)
         self._row_render_cache[cache_key] = pair
+        self._keep(self._simple_rows, id(scrollable), (scrollable, simplified), limit=1024)
         return pair
 
     def _render_cell(
@@ -385,7 +431,14 @@ class KeyedTable(DataTable):
     def _cell_line(
         self, cell: Any, width: int, frame: _Frame, pre_style: Style, post_style: Style
     ) -> list[Segment] | None:
-        """A single-line Text cell drawn, or None for anything else (DataTable draws that)."""
+        drawn = self._cell_drawn(cell, width, frame, pre_style, post_style)
+        return None if drawn is None else drawn[0]
+
+    def _cell_drawn(
+        self, cell: Any, width: int, frame: _Frame, pre_style: Style, post_style: Style
+    ) -> tuple[list[Segment], list[Segment]] | None:
+        """A single-line Text cell drawn (and the same segments simplified), or None for
+        anything else (DataTable draws that)."""
         if type(cell) is not Text or cell.no_wrap is False or cell.end not in ("", "\n"):
             return None
         justify = cell.justify or "default"  # the app's console options set neither
@@ -397,11 +450,12 @@ class KeyedTable(DataTable):
         if width - 2 * padding < 1 or "\n" in plain or "\t" in plain:
             return None
         key = (plain, cell.style, tuple(cell._spans), justify, overflow, width, padding, pre_style, post_style)
-        line = self._drawn.get(key)
-        if line is None:
+        drawn = self._drawn.get(key)
+        if drawn is None:
             line = _draw_line(frame.console, cell, plain, justify, overflow, width, padding, pre_style, post_style)
-            self._keep(self._drawn, key, line)
-        return line
+            drawn = (line, list(Segment.simplify(line)))
+            self._keep(self._drawn, key, drawn)
+        return drawn
 
     @staticmethod
     def _keep(cache: dict, key: Any, value: Any, limit: int = 8192) -> None:
@@ -500,6 +554,23 @@ def _draw_line(
             style = style + post_style if style else post_style
         styled.append(Segment(segment.text, style))
     return Segment.adjust_line_length(styled, width, style=None, pad=True)
+
+
+def _join_simplified(pieces: list[list[Segment]]) -> list[Segment]:
+    """Segment.simplify over the pieces one after another, each piece simplified already: only
+    the first segment of a piece can join the segment before it."""
+    joined: list[Segment] = []
+    for piece in pieces:
+        if not piece:
+            continue
+        first = piece[0]
+        if joined and joined[-1].style == first.style and not first.control:
+            last = joined[-1]
+            joined[-1] = Segment(last.text + first.text, last.style)
+        else:
+            joined.append(first)
+        joined.extend(piece[1:])
+    return joined
 
 
 def _render_spans(console: Any, text: str, spans: list[Span]) -> Iterable[Segment]:
