@@ -230,3 +230,17 @@ async def test_a_click_on_a_row_selects_it() -> None:
         await pilot.click(KeyedTable, offset=(58, 3))  # right of the last column
         await pilot.pause()
         assert table.selected_key == "2"
+
+
+async def test_cells_that_are_not_text_look_as_datatable_draws_them() -> None:
+    """Strings, numbers, empty Text and None go through DataTable's own formatting."""
+    app = Tables()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(KeyedTable)
+        values = ["plain", 42, 3.14159, Text(""), None, "[b]bold[/b] x", Text("ok", style="bold")]
+        table.sync([(str(n), {key: values[(n + i) % len(values)] for i, (key, _, _) in enumerate(COLUMNS)})
+                    for n in range(10)])
+        await pilot.pause()
+        table.move_cursor(row=3)
+        await pilot.pause()
+        assert_same_screen(table)
