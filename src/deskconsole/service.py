@@ -154,6 +154,18 @@ _INSERT_OUTBOX = insert(Outbox.__table__)  # type: ignore[attr-defined]
 _INSERT_TIMER = insert(Timer.__table__)  # type: ignore[attr-defined]
 _INSERT_CASE = insert(Case.__table__)  # type: ignore[attr-defined]
 _CASE_BY_REF = select(Case).where(Case.ref == bindparam("ref"))  # built once: building a select costs more than running it
+_CASE_BY_ID = select(Case).where(Case.id == bindparam("case_id"))
+_CASE_BY_ID_LOCKED = _CASE_BY_ID.with_for_update()
+_TIMERS_T = Timer.__table__  # type: ignore[attr-defined]
+_PENDING_TIMERS = (  # one case's pending timers, by the (case_id, state) index
+    select(_TIMERS_T.c.id, _TIMERS_T.c.due_at, _TIMERS_T.c.kind)
+    .where(_TIMERS_T.c.case_id == bindparam("case_id"), _TIMERS_T.c.state == TimerState.PENDING.value)
+)
+_CANCEL_TIMERS = (
+    update(_TIMERS_T)
+    .where(_TIMERS_T.c.id.in_(bindparam("ids", expanding=True)), _TIMERS_T.c.state == TimerState.PENDING.value)
+    .values(state=TimerState.CANCELLED.value, cancelled_at=bindparam("b_at"))
+)
 
 
 class Service:
@@ -241,10 +253,8 @@ class Service:
             raise InvalidInput(f"case id must be a whole number, not {case_id!r}")
         if not 0 < case_id < 2**31:  # beyond the id column: no such case (and no driver overflow)
             raise NotFound(f"unknown case {case_id}")
-        query = select(Case).where(Case.id == case_id)
-        if lock and self._pg:
-            query = query.with_for_update()
-        case = s.exec(query).first()
+        query = _CASE_BY_ID_LOCKED if lock and self._pg else _CASE_BY_ID
+        case = s.exec(query, params={"case_id": case_id}).first()
         if case is None:
             raise NotFound(f"unknown case {case_id}")
         if lock:
@@ -264,11 +274,10 @@ class Service:
         # an effect may start timers that are already due (the follow-up after a late close)
         # This case's pending timers (the (case_id, state) index), due ones picked and sorted here:
         # a due_at condition in SQL makes SQLite walk the desk-wide (state, due_at) index instead.
+        # (A Core read: timers change only by Core statements, so there is nothing to flush first.)
         while due := sorted(
             (to_utc(due_at), timer_id)
-            for timer_id, due_at in s.exec(
-                select(Timer.id, Timer.due_at).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)
-            ).all()
+            for timer_id, due_at, _ in s.connection().execute(_PENDING_TIMERS, {"case_id": case.id}).all()
             if to_utc(due_at) <= now
         ):
             s.info.setdefault("before_settle", {}).setdefault(case.id, before)
@@ -337,13 +346,20 @@ class Service:
         })
 
     def _cancel_timers(self, s: Session, case: Case, kinds: frozenset[TimerKind] | None, at: datetime) -> list[str]:
-        query = select(Timer).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)
-        cancelled = []
-        for timer in s.exec(query).all():
-            if kinds is None or timer.kind in kinds:
-                timer.state = TimerState.CANCELLED
-                timer.cancelled_at = _db_time(at)
-                cancelled.append(timer.kind)
+        conn = s.connection()
+        ids, cancelled = [], []
+        for timer_id, _, kind in conn.execute(_PENDING_TIMERS, {"case_id": case.id}).all():
+            if kinds is None or kind in kinds:
+                ids.append(timer_id)
+                cancelled.append(kind)
+        if ids:
+            # Core statements, not ORM objects and their flush; a Timer object this session
+            # loaded before (a timer just fired) is read afresh if it is looked at again.
+            conn.execute(_CANCEL_TIMERS, {"ids": ids, "b_at": _db_time(at)})
+            for timer_id in ids:
+                loaded = s.identity_map.get(s.identity_key(Timer, timer_id))
+                if loaded is not None:
+                    s.expire(loaded)
         return cancelled
 
     def _start_timer(self, s: Session, case: Case, kind: TimerKind, start: datetime, delay: timedelta) -> None:
