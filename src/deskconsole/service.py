@@ -261,10 +261,10 @@ class Service:
         db_clock.set(server, at)
 
     @contextmanager
-    def _tx(self) -> Iterator[Session]:
+    def _tx(self, *, savepoint: bool = False) -> Iterator[Session]:
         batch = _BATCH.get()
         if batch is not None and batch.service is self:  # inside batch(): a savepoint of its transaction
-            yield from batch.savepoint()
+            yield from batch.savepoint(always=savepoint)
             return
         if not self._pg:
             with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
@@ -1793,12 +1793,16 @@ class Service:
 
     # ----------------------------------------------------------------- batches
     @contextmanager
-    def batch(self, *, light: bool = True, routing: RoutingMemo | None = None) -> Iterator[Session]:
+    def batch(
+        self, *, light: bool = True, routing: RoutingMemo | None = None, savepoints: bool = True,
+    ) -> Iterator[Session]:
         """Run several actions in one transaction, each action in a savepoint of it.
 
         An action that refuses (or fails) rolls back to its own savepoint only, so each
         action is still whole or nothing; the batch commits when the block ends and rolls
-        back entirely if the block raises. With `light`, actions give back a CaseBrief
+        back entirely if the block raises. Without `savepoints` an action that refuses or
+        fails may leave part of itself behind: the caller must then end the block by raising
+        (rolling the whole batch back), and not go on with it. With `light`, actions give back a CaseBrief
         (id and status) instead of building a full CaseView. `routing` keeps what routing
         reads across batches (see RoutingMemo). Batches hold their row locks until they
         commit: keep them short in time.
@@ -1808,7 +1812,7 @@ class Service:
         # PostgreSQL: other consoles LISTEN; the touched case ids go out when the batch commits.
         session_type = TrackedSession if self._pg else Session
         with session_type(self.engine, expire_on_commit=False, autoflush=True) as session:
-            token = _BATCH.set(_Batch(self, session, light, routing))
+            token = _BATCH.set(_Batch(self, session, light, routing, savepoints))
             try:
                 with session.begin():
                     yield session
@@ -1839,7 +1843,7 @@ class Service:
 
         for attempt in (1, 2):
             try:
-                with self._tx() as s:
+                with self._tx(savepoint=True) as s:  # a refused insert is tried again
                     query = select(Meta).where(Meta.key == key)
                     if self._pg:
                         query = query.with_for_update()
@@ -1859,15 +1863,22 @@ _BATCH: ContextVar[_Batch | None] = ContextVar("deskconsole_batch", default=None
 
 
 class _Batch:
-    def __init__(self, service: Service, session: Session, light: bool, routing: RoutingMemo | None) -> None:
+    def __init__(
+        self, service: Service, session: Session, light: bool, routing: RoutingMemo | None, savepoints: bool,
+    ) -> None:
         self.service = service
         self.session = session
         self.light = light
         self.routing = routing
+        self.savepoints = savepoints
 
-    def savepoint(self) -> Iterator[Session]:
+    def savepoint(self, *, always: bool = False) -> Iterator[Session]:
         self.session.info.pop("before_settle", None)  # that bookkeeping belongs to one action
         self.session.info.pop("case_records", None)  # and so do the cases it read
+        if not (self.savepoints or always):  # see batch(): a failure ends the whole batch
+            yield self.session
+            _write_cases(self.session)
+            return
         with self.session.begin_nested():
             yield self.session
             _write_cases(self.session)
@@ -1910,6 +1921,15 @@ class RoutingMemo:
 
     def mark(self) -> None:
         self._saved = dict(self.counts)
+
+    def state(self) -> Any:
+        """What restore() puts back: the memo as it is now (before a batch that may be rolled back)."""
+        return self._loaded_at, self.available, self.skills, dict(self.counts)
+
+    def restore(self, state: Any) -> None:
+        self._loaded_at, self.available, self.skills, counts = state
+        self.counts = dict(counts)
+        self._saved = None
 
     def undo(self) -> None:
         if self._saved is not None:
