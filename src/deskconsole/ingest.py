@@ -360,17 +360,18 @@ def ingest_stream(
         batch_failed = failed
         started = time.monotonic()
         # Most batches run without a savepoint per line (a SAVEPOINT and its RELEASE cost as much
-        # as the line's own statements); the first line that fails rolls such a batch back and its
-        # lines are applied again, each in a savepoint, so a refused line leaves nothing behind.
+        # as the line's own statements; on SQLite: see Service.batch); the first action that fails
+        # rolls such a batch back and its lines are applied again, each in a savepoint, so a
+        # refused line leaves nothing behind.
         savepoints = bool(again)
         taken: list[Line] = []
         memo = routing.state()
         try:
-            with service.batch(routing=routing, savepoints=savepoints):
+            with service.batch(routing=routing, savepoints=savepoints) as session:
                 for item in take():
                     taken.append(item)
                     result = _apply_line(service, item[0], item[1], item[2], routing, alone=False)
-                    if not savepoints and result is not None and (result is _RETRY_ALONE or not result["ok"]):
+                    if session.info.get("failed_without_savepoint"):  # see Service.batch
                         raise _Again
                     if result is _RETRY_ALONE:
                         retry = item

@@ -1800,9 +1800,10 @@ class Service:
 
         An action that refuses (or fails) rolls back to its own savepoint only, so each
         action is still whole or nothing; the batch commits when the block ends and rolls
-        back entirely if the block raises. Without `savepoints` an action that refuses or
-        fails may leave part of itself behind: the caller must then end the block by raising
-        (rolling the whole batch back), and not go on with it. With `light`, actions give back a CaseBrief
+        back entirely if the block raises. Without `savepoints` (SQLite) an action that refuses
+        or fails may leave part of itself behind, and the session's info then holds
+        "failed_without_savepoint": the caller must end the block by raising (rolling the
+        whole batch back), and not go on with it. With `light`, actions give back a CaseBrief
         (id and status) instead of building a full CaseView. `routing` keeps what routing
         reads across batches (see RoutingMemo). Batches hold their row locks until they
         commit: keep them short in time.
@@ -1870,13 +1871,20 @@ class _Batch:
         self.session = session
         self.light = light
         self.routing = routing
-        self.savepoints = savepoints
+        # PostgreSQL does not hand out again the ids a rolled-back batch took: keep case ids
+        # without gaps there by rolling back single actions only.
+        self.savepoints = savepoints or service._pg
 
     def savepoint(self, *, always: bool = False) -> Iterator[Session]:
         self.session.info.pop("before_settle", None)  # that bookkeeping belongs to one action
         self.session.info.pop("case_records", None)  # and so do the cases it read
         if not (self.savepoints or always):  # see batch(): a failure ends the whole batch
-            yield self.session
+            try:
+                yield self.session
+            except BaseException:
+                # even one its caller handles (a ref opened meanwhile by another writer)
+                self.session.info["failed_without_savepoint"] = True
+                raise
             _write_cases(self.session)
             return
         with self.session.begin_nested():
