@@ -24,6 +24,7 @@ import os
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -272,6 +273,11 @@ class Progress:
 _RETRY_ALONE = object()
 
 
+class _Again(Exception):
+    """A line failed in a batch run without savepoints: the batch is rolled back, and its lines
+    are applied again with a savepoint each."""
+
+
 def _apply_line(
     service: Service, number: int, text: str | None, problem: str | None, routing: RoutingMemo | None,
     *, alone: bool,
@@ -338,29 +344,53 @@ def ingest_stream(
     failed = progress.failed if progress else 0
     routing = RoutingMemo()
     source = iter(lines)
+    again: deque[Line] = deque()  # lines of a rolled-back batch, to be applied again
     finished = False
+
+    def take() -> Iterator[Line]:
+        while again:
+            yield again.popleft()
+        for item in source:  # (not `yield from`: ending this generator must not close the source)
+            yield item
+
     while not finished:
         results: list[dict[str, Any]] = []
         retry: Line | None = None
         last: Line | None = None
         batch_failed = failed
         started = time.monotonic()
-        with service.batch(routing=routing):
-            for item in source:
-                result = _apply_line(service, item[0], item[1], item[2], routing, alone=False)
-                if result is _RETRY_ALONE:
-                    retry = item
-                    break
-                last = item
-                if result is not None:
-                    results.append(result)
-                    batch_failed += not result["ok"]
-                if len(results) >= BATCH_LINES or time.monotonic() - started >= BATCH_SECONDS or not lines.ready():
-                    break
-            else:
-                finished = True
-            if progress is not None and last is not None:
-                progress.record(last[0], last[3], batch_failed)
+        # Most batches run without a savepoint per line (a SAVEPOINT and its RELEASE cost as much
+        # as the line's own statements; on SQLite: see Service.batch); the first action that fails
+        # rolls such a batch back and its lines are applied again, each in a savepoint, so a
+        # refused line leaves nothing behind.
+        savepoints = bool(again)
+        taken: list[Line] = []
+        memo = routing.state()
+        try:
+            with service.batch(routing=routing, savepoints=savepoints) as session:
+                for item in take():
+                    taken.append(item)
+                    result = _apply_line(service, item[0], item[1], item[2], routing, alone=False)
+                    if session.info.get("failed_without_savepoint"):  # see Service.batch
+                        raise _Again
+                    if result is _RETRY_ALONE:
+                        retry = item
+                        break
+                    last = item
+                    if result is not None:
+                        results.append(result)
+                        batch_failed += not result["ok"]
+                    if (len(results) >= BATCH_LINES or time.monotonic() - started >= BATCH_SECONDS
+                            or (not again and not lines.ready())):
+                        break
+                else:
+                    finished = True
+                if progress is not None and last is not None:
+                    progress.record(last[0], last[3], batch_failed)
+        except _Again:
+            again.extendleft(reversed(taken))
+            routing.restore(memo)  # the rolled-back batch's assignments are taken back
+            continue
         failed = batch_failed
         for result in results:
             out.json(result)

@@ -154,6 +154,69 @@ _INSERT_OUTBOX = insert(Outbox.__table__)  # type: ignore[attr-defined]
 _INSERT_TIMER = insert(Timer.__table__)  # type: ignore[attr-defined]
 _INSERT_CASE = insert(Case.__table__)  # type: ignore[attr-defined]
 _CASE_BY_REF = select(Case).where(Case.ref == bindparam("ref"))  # built once: building a select costs more than running it
+_CASE_T = Case.__table__  # type: ignore[attr-defined]
+_CASE_BY_ID = select(_CASE_T).where(_CASE_T.c.id == bindparam("case_id"))
+_CASE_BY_ID_LOCKED = _CASE_BY_ID.with_for_update()
+_UPDATE_CASE = update(_CASE_T).where(_CASE_T.c.id == bindparam("b_id"))  # SET: the columns an action changed
+_TIMERS_T = Timer.__table__  # type: ignore[attr-defined]
+_PENDING_TIMERS = (  # one case's pending timers, by the (case_id, state) index
+    select(_TIMERS_T.c.id, _TIMERS_T.c.due_at, _TIMERS_T.c.kind)
+    .where(_TIMERS_T.c.case_id == bindparam("case_id"), _TIMERS_T.c.state == TimerState.PENDING.value)
+)
+_CANCEL_TIMERS = (
+    update(_TIMERS_T)
+    .where(_TIMERS_T.c.id.in_(bindparam("ids", expanding=True)), _TIMERS_T.c.state == TimerState.PENDING.value)
+    .values(state=TimerState.CANCELLED.value, cancelled_at=bindparam("b_at"))
+)
+
+
+class CaseRecord:
+    """A case as an action reads and changes it: its row, read by a Core select (loading an ORM
+    Case and flushing it costs several times the statements themselves). Attributes are the
+    Case columns; what the action sets is written back by one Core update when its transaction
+    (or savepoint) ends, and not at all when it refuses."""
+
+    def __init__(self, values: Any) -> None:
+        self.__dict__.update(values)
+        self.__dict__["_changed"] = {}
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in self.__dict__ or self.__dict__[name] != value:
+            self.__dict__[name] = value
+            self._changed[name] = value
+
+    def reload(self, values: Any) -> None:
+        """The row as the database now holds it (after writes made through ORM objects)."""
+        self.__dict__.update(values)
+        self._changed.clear()
+
+
+def _conn(s: Session) -> Any:
+    """The session's connection for its current transaction, kept: asking the Session for it
+    costs more than many of the statements run on it."""
+    transaction = s.get_transaction()
+    kept = s.info.get("connection")
+    if kept is None or kept[0] is not transaction:
+        kept = s.info["connection"] = (transaction, s.connection())
+    return kept[1]
+
+
+def _write_case(s: Session, case: CaseRecord) -> None:
+    """Write what an action changed on a CaseRecord (see there)."""
+    changed = case._changed
+    if not changed:
+        return
+    _conn(s).execute(_UPDATE_CASE, {"b_id": case.id, **changed})
+    changed.clear()
+    note_write(s, case.id)  # other consoles hear of it (PostgreSQL)
+    loaded = s.identity_map.get(s.identity_key(Case, case.id))
+    if loaded is not None:  # an ORM Case of the same row (a timer's effect) reads it afresh
+        s.expire(loaded)
+
+
+def _write_cases(s: Session) -> None:
+    for case in s.info.pop("case_records", {}).values():
+        _write_case(s, case)
 
 
 class Service:
@@ -198,20 +261,22 @@ class Service:
         db_clock.set(server, at)
 
     @contextmanager
-    def _tx(self) -> Iterator[Session]:
+    def _tx(self, *, savepoint: bool = False) -> Iterator[Session]:
         batch = _BATCH.get()
         if batch is not None and batch.service is self:  # inside batch(): a savepoint of its transaction
-            yield from batch.savepoint()
+            yield from batch.savepoint(always=savepoint)
             return
         if not self._pg:
             with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
                 with session.begin():
                     yield session
+                    _write_cases(session)
             return
         # PostgreSQL: other consoles LISTEN; the touched case ids go out when this commits.
         with TrackedSession(self.engine, expire_on_commit=False, autoflush=True) as session:
             with session.begin():
                 yield session
+                _write_cases(session)
                 announce(session)
 
     @contextmanager
@@ -237,16 +302,20 @@ class Service:
         return agent
 
     def _case(self, s: Session, case_id: int, *, lock: bool = True) -> Case:
+        """The case as a CaseRecord (the same one when an action reads it twice), locked on
+        PostgreSQL, its overdue timers settled."""
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             raise InvalidInput(f"case id must be a whole number, not {case_id!r}")
         if not 0 < case_id < 2**31:  # beyond the id column: no such case (and no driver overflow)
             raise NotFound(f"unknown case {case_id}")
-        query = select(Case).where(Case.id == case_id)
-        if lock and self._pg:
-            query = query.with_for_update()
-        case = s.exec(query).first()
-        if case is None:
+        query = _CASE_BY_ID_LOCKED if lock and self._pg else _CASE_BY_ID
+        row = _conn(s).execute(query, {"case_id": case_id}).first()
+        if row is None:
             raise NotFound(f"unknown case {case_id}")
+        records = s.info.setdefault("case_records", {})
+        case = records.get(case_id)
+        if case is None:
+            case = records[case_id] = CaseRecord(row._mapping)
         if lock:
             self._settle(s, case)
         return case
@@ -264,16 +333,18 @@ class Service:
         # an effect may start timers that are already due (the follow-up after a late close)
         # This case's pending timers (the (case_id, state) index), due ones picked and sorted here:
         # a due_at condition in SQL makes SQLite walk the desk-wide (state, due_at) index instead.
+        # (A Core read: timers change only by Core statements, so there is nothing to flush first.)
         while due := sorted(
             (to_utc(due_at), timer_id)
-            for timer_id, due_at in s.exec(
-                select(Timer.id, Timer.due_at).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)
-            ).all()
+            for timer_id, due_at, _ in _conn(s).execute(_PENDING_TIMERS, {"case_id": case.id}).all()
             if to_utc(due_at) <= now
         ):
             s.info.setdefault("before_settle", {}).setdefault(case.id, before)
+            _write_case(s, case)  # a timer's effect changes the case through an ORM Case
             for _, timer_id in due:
                 self._fire(s, timer_id, case.id, now)
+            s.flush()
+            case.reload(_conn(s).execute(_CASE_BY_ID, {"case_id": case.id}).one()._mapping)
 
     def _open_case_or_refuse(self, case: Case, doing: str) -> None:
         if case.status == Status.CLOSED:
@@ -314,7 +385,7 @@ class Service:
         row = self._event_row(case, kind, actor, at, body, **data)
         note_write(s, case.id)  # (the flush that would have seen an Event object does not happen)
         # A Core insert of the row alone: no ORM object and no flush of the unit of work.
-        return Written(id=s.connection().execute(_INSERT_EVENT, row).inserted_primary_key[0], **row)
+        return Written(id=_conn(s).execute(_INSERT_EVENT, row).inserted_primary_key[0], **row)
 
     def _event_row(
         self, case: Case, kind: str, actor: str, at: datetime, body: str | None = None, **data: Any
@@ -331,23 +402,30 @@ class Service:
         }
 
     def _outbox(self, s: Session, case: Case, event: Written, kind: str, to: str, subject: str, body: str) -> None:
-        s.connection().execute(_INSERT_OUTBOX, {
+        _conn(s).execute(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
             "created_at": event.recorded_at, "state": "queued", "attempts": 0,
         })
 
     def _cancel_timers(self, s: Session, case: Case, kinds: frozenset[TimerKind] | None, at: datetime) -> list[str]:
-        query = select(Timer).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)
-        cancelled = []
-        for timer in s.exec(query).all():
-            if kinds is None or timer.kind in kinds:
-                timer.state = TimerState.CANCELLED
-                timer.cancelled_at = _db_time(at)
-                cancelled.append(timer.kind)
+        conn = _conn(s)
+        ids, cancelled = [], []
+        for timer_id, _, kind in conn.execute(_PENDING_TIMERS, {"case_id": case.id}).all():
+            if kinds is None or kind in kinds:
+                ids.append(timer_id)
+                cancelled.append(kind)
+        if ids:
+            # Core statements, not ORM objects and their flush; a Timer object this session
+            # loaded before (a timer just fired) is read afresh if it is looked at again.
+            conn.execute(_CANCEL_TIMERS, {"ids": ids, "b_at": _db_time(at)})
+            for timer_id in ids:
+                loaded = s.identity_map.get(s.identity_key(Timer, timer_id))
+                if loaded is not None:
+                    s.expire(loaded)
         return cancelled
 
     def _start_timer(self, s: Session, case: Case, kind: TimerKind, start: datetime, delay: timedelta) -> None:
-        s.connection().execute(_INSERT_TIMER, {
+        _conn(s).execute(_INSERT_TIMER, {
             "case_id": case.id, "kind": kind, "state": TimerState.PENDING,
             "started_at": _db_time(start), "due_at": _db_time(start + delay),
         })
@@ -621,9 +699,9 @@ class Service:
             )
             analyst = self._route(s, case)
             case.assignee_id = analyst.id if analyst else None
-            case.id = s.connection().execute(_INSERT_CASE, vars(case)).inserted_primary_key[0]
+            case.id = _conn(s).execute(_INSERT_CASE, vars(case)).inserted_primary_key[0]
             note_write(s, case.id)  # other consoles hear of the new case (PostgreSQL)
-            s.connection().execute(_INSERT_EVENT, [  # both events in one executemany
+            _conn(s).execute(_INSERT_EVENT, [  # both events in one executemany
                 self._event_row(
                     case, "opened", actor or _customer_actor(case), when, body=description or None,
                     title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
@@ -1715,12 +1793,17 @@ class Service:
 
     # ----------------------------------------------------------------- batches
     @contextmanager
-    def batch(self, *, light: bool = True, routing: RoutingMemo | None = None) -> Iterator[Session]:
+    def batch(
+        self, *, light: bool = True, routing: RoutingMemo | None = None, savepoints: bool = True,
+    ) -> Iterator[Session]:
         """Run several actions in one transaction, each action in a savepoint of it.
 
         An action that refuses (or fails) rolls back to its own savepoint only, so each
         action is still whole or nothing; the batch commits when the block ends and rolls
-        back entirely if the block raises. With `light`, actions give back a CaseBrief
+        back entirely if the block raises. Without `savepoints` (SQLite) an action that refuses
+        or fails may leave part of itself behind, and the session's info then holds
+        "failed_without_savepoint": the caller must end the block by raising (rolling the
+        whole batch back), and not go on with it. With `light`, actions give back a CaseBrief
         (id and status) instead of building a full CaseView. `routing` keeps what routing
         reads across batches (see RoutingMemo). Batches hold their row locks until they
         commit: keep them short in time.
@@ -1730,7 +1813,7 @@ class Service:
         # PostgreSQL: other consoles LISTEN; the touched case ids go out when the batch commits.
         session_type = TrackedSession if self._pg else Session
         with session_type(self.engine, expire_on_commit=False, autoflush=True) as session:
-            token = _BATCH.set(_Batch(self, session, light, routing))
+            token = _BATCH.set(_Batch(self, session, light, routing, savepoints))
             try:
                 with session.begin():
                     yield session
@@ -1761,7 +1844,7 @@ class Service:
 
         for attempt in (1, 2):
             try:
-                with self._tx() as s:
+                with self._tx(savepoint=True) as s:  # a refused insert is tried again
                     query = select(Meta).where(Meta.key == key)
                     if self._pg:
                         query = query.with_for_update()
@@ -1781,16 +1864,32 @@ _BATCH: ContextVar[_Batch | None] = ContextVar("deskconsole_batch", default=None
 
 
 class _Batch:
-    def __init__(self, service: Service, session: Session, light: bool, routing: RoutingMemo | None) -> None:
+    def __init__(
+        self, service: Service, session: Session, light: bool, routing: RoutingMemo | None, savepoints: bool,
+    ) -> None:
         self.service = service
         self.session = session
         self.light = light
         self.routing = routing
+        # PostgreSQL does not hand out again the ids a rolled-back batch took: keep case ids
+        # without gaps there by rolling back single actions only.
+        self.savepoints = savepoints or service._pg
 
-    def savepoint(self) -> Iterator[Session]:
+    def savepoint(self, *, always: bool = False) -> Iterator[Session]:
         self.session.info.pop("before_settle", None)  # that bookkeeping belongs to one action
+        self.session.info.pop("case_records", None)  # and so do the cases it read
+        if not (self.savepoints or always):  # see batch(): a failure ends the whole batch
+            try:
+                yield self.session
+            except BaseException:
+                # even one its caller handles (a ref opened meanwhile by another writer)
+                self.session.info["failed_without_savepoint"] = True
+                raise
+            _write_cases(self.session)
+            return
         with self.session.begin_nested():
             yield self.session
+            _write_cases(self.session)
 
 
 class CaseBrief:
@@ -1830,6 +1929,15 @@ class RoutingMemo:
 
     def mark(self) -> None:
         self._saved = dict(self.counts)
+
+    def state(self) -> Any:
+        """What restore() puts back: the memo as it is now (before a batch that may be rolled back)."""
+        return self._loaded_at, self.available, self.skills, dict(self.counts)
+
+    def restore(self, state: Any) -> None:
+        self._loaded_at, self.available, self.skills, counts = state
+        self.counts = dict(counts)
+        self._saved = None
 
     def undo(self) -> None:
         if self._saved is not None:
