@@ -11,7 +11,7 @@ from rich.color import ColorSystem
 
 from deskconsole.domain.views import CaseRow
 from deskconsole.tui import prepaint
-from deskconsole.tui.prepaint import FOOTER_KEYS, applies, build_frame, frame_lines, row_cells
+from deskconsole.tui.prepaint import FOOTER_KEYS, applies, build_frame, frame_lines
 from deskconsole.tui.queuespec import PAGE
 from deskconsole.tui.quickstart import QuickStart
 
@@ -82,19 +82,6 @@ def test_the_frame_is_the_queue_screen_at_that_size():
     footer = "".join(t for t, _ in analyst[-1])
     assert " t Take next " in footer and len(analyst) == 10
     assert "  2 cases shown" in "".join(t for t, _ in analyst[-2])
-
-
-def test_row_cells_are_the_queue_screens():
-    from deskconsole.tui.screens.queue import QueueScreen
-
-    for r in (row(7, HOSTILE, "Globex", attention="chase", escalation="requested", next_timer="reminder",
-                  next_timer_due=NOW + timedelta(hours=2)),
-              row(8, "plain", "Initech", assignee=None, status="pending", sub_status="customer_input")):
-        ours, theirs = row_cells(r, NOW), QueueScreen.cells(None, r, NOW)  # type: ignore[arg-type]
-        assert set(ours) == set(theirs)
-        for key in ours:
-            assert (ours[key].plain, str(ours[key].style), ours[key].spans) == \
-                (theirs[key].plain, str(theirs[key].style), theirs[key].spans), key
 
 
 def test_footer_keys_are_the_queue_bindings_shown():

@@ -35,9 +35,9 @@ from rich.color import Color, ColorSystem
 from rich.style import Style
 from rich.text import Text
 
-from deskconsole.tui import format as fmt
-from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view
-from deskconsole.tui.text import cell, clean
+from deskconsole.tui.headline import header_line
+from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
+from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
     from deskconsole.domain.views import CaseRow
@@ -78,7 +78,6 @@ FOOTER_KEYS: list[tuple[str, str, frozenset[str] | None]] = [
     ("?", "Help", None),
     ("q", "Quit", None),
 ]
-PANE_TITLES = ["1 Queue", "2 Case", "3 Escalations", "4 Countdowns", "5 Surveys", "6 Outbox"]
 
 
 @dataclass(frozen=True)
@@ -161,55 +160,6 @@ def fit(line: Line, width: int, fill: Look) -> Line:
 
 
 # ----------------------------------------------------------------------- parts
-def row_cells(r: CaseRow, now: datetime) -> dict[str, Text]:
-    """A queue row's cells, as the queue screen makes them (QueueScreen.cells)."""
-    title = Text(no_wrap=True)
-    if r.attention:
-        title.append("⚑ ", "bold red")
-    title.append_text(cell(r.title, limit=40))
-    return {
-        "id": Text(str(r.id), style="bold"),
-        "priority": fmt.priority_text(r.priority),
-        "status": fmt.status_text(r.status, r.sub_status),
-        "title": title,
-        "customer": cell(r.customer, limit=30),
-        "assignee": cell(r.assignee or "—", "" if r.assignee else "dim"),
-        "age": Text(fmt.age(r.created_at, now), style="dim"),
-        "escalation": fmt.escalation_text(r.escalation),
-        "next": fmt.timer_countdown(r.next_timer, r.next_timer_due, now),
-    }
-
-
-def header_line(user: str, role: str, now: datetime, width: int) -> Text:
-    """The top line, as DeskHeader.compose_line makes it for the queue."""
-    right = Text()
-    right.append(clean(user, single_line=True), "bold")
-    right.append(f" · {clean(role, single_line=True)}  ")
-    right.append(now.strftime("%Y-%m-%d %H:%M:%S %Z"), "dim")
-    right.append(" ")
-    width = max(width, 100)
-
-    def panes(roomy: bool) -> Text:
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(" deskconsole ", "bold reverse")
-        line.append("  " if roomy else " ")
-        for i, title in enumerate(PANE_TITLES):
-            style = "bold underline" if i == 0 else "dim"
-            if roomy:
-                line.append(f" {title} ", style)
-            else:
-                line.append(" ")
-                line.append(title, style)
-        return line
-
-    line = panes(True)
-    if line.cell_len + 1 + right.cell_len > width:
-        line = panes(False)
-    line.append(" " * max(1, width - line.cell_len - right.cell_len))
-    line.append_text(right)
-    return line
-
-
 def first_line(text: Text, width: int) -> Text:
     """What a one-line widget shows of a longer text: the words that fit (the rest wraps out of sight)."""
     if text.cell_len <= width:
@@ -279,7 +229,7 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
     """The queue's first screen, line by line, each exactly `width` cells."""
     here = now.astimezone(tz)
     bar = Look(TEXT, PANEL)
-    top = first_line(header_line(user, role, here, width), width)
+    top = first_line(header_line("queue", user, role, here, width), width)
     lines: list[Line] = [fit(runs_of(top, TEXT, PANEL), width, bar)]
     table_height = max(0, height - 3)  # under the header line, over the status line and the footer
     content_width = sum(w + 2 for _, _, w in COLUMNS)
@@ -503,4 +453,4 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
         raise
 
 
-__all__ = ["Prepainted", "applies", "build_frame", "color_system", "frame_lines", "prepaint", "row_cells"]
+__all__ = ["Prepainted", "applies", "build_frame", "color_system", "frame_lines", "prepaint"]

@@ -1,7 +1,18 @@
-"""The queue pane's columns and page size, without Textual: the queue screen and the
+"""The queue pane's columns, page size and row cells, without Textual: the queue screen and the
 terminal pre-paint (deskconsole.tui.prepaint) draw the same table from them."""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from deskconsole.tui import format as fmt
+from deskconsole.tui.text import cell
+
+if TYPE_CHECKING:
+    from deskconsole.domain.views import CaseRow
 
 PAGE = 100
 COLUMNS = [
@@ -20,3 +31,22 @@ COLUMNS = [
 def first_view(role: str) -> str:
     """The view the queue opens on: an analyst's own cases, everyone else's whole desk."""
     return "mine" if role == "analyst" else "all"
+
+
+def row_cells(r: CaseRow, now: datetime) -> dict[str, Text]:
+    """A queue row's cells: what the queue screen and the pre-paint show for it."""
+    title = Text(no_wrap=True)
+    if r.attention:
+        title.append("⚑ ", "bold red")
+    title.append_text(cell(r.title, limit=40))
+    return {
+        "id": Text(str(r.id), style="bold"),
+        "priority": fmt.priority_text(r.priority),
+        "status": fmt.status_text(r.status, r.sub_status),
+        "title": title,
+        "customer": cell(r.customer, limit=30),
+        "assignee": cell(r.assignee or "—", "" if r.assignee else "dim"),
+        "age": Text(fmt.age(r.created_at, now), style="dim"),
+        "escalation": fmt.escalation_text(r.escalation),
+        "next": fmt.timer_countdown(r.next_timer, r.next_timer_due, now),
+    }

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from deskconsole.domain.views import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import QUEUE, bindings
-from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view
+from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.table import KeyedTable
@@ -88,21 +88,7 @@ class QueueScreen(PaneScreen):
         self.desk.painted()
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
-        title = Text(no_wrap=True)
-        if r.attention:
-            title.append("⚑ ", "bold red")
-        title.append_text(cell(r.title, limit=40))
-        return {
-            "id": Text(str(r.id), style="bold"),
-            "priority": fmt.priority_text(r.priority),
-            "status": fmt.status_text(r.status, r.sub_status),
-            "title": title,
-            "customer": cell(r.customer, limit=30),
-            "assignee": cell(r.assignee or "—", "" if r.assignee else "dim"),
-            "age": Text(fmt.age(r.created_at, now), style="dim"),
-            "escalation": fmt.escalation_text(r.escalation),
-            "next": fmt.timer_countdown(r.next_timer, r.next_timer_due, now),
-        }
+        return row_cells(r, now)
 
     def update_status(self) -> None:
         line = Text(no_wrap=True)
