@@ -64,8 +64,11 @@ def schema_tag() -> str:
         ddl.append(str(CreateTable(table).compile(dialect=dialect)))
         ddl.extend(sorted(str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes))
     import deskconsole.bulk
+    import deskconsole.store.search
 
-    ddl.append(Path(deskconsole.bulk.__file__).read_text())  # a desk written by an older builder is rebuilt too
+    # a desk written by an older builder (or search index builder) is rebuilt too
+    ddl.append(Path(deskconsole.bulk.__file__).read_text())
+    ddl.append(Path(deskconsole.store.search.__file__).read_text())
     return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:10]
 
 

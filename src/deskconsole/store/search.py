@@ -101,6 +101,10 @@ def rebuild_case_index_on(cursor: Any) -> None:
     present = {row[0] for row in cursor.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'case_fts_%'").fetchall()}
     cursor.execute("INSERT INTO case_fts(case_fts) VALUES ('rebuild')")
+    # One segment, merged now: a rebuilt index is left in several large segments, and the first
+    # cases written after it would pay for merging them (seconds at a million cases at the first
+    # commit, then about 1 ms per new case instead of 0.1 ms).
+    cursor.execute("INSERT INTO case_fts(case_fts) VALUES ('optimize')")
     for name, ddl in SQLITE_TRIGGERS.items():
         if name not in present:
             cursor.execute(ddl)

@@ -33,6 +33,7 @@ SQLITE_UP = [
     "INSERT INTO case_fts(case_fts, rowid, title, customer) VALUES ('delete', old.id, old.title, old.customer); "
     "INSERT INTO case_fts(rowid, title, customer) VALUES (new.id, new.title, new.customer); END",
     "INSERT INTO case_fts(case_fts) VALUES ('rebuild')",
+    "INSERT INTO case_fts(case_fts) VALUES ('optimize')",  # one segment: new cases do not pay to merge it
 ]
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS case_fts_update",
