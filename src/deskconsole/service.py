@@ -166,7 +166,7 @@ _PENDING_TIMERS = (  # one case's pending timers, by the (case_id, state) index
 _CANCEL_TIMERS = (
     update(_TIMERS_T)
     .where(  # (the case too: SQLite then looks them up by case, not among every pending timer by state)
-        _TIMERS_T.c.case_id == bindparam("case_id"),
+        _TIMERS_T.c.case_id == bindparam("b_case_id"),
         _TIMERS_T.c.state == TimerState.PENDING.value,
         _TIMERS_T.c.id.in_(bindparam("ids", expanding=True)),
     )
@@ -421,7 +421,7 @@ class Service:
         if ids:
             # Core statements, not ORM objects and their flush; a Timer object this session
             # loaded before (a timer just fired) is read afresh if it is looked at again.
-            conn.execute(_CANCEL_TIMERS, {"case_id": case.id, "ids": ids, "b_at": _db_time(at)})
+            conn.execute(_CANCEL_TIMERS, {"b_case_id": case.id, "ids": ids, "b_at": _db_time(at)})
             for timer_id in ids:
                 loaded = s.identity_map.get(s.identity_key(Timer, timer_id))
                 if loaded is not None:
