@@ -116,20 +116,18 @@ def test_a_changed_title_or_customer_shows_up_in_the_filter(desk, cases) -> None
     assert found(desk, "xlsx") == []
 
 
-@pytest.fixture(params=["sorted", "walked"])
-def walk(request, monkeypatch, db_url):
-    """Both ways SQLite reads a filtered page sorted by priority or update: every match sorted, or
-    (a common filter) the sort's index walked; "walked" makes every filter common."""
-    if request.param == "walked":
-        if "sqlite" not in db_url:
-            pytest.skip("only SQLite walks an index for a common filter")
+@pytest.fixture(params=["sqlite", "sqlite-walk", "postgres"])
+def db_url(request, monkeypatch) -> str:
+    """Every test here on SQLite, on PostgreSQL, and on SQLite with every filter taken as common:
+    the sorts by priority and by update then walk their index instead of sorting the matches."""
+    if request.param == "sqlite-walk":
         import deskconsole.store.window as window
 
         monkeypatch.setattr(window, "COMMON_MATCHES", 1)
-    return request.param
+    return request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
 
 
-def test_views_and_status_still_apply_with_a_filter(desk, walk) -> None:
+def test_views_and_status_still_apply_with_a_filter(desk) -> None:
     desk.case_in("in_progress", title="Login loops", actor="alice")
     desk.case_in("closed", title="Login expired")
     desk.open("Login page slow", "initech")
@@ -149,7 +147,7 @@ def test_views_and_status_still_apply_with_a_filter(desk, walk) -> None:
 
 
 @pytest.mark.parametrize("sort", ["oldest", "newest", "priority", "updated"])
-def test_pages_of_a_filtered_list_hold_each_case_once(desk, sort, walk) -> None:
+def test_pages_of_a_filtered_list_hold_each_case_once(desk, sort) -> None:
     wanted = []
     severities = ["production_down", "high", "normal", "low"]
     for n in range(23):
