@@ -75,7 +75,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         # Let SQLAlchemy's "begin" hook below issue BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _wal(cursor)
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -107,6 +107,24 @@ MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _PG_SCHEMA_LOCK = 7411953
 # A database made before deskconsole had migrations has these tables and no alembic_version.
 _PRE_MIGRATION_TABLES = {"agent", "case", "event"}
+
+
+def _wal(cursor) -> None:  # noqa: ANN001  (a sqlite3 cursor)
+    """Put the file in WAL mode. While another process is creating the same new file, the switch
+    can answer "database is locked" at once, without the busy handler's wait (seen with consoles
+    starting together on a fresh file): it is tried again until the busy timeout."""
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def init_schema(engine: Engine) -> None:
