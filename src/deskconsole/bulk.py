@@ -454,6 +454,15 @@ class _Bulk:
                 iso = self.times.iso
                 return f'{{"timer": "{kind}", "due": "{iso(at)}", "fired": "{iso(fired)}"}}'
 
+            def auto_close(since: int, delay: int, reason: str) -> tuple[int, int, int]:
+                """The auto-close started at `since` fires at its tick and closes the case as "timer":
+                its due time, the tick's time and the closing event's id."""
+                at = since + delay
+                fired = self.tick_at(at)
+                timers.append((cid, "auto_close", "fired", T(since), T(at), T(fired), None))
+                event("timer_fired", "timer", at, None, fired_stamp("auto_close", at, fired), fired)
+                return at, fired, enter("closed", None, "timer", at, body=reason, recorded=fired)
+
             event("opened", who, opened, description,
                   data(("title", title), ("severity", severity), ("priority", priority), ("product_area", area)))
             event("assigned", "router", opened, None,
@@ -552,13 +561,8 @@ class _Bulk:
                     resolution = resolution_text
                     eid = enter("awaiting_confirmation", None, assignee, t2, body=resolution)
                     self._confirm_request(cid, title, resolution, address, eid, t2, outbox)
-                    close_at = t2 + self.ac
-                    close_rec = self.tick_at(close_at)
-                    timers.append((cid, "auto_close", "fired", T(t2), T(close_at), T(close_rec), None))
-                    event("timer_fired", "timer", close_at, None, fired_stamp("auto_close", close_at, close_rec),
-                          close_rec)
                     close_reason = "auto-closed: resolution not confirmed in time"
-                    close_eid = enter("closed", None, "timer", close_at, body=close_reason, recorded=close_rec)
+                    close_at, close_rec, close_eid = auto_close(t2, self.ac, close_reason)
                     summary.timers_fired += 1
                 else:  # closed:auto_input
                     t2 = t1 + randint(HOUR, 3 * DAY)
@@ -569,13 +573,8 @@ class _Bulk:
                                    outbox, fired_stamp, timers, t2)
                     version += 1
                     updated = max(updated, reminder_due)
-                    close_at = t2 + self.ic
-                    close_rec = self.tick_at(close_at)
-                    timers.append((cid, "auto_close", "fired", T(t2), T(close_at), T(close_rec), None))
-                    event("timer_fired", "timer", close_at, None, fired_stamp("auto_close", close_at, close_rec),
-                          close_rec)
                     close_reason = "auto-closed: no customer input in time"
-                    close_eid = enter("closed", None, "timer", close_at, body=close_reason, recorded=close_rec)
+                    close_at, close_rec, close_eid = auto_close(t2, self.ic, close_reason)
                     summary.timers_fired += 2
                 attention = None
                 closed_at = close_at
