@@ -7,6 +7,7 @@ from datetime import timezone
 
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.settings import Settings
+from deskconsole.tui import quickstart
 from deskconsole.tui.app import open_console
 from deskconsole.tui.screens import queue as queue_module
 from deskconsole.tui.screens.case import CaseScreen
@@ -73,6 +74,38 @@ async def test_fast_start_paints_the_queue_before_the_service_and_then_works(ser
         await pilot.press("t")  # take: alice already has it, the service says so
         await settle(pilot)
     assert app.startup_error is None
+
+
+async def test_the_first_screen_drawn_already_shows_the_queue(service, ids, clock, monkeypatch):
+    """The fast start reads the first window before the console runs: no empty queue is ever drawn,
+    however long a read made in the background would take."""
+    gate = threading.Event()
+    real_read = quickstart.read_window
+
+    def read_window(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        if threading.current_thread() is not threading.main_thread():
+            assert gate.wait(30), "the test never let the read finish"
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(quickstart, "read_window", read_window)
+    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=timezone.utc)
+    drawn: list[list[str]] = []  # the queue's rows at each screen refresh written out
+    real = app._display
+
+    def display(screen, renderable) -> None:  # noqa: ANN001
+        if renderable is not None and not app._batch_count:
+            drawn.append(app.screen.table.keys() if isinstance(app.screen, QueueScreen) else [])
+        real(screen, renderable)
+
+    app._display = display
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: drawn)
+            assert str(ids["vpn"]) in drawn[0]
+            assert not app.service_ready  # drawn from the quick connection, the service still loading
+            assert "VPN drops every 10 minutes" in screen_text(app)
+    finally:
+        gate.set()
 
 
 async def test_fast_start_reports_a_service_that_cannot_load(service, clock, monkeypatch):

@@ -219,6 +219,10 @@ class DeskApp(App[None]):
                 pass
         return self.service.list_cases(**query)
 
+    def handed_window(self, query: dict[str, Any]) -> list[CaseRow] | None:
+        """The first window, read before the console ran (fast start), if `query` asks for it."""
+        return self.quick.handed(query) if self.quick is not None else None
+
     def painted(self) -> None:
         """The queue showed its first window: now load the service (fast start), after this frame."""
         if self.quick is not None and not self.quick.loaded:
@@ -539,7 +543,9 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
     """The console for settings.user on settings.db_url, ready to run (raises DeskError).
 
     The fast start (deskconsole.tui.quickstart) paints the queue from a plain driver
-    connection and loads the service right after; when it does not apply, the service is
+    connection and loads the service right after; the queue's first window is read here,
+    before the console runs, so that the first frame drawn shows it (a read in a worker would
+    come back a frame or two later, after an empty table). When it does not apply, the service is
     loaded first (make_app), which also reports an unknown user or an unusable database.
     After a terminal pre-paint (deskconsole.tui.prepaint) its quick connection, and the
     window it read, are the console's.
@@ -551,6 +557,9 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
                                                                        settings.make_service)
     if quick is None:
         return make_app(settings.make_service(), settings.user or "", **options)
+    from deskconsole.tui.queuespec import first_query
+
+    quick.read_ahead(first_query(quick.role, quick.name))  # the first frame shows rows, not an empty table
     return DeskApp(None, quick.name, quick.role, quick=quick, **options)
 
 

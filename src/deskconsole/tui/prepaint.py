@@ -36,7 +36,7 @@ from rich.style import Style
 from rich.text import Text
 
 from deskconsole.tui.headline import header_line
-from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
+from deskconsole.tui.queuespec import COLUMNS, PAGE, first_query, first_view, row_cells
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
@@ -429,9 +429,10 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
             termios.tcsetattr(fd, termios.TCSANOW, saved)
             return None
         width, height = os.get_terminal_size(out)
-        view, sort = first_view(quick.role), "oldest"
-        rows = quick.list_cases(view=view, actor=quick.name, sort=sort, limit=PAGE)
-        quick.handover(dict(view=view, actor=quick.name, text=None, sort=sort, after=None, limit=PAGE), rows)
+        query = first_query(quick.role, quick.name)
+        view, sort = query["view"], query["sort"]
+        rows = quick.list_cases(**query)
+        quick.handover(query, rows)
         frame = build_frame(width=width, height=height, user=quick.name, role=quick.role, rows=rows,
                             now=settings.clock.now(), view=view, sort=sort, system=color_system(environ))
         data = (ENTER + frame).encode("utf-8")

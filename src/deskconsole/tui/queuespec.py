@@ -4,7 +4,7 @@ terminal pre-paint (deskconsole.tui.prepaint) draw the same table from them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
@@ -31,6 +31,12 @@ COLUMNS = [
 def first_view(role: str) -> str:
     """The view the queue opens on: an analyst's own cases, everyone else's whole desk."""
     return "mine" if role == "analyst" else "all"
+
+
+def first_query(role: str, user: str) -> dict[str, Any]:
+    """The window the queue asks for first (as QueueScreen.reload asks): the first page of the
+    opening view, oldest first, no filter."""
+    return dict(view=first_view(role), actor=user, text=None, sort="oldest", after=None, limit=PAGE)
 
 
 def row_cells(r: CaseRow, now: datetime) -> dict[str, Text]:

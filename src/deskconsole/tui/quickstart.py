@@ -64,15 +64,37 @@ class QuickStart:
         same window gets these rows instead of a second read."""
         self._handed = (dict(query), list(rows))
 
+    def handed(self, query: dict[str, Any]) -> list[CaseRow] | None:
+        """The window handed over, if `query` asks for that same window (it is given once); None
+        otherwise. Never reads: the console shows these rows at once, without a worker."""
+        with self._lock:
+            if self._handed is None or self._handed[0] != query:
+                return None
+            rows, self._handed = self._handed[1], None
+        return rows
+
+    def read_ahead(self, query: dict[str, Any]) -> None:
+        """Read this window now and hand it over (the console's first window), unless it is
+        handed already; a failed read is left to the console's own ask, which reports it."""
+        with self._lock:
+            if self._handed is not None and self._handed[0] == query:
+                return
+        try:
+            rows = self.list_cases(**query)
+        except Exception:
+            return
+        self.handover(query, rows)
+
     # ------------------------------------------------------------ reading
     def list_cases(self, *, view: str = "all", actor: str | None = None, text: str | None = None,
                    sort: str = "oldest", after: int | None = None, limit: int | None = None) -> list[CaseRow]:
         """One window, as Service.list_cases reads it (for this console's own user)."""
+        query = dict(view=view, actor=actor, text=text, sort=sort, after=after, limit=limit)
+        handed = self.handed(query)
+        if handed is not None:
+            return handed
         with self._lock:
-            handed, self._handed = self._handed, None
-        if handed is not None and handed[0] == dict(view=view, actor=actor, text=text, sort=sort, after=after,
-                                                     limit=limit):
-            return handed[1]
+            self._handed = None  # asked for another window: the handed one is out of date
         if actor != self.name or (text and ("\x00" in text or len(text) > 200)):
             raise LookupError("not for the quick connection")  # the service answers (and refuses) these
         with self._lock:

@@ -64,6 +64,11 @@ class QueueScreen(PaneScreen):
         self._asked += 1
         asked = self._asked
 
+        rows = self.desk.handed_window(query)
+        if rows is not None:  # read before the console ran: shown in the first frame
+            self.show(rows, marker, query, asked)
+            return
+
         def refused(error: Exception) -> None:
             if asked == self._asked:
                 self.show_refusal(error)
