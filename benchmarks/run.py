@@ -115,11 +115,13 @@ def bench_console(path: Path, presses: int, user: str = USER) -> dict:
 def probe(url: str, result_path: str, presses: int, spawned: float, user: str = USER) -> None:
     """Runs in its own process: start the console headless on the desk, then press keys."""
     t_start = time.time()
-    import deskconsole.cli  # noqa: F401  (what `deskconsole` imports before it opens the console)
+    import deskconsole.cli  # (what `deskconsole` imports before it opens the console)
     from deskconsole.settings import load_settings
-    from deskconsole.tui.app import open_console
-    from deskconsole.tui.screens.queue import PAGE, QueueScreen
-    from textual.widgets import Input
+
+    with deskconsole.cli.console_imports():  # the console loaded as `deskconsole` loads it
+        from deskconsole.tui.app import open_console
+        from deskconsole.tui.screens.queue import PAGE, QueueScreen
+        from textual.widgets import Input
 
     t_imported = time.time()
     app = open_console(load_settings(db=url, user=user), ticker=False)  # DESKCONSOLE_NOW fixes the clock

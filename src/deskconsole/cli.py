@@ -11,11 +11,13 @@ commands never load the console's toolkit).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
@@ -464,13 +466,35 @@ def countdown(ctx: Context, due: datetime | None) -> str:
 # ---------------------------------------------------------------------- commands
 
 
+@contextmanager
+def console_imports() -> Iterator[None]:
+    """Load the console's modules (Textual with them) without the garbage collector running.
+
+    Importing makes a great many objects and next to no garbage, and each collection walks every
+    object made so far: at the console's start they cost a quarter of its imports and a full
+    collection in the middle of the first frame. So the collector waits while the console loads;
+    then what loaded is frozen (gc.freeze: never walked again, it lives as long as the process)
+    and collection resumes. Only the first time: once the console is loaded there is nothing to do.
+    """
+    if "deskconsole.tui.app" in sys.modules or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
 def cmd_console(ctx: Context) -> int:
     prepainted = None
     try:
-        from deskconsole.tui.prepaint import prepaint
+        with console_imports():
+            from deskconsole.tui.prepaint import prepaint
 
-        prepainted = prepaint(ctx.settings)  # the queue on screen before the console loads (a terminal only)
-        from deskconsole.tui.app import run_console
+            prepainted = prepaint(ctx.settings)  # the queue on screen before the console loads (a terminal only)
+            from deskconsole.tui.app import run_console
     except BaseException as exc:
         if prepainted is not None:
             prepainted.abandon()

@@ -491,6 +491,26 @@ def test_missing_console_is_reported(monkeypatch: pytest.MonkeyPatch, capsys: py
     assert capsys.readouterr().err == "error: the console is not available yet\n"
 
 
+def test_the_console_loads_with_the_collector_paused_and_leaves_it_running() -> None:
+    """While the console's modules load nothing is collected; after, even when a load fails, the
+    collector runs again (a collector left off would let the console's memory grow without end)."""
+    code = (
+        "import gc\n"
+        "from deskconsole.cli import console_imports\n"
+        "try:\n"
+        "    with console_imports():\n"
+        "        assert not gc.isenabled()\n"
+        "        import deskconsole.tui.app\n"
+        "        raise ImportError('a module that cannot load')\n"
+        "except ImportError:\n"
+        "    pass\n"
+        "assert gc.isenabled()\n"
+        "assert gc.get_freeze_count() > 0  # what loaded is never walked again\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
 # ------------------------------------------------------------------- settings
 
 
