@@ -158,6 +158,36 @@ async def test_paging_puts_the_cursor_on_top_and_a_refresh_keeps_it_on_its_case(
         assert "carol" in queue.table.cells(key)["assignee"].plain
 
 
+async def test_the_footer_follows_what_each_key_can_do(app_as, monkeypatch):
+    """The footer is rebuilt only when a key's label or availability changed: it still shows
+    `]` dimmed on the last page and `[` lit once there is a page to go back to."""
+    from textual.widgets._footer import FooterKey
+
+    monkeypatch.setattr(queue_module, "PAGE", 5)
+    app = app_as("sam")
+
+    def dimmed() -> dict[str, bool]:
+        return {key.key: key.has_class("-disabled") for key in app.screen.query(FooterKey)}
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        queue = app.screen
+        assert dimmed()["right_square_bracket"] is False and dimmed()["left_square_bracket"] is True
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert dimmed()["left_square_bracket"] is False
+        while len(queue.rows) == 5:
+            await pilot.press("right_square_bracket")
+            await settle(pilot)
+        assert dimmed()["right_square_bracket"] is True and dimmed()["left_square_bracket"] is False
+        await pilot.press("slash")  # the filter box has the focus: the footer shows what it offers
+        await settle(pilot)
+        assert "right_square_bracket" not in dimmed()
+        await pilot.press("escape")  # back on the table: the queue's keys as they were
+        await settle(pilot)
+        assert dimmed()["right_square_bracket"] is True and dimmed()["left_square_bracket"] is False
+
+
 async def test_filter_rows_follow_the_typing(app_as, ids):
     app = app_as("sam")
     async with app.run_test(size=SIZE) as pilot:

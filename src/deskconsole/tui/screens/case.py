@@ -20,7 +20,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import allowed_next
@@ -31,6 +31,7 @@ from deskconsole.tui.bindings import CASE, bindings
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.articles import ArticlePicker
+from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
 SUB_STATUSES = [
@@ -139,7 +140,7 @@ class CaseScreen(PaneScreen):
         with VerticalScroll(id="case-body"):
             yield Static(id="case-text", markup=False)
             yield Static(id="case-timeline", markup=False)
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#case-body").focus()

@@ -7,13 +7,14 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.views import TimerView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import COUNTDOWNS, bindings
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.text import clean, cell
+from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 
 KINDS: list[str | None] = [None, "auto_close", "reminder", "followup", "status_update"]
@@ -49,7 +50,7 @@ class CountdownsScreen(LocalFilter, PaneScreen):
                     id="timers-filter", classes="hidden filter")
         yield KeyedTable(COLUMNS, id="timers-table")
         yield Static(id="timers-status", markup=False)
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#timers-filter", Input).cursor_blink = False

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from deskconsole.domain.errors import DeskError
 from deskconsole.domain.views import CaseView, EscalationView
@@ -24,6 +24,7 @@ from deskconsole.tui.bindings import ESCALATIONS, bindings
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import render_timeline
 from deskconsole.tui.text import cell, clean, long_text, safe
+from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import Field, FormScreen
 from deskconsole.tui.widgets.table import KeyedTable
 
@@ -73,7 +74,7 @@ class EscalationsScreen(PaneScreen):
             with VerticalScroll(id="esc-detail"):
                 yield Static(id="esc-summary", markup=False)
                 yield Static(id="esc-timeline", markup=False)
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#esc-requests").focus()

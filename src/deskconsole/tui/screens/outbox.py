@@ -16,12 +16,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.views import OutboxView
 from deskconsole.tui.bindings import OUTBOX, bindings
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.text import cell, clean
+from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 
 PAGE = 100
@@ -77,7 +78,7 @@ class OutboxScreen(LocalFilter, PaneScreen):
         yield KeyedTable(COLUMNS, id="outbox-table")
         yield Static(id="outbox-detail", markup=False)
         yield Static(id="outbox-status", markup=False)
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#outbox-filter", Input).cursor_blink = False

@@ -7,7 +7,7 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.views import CaseRow
 from deskconsole.tui import format as fmt
@@ -15,6 +15,7 @@ from deskconsole.tui.bindings import QUEUE, bindings
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
+from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 
 VIEWS = ["mine", "unassigned", "all", "escalated"]
@@ -44,7 +45,7 @@ class QueueScreen(PaneScreen):
                     id="queue-filter", classes="hidden filter")
         yield KeyedTable(COLUMNS, id="queue-table")
         yield Static(id="queue-status", markup=False)
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.view = first_view(self.role)

@@ -9,13 +9,14 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from deskconsole.domain.views import SurveySummary, SurveyView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import SURVEYS, bindings
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell
+from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 
 COLUMNS = [
@@ -51,7 +52,7 @@ class SurveysScreen(PaneScreen):
         yield KeyedTable(COLUMNS, id="survey-flagged")
         yield Label("Recent answers", classes="section-title")
         yield KeyedTable(COLUMNS, id="survey-recent")
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#survey-flagged").focus()

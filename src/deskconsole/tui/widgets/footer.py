@@ -1,0 +1,39 @@
+"""The footer of every pane: Textual's, redrawn only when the keys it shows change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Footer
+
+
+class DeskFooter(Footer):
+    """Textual's Footer rebuilds all of its keys (a widget each) whenever the screen's bindings
+    are refreshed: on every focus change, mount and key state update, a dozen times while the
+    console starts. This one rebuilds them only when what they show changed (which keys, their
+    labels, whether each is enabled)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._composed: tuple | None = None
+
+    def _showing(self) -> tuple:
+        """What compose() would show now."""
+        if not self._bindings_ready or not self.is_attached:
+            return (False,)
+        keys = tuple((binding, enabled, tooltip)
+                     for _, binding, enabled, tooltip in self.screen.active_bindings.values())
+        return (True, self.show_command_palette, self.combine_groups, keys)
+
+    def compose(self) -> ComposeResult:
+        self._composed = self._showing()
+        yield from super().compose()
+
+    async def recompose(self) -> None:
+        if self._composed is not None and self._showing() == self._composed:
+            return
+        await super().recompose()
+
+
+__all__ = ["DeskFooter"]
