@@ -10,15 +10,16 @@ sources are compiled to bytecode first, as pip does when it installs the wheel.
 What each row measures:
   demo            `deskconsole demo --cases N` into a fresh file, timed as a whole process (the real N:
                   the demo writes its older history in bulk), with the size of the file it leaves.
-  console start   a fresh Python process (spawned by this script) starts the console the way `deskconsole`
+  console start   a fresh Python process (spawned by this script: `python -c` importing the small
+                  benchmarks/consoleprobe.py, from bytecode) starts the console the way `deskconsole`
                   does: imports the command line (deskconsole.cli) and the console, reads the settings
                   (--db, --as, DESKCONSOLE_NOW), builds the app with open_console() (the fast start: the
                   first window read on a plain driver connection, the service loaded right after the
                   first paint) and runs it headless (App.run_test, 120x40, the timer ticker off); the
                   figure runs from just before the spawn to the end of the first screen refresh that shows
                   the queue with rows (the frame composed and rendered to terminal output; headless, so not
-                  written to a terminal). "service loaded" is when the service was ready behind it; the
-                  keys below are pressed after that.
+                  written to a terminal); CPU is that process's user+sys time up to then. "service
+                  loaded" is when the service was ready behind it; the keys below are pressed after that.
   terminal start  `deskconsole --db ... --as sue` spawned under a pseudo-terminal (120x40, TERM xterm-256color,
                   COLORTERM truecolor, DESKCONSOLE_NOW as the probe), timed as a user sees it: from just before the
                   spawn to the first output holding the first queue row's title (the pre-paint, drawn with plain
@@ -42,7 +43,6 @@ What each row measures:
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import shutil
@@ -57,8 +57,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from screenwatch import ScreenWatch  # noqa: E402
-CACHE = HERE / ".cache"  # as desk.py; desk itself is imported late, so the console probe's clock starts clean
+CACHE = HERE / ".cache"  # as desk.py (imported late: only where a desk is built or its clock read)
 DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how the tables hold times in SQLite
 USER = "sue"  # the desk's supervisor: the queue opens on every case
 
@@ -101,109 +100,15 @@ def bench_console(path: Path, presses: int, user: str = USER) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "console.json"
         env = dict(os.environ, DESKCONSOLE_NOW=NOW.isoformat())
+        start = f"import sys; sys.path.insert(0, {str(HERE)!r}); import consoleprobe; consoleprobe.main()"
         spawned = time.time()
-        out = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--probe", f"sqlite:///{path}", "--result", str(result),
-             "--presses", str(presses), "--spawned", repr(spawned), "--user", user],
-            capture_output=True, text=True, timeout=1800, env=env,
-        )
+        args = {"url": f"sqlite:///{path}", "result": str(result), "presses": presses, "spawned": spawned,
+                "user": user}
+        out = subprocess.run([sys.executable, "-c", start, json.dumps(args)], capture_output=True, text=True,
+                             timeout=1800, env=env)
         if out.returncode != 0 or not result.exists():
             return {"error": (out.stderr or out.stdout).strip()[-800:]}
         return json.loads(result.read_text())
-
-
-def probe(url: str, result_path: str, presses: int, spawned: float, user: str = USER) -> None:
-    """Runs in its own process: start the console headless on the desk, then press keys."""
-    t_start = time.time()
-    import deskconsole.cli  # (what `deskconsole` imports before it opens the console)
-    from deskconsole.settings import load_settings
-
-    with deskconsole.cli.console_imports():  # the console loaded as `deskconsole` loads it
-        from deskconsole.tui.app import open_console
-        from deskconsole.tui.screens.queue import PAGE, QueueScreen
-        from textual.widgets import Input
-
-    t_imported = time.time()
-    app = open_console(load_settings(db=url, user=user), ticker=False)  # DESKCONSOLE_NOW fixes the clock
-
-    watch = ScreenWatch(app, time.perf_counter)
-    hits = watch.hits
-
-    async def press(key: str, expect: dict) -> dict[str, float]:
-        for name, predicate in expect.items():
-            watch.expect(name, predicate)
-        t0 = time.perf_counter()
-        task = asyncio.create_task(app._press_keys([key]))  # as Pilot.press sends a key
-        await watch.wait(list(expect))
-        await task
-        return {name: hits[name] - t0 for name in expect}
-
-    figures: dict = {}
-
-    async def run() -> None:
-        watch.expect("painted", lambda: isinstance(app.screen, QueueScreen) and app.screen.table.row_count > 0)
-        async with app.run_test(size=(120, 40)) as pilot:
-            await watch.wait(["painted"])
-            figures["start_s"] = time.time() - (time.perf_counter() - hits["painted"]) - spawned
-            figures["python_start_s"] = t_start - spawned
-            figures["imports_s"] = t_imported - t_start
-            figures["fast_start"] = app.quick is not None
-            while not app.service_ready:
-                await asyncio.sleep(0.005)
-            figures["service_loaded_s"] = time.time() - spawned
-            service = app.service
-            queue = app.screen
-            table = queue.table
-            await asyncio.sleep(0.2)
-
-            moves = []
-            for _ in range(presses):
-                target = table.cursor_row + 1
-                if target >= table.row_count:
-                    break
-                moves.append((await press("j", {"j": lambda t=target: table.cursor_row == t}))["j"])
-                await asyncio.sleep(0.02)
-            figures["cursor_ms"] = [m * 1000 for m in moves]
-
-            pages = []
-            for _ in range(presses):
-                if len(queue.rows) < PAGE:
-                    break
-                last = next(reversed(queue.rows.values())).id
-                after = min((r.id for r in service.list_cases(view="all", sort="oldest", after=last, limit=1)),
-                            default=None)
-                if after is None:
-                    break
-                pages.append((await press("]", {"page": lambda a=after: next(iter(queue.rows), None) == str(a)}))
-                             ["page"])
-                await asyncio.sleep(0.02)
-            figures["page_ms"] = [p * 1000 for p in pages]
-
-            await pilot.press("slash")
-            box = queue.query_one("#queue-filter", Input)
-            typed = ""
-            echo, result = [], []
-            keys = list("login 7") + ["backspace"] * 7 + list("billing 42") + ["backspace"] * 10
-            for key in keys:
-                typed = typed[:-1] if key == "backspace" else typed + key
-                expect_text = typed.strip() or None
-                got = await press("space" if key == " " else key, {
-                    "echo": lambda t=typed: box.value == t,
-                    "result": lambda e=expect_text: queue.shown is not None and queue.shown["text"] == e,
-                })
-                echo.append(got["echo"] * 1000)
-                result.append(got["result"] * 1000)
-                await asyncio.sleep(0.02)
-            figures["filter_echo_ms"] = echo
-            figures["filter_result_ms"] = result
-            figures["filter_keys"] = len(keys)
-
-    asyncio.run(run())
-    status = Path("/proc/self/status").read_text()
-    for field in ("VmHWM", "VmRSS"):
-        line = next(line for line in status.splitlines() if line.startswith(field + ":"))
-        figures[field] = int(line.split()[1]) / 1024  # MB
-    Path(result_path).write_text(json.dumps(figures))
 
 
 # -------------------------------------------------------------- terminal start
@@ -484,6 +389,8 @@ def compile_sources() -> None:
     import deskconsole
 
     compileall.compile_dir(str(Path(deskconsole.__file__).parent), quiet=1)
+    for helper in ("consoleprobe.py", "screenwatch.py"):  # the console probe's own modules, likewise
+        compileall.compile_file(str(HERE / helper), quiet=1)
 
 
 def main() -> None:
@@ -500,20 +407,15 @@ def main() -> None:
     parser.add_argument("--terminal-runs", type=int, default=3,
                         help="pty starts measured for the terminal start row, each with and without the pre-paint "
                              "(default 3; 0 leaves the row out)")
-    parser.add_argument("--probe", help=argparse.SUPPRESS)
-    parser.add_argument("--result", help=argparse.SUPPRESS)
-    parser.add_argument("--spawned", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.probe:
-        probe(args.probe, args.result, args.presses, args.spawned, args.user)
-        return
     compile_sources()
     if args.console_db:
         result = bench_console(args.console_db.resolve(), args.presses, args.user)
         if "error" in result:
             raise SystemExit(f"error: {result['error'].splitlines()[-1]}")
         print(f"console on {args.console_db} as {args.user}: start -> queue painted {result['start_s']:.2f} s "
-              f"(python up {result['python_start_s']:.2f} s, imports {result['imports_s']:.2f} s, service loaded "
+              f"(CPU {result['start_cpu_s']:.2f} s; python up {result['python_start_s']:.2f} s, imports "
+              f"{result['imports_s']:.2f} s, service loaded "
               f"{result['service_loaded_s']:.2f} s); peak memory {result['VmHWM']:.0f} MB")
         for label, key in (("key j", "cursor_ms"), ("key ]", "page_ms"), ("filter echo", "filter_echo_ms"),
                            ("filter rows", "filter_result_ms")):
@@ -565,7 +467,8 @@ def main() -> None:
     else:
         start = console["start_s"]
         rows.append(("console start -> queue painted", f"{start:.2f} s", "<= 0.5 s", verdict(start, 0.5),
-                     f"python up {console['python_start_s']:.2f} s, imports {console['imports_s']:.2f} s; "
+                     f"CPU {console['start_cpu_s']:.2f} s; python up {console['python_start_s']:.2f} s, imports "
+                     f"{console['imports_s']:.2f} s; "
                      f"service loaded behind it at {console['service_loaded_s']:.2f} s"))
         for label, key, note in (
             ("key j (cursor move), median", "cursor_ms", ""),
