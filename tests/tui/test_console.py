@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import pytest
 from rich.text import Text
 
 from deskconsole.domain.errors import NotFound
 from deskconsole.tui import bindings as keys
+from deskconsole.tui import styles
 from deskconsole.settings import Settings
 from deskconsole.tui.app import DeskApp, make_app, run_console, styles_dir
 from deskconsole.tui.screens import queue as queue_module
@@ -47,6 +49,34 @@ def test_styles_are_found():
     assert (styles_dir() / "app.tcss").is_file()
     for path in DeskApp.CSS_PATH:
         assert path.is_file()
+    for name in styles.LATER:
+        assert (styles_dir() / name).is_file()
+
+
+async def test_the_other_stylesheets_are_read_right_after_the_first_frame(app_as):
+    """Only the queue's stylesheets style the first frame; the others are read once it is drawn,
+    so the first showing of another pane or a form does not parse the whole stylesheet again."""
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        read = {Path(path).name for path, _ in app.stylesheet.source}
+        assert set(styles.FIRST) | set(styles.LATER) <= read
+
+
+async def test_a_screen_shown_before_the_other_stylesheets_are_read_is_styled(app_as, monkeypatch):
+    monkeypatch.setattr(DeskApp, "load_styles", lambda self: None)  # as if 4 and ? came before that
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        panel = app.screen.query_one("#queue-status").styles.background
+        await pilot.press("4")
+        await settle(pilot)
+        assert isinstance(app.screen, CountdownsScreen)
+        assert app.screen.query_one("#timers-status").styles.background == panel  # countdowns.tcss
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.query_one("#form").region.width == 84  # forms.tcss
 
 
 async def test_help_lists_every_binding_of_the_pane(app_as):

@@ -43,7 +43,6 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -61,6 +60,8 @@ from deskconsole.store.changes import WatchLost, connection_lost
 from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.queue import QueueScreen
+from deskconsole.tui import styles
+from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
@@ -69,10 +70,9 @@ if TYPE_CHECKING:
     from deskconsole.tui.prepaint import Prepainted
     from deskconsole.tui.quickstart import QuickStart
 
-# Panes other than the queue (and the delivery worker) are imported when first used: the
-# console's start pays only for what paints the queue.
-STYLE_FILES = ["app.tcss", "queue.tcss", "case.tcss", "escalations.tcss", "countdowns.tcss", "surveys.tcss",
-               "outbox.tcss"]
+# Panes other than the queue (and the delivery worker) are imported when first used, and their
+# stylesheets read after the first frame (tui/styles.py): the console's start pays only for what
+# paints the queue.
 DELIVERY_INTERVAL = 30.0  # seconds from the end of one delivery pass to the start of the next
 DELIVERY_FIRST_DELAY = 1.0
 DELIVERY_BATCH = 20
@@ -87,19 +87,6 @@ PANE_TITLES = {
 }
 
 
-def styles_dir() -> Path:
-    """The styles/ folder: inside the installed package, or at the top of the source tree."""
-    here = Path(__file__).resolve()
-    candidates = [
-        here.parents[1] / "styles",  # wheel: deskconsole/styles
-        here.parents[3] / "styles",  # source tree: <repo>/styles (src/deskconsole/tui/app.py)
-    ]
-    for candidate in candidates:
-        if (candidate / "app.tcss").is_file():
-            return candidate
-    return candidates[-1]
-
-
 def _pane(module: str, name: str) -> Callable[[], Screen]:
     """A pane's screen, its module imported the first time the pane is shown."""
 
@@ -112,7 +99,7 @@ def _pane(module: str, name: str) -> Callable[[], Screen]:
 
 class DeskApp(App[None]):
     TITLE = "deskconsole"
-    CSS_PATH = [styles_dir() / name for name in STYLE_FILES]
+    CSS_PATH = [style(name) for name in styles.FIRST]
     BINDINGS = bindings(GLOBAL)
     COMMANDS = {DeskCommands}
     MODES = {
@@ -170,6 +157,7 @@ class DeskApp(App[None]):
         self.last_delivery: tuple[datetime, int, int] | None = None  # when, sent, failed
         self._delivery_timer: Timer | None = None
         self._server_down = False
+        self._styles_read = False  # the stylesheets of tui/styles.py's LATER (load_styles)
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -224,9 +212,26 @@ class DeskApp(App[None]):
         return self.quick.handed(query) if self.quick is not None else None
 
     def painted(self) -> None:
-        """The queue showed its first window: now load the service (fast start), after this frame."""
+        """The queue showed a window: after the first one's frame, load the service (fast start) and
+        read the other screens' stylesheets."""
         if self.quick is not None and not self.quick.loaded:
             self.call_after_refresh(self.load_service)
+        if not self._styles_read:
+            self._styles_read = True
+            self.call_after_refresh(self.load_styles)
+
+    def load_styles(self) -> None:
+        """Read the stylesheets of the other panes and of the modal screens, all at once (each
+        screen names its own as CSS_PATH, which Textual reads, with a reparse and restyle of
+        everything, when the screen first shows; after this there is nothing left to read)."""
+        stylesheet = self.stylesheet
+        unread = [path for path in map(style, styles.LATER) if not stylesheet.has_source(str(path), "")]
+        if not unread:
+            return
+        for path in unread:
+            stylesheet.read(path)
+        stylesheet.reparse()
+        stylesheet.update(self)
 
     def load_service(self) -> None:
         if self.quick is not None:

@@ -29,6 +29,7 @@ from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import CASE, bindings
 from deskconsole.tui.screens.base import PaneScreen
+from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.footer import DeskFooter
@@ -124,6 +125,7 @@ def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
 
 
 class CaseScreen(PaneScreen):
+    CSS_PATH = style("case.tcss")
     PANE = "case"
     ACTIONS = CASE
     BINDINGS = bindings(CASE)

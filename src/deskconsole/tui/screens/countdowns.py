@@ -13,6 +13,7 @@ from deskconsole.domain.views import TimerView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import COUNTDOWNS, bindings
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
+from deskconsole.tui.styles import style
 from deskconsole.tui.text import clean, cell
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
@@ -32,6 +33,7 @@ LIMIT = 500
 
 
 class CountdownsScreen(LocalFilter, PaneScreen):
+    CSS_PATH = style("countdowns.tcss")
     FILTER_ID = "timers-filter"
     PANE = "countdowns"
     ACTIONS = COUNTDOWNS

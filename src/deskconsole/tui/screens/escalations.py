@@ -23,6 +23,7 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import ESCALATIONS, bindings
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import render_timeline
+from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import Field, FormScreen
@@ -52,6 +53,7 @@ def yes_no(value: bool | None) -> Text:
 
 
 class EscalationsScreen(PaneScreen):
+    CSS_PATH = style("escalations.tcss")
     PANE = "escalations"
     ACTIONS = ESCALATIONS
     BINDINGS = bindings(ESCALATIONS)

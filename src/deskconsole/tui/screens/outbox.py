@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Static
 from deskconsole.domain.views import OutboxView
 from deskconsole.tui.bindings import OUTBOX, bindings
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
+from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
@@ -56,6 +57,7 @@ def short_time(value: datetime | None, tz: Any) -> Text:
 
 
 class OutboxScreen(LocalFilter, PaneScreen):
+    CSS_PATH = style("outbox.tcss")
     FILTER_ID = "outbox-filter"
     PANE = "outbox"
     ACTIONS = OUTBOX

@@ -15,6 +15,7 @@ from deskconsole.domain.views import SurveySummary, SurveyView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import SURVEYS, bindings
 from deskconsole.tui.screens.base import PaneScreen
+from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
@@ -31,6 +32,7 @@ SCORE_STYLES = {1: "bold red", 2: "red", 3: "yellow", 4: "green", 5: "bold green
 
 
 class SurveysScreen(PaneScreen):
+    CSS_PATH = style("surveys.tcss")
     PANE = "surveys"
     ACTIONS = SURVEYS
     BINDINGS = bindings(SURVEYS)

@@ -14,10 +14,12 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from deskconsole.tui.bindings import PICKER, bindings
+from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell
 
 
 class ArticlePicker(ModalScreen[int | None]):
+    CSS_PATH = style("forms.tcss")
     BINDINGS = bindings(PICKER)
 
     def __init__(self, service: Any, case_id: int, query: str = "") -> None:

@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from deskconsole.tui.bindings import CONFIRM, FORM, bindings
+from deskconsole.tui.styles import style
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Field:
 
 
 class FormScreen(ModalScreen[dict[str, Any] | None]):
+    CSS_PATH = style("forms.tcss")
     BINDINGS = bindings(FORM)
 
     def __init__(
@@ -122,6 +124,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
 class ConfirmScreen(ModalScreen[bool]):
     """A yes/no question."""
 
+    CSS_PATH = style("forms.tcss")
     BINDINGS = bindings(CONFIRM)
 
     def __init__(self, question: Text) -> None:

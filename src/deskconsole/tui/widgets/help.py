@@ -10,9 +10,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from deskconsole.tui.bindings import GLOBAL, HELP, KeyAction, bindings
+from deskconsole.tui.styles import style
 
 
 class HelpScreen(ModalScreen[None]):
+    CSS_PATH = style("forms.tcss")
     BINDINGS = bindings(HELP)
 
     def __init__(self, pane_title: str, actions: list[KeyAction], role: str) -> None:
