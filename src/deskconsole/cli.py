@@ -11,7 +11,6 @@ commands never load the console's toolkit).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import re
 import sys
@@ -468,23 +467,15 @@ def countdown(ctx: Context, due: datetime | None) -> str:
 
 @contextmanager
 def console_imports() -> Iterator[None]:
-    """Load the console's modules (Textual with them) without the garbage collector running.
-
-    Importing makes a great many objects and next to no garbage, and each collection walks every
-    object made so far: at the console's start they cost a quarter of its imports and a full
-    collection in the middle of the first frame. So the collector waits while the console loads;
-    then what loaded is frozen (gc.freeze: never walked again, it lives as long as the process)
-    and collection resumes. Only the first time: once the console is loaded there is nothing to do.
-    """
-    if "deskconsole.tui.app" in sys.modules or not gc.isenabled():
+    """Load the console's modules (Textual with them) without the garbage collector running, then
+    freeze them (deskconsole.tui.loading). Only the first time: once loaded there is nothing to do."""
+    if "deskconsole.tui.app" in sys.modules:
         yield
         return
-    gc.disable()
-    try:
+    from deskconsole.tui.loading import loading
+
+    with loading():
         yield
-    finally:
-        gc.freeze()
-        gc.enable()
 
 
 def cmd_console(ctx: Context) -> int:

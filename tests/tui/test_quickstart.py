@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import timezone
 
@@ -58,6 +59,7 @@ async def test_fast_start_paints_the_queue_before_the_service_and_then_works(ser
         gate.set()
         await wait_until(pilot, lambda: app.service_ready)
         await settle(pilot)
+        assert gc.isenabled()  # paused while the service loaded, running again since
         # From now on the service answers: open the case and start work on it.
         await pilot.press("slash", *"vpn", "enter")
         await settle(pilot)
@@ -116,6 +118,7 @@ async def test_fast_start_reports_a_service_that_cannot_load(service, clock, mon
         await wait_until(pilot, lambda: app.startup_error is not None)
     assert app.return_code == 1
     assert "newer than this deskconsole" in app.startup_error
+    assert gc.isenabled()
 
 
 async def test_fast_start_does_not_apply_to_an_unknown_user(service, clock, monkeypatch):

@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 from deskconsole.domain.views import CaseRow
 from deskconsole.store.window import read_window
+from deskconsole.tui.loading import loading
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -125,7 +126,8 @@ class QuickStart:
 
         def run() -> None:
             try:
-                self._service = self._load()
+                with loading():  # SQLAlchemy and the tables: not walked by every collection from now on
+                    self._service = self._load()
             except BaseException as exc:  # reported to the console, which exits with it
                 self._error = exc
             self._loaded.set()
