@@ -19,12 +19,17 @@ class DeskFooter(Footer):
         self._composed: tuple | None = None
 
     def _showing(self) -> tuple:
-        """What compose() would show now."""
+        """What compose() would show now: the keys shown, each enabled or not, and the palette's."""
         if not self._bindings_ready or not self.is_attached:
             return (False,)
-        keys = tuple((binding, enabled, tooltip)
-                     for _, binding, enabled, tooltip in self.screen.active_bindings.values())
-        return (True, self.show_command_palette, self.combine_groups, keys)
+        bindings = self.screen.active_bindings
+        keys = tuple((binding, enabled, tooltip) for _, binding, enabled, tooltip in bindings.values()
+                     if binding.show)
+        palette = None
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            entry = bindings.get(self.app.COMMAND_PALETTE_BINDING)
+            palette = entry and entry[1:]
+        return (True, self.combine_groups, keys, palette)
 
     def compose(self) -> ComposeResult:
         self._composed = self._showing()
