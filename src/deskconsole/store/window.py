@@ -22,7 +22,7 @@ from typing import Any
 from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import OPEN_ESCALATION_STATES
-from deskconsole.domain.views import CaseRow
+from deskconsole.domain.rows import CaseRow
 from deskconsole.store.search import PG_DOCUMENT, case_number, filter_words, match_expression
 
 VIEWS = ("all", "mine", "unassigned", "open", "escalated")

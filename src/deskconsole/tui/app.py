@@ -65,7 +65,7 @@ from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
-    from deskconsole.domain.views import CaseRow
+    from deskconsole.domain.rows import CaseRow
     from deskconsole.settings import Settings
     from deskconsole.tui.prepaint import Prepainted
     from deskconsole.tui.quickstart import QuickStart

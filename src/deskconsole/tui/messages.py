@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 from deskconsole.domain.errors import DeskError
-from deskconsole.domain.views import Fired
 from deskconsole.store.changes import Change
+
+if TYPE_CHECKING:
+    from deskconsole.domain.views import Fired
 
 
 class ServiceAnswered(Message):

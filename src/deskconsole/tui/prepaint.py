@@ -40,7 +40,7 @@ from deskconsole.tui.queuespec import COLUMNS, PAGE, first_query, first_view, ro
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
-    from deskconsole.domain.views import CaseRow
+    from deskconsole.domain.rows import CaseRow
     from deskconsole.settings import Settings
     from deskconsole.tui.quickstart import QuickStart
 

@@ -12,7 +12,7 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.text import cell
 
 if TYPE_CHECKING:
-    from deskconsole.domain.views import CaseRow
+    from deskconsole.domain.rows import CaseRow
 
 PAGE = 100
 COLUMNS = [

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
-from deskconsole.domain.views import CaseRow
+from deskconsole.domain.rows import CaseRow
 from deskconsole.store.window import read_window
 from deskconsole.tui.loading import loading
 

@@ -9,7 +9,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
-from deskconsole.domain.views import CaseRow
+from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import QUEUE, bindings
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
