@@ -175,6 +175,11 @@ _CANCEL_TIMER = (  # run once per timer (an executemany)
     )
     .values(state=TimerState.CANCELLED.value, cancelled_at=bindparam("b_at"))
 )
+_TIMER_BY_ID = select(_TIMERS_T.c.kind, _TIMERS_T.c.due_at).where(_TIMERS_T.c.id == bindparam("timer_id"))
+_INSERT_SURVEY = insert(Survey.__table__)  # type: ignore[attr-defined]
+_ARTICLE_T = Article.__table__  # type: ignore[attr-defined]
+_INSERT_ARTICLE = insert(_ARTICLE_T)
+_ARTICLE_BY_FINGERPRINT = select(_ARTICLE_T.c.id).where(_ARTICLE_T.c.fingerprint == bindparam("fingerprint")).limit(1)
 _CLAIM_TIMER = (  # a timer is claimed by the one transaction whose update finds it still pending
     update(_TIMERS_T)
     .where(_TIMERS_T.c.id == bindparam("b_timer_id"), _TIMERS_T.c.state == TimerState.PENDING.value)
@@ -333,16 +338,23 @@ class Service:
             raise InvalidInput(f"case id must be a whole number, not {case_id!r}")
         if not 0 < case_id < 2**31:  # beyond the id column: no such case (and no driver overflow)
             raise NotFound(f"unknown case {case_id}")
-        query = _CASE_BY_ID_LOCKED if lock and self._pg else _CASE_BY_ID
+        case = self._record(s, case_id, _CASE_BY_ID_LOCKED if lock and self._pg else _CASE_BY_ID)
+        if case is None:
+            raise NotFound(f"unknown case {case_id}")
+        if lock:
+            self._settle(s, case)
+        return case
+
+    @staticmethod
+    def _record(s: Session, case_id: int, query: Any = _CASE_BY_ID) -> CaseRecord | None:
+        """The action's CaseRecord of a case (read by `query`), the same one however often it is asked for."""
         row = _db(s).first(query, {"case_id": case_id})
         if row is None:
-            raise NotFound(f"unknown case {case_id}")
+            return None
         records = s.info.setdefault("case_records", {})
         case = records.get(case_id)
         if case is None:
             case = records[case_id] = CaseRecord(row)
-        if lock:
-            self._settle(s, case)
         return case
 
     def _settle(self, s: Session, case: Case) -> None:
@@ -367,11 +379,9 @@ class Service:
                 _pending_timers(s)[case.id] = pending  # the action's _cancel_timers need not read them again
                 return
             s.info.setdefault("before_settle", {}).setdefault(case.id, before)
-            _write_case(s, case)  # a timer's effect changes the case through an ORM Case
-            for _, timer_id in due:
-                self._fire(s, timer_id, case.id, now)
-            s.flush()
-            case.reload(db.first(_CASE_BY_ID, {"case_id": case.id}))
+            kinds = {timer_id: kind for timer_id, _, kind in pending}
+            for due_at, timer_id in due:  # (their effects change this same CaseRecord)
+                self._fire(s, timer_id, case.id, now, (kinds[timer_id], due_at))
 
     def _open_case_or_refuse(self, case: Case, doing: str) -> None:
         if case.status == Status.CLOSED:
@@ -546,7 +556,8 @@ class Service:
 
     def _on_closed(self, s: Session, case: Case, event: Written, at: datetime) -> None:
         to = _customer_address(case)
-        s.add(Survey(case_id=case.id, sent_at=_db_time(at), to=to))
+        db = _db(s)
+        db.insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(at), "to": to})
         self._outbox(
             s, case, event, "survey", to,
             f"[case {case.id}] How did we do?",
@@ -554,19 +565,14 @@ class Service:
         )
         if case.resolution:
             fingerprint = _fingerprint(case.resolution)
-            seen = s.exec(select(Article.id).where(Article.fingerprint == fingerprint)).first()
-            if seen is None:
-                article = Article(
-                    title=case.title[:MAX_TITLE],
-                    body=case.resolution,
-                    fingerprint=fingerprint,
-                    state="draft",
-                    source_case_id=case.id,
-                    created_at=_db_time(at),
-                )
-                s.add(article)
-                s.flush()
-                self._event(s, case, "article_drafted", "system", at, body=article.title, article=article.id)
+            s.flush()  # (articles the session added: linked or written in this transaction)
+            if db.first(_ARTICLE_BY_FINGERPRINT, {"fingerprint": fingerprint}) is None:
+                title = case.title[:MAX_TITLE]
+                article_id = db.insert(_INSERT_ARTICLE, {
+                    "title": title, "body": case.resolution, "fingerprint": fingerprint, "state": "draft",
+                    "source_case_id": case.id, "created_at": _db_time(at),
+                })
+                self._event(s, case, "article_drafted", "system", at, body=title, article=article_id)
 
     # ----------------------------------------------------------------- agents
     def add_agent(
@@ -1531,7 +1537,7 @@ class Service:
                 fired.extend(self._fire_bulk(s, run, now))
                 self._tick_checkpoint(len(run))
                 run = []
-            result = self._fire(s, row.id, row.case_id, now)
+            result = self._fire(s, row.id, row.case_id, now, (row.kind, row.due_at))
             self._tick_checkpoint(int(result is not None))
             if result:
                 fired.append(result)
@@ -1542,7 +1548,8 @@ class Service:
 
     def _fire_bulk(self, s: Session, timers: Sequence[Any], now: datetime) -> list[Fired]:
         """The effects of claimed reminders and follow-ups, as _fire_claimed writes them, in bulk."""
-        s.flush()  # the per-timer effects before these rows, in order
+        _write_cases(s)  # the per-timer effects before these rows, in order (their cases read afresh after)
+        s.flush()
         s.info.pop("pending_timers", None)  # (their timers were claimed past _fire)
         cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__
         case_ids = sorted({t.case_id for t in timers})
@@ -1615,20 +1622,28 @@ class Service:
             "reply and we will open a new case linked to it.",
         )
 
-    def _fire(self, s: Session, timer_id: int, case_id: int, now: datetime) -> Fired | None:
-        """Claim the timer with a conditional update; apply its effect only if this call won it."""
+    def _fire(
+        self, s: Session, timer_id: int, case_id: int, now: datetime, timer: tuple[str, datetime] | None = None,
+    ) -> Fired | None:
+        """Claim the timer with a conditional update; apply its effect only if this call won it.
+        `timer`: its kind and due time, when the caller has read them."""
         _pending_timers(s).pop(case_id, None)
-        if _db(s).execute(_CLAIM_TIMER, {"b_timer_id": timer_id, "b_at": _db_time(now)}) != 1:
+        db = _db(s)
+        if db.execute(_CLAIM_TIMER, {"b_timer_id": timer_id, "b_at": _db_time(now)}) != 1:
             return None
-        return self._fire_claimed(s, timer_id, case_id, now)
+        if timer is None:
+            row = db.first(_TIMER_BY_ID, {"timer_id": timer_id})
+            timer = (row["kind"], row["due_at"])  # type: ignore[index]
+        return self._fire_claimed(s, case_id, timer[0], timer[1], now)
 
-    def _fire_claimed(self, s: Session, timer_id: int, case_id: int, now: datetime) -> Fired | None:
-        """Apply the effect of a timer this process has claimed (its state is already 'fired')."""
-        timer = s.get(Timer, timer_id)
-        s.refresh(timer)
-        case = s.get(Case, case_id)
-        due = to_utc(timer.due_at)
-        kind = TimerKind(timer.kind)
+    def _fire_claimed(self, s: Session, case_id: int, timer_kind: str, due_at: datetime, now: datetime) -> Fired:
+        """Apply the effect of a timer this process has claimed (its state is already 'fired').
+
+        The effect changes the case's CaseRecord (the one the action firing it works on, when one
+        does), written when the transaction or savepoint ends; the caller holds the case's lock."""
+        case = self._record(s, case_id)
+        due = to_utc(due_at)
+        kind = TimerKind(timer_kind)
         stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
         if kind is TimerKind.REMINDER:
             case.attention = "chase by phone: customer input overdue"
