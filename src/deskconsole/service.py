@@ -33,6 +33,7 @@ from deskconsole.domain.errors import (
 )
 from deskconsole.domain.lifecycle import (
     OPEN_ESCALATION_STATES,
+    OPEN_STATUSES,
     REPLY_TARGET,
     SEVERITY_PRIORITY,
     Availability,
@@ -89,6 +90,11 @@ LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,2}$")
 TICK_BATCH = 500
 PG_TICK_CHUNK = 25  # timers per tick transaction on PostgreSQL (their cases stay locked until it commits)
 PRIORITY_ORDER = [p.value for p in Priority]
+# Routing's count of open cases per analyst: with `status IN (the open ones)` SQLite seeks each
+# (assignee, status) range of the index; `status != 'closed'` walks every case those analysts ever
+# had (1M cases, 20 analysts: 0.06 s against 0.25 s). (Counting every analyst at once, list_agents,
+# is the other way round: an IN there walks the (status, id) index instead.)
+_OPEN_STATUS_VALUES = sorted(s.value for s in OPEN_STATUSES)
 
 
 def _db_time(value: datetime) -> datetime:
@@ -2032,7 +2038,7 @@ class RoutingMemo:
             self.counts.update(dict.fromkeys(missing, 0))
             self.counts.update(s.exec(
                 select(Case.assignee_id, func.count())
-                .where(Case.status != Status.CLOSED, col(Case.assignee_id).in_(missing))
+                .where(col(Case.status).in_(_OPEN_STATUS_VALUES), col(Case.assignee_id).in_(missing))
                 .group_by(Case.assignee_id)
             ).all())
         best = min(fits, key=lambda a: (self.counts[a[0]], a[1]))
