@@ -109,3 +109,30 @@ def test_the_same_statement_with_other_columns_is_compiled_for_them(engine) -> N
         row = db.first(_CASE_BY_ID, {"case_id": case_id})
     assert (row["status"], row["version"], row["last_actor"], row["title"]) == ("in_progress", 2, "alice",
                                                                                  "Export 1 fails")
+
+
+def test_a_connection_lost_under_a_prepared_statement_is_reported_as_lost(pg_url) -> None:
+    """The console tells "database unreachable" from a refusal by the error (connection_lost):
+    a prepared statement's driver error says so as SQLAlchemy's own path would, and the pool
+    gives a working connection afterwards."""
+    from sqlalchemy.exc import DBAPIError
+
+    from deskconsole.service import _CASE_BY_ID
+    from deskconsole.store.changes import connection_lost
+    from deskconsole.store.engine import init_schema, make_engine
+
+    engine = make_engine(pg_url)
+    init_schema(engine)
+    try:
+        with pytest.raises(DBAPIError) as lost:
+            with Session(engine) as s, s.begin():
+                db = _db(s)
+                pid = s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+                with engine.connect() as other:  # an administrator ends the session
+                    other.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+                db.first(_CASE_BY_ID, {"case_id": 1})
+        assert lost.value.connection_invalidated and connection_lost(lost.value)
+        with Session(engine) as s:
+            assert s.execute(select(Case.id).limit(1)).first() is None  # a fresh connection works
+    finally:
+        engine.dispose()
