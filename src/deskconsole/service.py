@@ -1648,7 +1648,7 @@ class Service:
 
         The effect changes the case's CaseRecord (the one the action firing it works on, when one
         does), written when the transaction or savepoint ends; the caller holds the case's lock."""
-        case = self._record(s, case_id)
+        case = s.info.get("case_records", {}).get(case_id) or self._record(s, case_id)
         due = to_utc(due_at)
         kind = TimerKind(timer_kind)
         stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
