@@ -136,3 +136,34 @@ def test_a_connection_lost_under_a_prepared_statement_is_reported_as_lost(pg_url
             assert s.execute(select(Case.id).limit(1)).first() is None  # a fresh connection works
     finally:
         engine.dispose()
+
+
+def test_after_the_engine_is_disposed_the_sqlite_file_alone_holds_every_change(tmp_path, clock) -> None:
+    """Copying a desk's file is how desks are handed around (tests, benchmarks, backups by cp): once
+    the engine is disposed nothing may be left behind in a WAL, which SQLite folds into the file
+    when the last connection really closes (a driver cursor left open keeps it from closing)."""
+    import gc
+    import shutil
+
+    from deskconsole.service import Service
+    from deskconsole.store.engine import init_schema, make_engine
+
+    path = tmp_path / "desk.db"
+    gc.disable()  # (a kept cursor would be freed only by the cycle collector, at some later moment)
+    try:
+        engine = make_engine(f"sqlite:///{path}")
+        init_schema(engine)
+        svc = Service(engine, clock)
+        svc.add_agent("mona", "manager", actor=None)
+        case, _ = svc.open_case("Export fails", "acme", ref="mail-1")
+        svc.customer_reply(case.id, "Still failing.")
+        engine.dispose()
+        shutil.copy(path, tmp_path / "copy.db")  # the file only, as `cp desk.db` does
+    finally:
+        gc.enable()
+    copy = make_engine(f"sqlite:///{tmp_path / 'copy.db'}")
+    try:
+        kinds = [e.kind for e in Service(copy, clock).get_case(case.id).events]
+        assert kinds == ["opened", "assigned", "customer_replied"]
+    finally:
+        copy.dispose()

@@ -16,6 +16,7 @@ cursor events, which deskconsole does not use.
 
 from __future__ import annotations
 
+import operator
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -85,25 +86,31 @@ class Prepared:
             return out
         return {slot[0]: value for slot, value in zip(self._slots, out, strict=True)}
 
-    def execute(self, conn: Connection, cursor: Any, values: Mapping[str, Any]) -> Any:
-        params = self.params(values)
+    def _run(self, conn: Connection, dbapi: Any, params: Any, take: Callable[[Any], Any], *, many: bool = False) -> Any:
+        # A cursor per statement, closed at once: a cursor kept open keeps SQLite's statement
+        # open, and a closed connection with one open stays open (its WAL not checkpointed).
+        cursor = dbapi.cursor()
         try:
-            cursor.execute(self.sql, params)
+            if many:
+                cursor.executemany(self.sql, params)
+            else:
+                cursor.execute(self.sql, params)
+            return take(cursor)
         except BaseException as exc:
             _raise(conn, exc, self.sql, params)
-        return cursor
+        finally:
+            cursor.close()
 
-    def executemany(self, conn: Connection, cursor: Any, rows: Sequence[Mapping[str, Any]]) -> None:
-        params = [self.params(row) for row in rows]
-        try:
-            cursor.executemany(self.sql, params)
-        except BaseException as exc:
-            _raise(conn, exc, self.sql, params)
+    def execute(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> int:
+        """Run it; the number of rows it changed."""
+        return self._run(conn, dbapi, self.params(values), _ROWCOUNT)
 
-    def insert(self, conn: Connection, cursor: Any, values: Mapping[str, Any]) -> int:
+    def executemany(self, conn: Connection, dbapi: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._run(conn, dbapi, [self.params(row) for row in rows], _NOTHING, many=True)
+
+    def insert(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> int:
         """Run an INSERT of one row; its new primary key."""
-        self.execute(conn, cursor, values)
-        return cursor.fetchone()[0] if self.returning else cursor.lastrowid
+        return self._run(conn, dbapi, self.params(values), _RETURNED_ID if self.returning else _LAST_ROW_ID)
 
     def row(self, values: Sequence[Any]) -> dict[str, Any]:
         """A result row as {column: value}, the values as the columns' types give them."""
@@ -111,22 +118,36 @@ class Prepared:
             values = [v if p is None or v is None else p(v) for p, v in zip(self._results, values, strict=True)]
         return dict(zip(self.keys, values, strict=True))
 
-    def first(self, conn: Connection, cursor: Any, values: Mapping[str, Any]) -> dict[str, Any] | None:
-        found = self.execute(conn, cursor, values).fetchone()
+    def first(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        found = self._run(conn, dbapi, self.params(values), _FETCH_ONE)
         return None if found is None else self.row(found)
 
-    def all(self, conn: Connection, cursor: Any, values: Mapping[str, Any]) -> list[Any]:
+    def all(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> list[Any]:
         """Every result row, as tuples (converted as row() does)."""
-        rows = self.execute(conn, cursor, values).fetchall()
+        rows = self._run(conn, dbapi, self.params(values), _FETCH_ALL)
         if not self._convert:
             return rows
         results = self._results
         return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)) for r in rows]
 
 
+_ROWCOUNT = operator.attrgetter("rowcount")
+_LAST_ROW_ID = operator.attrgetter("lastrowid")
+_FETCH_ONE = operator.methodcaller("fetchone")
+_FETCH_ALL = operator.methodcaller("fetchall")
+
+
+def _RETURNED_ID(cursor: Any) -> int:  # noqa: N802
+    return cursor.fetchone()[0]
+
+
+def _NOTHING(cursor: Any) -> None:  # noqa: N802
+    return None
+
+
 def _raise(conn: Connection, exc: BaseException, sql: str, params: Any) -> None:
     # SQLAlchemy's own handling: the DB-API error wrapped as Connection.execute would raise it,
-    # a lost connection invalidated (no cursor is passed: it is kept, not closed, on an error).
+    # a lost connection invalidated (the cursor is closed by the caller).
     conn._handle_dbapi_exception(exc, sql, params, None, None)
 
 
@@ -160,40 +181,40 @@ def statements(dialect: Dialect) -> Statements:
 
 
 class Runner:
-    """Prepared statements on one SQLAlchemy connection's driver cursor, inside whatever
+    """Prepared statements on one SQLAlchemy connection's driver connection, inside whatever
     transaction (and savepoint) that connection is in. Keep one per transaction."""
 
-    __slots__ = ("conn", "cursor", "statements")
+    __slots__ = ("conn", "dbapi", "statements")
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        self.dbapi = conn.connection.dbapi_connection
         self.statements = statements(conn.dialect)
 
     def first(self, statement: ClauseElement, values: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a SELECT as {column: value}, or None."""
-        return self.statements(statement).first(self.conn, self.cursor, values)
+        return self.statements(statement).first(self.conn, self.dbapi, values)
 
     def all(self, statement: ClauseElement, values: Mapping[str, Any]) -> list[Any]:
         """Every row of a SELECT, as tuples."""
-        return self.statements(statement).all(self.conn, self.cursor, values)
+        return self.statements(statement).all(self.conn, self.dbapi, values)
 
     def insert(self, statement: ClauseElement, row: Mapping[str, Any]) -> int:
         """INSERT one row (the columns it names; the others take their defaults): its new id."""
-        return self.statements(statement, tuple(row)).insert(self.conn, self.cursor, row)
+        return self.statements(statement, tuple(row)).insert(self.conn, self.dbapi, row)
 
     def insert_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
         """INSERT rows that all name the same columns, in one executemany."""
-        self.statements(statement, tuple(rows[0])).executemany(self.conn, self.cursor, rows)
+        self.statements(statement, tuple(rows[0])).executemany(self.conn, self.dbapi, rows)
 
     def execute(self, statement: ClauseElement, values: Mapping[str, Any], columns: Iterable[str] | None = None) -> int:
         """Run an UPDATE (SET: `columns`, when the statement does not name them itself) or any
         other statement without rows: the number of rows it changed."""
         prepared = self.statements(statement, None if columns is None else tuple(columns))
-        return prepared.execute(self.conn, self.cursor, values).rowcount
+        return prepared.execute(self.conn, self.dbapi, values)
 
     def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.statements(statement).executemany(self.conn, self.cursor, rows)
+        self.statements(statement).executemany(self.conn, self.dbapi, rows)
 
 
 __all__ = ["Prepared", "Runner", "Statements", "sqlite_time", "statements"]
