@@ -1,4 +1,4 @@
-"""Core statements compiled once and run straight on the driver's cursor.
+"""Core statements compiled once and run straight on the driver's connection.
 
 The service's hottest statements (read a case, append an event, start or cancel a timer,
 write the changed columns of a case) are plain indexed statements that SQLite runs in a few
@@ -6,8 +6,8 @@ tens of microseconds; SQLAlchemy's execute path around each of them (the compile
 the parameters, the result set-up, the events) costs several times that. A Prepared statement
 is the same Core statement, compiled once for the engine's dialect; it binds values as the
 columns' types do (SQLite: the DateTime text format; psycopg takes aware datetimes), runs on
-the DB-API cursor of the connection the session's transaction already holds (so it is part of
-that transaction and its savepoints), and turns the driver's errors into SQLAlchemy's
+a DB-API cursor (one per statement, closed at once) of the connection the session's transaction
+already holds (so it is part of that transaction and its savepoints), and turns the driver's errors into SQLAlchemy's
 (IntegrityError, OperationalError, a lost connection invalidated) as Connection.execute does.
 
 What this leaves out of SQLAlchemy's path: the engine's statement logging (echo) and its
