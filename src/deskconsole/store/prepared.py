@@ -1,0 +1,220 @@
+"""Core statements compiled once and run straight on the driver's connection.
+
+The service's hottest statements (read a case, append an event, start or cancel a timer,
+write the changed columns of a case) are plain indexed statements that SQLite runs in a few
+tens of microseconds; SQLAlchemy's execute path around each of them (the compiled cache,
+the parameters, the result set-up, the events) costs several times that. A Prepared statement
+is the same Core statement, compiled once for the engine's dialect; it binds values as the
+columns' types do (SQLite: the DateTime text format; psycopg takes aware datetimes), runs on
+a DB-API cursor (one per statement, closed at once) of the connection the session's transaction
+already holds (so it is part of that transaction and its savepoints), and turns the driver's errors into SQLAlchemy's
+(IntegrityError, OperationalError, a lost connection invalidated) as Connection.execute does.
+
+What this leaves out of SQLAlchemy's path: the engine's statement logging (echo) and its
+cursor events, which deskconsole does not use.
+"""
+
+from __future__ import annotations
+
+import operator
+import weakref
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+_REQUIRED = object()
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """An aware datetime as a SQLite table stores it (SQLAlchemy's DateTime text, in UTC)."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.utcoffset() is None:  # as UTCDateTime refuses it
+            raise ValueError("Datetime values must have timezone information.")
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+class Prepared:
+    """One Core statement compiled for one dialect (see the module's text)."""
+
+    def __init__(self, statement: ClauseElement, dialect: Dialect, keys: Iterable[str] | None = None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        if getattr(compiled, "update_prefetch", None):
+            raise TypeError("a Prepared statement cannot run Python-side onupdate defaults")
+        prefetch = {}
+        for column in getattr(compiled, "insert_prefetch", ()):
+            if not column.default.is_scalar:
+                raise TypeError(f"a Prepared insert takes scalar defaults only ({column.key})")
+            prefetch[column.key] = column.default.arg
+        self.sql = str(compiled)
+        self.positional = dialect.positional
+        names = list(compiled.positiontup) if self.positional else list(compiled.construct_params(_check=False))
+        processors = compiled._bind_processors
+        sqlite = dialect.name == "sqlite"
+        slots = []
+        for name in names:
+            bind = compiled.binds[name]
+            if bind.expanding:
+                raise TypeError(f"a Prepared statement takes no expanding parameter ({name})")
+            default = _REQUIRED if bind.required else prefetch.get(name, bind.value)
+            process = processors.get(name)
+            if sqlite and isinstance(bind.type, UTCDateTime):
+                process = sqlite_time  # what UTCDateTime + SQLite's DATETIME write, without their layers
+            slots.append((compiled.escaped_bind_names.get(name, name), name, default, process))
+        self._slots = slots
+        self.returning = bool(getattr(compiled, "effective_returning", None))
+        self.keys: list[str] = []
+        self._results: list[Callable[[Any], Any] | None] = []
+        for entry in getattr(compiled, "_result_columns", ()) or ():
+            self.keys.append(entry.keyname)
+            self._results.append(entry.type._cached_result_processor(dialect, None))
+        self._convert = any(p is not None for p in self._results)
+
+    def params(self, values: Mapping[str, Any]) -> Any:
+        out = []
+        for _, name, default, process in self._slots:
+            value = values[name] if default is _REQUIRED else values.get(name, default)
+            out.append(value if process is None or value is None else process(value))
+        if self.positional:
+            return out
+        return {slot[0]: value for slot, value in zip(self._slots, out, strict=True)}
+
+    def _run(self, conn: Connection, dbapi: Any, params: Any, take: Callable[[Any], Any], *, many: bool = False) -> Any:
+        # A cursor per statement, closed at once: a cursor kept open keeps SQLite's statement
+        # open, and a closed connection with one open stays open (its WAL not checkpointed).
+        cursor = dbapi.cursor()
+        try:
+            if many:
+                cursor.executemany(self.sql, params)
+            else:
+                cursor.execute(self.sql, params)
+            return take(cursor)
+        except BaseException as exc:
+            _raise(conn, exc, self.sql, params)
+        finally:
+            cursor.close()
+
+    def execute(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> int:
+        """Run it; the number of rows it changed."""
+        return self._run(conn, dbapi, self.params(values), _ROWCOUNT)
+
+    def executemany(self, conn: Connection, dbapi: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._run(conn, dbapi, [self.params(row) for row in rows], _NOTHING, many=True)
+
+    def insert(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> int:
+        """Run an INSERT of one row; its new primary key."""
+        return self._run(conn, dbapi, self.params(values), _RETURNED_ID if self.returning else _LAST_ROW_ID)
+
+    def row(self, values: Sequence[Any]) -> dict[str, Any]:
+        """A result row as {column: value}, the values as the columns' types give them."""
+        if self._convert:
+            values = [v if p is None or v is None else p(v) for p, v in zip(self._results, values, strict=True)]
+        return dict(zip(self.keys, values, strict=True))
+
+    def first(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        found = self._run(conn, dbapi, self.params(values), _FETCH_ONE)
+        return None if found is None else self.row(found)
+
+    def all(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> list[Any]:
+        """Every result row, as tuples (converted as row() does)."""
+        rows = self._run(conn, dbapi, self.params(values), _FETCH_ALL)
+        if not self._convert:
+            return rows
+        results = self._results
+        return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)) for r in rows]
+
+
+_ROWCOUNT = operator.attrgetter("rowcount")
+_LAST_ROW_ID = operator.attrgetter("lastrowid")
+_FETCH_ONE = operator.methodcaller("fetchone")
+_FETCH_ALL = operator.methodcaller("fetchall")
+
+
+def _RETURNED_ID(cursor: Any) -> int:  # noqa: N802
+    return cursor.fetchone()[0]
+
+
+def _NOTHING(cursor: Any) -> None:  # noqa: N802
+    return None
+
+
+def _raise(conn: Connection, exc: BaseException, sql: str, params: Any) -> None:
+    # SQLAlchemy's own handling: the DB-API error wrapped as Connection.execute would raise it,
+    # a lost connection invalidated (the cursor is closed by the caller).
+    conn._handle_dbapi_exception(exc, sql, params, None, None)
+
+
+class Statements:
+    """The Prepared statements of one dialect, each compiled the first time it is asked for:
+    by the statement and, for an INSERT or the SET of an UPDATE, the names of the columns given."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._cache: dict[Any, Prepared] = {}
+        self._keep: list[ClauseElement] = []  # the statements keyed by id() stay alive
+
+    def __call__(self, statement: ClauseElement, keys: tuple[str, ...] | None = None) -> Prepared:
+        key = (id(statement), keys)
+        prepared = self._cache.get(key)
+        if prepared is None:
+            prepared = self._cache[key] = Prepared(statement, self.dialect, keys)
+            self._keep.append(statement)
+        return prepared
+
+
+_STATEMENTS: weakref.WeakKeyDictionary[Dialect, Statements] = weakref.WeakKeyDictionary()
+
+
+def statements(dialect: Dialect) -> Statements:
+    """The Prepared statements of this dialect (one engine's): compiled once for its lifetime."""
+    found = _STATEMENTS.get(dialect)
+    if found is None:
+        found = _STATEMENTS[dialect] = Statements(dialect)
+    return found
+
+
+class Runner:
+    """Prepared statements on one SQLAlchemy connection's driver connection, inside whatever
+    transaction (and savepoint) that connection is in. Keep one per transaction."""
+
+    __slots__ = ("conn", "dbapi", "statements")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dbapi = conn.connection.dbapi_connection
+        self.statements = statements(conn.dialect)
+
+    def first(self, statement: ClauseElement, values: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row of a SELECT as {column: value}, or None."""
+        return self.statements(statement).first(self.conn, self.dbapi, values)
+
+    def all(self, statement: ClauseElement, values: Mapping[str, Any]) -> list[Any]:
+        """Every row of a SELECT, as tuples."""
+        return self.statements(statement).all(self.conn, self.dbapi, values)
+
+    def insert(self, statement: ClauseElement, row: Mapping[str, Any]) -> int:
+        """INSERT one row (the columns it names; the others take their defaults): its new id."""
+        return self.statements(statement, tuple(row)).insert(self.conn, self.dbapi, row)
+
+    def insert_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """INSERT rows that all name the same columns, in one executemany."""
+        self.statements(statement, tuple(rows[0])).executemany(self.conn, self.dbapi, rows)
+
+    def execute(self, statement: ClauseElement, values: Mapping[str, Any], columns: Iterable[str] | None = None) -> int:
+        """Run an UPDATE (SET: `columns`, when the statement does not name them itself) or any
+        other statement without rows: the number of rows it changed."""
+        prepared = self.statements(statement, None if columns is None else tuple(columns))
+        return prepared.execute(self.conn, self.dbapi, values)
+
+    def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+        self.statements(statement).executemany(self.conn, self.dbapi, rows)
+
+
+__all__ = ["Prepared", "Runner", "Statements", "sqlite_time", "statements"]
