@@ -64,10 +64,13 @@ from deskconsole.domain.timers import Durations
 from deskconsole.store.engine import is_postgres
 from deskconsole.store import search
 
-CHUNK = 25_000
+CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
+CACHE_KB = 262_144  # SQLite page cache of the writer of a new desk
 HOUR = 3600
 DAY = 86400
 MINUTE = 60
+# the tables of a new SQLite desk the second process makes (their rows come in its seed images, copied)
+BESIDE = ("timer", "outbox", "survey")
 FINISH_SHARE = 0.03  # of the progress bar: the search index and the move into place, after the chunks
 
 # Where a bulk case ends up (the demo's plans; escalations, clones and engineering items
@@ -812,15 +815,15 @@ class _Build:
         summary.phases = {k: round(v, 3) for k, v in summary.phases.items()}
         return summary
 
-    def _write(self, cur: Any, chunks: Any, share: float, images: bool = False) -> SeedLoad:
+    def _write(self, cur: Any, chunks: Any, share: float, images: bool = False, made: Sequence[str] = ()) -> SeedLoad:
         """The chunks' rows, with the progress bar going to `share` of the cases. A chunk's seed rows
-        come as a list, or as a SeedImage of them (`images`)."""
+        come as a list, or as a SeedImage of them (`images`) with the rows of the tables `made`."""
         self.report(0)
         done = 0
         p = self.planner
         article_sql = f'INSERT INTO article ({", ".join(ARTICLE_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 7)})'
         event_sql = f'INSERT INTO event ({", ".join(EVENT_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 8)})'
-        with SeedLoad(cur, self.d, SEED_COLUMNS, p.loads(self.d), images=images) as load:
+        with SeedLoad(cur, self.d, SEED_COLUMNS, p.loads(self.d), images=images, made=made) as load:
             for size, articles, drafted, seeds in chunks:
                 if images:
                     load.take(seeds, self.timings)
@@ -868,25 +871,27 @@ class _Build:
 
     def _new_sqlite_desk(self) -> BulkSummary:
         """A desk without cases yet: built with the journal off into `<file>.bulk` (a copy of the file),
-        which replaces the file once complete; the file itself only if another connection has it open
-        (its WAL is there) or it is not a plain file."""
+        which replaces the file once complete. If another connection has the file open (its WAL is
+        there), or it is not a plain file, the cases go into it in one ordinary transaction instead."""
         url = self.engine.url
         path = url.database
-        self.engine.dispose()  # idle pooled connections would keep the journal mode from changing
-        if not path or path == ":memory:" or path.startswith("file:") or url.query:
+        self.engine.dispose()  # this process's pooled connections let go of the file
+        if not path or path == ":memory:" or path.startswith("file:") or url.query or any(
+                os.path.exists(path + suffix) for suffix in ("-wal", "-shm", "-journal")):
             return self._in_transaction()
         path = os.path.abspath(path)
-        beside_file = not any(os.path.exists(path + s) for s in ("-wal", "-shm", "-journal"))
-        target = path + ".bulk" if beside_file else path
+        target = path + ".bulk"
         index_path = path + ".bulk-index"
         remove_database(index_path)
         source = sqlite3.connect(path)
         try:
             journal = source.execute("PRAGMA journal_mode").fetchone()[0]
             index_ddl = source.execute("SELECT sql FROM sqlite_master WHERE name = 'case_fts'").fetchone()
-            if beside_file:
-                remove_database(target)
-                source.execute("VACUUM INTO ?", (target,))
+            beside_ddl = [row[0] for table in BESIDE for row in source.execute(  # tables first, then indexes
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC",
+                (table,))]
+            remove_database(target)
+            source.execute("VACUUM INTO ?", (target,))
         finally:
             source.close()
         planner = self.planner
@@ -895,7 +900,7 @@ class _Build:
         con = sqlite3.connect(target, isolation_level=None)
         try:
             cur = con.cursor()
-            for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144", "temp_store=MEMORY",
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{CACHE_KB}", "temp_store=MEMORY",
                            "foreign_keys=OFF"):
                 cur.execute(f"PRAGMA {pragma}")
             cur.execute("BEGIN")
@@ -908,11 +913,12 @@ class _Build:
                     # None is bound several times a seed row; an adapter for it spares sqlite3 a failed
                     # adapter lookup each time (this process only)
                     sqlite3.register_adapter(type(None), lambda none: none)
-                    images = SeedImage(SEED_COLUMNS)
+                    made = [t for t in planner.loads(self.d) if t.table in BESIDE]
+                    images = SeedImage(SEED_COLUMNS, self.d, made, beside_ddl)
                     for size, articles, drafted, seeds in planner.chunks(chunk):
                         yield size, articles, drafted, images.image(seeds)
                         index.add((row[0], row[SEED_TITLE], row[SEED_CUSTOMER]) for row in seeds)
-                    beside_phases["seed (beside)"] = images.seconds
+                    beside_phases.update((f"{phase} (beside)", seconds) for phase, seconds in images.seconds.items())
 
                 def finish() -> BulkSummary:
                     start = time.perf_counter()
@@ -924,7 +930,7 @@ class _Build:
 
                 beside_phases: dict[str, float] = {}
                 side = Beside(make, finish)
-                load = self._write(cur, side, 1 - FINISH_SHARE, images=True)
+                load = self._write(cur, side, 1 - FINISH_SHARE, images=True, made=BESIDE)
                 summary = side.result
                 cur.execute("COMMIT")
                 load.detach()
@@ -941,14 +947,12 @@ class _Build:
             cur.execute(f"PRAGMA journal_mode={journal}")
             cur.close()
             con.close()
-            if beside_file:
-                os.replace(target, path)
+            os.replace(target, path)
         except BaseException:
             if side is not None:
                 side.stop()
             con.close()
-            if beside_file:
-                remove_database(target)
+            remove_database(target)
             raise
         finally:
             remove_database(index_path)

@@ -206,14 +206,15 @@ class SeedLoad:
     """The seed table and the tables made from it, on one DBAPI cursor (SQLite or PostgreSQL).
 
     The seed rows are either inserted here (`load`) or, on SQLite, handed over as the image of an
-    in-memory database that SeedImage made in another process (`take`).
+    in-memory database that SeedImage made in another process (`take`), with the rows of the tables
+    it made there (`made`): those are copied in as they are, the others made here.
     """
 
     def __init__(self, cur: Any, d: Dialect, seed_columns: Sequence[tuple[str, str]], tables: Sequence[TableLoad],
-                 *, images: bool = False) -> None:
+                 *, images: bool = False, made: Sequence[str] = ()) -> None:
         self.cur = cur
         self.d = d
-        self.tables = tables
+        self.tables = [t for t in tables if t.table not in made]
         self.images = images
         self.seed = f"{SEED_SCHEMA}.{SEED_TABLE}" if images else SEED_TABLE
         self.create = None if images else seed_ddl(d, seed_columns, temp=True)
@@ -221,8 +222,11 @@ class SeedLoad:
         one = "(" + ", ".join([mark] * len(seed_columns)) + ")"
         self.one = f"INSERT INTO {SEED_TABLE} VALUES {one}"
         self.many = f"INSERT INTO {SEED_TABLE} VALUES " + ", ".join([one] * ROWS_PER_INSERT)
-        self.inserts = [(t.table, t.insert.replace(f" FROM {SEED_TABLE} AS s ", f" FROM {self.seed} AS s "))
-                        for t in tables]
+        # the same definitions on both sides: SQLite copies the records without decoding them
+        self.inserts = [(f"{table} (copy)", f'INSERT INTO main."{table}" SELECT * FROM {SEED_SCHEMA}."{table}"')
+                        for table in made]
+        self.inserts += [(t.table, t.insert.replace(f" FROM {SEED_TABLE} AS s ", f" FROM {self.seed} AS s "))
+                         for t in self.tables]
 
     def __enter__(self) -> SeedLoad:
         cur = self.cur
@@ -273,26 +277,44 @@ class SeedLoad:
 
 
 class SeedImage:
-    """Seed rows as the image of an in-memory SQLite database, for SeedLoad.take in another process."""
+    """Seed rows, and the rows of `tables` made from them, as the image of an in-memory SQLite database
+    (for SeedLoad.take in another process). `ddl`: the CREATE statements of those tables and of their
+    indexes, as the desk has them."""
 
-    def __init__(self, seed_columns: Sequence[tuple[str, str]]) -> None:
-        self.d = Dialect(pg=False, iso_tail="")
-        self.con = sqlite3.connect(":memory:", isolation_level=None)
-        self.con.execute(seed_ddl(self.d, seed_columns, temp=False))
+    def __init__(self, seed_columns: Sequence[tuple[str, str]], d: Dialect, tables: Sequence[TableLoad] = (),
+                 ddl: Sequence[str] = ()) -> None:
+        self.d = d
+        self.con = con = sqlite3.connect(":memory:", isolation_level=None)
+        con.execute(seed_ddl(d, seed_columns, temp=False))
+        for statement in ddl:
+            con.execute(statement)
+        self.tables = tables
+        for t in tables:
+            con.execute(t.create)  # a TEMP table: not in the image
+            con.executemany(t.fill, t.template_rows)
         one = "(" + ", ".join(["?"] * len(seed_columns)) + ")"
         self.one = f"INSERT INTO {SEED_TABLE} VALUES {one}"
         self.many = f"INSERT INTO {SEED_TABLE} VALUES " + ", ".join([one] * ROWS_PER_INSERT)
-        self.seconds = 0.0
+        self.seconds: Counter[str] = Counter()
 
     def image(self, rows: list[tuple]) -> bytes:
-        start = time.perf_counter()
         con = self.con
+        start = time.perf_counter()
         con.execute("BEGIN")
         con.execute(f"DELETE FROM {SEED_TABLE}")
         insert_many(con, self.d, self.many, self.one, rows)
+        for t in self.tables:
+            now = time.perf_counter()
+            self.seconds["seed"] += now - start
+            start = now
+            con.execute(f'DELETE FROM "{t.table}"')
+            con.execute(t.insert)
+            now = time.perf_counter()
+            self.seconds[t.table] += now - start
+            start = now
         con.execute("COMMIT")
         image = con.serialize()
-        self.seconds += time.perf_counter() - start
+        self.seconds["seed"] += time.perf_counter() - start
         return image
 
 
