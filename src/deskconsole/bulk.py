@@ -486,6 +486,10 @@ class _Planner:
         self.fits = {area: [(i, n, self.data(("assignee", n), ("queue", None))) for i, n, skills in self.analysts
                             if area in skills] for area in areas}
         self.turn = Counter()
+        # the titles and resolutions of each area a case can have (the areas nobody has: their own)
+        known = set(self.titles) | set(areas) | {"hardware", "unknown"}
+        self._titles = {a: self.titles.get(a) or [f"Trouble with {a}"] for a in known}
+        self._fixes = {a: self.resolutions.get(a) or ["Fixed."] for a in known}
         self.case_id = conn.execute(select(func.max(Case.id))).scalar() or 0
         self.event_id = conn.execute(select(func.max(Event.id))).scalar() or 0
         self.timer_id = conn.execute(select(func.max(Timer.id))).scalar() or 0
@@ -512,28 +516,6 @@ class _Planner:
             self.plan_seconds += time.perf_counter() - start
             yield size, articles, drafted, seeds
             done += size
-
-    def _plan(self, key: int, opened: int) -> str:
-        rng = self.rng
-        if key in self.due_keys:
-            return "due"
-        # the newest cases are the open ones: the chance rises from 0 to 1 over the newest 2 x open_share
-        recency = (key + 0.5) / max(1, self.total)
-        p = self.open_share
-        chance = 0.0 if p <= 0 else max(0.0, (recency - (1 - 2 * p)) / (2 * p)) if p < 0.5 else \
-            min(1.0, recency * 2 * p)
-        if rng.random() < chance:
-            plan = self._open_plans[bisect(self._open_cum, rng.random() * self._open_cum[-1])]
-            if plan == "new" and self.E - opened > 2 * DAY:
-                plan = "in_progress"  # nobody leaves a case untouched for days
-            return plan
-        plan = self._closed_plans[bisect(self._closed_cum, rng.random() * self._closed_cum[-1])]
-        room = self.E - opened
-        if plan == "closed:auto_input" and room < self.ic + self.fu + 5 * DAY:
-            plan = "closed:confirmed"
-        if plan == "closed:auto_confirm" and room < self.ac + self.fu + 7 * DAY:
-            plan = "closed:confirmed"
-        return plan
 
     def _opened(self, key: int) -> int:
         return self.first_open + ((self.last_open - self.first_open) * (2 * key + 1)) // (2 * max(1, self.total))
@@ -583,6 +565,13 @@ class _Planner:
         drafts, final = self.drafts, self.final
         opened_cache: dict[tuple[str, str, str], str] = self._opened_data
         first_open, span, den = self.first_open, self.last_open - self.first_open, 2 * max(1, self.total)
+        due_keys, total = self.due_keys, max(1, self.total)
+        open_plans, open_cum, open_top = self._open_plans, self._open_cum, self._open_cum[-1]
+        closed_plans, closed_cum, closed_top = self._closed_plans, self._closed_cum, self._closed_cum[-1]
+        p = self.open_share
+        late_input, late_confirm = ic + fu + 5 * DAY, ac + fu + 7 * DAY
+        titles_of, fixes_of = self._titles, self._fixes
+        cid, eb, tb, ob, sb = self.case_id, self.event_id, self.timer_id, self.outbox_id, self.survey_id
         seeds: list[tuple] = []
         append = seeds.append
 
@@ -590,9 +579,26 @@ class _Planner:
             return low + int(rnd() * (high - low + 1))
 
         for key in range(first, first + size):
-            cid = self.case_id = self.case_id + 1
+            cid += 1
             opened = first_open + (span * (2 * key + 1)) // den
-            plan = self._plan(key, opened)
+            # the plan: the newest cases are the open ones, the chance rising from 0 to 1 over the
+            # newest 2 x open_share
+            if key in due_keys:
+                plan = "due"
+            else:
+                recency = (key + 0.5) / total
+                chance = 0.0 if p <= 0 else max(0.0, (recency - (1 - 2 * p)) / (2 * p)) if p < 0.5 else \
+                    min(1.0, recency * 2 * p)
+                if rnd() < chance:
+                    plan = open_plans[bisect(open_cum, rnd() * open_top)]
+                    if plan == "new" and E - opened > 2 * DAY:
+                        plan = "in_progress"  # nobody leaves a case untouched for days
+                else:
+                    plan = closed_plans[bisect(closed_cum, rnd() * closed_top)]
+                    if plan == "closed:auto_input" and E - opened < late_input:
+                        plan = "closed:confirmed"
+                    elif plan == "closed:auto_confirm" and E - opened < late_confirm:
+                        plan = "closed:confirmed"
             if plan == "new" and rnd() < 0.05:
                 area = "hardware" if "hardware" not in fits else "unknown"  # nobody has the skill
             else:
@@ -604,7 +610,7 @@ class _Planner:
                 assignee_id, assignee, assigned_data = fit[turn % len(fit)]
             else:
                 assignee_id, assignee, assigned_data = None, None, self._unassigned  # waits in the team queue
-            titles = self.titles.get(area) or [f"Trouble with {area}"]
+            titles = titles_of[area]
             title = titles[int(rnd() * len(titles))]
             description = descriptions[int(rnd() * n_descriptions)]
             customer, contact, who, address = customers[int(rnd() * n_customers)]
@@ -625,7 +631,7 @@ class _Planner:
             else:
                 room = E - opened
                 t1 = opened + min(randint(10 * MINUTE, DAY), room // 4)
-                fixes = self.resolutions.get(area) or ["Fixed."]
+                fixes = fixes_of[area]
                 resolution = fixes[int(rnd() * len(fixes))]
                 kind = (plan,)
                 if plan == "in_progress":
@@ -719,12 +725,11 @@ class _Planner:
             v = kind_id[kind]
             per_kind[v] += 1
             events, timers, outbox, surveys = counts[v]
-            eb, tb, ob, sb = self.event_id, self.timer_id, self.outbox_id, self.survey_id
-            self.event_id, self.timer_id, self.outbox_id, self.survey_id = \
-                eb + events, tb + timers, ob + outbox, sb + surveys
             append((cid, v, eb, tb, ob, sb, ref, title, description, customer, contact, area, severity, priority,
                     assignee_id, assignee, who, address, opened_data, assigned_data, resolution, reason, reply,
                     score, comment, flagged, survey_data, tt))
+            eb, tb, ob, sb = eb + events, tb + timers, ob + outbox, sb + surveys
+        self.case_id, self.event_id, self.timer_id, self.outbox_id, self.survey_id = cid, eb, tb, ob, sb
         return seeds
 
     def _draft(self, events: list[tuple], articles: list[tuple], opened: int | None) -> None:

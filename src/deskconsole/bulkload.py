@@ -24,7 +24,9 @@ import multiprocessing
 import os
 import pickle
 import queue
+import socket
 import sqlite3
+import struct
 import threading
 import time
 import traceback
@@ -349,18 +351,24 @@ class Beside:
 
     The child runs `make()` (an iterator of picklable chunks; the code after each `yield` runs
     once the chunk is on its way) and sends each chunk here; then `finish()`, whose result is the
-    last message. The child's failure is raised here as BesideFailed; this process's failure (or
+    last message. A chunk whose last item is bytes (a seed image) sends those as they are, read
+    here into one reused buffer: the chunk then ends with a memoryview of it, good until the next
+    chunk is read. The child's failure is raised here as BesideFailed; this process's failure (or
     Ctrl-C) ends the child (stop).
     """
 
     QUEUE = 4  # chunks made ahead of the writer
+    # a message: its kind (b"c" chunk, b"r" result, b"e" error), the length of its pickled (or error) part,
+    # the length of the image that follows
+    _HEAD = struct.Struct("!cQQ")
 
     def __init__(self, make: Callable[[], Iterable[Any]], finish: Callable[[], Any]) -> None:
         ctx = multiprocessing.get_context("fork")
-        self._conn, child = ctx.Pipe(duplex=False)
+        self._sock, child = socket.socketpair()
         self._proc = ctx.Process(target=self._child, args=(child, make, finish), daemon=True)
         self._proc.start()
         child.close()
+        self._buffer = bytearray()
         self.result: Any = None
 
     @staticmethod
@@ -368,58 +376,70 @@ class Beside:
         return "fork" in multiprocessing.get_all_start_methods()
 
     @classmethod
-    def _child(cls, conn: Any, make: Callable[[], Iterable[Any]], finish: Callable[[], Any]) -> None:
-        outbox: queue.Queue[bytes | None] = queue.Queue(cls.QUEUE)
+    def _child(cls, sock: socket.socket, make: Callable[[], Iterable[Any]], finish: Callable[[], Any]) -> None:
+        outbox: queue.Queue[tuple[bytes, bytes, bytes] | None] = queue.Queue(cls.QUEUE)
 
         def sender() -> None:
-            while (data := outbox.get()) is not None:
-                conn.send_bytes(data)
+            while (message := outbox.get()) is not None:
+                kind, body, image = message
+                sock.sendall(cls._HEAD.pack(kind, len(body), len(image)))
+                sock.sendall(body)
+                if image:
+                    sock.sendall(image)
 
         thread = threading.Thread(target=sender, daemon=True)
         thread.start()
         try:
             for chunk in make():
-                if isinstance(chunk, tuple) and chunk and isinstance(chunk[-1], bytes):
-                    # a large bytes last (an image) goes as it is, without pickling it
-                    outbox.put(b"c" + pickle.dumps(chunk[:-1], pickle.HIGHEST_PROTOCOL))
-                    outbox.put(chunk[-1])
-                else:
-                    outbox.put(b"p" + pickle.dumps(chunk, pickle.HIGHEST_PROTOCOL))
-            outbox.put(b"r" + pickle.dumps(finish(), pickle.HIGHEST_PROTOCOL))
+                image = chunk[-1] if isinstance(chunk, tuple) and chunk and isinstance(chunk[-1], bytes) else b""
+                head = chunk[:-1] if image else chunk
+                outbox.put((b"c", pickle.dumps(head, pickle.HIGHEST_PROTOCOL), image))
+            outbox.put((b"r", pickle.dumps(finish(), pickle.HIGHEST_PROTOCOL), b""))
         except BaseException:  # noqa: BLE001  (everything goes back to the writer)
-            outbox.put(b"e" + traceback.format_exc().encode())
+            outbox.put((b"e", traceback.format_exc().encode(), b""))
         outbox.put(None)
         thread.join()
-        conn.close()
+        sock.close()
+
+    def _read(self, size: int, reuse: bool = False) -> Any:
+        """The next `size` bytes from the child: a bytearray, or a view of the reused buffer."""
+        if reuse:
+            if len(self._buffer) < size:
+                self._buffer = bytearray(size)
+            view = memoryview(self._buffer)[:size]
+        else:
+            view = memoryview(bytearray(size))
+        got = 0
+        while got < size:
+            n = self._sock.recv_into(view[got:])
+            if n == 0:
+                self._proc.join()
+                raise BesideFailed(f"the second bulk process ended without finishing "
+                                   f"(exit code {self._proc.exitcode})")
+            got += n
+        return view
 
     def __iter__(self) -> Iterator[Any]:
         """The chunks, as the child makes them; then self.result is the child's result."""
         while True:
-            try:
-                data = self._conn.recv_bytes()
-            except EOFError:
-                self._proc.join()
-                raise BesideFailed(f"the second bulk process ended without finishing "
-                                   f"(exit code {self._proc.exitcode})") from None
-            tag, body = data[:1], data[1:]
-            if tag == b"c":
-                yield pickle.loads(body) + (self._conn.recv_bytes(),)
-            elif tag == b"p":
-                yield pickle.loads(body)
-            elif tag == b"r":
+            kind, size, image = self._HEAD.unpack(self._read(self._HEAD.size))
+            body = self._read(size)
+            if kind == b"c":
+                yield pickle.loads(body) + (self._read(image, reuse=True),) if image else pickle.loads(body)
+            elif kind == b"r":
                 self.result = pickle.loads(body)
                 self._proc.join()
                 return
             else:
                 self._proc.join()
-                raise BesideFailed("the second bulk process failed:\n" + body.decode(errors="replace"))
+                raise BesideFailed("the second bulk process failed:\n" + bytes(body).decode(errors="replace"))
 
     def stop(self) -> None:
         """End the child if it still runs (this process failed)."""
         if self._proc.is_alive():
             self._proc.kill()
         self._proc.join()
-        self._conn.close()
+        self._sock.close()
 
 
 def remove_database(path: str) -> None:
