@@ -18,9 +18,11 @@ below (`_life`), as cells over the case's seed row; the planner makes one seed r
 
 On a SQLite file that has no cases yet, the desk is built into a copy of the file with the
 journal and syncing off, which then replaces the file (a failed or interrupted build leaves
-the file as it was); the planner runs in a second process, which also builds the search index
-in a file of its own, copied in at the end. A database that has cases already is added to
-in one ordinary transaction.
+the file as it was). Two processes share the work: the second plans the cases, makes their
+timer, outbox and survey rows (BESIDE) and builds the search index in a file of its own; this
+one makes the case and event rows, copies the rest in chunk by chunk, and the index at the
+end. A database that has cases already (or that another connection holds open, or PostgreSQL)
+is added to in one ordinary transaction, in this process alone.
 """
 
 from __future__ import annotations
@@ -233,12 +235,13 @@ class _Life:
         return self.event("status_changed", actor, at, body, self.data(*items), recorded)
 
     def timer(self, kind: str, state: str, started: Any, due: Any, fired: Any = None, cancelled: Any = None) -> None:
-        self.timers.append({"id": Id("tb", len(self.timers) + 1), "case_id": CID, "kind": kind, "state": state, "started_at": started, "due_at": due,
-                            "fired_at": fired, "cancelled_at": cancelled})
+        self.timers.append({"id": Id("tb", len(self.timers) + 1), "case_id": CID, "kind": kind, "state": state,
+                            "started_at": started, "due_at": due, "fired_at": fired, "cancelled_at": cancelled})
 
     def message(self, event: Id, kind: str, subject: Any, body: Any, created: Any) -> None:
-        self.outbox.append({"id": Id("ob", len(self.outbox) + 1), "case_id": CID, "event_id": event, "kind": kind, "to": ADDRESS, "subject": subject,
-                            "body": body, "created_at": created, "state": "queued", "attempts": 0})
+        self.outbox.append({"id": Id("ob", len(self.outbox) + 1), "case_id": CID, "event_id": event, "kind": kind,
+                            "to": ADDRESS, "subject": subject, "body": body, "created_at": created,
+                            "state": "queued", "attempts": 0})
 
     def fired(self, kind: str, due: Any, fired: Any) -> Id:
         """The tick processed the timer due at `due` at `fired`: its firing event."""

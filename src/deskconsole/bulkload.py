@@ -3,19 +3,23 @@
 deskconsole.bulk describes, once, the rows each kind of case gets (its "life": the case row,
 its events, timers, outbox rows and survey), with cells that are constants or expressions over
 the case's seed row (its id, title, customer, the times things happened, ...). This module turns
-those descriptions into template tables and one `INSERT ... SELECT` per table:
+those descriptions into template tables and one `INSERT ... SELECT` per table and chunk:
 
     INSERT INTO event (...) SELECT <cells> FROM bulk_seed AS s CROSS JOIN bulk_t_event AS t
-    WHERE t.v = s.v ORDER BY s.cid, t.seq
+    WHERE t.v = s.v
 
-so the database makes the rows (about 2 us a row on SQLite, against ~9 us for a row made in
-Python and bound by executemany). The same statements run on SQLite and PostgreSQL: times travel
-in the seed as text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC), stored as they are on SQLite and cast to
-timestamptz on PostgreSQL.
+so the database makes the rows (1-3 us a row on SQLite, against ~9 us for a row made in Python
+and bound by executemany). Every row's id is given (the case's, or counted from a base in its
+seed row), so the rows do not depend on the order they come in. The same statements run on
+SQLite and PostgreSQL: the seed's times travel as one text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC,
+one after the other), a row's time is picked by its offset, stored as it is on SQLite and cast
+to timestamptz on PostgreSQL.
 
-`Beside` runs the chunk maker in a second process (fork), which also builds the SQLite search
-index of the cases in a file of its own; the writer copies that index in at the end (SQLite's
-transfer optimisation copies the records without decoding them).
+On SQLite the seed rows can also be made in another process: `Beside` runs the planner in a
+second process (fork), which puts each chunk's seed rows, and the rows of some tables made from
+them, into an in-memory database (SeedImage) whose image this process takes (SeedLoad.take) and
+copies from (the same table definitions on both sides: SQLite's transfer optimisation copies the
+records without decoding them).
 """
 
 from __future__ import annotations
@@ -163,7 +167,6 @@ class TableLoad:
         """`rows`: (kind of case, position, cells by column); `types`: each column's SQL type on PostgreSQL
         (BIGINT, BOOLEAN or TEXT); `times`: the columns that hold times."""
         self.table = table
-        self.count: Counter[int] = Counter(v for v, _, _ in rows)  # rows per kind of case
         exprs, tpl_cols, tpl_types = [], ["v", "seq"], ["BIGINT", "BIGINT"]
         values: list[list[Any]] = [[v, seq] for v, seq, _ in rows]
         for col in columns:

@@ -18,6 +18,8 @@ insert (it drops the SQLite triggers, so the rows go in at full speed) and
 `rebuild_case_index(conn)` after it (it refills the index from the table and puts the triggers
 back, in the caller's transaction). `rebuild_case_index` alone, without the pause, is also
 correct, only slower to insert. PostgreSQL keeps its index by itself: both calls do nothing there.
+A new desk filled in bulk can instead get its index built in a file of its own (CaseIndexFile,
+by another process while the cases are written) and copied in whole (copy_case_index_on).
 """
 
 from __future__ import annotations
