@@ -64,22 +64,25 @@ class Time:
 
 
 @dataclass(frozen=True)
-class Iso:
-    """A seed time as datetime.isoformat() writes it (the timer stamps in event data)."""
+class TimeText:
+    """A seed time written another way: "iso" as datetime.isoformat() writes it (the timer stamps in
+    event data), "day" its date (YYYY-MM-DD)."""
 
     name: str
+    form: str
 
 
-@dataclass(frozen=True)
-class Day:
-    """The date (YYYY-MM-DD) of a seed time."""
+def Iso(name: str) -> TimeText:  # noqa: N802  (reads as the cell it makes)
+    return TimeText(name, "iso")
 
-    name: str
+
+def Day(name: str) -> TimeText:  # noqa: N802
+    return TimeText(name, "day")
 
 
 @dataclass(frozen=True)
 class Text:
-    """Text joined from literal pieces (str) and Seed, Iso or Day values."""
+    """Text joined from literal pieces (str) and Seed or TimeText values."""
 
     parts: tuple[Any, ...]
 
@@ -140,16 +143,16 @@ def _shape(cell: Cell, hole: str, d: Dialect) -> tuple[str, Any]:
                     pieces.append(_literal(part))
             elif isinstance(part, Seed):
                 pieces.append(f"CAST(s.{part.name} AS TEXT)" if d.pg else f"s.{part.name}")
-            elif isinstance(part, Iso):
+            elif isinstance(part, TimeText) and part.form == "iso":
                 at = d.offset(part.name)
                 pieces.append(f"substr(s.tt, {at}, 10) || 'T' || substr(s.tt, {at + 11}, 8) || "
                               f"{_literal(d.iso_tail)}")
-            elif isinstance(part, Day):
+            elif isinstance(part, TimeText) and part.form == "day":
                 pieces.append(f"substr(s.tt, {d.offset(part.name)}, 10)")
             else:
                 raise TypeError(f"not a text part: {part!r}")
         return " || ".join(pieces), None
-    if isinstance(cell, (Iso, Day)):
+    if isinstance(cell, TimeText):
         return _shape(Text((cell,)), hole, d)
     return hole, cell  # a constant, kept in the template row
 
