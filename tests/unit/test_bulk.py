@@ -381,3 +381,25 @@ def test_a_bulk_desk_added_to_a_desk_with_cases(tmp_path: Path) -> None:
     assert {r.id for r in service.list_cases(text=rows[450].customer.split()[0])} >= {rows[450].id}
     fired = service.tick()  # what the first desk left running fell due in the 400 days since
     assert fired and {f.case for f in fired} <= set(range(1, 301))
+
+
+def test_new_cases_after_a_bulk_build_leave_its_search_index_alone(tmp_path: Path) -> None:
+    """The bulk build's index sits where a rebuild would leave it: the cases opened next are written
+    beside it (small segments merged among themselves), not merged into it, which on a million
+    cases rewrote the whole index in one commit."""
+    service = desk(f"sqlite:///{tmp_path}/after.db")
+    build_bulk(service.engine, 2_000, end=END, seed=6)
+
+    def pages() -> set[int]:
+        with service.engine.connect() as conn:  # the averages (1) and the structure (10) change with every case
+            return set(conn.execute(text("SELECT id FROM case_fts_data WHERE id NOT IN (1, 10)")).scalars())
+
+    built = pages()
+    assert len(built) > 20
+    for n in range(100):
+        service.open_case(f"Kiosk {n} shows a blank screen", "Zeta Rail", product_area="hardware", at=END)
+    assert built <= pages(), "the bulk build's index was rewritten"
+    assert len(service.list_cases(text="kiosk zeta")) == 100
+    assert len(service.list_cases(text=service.list_cases()[10].customer)) > 1
+    with service.engine.connect() as conn:
+        conn.execute(text("INSERT INTO case_fts(case_fts, rank) VALUES ('integrity-check', 1)"))

@@ -163,12 +163,100 @@ class CaseIndexFile:
 
     def finish(self) -> None:
         """Merge the index into one segment (as rebuild_case_index does) and close the file."""
+        import sqlite3
+
         con = self._con or self._open()
         self._con = None
         con.execute("INSERT INTO case_fts(case_fts) VALUES ('optimize')")
         con.execute("DELETE FROM case_fts_config WHERE k = 'hashsize'")  # the desk keeps FTS5's default
         con.execute("COMMIT")
         con.close()
+        con = sqlite3.connect(self.path, isolation_level=None)  # the tables only: FTS5 is not loaded
+        try:
+            (record,) = con.execute("SELECT block FROM case_fts_data WHERE id = ?", (_STRUCTURE_ID,)).fetchone()
+            raised = _segment_raised(record, INDEX_LEVEL)
+            if raised is not None:
+                con.execute("UPDATE case_fts_data SET block = ? WHERE id = ?", (raised, _STRUCTURE_ID))
+        finally:
+            con.close()
+
+
+# Where the index's one segment sits among FTS5's merge levels. New cases are written as small
+# segments on level 0, and a level is merged into the next when it holds 4 segments (automerge).
+# A rebuild of a million cases leaves its merged segment on level 5, where the next thousands of
+# new cases do not reach it. An index made with a large hash (CaseIndexFile) is left on level 0,
+# where the 4th new case would rewrite all of it, and on a million cases a few hundred later a
+# crisis merge does it again in one commit (5 s, and 150 MB of free pages): it is moved to level 5.
+INDEX_LEVEL = 5
+_STRUCTURE_ID = 10  # the rowid of FTS5's structure record in case_fts_data
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    """SQLite's varint at data[i]: (value, the index after it)."""
+    value = 0
+    for n in range(9):
+        byte = data[i]
+        i += 1
+        if n == 8:
+            return (value << 8) | byte, i
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, i
+    raise AssertionError("unreachable")
+
+
+def _put_varint(value: int) -> bytes:
+    if value > 0x00FFFFFFFFFFFFFF:
+        raise ValueError("too large for this structure record")  # 9-byte varints are not written here
+    groups = [value & 0x7F]
+    value >>= 7
+    while value:
+        groups.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(groups))
+
+
+def _segment_raised(record: bytes, level: int) -> bytes | None:
+    """FTS5's structure record (the version 1 layout: a 4-byte cookie, then varints: levels, segments,
+    write counter, and for each level its merge count, segment count and segments (id, first page,
+    last page)) with its one segment moved to `level`; None if it is not such a record, it holds
+    more than one segment or a merge, or the segment is there already. The record is read back
+    exactly as it was written before anything is changed: an unknown layout is left alone."""
+    try:
+        i = 4
+        n_levels, i = _varint(record, i)
+        n_segments, i = _varint(record, i)
+        writes, i = _varint(record, i)
+        levels = []
+        for _ in range(n_levels):
+            merging, i = _varint(record, i)
+            count, i = _varint(record, i)
+            segments = []
+            for _ in range(count):
+                segid, i = _varint(record, i)
+                first, i = _varint(record, i)
+                last, i = _varint(record, i)
+                segments.append((segid, first, last))
+            levels.append((merging, segments))
+    except IndexError:
+        return None
+
+    def encode(levels: list[tuple[int, list[tuple[int, int, int]]]]) -> bytes:
+        out = [record[:4], _put_varint(len(levels)), _put_varint(n_segments), _put_varint(writes)]
+        for merging, segments in levels:
+            out += [_put_varint(merging), _put_varint(len(segments))]
+            out += [_put_varint(v) for segment in segments for v in segment]
+        return b"".join(out)
+
+    try:
+        if i != len(record) or encode(levels) != record or n_segments != 1:
+            return None
+    except ValueError:
+        return None
+    (at,) = [n for n, (merging, segments) in enumerate(levels) if segments]
+    if at >= level or any(merging for merging, _ in levels):
+        return None
+    return encode([(0, [])] * level + [(0, levels[at][1])])
 
 
 def copy_case_index_on(cursor: Any, path: str) -> None:
