@@ -19,9 +19,9 @@ below (`_life`), as cells over the case's seed row; the planner makes one seed r
 On a SQLite file that has no cases yet, the desk is built into a copy of the file with the
 journal and syncing off, which then replaces the file (a failed or interrupted build leaves
 the file as it was). Two processes share the work: the second plans the cases, makes their
-timer and outbox rows (BESIDE) and builds the search index in a file of its own; this one
-makes the case, event and survey rows, copies the rest in chunk by chunk, and the index at
-the end. A database that has cases already (or that another connection holds open, or PostgreSQL)
+outbox rows (BESIDE) and builds the search index in a file of its own; this one makes the
+case, event, timer and survey rows, copies the outbox rows in chunk by chunk, and the index
+at the end. A database that has cases already (or that another connection holds open, or PostgreSQL)
 is added to in one ordinary transaction, in this process alone.
 """
 
@@ -72,10 +72,10 @@ HOUR = 3600
 DAY = 86400
 MINUTE = 60
 # the tables of a new SQLite desk the second process makes (their rows come in its seed images, copied)
-BESIDE = ("timer", "outbox")
-# of those, copied row by row (SeedLoad): timer's (state, due_at) index, copied in its own order chunk
-# by chunk, was left a third full (a million cases: 201 MB instead of 76 MB, for the same CPU)
-ROWWISE = ("timer",)
+# (the outbox rows cost the most to make for their size: copying them costs half as much. Timer rows
+# copied in are no cheaper than made here, and their (state, due_at) index, copied in its own order
+# chunk by chunk, was left a third full; survey's unique index makes SQLite copy its rows one by one.)
+BESIDE = ("outbox",)
 FINISH_SHARE = 0.03  # of the progress bar: the search index and the move into place, after the chunks
 
 # Where a bulk case ends up (the demo's plans; escalations, clones and engineering items
@@ -826,8 +826,7 @@ class _Build:
         summary.phases = {k: round(v, 3) for k, v in summary.phases.items()}
         return summary
 
-    def _write(self, cur: Any, chunks: Any, share: float, images: bool = False, made: Sequence[str] = (),
-               rowwise: Sequence[str] = ()) -> SeedLoad:
+    def _write(self, cur: Any, chunks: Any, share: float, images: bool = False, made: Sequence[str] = ()) -> SeedLoad:
         """The chunks' rows, with the progress bar going to `share` of the cases. A chunk's seed rows
         come as a list, or as a SeedImage of them (`images`) with the rows of the tables `made`."""
         self.report(0)
@@ -835,8 +834,7 @@ class _Build:
         p = self.planner
         article_sql = f'INSERT INTO article ({", ".join(ARTICLE_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 7)})'
         event_sql = f'INSERT INTO event ({", ".join(EVENT_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 8)})'
-        with SeedLoad(cur, self.d, SEED_COLUMNS, p.loads(self.d), images=images, made=made,
-                      rowwise=rowwise) as load:
+        with SeedLoad(cur, self.d, SEED_COLUMNS, p.loads(self.d), images=images, made=made) as load:
             for size, articles, drafted, seeds in chunks:
                 if images:
                     load.take(seeds, self.timings)
@@ -943,7 +941,7 @@ class _Build:
 
                 beside_phases: dict[str, float] = {}
                 side = Beside(make, finish)
-                load = self._write(cur, side, 1 - FINISH_SHARE, images=True, made=BESIDE, rowwise=ROWWISE)
+                load = self._write(cur, side, 1 - FINISH_SHARE, images=True, made=BESIDE)
                 summary = side.result
                 cur.execute("COMMIT")
                 load.detach()

@@ -170,7 +170,6 @@ class TableLoad:
         """`rows`: (kind of case, position, cells by column); `types`: each column's SQL type on PostgreSQL
         (BIGINT, BOOLEAN or TEXT); `times`: the columns that hold times."""
         self.table = table
-        self.columns = tuple(columns)
         exprs, tpl_cols, tpl_types = [], ["v", "seq"], ["BIGINT", "BIGINT"]
         values: list[list[Any]] = [[v, seq] for v, seq, _ in rows]
         for col in columns:
@@ -216,14 +215,13 @@ class SeedLoad:
 
     The seed rows are either inserted here (`load`) or, on SQLite, handed over as the image of an
     in-memory database that SeedImage made in another process (`take`), with the rows of the tables
-    it made there (`made`): those are copied in, the others made here. A copy is of the records as
-    they are (the same table definitions on both sides: SQLite's transfer optimisation), which adds
-    each index's entries in that index's order; the tables `rowwise` are copied row by row in id
-    order instead, so that their indexes grow as they do when the rows are made here.
+    it made there (`made`): those are copied in as they are (the same table definitions on both
+    sides: SQLite's transfer optimisation copies the records without decoding them; it adds each
+    index's entries in that index's order), the others made here.
     """
 
     def __init__(self, cur: Any, d: Dialect, seed_columns: Sequence[tuple[str, str]], tables: Sequence[TableLoad],
-                 *, images: bool = False, made: Sequence[str] = (), rowwise: Sequence[str] = ()) -> None:
+                 *, images: bool = False, made: Sequence[str] = ()) -> None:
         self.cur = cur
         self.d = d
         self.tables = [t for t in tables if t.table not in made]
@@ -234,13 +232,8 @@ class SeedLoad:
         one = "(" + ", ".join([mark] * len(seed_columns)) + ")"
         self.one = f"INSERT INTO {SEED_TABLE} VALUES {one}"
         self.many = f"INSERT INTO {SEED_TABLE} VALUES " + ", ".join([one] * ROWS_PER_INSERT)
-        self.inserts = []
-        for t in tables:
-            if t.table in made:
-                names = ", ".join(f'"{c}"' for c in t.columns)
-                self.inserts.append((f"{t.table} (copy)", f'INSERT INTO main."{t.table}" ({names}) SELECT {names} '
-                                     f'FROM {SEED_SCHEMA}."{t.table}" ORDER BY id' if t.table in rowwise else
-                                     f'INSERT INTO main."{t.table}" SELECT * FROM {SEED_SCHEMA}."{t.table}"'))
+        self.inserts = [(f"{table} (copy)", f'INSERT INTO main."{table}" SELECT * FROM {SEED_SCHEMA}."{table}"')
+                        for table in made]
         self.inserts += [(t.table, t.insert.replace(f" FROM {SEED_TABLE} AS s ", f" FROM {self.seed} AS s "))
                          for t in self.tables]
 
