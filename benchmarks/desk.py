@@ -64,11 +64,12 @@ def schema_tag() -> str:
         ddl.append(str(CreateTable(table).compile(dialect=dialect)))
         ddl.extend(sorted(str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes))
     import deskconsole.bulk
+    import deskconsole.bulkload
     import deskconsole.store.search
 
-    # a desk written by an older builder (or search index builder) is rebuilt too
-    ddl.append(Path(deskconsole.bulk.__file__).read_text())
-    ddl.append(Path(deskconsole.store.search.__file__).read_text())
+    # a desk written by an older builder (its plans, its SQL, the search index builder) is rebuilt too
+    for module in (deskconsole.bulk, deskconsole.bulkload, deskconsole.store.search):
+        ddl.append(Path(module.__file__).read_text())
     return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:10]
 
 

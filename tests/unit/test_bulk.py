@@ -261,3 +261,145 @@ def test_the_queue_filter_finds_bulk_cases_and_new_ones(bulk_desk: tuple[Service
     assert [r.id for r in found] == expected
     opened = service.open_case("Zanzibar gateway refuses logins", "Quokka Freight", at=END)[0]
     assert [r.id for r in service.list_cases(text="zanzib quokka")] == [opened.id]
+
+
+# --- how a new SQLite desk is written: beside the file, with a second process ------------------------------
+
+
+def table_rows(service: Service) -> dict[str, list[tuple]]:
+    """Every row of the tables a bulk build writes, and the search index's answers."""
+    with service.engine.connect() as conn:
+        rows = {table: [tuple(r) for r in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY id'))]
+                for table in ("case", "event", "timer", "outbox", "survey", "article")}
+        rows["search"] = [tuple(r) for r in conn.execute(text(
+            "SELECT rowid FROM case_fts WHERE case_fts MATCH 'login* OR globex* OR acme*' ORDER BY rowid"))]
+    return rows
+
+
+def test_a_new_desk_is_the_same_however_it_is_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Beside the file with a second process (the default), in one process (no fork), and in the
+    file itself in one transaction (another connection has it open): the same rows, the same
+    search index."""
+    import sqlite3
+
+    from deskconsole import bulkload
+
+    def build(name: str) -> Service:
+        service = desk(f"sqlite:///{tmp_path}/{name}.db")
+        build_bulk(service.engine, 900, end=END, seed=3, due=4, chunk=250)
+        return service
+
+    beside = table_rows(build("beside"))
+    assert len(beside["case"]) == 900 and beside["search"]
+    with monkeypatch.context() as m:
+        m.setattr(bulkload.Beside, "available", staticmethod(lambda: False))
+        assert table_rows(build("alone")) == beside
+    service = desk(f"sqlite:///{tmp_path}/open.db")
+    other = sqlite3.connect(f"{tmp_path}/open.db")
+    other.execute("SELECT count(*) FROM agent").fetchone()  # holds the file open: its WAL stays
+    build_bulk(service.engine, 900, end=END, seed=3, due=4, chunk=250)
+    other.close()
+    assert table_rows(service) == beside
+
+
+def test_the_copied_search_index_is_whole(bulk_desk: tuple[Service, Any]) -> None:
+    """The index built by the second process and copied in: FTS5 finds it consistent with the cases,
+    and the desk keeps FTS5's default settings."""
+    service, _ = bulk_desk
+    with service.engine.connect() as conn:
+        conn.execute(text("INSERT INTO case_fts(case_fts, rank) VALUES ('integrity-check', 1)"))
+        assert conn.execute(text("SELECT k FROM case_fts_config")).scalars().all() == ["version"]
+        indexed = conn.execute(text("SELECT count(*) FROM case_fts_docsize")).scalar()
+    assert indexed == len(service.list_cases()) >= 2_000
+    hits = service.list_cases(text="invoice")
+    assert hits and all("invoice" in r.title.lower() for r in hits)
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("where", ["writer", "planner"])
+def test_a_failed_build_leaves_the_desk_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  where: str) -> None:
+    """Ctrl-C at half way, or a failure in the second process: no half desk, no files left beside it,
+    and the same build then succeeds."""
+    import sqlite3
+
+    from deskconsole import bulk
+    from deskconsole.bulkload import BesideFailed
+
+    path = tmp_path / "desk.db"
+    service = desk(f"sqlite:///{path}")
+    before = table_rows(service)
+
+    def halfway(done: int, total: int) -> None:
+        if done >= total // 2:
+            raise Interrupted
+
+    with monkeypatch.context() as m:
+        if where == "writer":
+            with pytest.raises(Interrupted):
+                build_bulk(service.engine, 1_000, end=END, seed=8, chunk=100, progress=halfway)
+        else:
+            seeds = bulk._Planner._seeds
+
+            def failing(self: Any, first: int, size: int) -> list[tuple]:
+                if first >= 500:
+                    raise RuntimeError("planner broke")
+                return seeds(self, first, size)
+
+            m.setattr(bulk._Planner, "_seeds", failing)
+            with pytest.raises(BesideFailed, match="planner broke"):
+                build_bulk(service.engine, 1_000, end=END, seed=8, chunk=100)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["desk.db"]
+    with sqlite3.connect(path) as con:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert con.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert table_rows(service) == before
+    build_bulk(service.engine, 1_000, end=END, seed=8, chunk=100)
+    assert len(service.list_cases()) == 1_000
+
+
+def test_a_bulk_desk_added_to_a_desk_with_cases(tmp_path: Path) -> None:
+    """A second build goes into the existing desk in one transaction: ids carry on in every table,
+    and the search index covers both builds."""
+    service = desk(f"sqlite:///{tmp_path}/twice.db")
+    build_bulk(service.engine, 300, end=END - 400 * D, seed=4)
+    service.open_case("Between the builds", "Initech", product_area="login", at=END - 300 * D)
+    build_bulk(service.engine, 300, end=END, seed=5, opened_before=END - 20 * D)
+    rows = service.list_cases()
+    assert [r.id for r in rows] == list(range(1, 602))
+    with service.engine.connect() as conn:
+        for table in ("event", "timer", "outbox", "survey"):
+            ids = conn.execute(text(f'SELECT id FROM "{table}" ORDER BY id')).scalars().all()
+            assert ids == list(range(1, len(ids) + 1)), table
+            cases = conn.execute(text(f'SELECT DISTINCT case_id FROM "{table}"')).scalars().all()
+            assert any(c > 301 for c in cases) and any(c <= 300 for c in cases), table
+        conn.execute(text("INSERT INTO case_fts(case_fts, rank) VALUES ('integrity-check', 1)"))
+    assert [r.id for r in service.list_cases(text="between builds")] == [301]
+    assert {r.id for r in service.list_cases(text=rows[450].customer.split()[0])} >= {rows[450].id}
+    fired = service.tick()  # what the first desk left running fell due in the 400 days since
+    assert fired and {f.case for f in fired} <= set(range(1, 301))
+
+
+def test_new_cases_after_a_bulk_build_leave_its_search_index_alone(tmp_path: Path) -> None:
+    """The bulk build's index sits where a rebuild would leave it: the cases opened next are written
+    beside it (small segments merged among themselves), not merged into it, which on a million
+    cases rewrote the whole index in one commit."""
+    service = desk(f"sqlite:///{tmp_path}/after.db")
+    build_bulk(service.engine, 2_000, end=END, seed=6)
+
+    def pages() -> set[int]:
+        with service.engine.connect() as conn:  # the averages (1) and the structure (10) change with every case
+            return set(conn.execute(text("SELECT id FROM case_fts_data WHERE id NOT IN (1, 10)")).scalars())
+
+    built = pages()
+    assert len(built) > 20
+    for n in range(100):
+        service.open_case(f"Kiosk {n} shows a blank screen", "Zeta Rail", product_area="hardware", at=END)
+    assert built <= pages(), "the bulk build's index was rewritten"
+    assert len(service.list_cases(text="kiosk zeta")) == 100
+    assert len(service.list_cases(text=service.list_cases()[10].customer)) > 1
+    with service.engine.connect() as conn:
+        conn.execute(text("INSERT INTO case_fts(case_fts, rank) VALUES ('integrity-check', 1)"))

@@ -18,11 +18,14 @@ insert (it drops the SQLite triggers, so the rows go in at full speed) and
 `rebuild_case_index(conn)` after it (it refills the index from the table and puts the triggers
 back, in the caller's transaction). `rebuild_case_index` alone, without the pause, is also
 correct, only slower to insert. PostgreSQL keeps its index by itself: both calls do nothing there.
+A new desk filled in bulk can instead get its index built in a file of its own (CaseIndexFile,
+by another process while the cases are written) and copied in whole (copy_case_index_on).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -98,13 +101,181 @@ def pause_case_index_on(cursor: Any) -> None:
 
 def rebuild_case_index_on(cursor: Any) -> None:
     """rebuild_case_index on a sqlite3 cursor, in its connection's transaction."""
-    present = {row[0] for row in cursor.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'case_fts_%'").fetchall()}
     cursor.execute("INSERT INTO case_fts(case_fts) VALUES ('rebuild')")
     # One segment, merged now: a rebuilt index is left in several large segments, and the first
     # cases written after it would pay for merging them (seconds at a million cases at the first
     # commit, then about 1 ms per new case instead of 0.1 ms).
     cursor.execute("INSERT INTO case_fts(case_fts) VALUES ('optimize')")
+    resume_case_index_on(cursor)
+
+
+def resume_case_index_on(cursor: Any) -> None:
+    """Keep the SQLite index in step again: put back the triggers pause_case_index_on dropped."""
+    present = {row[0] for row in cursor.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'case_fts_%'").fetchall()}
     for name, ddl in SQLITE_TRIGGERS.items():
         if name not in present:
             cursor.execute(ddl)
+
+
+#: The ordinary tables in which FTS5 keeps `case_fts` (its index, document sizes and settings).
+SQLITE_INDEX_TABLES = ("case_fts_data", "case_fts_idx", "case_fts_docsize", "case_fts_config")
+
+
+class CaseIndexFile:
+    """The SQLite index of cases being written in bulk, built in a file of its own (another process can
+    build it while the cases are written), then copied into a new desk by copy_case_index_on.
+
+    `ddl` is the desk's own CREATE VIRTUAL TABLE of case_fts, so the index is made the same way.
+    The cases are indexed as the insert trigger indexes them: by id, title and customer.
+    """
+
+    HASH_BYTES = 256 * 1024 * 1024
+
+    def __init__(self, path: str, ddl: str) -> None:
+        self.path = path
+        self.ddl = ddl
+        self.seconds = 0.0
+        self._con: Any = None
+
+    def _open(self) -> Any:
+        import sqlite3
+
+        con = sqlite3.connect(self.path, isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-262144"):
+            con.execute(f"PRAGMA {pragma}")
+        con.execute(self.ddl)
+        # terms gathered in memory before a segment is written: fewer, larger segments to merge
+        # (a million cases: 4 s instead of 14 s); a setting of this file only, dropped in finish()
+        con.execute("INSERT INTO case_fts(case_fts, rank) VALUES ('hashsize', ?)", (self.HASH_BYTES,))
+        con.execute("BEGIN")
+        return con
+
+    def add(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        """Index these cases: (id, title, customer) each."""
+        import time
+
+        start = time.perf_counter()
+        if self._con is None:
+            self._con = self._open()
+        self._con.executemany("INSERT INTO case_fts(rowid, title, customer) VALUES (?, ?, ?)", rows)
+        self.seconds += time.perf_counter() - start
+
+    def finish(self) -> None:
+        """Merge the index into one segment (as rebuild_case_index does) and close the file."""
+        import sqlite3
+
+        con = self._con or self._open()
+        self._con = None
+        con.execute("INSERT INTO case_fts(case_fts) VALUES ('optimize')")
+        con.execute("DELETE FROM case_fts_config WHERE k = 'hashsize'")  # the desk keeps FTS5's default
+        con.execute("COMMIT")
+        con.close()
+        con = sqlite3.connect(self.path, isolation_level=None)  # the tables only: FTS5 is not loaded
+        try:
+            (record,) = con.execute("SELECT block FROM case_fts_data WHERE id = ?", (_STRUCTURE_ID,)).fetchone()
+            raised = _segment_raised(record, INDEX_LEVEL)
+            if raised is not None:
+                con.execute("UPDATE case_fts_data SET block = ? WHERE id = ?", (raised, _STRUCTURE_ID))
+        finally:
+            con.close()
+
+
+# Where the index's one segment sits among FTS5's merge levels. New cases are written as small
+# segments on level 0, and a level is merged into the next when it holds 4 segments (automerge).
+# A rebuild of a million cases leaves its merged segment on level 5, where the next thousands of
+# new cases do not reach it. An index made with a large hash (CaseIndexFile) is left on level 0,
+# where the 4th new case would rewrite all of it, and on a million cases a few hundred later a
+# crisis merge does it again in one commit (5 s, and 150 MB of free pages): it is moved to level 5.
+INDEX_LEVEL = 5
+_STRUCTURE_ID = 10  # the rowid of FTS5's structure record in case_fts_data
+
+
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    """SQLite's varint at data[i]: (value, the index after it)."""
+    value = 0
+    for n in range(9):
+        byte = data[i]
+        i += 1
+        if n == 8:
+            return (value << 8) | byte, i
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, i
+    raise AssertionError("unreachable")
+
+
+def _put_varint(value: int) -> bytes:
+    if value > 0x00FFFFFFFFFFFFFF:
+        raise ValueError("too large for this structure record")  # 9-byte varints are not written here
+    groups = [value & 0x7F]
+    value >>= 7
+    while value:
+        groups.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(groups))
+
+
+def _segment_raised(record: bytes, level: int) -> bytes | None:
+    """FTS5's structure record (the version 1 layout: a 4-byte cookie, then varints: levels, segments,
+    write counter, and for each level its merge count, segment count and segments (id, first page,
+    last page)) with its one segment moved to `level`; None if it is not such a record, it holds
+    more than one segment or a merge, or the segment is there already. The record is read back
+    exactly as it was written before anything is changed: an unknown layout is left alone."""
+    try:
+        i = 4
+        n_levels, i = _varint(record, i)
+        n_segments, i = _varint(record, i)
+        writes, i = _varint(record, i)
+        levels = []
+        for _ in range(n_levels):
+            merging, i = _varint(record, i)
+            count, i = _varint(record, i)
+            segments = []
+            for _ in range(count):
+                segid, i = _varint(record, i)
+                first, i = _varint(record, i)
+                last, i = _varint(record, i)
+                segments.append((segid, first, last))
+            levels.append((merging, segments))
+    except IndexError:
+        return None
+
+    def encode(levels: list[tuple[int, list[tuple[int, int, int]]]]) -> bytes:
+        out = [record[:4], _put_varint(len(levels)), _put_varint(n_segments), _put_varint(writes)]
+        for merging, segments in levels:
+            out += [_put_varint(merging), _put_varint(len(segments))]
+            out += [_put_varint(v) for segment in segments for v in segment]
+        return b"".join(out)
+
+    try:
+        if i != len(record) or encode(levels) != record or n_segments != 1:
+            return None
+    except ValueError:
+        return None
+    (at,) = [n for n, (merging, segments) in enumerate(levels) if segments]
+    if at >= level or any(merging for merging, _ in levels):
+        return None
+    return encode([(0, [])] * level + [(0, levels[at][1])])
+
+
+def copy_case_index_on(cursor: Any, path: str) -> None:
+    """Take the index built by CaseIndexFile in `path` as this desk's, and keep it in step again.
+
+    For a desk whose index holds no cases yet (a new desk filled in bulk), outside a transaction
+    (it attaches the file): in one transaction of its own, the index's tables are copied whole
+    (SQLite copies their records without decoding them). The cursor's connection must not have
+    used case_fts yet (FTS5 would keep what it read of the old index).
+    """
+    cursor.execute("ATTACH DATABASE ? AS bulk_index", (path,))
+    try:
+        cursor.execute("BEGIN")
+        for table in SQLITE_INDEX_TABLES:
+            cursor.execute(f"DELETE FROM main.{table}")
+            cursor.execute(f"INSERT INTO main.{table} SELECT * FROM bulk_index.{table}")
+        resume_case_index_on(cursor)
+        cursor.execute("COMMIT")
+    finally:
+        if cursor.connection.in_transaction:
+            cursor.execute("ROLLBACK")
+        cursor.execute("DETACH DATABASE bulk_index")
