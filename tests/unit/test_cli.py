@@ -573,13 +573,16 @@ def test_concurrent_ingests_of_the_same_refs_never_duplicate(pg_url: str, tmp_pa
     # loses on the unique ref and is given back the winner's case.
     db_url = pg_url
     desk = Desk(db_url, tmp_path)
-    feed = tmp_path / "feed.jsonl"
-    feed.write_text("".join(json.dumps(opened(f"Case {i}", ref=f"gw-{i}")) + "\n" for i in range(60)))
+    # two files of the same lines (two senders): the same file twice would be one run's progress,
+    # and a run starting after the other committed would rightly skip every line
+    feeds = [tmp_path / f"feed-{n}.jsonl" for n in (1, 2)]
+    for feed in feeds:
+        feed.write_text("".join(json.dumps(opened(f"Case {i}", ref=f"gw-{i}")) + "\n" for i in range(60)))
     env = desk.env(None, None)
     procs = [
         subprocess.Popen([sys.executable, "-m", "deskconsole", "--db", db_url, "ingest", str(feed)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        for _ in range(2)
+        for feed in feeds
     ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [err for _, err in outputs]
