@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import timezone
+from datetime import timedelta, timezone
 
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.settings import Settings
@@ -108,6 +108,22 @@ async def test_the_first_screen_drawn_already_shows_the_queue(service, ids, cloc
             assert "VPN drops every 10 minutes" in screen_text(app)
     finally:
         gate.set()
+
+
+async def test_a_live_console_on_the_fast_start_fires_due_timers(service, clock, monkeypatch):
+    """As `deskconsole` opens it (watching the database, the ticker on): the change watcher asks for
+    the service before the first frame, and the ticker must still start once it has loaded."""
+    running = service.running_timers()
+    assert running, "the test desk has running timers"
+    soonest = min(running, key=lambda t: t.due)
+    clock.set(soonest.due + timedelta(seconds=1))
+    app = open_console(settings_for(service, "sam", clock, monkeypatch), live=True, tz=timezone.utc)
+    assert app.quick is not None and app.ticker
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: soonest.id not in {t.id for t in service.running_timers()}, rounds=2000)
+        fired = [e for e in service.get_case(soonest.case).events if e.kind == "timer_fired"]
+        assert [e.data["timer"] for e in fired] == [soonest.kind], "fired once, by the console's ticker"
+    assert app.startup_error is None
 
 
 async def test_fast_start_reports_a_service_that_cannot_load(service, clock, monkeypatch):

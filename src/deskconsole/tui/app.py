@@ -158,6 +158,7 @@ class DeskApp(App[None]):
         self._delivery_timer: Timer | None = None
         self._server_down = False
         self._styles_read = False  # the stylesheets of tui/styles.py's LATER (load_styles)
+        self._service_asked = False  # load_service ran (fast start)
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -234,7 +235,9 @@ class DeskApp(App[None]):
         stylesheet.update(self)
 
     def load_service(self) -> None:
-        if self.quick is not None:
+        """Load the service (fast start): ServiceLoaded comes once, however often this is called."""
+        if self.quick is not None and not self._service_asked:
+            self._service_asked = True
             self.quick.start(lambda service, error: self.post_message(ServiceLoaded(service, error)))
 
     def on_service_loaded(self, message: ServiceLoaded) -> None:

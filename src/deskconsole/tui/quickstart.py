@@ -56,6 +56,7 @@ class QuickStart:
         self._lock = threading.Lock()
         self._loaded = threading.Event()
         self._started = False
+        self._waiting: list[Callable[[Any, BaseException | None], None]] = []  # start()'s `done`s
         self._service: Any = None
         self._error: BaseException | None = None
         self._handed: tuple[dict[str, Any], list[CaseRow]] | None = None
@@ -118,11 +119,22 @@ class QuickStart:
 
     # ------------------------------------------------------------ the service
     def start(self, done: Callable[[Any, BaseException | None], None]) -> None:
-        """Load the service in a background thread (once); `done(service, error)` runs in that thread."""
+        """Load the service in a background thread (once). `done(service, error)` runs once it has
+        loaded, for every caller, whoever started the load: in the loading thread, or at once in
+        the caller's if it has loaded already (a worker that needed the service may have started it
+        with wait() before the console asked)."""
         with self._lock:
-            if self._started:
-                return
-            self._started = True
+            if self._loaded.is_set():
+                ready = True
+            else:
+                ready = False
+                self._waiting.append(done)
+                if self._started:
+                    return
+                self._started = True
+        if ready:
+            done(self._service, self._error)
+            return
 
         def run() -> None:
             try:
@@ -130,8 +142,11 @@ class QuickStart:
                     self._service = self._load()
             except BaseException as exc:  # reported to the console, which exits with it
                 self._error = exc
-            self._loaded.set()
-            done(self._service, self._error)
+            with self._lock:
+                self._loaded.set()
+                waiting, self._waiting = self._waiting, []
+            for done in waiting:
+                done(self._service, self._error)
 
         threading.Thread(target=run, name="deskconsole-service-load", daemon=True).start()
 
