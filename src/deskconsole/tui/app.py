@@ -215,7 +215,7 @@ class DeskApp(App[None]):
     def painted(self) -> None:
         """The queue showed a window: after the first one's frame, load the service (fast start) and
         read the other screens' stylesheets."""
-        if self.quick is not None and not self.quick.loaded:
+        if self.quick is not None and not self._service_asked:  # (loaded already, by a worker: told now)
             self.call_after_refresh(self.load_service)
         if not self._styles_read:
             self._styles_read = True
