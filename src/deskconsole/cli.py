@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
@@ -411,17 +412,46 @@ def _version_and_json(p: argparse.ArgumentParser) -> None:
 # ----------------------------------------------------------------------- context
 
 
+TICK_PAUSE_ENV = "DESKCONSOLE_TICK_PAUSE_AFTER"
+
+
+def tick_pause_hook(value: str | None) -> Callable[[int], None] | None:
+    """The tick hook DESKCONSOLE_TICK_PAUSE_AFTER=N asks for (tests only; unset in normal use: None).
+
+    It makes the process stop inside the tick's open transaction once N firings of the tick are
+    applied, announce it with one line on standard error and wait there to be killed, so a test
+    can SIGKILL a ticker in the middle of its work at a known point. (Read once, at start.)
+    """
+    if not value or not value.isdigit() or int(value) <= 0:
+        return None
+    limit = int(value)
+
+    def pause(applied: int) -> None:
+        if applied >= limit:
+            sys.stderr.write(f"tick paused after {applied} firings ({TICK_PAUSE_ENV})\n")
+            sys.stderr.flush()
+            while True:
+                time.sleep(60)
+
+    return pause
+
+
 class Context:
-    def __init__(self, args: argparse.Namespace, settings: Settings, out: Output) -> None:
+    def __init__(
+        self, args: argparse.Namespace, settings: Settings, out: Output,
+        tick_hook: Callable[[int], None] | None = None,
+    ) -> None:
         self.args = args
         self.settings = settings
         self.out = out
+        self.tick_hook = tick_hook
         self._service: Service | None = None
 
     @property
     def service(self) -> Service:
         if self._service is None:
             self._service = self.settings.make_service()
+            self._service.tick_hook = self.tick_hook
         return self._service
 
     @property
@@ -1015,7 +1045,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx: Context | None = None
     try:
         settings = load_settings(db=getattr(args, "db", None), user=getattr(args, "user", None))
-        ctx = Context(args, settings, out)
+        ctx = Context(args, settings, out, tick_pause_hook(os.environ.get(TICK_PAUSE_ENV)))
         return args.func(ctx)
     except DeskError as exc:
         out.error(str(exc))

@@ -262,10 +262,11 @@ class Progress:
             f"going on from line {line + 1:,}"
         )
 
-    def record(self, line: int, offset: int, failed: int) -> None:
+    def record(self, service: Service, line: int, offset: int, failed: int) -> None:
+        """Keep the mark through `service`: the batch's (batch.service), so it commits with the lines."""
         value = json.dumps({"offset": offset, "line": line, "failed": failed, "prefix": self.digest.hexdigest()},
                            separators=(",", ":"))
-        self.service.record_ingest_progress(self.key, value, offset, replace=self.replace)
+        service.record_ingest_progress(self.key, value, offset, replace=self.replace)
         self.replace = False
 
 
@@ -367,11 +368,11 @@ def ingest_stream(
         taken: list[Line] = []
         memo = routing.state()
         try:
-            with service.batch(routing=routing, savepoints=savepoints) as session:
+            with service.batch(routing=routing, savepoints=savepoints) as batch:
                 for item in take():
                     taken.append(item)
-                    result = _apply_line(service, item[0], item[1], item[2], routing, alone=False)
-                    if session.info.get("failed_without_savepoint"):  # see Service.batch
+                    result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
+                    if batch.failed_without_savepoint:  # see Service.batch
                         raise _Again
                     if result is _RETRY_ALONE:
                         retry = item
@@ -386,7 +387,7 @@ def ingest_stream(
                 else:
                     finished = True
                 if progress is not None and last is not None:
-                    progress.record(last[0], last[3], batch_failed)
+                    progress.record(batch.service, last[0], last[3], batch_failed)
         except _Again:
             again.extendleft(reversed(taken))
             routing.restore(memo)  # the rolled-back batch's assignments are taken back
@@ -398,11 +399,11 @@ def ingest_stream(
         if retry is not None:
             # a database error (a deadlock, a race on a unique key) inside the batch: the lines
             # before it are committed; this one gets a transaction of its own, as if alone
-            with service.batch(routing=routing):
-                result = _apply_line(service, retry[0], retry[1], retry[2], routing, alone=True)
+            with service.batch(routing=routing) as batch:
+                result = _apply_line(batch.service, retry[0], retry[1], retry[2], routing, alone=True)
                 failed += result is not None and not result["ok"]
                 if progress is not None:
-                    progress.record(retry[0], retry[3], failed)
+                    progress.record(batch.service, retry[0], retry[3], failed)
             if result is not None:
                 out.json(result, flush=True)
     return 1 if failed else 0

@@ -408,3 +408,28 @@ def test_a_refused_action_on_an_overdue_case_writes_nothing_and_tick_still_fires
 
     assert fired_for(desk.svc.tick(), case.id)[0][0] == "auto_close"
     assert desk.svc.get_case(case.id).closed_at == start + 14 * DAY
+
+
+def test_a_tick_hook_hears_each_firing_applied_inside_the_tick(desk) -> None:
+    """The hook a test's crash point hangs on (the CLI's DESKCONSOLE_TICK_PAUSE_AFTER): called
+    inside the tick with the firings applied so far; a hook that raises rolls the firing back."""
+    start = desk.clock.now()
+    first = desk.case_in("awaiting_confirmation")
+    second = desk.case_in("awaiting_confirmation")
+    heard: list[int] = []
+
+    def stop_at_the_second(applied: int) -> None:
+        heard.append(applied)
+        if applied >= 2:
+            raise RuntimeError("stopped")
+
+    desk.svc.tick_hook = stop_at_the_second
+    try:
+        desk.svc.tick(start + 14 * DAY)
+    except RuntimeError:
+        pass
+    assert heard and heard[-1] == 2 and heard == sorted(heard)
+    desk.svc.tick_hook = None
+    fired = desk.svc.tick(start + 14 * DAY)
+    assert {first.id, second.id} <= {f.case for f in fired}  # the stopped tick committed neither
+    assert desk.svc.get_case(first.id).status == desk.svc.get_case(second.id).status == "closed"

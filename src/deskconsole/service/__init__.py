@@ -1,0 +1,92 @@
+"""The lifecycle service: the only code that changes cases.
+
+Every public action is one transaction that writes the change, its audit
+event(s) and its outbox row(s) together, or refuses with a DeskError and writes
+nothing. Front ends (CLI, console) call these methods and show what comes back.
+
+Service is one facade composed of one part per capability:
+
+- records.py      the rows, the statements run on them, text checks, ActionState
+- base.py         engine, transactions, clock, case loading and locking, events,
+                  outbox rows and timers written, the status engine (_enter)
+- agents.py       agents and their availability
+- routing.py      which analyst a new case goes to (RoutingMemo)
+- cases.py        opening, moving, closing, cloning, assigning, notes, customer events
+- escalations.py  escalation requests, reviews, decisions, status updates
+- knowledge.py    knowledge-base articles and engineering items
+- surveys.py      satisfaction surveys
+- timers.py       tick, firing timers, settling a case's overdue ones
+- views.py        case lists, a case's view, the outbox, change markers
+- batch.py        batches of actions in one transaction, ingest progress marks
+"""
+
+from __future__ import annotations
+
+from deskconsole.domain.errors import DeskError
+from deskconsole.domain.lifecycle import describe_refusal
+from deskconsole.service.agents import AgentsMixin
+from deskconsole.service.base import ServiceBase
+from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
+from deskconsole.service.cases import CasesMixin
+from deskconsole.service.escalations import EscalationsMixin
+from deskconsole.service.knowledge import KnowledgeMixin
+from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
+    _CASE_BY_ID,
+    _CASE_BY_ID_LOCKED,
+    _CASE_BY_REF,
+    _INSERT_CASE,
+    _INSERT_EVENT,
+    _INSERT_OUTBOX,
+    _INSERT_TIMER,
+    _PENDING_TIMERS,
+    _UPDATE_CASE,
+    CASE_WORKERS,
+    COMM_MODES,
+    DESK_LEADS,
+    LANGUAGE_RE,
+    MAX_SHORT,
+    MAX_TEXT,
+    MAX_TITLE,
+    NAME_RE,
+    PG_TICK_CHUNK,
+    PRIORITY_ORDER,
+    TICK_BATCH,
+    ActionState,
+    CaseRecord,
+    Written,
+    _db,
+    action_state,
+    clean_text,
+)
+from deskconsole.service.routing import RoutingMemo, RoutingMixin
+from deskconsole.service.surveys import SurveysMixin
+from deskconsole.service.timers import TimersMixin
+from deskconsole.service.views import ViewsMixin
+
+
+class Service(
+    CasesMixin,
+    EscalationsMixin,
+    KnowledgeMixin,
+    SurveysMixin,
+    AgentsMixin,
+    TimersMixin,
+    ViewsMixin,
+    BatchMixin,
+    RoutingMixin,
+    ServiceBase,
+):
+    """The support-case life cycle over one database."""
+
+
+__all__ = [
+    "ActionState",
+    "Batch",
+    "CaseBrief",
+    "CaseRecord",
+    "DeskError",
+    "RoutingMemo",
+    "Service",
+    "clean_text",
+    "describe_refusal",
+]

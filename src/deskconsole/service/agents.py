@@ -1,0 +1,104 @@
+"""Agents: adding them, listing them, their availability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from deskconsole.domain.errors import InvalidInput, PermissionDenied
+from deskconsole.domain.lifecycle import Availability, Role, Status, parse_enum
+from deskconsole.domain.views import AgentView
+from deskconsole.service.base import ServiceBase
+from deskconsole.service.records import DESK_LEADS, NAME_RE, _a, _db_time, clean_text
+from deskconsole.store.models import Agent, Case
+
+
+class AgentsMixin(ServiceBase):
+    """Agents: adding them, listing them, their availability."""
+
+    def add_agent(
+        self,
+        name: str,
+        role: str,
+        *,
+        actor: str | None,
+        skills: Sequence[str] = (),
+        manager: str | None = None,
+        email: str | None = None,
+    ) -> AgentView:
+        role_value = parse_enum(Role, role, "role")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise InvalidInput(f"agent name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
+        skill_list = sorted({sk.strip().lower() for sk in skills if sk.strip()})
+        for skill in skill_list:
+            clean_text(skill, "skill", max_len=64)
+        clean_text(",".join(skill_list), "skills (all together)", max_len=512)  # the column's size
+        with self._tx() as s:
+            any_agent = s.exec(select(Agent.id).limit(1)).first()
+            if any_agent is not None:
+                self._actor(s, actor, DESK_LEADS, "add agents")
+            if s.exec(select(Agent).where(Agent.name == name)).first() is not None:
+                raise InvalidInput(f"agent {name!r} already exists")
+            manager_id = None
+            if manager:
+                boss = self._agent(s, manager)
+                if boss.role != Role.MANAGER:
+                    raise InvalidInput(f"{manager} is {_a(boss.role)}, not a manager")
+                manager_id = boss.id
+            agent = Agent(
+                name=name,
+                role=role_value,
+                skills=",".join(skill_list),
+                manager_id=manager_id,
+                email=clean_text(email, "email", max_len=320),
+                created_at=_db_time(self.now()),
+            )
+            s.add(agent)
+            s.flush()
+            return self._agent_view(s, agent, 0)
+
+    def _agent_view(self, s: Session, agent: Agent, open_cases: int) -> AgentView:
+        manager = s.get(Agent, agent.manager_id).name if agent.manager_id else None
+        return AgentView(
+            id=agent.id,
+            name=agent.name,
+            role=agent.role,
+            skills=[sk for sk in agent.skills.split(",") if sk],
+            manager=manager,
+            availability=agent.availability,
+            open_cases=open_cases,
+        )
+
+    def list_agents(self) -> list[AgentView]:
+        with self._read() as s:
+            counts = dict(
+                s.exec(
+                    select(Case.assignee_id, func.count())
+                    .where(Case.status != Status.CLOSED, col(Case.assignee_id).is_not(None))
+                    .group_by(Case.assignee_id)
+                ).all()
+            )
+            agents = s.exec(select(Agent).order_by(Agent.name)).all()
+            return [self._agent_view(s, a, counts.get(a.id, 0)) for a in agents]
+
+    def get_agent(self, name: str) -> AgentView:
+        with self._read() as s:
+            agent = self._agent(s, name)
+            return self._agent_view(s, agent, 0)
+
+    def has_agents(self) -> bool:
+        with self._read() as s:
+            return s.exec(select(Agent.id).limit(1)).first() is not None
+
+    def set_availability(self, name: str, availability: str, *, actor: str) -> AgentView:
+        value = parse_enum(Availability, availability, "availability")
+        with self._tx() as s:
+            who = self._agent(s, actor)
+            agent = self._agent(s, name)
+            if who.id != agent.id and who.role not in DESK_LEADS:
+                raise PermissionDenied(f"{who.name} is {_a(who.role)}: only their own availability may be changed")
+            agent.availability = value
+            return self._agent_view(s, agent, 0)

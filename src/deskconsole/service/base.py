@@ -1,0 +1,376 @@
+"""The lifecycle service's plumbing: engine, transactions, clock, reading and locking cases,
+version checks, writing events, outbox rows and timers, and the status engine (_enter).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, select
+
+from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, to_utc
+from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from deskconsole.domain.lifecycle import Role, Status, SubStatus
+from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
+from deskconsole.service.records import (
+    _ACTION_STATE,
+    _ARTICLE_BY_FINGERPRINT,
+    _CANCEL_TIMER,
+    _CASE_BY_ID,
+    _CASE_BY_ID_LOCKED,
+    _INSERT_ARTICLE,
+    _INSERT_EVENT,
+    _INSERT_OUTBOX,
+    _INSERT_SURVEY,
+    _INSERT_TIMER,
+    _PENDING_TIMERS,
+    MAX_SHORT,
+    MAX_TITLE,
+    AnyCase,
+    CaseRecord,
+    Written,
+    _a,
+    _aware,
+    _customer_address,
+    _db,
+    _db_time,
+    _event_data,
+    _fingerprint,
+    _pending_timers,
+    _write_cases,
+    action_state,
+    clean_text,
+)
+from deskconsole.store.engine import is_postgres
+from deskconsole.store.models import Agent, Timer
+from deskconsole.store.watch import TrackedSession, announce, note_write
+
+if TYPE_CHECKING:
+    from deskconsole.service.batch import Batch
+
+
+class ServiceBase:
+    """The support-case life cycle over one database: what every part of Service shares."""
+
+    # Inside batch(): the batch this Service (batch.service, a copy bound to it) runs its actions in.
+    _batch: Batch | None = None
+
+    def __init__(
+        self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,
+        tick_hook: Callable[[int], None] | None = None,
+    ) -> None:
+        """`tick_hook`, when given, is called inside tick()'s open transaction each time firings
+        were applied, with how many this tick applied so far (a test's crash point: see the CLI's
+        DESKCONSOLE_TICK_PAUSE_AFTER)."""
+        self.engine = engine
+        self.clock = clock or SystemClock()
+        self.durations = durations or Durations()
+        self._pg = is_postgres(engine)
+        self._read_engine = engine.execution_options(deskconsole_readonly=True)
+        # On PostgreSQL the real clock is the database server's (see now()).
+        self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
+        if self._db_clock is not None:
+            self.clock = self._db_clock
+        self.tick_hook = tick_hook
+        self._tick_applied = 0
+
+    # ------------------------------------------------------------------ plumbing
+    def now(self) -> datetime:
+        """"Now" for timers and actions: the injected clock (DESKCONSOLE_NOW, a FixedClock).
+
+        On PostgreSQL with the system clock it is the database server's time, read at
+        most once a minute and carried forward on this machine's monotonic clock, so a
+        console whose clock runs ahead cannot fire a timer early. The reading is taken
+        as of the moment the answer arrived, so the estimate is never ahead of the server.
+        """
+        db_clock = self._db_clock
+        if db_clock is not None and db_clock.stale():
+            self._sync_clock(db_clock)
+        return to_utc(self.clock.now())
+
+    def _sync_clock(self, db_clock: SyncedClock) -> None:
+        try:
+            with self.engine.connect() as conn:
+                server = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
+                at = time.monotonic()
+                conn.rollback()
+        except SQLAlchemyError:
+            if not db_clock.synced:
+                raise  # never reached the server: no time to act on
+            db_clock.failed()  # keep carrying the last reading forward
+            return
+        db_clock.set(server, at)
+
+    @contextmanager
+    def _tx(self, *, savepoint: bool = False) -> Iterator[Session]:
+        batch = self._batch
+        if batch is not None:  # inside batch(): a savepoint of its transaction
+            yield from batch.savepoint(always=savepoint)
+            return
+        if not self._pg:
+            with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
+                with session.begin():
+                    yield session
+                    _write_cases(session)
+            return
+        # PostgreSQL: other consoles LISTEN; the touched case ids go out when this commits.
+        with TrackedSession(self.engine, expire_on_commit=False, autoflush=True) as session:
+            with session.begin():
+                yield session
+                _write_cases(session)
+                announce(session)
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with Session(self._read_engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    def _agent(self, s: Session, name: str | None) -> Agent:
+        if not name:
+            raise InvalidInput("who is acting? give --as NAME or set DESKCONSOLE_USER")
+        clean_text(name, "agent name", max_len=MAX_SHORT)  # a NUL would break the query on PostgreSQL
+        agent = s.exec(select(Agent).where(Agent.name == name)).first()
+        if agent is None:
+            raise NotFound(f"unknown agent {name!r}: add them with 'deskconsole agent add'")
+        return agent
+
+    def _actor(self, s: Session, name: str | None, roles: Sequence[Role], doing: str) -> Agent:
+        agent = self._agent(s, name)
+        if agent.role not in roles:
+            who = " or ".join(r.value for r in roles)
+            raise PermissionDenied(f"{agent.name} is {_a(agent.role)}: only {_a(who)} may {doing}")
+        return agent
+
+    def _case(self, s: Session, case_id: int, *, lock: bool = True) -> CaseRecord:
+        """The case as a CaseRecord (the same one when an action reads it twice), locked on
+        PostgreSQL, its overdue timers settled."""
+        if not isinstance(case_id, int) or isinstance(case_id, bool):
+            raise InvalidInput(f"case id must be a whole number, not {case_id!r}")
+        if not 0 < case_id < 2**31:  # beyond the id column: no such case (and no driver overflow)
+            raise NotFound(f"unknown case {case_id}")
+        case = self._record(s, case_id, _CASE_BY_ID_LOCKED if lock and self._pg else _CASE_BY_ID)
+        if case is None:
+            raise NotFound(f"unknown case {case_id}")
+        if lock:
+            self._settle(s, case)
+        return case
+
+    @staticmethod
+    def _record(s: Session, case_id: int, query: Any = _CASE_BY_ID) -> CaseRecord | None:
+        """The action's CaseRecord of a case (read by `query`), the same one however often it is asked for."""
+        row = _db(s).first(query, {"case_id": case_id})
+        if row is None:
+            return None
+        state = s.info.get(_ACTION_STATE)
+        records = (state if state is not None else action_state(s)).case_records
+        case = records.get(case_id)
+        if case is None:
+            case = records[case_id] = CaseRecord(row)
+        return case
+
+
+    def _open_case_or_refuse(self, case: CaseRecord, doing: str) -> None:
+        if case.status == Status.CLOSED:
+            raise InvalidTransition(
+                f"case {case.id} is closed: cannot {doing}; closed cases never change (clone it to start new work)"
+            )
+
+    @staticmethod
+    def _check_version(s: Session, case: CaseRecord, expected: int | None) -> None:
+        """Refuse a write based on a stale read. Timers that _settle just fired do not count:
+        the caller's version is compared with the case as people last left it, and the
+        action is then judged against the settled state."""
+        if expected is None:
+            return
+        state = s.info.get(_ACTION_STATE)
+        version, who, what = (state if state is not None else action_state(s)).before_settle.get(
+            case.id, (case.version, case.last_actor, case.last_change)
+        )
+        if expected != version:
+            raise Conflict(
+                f"case {case.id} changed since you read it (your version {expected}, now {version}): "
+                f"{who or 'someone'} {what or 'changed it'}; reload and try again",
+                current_version=version,
+                changed_by=who,
+                change=what,
+            )
+
+    @staticmethod
+    def _touch(case: AnyCase, actor: str, change: str, now: datetime) -> None:
+        case.version += 1
+        # a late timer takes effect as of its due time, but the last update never moves back
+        case.updated_at = max(_db_time(now), _aware(case.updated_at) or _db_time(now))
+        case.last_actor = actor
+        case.last_change = change[:MAX_SHORT]
+
+    def _event(
+        self, s: Session, case: AnyCase, kind: str, actor: str, at: datetime, body: str | None = None, **data: Any
+    ) -> Written:
+        row = self._event_row(case, kind, actor, at, body, **data)
+        note_write(s, case.id)  # (the flush that would have seen an Event object does not happen)
+        # An insert of the row alone: no ORM object and no flush of the unit of work.
+        return Written(id=_db(s).insert(_INSERT_EVENT, row), **row)
+
+    def _event_row(
+        self, case: AnyCase | SimpleNamespace, kind: str, actor: str, at: datetime, body: str | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
+        """An audit event's row, for _event or for several events written together (one executemany)."""
+        return {
+            "case_id": case.id,
+            "at": _db_time(at),
+            "recorded_at": _db_time(self.now()),
+            "actor": actor,
+            "kind": kind,
+            "body": body,
+            "data": _event_data(data) if data else None,
+        }
+
+    def _outbox(self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str) -> None:
+        _db(s).insert(_INSERT_OUTBOX, {
+            "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
+            "created_at": event.recorded_at, "state": "queued", "attempts": 0,
+        })
+
+    def _cancel_timers(self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime) -> list[str]:
+        db = _db(s)
+        pending = _pending_timers(s).pop(case.id, None)
+        if pending is None:
+            pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
+        ids, cancelled = [], []
+        for timer_id, _, kind in pending:
+            if kinds is None or kind in kinds:
+                ids.append(timer_id)
+                cancelled.append(kind)
+        if ids:
+            # Core statements, not ORM objects and their flush; a Timer object this session
+            # loaded before (a timer just fired) is read afresh if it is looked at again.
+            at = _db_time(at)
+            db.execute_many(_CANCEL_TIMER, [{"b_case_id": case.id, "b_timer_id": i, "b_at": at} for i in ids])
+            for timer_id in ids:
+                loaded = s.identity_map.get(s.identity_key(Timer, timer_id))
+                if loaded is not None:
+                    s.expire(loaded)
+        return cancelled
+
+    def _start_timer(self, s: Session, case: CaseRecord, kind: TimerKind, start: datetime, delay: timedelta) -> None:
+        _pending_timers(s).pop(case.id, None)
+        _db(s).insert(_INSERT_TIMER, {
+            "case_id": case.id, "kind": kind, "state": TimerState.PENDING,
+            "started_at": _db_time(start), "due_at": _db_time(start + delay),
+        })
+
+    def _manager_for(self, s: Session, case: CaseRecord) -> str:
+        if case.assignee_id is not None:
+            analyst = s.get(Agent, case.assignee_id)
+            if analyst is not None and analyst.manager_id is not None:
+                manager = s.get(Agent, analyst.manager_id)
+                if manager is not None:
+                    return manager.name
+        return "managers"
+
+    def _assignee_name(self, s: Session, case: AnyCase) -> str | None:
+        if case.assignee_id is None:
+            return None
+        agent = s.get(Agent, case.assignee_id)
+        return agent.name if agent else None
+
+    # ------------------------------------------------------------ status engine
+    def _enter(
+        self,
+        s: Session,
+        case: CaseRecord,
+        status: Status,
+        sub_status: SubStatus | None,
+        actor: str,
+        at: datetime,
+        *,
+        resolution: str | None = None,
+        reason: str | None = None,
+        event_kind: str = "status_changed",
+        **data: Any,
+    ) -> Written:
+        """Move a case into a status: cancel the old status's timers, start the new ones, send what it sends."""
+        previous = (case.status, case.sub_status)
+        leaving_customer_input = previous != (status, sub_status)
+        cancelled: list[str] = []
+        if status is Status.CLOSED:
+            cancelled = self._cancel_timers(s, case, None, at)
+        elif leaving_customer_input:
+            cancelled = self._cancel_timers(s, case, STATUS_TIMERS, at)
+        if leaving_customer_input and case.attention and case.attention.startswith("chase"):
+            case.attention = None  # the reminder's chase flag ends with customer_input
+        case.status = status
+        case.sub_status = sub_status.value if sub_status else None
+        if resolution is not None:
+            case.resolution = resolution
+        label = status.value + (f"/{sub_status.value}" if sub_status else "")
+        if status is Status.CLOSED:
+            if (batch := self._batch) is not None and batch.routing is not None:
+                batch.routing.closed(case.assignee_id)  # the batch's routing counts stay current
+            case.close_reason = reason
+            case.closed_at = _db_time(at)
+            case.attention = None
+        self._touch(case, actor, f"moved it to {label}", at)
+        event = self._event(
+            s,
+            case,
+            event_kind,
+            actor,
+            at,
+            body=resolution if status is Status.AWAITING_CONFIRMATION else reason,
+            **{
+                "from": previous[0],
+                "from_sub_status": previous[1],
+                "to": status.value,
+                "sub_status": case.sub_status,
+                **({"cancelled_timers": cancelled} if cancelled else {}),
+                **data,
+            },
+        )
+        for kind, delay in timers_for(status, sub_status, self.durations):
+            self._start_timer(s, case, kind, at, delay)
+        if status is Status.AWAITING_CONFIRMATION:
+            days = self.durations.awaiting_confirmation_close.days
+            self._outbox(
+                s, case, event, "awaiting_confirmation", _customer_address(case),
+                f"[case {case.id}] Please confirm our resolution",
+                f"We believe case {case.id} ({case.title}) is resolved:\n\n{case.resolution}\n\n"
+                f"Reply if it is not; confirm to close it. Without an answer the case closes in {days} days.",
+            )
+        if status is Status.CLOSED:
+            self._on_closed(s, case, event, at)
+        return event
+
+    def _on_closed(self, s: Session, case: CaseRecord, event: Written, at: datetime) -> None:
+        to = _customer_address(case)
+        db = _db(s)
+        db.insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(at), "to": to})
+        self._outbox(
+            s, case, event, "survey", to,
+            f"[case {case.id}] How did we do?",
+            f"Case {case.id} ({case.title}) is closed. Please rate our support from 1 to 5, with a comment if you like.",
+        )
+        if case.resolution:
+            fingerprint = _fingerprint(case.resolution)
+            s.flush()  # (articles the session added: linked or written in this transaction)
+            if db.first(_ARTICLE_BY_FINGERPRINT, {"fingerprint": fingerprint}) is None:
+                title = case.title[:MAX_TITLE]
+                article_id = db.insert(_INSERT_ARTICLE, {
+                    "title": title, "body": case.resolution, "fingerprint": fingerprint, "state": "draft",
+                    "source_case_id": case.id, "created_at": _db_time(at),
+                })
+                self._event(s, case, "article_drafted", "system", at, body=title, article=article_id)
+
+
+    @staticmethod
+    def _sub(case: CaseRecord) -> SubStatus | None:
+        return SubStatus(case.sub_status) if case.sub_status else None

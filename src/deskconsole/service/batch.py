@@ -1,0 +1,137 @@
+"""Batches of actions in one transaction (what ingest runs), and the ingest progress marks.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from deskconsole.domain.lifecycle import Status
+from deskconsole.service.base import ServiceBase
+from deskconsole.service.records import _write_cases, action_state
+from deskconsole.store.watch import TrackedSession, announce
+
+if TYPE_CHECKING:
+    from deskconsole.service import Service
+    from deskconsole.service.routing import RoutingMemo
+
+
+class Batch:
+    """One batch() of actions: its session, and `service`, the Service whose actions join it
+    (a copy of the one batch() was called on, bound to this batch; the original, and other
+    threads using it, go on acting in transactions of their own)."""
+
+    def __init__(
+        self, service: Service, session: Session, light: bool, routing: RoutingMemo | None, savepoints: bool,
+    ) -> None:
+        self.service: Service = copy.copy(service)
+        self.service._batch = self
+        self.session = session
+        self.failed_without_savepoint = False
+        self.light = light
+        self.routing = routing
+        # PostgreSQL does not hand out again the ids a rolled-back batch took: keep case ids
+        # without gaps there by rolling back single actions only.
+        self.savepoints = savepoints or service._pg
+
+    def savepoint(self, *, always: bool = False) -> Iterator[Session]:
+        action_state(self.session).next_action()  # the cases one action read belong to it alone
+        if not (self.savepoints or always):  # see batch(): a failure ends the whole batch
+            try:
+                yield self.session
+            except BaseException:
+                # even one its caller handles (a ref opened meanwhile by another writer)
+                self.failed_without_savepoint = True
+                raise
+            _write_cases(self.session)
+            return
+        with self.session.begin_nested():
+            yield self.session
+            _write_cases(self.session)
+
+
+class CaseBrief:
+    """What an action inside a light batch gives back instead of a CaseView."""
+
+    __slots__ = ("id", "status")
+
+    def __init__(self, id: int, status: str) -> None:  # noqa: A002
+        self.id = id
+        self.status = Status(status).value
+
+
+class BatchMixin(ServiceBase):
+    """batch() and the ingest progress marks."""
+
+    @contextmanager
+    def batch(
+        self, *, light: bool = True, routing: RoutingMemo | None = None, savepoints: bool = True,
+    ) -> Iterator[Batch]:
+        """Run several actions in one transaction, each action in a savepoint of it: the actions of
+        the Batch's `service` (this Service, bound to the batch) join it.
+
+        An action that refuses (or fails) rolls back to its own savepoint only, so each
+        action is still whole or nothing; the batch commits when the block ends and rolls
+        back entirely if the block raises. Without `savepoints` (SQLite) an action that refuses
+        or fails may leave part of itself behind, and the batch's `failed_without_savepoint` is
+        then set: the caller must end the block by raising (rolling the whole batch back), and
+        not go on with it. With `light`, actions give back a CaseBrief
+        (id and status) instead of building a full CaseView. `routing` keeps what routing
+        reads across batches (see RoutingMemo). Batches hold their row locks until they
+        commit: keep them short in time.
+        """
+        if self._batch is not None:
+            raise RuntimeError("Service.batch() does not nest")
+        # PostgreSQL: other consoles LISTEN; the touched case ids go out when the batch commits.
+        session_type = TrackedSession if self._pg else Session
+        with session_type(self.engine, expire_on_commit=False, autoflush=True) as session:
+            batch = Batch(self, session, light, routing, savepoints)  # type: ignore[arg-type]  # (self: a Service)
+            try:
+                with session.begin():
+                    yield batch
+                    if self._pg:
+                        announce(session)
+            except BaseException:
+                if routing is not None:
+                    routing.reset()  # its counts may include what was just rolled back
+                raise
+
+    def ingest_progress(self, key: str) -> str | None:
+        """What record_ingest_progress last kept under key, or None."""
+        from deskconsole.store.models import Meta
+
+        with self._read() as s:
+            row = s.get(Meta, key)
+            return row.value if row is not None else None
+
+    def record_ingest_progress(self, key: str, value: str, offset: int, *, replace: bool = False) -> None:
+        """Keep how far an ingest got through a file (JSON with an "offset"), never moving it back
+        (unless `replace`: a run that starts the file over).
+
+        Meant to be called on the service of the batch whose lines it covers (batch.service), so
+        the mark commits with them.
+        """
+        from deskconsole.store.models import Meta
+
+        for attempt in (1, 2):
+            try:
+                with self._tx(savepoint=True) as s:  # a refused insert is tried again
+                    query = select(Meta).where(Meta.key == key)
+                    if self._pg:
+                        query = query.with_for_update()
+                    row = s.exec(query).first()
+                    if row is None:
+                        s.add(Meta(key=key, value=value))
+                        s.flush()
+                    elif replace or int(json.loads(row.value).get("offset", -1)) < offset:
+                        row.value = value
+                return
+            except IntegrityError:  # another ingest of the same file inserted the mark first
+                if attempt == 2:
+                    raise

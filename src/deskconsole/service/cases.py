@@ -1,0 +1,344 @@
+"""Cases: opening, moving, closing, cloning, assigning, taking, notes, and the customer's
+replies and confirmations.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from deskconsole.domain.clock import to_utc
+from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
+from deskconsole.domain.lifecycle import (
+    REPLY_TARGET,
+    SEVERITY_PRIORITY,
+    Role,
+    Severity,
+    Status,
+    SubStatus,
+    check_move,
+    parse_enum,
+)
+from deskconsole.domain.views import CaseView
+from deskconsole.service.base import ServiceBase
+from deskconsole.service.batch import CaseBrief
+from deskconsole.service.records import (
+    _CASE_BY_REF,
+    _INSERT_CASE,
+    _INSERT_EVENT,
+    CASE_WORKERS,
+    DESK_LEADS,
+    LANGUAGE_RE,
+    MAX_SHORT,
+    MAX_TEXT,
+    MAX_TITLE,
+    CaseRecord,
+    _a,
+    _customer_actor,
+    _customer_address,
+    _db,
+    _db_time,
+    clean_text,
+)
+from deskconsole.store.models import Case
+from deskconsole.store.watch import note_write
+
+
+class CasesMixin(ServiceBase):
+    """Cases and the customer's events on them."""
+
+    def open_case(
+        self,
+        title: str,
+        customer: str,
+        *,
+        description: str | None = "",
+        contact: str | None = None,
+        product_area: str | None = None,
+        severity: str | None = None,
+        ref: str | None = None,
+        at: datetime | None = None,
+        actor: str | None = None,
+        language: str | None = None,
+    ) -> tuple[CaseView, bool]:
+        """Open a case (routing it), or give back the existing one for a known ref. Returns (case, created)."""
+        title = clean_text(title, "title", max_len=MAX_TITLE, required=True)
+        customer = clean_text(customer, "customer", max_len=MAX_SHORT, required=True)
+        description = clean_text(description, "description") or ""
+        contact = clean_text(contact, "contact", max_len=320)
+        product_area = clean_text(product_area, "product_area", max_len=100)
+        ref = clean_text(ref, "ref", max_len=MAX_SHORT)
+        language = clean_text(language, "language", max_len=16)
+        if language is not None and not LANGUAGE_RE.match(language):
+            raise InvalidInput(f"language {language!r}: use a language tag such as en, de or fr-CH")
+        sev = parse_enum(Severity, severity or Severity.NORMAL, "severity")
+        when = to_utc(at) if at else self.now()
+        try:
+            return self._open_new(title, customer, description, contact, language, product_area, sev, ref, when,
+                                  actor)
+        except IntegrityError:
+            if ref is None:
+                raise
+            # another writer opened the same ref at this moment; the unique ref refused ours
+            with self._read() as s:
+                existing = s.exec(select(Case).where(Case.ref == ref)).first()
+                if existing is None:
+                    raise
+                return self._case_view(s, existing), False
+
+    def _open_new(
+        self, title: str, customer: str, description: str, contact: str | None, language: str | None,
+        product_area: str | None, sev: Severity, ref: str | None, when: datetime, actor: str | None,
+    ) -> tuple[CaseView, bool]:
+        with self._tx() as s:
+            if ref is not None:
+                existing = _db(s).first(_CASE_BY_REF, {"ref": ref})
+                if existing is not None:
+                    return self._case_view(s, CaseRecord(existing)), False
+            # The new case goes in by a Core insert (building and flushing an ORM Case costs more
+            # than the insert); routing and the events read the same values from a plain object.
+            case: Any = SimpleNamespace(
+                ref=ref,
+                title=title,
+                description=description,
+                customer=customer,
+                contact=contact,
+                language=language.lower() if language else None,
+                product_area=product_area.strip().lower() if product_area else None,
+                severity=sev.value,
+                priority=SEVERITY_PRIORITY[sev].value,
+                status=Status.NEW.value,
+                created_at=_db_time(when),
+                updated_at=_db_time(when),
+                version=1,
+                last_actor=actor or f"customer:{customer}",
+                last_change="opened it",
+            )
+            analyst = self._route(s, case)
+            case.assignee_id = analyst.id if analyst else None
+            db = _db(s)
+            case.id = db.insert(_INSERT_CASE, vars(case))
+            note_write(s, case.id)  # other consoles hear of the new case (PostgreSQL)
+            db.insert_many(_INSERT_EVENT, [  # both events in one executemany
+                self._event_row(
+                    case, "opened", actor or _customer_actor(case), when, body=description or None,
+                    title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
+                ),
+                self._event_row(
+                    case, "assigned", "router", when,
+                    assignee=analyst.name if analyst else None,
+                    queue=None if analyst else "team",
+                ),
+            ])
+            batch = self._batch
+            if batch is not None and batch.light:
+                return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]
+            return self._case_view(s, s.get_one(Case, case.id)), True
+
+    def get_case(self, case_id: int) -> CaseView:
+        with self._read() as s:
+            return self._case_view(s, self._case(s, case_id, lock=False))
+
+    def move(
+        self,
+        case_id: int,
+        status: str,
+        *,
+        actor: str,
+        sub_status: str | None = None,
+        note: str | None = None,
+        expected_version: int | None = None,
+    ) -> CaseView:
+        """An analyst action: move a case to another status (closing goes through close())."""
+        target = parse_enum(Status, status, "status")
+        target_sub = parse_enum(SubStatus, sub_status, "sub-status") if sub_status else None
+        note = clean_text(note, "note")
+        if target is Status.CLOSED:
+            return self.close(case_id, reason=note or "", actor=actor, expected_version=expected_version)
+        with self._tx() as s:
+            agent = self._actor(s, actor, CASE_WORKERS, "move cases")
+            case = self._case(s, case_id)
+            self._check_version(s, case, expected_version)
+            check_move(case.id, Status(case.status), self._sub(case), target, target_sub, note)
+            now = self.now()
+            if case.assignee_id is None and agent.role == Role.ANALYST:
+                case.assignee_id = agent.id
+                self._event(s, case, "assigned", agent.name, now, assignee=agent.name, taken=True)
+            if target is Status.IN_PROGRESS:
+                case.attention = None
+            self._enter(
+                s, case, target, target_sub, agent.name, now,
+                resolution=note if target is Status.AWAITING_CONFIRMATION else None,
+            )
+            if note and target is not Status.AWAITING_CONFIRMATION:
+                self._event(s, case, "note", agent.name, now, body=note)
+            return self._case_view(s, case)
+
+
+    def close(self, case_id: int, *, reason: str, actor: str, expected_version: int | None = None) -> CaseView:
+        reason = clean_text(reason, "reason", max_len=MAX_TEXT)
+        with self._tx() as s:
+            agent = self._actor(s, actor, CASE_WORKERS, "close cases")
+            case = self._case(s, case_id)
+            self._check_version(s, case, expected_version)
+            check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, reason)
+            self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=reason.strip())
+            return self._case_view(s, case)
+
+    def clone(self, case_id: int, *, actor: str) -> CaseView:
+        with self._tx() as s:
+            agent = self._actor(s, actor, CASE_WORKERS, "clone cases")
+            source = self._case(s, case_id)
+            if source.status != Status.CLOSED:
+                raise InvalidTransition(
+                    f"case {source.id} is {source.status}: only a closed case is cloned; work on it instead"
+                )
+            now = self.now()
+            case = Case(
+                title=source.title,
+                description=source.description,
+                customer=source.customer,
+                contact=source.contact,
+                language=source.language,
+                product_area=source.product_area,
+                severity=source.severity,
+                priority=SEVERITY_PRIORITY[Severity(source.severity)],
+                status=Status.NEW,
+                cloned_from_id=source.id,
+                created_at=_db_time(now),
+                updated_at=_db_time(now),
+                version=1,
+                last_actor=agent.name,
+                last_change=f"cloned it from case {source.id}",
+            )
+            analyst = self._route(s, case)
+            case.assignee_id = analyst.id if analyst else None
+            s.add(case)
+            s.flush()
+            self._event(s, case, "opened", agent.name, now, body=case.description or None,
+                        title=case.title, cloned_from=source.id, priority=case.priority)
+            self._event(s, case, "assigned", "router", now,
+                        assignee=analyst.name if analyst else None, queue=None if analyst else "team")
+            self._event(s, source, "cloned", agent.name, now, clone=case.id)
+            return self._case_view(s, case)
+
+    def assign(self, case_id: int, assignee: str | None, *, actor: str, expected_version: int | None = None) -> CaseView:
+        """Reassign (manager or supervisor), or take a case yourself (an analyst naming themself)."""
+        with self._tx() as s:
+            who = self._agent(s, actor)
+            case = self._case(s, case_id)
+            self._open_case_or_refuse(case, "reassign it")
+            self._check_version(s, case, expected_version)
+            target = self._agent(s, assignee) if assignee else None
+            self_take = target is not None and target.id == who.id and who.role == Role.ANALYST
+            if who.role not in DESK_LEADS and not self_take:
+                raise PermissionDenied(f"{who.name} is {_a(who.role)}: only a manager or supervisor may reassign cases")
+            if target is not None and target.role != Role.ANALYST:
+                raise InvalidInput(f"{target.name} is {_a(target.role)}: cases are assigned to analysts")
+            if target is not None and case.assignee_id == target.id:
+                raise InvalidInput(f"case {case.id} is already assigned to {target.name}")
+            now = self.now()
+            previous = self._assignee_name(s, case)
+            case.assignee_id = target.id if target else None
+            label = f"assigned it to {target.name}" if target else "put it back in the team queue"
+            self._touch(case, who.name, label, now)
+            self._event(s, case, "assigned", who.name, now, assignee=target.name if target else None, previous=previous)
+            return self._case_view(s, case)
+
+    def take_next(self, *, actor: str) -> CaseView | None:
+        """Atomically take the oldest most urgent unassigned open case that fits the analyst's skills."""
+        with self._tx() as s:
+            agent = self._actor(s, actor, (Role.ANALYST,), "take cases")
+            skills = [sk for sk in agent.skills.split(",") if sk]
+            fits = col(Case.product_area).is_(None)
+            if skills:
+                fits = or_(fits, col(Case.product_area).in_(skills))
+            query = (
+                select(Case)
+                .where(col(Case.assignee_id).is_(None), Case.status != Status.CLOSED, fits)
+                .order_by(Case.priority, Case.id)
+                .limit(1)
+            )
+            if self._pg:
+                query = query.with_for_update(skip_locked=True)
+            case = s.exec(query).first()
+            if case is None:
+                return None
+            now = self.now()
+            case.assignee_id = agent.id
+            self._touch(case, agent.name, f"took it ({agent.name})", now)
+            self._event(s, case, "assigned", agent.name, now, assignee=agent.name, taken=True)
+            return self._case_view(s, case)
+
+    def add_note(
+        self, case_id: int, body: str, *, actor: str, internal: bool = True, expected_version: int | None = None
+    ) -> CaseView:
+        """An internal note (team only) or a comment to the customer (sent through the outbox)."""
+        body = clean_text(body, "note", required=True)
+        with self._tx() as s:
+            agent = self._actor(s, actor, CASE_WORKERS + (Role.SUPERVISOR,), "write on cases")
+            case = self._case(s, case_id)
+            self._open_case_or_refuse(case, "add a note")
+            self._check_version(s, case, expected_version)
+            now = self.now()
+            kind = "note" if internal else "comment"
+            self._touch(case, agent.name, "added an internal note" if internal else "wrote to the customer", now)
+            event = self._event(s, case, kind, agent.name, now, body=body)
+            if not internal:
+                self._outbox(s, case, event, "comment", _customer_address(case),
+                             f"[case {case.id}] {case.title[:120]}", body)
+            return self._case_view(s, case)
+
+    # ---------------------------------------------------------- customer events
+    def customer_reply(
+        self, case_id: int, body: str, *, at: datetime | None = None, actor: str | None = None,
+        channel: str = "portal", expected_version: int | None = None,
+    ) -> tuple[CaseView, str | None]:
+        """A customer's words; never dropped. Returns (case, notice) where notice tells e.g. to clone."""
+        body = clean_text(body, "body", required=True)
+        channel = clean_text(channel, "channel", max_len=20) or "portal"
+        with self._tx() as s:
+            logged_by = None
+            if actor is not None:
+                logged_by = self._actor(s, actor, CASE_WORKERS, "log customer contact").name
+            case = self._case(s, case_id)
+            self._check_version(s, case, expected_version)
+            when = to_utc(at) if at else self.now()
+            who = _customer_actor(case)
+            extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {})}
+            if case.status == Status.CLOSED:
+                self._event(s, case, "customer_replied", who, when, body=body, after_close=True, **extra)
+                return self._case_view(s, case), (
+                    f"case {case.id} is closed: the reply is kept on its timeline; clone it to start new work"
+                )
+            self._event(s, case, "customer_replied", who, when, body=body, **extra)
+            if channel == "phone" and case.attention and case.attention.startswith("chase"):
+                case.attention = None
+            target = REPLY_TARGET.get(Status(case.status))
+            if target is not None:
+                self._enter(s, case, target, None, who, when, cause="customer_replied")
+            else:
+                self._touch(case, who, "replied", when)
+            return self._case_view(s, case), None
+
+    def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None) -> CaseView:
+        with self._tx() as s:
+            logged_by = None
+            if actor is not None:
+                logged_by = self._actor(s, actor, CASE_WORKERS, "log a customer confirmation").name
+            case = self._case(s, case_id)
+            if case.status != Status.AWAITING_CONFIRMATION:
+                raise InvalidTransition(
+                    f"case {case.id} is {case.status}: a confirmation only closes a case awaiting confirmation"
+                )
+            when = to_utc(at) if at else self.now()
+            who = _customer_actor(case)
+            self._event(s, case, "customer_confirmed", who, when,
+                        **({"logged_by": logged_by} if logged_by else {}))
+            self._enter(s, case, Status.CLOSED, None, who, when, reason="resolution confirmed by the customer")
+            return self._case_view(s, case)

@@ -1,0 +1,369 @@
+"""Timers: tick, firing a timer and its effect, settling a case's overdue timers, the running timers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, update
+from sqlmodel import Session, col, select
+
+from deskconsole.domain.clock import to_utc
+from deskconsole.domain.lifecycle import EscalationState, Status, parse_enum
+from deskconsole.domain.timers import TimerKind, TimerState
+from deskconsole.domain.views import Fired, TimerView
+from deskconsole.service.base import ServiceBase
+from deskconsole.service.records import (
+    AnyCase,
+    _CLAIM_TIMER,
+    _PENDING_TIMERS,
+    _TIMER_BY_ID,
+    MAX_SHORT,
+    PG_TICK_CHUNK,
+    TICK_BATCH,
+    CaseRecord,
+    _aware,
+    _customer_address,
+    _db,
+    _db_time,
+    _event_data,
+    _pending_timers,
+    _write_cases,
+    action_state,
+)
+from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
+
+
+class TimersMixin(ServiceBase):
+    """Timers: tick, firing a timer and its effect, settling a case's overdue timers, the running timers."""
+
+    def tick(self, now: datetime | None = None) -> list[Fired]:
+        """Fire every timer due at `now`, each exactly once across all processes ticking this database.
+
+        A late timer takes effect as of its due time; the record keeps when it was processed.
+        Effects that start new timers already due (e.g. the follow-up after a late auto-close)
+        fire in the same call.
+        """
+        now = to_utc(now) if now else self.now()
+        fired: list[Fired] = []
+        self._tick_applied = 0
+        while True:
+            batch, seen = self._tick_pass(now)
+            fired.extend(batch)
+            if not seen:
+                return fired
+
+    def _tick_checkpoint(self, applied: int) -> None:
+        """Count firings applied (not yet committed) by this tick and tell the tick hook (see
+        __init__), when there is one: without it this does nothing."""
+        hook = self.tick_hook
+        if hook is None:
+            return
+        self._tick_applied += applied
+        if applied:
+            hook(self._tick_applied)
+
+    def _due(self, s: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
+        return list(
+            s.exec(
+                select(Timer.id, Timer.case_id)
+                .where(Timer.state == TimerState.PENDING, Timer.due_at <= _db_time(now))
+                .order_by(Timer.due_at, Timer.id)
+                .limit(limit)
+            ).all()
+        )
+
+    def _tick_pass(self, now: datetime) -> tuple[list[Fired], bool]:
+        """One batch of due timers: (what this process fired, whether any were due at all)."""
+        if not self._pg:
+            # SQLite: the whole pass holds the write lock (BEGIN IMMEDIATE); other tickers wait.
+            with self._tx() as s:
+                return self._tick_pass_bulk(s, now)
+        # PostgreSQL: a few dozen timers per transaction. Lock their cases first (the same order as
+        # every action), skipping cases another ticker or an action holds; those are retried one by
+        # one, blocking, at the end if their timer is still pending. A claim and its effect always
+        # commit together: a ticker killed mid-transaction leaves neither.
+        with self._read() as s:
+            due = self._due(s, now, TICK_BATCH)
+        fired, skipped = [], []
+        for first in range(0, len(due), PG_TICK_CHUNK):
+            chunk = due[first:first + PG_TICK_CHUNK]
+            done: list[Fired] = []
+            with self._tx() as s:
+                locked = set(s.exec(  # only cases whose timer is still pending: another ticker's work is done
+                    select(Case.id)
+                    .join(Timer, col(Timer.case_id) == col(Case.id))
+                    .where(col(Timer.id).in_([timer_id for timer_id, _ in chunk]), Timer.state == TimerState.PENDING)
+                    .order_by(Case.id)
+                    .with_for_update(of=Case, skip_locked=True)
+                ).all())
+                for timer_id, case_id in chunk:
+                    if case_id not in locked:
+                        skipped.append((timer_id, case_id))
+                        continue
+                    result = self._fire(s, timer_id, case_id, now)
+                    self._tick_checkpoint(int(result is not None))
+                    if result:
+                        done.append(result)
+            fired.extend(done)
+        if skipped:
+            with self._read() as s:
+                pending = set(s.exec(
+                    select(Timer.id).where(col(Timer.id).in_([t for t, _ in skipped]),
+                                           Timer.state == TimerState.PENDING)
+                ).all())
+            skipped = [(t, c) for t, c in skipped if t in pending]
+        for timer_id, case_id in skipped:
+            with self._tx() as s:
+                s.exec(select(Case.id).where(Case.id == case_id).with_for_update()).first()
+                result = self._fire(s, timer_id, case_id, now)
+                self._tick_checkpoint(int(result is not None))
+            if result:
+                fired.append(result)
+        return fired, bool(due)
+
+    def _tick_pass_bulk(self, s: Session, now: datetime) -> tuple[list[Fired], bool]:
+        """One batch of due timers in one transaction, the common kinds written with bulk statements.
+
+        The batch is claimed in one conditional UPDATE; RETURNING names exactly the timers this
+        pass won. Timers are applied in due order: runs of reminders and follow-ups go through
+        executemany statements, auto-closes and status updates through the per-timer effects.
+        """
+        table = Timer.__table__
+        due = s.execute(
+            select(table.c.id, table.c.case_id, table.c.kind, table.c.due_at)
+            .where(table.c.state == TimerState.PENDING, table.c.due_at <= _db_time(now))
+            .order_by(table.c.due_at, table.c.id)
+            .limit(TICK_BATCH)
+        ).all()
+        if not due:
+            return [], False
+        # Only reminders and follow-ups are claimed up front: nothing earlier in a batch can cancel
+        # them (a reminder precedes its case's auto-close; a follow-up belongs to a closed case).
+        # Auto-closes and status updates are claimed one by one when their turn comes, so that an
+        # earlier effect in the same batch (an auto-close cancelling the daily update) still wins.
+        bulk_kinds = (TimerKind.REMINDER, TimerKind.FOLLOWUP)
+        bulk_ids = [row.id for row in due if row.kind in bulk_kinds]
+        won = set(
+            s.execute(
+                update(table)
+                .where(table.c.state == TimerState.PENDING, table.c.id.in_(bulk_ids))
+                .values(state=TimerState.FIRED, fired_at=_db_time(now))
+                .returning(table.c.id)
+            ).scalars()
+        ) if bulk_ids else set()
+        fired: list[Fired] = []
+        run: list[Any] = []
+        for row in due:
+            if row.kind in bulk_kinds:
+                if row.id in won:
+                    run.append(row)
+                continue
+            if run:
+                fired.extend(self._fire_bulk(s, run, now))
+                self._tick_checkpoint(len(run))
+                run = []
+            result = self._fire(s, row.id, row.case_id, now, (row.kind, row.due_at))
+            self._tick_checkpoint(int(result is not None))
+            if result:
+                fired.append(result)
+        if run:
+            fired.extend(self._fire_bulk(s, run, now))
+            self._tick_checkpoint(len(run))
+        return fired, True
+
+    def _fire_bulk(self, s: Session, timers: Sequence[Any], now: datetime) -> list[Fired]:
+        """The effects of claimed reminders and follow-ups, as _fire_claimed writes them, in bulk."""
+        _write_cases(s)  # the per-timer effects before these rows, in order (their cases read afresh after)
+        s.flush()
+        action_state(s).pending_timers = {}  # (their timers were claimed past _fire)
+        cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__
+        case_ids = sorted({t.case_id for t in timers})
+        cases = {
+            c.id: c
+            for c in s.execute(
+                select(cases_t.c.id, cases_t.c.title, cases_t.c.customer, cases_t.c.contact)
+                .where(cases_t.c.id.in_(case_ids))
+            ).all()
+        }
+        events, fired = [], []
+        for t in timers:
+            due = to_utc(t.due_at)
+            kind = TimerKind(t.kind)
+            stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
+            events.append({
+                "case_id": t.case_id, "at": _db_time(due), "recorded_at": _db_time(self.now()), "actor": "timer",
+                "kind": "timer_fired", "body": None, "data": _event_data(stamp),
+            })
+            fired.append(Fired(case=t.case_id, timer=kind.value, due=due, fired=now))
+        event_ids = s.execute(
+            insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True), events
+        ).scalars().all()
+        outbox, touched = [], []
+        for t, event, event_id in zip(timers, events, event_ids, strict=True):
+            case = cases[t.case_id]
+            due = to_utc(t.due_at)
+            if t.kind == TimerKind.REMINDER:
+                kind, (subject, body) = "reminder", self._reminder_message(case.id, case.title, due)
+                touched.append({"b_id": t.case_id, "b_due": _db_time(due)})
+            else:
+                kind, (subject, body) = "followup", self._followup_message(case.id, case.title)
+            outbox.append({
+                "case_id": t.case_id, "event_id": event_id, "kind": kind,
+                "to": _customer_address(case), "subject": subject, "body": body,
+                "created_at": event["recorded_at"], "state": "queued", "sent_at": None, "attempts": 0,
+                "next_attempt_at": None, "last_error": None, "message_id": None, "claimed_until": None,
+            })
+        s.execute(insert(outbox_t), outbox)
+        if touched:
+            # as _touch: version + 1, updated_at never moves back (a late timer is as of its due time)
+            s.execute(
+                update(cases_t)
+                .where(cases_t.c.id == bindparam("b_id"))
+                .values(
+                    attention="chase by phone: customer input overdue",
+                    version=cases_t.c.version + 1,
+                    updated_at=func.max(cases_t.c.updated_at, bindparam("b_due", type_=cases_t.c.updated_at.type)),
+                    last_actor="timer",
+                    last_change="sent the customer a reminder"[:MAX_SHORT],
+                ),
+                touched,
+            )
+        s.expire_all()  # rows written past the session: later per-timer effects read them afresh
+        return fired
+
+    def _reminder_message(self, case_id: int, title: str, due: datetime) -> tuple[str, str]:
+        closes = due + self.durations.customer_input_close - self.durations.customer_input_reminder
+        return (
+            f"[case {case_id}] We are waiting for your answer",
+            f"Case {case_id} ({title}) is waiting for information from you. Without an answer it closes "
+            f"on {closes:%Y-%m-%d}.",
+        )
+
+    @staticmethod
+    def _followup_message(case_id: int, title: str) -> tuple[str, str]:
+        return (
+            f"[case {case_id}] Following up",
+            f"Case {case_id} ({title}) was closed yesterday. If anything is still wrong, "
+            "reply and we will open a new case linked to it.",
+        )
+
+    def _fire(
+        self, s: Session, timer_id: int, case_id: int, now: datetime, timer: tuple[str, datetime] | None = None,
+    ) -> Fired | None:
+        """Claim the timer with a conditional update; apply its effect only if this call won it.
+        `timer`: its kind and due time, when the caller has read them."""
+        _pending_timers(s).pop(case_id, None)
+        db = _db(s)
+        if db.execute(_CLAIM_TIMER, {"b_timer_id": timer_id, "b_at": _db_time(now)}) != 1:
+            return None
+        if timer is None:
+            row = db.first(_TIMER_BY_ID, {"timer_id": timer_id})
+            timer = (row["kind"], row["due_at"])  # type: ignore[index]
+        return self._fire_claimed(s, case_id, timer[0], timer[1], now)
+
+    def _fire_claimed(self, s: Session, case_id: int, timer_kind: str, due_at: datetime, now: datetime) -> Fired:
+        """Apply the effect of a timer this process has claimed (its state is already 'fired').
+
+        The effect changes the case's CaseRecord (the one the action firing it works on, when one
+        does), written when the transaction or savepoint ends; the caller holds the case's lock."""
+        case = action_state(s).case_records.get(case_id) or self._record(s, case_id)
+        due = to_utc(due_at)
+        kind = TimerKind(timer_kind)
+        stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
+        if kind is TimerKind.REMINDER:
+            case.attention = "chase by phone: customer input overdue"
+            self._touch(case, "timer", "sent the customer a reminder", due)
+            event = self._event(s, case, "timer_fired", "timer", due, **stamp)
+            self._outbox(
+                s, case, event, "reminder", _customer_address(case), *self._reminder_message(case.id, case.title, due)
+            )
+        elif kind is TimerKind.AUTO_CLOSE:
+            self._event(s, case, "timer_fired", "timer", due, **stamp)
+            reason = (
+                "auto-closed: resolution not confirmed in time"
+                if case.status == Status.AWAITING_CONFIRMATION
+                else "auto-closed: no customer input in time"
+            )
+            self._enter(s, case, Status.CLOSED, None, "timer", due, reason=reason)
+        elif kind is TimerKind.FOLLOWUP:
+            event = self._event(s, case, "timer_fired", "timer", due, **stamp)
+            self._outbox(
+                s, case, event, "followup", _customer_address(case), *self._followup_message(case.id, case.title)
+            )
+        elif kind is TimerKind.STATUS_UPDATE:
+            esc = self._open_escalation(s, case.id)
+            event = self._event(s, case, "timer_fired", "timer", due, **stamp)
+            if esc is not None and esc.state == EscalationState.APPROVED and case.status != Status.CLOSED:
+                case.attention = "daily escalation status update due"
+                self._touch(case, "timer", "flagged the daily status update as due", due)
+                self._outbox(
+                    s, case, event, "status_update_due", esc.engineer or esc.manager or "managers",
+                    f"[case {case.id}] Daily status update due",
+                    f"Escalated case {case.id} ({case.title}) is due its daily status update to {case.customer}.",
+                )
+                step = self.durations.escalation_status_update
+                following = due + step
+                while following <= now:
+                    following += step
+                self._start_timer(s, case, TimerKind.STATUS_UPDATE, following - step, step)
+        return Fired(case=case.id, timer=kind.value, due=due, fired=now)
+
+    def running_timers(self, *, kind: str | None = None, limit: int = 500) -> list[TimerView]:
+        """Every timer still to fire, soonest first (the supervisor's countdowns)."""
+        if kind is not None:
+            parse_enum(TimerKind, kind, "timer kind")
+        with self._read() as s:
+            query = (
+                select(Timer, Case)
+                .join(Case, Case.id == Timer.case_id)
+                .where(Timer.state == TimerState.PENDING)
+            )
+            if kind is not None:
+                query = query.where(Timer.kind == kind)
+            rows = s.exec(query.order_by(Timer.due_at, Timer.id).limit(limit)).all()
+            names = self._names(s, {c.assignee_id for _, c in rows})
+            return [self._timer_view(t, c, names.get(c.assignee_id)) for t, c in rows]
+
+    @staticmethod
+    def _timer_view(t: Timer, c: AnyCase, assignee: str | None) -> TimerView:
+        return TimerView(
+            id=t.id, case=c.id, kind=t.kind, state=t.state, started_at=_aware(t.started_at), due=_aware(t.due_at),
+            fired=_aware(t.fired_at), case_title=c.title, case_status=c.status, case_sub_status=c.sub_status,
+            assignee=assignee, priority=c.priority,
+        )
+
+    def _names(self, s: Session, ids: set[int | None]) -> dict[int, str]:
+        wanted = [i for i in ids if i is not None]
+        if not wanted:
+            return {}
+        return dict(s.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(wanted))).all())
+
+
+    def _settle(self, s: Session, case: CaseRecord) -> None:
+        """Fire this case's timers that are already due before acting on it.
+
+        A timer takes effect as of its due time even when nobody ticked: a customer
+        reply that arrives after an overdue auto-close finds the case closed. The
+        firing is part of the action's transaction (a refused action leaves it to
+        the next tick), and the claim is the same conditional update tick uses.
+        """
+        now = self.now()
+        before = (case.version, case.last_actor, case.last_change)
+        db = _db(s)
+        # This case's pending timers (the (case_id, state) index), due ones picked and sorted here:
+        # a due_at condition in SQL makes SQLite walk the desk-wide (state, due_at) index instead.
+        # (Timers change only by Core statements, so there is nothing to flush first.)
+        # An effect may start timers that are already due (the follow-up after a late close): read again.
+        while True:
+            pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
+            due = sorted((to_utc(due_at), timer_id) for timer_id, due_at, _ in pending if to_utc(due_at) <= now)
+            if not due:
+                _pending_timers(s)[case.id] = pending  # the action's _cancel_timers need not read them again
+                return
+            action_state(s).before_settle.setdefault(case.id, before)
+            kinds = {timer_id: kind for timer_id, _, kind in pending}
+            for due_at, timer_id in due:  # (their effects change this same CaseRecord)
+                self._fire(s, timer_id, case.id, now, (kinds[timer_id], due_at))

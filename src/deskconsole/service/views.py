@@ -1,0 +1,147 @@
+"""What front ends list and show: cases (the list and one case's view), the outbox, changes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from deskconsole.domain.clock import to_utc
+from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.lifecycle import Status, parse_enum
+from deskconsole.domain.timers import TimerKind, TimerState
+from deskconsole.domain.views import CaseRow, CaseView, EventView, OutboxView
+from deskconsole.service.base import ServiceBase
+from deskconsole.service.batch import CaseBrief
+from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, clean_text
+from deskconsole.store.models import Article, CaseArticle, Escalation, Event, Outbox, Survey, Timer
+from deskconsole.store.watch import Watcher, open_watcher
+from deskconsole.store.window import read_window
+
+
+class ViewsMixin(ServiceBase):
+    """What front ends list and show: cases (the list and one case's view), the outbox, changes."""
+
+    def list_cases(
+        self,
+        *,
+        status: str | None = None,
+        limit: int | None = None,
+        view: str = "all",
+        actor: str | None = None,
+        text: str | None = None,
+        sort: str = "oldest",
+        after: int | None = None,
+    ) -> list[CaseRow]:
+        """Cases for a list: oldest first by default; views all/mine/unassigned/escalated/open.
+
+        `after` continues from a case id (keyset pagination): the next page after that case in the
+        chosen order (for priority and updated, after that case's place in the order).
+        """
+        if status is not None:
+            parse_enum(Status, status, "status")
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise InvalidInput(f"limit must be a whole number of 0 or more, not {limit!r}")
+        text = clean_text(text, "filter", max_len=MAX_SHORT)
+        with self._read() as s:
+            me = self._agent(s, actor).id if view == "mine" else None
+            # One piece of SQL (store/window.py) for the service and the console's first paint.
+            driver = s.connection()
+            cursor = driver.connection.driver_connection.cursor()
+            try:
+                return read_window(cursor, driver.dialect.paramstyle, view=view, sort=sort, me=me, status=status,
+                                   text=text, after=after, limit=limit)
+            finally:
+                cursor.close()
+
+    def list_outbox(
+        self,
+        *,
+        case_id: int | None = None,
+        limit: int | None = None,
+        state: str | None = None,
+        newest_first: bool = False,
+        before: int | None = None,
+    ) -> list[OutboxView]:
+        """Outbox rows, oldest first (or newest first); `state` keeps one state, `before` pages by id."""
+        with self._read() as s:
+            query = select(Outbox)
+            if case_id is not None:
+                query = query.where(Outbox.case_id == case_id)
+            if state is not None:
+                query = query.where(Outbox.state == state)
+            if before is not None:
+                query = query.where(col(Outbox.id) < before)
+            query = query.order_by(col(Outbox.id).desc() if newest_first else col(Outbox.id))
+            if limit is not None:
+                query = query.limit(limit)
+            return [
+                OutboxView(id=o.id, case=o.case_id, kind=o.kind, to=o.to, subject=o.subject, body=o.body,
+                           created_at=_aware(o.created_at), state=o.state, sent_at=_aware(o.sent_at),
+                           attempts=o.attempts or 0, last_error=o.last_error, message_id=o.message_id)
+                for o in s.exec(query).all()
+            ]
+
+    def watch(self) -> Watcher:
+        """A change watcher on a connection of its own (store/watch.py): `wait(timeout)`, `close()`.
+
+        Raises WatchUnavailable when this database cannot be watched (poll
+        last_change_marker() instead).
+        """
+        return open_watcher(self.engine)
+
+    def last_change_marker(self) -> int:
+        """A cheap number that grows with every change (the newest audit event id)."""
+        with self._read() as s:
+            return int(s.exec(select(func.max(Event.id))).one() or 0)
+
+    # ------------------------------------------------------------------- views
+    def _case_view(self, s: Session, case: AnyCase) -> CaseView:
+        batch = self._batch
+        if batch is not None and batch.light:
+            return CaseBrief(id=case.id, status=case.status)  # type: ignore[return-value]
+        s.flush()
+        # Sorted in Python: ORDER BY due_at makes SQLite pick the (state, due_at) index and scan
+        # every pending timer of the desk instead of this case's few.
+        timers = sorted(
+            s.exec(select(Timer).where(Timer.case_id == case.id, Timer.state == TimerState.PENDING)).all(),
+            key=lambda t: (to_utc(t.due_at), t.id),  # rows just added hold aware times, loaded ones may not
+        )
+        assignee = self._assignee_name(s, case)
+        timer_views = [self._timer_view(t, case, assignee) for t in timers]
+
+        def due(kind: TimerKind) -> datetime | None:
+            return next((t.due for t in timer_views if t.kind == kind), None)
+
+        esc = s.exec(
+            select(Escalation).where(Escalation.case_id == case.id).order_by(col(Escalation.id).desc())
+        ).first()
+        survey = s.exec(select(Survey).where(Survey.case_id == case.id)).first()
+        articles = s.exec(
+            select(Article).join(CaseArticle, CaseArticle.article_id == Article.id)
+            .where(CaseArticle.case_id == case.id).order_by(CaseArticle.id)
+        ).all()
+        events = s.exec(select(Event).where(Event.case_id == case.id).order_by(Event.at, Event.id)).all()
+        return CaseView(
+            id=case.id, ref=case.ref, title=case.title, description=case.description, status=case.status,
+            sub_status=case.sub_status, priority=case.priority, severity=case.severity, assignee=assignee,
+            customer=case.customer, contact=case.contact, product_area=case.product_area,
+            auto_close_at=due(TimerKind.AUTO_CLOSE), reminder_at=due(TimerKind.REMINDER),
+            followup_at=due(TimerKind.FOLLOWUP), timers=timer_views,
+            escalation=self._escalation_view(s, esc, case) if esc else None,
+            version=case.version, attention=case.attention, resolution=case.resolution,
+            close_reason=case.close_reason, engineering_ref=case.engineering_ref, cloned_from=case.cloned_from_id,
+            created_at=_aware(case.created_at), updated_at=_aware(case.updated_at), closed_at=_aware(case.closed_at),
+            last_actor=case.last_actor, last_change=case.last_change,
+            survey=self._survey_view(s, survey, case) if survey else None,
+            articles=[self._article_view(a) for a in articles],
+            events=[
+                EventView(id=e.id, at=_aware(e.at), actor=e.actor, kind=e.kind, body=e.body,
+                          data=json.loads(e.data) if e.data else {}, recorded_at=_aware(e.recorded_at))
+                for e in events
+            ],
+            language=case.language,
+        )
