@@ -481,6 +481,47 @@ def test_other_commands_never_load_the_console(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
+def test_the_console_start_loads_no_other_command(tmp_path: Path) -> None:
+    """`deskconsole` (no command) parses its arguments and reaches the console's launch loading
+    the command line's shared module and the console's launch only: no other command's module,
+    and not shutil with the compression modules it brings (argparse's help width needs them only
+    when help is shown). The console's start time is spent on the console."""
+    code = (
+        "import sys\n"
+        "from deskconsole.cli import common\n"
+        "args = common.build_parser().parse_args([])\n"
+        "args.func.function()\n"
+        "cli = sorted(m for m in sys.modules if m.startswith('deskconsole.cli'))\n"
+        "assert cli == ['deskconsole.cli', 'deskconsole.cli.common', 'deskconsole.cli.console'], cli\n"
+        "assert 'shutil' not in sys.modules and 'lzma' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_help_wraps_at_the_width_argparse_would_use() -> None:
+    """The help's width is found without shutil, as argparse finds it: $COLUMNS, else the terminal's, else 80."""
+    code = (
+        "import argparse, sys\n"
+        "from deskconsole.cli import common\n"
+        "ours, theirs = common._Formatter('deskconsole')._width, argparse.HelpFormatter('deskconsole')._width\n"
+        "assert ours == theirs, (ours, theirs)\n"
+        "print(ours)\n"
+    )
+    widths = []
+    for columns in ("52", "97", "", "x"):
+        env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+        if columns:
+            env["COLUMNS"] = columns
+        proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        widths.append(int(proc.stdout))
+    assert widths[:2] == [50, 95]
+    shown = subprocess.run([sys.executable, "-m", "deskconsole", "case", "move", "--help"],
+                           env={**os.environ, "COLUMNS": "52"}, capture_output=True, text=True, timeout=60).stdout
+    assert "  --expect-version N    refuse if the case changed\n" in shown  # wrapped at 50
+
+
 def test_missing_console_is_reported(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                      tmp_path: Path) -> None:
     from deskconsole import cli

@@ -1,0 +1,3 @@
+from deskconsole.cli import main
+
+raise SystemExit(main())

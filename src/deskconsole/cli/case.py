@@ -1,0 +1,188 @@
+"""`deskconsole case ...`: work on cases.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deskconsole.cli.common import Context, countdown, done, safe, safe_block, when
+from deskconsole.domain.clock import format_countdown
+from deskconsole.domain.lifecycle import EscalationState
+
+
+def cmd_case_list(ctx: Context) -> int:
+    a = ctx.args
+    rows = ctx.service.list_cases(status=a.status, limit=a.limit, view=a.view, actor=ctx.user, text=a.search)
+    if a.json:
+        ctx.out.json([r.to_json() for r in rows])
+        return 0
+    now = ctx.service.now()
+
+    def next_timer(r: Any) -> str | None:
+        if r.next_timer is None or r.next_timer_due is None:
+            return None
+        return f"{r.next_timer} {format_countdown(r.next_timer_due - now)}"
+
+    ctx.out.table(
+        ["ID", "PRI", "STATUS", "ASSIGNEE", "ESC", "NEXT TIMER", "CUSTOMER", "TITLE"],
+        [
+            [r.id, r.priority, r.status + (f"/{r.sub_status}" if r.sub_status else ""), r.assignee,
+             r.escalation, next_timer(r), r.customer, r.title]
+            for r in rows
+        ],
+        widths={4: 12, 5: 24, 6: 24, 7: 70},
+    )
+    return 0
+
+
+def cmd_case_show(ctx: Context) -> int:
+    case = ctx.service.get_case(ctx.args.id)
+    if ctx.args.json:
+        ctx.out.json(case.to_json())
+        return 0
+    line = ctx.out.line
+    status = case.status + (f" / {case.sub_status}" if case.sub_status else "")
+    line(f"case {case.id}: {safe(case.title)}")
+    fields: list[tuple[str, object]] = [
+        ("status", status),
+        ("priority", f"{case.priority} (severity {case.severity})"),
+        ("customer", case.customer + (f" <{case.contact}>" if case.contact else "")),
+        ("assignee", case.assignee or "team queue"),
+        ("product area", case.product_area),
+        ("ref", case.ref),
+        ("opened", when(case.created_at)),
+        ("updated", f"{when(case.updated_at)} by {case.last_actor or '-'}: {case.last_change or '-'}"),
+        ("version", case.version),
+    ]
+    if case.attention:
+        fields.append(("attention", case.attention))
+    for t in case.timers:
+        fields.append((t.kind.replace("_", "-"), countdown(ctx, t.due)))
+    if case.engineering_ref:
+        fields.append(("engineering", case.engineering_ref))
+    if case.cloned_from:
+        fields.append(("cloned from", f"case {case.cloned_from}"))
+    if case.closed_at:
+        fields.append(("closed", f"{when(case.closed_at)}: {case.close_reason or '-'}"))
+    esc = case.escalation
+    if esc is not None:
+        text = f"{esc.state}, requested {when(esc.requested_at)} by {esc.requested_by}"
+        if esc.decided_by:
+            text += f"; decided by {esc.decided_by}"
+        if esc.engineer and esc.state == EscalationState.APPROVED:
+            text += f"; engineer {esc.engineer} ({esc.comm_mode}, {esc.comm_frequency})"
+        fields.append(("escalation", text))
+    if case.survey is not None:
+        sv = case.survey
+        answer = f"score {sv.score}" + (" (flagged)" if sv.flagged else "") if sv.score else "not answered"
+        fields.append(("survey", f"sent {when(sv.sent_at)}, {answer}"))
+    for art in case.articles:
+        fields.append(("article", f"#{art.id} {art.title}"))
+    for label, value in fields:
+        line(f"  {label + ':':<15} {safe('-' if value is None else value)}")
+    for label, body in (("description", case.description), ("resolution", case.resolution)):
+        if body:
+            line(f"  {label}:")
+            for text in safe_block(body).split("\n"):
+                line(f"    {text}")
+    line("  timeline:")
+    for e in case.events:
+        detail = _event_detail(e)
+        line(f"    {when(e.at)}  {safe(e.actor)}  {e.kind}{(': ' + safe(detail)) if detail else ''}")
+        if e.body:
+            for text in safe_block(e.body).split("\n"):
+                line(f"        {text}")
+    return 0
+
+
+def _event_detail(e: Any) -> str:
+    d = e.data or {}
+    if e.kind in ("status_changed",) and d.get("to"):
+        return f"{d.get('from')} → {d['to']}" + (f"/{d['sub_status']}" if d.get("sub_status") else "")
+    if e.kind == "assigned":
+        return d.get("assignee") or "team queue"
+    if e.kind == "timer_fired":
+        return f"{d.get('timer')} (due {d.get('due', '')[:19]})"
+    if e.kind == "priority_changed":
+        return f"{d.get('from')} → {d.get('to')}"
+    if e.kind == "survey_answered":
+        return f"score {d.get('score')}"
+    if e.kind.endswith("_logged") and d.get("reference"):
+        return str(d["reference"])
+    return ""
+
+
+def cmd_case_open(ctx: Context) -> int:
+    a = ctx.args
+    case, created = ctx.service.open_case(
+        a.title, a.customer, description=a.description, contact=a.contact, product_area=a.product_area,
+        severity=a.severity, ref=a.ref, actor=ctx.user, language=a.language,
+    )
+    return done(ctx, case, "opened:" if created else "already exists:")
+
+
+def cmd_case_move(ctx: Context) -> int:
+    a = ctx.args
+    case = ctx.service.move(a.id, a.status, actor=ctx.user, sub_status=a.sub_status, note=a.note,
+                            expected_version=a.expect_version)
+    return done(ctx, case)
+
+
+def cmd_case_close(ctx: Context) -> int:
+    a = ctx.args
+    case = ctx.service.close(a.id, reason=a.reason, actor=ctx.user, expected_version=a.expect_version)
+    return done(ctx, case)
+
+
+def cmd_case_clone(ctx: Context) -> int:
+    case = ctx.service.clone(ctx.args.id, actor=ctx.user)
+    ctx.out.line(str(case.id))
+    return 0
+
+
+def cmd_case_assign(ctx: Context) -> int:
+    a = ctx.args
+    return done(ctx, ctx.service.assign(a.id, a.name, actor=ctx.user, expected_version=a.expect_version))
+
+
+def cmd_case_unassign(ctx: Context) -> int:
+    a = ctx.args
+    return done(ctx, ctx.service.assign(a.id, None, actor=ctx.user, expected_version=a.expect_version))
+
+
+def cmd_case_take(ctx: Context) -> int:
+    case = ctx.service.take_next(actor=ctx.user)
+    if case is None:
+        if ctx.args.json:
+            ctx.out.json(None)
+        else:
+            ctx.out.line("nothing to take: no unassigned open case fits your skills")
+        return 0
+    return done(ctx, case, "taken:")
+
+
+def cmd_case_note(ctx: Context) -> int:
+    a = ctx.args
+    case = ctx.service.add_note(a.id, a.text, actor=ctx.user, internal=not a.public, expected_version=a.expect_version)
+    return done(ctx, case)
+
+
+def cmd_case_reply(ctx: Context) -> int:
+    a = ctx.args
+    case, notice = ctx.service.customer_reply(a.id, a.text, actor=ctx.user, channel="phone" if a.phone else "portal",
+                                              expected_version=a.expect_version)
+    if notice and not a.json:
+        ctx.out.line(f"note: {safe(notice)}")
+    return done(ctx, case)
+
+
+def cmd_case_confirm(ctx: Context) -> int:
+    return done(ctx, ctx.service.customer_confirm(ctx.args.id, actor=ctx.user))
+
+
+def cmd_case_defect(ctx: Context) -> int:
+    a = ctx.args
+    case = ctx.service.log_engineering(a.id, a.reference, a.summary, actor=ctx.user,
+                                       kind="enhancement" if a.enhancement else "defect",
+                                       expected_version=a.expect_version)
+    return done(ctx, case)

@@ -1,0 +1,539 @@
+"""The command line's shared pieces: the parser (build_parser), the context a command runs
+with, and the output helpers (untrusted text made inert, tables, JSON, `error: ...` lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from deskconsole.delivery.cli import add_deliver_command
+from deskconsole.domain.clock import format_countdown, format_time
+from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
+from deskconsole.domain.timers import TimerKind
+from deskconsole.settings import Settings
+
+if TYPE_CHECKING:
+    from deskconsole.service import Service
+
+
+PROG = "deskconsole"
+
+# --------------------------------------------------------------------------- text
+
+
+# C0 controls, DEL, C1 controls, bidi overrides/isolates, line/paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BLOCK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe(value: object) -> str:
+    """One line of untrusted text made inert: every control character shown as an escape (\\x1b)."""
+    text = "" if value is None else str(value)
+    return _CONTROL.sub(_visible, text)
+
+
+def safe_block(value: object) -> str:
+    """Multi-line untrusted text: newlines and tabs kept, every other control character escaped."""
+    text = "" if value is None else str(value)
+    return _CONTROL_BLOCK.sub(_visible, text.replace("\r\n", "\n"))
+
+
+# Characters JSON may carry raw but a terminal must not get raw (json.dumps escapes only C0 itself).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def when(value: datetime | None) -> str:
+    return format_time(value) or "-"
+
+
+class Output:
+    """stdout/stderr for one run; JSON is printed with non-ASCII kept when the stream can take it."""
+
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        encoding = (getattr(self.out, "encoding", None) or "").lower().replace("-", "")
+        self.ascii_json = encoding not in ("utf8", "utf16", "utf32")
+
+    def line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def json(self, value: Any, *, flush: bool = False) -> None:
+        text = json.dumps(value, ensure_ascii=self.ascii_json)
+        if not self.ascii_json:  # DEL, C1 and bidi controls stay escaped (\u009b) even in UTF-8 output
+            text = _JSON_UNSAFE.sub(_json_escape, text)
+        self.out.write(text + "\n")
+        if flush:
+            self.out.flush()
+
+    def table(
+        self, headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: dict[int, int] | None = None
+    ) -> None:
+        """Left-aligned columns; every cell is untrusted text made safe; the last column is not padded."""
+        widths = widths or {}
+        cells = [
+            [clip(safe("-" if c is None else c), widths.get(i, 10_000)) for i, c in enumerate(r)] for r in rows
+        ]
+        size = [len(h) for h in headers]
+        for r in cells:
+            for i, c in enumerate(r):
+                size[i] = max(size[i], len(c))
+        last = len(headers) - 1
+        for r in [list(headers), *cells]:
+            self.line("  ".join(c if i == last else c.ljust(size[i]) for i, c in enumerate(r)).rstrip())
+
+    def error(self, message: str) -> None:
+        self.err.write("error: " + safe(message) + "\n")
+        self.err.flush()
+
+
+# ------------------------------------------------------------------------ parser
+
+
+MAX_ID = 2**31 - 1  # ids and limits beyond this are out of every column's range
+
+
+def non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
+    return min(value, MAX_ID)  # a limit larger than any table is no limit
+
+
+def positive(text: str) -> int:
+    value = non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
+    return value
+
+
+def case_id(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a case id is a whole number, not {text!r}") from None
+    return value
+
+
+def calendar_date(text: str) -> str:
+    """A day that exists on the calendar, written YYYY-MM-DD (kept as written)."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a calendar date (YYYY-MM-DD): {text!r}") from None
+    return text
+
+
+def _columns() -> int:
+    """The terminal's width as argparse's help formatter reads it (shutil.get_terminal_size's columns:
+    $COLUMNS, else the terminal's, else 80), without importing shutil (and the compression modules
+    it loads) on every start: the console's start path never formats help."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help formatter, its width as argparse finds it (two columns less than the
+    terminal's) but through _columns()."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad usage is one line on stderr, `error: ...` naming where to look, and exit status 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {safe(message)} (see '{self.prog} --help')\n")
+
+
+def skill_list(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
+
+
+STATUSES = [s.value for s in Status]
+SUB_STATUSES = [s.value for s in SubStatus]
+ROLES = [r.value for r in Role]
+SEVERITIES = [s.value for s in Severity]
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--db", metavar="URL", default=default,
+                        help="SQLAlchemy database URL (env DESKCONSOLE_DB; default: SQLite in the user data dir)")
+    parser.add_argument("--as", dest="user", metavar="NAME", default=default,
+                        help="act as this agent (env DESKCONSOLE_USER; default: the login name)")
+
+
+class _Commands:
+    """Adds leaf commands that accept the global options after the command too."""
+
+    def __init__(self, parser: argparse.ArgumentParser, title: str, dest: str) -> None:
+        self.common = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
+        _global_options(self.common, suppress=True)
+        self.sub = parser.add_subparsers(title=title, dest=dest, metavar="COMMAND")
+
+    def group(self, name: str, help: str) -> _Commands:
+        parser = self.sub.add_parser(name, help=help, description=help)
+        parser.set_defaults(func=None, group_parser=parser)
+        group = _Commands.__new__(_Commands)
+        group.common = self.common
+        group.sub = parser.add_subparsers(title="commands", dest=f"{name}_command", metavar="COMMAND")
+        return group
+
+    def leaf(self, name: str, func: Command, help: str, **kw: Any) -> argparse.ArgumentParser:
+        parser = self.sub.add_parser(name, help=help, description=help, parents=[self.common], **kw)
+        parser.set_defaults(func=func)
+        return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog=PROG,
+        description="A keyboard-first console for the whole life of a support case. "
+        "Without a command it opens the console.",
+        epilog="Environment: DESKCONSOLE_DB, DESKCONSOLE_USER, DESKCONSOLE_NOW (fixed 'now', ISO 8601 with a zone), "
+        "DESKCONSOLE_CONFIG (config file), timer durations such as DESKCONSOLE_CUSTOMER_INPUT_REMINDER=3d. "
+        "Exit status: 0 done, 1 refused (one 'error:' line on stderr), 2 bad usage.",
+    )
+    _global_options(parser, suppress=False)
+    parser.set_defaults(func=_cmd("cmd_console"))
+    top = _Commands(parser, "commands", "command")
+
+    top.leaf("console", _cmd("cmd_console"), "open the console (the same as no command)")
+
+    p = top.leaf("demo", _cmd("cmd_demo"), "fill an empty database with a realistic desk")
+    p.add_argument("--cases", type=positive, default=60, metavar="N", help="how many cases (default 60)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (same seed and end time, same desk)")
+
+    agent = top.group("agent", "people on the desk")
+    p = agent.leaf("add", _cmd("cmd_agent_add"),
+                   "add a person (anyone may while there are no agents; then managers and supervisors)")
+    p.add_argument("name")
+    p.add_argument("--role", required=True, choices=ROLES)
+    p.add_argument("--skills", type=skill_list, default=[], metavar="a,b", help="product areas, comma separated")
+    p.add_argument("--manager", metavar="NAME")
+    p.add_argument("--email", metavar="ADDRESS")
+    p.add_argument("--json", action="store_true")
+    p = agent.leaf("list", _cmd("cmd_agent_list"), "everyone on the desk")
+    p.add_argument("--json", action="store_true")
+    p = agent.leaf("availability", _cmd("cmd_agent_availability"), "mark someone available or away")
+    p.add_argument("name")
+    p.add_argument("availability", choices=["available", "away"])
+
+    p = top.leaf("ingest", _cmd("cmd_ingest"), "apply outside events (JSON Lines) from FILE or standard input",
+                 epilog="One output line per input line; blank lines are skipped without output "
+                 "(they still count for line numbers). Exit status 1 when any line failed. Reading a FILE, "
+                 "ingest keeps its place in the database: run again on the same FILE, it goes on after "
+                 "the last line an earlier run applied.")
+    p.add_argument("file", nargs="?", metavar="FILE", help="JSON Lines file ('-' or omitted: standard input)")
+    p.add_argument("--restart", action="store_true",
+                   help="apply FILE from its first line, whatever an earlier run of it applied")
+
+    top.leaf("tick", _cmd("cmd_tick"), "fire every timer due now, once; one JSON line per fired timer")
+    add_deliver_command(top.sub, [top.common]).set_defaults(func=_cmd("cmd_deliver"))
+
+    case = top.group("case", "work on cases")
+    p = case.leaf("list", _cmd("cmd_case_list"), "matching cases, oldest first")
+    p.add_argument("--status", choices=STATUSES)
+    p.add_argument("--limit", type=non_negative, metavar="N")
+    p.add_argument("--view", choices=["all", "open", "mine", "unassigned", "escalated"], default="all")
+    p.add_argument("--search", metavar="TEXT", help="words in the title or customer")
+    p.add_argument("--json", action="store_true")
+    p = case.leaf("show", _cmd("cmd_case_show"), "one case with its timeline")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--json", action="store_true")
+    p = case.leaf("open", _cmd("cmd_case_open"), "open a case for a customer (e.g. from a phone call)")
+    p.add_argument("title")
+    p.add_argument("--customer", required=True)
+    p.add_argument("--description", default="")
+    p.add_argument("--contact", metavar="EMAIL")
+    p.add_argument("--area", dest="product_area", metavar="AREA")
+    p.add_argument("--severity", choices=SEVERITIES)
+    p.add_argument("--ref")
+    p.add_argument("--language", metavar="TAG", help="the customer's language for messages, e.g. de or fr-CH")
+    p.add_argument("--json", action="store_true")
+    p = case.leaf("move", _cmd("cmd_case_move"), "move a case to another status (an analyst action)")
+    p.add_argument("id", type=case_id)
+    p.add_argument("status", choices=STATUSES)
+    p.add_argument("--sub-status", choices=SUB_STATUSES)
+    p.add_argument("--note", metavar="TEXT", help="a note; the resolution when moving to awaiting_confirmation")
+    _version_and_json(p)
+    p = case.leaf("close", _cmd("cmd_case_close"), "close a case with a stated reason")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--reason", required=True)
+    _version_and_json(p)
+    p = case.leaf("clone", _cmd("cmd_case_clone"), "open a new case from a closed one; prints the new id")
+    p.add_argument("id", type=case_id)
+    p = case.leaf("assign", _cmd("cmd_case_assign"),
+                  "assign a case to an analyst (managers, supervisors; analysts take for themselves)")
+    p.add_argument("id", type=case_id)
+    p.add_argument("name")
+    _version_and_json(p)
+    p = case.leaf("unassign", _cmd("cmd_case_unassign"), "put a case back in the team queue")
+    p.add_argument("id", type=case_id)
+    _version_and_json(p)
+    p = case.leaf("take", _cmd("cmd_case_take"), "take the most urgent unassigned case that fits your skills")
+    p.add_argument("--json", action="store_true")
+    p = case.leaf("note", _cmd("cmd_case_note"), "an internal note, or with --public a comment sent to the customer")
+    p.add_argument("id", type=case_id)
+    p.add_argument("text")
+    p.add_argument("--public", action="store_true")
+    _version_and_json(p)
+    p = case.leaf("reply", _cmd("cmd_case_reply"), "log the customer's reply (e.g. taken by phone)")
+    p.add_argument("id", type=case_id)
+    p.add_argument("text")
+    p.add_argument("--phone", action="store_true", help="the customer answered by phone")
+    _version_and_json(p)
+    p = case.leaf("confirm", _cmd("cmd_case_confirm"), "log the customer's confirmation of the resolution")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--json", action="store_true")
+    p = case.leaf("defect", _cmd("cmd_case_defect"), "log a defect (or enhancement) with engineering")
+    p.add_argument("id", type=case_id)
+    p.add_argument("reference")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--enhancement", action="store_true")
+    _version_and_json(p)
+
+    esc = top.group("escalation", "escalation requests and decisions")
+    p = esc.leaf("request", _cmd("cmd_escalation_request"), "file an escalation on the customer's behalf")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--by-customer", action="store_true",
+                   help="record it as filed by the customer themself, not on their behalf "
+                   "(also what happens when no --as/DESKCONSOLE_USER is given and the login name is no agent)")
+    p.add_argument("--json", action="store_true")
+    p = esc.leaf("review", _cmd("cmd_escalation_review"), "record a manager's review of a pending request")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--severity-impact", metavar="TEXT")
+    p.add_argument("--business-risk", metavar="TEXT")
+    p.add_argument("--sla", dest="sla_commitments", metavar="TEXT")
+    p.add_argument("--actions-taken", metavar="TEXT")
+    p.add_argument("--problem-statement-ok", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--impact-described", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--workaround-impractical", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--milestone", dest="milestone_date", metavar="DATE", type=calendar_date)
+    p.add_argument("--json", action="store_true")
+    p = esc.leaf("decide", _cmd("cmd_escalation_decide"), "approve or deny a request (managers only)")
+    p.add_argument("id", type=case_id)
+    p.add_argument("decision", choices=["approve", "deny"])
+    p.add_argument("--reason", required=True)
+    p.add_argument("--engineer", metavar="NAME", help="the escalation engineer (default: the deciding manager)")
+    p.add_argument("--mode", dest="comm_mode", choices=["email", "phone", "conference_call"], default="email")
+    p.add_argument("--frequency", dest="comm_frequency", default="daily")
+    p.add_argument("--attendees", dest="comm_attendees")
+    _version_and_json(p)
+    p = esc.leaf("update", _cmd("cmd_escalation_update"), "send the daily status update of an approved escalation")
+    p.add_argument("id", type=case_id)
+    p.add_argument("text")
+    p.add_argument("--json", action="store_true")
+    p = esc.leaf("deescalate", _cmd("cmd_escalation_deescalate"),
+                 "de-escalate (manager or escalation engineer); needs all three confirmations",
+                 aliases=["de-escalate"])
+    p.add_argument("id", type=case_id)
+    p.add_argument("--plan-accepted", action="store_true")
+    p.add_argument("--rca-on-track", action="store_true")
+    p.add_argument("--customer-agreed", action="store_true")
+    p.add_argument("--note")
+    p.add_argument("--json", action="store_true")
+    p = esc.leaf("list", _cmd("cmd_escalation_list"), "escalations, oldest request first")
+    p.add_argument("--state", choices=[s.value for s in EscalationState])
+    p.add_argument("--open-cases", action="store_true", help="only escalations of open cases")
+    p.add_argument("--json", action="store_true")
+
+    outbox = top.group("outbox", "what was queued for customers and managers")
+    p = outbox.leaf("list", _cmd("cmd_outbox_list"), "the outbox, oldest first")
+    p.add_argument("--case", type=case_id, metavar="ID")
+    p.add_argument("--limit", type=non_negative, metavar="N")
+    p.add_argument("--json", action="store_true")
+
+    timers = top.group("timers", "timers still to fire (the countdowns)")
+    p = timers.leaf("list", _cmd("cmd_timers_list"), "running timers, soonest first")
+    p.add_argument("--kind", choices=[k.value for k in TimerKind])
+    p.add_argument("--limit", type=non_negative, default=500, metavar="N")
+    p.add_argument("--json", action="store_true")
+
+    survey = top.group("survey", "satisfaction surveys")
+    p = survey.leaf("answer", _cmd("cmd_survey_answer"), "record the customer's survey answer")
+    p.add_argument("id", type=case_id)
+    p.add_argument("score", type=int, choices=range(1, 6), metavar="SCORE")
+    p.add_argument("--comment")
+    p.add_argument("--json", action="store_true")
+    p = survey.leaf("summary", _cmd("cmd_survey_summary"), "CSAT, score distribution, flagged answers")
+    p.add_argument("--weeks", type=positive, default=12, help="weeks of trend (at most 520)")
+    p.add_argument("--json", action="store_true")
+
+    kb = top.group("kb", "knowledge base")
+    p = kb.leaf("search", _cmd("cmd_kb_search"), "search articles")
+    p.add_argument("query", nargs="?", default="")
+    p.add_argument("--limit", type=positive, default=20)
+    p.add_argument("--json", action="store_true")
+    p = kb.leaf("add", _cmd("cmd_kb_add"), "add an article")
+    p.add_argument("title")
+    p.add_argument("--body", required=True)
+    p.add_argument("--draft", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p = kb.leaf("link", _cmd("cmd_kb_link"), "link an article to a case")
+    p.add_argument("id", type=case_id)
+    p.add_argument("article", type=int)
+    p.add_argument("--json", action="store_true")
+
+    db = top.group("db", "the database's schema version")
+    db.leaf("version", _cmd("cmd_db_version"), "the database's schema version and this deskconsole's (changes nothing)")
+    db.leaf("upgrade", _cmd("cmd_db_upgrade"), "create or upgrade the database to this deskconsole's schema "
+            "(any command does this too; a SQLite file is copied first)")
+    return parser
+
+
+def _version_and_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--expect-version", type=int, metavar="N",
+                   help="refuse if the case changed since you read this version")
+    p.add_argument("--json", action="store_true", help="print the case as JSON afterwards")
+
+
+class Command:
+    """A command's function, `deskconsole.cli.MODULE.NAME`, imported when the command runs: a
+    command line loads the module of its own command only (the console's start, none)."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def function(self) -> Callable[[Context], int]:
+        return getattr(importlib.import_module(f"deskconsole.cli.{self.module}"), self.name)
+
+    def __call__(self, ctx: Context) -> int:
+        return self.function()(ctx)
+
+
+# Where each command's function lives (deskconsole.cli.<module>).
+COMMANDS = {
+    "console": ("cmd_console",),
+    "demo": ("cmd_demo",),
+    "agent": ("cmd_agent_add", "cmd_agent_list", "cmd_agent_availability"),
+    "case": ("cmd_case_list", "cmd_case_show", "cmd_case_open", "cmd_case_move", "cmd_case_close", "cmd_case_clone",
+             "cmd_case_assign", "cmd_case_unassign", "cmd_case_take", "cmd_case_note", "cmd_case_reply",
+             "cmd_case_confirm", "cmd_case_defect"),
+    "escalation": ("cmd_escalation_request", "cmd_escalation_review", "cmd_escalation_decide",
+                   "cmd_escalation_update", "cmd_escalation_deescalate", "cmd_escalation_list"),
+    "ingest": ("cmd_ingest",),
+    "timers": ("cmd_tick", "cmd_timers_list"),
+    "outbox": ("cmd_outbox_list", "cmd_deliver"),
+    "survey": ("cmd_survey_answer", "cmd_survey_summary"),
+    "kb": ("cmd_kb_search", "cmd_kb_add", "cmd_kb_link"),
+    "db": ("cmd_db_version", "cmd_db_upgrade"),
+}
+MODULE_OF = {name: module for module, names in COMMANDS.items() for name in names}
+
+
+def _cmd(name: str) -> Command:
+    return Command(MODULE_OF[name], name)
+
+
+class Context:
+    def __init__(
+        self, args: argparse.Namespace, settings: Settings, out: Output,
+        tick_hook: Callable[[int], None] | None = None,
+    ) -> None:
+        self.args = args
+        self.settings = settings
+        self.out = out
+        self.tick_hook = tick_hook
+        self._service: Service | None = None
+
+    @property
+    def service(self) -> Service:
+        if self._service is None:
+            self._service = self.settings.make_service()
+            self._service.tick_hook = self.tick_hook
+        return self._service
+
+    @property
+    def user(self) -> str | None:
+        return self.settings.user
+
+    def close(self) -> None:
+        if self._service is not None:
+            self._service.engine.dispose()
+
+
+# ----------------------------------------------------------------------- helpers
+
+
+def print_case_line(ctx: Context, case: Any, verb: str = "is now") -> None:
+    status = case.status + (f"/{case.sub_status}" if case.sub_status else "")
+    extra = []
+    if case.assignee:
+        extra.append(f"assignee {case.assignee}")
+    for label, due in (("auto-close", case.auto_close_at), ("reminder", case.reminder_at)):
+        if due is not None:
+            extra.append(f"{label} {when(due)}")
+    tail = f" ({', '.join(extra)})" if extra else ""
+    ctx.out.line(f"case {case.id} {verb} {status}, {case.priority}, version {case.version}{tail}")
+
+
+def done(ctx: Context, case: Any, verb: str = "is now") -> int:
+    if getattr(ctx.args, "json", False):
+        ctx.out.json(case.to_json())
+    else:
+        print_case_line(ctx, case, verb)
+    return 0
+
+
+def countdown(ctx: Context, due: datetime | None) -> str:
+    if due is None:
+        return "-"
+    return f"{when(due)} ({format_countdown(due - ctx.service.now())})"
+
+
+def _safe_url(url: str) -> str:
+    from deskconsole.store.engine import safe_url
+
+    return safe_url(url)
+
+
+def _db_problem(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split())
+    return clip(text, 300)
