@@ -1,0 +1,205 @@
+"""The bulk writer's writing: the planner's chunks into the database (see deskconsole.bulk).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import Engine
+
+from deskconsole.bulk.lives import (
+    ARTICLE_COLUMNS,
+    BESIDE,
+    CACHE_KB,
+    EVENT_COLUMNS,
+    FINISH_SHARE,
+    SEED_COLUMNS,
+    SEED_CUSTOMER,
+    SEED_TIMES,
+    SEED_TITLE,
+    BulkSummary,
+)
+from deskconsole.bulk.planner import _Planner
+from deskconsole.bulkload import Beside, Dialect, SeedImage, SeedLoad, insert_many, remove_database
+from deskconsole.store import search
+
+
+class _Build:
+    """Writes the planner's chunks: on PostgreSQL and into a desk with cases in one transaction; into a
+    new SQLite desk beside the file, with the planner and the search index in a second process."""
+
+    def __init__(self, engine: Engine, planner: _Planner, chunk: int,
+                 progress: Callable[[int, int], None] | None) -> None:
+        self.engine = engine
+        self.planner = planner
+        self.chunk = chunk
+        self.progress = progress
+        self.pg = planner.pg
+        self.d = Dialect(pg=self.pg, iso_tail=planner.times.iso_tail, times=SEED_TIMES)
+        self.timings: Counter[str] = Counter()
+        self.total = planner.total
+
+    def report(self, done: float) -> None:
+        if self.progress is not None:
+            self.progress(int(done), self.total)
+
+    def run(self) -> BulkSummary:
+        with self.engine.connect() as conn:
+            self.planner.load(conn)
+        if self.pg or not self.planner.fresh:
+            summary = self._in_transaction()
+        else:
+            summary = self._new_sqlite_desk()
+        summary.phases.update(self.timings)
+        summary.phases = {k: round(v, 3) for k, v in summary.phases.items()}
+        return summary
+
+    def _write(self, cur: Any, chunks: Any, share: float, images: bool = False, made: Sequence[str] = ()) -> SeedLoad:
+        """The chunks' rows, with the progress bar going to `share` of the cases. A chunk's seed rows
+        come as a list, or as a SeedImage of them (`images`) with the rows of the tables `made`."""
+        self.report(0)
+        done = 0
+        p = self.planner
+        article_sql = f'INSERT INTO article ({", ".join(ARTICLE_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 7)})'
+        event_sql = f'INSERT INTO event ({", ".join(EVENT_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 8)})'
+        with SeedLoad(cur, self.d, SEED_COLUMNS, p.loads(self.d), images=images, made=made) as load:
+            for size, articles, drafted, seeds in chunks:
+                if images:
+                    load.take(seeds, self.timings)
+                else:
+                    load.load(seeds, self.timings)
+                if articles:
+                    insert_many(cur, self.d, article_sql, article_sql, articles)
+                    insert_many(cur, self.d, event_sql, event_sql, drafted)
+                done += size
+                self.report(done * share)
+        return load
+
+    def _in_transaction(self) -> BulkSummary:
+        raw = self.engine.raw_connection()
+        try:
+            dbapi = raw.driver_connection
+            cur = dbapi.cursor()
+            try:
+                if not self.pg:
+                    cur.execute("BEGIN IMMEDIATE")
+                    search.pause_case_index_on(cur)  # the search index is refilled once, after the cases are in
+                self._write(cur, self.planner.chunks(self.chunk), 1 - FINISH_SHARE)
+                if not self.pg:
+                    start = time.perf_counter()
+                    search.rebuild_case_index_on(cur)
+                    self.timings["index"] += time.perf_counter() - start
+                else:
+                    for table in ("case", "event", "timer", "outbox", "survey", "article"):
+                        cur.execute(
+                            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                            f'(SELECT COALESCE(MAX(id), 0) + 1 FROM "{table}"), false)'
+                        )
+                dbapi.commit() if self.pg else cur.execute("COMMIT")
+            except BaseException:
+                if self.pg:
+                    dbapi.rollback()
+                elif dbapi.in_transaction:
+                    cur.execute("ROLLBACK")
+                raise
+            cur.close()
+        finally:
+            raw.close()
+        self.report(self.total)
+        return self.planner.summary()
+
+    def _new_sqlite_desk(self) -> BulkSummary:
+        """A desk without cases yet: built with the journal off into `<file>.bulk` (a copy of the file),
+        which replaces the file once complete. If another connection has the file open (its WAL is
+        there), or it is not a plain file, the cases go into it in one ordinary transaction instead."""
+        url = self.engine.url
+        path = url.database
+        self.engine.dispose()  # this process's pooled connections let go of the file
+        if not path or path == ":memory:" or path.startswith("file:") or url.query or any(
+                os.path.exists(path + suffix) for suffix in ("-wal", "-shm", "-journal")):
+            return self._in_transaction()
+        path = os.path.abspath(path)
+        target = path + ".bulk"
+        index_path = path + ".bulk-index"
+        remove_database(index_path)
+        source = sqlite3.connect(path)
+        try:
+            journal = source.execute("PRAGMA journal_mode").fetchone()[0]
+            index_ddl = source.execute("SELECT sql FROM sqlite_master WHERE name = 'case_fts'").fetchone()
+            beside_ddl = [row[0] for table in BESIDE for row in source.execute(  # tables first, then indexes
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type DESC",
+                (table,))]
+            remove_database(target)
+            source.execute("VACUUM INTO ?", (target,))
+        finally:
+            source.close()
+        planner = self.planner
+        side: Beside | None = None
+        index = search.CaseIndexFile(index_path, index_ddl[0]) if index_ddl and Beside.available() else None
+        con = sqlite3.connect(target, isolation_level=None)
+        try:
+            cur = con.cursor()
+            for pragma in ("journal_mode=OFF", "synchronous=OFF", f"cache_size=-{CACHE_KB}", "temp_store=MEMORY",
+                           "foreign_keys=OFF"):
+                cur.execute(f"PRAGMA {pragma}")
+            cur.execute("BEGIN")
+            search.pause_case_index_on(cur)
+            if index is not None:
+                chunk = self.chunk
+
+                def make() -> Iterator[tuple]:
+                    """In the second process: the chunks with their seed rows as images; the index."""
+                    # None is bound several times a seed row; an adapter for it spares sqlite3 a failed
+                    # adapter lookup each time (this process only)
+                    sqlite3.register_adapter(type(None), lambda none: none)
+                    made = [t for t in planner.loads(self.d) if t.table in BESIDE]
+                    images = SeedImage(SEED_COLUMNS, self.d, made, beside_ddl)
+                    for size, articles, drafted, seeds in planner.chunks(chunk):
+                        yield size, articles, drafted, images.image(seeds)
+                        index.add((row[0], row[SEED_TITLE], row[SEED_CUSTOMER]) for row in seeds)
+                    beside_phases.update((f"{phase} (beside)", seconds) for phase, seconds in images.seconds.items())
+
+                def finish() -> BulkSummary:
+                    start = time.perf_counter()
+                    index.finish()
+                    summary = planner.summary()
+                    summary.phases.update(beside_phases)
+                    summary.phases["index (beside)"] = index.seconds + time.perf_counter() - start
+                    return summary
+
+                beside_phases: dict[str, float] = {}
+                side = Beside(make, finish)
+                load = self._write(cur, side, 1 - FINISH_SHARE, images=True, made=BESIDE)
+                summary = side.result
+                cur.execute("COMMIT")
+                load.detach()
+                start = time.perf_counter()
+                search.copy_case_index_on(cur, index_path)
+                self.timings["index copy"] += time.perf_counter() - start
+            else:
+                self._write(cur, planner.chunks(self.chunk), 1 - FINISH_SHARE)
+                start = time.perf_counter()
+                search.rebuild_case_index_on(cur)
+                self.timings["index"] += time.perf_counter() - start
+                summary = planner.summary()
+                cur.execute("COMMIT")
+            cur.execute(f"PRAGMA journal_mode={journal}")
+            cur.close()
+            con.close()
+            os.replace(target, path)
+        except BaseException:
+            if side is not None:
+                side.stop()
+            con.close()
+            remove_database(target)
+            raise
+        finally:
+            remove_database(index_path)
+        self.report(self.total)
+        return summary
+

@@ -1,0 +1,346 @@
+"""The bulk writer's cases: each kind of case's life as the rows the service writes for it
+(`_life`), over the cells of the case's seed row; and the builder's limits and summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, text
+from deskconsole.demodata import PLAN_WEIGHTS
+from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
+
+
+CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
+CACHE_KB = 262_144  # SQLite page cache of the writer of a new desk
+HOUR = 3600
+DAY = 86400
+MINUTE = 60
+# the tables of a new SQLite desk the second process makes (their rows come in its seed images, copied)
+# (the outbox rows cost the most to make for their size: copying them costs half as much. Timer rows
+# copied in are no cheaper than made here, and their (state, due_at) index, copied in its own order
+# chunk by chunk, was left a third full; survey's unique index makes SQLite copy its rows one by one.)
+BESIDE = ("outbox",)
+FINISH_SHARE = 0.03  # of the progress bar: the search index and the move into place, after the chunks
+
+# Where a bulk case ends up (the demo's plans; escalations, clones and engineering items
+# belong to the demo's lively cases built through the service).
+OPEN_PLANS = {plan: weight for plan, weight in PLAN_WEIGHTS.items() if not plan.startswith("closed")}
+CLOSED_PLANS = {plan: weight for plan, weight in PLAN_WEIGHTS.items() if plan.startswith("closed")}
+PENDING_NOTES = {
+    "customer_input": "Could you send us the exact time it happened and a screenshot?",
+    "development": "Logged with engineering; waiting for the fix.",
+    "scheduled_service": "An engineer visit is booked for next week.",
+    "third_party": "Waiting for the payment provider to answer.",
+}
+INPUT_NOTE = "Please send the log file from the affected machine."
+PRIORITY = {s.value: p.value for s, p in SEVERITY_PRIORITY.items()}
+SURVEY_SHARE = 0.55  # closed cases whose customer answers the survey
+
+CASE_COLUMNS = (
+    "id", "ref", "title", "description", "customer", "contact", "language", "product_area", "severity", "priority",
+    "status", "sub_status", "assignee_id", "resolution", "close_reason", "attention", "engineering_ref",
+    "cloned_from_id", "created_at", "updated_at", "closed_at", "version", "last_actor", "last_change",
+)
+EVENT_COLUMNS = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data")
+TIMER_COLUMNS = ("id", "case_id", "kind", "state", "started_at", "due_at", "fired_at", "cancelled_at")
+OUTBOX_COLUMNS = ("id", "case_id", "event_id", "kind", "to", "subject", "body", "created_at", "state", "attempts")
+SURVEY_COLUMNS = ("id", "case_id", "sent_at", "to", "answered_at", "score", "comment", "flagged")
+ARTICLE_COLUMNS = ("id", "title", "body", "fingerprint", "state", "source_case_id", "created_at")
+TABLES = (
+    ("case", CASE_COLUMNS), ("event", EVENT_COLUMNS), ("timer", TIMER_COLUMNS), ("outbox", OUTBOX_COLUMNS),
+    ("survey", SURVEY_COLUMNS),
+)
+
+# The seed row of a case: what its rows are made of.
+SEED_COLUMNS = (
+    # case id, kind of case; the ids its events, timers, outbox rows and survey count from
+    ("cid", "BIGINT"), ("v", "BIGINT"), ("eb", "BIGINT"), ("tb", "BIGINT"), ("ob", "BIGINT"), ("sb", "BIGINT"),
+    ("ref", "TEXT"), ("title", "TEXT"), ("description", "TEXT"), ("customer", "TEXT"), ("contact", "TEXT"),
+    ("area", "TEXT"), ("severity", "TEXT"), ("priority", "TEXT"), ("assignee_id", "BIGINT"), ("assignee", "TEXT"),
+    ("who", "TEXT"), ("address", "TEXT"), ("opened_data", "TEXT"), ("assigned_data", "TEXT"),
+    ("resolution", "TEXT"), ("reason", "TEXT"), ("reply", "TEXT"),
+    ("score", "BIGINT"), ("comment", "TEXT"), ("flagged", "BOOLEAN"), ("survey_data", "TEXT"),
+    ("tt", "TEXT"),  # the times below, each TIME_WIDTH characters (UTC, 'YYYY-MM-DD HH:MM:SS.ffffff')
+)
+# opened, worked, the third step (pending, awaiting confirmation, closed by the analyst), the customer's
+# reply or confirmation; the reminder due and fired, the auto-close due and fired, the follow-up due and
+# fired, the survey answered. A time the case's kind does not have is blank.
+SEED_TIMES = ("t0", "t1", "t2", "t3", "rd", "rf", "cd", "cf", "fd", "ff", "ta")
+SEED_TITLE = 7
+SEED_CUSTOMER = 9
+CID, WHO, ASSIGNEE, ADDRESS, TITLE = Seed("cid"), Seed("who"), Seed("assignee"), Seed("address"), Seed("title")
+RESOLUTION, REASON, REPLY = Seed("resolution"), Seed("reason"), Seed("reply")
+T0, T1, T2, T3, RD, RF, CD, CF, FD, FF, TA = (Time(n) for n in SEED_TIMES)
+BLANK = " " * TIME_WIDTH
+
+# kinds of case: (plan,), ("pending:customer_input", reminder fired?), (closed plan, follow-up fired?, answer)
+NO_ANSWER, ANSWER_FIRST, ANSWER_AFTER = 0, 1, 2  # the survey answer: none, before the follow-up fired, after
+
+
+@dataclass
+class BulkSummary:
+    cases: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    surveys_answered: int = 0
+    timers_fired: int = 0
+    events: int = 0
+    outbox: int = 0
+    articles: int = 0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds spent: planning, each table, the index, ...
+
+
+def fingerprint(text: str) -> str:
+    """As the service fingerprints a resolution (normalised, hashed)."""
+    return hashlib.sha256(" ".join(text.lower().split()).encode()).hexdigest()
+
+
+class _Times:
+    """Whole seconds since the epoch -> the text a seed row carries, fast (a million cases format ~8M times).
+
+    Every time keeps the microseconds of `end`, as the demo's clock does when it steps from a real "now".
+    """
+
+    def __init__(self, end: datetime) -> None:
+        end = end.astimezone(UTC)
+        self.end = int(end.replace(microsecond=0).timestamp())
+        self.micro = end.microsecond
+        tail = f".{self.micro:06d}"
+        self.iso_tail = (tail if self.micro else "") + "+00:00"
+        hms = [f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}{tail}" for s in range(DAY)]
+
+        class Days(dict):
+            def __missing__(self, day: int) -> str:
+                prefix = self[day] = datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%d ")
+                return prefix
+
+        days = Days()
+
+        def text(t: int) -> str:
+            return days[t // DAY] + hms[t % DAY]
+
+        self.text = text
+
+    def value(self, t: int, postgres: bool) -> Any:
+        """As a bound parameter: text on SQLite, an aware datetime on PostgreSQL."""
+        return datetime.fromtimestamp(t, UTC).replace(microsecond=self.micro) if postgres else self.text(t)
+
+
+def _json_cache() -> Callable[..., str]:
+    cache: dict[tuple, str] = {}
+
+    def data(*items: tuple[str, Any]) -> str:
+        key = tuple(items)
+        text = cache.get(key)
+        if text is None:
+            text = cache[key] = json.dumps(dict(items), default=str)
+        return text
+
+    return data
+
+
+# ------------------------------------------------------------------------------------ the lives
+class _Life:
+    """The rows one kind of case gets, each cell a constant or an expression over its seed row."""
+
+    def __init__(self, data: Callable[..., str]) -> None:
+        self.data = data
+        self.events: list[dict[str, Any]] = []
+        self.timers: list[dict[str, Any]] = []
+        self.outbox: list[dict[str, Any]] = []
+        self.survey: list[dict[str, Any]] = []
+        self.status: str = "new"
+        self.sub: str | None = None
+        self.version = 1
+        self.updated: Any = T0
+        self.last_actor: Any = WHO
+        self.last_change = "opened it"
+        self.resolution: Any = None
+        self.close_reason: Any = None
+        self.attention: str | None = None
+        self.closed: Any = None
+        self.answered = False
+
+    def event(self, kind: str, actor: Any, at: Any, body: Any = None, data: Any = None,
+              recorded: Any = None) -> Id:
+        eid = Id("eb", len(self.events) + 1)
+        self.events.append({"id": eid, "case_id": CID, "at": at, "recorded_at": at if recorded is None else recorded,
+                            "actor": actor, "kind": kind, "body": body, "data": data})
+        return eid
+
+    def enter(self, to: str, to_sub: str | None, actor: Any, at: Any, *, body: Any = None,
+              cancelled: tuple[str, ...] = (), cause: str | None = None, recorded: Any = None) -> Id:
+        items = [("from", self.status), ("from_sub_status", self.sub), ("to", to), ("sub_status", to_sub)]
+        if cancelled:
+            items.append(("cancelled_timers", cancelled))  # a tuple: JSON writes it as a list
+        if cause:
+            items.append(("cause", cause))
+        self.version += 1
+        self.updated = at
+        self.last_actor = actor
+        self.last_change = "moved it to " + to + (f"/{to_sub}" if to_sub else "")
+        self.status, self.sub = to, to_sub
+        return self.event("status_changed", actor, at, body, self.data(*items), recorded)
+
+    def timer(self, kind: str, state: str, started: Any, due: Any, fired: Any = None, cancelled: Any = None) -> None:
+        self.timers.append({"id": Id("tb", len(self.timers) + 1), "case_id": CID, "kind": kind, "state": state,
+                            "started_at": started, "due_at": due, "fired_at": fired, "cancelled_at": cancelled})
+
+    def message(self, event: Id, kind: str, subject: Any, body: Any, created: Any) -> None:
+        self.outbox.append({"id": Id("ob", len(self.outbox) + 1), "case_id": CID, "event_id": event, "kind": kind,
+                            "to": ADDRESS, "subject": subject, "body": body, "created_at": created,
+                            "state": "queued", "attempts": 0})
+
+    def fired(self, kind: str, due: Any, fired: Any) -> Id:
+        """The tick processed the timer due at `due` at `fired`: its firing event."""
+        stamp = text('{"timer": "', kind, '", "due": "', Iso(due.name), '", "fired": "', Iso(fired.name), '"}')
+        return self.event("timer_fired", "timer", due, None, stamp, fired)
+
+    def case_row(self) -> dict[str, Any]:
+        return {
+            "id": CID, "ref": Seed("ref"), "title": TITLE, "description": Seed("description"),
+            "customer": Seed("customer"), "contact": Seed("contact"), "language": None, "product_area": Seed("area"),
+            "severity": Seed("severity"), "priority": Seed("priority"), "status": self.status, "sub_status": self.sub,
+            "assignee_id": Seed("assignee_id"), "resolution": self.resolution, "close_reason": self.close_reason,
+            "attention": self.attention, "engineering_ref": None, "cloned_from_id": None, "created_at": T0,
+            "updated_at": self.updated, "closed_at": self.closed, "version": self.version,
+            "last_actor": self.last_actor, "last_change": self.last_change,
+        }
+
+    def rows(self) -> dict[str, list[dict[str, Any]]]:
+        return {"case": [self.case_row()], "event": self.events, "timer": self.timers, "outbox": self.outbox,
+                "survey": self.survey}
+
+
+def _life(kind: tuple, ac_days: int, data: Callable[..., str]) -> _Life:
+    """What the service writes for a case of this kind: the steps of its plan, as rows over its seed row."""
+    plan = kind[0]
+    life = _Life(data)
+    life.event("opened", WHO, T0, Seed("description"), Seed("opened_data"))
+    life.event("assigned", "router", T0, None, Seed("assigned_data"))
+    if plan == "new":
+        return life
+    life.enter("in_progress", None, ASSIGNEE, T1)
+
+    def confirm_request() -> None:
+        life.resolution = RESOLUTION
+        eid = life.enter("awaiting_confirmation", None, ASSIGNEE, T2, body=RESOLUTION)
+        life.message(eid, "awaiting_confirmation", text("[case ", CID, "] Please confirm our resolution"),
+                     text("We believe case ", CID, " (", TITLE, ") is resolved:\n\n", RESOLUTION,
+                          "\n\nReply if it is not; confirm to close it. Without an answer the case closes in "
+                          f"{ac_days} days."), T2)
+
+    def reminder() -> None:
+        """The reminder of pending/customer_input, fired by the tick: sent, and the case flagged."""
+        life.timer("reminder", "fired", T2, RD, RF)
+        eid = life.fired("reminder", RD, RF)
+        life.message(eid, "reminder", text("[case ", CID, "] We are waiting for your answer"),
+                     text("Case ", CID, " (", TITLE, ") is waiting for information from you. Without an answer "
+                          "it closes on ", Day("cd"), "."), RF)
+        life.version += 1
+        life.updated = RD
+        life.last_actor, life.last_change = "timer", "sent the customer a reminder"
+        life.attention = "chase by phone: customer input overdue"
+
+    def auto_close(reason: str) -> Id:
+        """The auto-close started at T2, due at CD, fired at CF, closes the case as "timer"."""
+        life.timer("auto_close", "fired", T2, CD, CF)
+        life.fired("auto_close", CD, CF)
+        return life.enter("closed", None, "timer", CD, body=reason, recorded=CF)
+
+    def answer() -> None:
+        life.answered = True
+        life.event("survey_answered", WHO, TA, Seed("comment"), Seed("survey_data"))
+
+    if plan == "in_progress":
+        pass
+    elif plan in ("due", "update_received", "closed:auto_input") or plan.startswith("pending:"):
+        sub = plan.split(":", 1)[1] if plan.startswith("pending:") else "customer_input"
+        life.enter("pending", sub, ASSIGNEE, T2)
+        life.event("note", ASSIGNEE, T2, PENDING_NOTES[sub] if plan.startswith("pending:") else INPUT_NOTE)
+        if plan == "update_received":
+            life.event("customer_replied", WHO, T3, REPLY, data(("channel", "portal")))
+            life.enter("update_received", None, WHO, T3, cancelled=("reminder", "auto_close"),
+                       cause="customer_replied")
+            life.timer("reminder", "cancelled", T2, RD, None, T3)
+            life.timer("auto_close", "cancelled", T2, CD, None, T3)
+        elif sub == "customer_input" and plan != "closed:auto_input":
+            if plan == "due" or not kind[1]:
+                life.timer("reminder", "pending", T2, RD)
+            else:
+                reminder()
+            life.timer("auto_close", "pending", T2, CD)
+    elif plan in ("awaiting_confirmation", "reopened"):
+        confirm_request()
+        if plan == "reopened":
+            life.event("customer_replied", WHO, T3, REPLY, data(("channel", "portal")))
+            life.enter("reopened", None, WHO, T3, cancelled=("auto_close",), cause="customer_replied")
+            life.timer("auto_close", "cancelled", T2, CD, None, T3)
+        else:
+            life.timer("auto_close", "pending", T2, CD)
+    if not plan.startswith("closed"):
+        return life
+
+    # closed, one way or another; the follow-up and the survey come after
+    if plan == "closed:analyst":
+        life.close_reason = REASON
+        close = life.enter("closed", None, ASSIGNEE, T2, body=REASON)
+        closed_at, recorded = T2, T2
+    elif plan == "closed:confirmed":
+        confirm_request()
+        life.timer("auto_close", "cancelled", T2, CD, None, T3)
+        life.event("customer_confirmed", WHO, T3)
+        life.close_reason = "resolution confirmed by the customer"
+        close = life.enter("closed", None, WHO, T3, body=life.close_reason, cancelled=("auto_close",))
+        closed_at, recorded = T3, T3
+    elif plan == "closed:auto_confirm":
+        confirm_request()
+        life.close_reason = "auto-closed: resolution not confirmed in time"
+        close = auto_close(life.close_reason)
+        closed_at, recorded = CD, CF
+    else:  # closed:auto_input (pending/customer_input entered above)
+        reminder()
+        life.close_reason = "auto-closed: no customer input in time"
+        close = auto_close(life.close_reason)
+        closed_at, recorded = CD, CF
+    # _on_closed: the survey and its message (a draft article for a new resolution: _Planner.drafts)
+    life.attention = None
+    life.closed = closed_at
+    life.message(close, "survey", text("[case ", CID, "] How did we do?"),
+                 text("Case ", CID, " (", TITLE, ") is closed. Please rate our support from 1 to 5, "
+                      "with a comment if you like."), recorded)
+    follow_fired, answered = kind[1], kind[2]
+    if follow_fired:
+        # fired by the next tick, or by the survey answer if that came first (it settles the case)
+        if answered == ANSWER_FIRST:
+            answer()
+        life.timer("followup", "fired", closed_at, FD, FF)
+        eid = life.fired("followup", FD, FF)
+        life.message(eid, "followup", text("[case ", CID, "] Following up"),
+                     text("Case ", CID, " (", TITLE, ") was closed yesterday. If anything is still wrong, "
+                          "reply and we will open a new case linked to it."), FF)
+    else:
+        life.timer("followup", "pending", closed_at, FD)
+    if answered == ANSWER_AFTER:
+        answer()
+    answer_cells = (TA, Seed("score"), Seed("comment"), Seed("flagged")) if answered else (None, None, None, False)
+    life.survey.append({"id": Id("sb", 1), "case_id": CID, "sent_at": closed_at, "to": ADDRESS,
+                        **dict(zip(("answered_at", "score", "comment", "flagged"), answer_cells))})
+    return life
+
+
+def _kinds() -> list[tuple]:
+    """Every kind of case the planner makes."""
+    kinds: list[tuple] = []
+    for plan in OPEN_PLANS:
+        kinds += [(plan, False), (plan, True)] if plan == "pending:customer_input" else [(plan,)]
+    kinds.append(("due",))
+    for plan in CLOSED_PLANS:
+        kinds += [(plan, True, NO_ANSWER), (plan, True, ANSWER_FIRST), (plan, True, ANSWER_AFTER),
+                  (plan, False, NO_ANSWER), (plan, False, ANSWER_AFTER)]
+    return kinds
