@@ -73,3 +73,26 @@ def test_a_batch_without_refusals_applies_every_line_once(desk) -> None:
     # the same ref twice gives back the same case, never a duplicate
     opened = [r["case"] for r in results[30:]]
     assert opened[:10] == opened[10:] and len(set(opened)) == 10
+
+
+def test_a_batch_commits_its_services_actions_together_or_not_at_all(desk) -> None:
+    """batch.service's actions run in the batch's transaction: a block that raises leaves none of
+    them; a batch does not nest; once the block ends, batch.service acts on its own again."""
+    import pytest
+
+    case = desk.open(title="Login loops")
+    with pytest.raises(RuntimeError, match="rolled back"):
+        with desk.svc.batch(light=False) as batch:
+            batch.service.customer_reply(case.id, "First words.")
+            batch.service.customer_reply(case.id, "Second words.")
+            with pytest.raises(RuntimeError, match="does not nest"):
+                with batch.service.batch():
+                    pass
+            raise RuntimeError("rolled back")
+    assert _timeline(desk, case.id).count("customer_replied") == 0
+
+    with desk.svc.batch(light=False) as batch:
+        shown = batch.service.customer_reply(case.id, "Kept words.")[0]
+    assert [e.body for e in shown.events if e.kind == "customer_replied"] == ["Kept words."]
+    assert _timeline(desk, case.id).count("customer_replied") == 1
+    assert batch.service.customer_reply(case.id, "After the batch.")[0].version == shown.version + 1

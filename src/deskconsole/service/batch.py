@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 class Batch:
     """One batch() of actions: its session, and `service`, the Service whose actions join it
-    (a copy of the one batch() was called on, bound to this batch; the original, and other
-    threads using it, go on acting in transactions of their own)."""
+    (a copy of the one batch() was called on, bound to this batch until the block ends; the
+    original, and other threads using it, go on acting in transactions of their own)."""
 
     def __init__(
         self, service: Service, session: Session, light: bool, routing: RoutingMemo | None, savepoints: bool,
@@ -101,6 +101,8 @@ class BatchMixin(ServiceBase):
                 if routing is not None:
                     routing.reset()  # its counts may include what was just rolled back
                 raise
+            finally:
+                batch.service._batch = None  # once the block ends its service acts on its own again
 
     def ingest_progress(self, key: str) -> str | None:
         """What record_ingest_progress last kept under key, or None."""
