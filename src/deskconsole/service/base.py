@@ -57,7 +57,10 @@ if TYPE_CHECKING:
 
 
 class ServiceBase:
-    """The support-case life cycle over one database: what every part of Service shares."""
+    """The support-case life cycle over one database: what every part of Service shares.
+
+    Its methods call the other parts' through self (_settle and _fire in timers.py, _route in
+    routing.py): Service (service/__init__.py) composes them all."""
 
     # Inside batch(): the batch this Service (batch.service, a copy bound to it) runs its actions in.
     _batch: Batch | None = None

@@ -22,10 +22,10 @@ from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
-    AnyCase,
-    CaseRecord,
     CASE_WORKERS,
     COMM_MODES,
+    AnyCase,
+    CaseRecord,
     _a,
     _aware,
     _customer_actor,

@@ -16,13 +16,13 @@ from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import Fired, TimerView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
-    AnyCase,
     _CLAIM_TIMER,
     _PENDING_TIMERS,
     _TIMER_BY_ID,
     MAX_SHORT,
     PG_TICK_CHUNK,
     TICK_BATCH,
+    AnyCase,
     CaseRecord,
     _aware,
     _customer_address,
