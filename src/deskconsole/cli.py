@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skills", type=skill_list, default=[], metavar="a,b", help="product areas, comma separated")
     p.add_argument("--manager", metavar="NAME")
     p.add_argument("--email", metavar="ADDRESS")
+    p.add_argument("--login", metavar="LOGIN",
+                   help="PostgreSQL only: the existing database login that is this agent (the database owner "
+                   "links it; it is granted what the role needs)")
     p.add_argument("--json", action="store_true")
     p = agent.leaf("list", cmd_agent_list, "everyone on the desk")
     p.add_argument("--json", action="store_true")
@@ -422,11 +425,13 @@ class Context:
     def service(self) -> Service:
         if self._service is None:
             self._service = self.settings.make_service()
+            self._service.login_identity()  # PostgreSQL: a login that is no agent, or its own "now", is refused
         return self._service
 
     @property
     def user(self) -> str | None:
-        return self.settings.user
+        """Who acts: on PostgreSQL under an agent's login, that agent (store/identity.py)."""
+        return self.service.acting_name(self.settings.user, explicit=self.settings.user_source != "login")
 
     def close(self) -> None:
         if self._service is not None:
@@ -479,6 +484,8 @@ def console_imports() -> Iterator[None]:
 
 
 def cmd_console(ctx: Context) -> int:
+    if ctx.settings.db_url.startswith("postgresql"):  # the console is the login's agent (store/identity.py)
+        ctx.settings.user = ctx.user
     prepainted = None
     try:
         with console_imports():
@@ -559,7 +566,8 @@ class ProgressBar:
 
 def cmd_agent_add(ctx: Context) -> int:
     a = ctx.args
-    agent = ctx.service.add_agent(a.name, a.role, actor=ctx.user, skills=a.skills, manager=a.manager, email=a.email)
+    agent = ctx.service.add_agent(a.name, a.role, actor=ctx.user, skills=a.skills, manager=a.manager, email=a.email,
+                                  login=a.login)
     if a.json:
         ctx.out.json(agent.to_json())
     else:

@@ -62,6 +62,7 @@ from deskconsole.domain.views import (
     SurveyView,
     TimerView,
 )
+from deskconsole.store import identity
 from deskconsole.store.engine import is_postgres
 from deskconsole.store.prepared import Runner
 from deskconsole.store.watch import TrackedSession, Watcher, announce, note_write, open_watcher
@@ -269,6 +270,7 @@ class Service:
         self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
         if self._db_clock is not None:
             self.clock = self._db_clock
+        self._who: identity.Identity | None = None  # PostgreSQL: the login's identity, read once (login_identity())
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> datetime:
@@ -297,8 +299,33 @@ class Service:
             return
         db_clock.set(server, at)
 
+    def login_identity(self) -> identity.Identity | None:
+        """Who this connection is on PostgreSQL (store/identity.py), read once: a login that is no
+        agent of this desk is refused, and so is a fixed "now" (DESKCONSOLE_NOW) under any login
+        but the administrator's. None on SQLite."""
+        if not self._pg:
+            return None
+        if self._who is None:
+            with self.engine.connect() as conn:
+                who = identity.whoami(conn)
+                conn.rollback()
+            identity.refuse(who, fixed_clock=self._db_clock is None)
+            self._who = who
+        return self._who
+
+    def acting_name(self, requested: str | None, *, explicit: bool = True) -> str | None:
+        """The agent a front end acts as: on PostgreSQL under an agent's login, that agent (another
+        name given explicitly is refused; a name only guessed from the system login is replaced);
+        otherwise the name requested."""
+        who = self.login_identity()
+        if who is None or who.admin:
+            return requested
+        return identity.acting(who, requested if explicit else None)
+
     @contextmanager
     def _tx(self, *, savepoint: bool = False) -> Iterator[Session]:
+        if self._pg and self._who is None:
+            self.login_identity()
         batch = _BATCH.get()
         if batch is not None and batch.service is self:  # inside batch(): a savepoint of its transaction
             yield from batch.savepoint(always=savepoint)
@@ -318,6 +345,8 @@ class Service:
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        if self._pg and self._who is None:
+            self.login_identity()
         with Session(self._read_engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
@@ -331,8 +360,13 @@ class Service:
             raise NotFound(f"unknown agent {name!r}: add them with 'deskconsole agent add'")
         return agent
 
+    def _me(self, s: Session, name: str | None) -> Agent:
+        """The agent acting: the one named; on PostgreSQL under an agent's login, that login's agent
+        (naming someone else is refused: store/identity.py)."""
+        return self._agent(s, identity.acting(self._who, name))
+
     def _actor(self, s: Session, name: str | None, roles: Sequence[Role], doing: str) -> Agent:
-        agent = self._agent(s, name)
+        agent = self._me(s, name)
         if agent.role not in roles:
             who = " or ".join(r.value for r in roles)
             raise PermissionDenied(f"{agent.name} is {_a(agent.role)}: only {_a(who)} may {doing}")
@@ -591,8 +625,13 @@ class Service:
         skills: Sequence[str] = (),
         manager: str | None = None,
         email: str | None = None,
+        login: str | None = None,
     ) -> AgentView:
+        """Add a person; `login` links them to a PostgreSQL login (the administrator only; refused
+        on SQLite) and grants it what the role needs (store/identity.py)."""
         role_value = parse_enum(Role, role, "role")
+        if login is not None and not self._pg:
+            raise InvalidInput(identity.NO_LOGINS_ON_SQLITE)
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise InvalidInput(f"agent name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
         skill_list = sorted({sk.strip().lower() for sk in skills if sk.strip()})
@@ -611,6 +650,8 @@ class Service:
                 if boss.role != Role.MANAGER:
                     raise InvalidInput(f"{manager} is {_a(boss.role)}, not a manager")
                 manager_id = boss.id
+            if login is not None:
+                identity.link(s.connection(), self._who, login, role_value)
             agent = Agent(
                 name=name,
                 role=role_value,
@@ -618,6 +659,7 @@ class Service:
                 manager_id=manager_id,
                 email=clean_text(email, "email", max_len=320),
                 created_at=_db_time(self.now()),
+                login=login,
             )
             s.add(agent)
             s.flush()
@@ -659,7 +701,7 @@ class Service:
     def set_availability(self, name: str, availability: str, *, actor: str) -> AgentView:
         value = parse_enum(Availability, availability, "availability")
         with self._tx() as s:
-            who = self._agent(s, actor)
+            who = self._me(s, actor)
             agent = self._agent(s, name)
             if who.id != agent.id and who.role not in DESK_LEADS:
                 raise PermissionDenied(f"{who.name} is {_a(who.role)}: only their own availability may be changed")
@@ -719,6 +761,7 @@ class Service:
         product_area: str | None, sev: Severity, ref: str | None, when: datetime, actor: str | None,
     ) -> tuple[CaseView, bool]:
         with self._tx() as s:
+            actor = identity.acting(self._who, actor) if actor is not None else None
             if ref is not None:
                 existing = _db(s).first(_CASE_BY_REF, {"ref": ref})
                 if existing is not None:
@@ -856,7 +899,7 @@ class Service:
     def assign(self, case_id: int, assignee: str | None, *, actor: str, expected_version: int | None = None) -> CaseView:
         """Reassign (manager or supervisor), or take a case yourself (an analyst naming themself)."""
         with self._tx() as s:
-            who = self._agent(s, actor)
+            who = self._me(s, actor)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "reassign it")
             self._check_version(s, case, expected_version)
@@ -977,7 +1020,7 @@ class Service:
         """Filed by the customer (actor None) or by an agent on the customer's behalf."""
         reason = clean_text(reason, "reason", required=True)
         with self._tx() as s:
-            agent = self._agent(s, actor) if actor is not None else None
+            agent = self._me(s, actor) if actor is not None else None
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "escalate it")
             self._check_version(s, case, expected_version)
@@ -1173,7 +1216,7 @@ class Service:
     ) -> CaseView:
         note = clean_text(note, "note")
         with self._tx() as s:
-            agent = self._agent(s, actor)
+            agent = self._me(s, actor)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "de-escalate it")
             esc = self._open_escalation(s, case.id)
@@ -1861,6 +1904,8 @@ class Service:
         """
         if _BATCH.get() is not None:
             raise RuntimeError("Service.batch() does not nest")
+        if self._pg and self._who is None:
+            self.login_identity()
         # PostgreSQL: other consoles LISTEN; the touched case ids go out when the batch commits.
         session_type = TrackedSession if self._pg else Session
         with session_type(self.engine, expire_on_commit=False, autoflush=True) as session:

@@ -51,6 +51,8 @@ GROUPS = {
 EVERYONE = tuple(GROUPS)
 LEADS = ("manager", "supervisor")
 MAX_LOGIN = 63  # PostgreSQL's limit on a role name (NAMEDATALEN - 1)
+NO_LOGINS_ON_SQLITE = ("--login links an agent to a PostgreSQL login: on SQLite whoever can write the database "
+                       "file holds the desk, and --as names the agent")
 
 
 class Except(tuple):
@@ -76,11 +78,12 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
         ("UPDATE", ("state", "sent_at", "attempts", "next_attempt_at", "last_error", "message_id",
                     "claimed_until"), EVERYONE),
     ],
-    # requested by anyone; the review and the decision by managers only; the daily status update
-    # and the de-escalation (by the escalation engineer) by the others, on approved rows only (RLS)
+    # requested by anyone (a new row carries no review and no decision: RLS); the review and the
+    # decision by managers only; the daily status update and the de-escalation (by the escalation
+    # engineer) by the others, on approved rows only (RLS). (INSERT is granted on the whole table:
+    # the ORM names every column, NULL or not; the policy checks what is in them.)
     "escalation": [
-        ("INSERT", ("case_id", "state", "requested_by", "requested_at", "on_behalf", "reason", "manager"),
-         EVERYONE),
+        ("INSERT", None, EVERYONE),
         ("UPDATE", ("state", "last_status_update_at", "de_escalated_by", "de_escalated_at"), ("analyst", "supervisor")),
         ("UPDATE", Except("id", "case_id", "requested_by", "requested_at", "on_behalf", "reason"), ("manager",)),
     ],
@@ -91,9 +94,9 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     "engineeringitem": [("INSERT", None, EVERYONE)],
     # ingest's progress marks
     "meta": [("INSERT", None, EVERYONE), ("UPDATE", ("value",), EVERYONE)],
-    # added by managers and supervisors (never linked to a login: that is the administrator's);
+    # added by managers and supervisors (never linked to a login: that is the administrator's, RLS);
     # availability changed by oneself or a lead (RLS)
-    "agent": [("INSERT", Except("id", "login"), LEADS), ("UPDATE", ("availability",), EVERYONE)],
+    "agent": [("INSERT", None, LEADS), ("UPDATE", ("availability",), EVERYONE)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
@@ -101,12 +104,20 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
 _ROLE = "(SELECT deskconsole_role_of(current_user))"
 _AGENT = "(SELECT deskconsole_agent_of(current_user))"
 _IS_AGENT = f"{_ROLE} IS NOT NULL"
+#: What only a manager writes on an escalation: a new request has none of it.
+DECISION_COLUMNS = (
+    "severity_impact", "business_risk", "sla_commitments", "actions_taken", "problem_statement_ok",
+    "impact_described", "workaround_impractical", "milestone_date", "decided_by", "decided_at",
+    "decision_reason", "engineer", "comm_mode", "comm_frequency", "comm_attendees", "prior_priority",
+    "last_status_update_at", "de_escalated_by", "de_escalated_at",
+)
+_UNDECIDED = " AND ".join(f"{c} IS NULL" for c in DECISION_COLUMNS)
 
 #: Row-level policies beyond "agents of this desk read and write what they are granted".
 #: table -> {command: (USING, WITH CHECK)}; a command absent here gets the plain agent gate.
 POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
     "escalation": {
-        "INSERT": (None, f"{_IS_AGENT} AND state = 'requested'"),
+        "INSERT": (None, f"{_IS_AGENT} AND state = 'requested' AND {_UNDECIDED}"),
         # two UPDATE policies (either passes): a manager's, and the follow-up of an approved one
         "UPDATE": (f"{_ROLE} = 'manager'", f"{_ROLE} = 'manager'"),
         "UPDATE follow_up": (
@@ -115,7 +126,7 @@ POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
         ),
     },
     "agent": {
-        "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor')"),
+        "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor') AND login IS NULL"),
         "UPDATE": (f"login = current_user OR {_ROLE} IN ('manager', 'supervisor')",
                    f"login = current_user OR {_ROLE} IN ('manager', 'supervisor')"),
     },
@@ -367,8 +378,7 @@ def link(conn: Connection, who: Identity | None, login: str, role: str) -> None:
     existing login that is no administrator and no other agent's), then grants it its group.
     Runs inside the transaction that adds the agent."""
     if who is None:
-        raise InvalidInput("--login links an agent to a PostgreSQL login: on SQLite whoever can write the "
-                           "database file holds the desk")
+        raise InvalidInput(NO_LOGINS_ON_SQLITE)
     if not who.admin:
         raise PermissionDenied(f"only the desk's administrator (the database owner) links logins to agents; "
                                f"connected as {who.login!r}")
