@@ -27,10 +27,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("agent", sa.Column("login", sa.String(length=63), nullable=True))
-    op.create_index("ix_agent_login", "agent", ["login"], unique=True)
-    op.add_column("event", sa.Column("login", sa.String(length=63), nullable=True))
     bind = op.get_bind()
+    # (a database made before migrations by a newer create_all may have them already)
+    present = sa.inspect(bind)
+    if "login" not in {c["name"] for c in present.get_columns("agent")}:
+        op.add_column("agent", sa.Column("login", sa.String(length=63), nullable=True))
+    op.create_index("ix_agent_login", "agent", ["login"], unique=True, if_not_exists=True)
+    if "login" not in {c["name"] for c in present.get_columns("event")}:
+        op.add_column("event", sa.Column("login", sa.String(length=63), nullable=True))
     if bind.dialect.name == "postgresql":
         from deskconsole.store.identity import install
 
