@@ -374,8 +374,8 @@ def test_an_analysts_login_works_the_desk(team, cli) -> None:
     ok(cli("case", "move", str(case), "in_progress", login=team.alice))
     ok(cli("case", "move", str(case), "awaiting_confirmation", "--note", "Cleared the cache", login=team.alice))
     ok(cli("case", "close", str(other), "--reason", "duplicate", login=team.alice))
-    reply = json.dumps({"type": "survey.answered", "case": other, "score": 5})
-    assert ok(cli("ingest", login=team.alice, stdin=reply + "\n")).lines()[0]["ok"]
+    answer = json.dumps({"type": "survey.answered", "case": other, "score": 5})
+    assert ok(cli("ingest", login=team.alice, stdin=answer + "\n")).lines()[0]["ok"]
     ok(cli("agent", "availability", "alice", "away", login=team.alice))
     shown = ok(cli("case", "show", str(case), "--json", login=team.alice)).json()
     assert shown["status"] == "awaiting_confirmation" and shown["auto_close_at"] is not None
@@ -425,3 +425,43 @@ def test_the_change_feed_works_under_an_analysts_login(team, cli) -> None:
             watcher.close()
     finally:
         engine.dispose()
+
+
+class Recorder:
+    """A mail server that takes every message."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, message, sender, recipients):  # noqa: ANN001, ANN201
+        self.sent.append(str(message["Subject"]))
+        return {}
+
+    def close(self) -> None:
+        pass
+
+
+def test_delivery_under_an_agents_login_marks_the_outbox(team, cli, tmp_path) -> None:
+    from deskconsole.delivery import deliver_once
+    from deskconsole.service import Service
+    from deskconsole.store.engine import make_engine
+
+    case = opened(cli, team.alice)
+    ok(cli("case", "note", str(case), "We are on it", "--public", login=team.alice))
+    # ingest from a file keeps its place in the desk (the progress mark) under her login too
+    lines = tmp_path / "in.jsonl"
+    lines.write_text(json.dumps({"type": "customer.replied", "case": case, "body": "Thanks"}) + "\n")
+    ok(cli("ingest", str(lines), login=team.alice))
+    assert ok(cli("ingest", str(lines), login=team.alice)).out == ""  # applied once
+    engine = make_engine(as_login(team.url, team.alice))
+    try:
+        service = Service(engine)
+        service.login_identity()
+        server = Recorder()
+        results = deliver_once(engine, service.clock, server)
+    finally:
+        engine.dispose()
+    assert server.sent == [f"[case {case}] Invoices fail to export"]
+    assert [r.state for r in results] == ["sent"]
+    rows = ok(cli("outbox", "list", "--json", login=team.alice)).json()
+    assert [(o["kind"], o["state"]) for o in rows] == [("comment", "sent")]
