@@ -29,8 +29,9 @@ roles, and the column grants of either apply in both; the row-level policies sti
 its role in the desk at hand. Give a person the same role in every desk of a cluster, or a
 login per desk.
 
-`install(conn)` sets all of it up and is idempotent (migration 0005 runs it; linking a login
-runs it again, so tables added since get their grants once they are listed in GRANTS).
+`install(conn)` sets all of it up and is idempotent: migration 0005 runs it; linking a login runs
+it when the group roles are still missing (the migrating login could not create them). A later
+migration that adds a table lists it in GRANTS and runs `install` again.
 """
 
 from __future__ import annotations
@@ -399,7 +400,9 @@ def link(conn: Connection, who: Identity | None, login: str, role: str) -> None:
     taken = conn.execute(text("SELECT name FROM agent WHERE login = :login"), {"login": login}).scalar()
     if taken is not None:
         raise InvalidInput(f"login {login!r} is already {taken}'s")
-    if not install(conn):
+    # The groups and their grants are made by the migration when it may create roles; if it could
+    # not, here. (Not again when they exist: re-making the policies would lock every desk table.)
+    if _missing_groups(conn) and not install(conn):
         raise PermissionDenied(f"the login {who.login!r} may not create the group roles "
                                f"({', '.join(GROUPS.values())}): give it CREATEROLE, or let a superuser link logins")
     conn.exec_driver_sql(f"GRANT {quote(GROUPS[role])} TO {quote(login)}")
