@@ -269,8 +269,8 @@ def test_a_login_that_is_no_agent_gets_nothing(team, logins, cli) -> None:
         assert conn.execute("SELECT count(*) FROM event").fetchone() == (0,)
         assert conn.execute('UPDATE "case" SET title = %s', ("taken over",)).rowcount == 0
         with pytest.raises(errors.InsufficientPrivilege):  # (the row-level policy's refusal)
-            conn.execute("INSERT INTO event (case_id, at, recorded_at, actor, kind) VALUES (%s, now(), now(), 'x', 'note')",
-                         (case,))
+            conn.execute("INSERT INTO event (case_id, at, recorded_at, actor, kind) "
+                         "VALUES (%s, now(), now(), 'x', 'note')", (case,))
     assert ok(cli("case", "show", str(case), "--json")).json()["title"] == "Invoices fail to export"
 
 
