@@ -49,6 +49,16 @@ def at_revision(engine, revision: str) -> None:
         command.upgrade(_alembic_config(conn), revision)
 
 
+def filled_at(engine, revision: str) -> dict[str, int]:
+    """fill() by today's service on a new database, then the schema taken back down to `revision`
+    (as an older deskconsole would have left it, rows and all): the counts at `revision`."""
+    init_schema(engine)
+    fill(engine)
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), revision)
+    return counts(engine)
+
+
 def fill(engine) -> dict[str, int]:
     """Cases, events, timers and an outbox row through the service, on whatever schema is there."""
     svc = Service(engine, FixedClock(NOW))
@@ -104,9 +114,8 @@ def test_an_up_to_date_database_does_not_load_alembic(db_url) -> None:
 
 
 def test_a_database_at_0001_is_upgraded_keeping_every_row(blank, capfd) -> None:
-    at_revision(blank, "0001")
+    before = filled_at(blank, "0001")
     assert schema_version(blank) == "0001"
-    before = fill(blank)
     assert before["case"] == 5 and before["timer"] == 10 and before["event"] >= 10
 
     init_schema(blank)
@@ -136,8 +145,7 @@ def test_a_database_at_0001_is_upgraded_keeping_every_row(blank, capfd) -> None:
 def test_the_backup_holds_rows_still_in_the_write_ahead_log(tmp_path) -> None:
     path = tmp_path / "desk.db"
     engine = make_engine(f"sqlite:///{path}")
-    at_revision(engine, "0001")
-    fill(engine)
+    filled_at(engine, "0001")
     keeper = sqlite3.connect(path)  # an open reader keeps the log from being folded into the file
     keeper.execute("PRAGMA wal_autocheckpoint=0")
     keeper.execute("SELECT 1 FROM agent").fetchall()
@@ -213,10 +221,15 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
     assert models.Case.__table__ is SQLModel.metadata.tables["case"]
     at_revision(blank, "0001")
     # at 0001 only what later revisions add differs (0002's index is not a table the models know)
-    assert [(d[0], d[1].name) for d in _differences(blank)] == [("add_index", "ix_case_updated_id")]
+    def name(d) -> str:  # noqa: ANN001
+        return d[1].name if d[0] == "add_index" else f"{d[2]}.{d[3].name}"  # ("add_column", schema, table, column)
+
+    assert sorted((d[0], name(d)) for d in _differences(blank)) == [
+        ("add_column", "agent.login"), ("add_column", "event.login"),
+        ("add_index", "ix_agent_login"), ("add_index", "ix_case_updated_id")]
     init_schema(blank)
     assert _differences(blank) == []
-    assert REVISIONS[-1] == HEAD_REVISION == "0003"
+    assert REVISIONS[-1] == HEAD_REVISION == "0005"
     # and the newest revision file is the head the code checks against
     with blank.begin() as conn:
         from alembic.script import ScriptDirectory
@@ -294,7 +307,7 @@ def test_db_version_and_db_upgrade_commands(blank, capsys, monkeypatch, tmp_path
         conn.execute(text("UPDATE alembic_version SET version_num = '0107'"))
     blank.dispose()
     assert main(["--db", url, "db", "version"]) == 0
-    assert "0107; this deskconsole: 0003 (the database is newer: upgrade deskconsole)" in capsys.readouterr().out
+    assert "0107; this deskconsole: 0005 (the database is newer: upgrade deskconsole)" in capsys.readouterr().out
     assert main(["--db", url, "db", "upgrade"]) == 1
     assert capsys.readouterr().err.startswith("error: database ")
 

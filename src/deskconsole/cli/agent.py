@@ -8,7 +8,8 @@ from deskconsole.cli.common import Context, safe
 
 def cmd_agent_add(ctx: Context) -> int:
     a = ctx.args
-    agent = ctx.service.add_agent(a.name, a.role, actor=ctx.user, skills=a.skills, manager=a.manager, email=a.email)
+    agent = ctx.service.add_agent(a.name, a.role, actor=ctx.user, skills=a.skills, manager=a.manager, email=a.email,
+                                  login=a.login)
     if a.json:
         ctx.out.json(agent.to_json())
     else:

@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skills", type=skill_list, default=[], metavar="a,b", help="product areas, comma separated")
     p.add_argument("--manager", metavar="NAME")
     p.add_argument("--email", metavar="ADDRESS")
+    p.add_argument("--login", metavar="LOGIN",
+                   help="PostgreSQL only: the existing database login that is this agent (the database owner "
+                   "links it; it is granted what the role needs)")
     p.add_argument("--json", action="store_true")
     p = agent.leaf("list", _cmd("cmd_agent_list"), "everyone on the desk")
     p.add_argument("--json", action="store_true")
@@ -487,11 +490,13 @@ class Context:
         if self._service is None:
             self._service = self.settings.make_service()
             self._service.tick_hook = self.tick_hook
+            self._service.login_identity()  # PostgreSQL: a login that is no agent, or its own "now", is refused
         return self._service
 
     @property
     def user(self) -> str | None:
-        return self.settings.user
+        """Who acts: on PostgreSQL under an agent's login, that agent (store/identity.py)."""
+        return self.service.acting_name(self.settings.user, explicit=self.settings.user_source != "login")
 
     def close(self) -> None:
         if self._service is not None:

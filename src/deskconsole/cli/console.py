@@ -24,6 +24,8 @@ def console_imports() -> Iterator[None]:
 
 
 def cmd_console(ctx: Context) -> int:
+    if ctx.settings.db_url.startswith("postgresql"):  # the console is the login's agent (store/identity.py)
+        ctx.settings.user = ctx.user
     prepainted = None
     try:
         with console_imports():

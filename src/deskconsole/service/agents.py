@@ -13,6 +13,7 @@ from deskconsole.domain.lifecycle import Availability, Role, Status, parse_enum
 from deskconsole.domain.views import AgentView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import DESK_LEADS, NAME_RE, _a, _db_time, clean_text
+from deskconsole.store import identity
 from deskconsole.store.models import Agent, Case
 
 
@@ -28,8 +29,13 @@ class AgentsMixin(ServiceBase):
         skills: Sequence[str] = (),
         manager: str | None = None,
         email: str | None = None,
+        login: str | None = None,
     ) -> AgentView:
+        """Add a person; `login` links them to a PostgreSQL login (the administrator only; refused
+        on SQLite) and grants it what the role needs (store/identity.py)."""
         role_value = parse_enum(Role, role, "role")
+        if login is not None and not self._pg:
+            raise InvalidInput(identity.NO_LOGINS_ON_SQLITE)
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise InvalidInput(f"agent name {name!r}: use letters, digits, '.', '_' or '-' (at most 64)")
         skill_list = sorted({sk.strip().lower() for sk in skills if sk.strip()})
@@ -48,6 +54,8 @@ class AgentsMixin(ServiceBase):
                 if boss.role != Role.MANAGER:
                     raise InvalidInput(f"{manager} is {_a(boss.role)}, not a manager")
                 manager_id = boss.id
+            if login is not None:
+                identity.link(s.connection(), self._who, login, role_value)
             agent = Agent(
                 name=name,
                 role=role_value,
@@ -55,6 +63,7 @@ class AgentsMixin(ServiceBase):
                 manager_id=manager_id,
                 email=clean_text(email, "email", max_len=320),
                 created_at=_db_time(self.now()),
+                login=login,
             )
             s.add(agent)
             s.flush()
@@ -96,7 +105,7 @@ class AgentsMixin(ServiceBase):
     def set_availability(self, name: str, availability: str, *, actor: str) -> AgentView:
         value = parse_enum(Availability, availability, "availability")
         with self._tx() as s:
-            who = self._agent(s, actor)
+            who = self._me(s, actor)
             agent = self._agent(s, name)
             if who.id != agent.id and who.role not in DESK_LEADS:
                 raise PermissionDenied(f"{who.name} is {_a(who.role)}: only their own availability may be changed")

@@ -48,6 +48,7 @@ from deskconsole.service.records import (
     action_state,
     clean_text,
 )
+from deskconsole.store import identity
 from deskconsole.store.engine import is_postgres
 from deskconsole.store.models import Agent, Timer
 from deskconsole.store.watch import TrackedSession, announce, note_write
@@ -83,6 +84,7 @@ class ServiceBase:
             self.clock = self._db_clock
         self.tick_hook = tick_hook
         self._tick_applied = 0
+        self._who: identity.Identity | None = None  # PostgreSQL: the login's identity, read once (login_identity())
 
     # ------------------------------------------------------------------ plumbing
     def now(self) -> datetime:
@@ -111,8 +113,33 @@ class ServiceBase:
             return
         db_clock.set(server, at)
 
+    def login_identity(self) -> identity.Identity | None:
+        """Who this connection is on PostgreSQL (store/identity.py), read once: a login that is no
+        agent of this desk is refused, and so is a fixed "now" (DESKCONSOLE_NOW) under any login
+        but the administrator's. None on SQLite."""
+        if not self._pg:
+            return None
+        if self._who is None:
+            with self.engine.connect() as conn:
+                who = identity.whoami(conn)
+                conn.rollback()
+            identity.refuse(who, fixed_clock=self._db_clock is None)
+            self._who = who
+        return self._who
+
+    def acting_name(self, requested: str | None, *, explicit: bool = True) -> str | None:
+        """The agent a front end acts as: on PostgreSQL under an agent's login, that agent (another
+        name given explicitly is refused; a name only guessed from the system login is replaced);
+        otherwise the name requested."""
+        who = self.login_identity()
+        if who is None or who.admin:
+            return requested
+        return identity.acting(who, requested if explicit else None)
+
     @contextmanager
     def _tx(self, *, savepoint: bool = False) -> Iterator[Session]:
+        if self._pg and self._who is None:
+            self.login_identity()
         batch = self._batch
         if batch is not None:  # inside batch(): a savepoint of its transaction
             yield from batch.savepoint(always=savepoint)
@@ -132,6 +159,8 @@ class ServiceBase:
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        if self._pg and self._who is None:
+            self.login_identity()
         with Session(self._read_engine, expire_on_commit=False) as session:
             with session.begin():
                 yield session
@@ -145,8 +174,13 @@ class ServiceBase:
             raise NotFound(f"unknown agent {name!r}: add them with 'deskconsole agent add'")
         return agent
 
+    def _me(self, s: Session, name: str | None) -> Agent:
+        """The agent acting: the one named; on PostgreSQL under an agent's login, that login's agent
+        (naming someone else is refused: store/identity.py)."""
+        return self._agent(s, identity.acting(self._who, name))
+
     def _actor(self, s: Session, name: str | None, roles: Sequence[Role], doing: str) -> Agent:
-        agent = self._agent(s, name)
+        agent = self._me(s, name)
         if agent.role not in roles:
             who = " or ".join(r.value for r in roles)
             raise PermissionDenied(f"{agent.name} is {_a(agent.role)}: only {_a(who)} may {doing}")

@@ -88,6 +88,8 @@ class BatchMixin(ServiceBase):
         """
         if self._batch is not None:
             raise RuntimeError("Service.batch() does not nest")
+        if self._pg and self._who is None:
+            self.login_identity()
         # PostgreSQL: other consoles LISTEN; the touched case ids go out when the batch commits.
         session_type = TrackedSession if self._pg else Session
         with session_type(self.engine, expire_on_commit=False, autoflush=True) as session:

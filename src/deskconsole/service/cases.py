@@ -45,6 +45,7 @@ from deskconsole.service.records import (
     _db_time,
     clean_text,
 )
+from deskconsole.store import identity
 from deskconsole.store.models import Case
 from deskconsole.store.watch import note_write
 
@@ -96,6 +97,7 @@ class CasesMixin(ServiceBase):
         product_area: str | None, sev: Severity, ref: str | None, when: datetime, actor: str | None,
     ) -> tuple[CaseView, bool]:
         with self._tx() as s:
+            actor = identity.acting(self._who, actor) if actor is not None else None
             if ref is not None:
                 existing = _db(s).first(_CASE_BY_REF, {"ref": ref})
                 if existing is not None:
@@ -230,7 +232,7 @@ class CasesMixin(ServiceBase):
     def assign(self, case_id: int, assignee: str | None, *, actor: str, expected_version: int | None = None) -> CaseView:
         """Reassign (manager or supervisor), or take a case yourself (an analyst naming themself)."""
         with self._tx() as s:
-            who = self._agent(s, actor)
+            who = self._me(s, actor)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "reassign it")
             self._check_version(s, case, expected_version)

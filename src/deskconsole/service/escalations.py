@@ -46,7 +46,7 @@ class EscalationsMixin(ServiceBase):
         """Filed by the customer (actor None) or by an agent on the customer's behalf."""
         reason = clean_text(reason, "reason", required=True)
         with self._tx() as s:
-            agent = self._agent(s, actor) if actor is not None else None
+            agent = self._me(s, actor) if actor is not None else None
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "escalate it")
             self._check_version(s, case, expected_version)
@@ -242,7 +242,7 @@ class EscalationsMixin(ServiceBase):
     ) -> CaseView:
         note = clean_text(note, "note")
         with self._tx() as s:
-            agent = self._agent(s, actor)
+            agent = self._me(s, actor)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "de-escalate it")
             esc = self._open_escalation(s, case.id)

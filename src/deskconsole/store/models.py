@@ -17,6 +17,8 @@ class Agent(SQLModel, table=True):
     availability: str = Field(default="available", max_length=16)
     email: str | None = Field(default=None, max_length=320)
     created_at: datetime
+    # the PostgreSQL login linked to the agent (store/identity.py; migration 0005); None: no login
+    login: str | None = Field(default=None, index=True, unique=True, max_length=63)
 
 
 class Case(SQLModel, table=True):
@@ -66,6 +68,8 @@ class Event(SQLModel, table=True):
     kind: str = Field(max_length=40)
     body: str | None = Field(default=None, sa_column=Column(Text))
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
+    # PostgreSQL: the login that wrote the event, set by the server (store/identity.py); SQLite: None
+    login: str | None = Field(default=None, max_length=63)
 
 
 class Timer(SQLModel, table=True):
