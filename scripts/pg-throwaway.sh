@@ -132,5 +132,5 @@ cmd_start() {
 case ${1:-} in
     start) shift; cmd_start "$@" ;;
     stop)  shift; cmd_stop "$@" ;;
-    *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
