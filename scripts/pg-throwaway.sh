@@ -5,7 +5,8 @@
 #   make test                                    # PG tests now run
 #   scripts/pg-throwaway.sh stop "$PG_THROWAWAY_DIR"
 #
-#   scripts/pg-throwaway.sh start DIR   use DIR (must be empty or absent) instead of a
+#   scripts/pg-throwaway.sh start DIR   use DIR (must be empty or absent; folders above it the
+#                                       server cannot enter get o+x) instead of a
 #                                       fresh mktemp directory; lets a caller set its
 #                                       cleanup trap before anything is started.
 #
@@ -90,6 +91,17 @@ cmd_start() {
             useradd --system --user-group --no-create-home --shell /usr/sbin/nologin postgres
         fi
         chown postgres: "$dir" "$dir/$MARKER"
+        # The server runs as postgres and must reach DIR: a folder above it that postgres cannot
+        # enter (a 0700 `mktemp -d` of root's, say) gets search permission for others (x only:
+        # its listing stays private).
+        local up=$dir
+        while [[ $up != / ]]; do
+            up=$(dirname -- "$up")
+            if ! runuser -u postgres -- test -x "$up" 2>/dev/null; then
+                log "letting the postgres user through $up (chmod o+x)"
+                chmod o+x -- "$up"
+            fi
+        done
     fi
     chmod 700 "$dir"
 
@@ -120,5 +132,5 @@ cmd_start() {
 case ${1:-} in
     start) shift; cmd_start "$@" ;;
     stop)  shift; cmd_stop "$@" ;;
-    *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -95,7 +95,10 @@ def parse_time(text: str) -> datetime:
         raise ValueError(f"not an ISO 8601 time: {text!r}") from None
     if value.tzinfo is None:
         raise ValueError(f"time has no zone (add Z or +00:00): {text!r}")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # '0001-01-01T00:00:00+05:00' is before the first UTC instant a datetime holds
+        raise ValueError(f"not a time deskconsole can hold: {text!r}") from None
 
 
 def format_time(value: datetime | None) -> str | None:
@@ -105,11 +108,20 @@ def format_time(value: datetime | None) -> str | None:
     return to_utc(value).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# The instants a fixed "now" may name: every timer (at most ten years long) started from one
+# must still be a time a datetime and both databases hold.
+EARLIEST_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_NOW = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def clock_from_env(environ: dict[str, str] | None = None) -> Clock:
     env = os.environ if environ is None else environ
     fixed = env.get("DESKCONSOLE_NOW")
     if fixed:
-        return FixedClock(parse_time(fixed))
+        at = parse_time(fixed)
+        if not EARLIEST_NOW <= at < LATEST_NOW:
+            raise ValueError(f"{fixed!r} is outside the years {EARLIEST_NOW.year}-{LATEST_NOW.year - 1}")
+        return FixedClock(at)
     return SystemClock()
 
 

@@ -38,22 +38,30 @@ class Durations:
         env = os.environ if environ is None else environ
         values = {}
         for name in cls.__dataclass_fields__:
-            raw = env.get(f"DESKCONSOLE_{name.upper()}")
+            key = f"DESKCONSOLE_{name.upper()}"
+            raw = env.get(key)
             if raw:
-                values[name] = parse_duration(raw)
+                try:
+                    values[name] = parse_duration(raw)
+                except InvalidInput as exc:
+                    raise InvalidInput(f"{exc}, in {key}") from None
         return cls(**values)
 
 
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DIGITS = frozenset("0123456789")  # str.isdigit() also takes '²', '٣', …
+MAX_DURATION = timedelta(days=3650)  # ten years: any timer started from any accepted "now" fits a datetime
 
 
-def parse_duration(text: str) -> timedelta:
-    """'14d', '36h', '90m', '45s', or combinations like '1d12h'."""
+def parse_duration(text: str, *, limit: timedelta = MAX_DURATION) -> timedelta:
+    """'14d', '36h', '90m', '45s', or combinations like '1d12h'; at most `limit` (ten years)."""
     raw = text.strip().lower()
     total, number = 0, ""
     for ch in raw:
-        if ch.isdigit():
+        if ch in _DIGITS:
             number += ch
+            if len(number) > 12:  # past any sane duration long before Python's int limits
+                raise InvalidInput(f"duration too long: {text!r} (at most {limit.days} days)")
         elif ch in _UNITS and number:
             total += int(number) * _UNITS[ch]
             number = ""
@@ -61,6 +69,8 @@ def parse_duration(text: str) -> timedelta:
             raise InvalidInput(f"not a duration: {text!r} (use e.g. 14d, 36h, 90m)")
     if number or total <= 0:
         raise InvalidInput(f"not a duration: {text!r} (use e.g. 14d, 36h, 90m)")
+    if total > limit.total_seconds():
+        raise InvalidInput(f"duration too long: {text!r} (at most {limit.days} days)")
     return timedelta(seconds=total)
 
 

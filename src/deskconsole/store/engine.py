@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -26,20 +27,28 @@ def resolve_db_url(url: str | None = None) -> str:
     return url or os.environ.get("DESKCONSOLE_DB") or default_db_url()
 
 
+_CREDENTIALS = re.compile(r"(?P<user>[^:/@\s]*):(?P<password>[^@/\s]*)@")
+
+
 def safe_url(url: str) -> str:
-    """The URL with any password hidden, for messages."""
+    """The URL with any password hidden, for messages (also in text that does not parse as a URL)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    except (ArgumentError, ValueError):
+        return _CREDENTIALS.sub(lambda m: f"{m['user']}:***@", url)
 
 
 def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     url = resolve_db_url(url)
     try:
         parsed = make_url(url)
+        port_ok = parsed.port is None or 0 < parsed.port < 65536
     except ArgumentError:
-        raise InvalidInput(f"not a database URL: {url!r}") from None
+        raise InvalidInput(f"not a database URL: {safe_url(url)!r}") from None
+    except ValueError:  # make_url's int() of the port
+        port_ok = False
+    if not port_ok:
+        raise InvalidInput(f"not a database URL: {safe_url(url)!r}: the port must be a number from 1 to 65535")
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(url, parsed.database, echo)
