@@ -91,11 +91,14 @@ def parse_ranges(text: str) -> tuple[Range, ...]:
         if end <= start:
             raise CalendarError(f"a range of hours must end after it starts: {part.strip()!r}")
         ranges.append((start, end))
-    ranges.sort()
+    return _merge(ranges, repr(text.strip()))
+
+
+def _merge(ranges: Iterable[Range], label: str) -> tuple[Range, ...]:
     merged: list[Range] = []
-    for start, end in ranges:
+    for start, end in sorted(ranges):
         if merged and start < merged[-1][1]:
-            raise CalendarError(f"ranges of hours overlap: {text.strip()!r}")
+            raise CalendarError(f"ranges of hours overlap: {label}")
         if merged and start == merged[-1][1]:
             merged[-1] = (merged[-1][0], end)
         else:
@@ -135,6 +138,7 @@ def parse_hours(spec: str | Mapping[str, str]) -> tuple[tuple[Range, ...], ...]:
 
     A string: groups separated by ';', each days then ranges, e.g.
     "mon-fri 08:00-18:00" or "mon-thu 08:00-12:00,13:00-17:00; fri 08:00-14:00"
+    (a day named in two groups opens in the ranges of both)
     ("24x7" is every day all day). A table: {mon = "08:00-12:00,13:00-17:00", sat = "closed"};
     days it leaves out are closed.
     """
@@ -164,9 +168,10 @@ def parse_hours(spec: str | Mapping[str, str]) -> tuple[tuple[Range, ...], ...]:
                 raise CalendarError(f"hours need days and ranges, e.g. \"mon-fri 08:00-18:00\": {group!r}")
             ranges = parse_ranges(ranges_text.replace(" ", ""))
             for index in _parse_days(days_text):
-                if week[index] is not None:
-                    raise CalendarError(f"{WEEKDAYS[index]} is given twice in {spec.strip()!r}")
-                week[index] = ranges
+                if week[index] is not None:  # a day in two groups: both its ranges, if they do not overlap
+                    week[index] = _merge((week[index] or ()) + ranges, f"{WEEKDAYS[index]} in {spec.strip()!r}")
+                else:
+                    week[index] = ranges
     else:
         raise CalendarError("hours must be a string like \"mon-fri 08:00-18:00\" or a table of days")
     return tuple(w or () for w in week)
