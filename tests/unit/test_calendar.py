@@ -111,6 +111,11 @@ def test_a_shift_across_midnight_counts_on() -> None:
     assert SHIFT.is_open(utc("2026-11-30T23:00:00Z"))  # local midnight itself
 
 
+def test_measuring_decades_needs_no_open_time_limit() -> None:
+    start = utc("2000-01-01T00:00:00Z")
+    assert ALWAYS.measure(start, utc("2050-01-01T00:00:00Z")) == (utc("2050-01-01T00:00:00Z") - start).days * 86400
+
+
 def test_the_built_in_calendar_is_always_open() -> None:
     start = utc("2026-12-25T23:59:59Z")
     assert ALWAYS.add(start, 2 * 86400 + 1) == start + timedelta(days=2, seconds=1)

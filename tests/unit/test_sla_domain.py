@@ -345,3 +345,47 @@ def test_case_show_json_sla_shape_and_events_as_plain_values() -> None:
     assert stored == [{"kind": "start", "at": "2026-11-30T09:00:00Z", "target": 8 * H, "calendar": "eu",
                        "warning": 0.75}]
     assert [MetricEvent.from_dict(d) for d in stored] == first
+
+
+# ---------------------------------------------------------------- properties of the target clock
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from deskconsole.domain.calendar import from_seconds, to_seconds  # noqa: E402
+
+T0 = to_seconds(utc("2026-03-20T00:00:00Z"))  # around Berlin's spring change and Easter
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(1, 3 * 86400), min_size=1, max_size=6), st.integers(1, 60 * H),
+       st.integers(0, 4 * 86400))
+def test_the_target_clock_counts_exactly_the_running_business_time(gaps, target, after) -> None:
+    cal = CALENDARS["eu"]
+    moments = [T0]
+    for gap in gaps:
+        moments.append(moments[-1] + gap)
+    events = [MetricEvent(MetricKind.START, from_seconds(T0), target, "eu", 0.75)]
+    running = []
+    for index, moment in enumerate(moments[1:]):
+        kind = MetricKind.PAUSE if index % 2 == 0 else MetricKind.RESUME
+        events.append(MetricEvent(kind, from_seconds(moment)))
+        if kind is MetricKind.PAUSE:
+            running.append((moments[index], moment))
+    now = moments[-1] + after
+    if len(gaps) % 2 == 0:  # ends running
+        running.append((moments[-1], now))
+    expected = sum(cal.measure_seconds(a, b) for a, b in running)
+    result = evaluate(events, CALENDARS, from_seconds(now))
+    assert result.used == expected
+    assert result.state is (TargetStatus.BREACHED if expected >= target else
+                            TargetStatus.RUNNING if len(gaps) % 2 == 0 else TargetStatus.PAUSED)
+    if result.state is TargetStatus.RUNNING:
+        # the due instant is exactly the first second at which the target is breached
+        assert evaluate(events, CALENDARS, result.due).state is TargetStatus.BREACHED
+        assert evaluate(events, CALENDARS, from_seconds(to_seconds(result.due) - 1)).state is TargetStatus.RUNNING
+        assert evaluate(events, CALENDARS, result.warning_due).used == round(target * 0.75) or target < 2
+    if result.state is TargetStatus.BREACHED:
+        reached = to_seconds(result.due)
+        assert evaluate(events, CALENDARS, from_seconds(reached)).used == target
+        assert evaluate(events, CALENDARS, from_seconds(reached - 1)).used == target - 1

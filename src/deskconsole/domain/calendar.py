@@ -371,17 +371,23 @@ class BusinessCalendar:
             self._day_cache[key] = cached
         return cached
 
-    def _stretches(self, start: int) -> Iterator[Range]:
-        """Open stretches, in UTC seconds, that end after `start`, in order, never overlapping, unbounded."""
+    def _stretches(self, start: int, end: int | None = None) -> Iterator[Range]:
+        """Open stretches, in UTC seconds, that end after `start`, in order, never overlapping.
+
+        With `end`, those of the local dates up to the one of `end`; without, on until `_MAX_DAYS` days.
+        """
         day = self._local_date(start) - timedelta(days=1)
         floor = start
-        for _ in range(_MAX_DAYS):
+        days = _MAX_DAYS if end is None else (self._local_date(end) - day).days + 2
+        for _ in range(days):
             for a, b in self.open_ranges(day):
                 a = max(a, floor)
                 if b > a:
                     yield a, b
                     floor = b
             day += timedelta(days=1)
+        if end is not None:
+            return
         raise CalendarError(f"calendar {self.name}: no open time found within {_MAX_DAYS} days")
 
     # ---- arithmetic
@@ -414,7 +420,7 @@ class BusinessCalendar:
         if end <= start:
             return 0
         total = 0
-        for a, b in self._stretches(start):
+        for a, b in self._stretches(start, end):
             if a >= end:
                 break
             total += min(b, end) - a

@@ -420,10 +420,14 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
     A start while a cycle is open (running or paused) is ignored: the next response is measured
     from the first unanswered customer reply. A start after a fulfilled cycle begins a new one.
     The target is breached when the time used reaches it: a fulfilment at the due instant is late.
+    Events after `now` are left out (the state as of `now`).
     """
+    moment = to_seconds(now)
     cycle: _Cycle | None = None
     for event in events:
         at = to_seconds(event.at)
+        if at > moment:  # the state as of `now`: what was recorded later has not happened yet
+            continue
         if event.kind is MetricKind.START:
             if (cycle is None or cycle.fulfilled) and event.target:
                 cycle = _Cycle(event.target, _calendar(calendars, event.calendar),
@@ -456,7 +460,6 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
     if cycle is None:
         return None
 
-    moment = to_seconds(now)
     used = cycle.used
     if cycle.running_since is not None:
         cycle.segments.append(_Segment(cycle.running_since, None, cycle.calendar, cycle.used))
