@@ -6,10 +6,26 @@ import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from deskconsole.domain.calendar import from_seconds, to_seconds
 from deskconsole.domain.errors import InvalidInput
-from deskconsole.domain.sla import DeskSla, MetricEvent, MetricKind, SlaFileError, TargetStatus, clock_runs, \
-    evaluate, load_toml, policy_change_event, record, sla_json, start_event, status_event
+from deskconsole.domain.sla import (
+    DeskSla,
+    MetricEvent,
+    MetricKind,
+    SlaFileError,
+    TargetStatus,
+    clock_runs,
+    evaluate,
+    load_toml,
+    policy_change_event,
+    record,
+    sla_json,
+    start_event,
+    status_event,
+)
 
 UTC = timezone.utc
 H = 3600
@@ -348,11 +364,6 @@ def test_case_show_json_sla_shape_and_events_as_plain_values() -> None:
 
 
 # ---------------------------------------------------------------- properties of the target clock
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from deskconsole.domain.calendar import from_seconds, to_seconds  # noqa: E402
 
 T0 = to_seconds(utc("2026-03-20T00:00:00Z"))  # around Berlin's spring change and Easter
 

@@ -35,8 +35,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from deskconsole.domain.calendar import ALWAYS_OPEN, BusinessCalendar, CalendarError, from_seconds, parse_date, \
-    parse_hours, to_seconds, zone
+from deskconsole.domain.calendar import (
+    ALWAYS_OPEN,
+    BusinessCalendar,
+    CalendarError,
+    from_seconds,
+    parse_date,
+    parse_hours,
+    to_seconds,
+    zone,
+)
 from deskconsole.domain.clock import format_time, parse_time
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import Priority, Status
@@ -273,8 +281,9 @@ def _validate(data: Mapping, locate: Callable[[tuple[str, ...]], int | None]) ->
                 share = parse_share(spec["warning"])
             except CalendarError as exc:
                 raise fail(path + ("warning",), str(exc)) from None
-        policies[priority] = Policy(priority, calendar, *(_strip(spec.get(kind)) for kind in TARGETS),
-                                    warning=share)
+        policies[priority] = Policy(priority, calendar, first_response=_strip(spec.get("first_response")),
+                                    next_response=_strip(spec.get("next_response")),
+                                    resolution=_strip(spec.get("resolution")), warning=share)
     return DeskSla(calendars, policies, warning)
 
 
