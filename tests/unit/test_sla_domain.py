@@ -132,6 +132,15 @@ resolution = "90m"
     assert DeskSla.from_dict(desk.to_dict()) == desk
 
 
+def test_closed_dates_may_be_written_as_toml_dates() -> None:
+    desk = load_toml('[calendars.eu]\ntimezone = "Europe/Berlin"\nhours = "mon-fri 08:00-18:00"\n'
+                     'dates = [2026-12-24, "2026-12-31"]\n')
+    assert desk.calendars["eu"].to_dict()["dates"] == ["2026-12-24", "2026-12-31"]
+    with pytest.raises(SlaFileError, match="line 4: calendars.eu.dates: not a date"):
+        load_toml('[calendars.eu]\ntimezone = "Europe/Berlin"\nhours = "mon-fri 08:00-18:00"\n'
+                  'dates = [2026-12-24T10:00:00]\n')
+
+
 BAD_FILES = [
     ("[calendars.eu\ntimezone = 'UTC'\n", "line 1: not valid TOML: Expected ']' at the end of a table declaration"),
     ("[policies.P1]\nresolution = \n", "line 2: not valid TOML: Invalid value"),

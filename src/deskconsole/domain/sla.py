@@ -9,7 +9,7 @@ The policy file (TOML) names calendars and one policy per priority:
     holidays = ["DE"]
     dates = ["2026-12-24"]
     [policies.P3]
-    calendar = "eu"                        # "24x7" is built in
+    calendar = "eu"                        # "24x7" is built in (and the default)
     first_response = "8h"
     next_response = "4h"
     resolution = "5d"                      # d = business days of that calendar (see calendar.py)
@@ -32,7 +32,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from deskconsole.domain.calendar import (
@@ -241,7 +241,7 @@ def _validate(data: Mapping, locate: Callable[[tuple[str, ...]], int | None]) ->
             if not any(week):
                 raise CalendarError(f"calendar {name} is closed all week (no open hours)")
             step = ("dates",)
-            dates = frozenset(parse_date(d) if isinstance(d, str) else _not_a_date(d) for d in spec.get("dates", []))
+            dates = frozenset(_closed_date(d) for d in spec.get("dates", []))
             step = ("holidays",)
             codes = tuple(spec.get("holidays", []))
             if not all(isinstance(code, str) for code in codes):
@@ -291,8 +291,13 @@ def _strip(value: object) -> str | None:
     return value.strip().lower() if isinstance(value, str) else None
 
 
-def _not_a_date(value: object):
-    raise CalendarError(f"not a date (\"YYYY-MM-DD\"): {value!r}")
+def _closed_date(value: object) -> date:
+    """A string "2026-12-24", or a TOML date written bare (2026-12-24); not a date and time."""
+    if isinstance(value, str):
+        return parse_date(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise CalendarError(f"not a date (YYYY-MM-DD): {value!r}")
 
 
 def _locator(text: str) -> Callable[[tuple[str, ...]], int | None]:
