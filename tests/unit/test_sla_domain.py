@@ -16,7 +16,9 @@ from deskconsole.domain.sla import (
     MetricEvent,
     MetricKind,
     SlaFileError,
+    TargetPhase,
     TargetStatus,
+    applies,
     clock_runs,
     evaluate,
     load_toml,
@@ -25,6 +27,7 @@ from deskconsole.domain.sla import (
     sla_json,
     start_event,
     status_event,
+    status_events,
 )
 
 UTC = timezone.utc
@@ -215,7 +218,7 @@ def test_a_fulfilment_before_the_due_instant_is_met_and_at_it_is_breached() -> N
     assert met.warning_due is None and met.breach_due is None
     late = state([started, ev("fulfil", "2026-11-30T17:00:00Z")], "2026-12-03T00:00:00Z")
     assert late.as_json() == {"due": "2026-11-30T17:00:00Z", "state": "breached", "used": 8 * H, "target": 8 * H}
-    assert late.breach_due is None
+    assert late.breach_due == utc("2026-11-30T17:00:00Z")  # no breach recorded yet: the timer still tells the manager
 
 
 def test_pause_inside_hours_and_resume_outside_hours() -> None:
@@ -338,6 +341,24 @@ def test_a_paused_target_moved_past_its_new_target_is_breached_as_of_when_it_was
         "due": "2026-11-30T09:30:00Z", "state": "breached", "used": H, "target": 1800}
 
 
+def test_a_breach_reached_before_a_priority_is_lowered_stands() -> None:
+    events = [start("P1", "first_response", MON_10)]  # 30 min on 24x7: reached at 09:30Z, not yet recorded
+    events.append(policy_change_event(events, DESK, "P3", "first_response", utc("2026-11-30T10:00:00Z")))
+    now = state(events, "2026-11-30T10:30:00Z")
+    assert now.as_json() == {"due": "2026-11-30T09:30:00Z", "state": "breached", "used": H + 1800, "target": 8 * H}
+    assert now.breach_due == utc("2026-11-30T09:30:00Z") and now.warning_due is None
+    events.append(ev("breach", "2026-11-30T09:30:00Z"))
+    assert state(events, "2026-11-30T10:30:00Z").breach_due is None  # recorded once: no timer any more
+
+
+def test_a_target_breached_while_paused_still_has_its_breach_timer_due() -> None:
+    events = [start("P3", "first_response", MON_10), ev("pause", "2026-11-30T10:00:00Z", used=H)]
+    events.append(policy_change_event(events, DESK, "P1", "first_response", utc("2026-11-30T12:00:00Z")))
+    now = state(events, "2026-11-30T12:00:00Z")
+    assert now.phase is TargetPhase.PAUSED and now.state is TargetStatus.BREACHED
+    assert now.breach_due == utc("2026-11-30T09:30:00Z")
+
+
 def test_a_priority_without_such_a_target_withdraws_it() -> None:
     events = [start("P2", "next_response", MON_10)]
     events.append(policy_change_event(events, DESK, "P3", "next_response", utc("2026-11-30T10:00:00Z")))
@@ -355,6 +376,41 @@ def test_the_clock_pauses_in_pending_and_awaiting_confirmation_only() -> None:
     assert status_event("pending", "pending", at) is None                # another sub-status
     assert status_event("pending", "update_received", at) == MetricEvent(MetricKind.RESUME, at)
     assert status_event("new", "in_progress", at) is None
+
+
+def test_awaiting_confirmation_fulfils_every_target_and_a_reopen_reopens_the_resolution() -> None:
+    at = utc(MON_10)
+    assert status_events("in_progress", "awaiting_confirmation", at) == {
+        kind: MetricEvent(MetricKind.FULFIL, at) for kind in ("first_response", "next_response", "resolution")}
+    assert status_events("pending", "awaiting_confirmation", at)["resolution"].kind is MetricKind.FULFIL
+    assert status_events("awaiting_confirmation", "reopened", at) == {
+        "first_response": MetricEvent(MetricKind.RESUME, at), "next_response": MetricEvent(MetricKind.RESUME, at),
+        "resolution": MetricEvent(MetricKind.REOPEN, at)}
+    assert status_events("update_received", "pending", at) == {
+        kind: MetricEvent(MetricKind.PAUSE, at) for kind in ("first_response", "next_response", "resolution")}
+    assert status_events("pending", "pending", at) == {}
+    assert status_events("new", "in_progress", at) == {}
+
+
+def test_only_events_that_change_a_target_apply() -> None:
+    events = [start("P3", "first_response", MON_10)]
+    pause, resume = ev("pause", "2026-11-30T10:00:00Z"), ev("resume", "2026-11-30T11:00:00Z")
+    assert applies([], start("P3", "first_response", MON_10), CALENDARS)
+    assert not applies(events, start("P3", "first_response", "2026-11-30T09:30:00Z"), CALENDARS)
+    assert not applies(events, ev("resume", "2026-11-30T10:00:00Z"), CALENDARS)
+    assert applies(events, pause, CALENDARS)
+    events.append(pause)
+    assert not applies(events, ev("pause", "2026-11-30T10:30:00Z"), CALENDARS)
+    assert applies(events, resume, CALENDARS)
+    events += [resume, ev("fulfil", "2026-11-30T12:00:00Z")]
+    assert not applies(events, ev("pause", "2026-11-30T13:00:00Z"), CALENDARS)
+    assert not applies(events, ev("fulfil", "2026-11-30T13:00:00Z"), CALENDARS)
+    assert applies(events, ev("reopen", "2026-11-30T13:00:00Z"), CALENDARS)
+    assert policy_change_event(events, DESK, "P1", "first_response", utc("2026-11-30T13:00:00Z")) is None
+    late = [start("P1", "first_response", MON_10)]
+    assert applies(late, ev("breach", "2026-11-30T09:30:00Z"), CALENDARS)
+    late.append(ev("breach", "2026-11-30T09:30:00Z"))
+    assert not applies(late, ev("breach", "2026-11-30T09:31:00Z"), CALENDARS)
 
 
 def test_case_show_json_sla_shape_and_events_as_plain_values() -> None:

@@ -369,14 +369,23 @@ class MetricEvent:
                    data.get("warning"), data.get("used"))
 
 
+class TargetPhase(StrEnum):
+    """Where the target's clock is, whatever its outcome: a breached target may still be running."""
+    RUNNING = "running"
+    PAUSED = "paused"
+    FULFILLED = "fulfilled"
+
+
 @dataclass(frozen=True)
 class TargetState:
     state: TargetStatus
     used: int
     target: int
     due: datetime | None          # running: when it breaches; breached: when it did; paused, met: None
-    warning_due: datetime | None  # timers to arm while running (may lie in the past: fire at once)
-    breach_due: datetime | None
+    warning_due: datetime | None  # the warning timer, while running and not breached (may lie in the past)
+    breach_due: datetime | None   # the breach timer: while running, or breached and no breach recorded yet
+    phase: TargetPhase = TargetPhase.RUNNING
+    breach_recorded: bool = False
 
     def as_json(self) -> dict:
         return {"due": format_time(self.due), "state": self.state.value, "used": self.used, "target": self.target}
@@ -398,7 +407,8 @@ class _Cycle:
     running_since: int | None
     used: int = 0
     fulfilled: bool = False
-    breach_at: int | None = None
+    breach_at: int | None = None   # a breach event was recorded then
+    reached_at: int | None = None  # an earlier policy's target was reached then (a breach that stands)
     segments: list[_Segment] = field(default_factory=list)
 
     def stop(self, at: int, checkpoint: int | None) -> None:
@@ -467,6 +477,8 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
                 continue
             running = cycle.running_since is not None
             cycle.stop(at, event.used)
+            if cycle.used >= cycle.target and cycle.reached_at is None:  # breached under the old policy: for good
+                cycle.reached_at = cycle.crossing(cycle.target) or at
             cycle.target, cycle.calendar = event.target, _calendar(calendars, event.calendar)
             if event.warning is not None:
                 cycle.warning = event.warning
@@ -475,32 +487,33 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
         return None
 
     used = cycle.used
+    running = cycle.running_since is not None
     if cycle.running_since is not None:
         cycle.segments.append(_Segment(cycle.running_since, None, cycle.calendar, cycle.used))
         used += cycle.calendar.measure_seconds(cycle.running_since, moment)
     target = cycle.target
     warn_at = min(max(1, round(target * cycle.warning)), target)
-    breached = cycle.breach_at is not None or used >= target
+    reached = cycle.crossing(target) if used >= target else None
+    moments = [m for m in (reached, cycle.reached_at, cycle.breach_at) if m is not None]
+    breached = bool(moments) or used >= target
     due = breach_due = warning_due = None
     if breached:
-        crossing = cycle.crossing(target)
-        if crossing is None or (cycle.breach_at is not None and cycle.breach_at < crossing):
-            crossing = cycle.breach_at if cycle.breach_at is not None else moment
-        due = from_seconds(crossing)
+        due = from_seconds(min(moments) if moments else moment)
         state = TargetStatus.BREACHED
+        if cycle.breach_at is None:
+            breach_due = due  # not recorded yet: the breach timer is (over)due
     elif cycle.fulfilled:
         state = TargetStatus.MET
-    elif cycle.running_since is None:
+    elif not running:
         state = TargetStatus.PAUSED
     else:
         state = TargetStatus.RUNNING
-    if not cycle.fulfilled and cycle.running_since is not None:
-        if not breached:
-            due = cycle.calendar.add(from_seconds(cycle.running_since), target - cycle.used)
-        breach_due = due
+        assert cycle.running_since is not None
+        due = breach_due = cycle.calendar.add(from_seconds(cycle.running_since), target - cycle.used)
         reach = cycle.crossing(warn_at)
         warning_due = from_seconds(reach) if reach is not None else due
-    return TargetState(state, used, target, due, warning_due, breach_due)
+    phase = TargetPhase.FULFILLED if cycle.fulfilled else TargetPhase.RUNNING if running else TargetPhase.PAUSED
+    return TargetState(state, used, target, due, warning_due, breach_due, phase, cycle.breach_at is not None)
 
 
 def sla_json(targets: Mapping[str, Sequence[MetricEvent]], calendars: Mapping[str, BusinessCalendar],
@@ -529,12 +542,51 @@ def start_event(desk: DeskSla, priority: str, kind: str, at: datetime) -> Metric
 
 
 def status_event(old: str, new: str, at: datetime, used: int | None = None) -> MetricEvent | None:
-    """Pause on entering a pausing status, resume on leaving one, else nothing (for each open target)."""
+    """Pause on entering a pausing status, resume on leaving one, else nothing."""
     if clock_runs(old) and not clock_runs(new):
         return MetricEvent(MetricKind.PAUSE, at, used=used)
     if not clock_runs(old) and clock_runs(new):
         return MetricEvent(MetricKind.RESUME, at)
     return None
+
+
+def status_events(old: str, new: str, at: datetime) -> dict[str, MetricEvent]:
+    """What a status change means for each kind of target (record each only where `applies` says so).
+
+    Entering awaiting_confirmation gives the customer a resolution: it fulfils the resolution, and,
+    being a public answer by an agent, the first and the next response. A customer reply that
+    reopens the case reopens the resolution with its time used (the next response is started by the
+    reply itself, with `start_event`). Otherwise pending and awaiting_confirmation pause every
+    target and leaving them resumes it. Closing is the service's to decide.
+    """
+    result: dict[str, MetricEvent] = {}
+    if old == new:
+        return result
+    change = status_event(old, new, at)
+    if change is not None:
+        result = {kind: change for kind in TARGETS}
+    if new == Status.AWAITING_CONFIRMATION:
+        result = {kind: MetricEvent(MetricKind.FULFIL, at) for kind in TARGETS}
+    if old == Status.AWAITING_CONFIRMATION and new == Status.REOPENED:
+        result["resolution"] = MetricEvent(MetricKind.REOPEN, at)
+    return result
+
+
+def applies(events: Sequence[MetricEvent], event: MetricEvent, calendars: Mapping[str, BusinessCalendar]) -> bool:
+    """Whether `event` would change the target `events` describe (so it is worth recording and auditing)."""
+    state = evaluate(events, calendars, event.at)
+    if event.kind is MetricKind.START:
+        return bool(event.target) and (state is None or state.phase is TargetPhase.FULFILLED)
+    if state is None:
+        return False
+    return {
+        MetricKind.PAUSE: state.phase is TargetPhase.RUNNING,
+        MetricKind.RESUME: state.phase is TargetPhase.PAUSED,
+        MetricKind.FULFIL: state.phase is not TargetPhase.FULFILLED,
+        MetricKind.REOPEN: state.phase is TargetPhase.FULFILLED,
+        MetricKind.BREACH: not state.breach_recorded,
+        MetricKind.POLICY: state.phase is not TargetPhase.FULFILLED,
+    }[event.kind]
 
 
 def record(events: Sequence[MetricEvent], event: MetricEvent, calendars: Mapping[str, BusinessCalendar]
@@ -550,11 +602,12 @@ def policy_change_event(events: Sequence[MetricEvent], desk: DeskSla, priority: 
                         at: datetime) -> MetricEvent | None:
     """Move an open target (running or paused) to the policy of `priority`, keeping the time used.
 
-    None when the target is not open (never started, met or breached-and-fulfilled): its outcome stands.
+    None when the target is not open (never started, or fulfilled): its outcome stands. A target
+    already breached stays breached whatever the new policy; a priority without such a target
+    withdraws it (a policy event without a target).
     """
     state = evaluate(events, desk.calendars, at)
-    if state is None or state.state is TargetStatus.MET or (
-            state.state is TargetStatus.BREACHED and state.breach_due is None):
+    if state is None or state.phase is TargetPhase.FULFILLED:
         return None
     target = desk.target(priority, kind)
     if target is None:
