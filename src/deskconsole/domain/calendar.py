@@ -1,0 +1,460 @@
+"""Business calendars: when a desk counts time for its service levels.
+
+A calendar has a time zone, weekly open hours (one or more ranges per weekday,
+local wall-clock time), public holidays (country or country-subdivision codes of
+the `holidays` package) and extra closed dates. The built-in calendar "24x7" is
+always open.
+
+All arithmetic takes and returns aware datetimes in UTC and is exact to the
+second (sub-second parts of inputs are dropped). Internally an instant is a
+whole number of seconds since the Unix epoch.
+
+How local hours meet daylight-saving changes (hours are wall-clock time):
+- A range of a local date is the stretch of time from the instant the wall clock
+  first reads its start to the instant it reads its end for the last time. A
+  08:00-18:00 day whose night has a DST change still has 10 hours; a 00:00-04:00
+  range on a spring-forward night (Europe/Berlin, 02:00 -> 03:00) has 3 hours, on
+  a fall-back night (03:00 -> 02:00) 5 hours.
+- A range end written "24:00" is the next local midnight.
+- A start or end that falls in a spring-forward gap (a wall time that never
+  happens) is the instant of the change: 02:30-05:00 on Berlin's spring night
+  opens at 03:00 CEST.
+- A start that falls in a fall-back overlap (a wall time that happens twice)
+  is its first occurrence; an end in the overlap is its last occurrence.
+- Ranges never count twice: where a day's range would reach into the next
+  day's (a zone that falls back at midnight), the later one starts where the
+  earlier ended.
+
+A public holiday or an extra closed date closes that whole local date.
+
+"A business day" (the `d` of service-level durations) is the average open time
+of the weekdays that have open hours, nominal wall-clock hours, rounded to the
+second: 10 h for "mon-fri 08:00-18:00"; for mon-thu 08:00-18:00 and fri
+08:00-14:00 it is 9 h 12 min (5 business days = 46 h = one such week); 24 h for
+"24x7".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from deskconsole.domain.errors import InvalidInput
+
+UTC = timezone.utc
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+DAY = 86400
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALWAYS_OPEN = "24x7"
+# The loop over days gives up after this many days without finding the time asked for
+# (only reachable with absurd inputs: a calendar with no open hours is refused).
+_MAX_DAYS = 366 * 30
+
+Range = tuple[int, int]  # local seconds since midnight, start < end <= 86400
+
+
+class CalendarError(InvalidInput):
+    """A calendar definition was refused; the message says why."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+_TIME = re.compile(r"^([0-2]?\d):([0-5]\d)$")
+
+
+def _parse_clock(text: str, *, end: bool) -> int:
+    match = _TIME.match(text.strip())
+    if not match:
+        raise CalendarError(f"not a time of day (HH:MM): {text.strip()!r}")
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    if hours == 24 and minutes == 0 and end:
+        return DAY
+    if hours > 23:
+        raise CalendarError(f"not a time of day (00:00-23:59, or 24:00 as an end): {text.strip()!r}")
+    return hours * 3600 + minutes * 60
+
+
+def parse_ranges(text: str) -> tuple[Range, ...]:
+    """'08:00-12:00,13:00-17:00' -> ((28800, 43200), (46800, 61200)); 'closed' or '' -> ()."""
+    raw = text.strip().lower()
+    if raw in ("", "closed"):
+        return ()
+    ranges: list[Range] = []
+    for part in raw.split(","):
+        pieces = part.split("-")
+        if len(pieces) != 2:
+            raise CalendarError(f"not a range of hours (HH:MM-HH:MM): {part.strip()!r}")
+        start, end = _parse_clock(pieces[0], end=False), _parse_clock(pieces[1], end=True)
+        if end <= start:
+            raise CalendarError(f"a range of hours must end after it starts: {part.strip()!r}")
+        ranges.append((start, end))
+    return _merge(ranges, repr(text.strip()))
+
+
+def _merge(ranges: Iterable[Range], label: str) -> tuple[Range, ...]:
+    merged: list[Range] = []
+    for start, end in sorted(ranges):
+        if merged and start < merged[-1][1]:
+            raise CalendarError(f"ranges of hours overlap: {label}")
+        if merged and start == merged[-1][1]:
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return tuple(merged)
+
+
+def _parse_days(text: str) -> list[int]:
+    raw = text.strip().lower()
+    if raw in ("daily", "everyday", "every day"):
+        return list(range(7))
+    days: list[int] = []
+    for part in raw.split(","):
+        bounds = part.strip().split("-")
+        try:
+            indices = [WEEKDAYS.index(b.strip()[:3]) for b in bounds]
+            if any(b.strip() not in (WEEKDAYS[i], _LONG_DAYS[i]) for b, i in zip(bounds, indices)):
+                raise ValueError
+        except ValueError:
+            raise CalendarError(f"not a day or span of days (mon, tue, …, sun; e.g. mon-fri): {part.strip()!r}") \
+                from None
+        if len(indices) == 1:
+            days.append(indices[0])
+        elif len(indices) == 2:
+            first, last = indices
+            days.extend((first + i) % 7 for i in range((last - first) % 7 + 1))
+        else:
+            raise CalendarError(f"not a span of days: {part.strip()!r}")
+    return days
+
+
+_LONG_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def parse_hours(spec: str | Mapping[str, str]) -> tuple[tuple[Range, ...], ...]:
+    """Weekly hours, Monday first.
+
+    A string: groups separated by ';', each days then ranges, e.g.
+    "mon-fri 08:00-18:00" or "mon-thu 08:00-12:00,13:00-17:00; fri 08:00-14:00"
+    (a day named in two groups opens in the ranges of both)
+    ("24x7" is every day all day). A table: {mon = "08:00-12:00,13:00-17:00", sat = "closed"};
+    days it leaves out are closed.
+    """
+    week: list[tuple[Range, ...] | None] = [None] * 7
+    if isinstance(spec, Mapping):
+        for key, value in spec.items():
+            if not isinstance(key, str) or key.strip().lower() not in WEEKDAYS + _LONG_DAYS:
+                raise CalendarError(f"not a day of the week: {key!r} (mon, tue, …, sun)")
+            if not isinstance(value, str):
+                raise CalendarError(f"hours of {key} must be a string like \"08:00-18:00\"")
+            index = WEEKDAYS.index(key.strip().lower()[:3])
+            if week[index] is not None:
+                raise CalendarError(f"{WEEKDAYS[index]} is given twice")
+            week[index] = parse_ranges(value)
+    elif isinstance(spec, str):
+        raw = spec.strip().lower()
+        if raw == ALWAYS_OPEN:
+            return tuple(((0, DAY),) for _ in range(7))
+        if not raw:
+            raise CalendarError("hours are empty")
+        for group in raw.split(";"):
+            group = group.strip()
+            if not group:
+                continue
+            days_text, _, ranges_text = group.partition(" ")
+            if not ranges_text.strip():
+                raise CalendarError(f"hours need days and ranges, e.g. \"mon-fri 08:00-18:00\": {group!r}")
+            ranges = parse_ranges(ranges_text.replace(" ", ""))
+            for index in _parse_days(days_text):
+                if week[index] is not None:  # a day in two groups: both its ranges, if they do not overlap
+                    week[index] = _merge((week[index] or ()) + ranges, f"{WEEKDAYS[index]} in {spec.strip()!r}")
+                else:
+                    week[index] = ranges
+    else:
+        raise CalendarError("hours must be a string like \"mon-fri 08:00-18:00\" or a table of days")
+    return tuple(w or () for w in week)
+
+
+def format_ranges(ranges: Iterable[Range]) -> str:
+    def clock(seconds: int) -> str:
+        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+    text = ",".join(f"{clock(a)}-{clock(b)}" for a, b in ranges)
+    return text or "closed"
+
+
+def format_hours(week: tuple[tuple[Range, ...], ...]) -> str:
+    """The shortest string form: 'mon-fri 08:00-18:00', '24x7', 'mon-thu 08:00-18:00; fri 08:00-14:00'."""
+    if all(day == ((0, DAY),) for day in week):
+        return ALWAYS_OPEN
+    groups: list[tuple[int, int, tuple[Range, ...]]] = []
+    for index, ranges in enumerate(week):
+        if groups and groups[-1][2] == ranges and groups[-1][1] == index - 1:
+            groups[-1] = (groups[-1][0], index, ranges)
+        else:
+            groups.append((index, index, ranges))
+    parts = []
+    for first, last, ranges in groups:
+        if not ranges:
+            continue
+        days = WEEKDAYS[first] if first == last else f"{WEEKDAYS[first]}-{WEEKDAYS[last]}"
+        parts.append(f"{days} {format_ranges(ranges)}")
+    return "; ".join(parts)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except (ValueError, AttributeError):
+        raise CalendarError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def zone(name: str) -> ZoneInfo:
+    if not isinstance(name, str) or not name.strip() or name.strip().startswith(("/", ".")) or ".." in name:
+        raise CalendarError(f"unknown time zone: {name!r}")
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError, OSError):
+        raise CalendarError(f"unknown time zone: {name!r} (an IANA name like \"Europe/Berlin\")") from None
+
+
+def _holiday_source(code: str):  # -> holidays.HolidayBase
+    import holidays  # imported on first use: it is large
+
+    raw = code.strip()
+    country, _, subdivision = raw.partition("-")
+    try:
+        return holidays.country_holidays(country.upper(), subdiv=subdivision.upper() or None)
+    except (NotImplementedError, KeyError):
+        if subdivision:
+            try:
+                holidays.country_holidays(country.upper())
+            except (NotImplementedError, KeyError):
+                pass
+            else:
+                raise CalendarError(f"unknown holiday subdivision {subdivision!r} of {country.upper()}: "
+                                    f"{code!r}") from None
+        raise CalendarError(f"unknown holiday country: {code!r} (a code like \"DE\" or \"DE-BY\")") from None
+
+
+# --------------------------------------------------------------------------- the calendar
+
+def to_seconds(value: datetime) -> int:
+    """Whole seconds since the epoch of an aware datetime (sub-seconds dropped; naive means UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - EPOCH) // timedelta(seconds=1)
+
+
+def from_seconds(seconds: int) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+@dataclass(eq=False)
+class BusinessCalendar:
+    name: str
+    timezone: str = "UTC"
+    week: tuple[tuple[Range, ...], ...] = field(default_factory=lambda: tuple(((0, DAY),) for _ in range(7)))
+    holidays: tuple[str, ...] = ()
+    dates: frozenset[date] = frozenset()
+
+    def __post_init__(self) -> None:
+        self._zone = zone(self.timezone)
+        if len(self.week) != 7:
+            raise CalendarError("hours must cover the seven days of the week")
+        if not any(self.week):
+            raise CalendarError(f"calendar {self.name}: closed all week (no open hours)")
+        self._sources = [_holiday_source(code) for code in self.holidays]
+        self._closed_cache: dict[int, bool] = {}
+        self._day_cache: dict[int, tuple[Range, ...]] = {}
+
+    # ---- construction
+
+    @classmethod
+    def always_open(cls) -> BusinessCalendar:
+        return cls(ALWAYS_OPEN)
+
+    @classmethod
+    def build(cls, name: str, timezone: str, hours: str | Mapping[str, str], holidays: Iterable[str] = (),
+              dates: Iterable[str | date] = ()) -> BusinessCalendar:
+        codes = tuple(holidays)
+        for code in codes:
+            if not isinstance(code, str):
+                raise CalendarError(f"a holiday code must be a string like \"DE\": {code!r}")
+        closed = frozenset(d if isinstance(d, date) else parse_date(d) for d in dates)
+        return cls(name, timezone, parse_hours(hours), codes, closed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BusinessCalendar):
+            return NotImplemented
+        return self.to_dict() == other.to_dict() and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def to_dict(self) -> dict:
+        return {"timezone": self.timezone, "hours": format_hours(self.week), "holidays": list(self.holidays),
+                "dates": sorted(d.isoformat() for d in self.dates)}
+
+    @classmethod
+    def from_dict(cls, name: str, data: Mapping) -> BusinessCalendar:
+        return cls.build(name, data.get("timezone", "UTC"), data.get("hours", ALWAYS_OPEN),
+                         data.get("holidays", ()), data.get("dates", ()))
+
+    # ---- facts
+
+    @property
+    def business_day(self) -> int:
+        """Seconds in "a business day": the average nominal open time of the weekdays that open."""
+        lengths = [sum(b - a for a, b in day) for day in self.week if day]
+        return round(sum(lengths) / len(lengths))
+
+    @property
+    def weekly_seconds(self) -> int:
+        return sum(b - a for day in self.week for a, b in day)
+
+    def is_closed_date(self, day: date) -> bool:
+        """A public holiday or an extra closed date (the whole local date is closed)."""
+        key = day.toordinal()
+        cached = self._closed_cache.get(key)
+        if cached is None:
+            cached = day in self.dates or any(day in source for source in self._sources)
+            if len(self._closed_cache) > 20000:
+                self._closed_cache.clear()
+            self._closed_cache[key] = cached
+        return cached
+
+    def _instant(self, day: date, seconds: int, *, end: bool) -> int:
+        """The UTC second at which the wall clock of `day` reads `seconds` after midnight (see the module doc)."""
+        if seconds >= DAY:
+            day, seconds = day + timedelta(days=seconds // DAY), seconds % DAY
+        naive = datetime(day.year, day.month, day.day) + timedelta(seconds=seconds)
+        first = to_seconds(naive.replace(tzinfo=self._zone, fold=0))
+        second = to_seconds(naive.replace(tzinfo=self._zone, fold=1))
+        if first == second:
+            return first
+        low, high = min(first, second), max(first, second)
+        if self._wall(low) == naive:  # the wall time happens twice: a fall-back overlap
+            return high if end else low
+        # a spring-forward gap: the wall time never happens; take the instant of the change
+        before = self._offset(low)
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._offset(middle) == before:
+                low = middle
+            else:
+                high = middle
+        return high
+
+    def _wall(self, seconds: int) -> datetime:
+        return from_seconds(seconds).astimezone(self._zone).replace(tzinfo=None)
+
+    def _offset(self, seconds: int) -> timedelta | None:
+        return from_seconds(seconds).astimezone(self._zone).utcoffset()
+
+    def _local_date(self, seconds: int) -> date:
+        return from_seconds(seconds).astimezone(self._zone).date()
+
+    def open_ranges(self, day: date) -> tuple[Range, ...]:
+        """The open stretches of a local date as UTC seconds, [start, end), in order."""
+        key = day.toordinal()
+        cached = self._day_cache.get(key)
+        if cached is None:
+            if self.is_closed_date(day):
+                cached = ()
+            else:
+                cached = tuple((self._instant(day, a, end=False), self._instant(day, b, end=True))
+                               for a, b in self.week[day.weekday()])
+            if len(self._day_cache) > 20000:
+                self._day_cache.clear()
+            self._day_cache[key] = cached
+        return cached
+
+    def _stretches(self, start: int, end: int | None = None) -> Iterator[Range]:
+        """Open stretches, in UTC seconds, that end after `start`, in order, never overlapping.
+
+        With `end`, those of the local dates up to the one of `end`; without, on until `_MAX_DAYS` days.
+        """
+        day = self._local_date(start) - timedelta(days=1)
+        floor = start
+        days = _MAX_DAYS if end is None else (self._local_date(end) - day).days + 2
+        for _ in range(days):
+            for a, b in self.open_ranges(day):
+                a = max(a, floor)
+                if b > a:
+                    yield a, b
+                    floor = b
+            day += timedelta(days=1)
+        if end is not None:
+            return
+        raise CalendarError(f"calendar {self.name}: no open time found within {_MAX_DAYS} days")
+
+    # ---- arithmetic
+
+    def add(self, start: datetime, seconds: int) -> datetime:
+        """The earliest instant at which the business time used since `start` reaches `seconds`.
+
+        8 h from Monday 10:00 on 08:00-18:00 hours is Monday 18:00 (not Tuesday 08:00);
+        0 s is `start` itself (to the second).
+        """
+        return from_seconds(self.add_seconds(to_seconds(start), seconds))
+
+    def add_seconds(self, start: int, seconds: int) -> int:
+        if seconds < 0:
+            raise ValueError("business time to add must not be negative")
+        if seconds == 0:
+            return start
+        left = seconds
+        for a, b in self._stretches(start):
+            if left <= b - a:
+                return a + left
+            left -= b - a
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def measure(self, start: datetime, end: datetime) -> int:
+        """Business seconds in [start, end); 0 when end is not after start."""
+        return self.measure_seconds(to_seconds(start), to_seconds(end))
+
+    def measure_seconds(self, start: int, end: int) -> int:
+        if end <= start:
+            return 0
+        total = 0
+        for a, b in self._stretches(start, end):
+            if a >= end:
+                break
+            total += min(b, end) - a
+        return total
+
+    def is_open(self, when: datetime) -> bool:
+        moment = to_seconds(when)
+        for a, b in self._stretches(moment):
+            return a <= moment < b
+        return False  # pragma: no cover
+
+    def next_open(self, when: datetime) -> datetime:
+        """`when` if open, else the next instant the calendar opens."""
+        moment = to_seconds(when)
+        for a, _ in self._stretches(moment):
+            return from_seconds(a)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def describe(self) -> str:
+        """One line for `sla show`."""
+        if self.name == ALWAYS_OPEN and self.to_dict() == BusinessCalendar(ALWAYS_OPEN).to_dict():
+            return "always open (built in)"
+        parts = [self.timezone, format_hours(self.week)]
+        if self.holidays:
+            parts.append("holidays " + ", ".join(self.holidays))
+        if self.dates:
+            parts.append("closed " + ", ".join(sorted(d.isoformat() for d in self.dates)))
+        parts.append("business day " + format_business_time(self.business_day))
+        return " · ".join(parts)
+
+
+def format_business_time(seconds: int) -> str:
+    """'10h', '9h12m', '1h30m15s', '0s' — hours, minutes, seconds (no days: days depend on the calendar)."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "") + (f"{secs}s" if secs else "")
+    return text or "0s"
