@@ -14,7 +14,15 @@ Exit status: 0 the pass ran (whatever the server answered about single messages:
 failures are recorded on the rows and shown by `deskconsole outbox list`); 1, with
 one `error:` line, when delivery is not configured (no DESKCONSOLE_SMTP_URL), its
 configuration is wrong, or the mail server could not be used at all (the rows stay
-queued; a cron job's non-zero exit makes the outage noticed).
+queued; a cron job's non-zero exit makes the outage noticed) — this includes
+deskconsole's own refusal to send a password without TLS; 143 after SIGTERM and
+130 after Ctrl-C (SIGINT), with or without --watch.
+
+SIGTERM and Ctrl-C stop at once, also in the middle of a send: the connection is
+shut down, the row being sent goes back to `queued` (the attempt not counted, its
+JSON line says so) and is sent by the next run; a row is `sent` only once the
+server has accepted it. A second signal ends the process on the spot (the row's
+lease then runs out and the next run takes it).
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
 from deskconsole.delivery.smtp_url import URL_ENV, smtp_config_from_env
@@ -64,6 +73,46 @@ def _engine_and_clock(source: Any) -> tuple[Any, Any]:
     raise TypeError(f"run_deliver needs a Service, Settings or (engine, clock), not {type(source).__name__}")
 
 
+@contextmanager
+def _stopped_by_signals(stop: threading.Event, abort: Callable[[], None]) -> Iterator[list[int]]:
+    """While inside: SIGTERM and SIGINT set `stop` and call `abort` (which ends a send in progress); the
+    signals received are listed in the yielded list. A second signal ends the process the default way.
+
+    Only the main thread can install handlers: elsewhere this does nothing (the caller's `stop` still works)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        if received:  # asked twice: no more waiting
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        received.append(signum)
+        stop.set()
+        abort()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _say_stopped(signum: int, results: Sequence[Any], err: IO[str]) -> int:
+    name = signal.Signals(signum).name
+    left = [r for r in results if getattr(r, "interrupted", False)]
+    if left:
+        rows = ", ".join(str(r.outbox) for r in left)
+        print(f"stopped by {name}: outbox row {rows} was not sent and stays queued for the next run",
+              file=err, flush=True)
+    else:
+        print(f"stopped by {name}", file=err, flush=True)
+    return 128 + signum
+
+
 def run_deliver(
     args: argparse.Namespace,
     source: Any,
@@ -95,36 +144,38 @@ def run_deliver(
     if args.interval <= 0:
         print("error: --interval must be more than 0 seconds", file=err)
         return 1
+    try:
+        options = options_from_config(config, **({"batch": args.limit} if args.limit else {}))
+    except DeskError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
     engine, clock = _engine_and_clock(source)
     if args.requeue_failed or args.requeue:
         requeue(engine, clock, None if args.requeue_failed else args.requeue)
-    options = options_from_config(config, **({"batch": args.limit} if args.limit else {}))
     transport = SmtpTransport(config)
+    stop = stop or threading.Event()
+    shown: list[DeliveryResult] = []
 
     def show(results: list[DeliveryResult]) -> None:
         for result in results:
             print(json.dumps(result.to_json()), file=out, flush=True)
+        shown[:] = results
 
-    if not args.watch:
-        results = deliver_once(engine, clock, transport, options)
-        show(results)
-        if results and results[-1].server_unavailable:
-            print(f"error: {results[-1].error}; the messages stay queued for the next pass", file=err)
-            return 1
-        return 0
+    with _stopped_by_signals(stop, transport.abort) as received:
+        if not args.watch:
+            results = deliver_once(engine, clock, transport, options, stop=stop)
+            show(results)
+            if received:
+                return _say_stopped(received[0], results, err)
+            if results and results[-1].server_unavailable:
+                print(f"error: {results[-1].error}; the messages stay queued for the next pass", file=err)
+                return 1
+            return 0
 
-    stop = stop or threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
         watch(
             engine, clock, transport, options, interval=args.interval, stop=stop, on_results=show,
             on_error=lambda exc: print(f"error: delivery pass failed: {exc}", file=err, flush=True),
         )
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if received:
+            return _say_stopped(received[0], shown, err)
     return 0
