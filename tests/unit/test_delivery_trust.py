@@ -464,3 +464,19 @@ def test_a_signal_ends_deliver_stuck_on_a_dripping_server_and_the_row_stays_queu
     assert line["state"] == "queued" and "stopped" in line["error"]
     assert err.strip().endswith("stays queued for the next run") or "stopped by" in err
     assert trickle.hung_up.wait(WAIT)  # the connection was closed, not left open
+
+
+def test_watch_waiting_between_passes_stops_on_sigterm_and_what_was_sent_stays_sent(desk, plain_box, tmp_path):
+    proc = deliver_process(desk, plain_box.url, tmp_path, "--watch")
+    try:
+        first = json.loads(proc.stdout.readline())  # printed once the row is marked: the watch now waits 30 s
+        assert first["state"] == "sent"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert (proc.returncode, out, err) == (143, "", "stopped by SIGTERM\n")
+    assert [(r.state, r.attempts) for r in desk.rows()] == [("sent", 1)]
+    assert plain_box.accepted == [False]

@@ -255,10 +255,13 @@ def _open_socket(watchdog: _Watchdog, host: str, port: int, timeout: float,
         sock = socket.socket(family, kind, proto)
         try:
             watchdog.attach(sock)
+            # Connecting never outlasts the deadline (a connect in progress is not ended by every system's
+            # shutdown()); after that `timeout` is the wait for one read or write, the watchdog the whole.
             sock.settimeout(max(min(timeout, watchdog.remaining()), 0.001))
             if source_address:
                 sock.bind(source_address)
             sock.connect(address)
+            sock.settimeout(timeout)
             return sock
         except OSError as exc:
             error = exc
@@ -325,11 +328,10 @@ class SmtpTransport:
         watchdog = self._watchdog
         smtp: smtplib.SMTP | None = None
         try:
-            timeout = max(min(cfg.timeout, watchdog.remaining()), 0.001)
             if cfg.implicit_tls:
-                smtp = _SMTP_SSL(watchdog, cfg.host, timeout, self._local_hostname, self._context())
+                smtp = _SMTP_SSL(watchdog, cfg.host, cfg.timeout, self._local_hostname, self._context())
             else:
-                smtp = _SMTP(watchdog, cfg.host, timeout, self._local_hostname)
+                smtp = _SMTP(watchdog, cfg.host, cfg.timeout, self._local_hostname)
             self._local_hostname = smtp.local_hostname
             code, answer = smtp.connect(cfg.host, cfg.port)
             if code != 220:
@@ -430,8 +432,12 @@ class SmtpTransport:
         self._watchdog.detach()
 
     def close(self) -> None:
-        """Say QUIT and close; a server that drips its answer to QUIT gets QUIT_BUDGET seconds."""
-        if self._smtp is None:
+        """Say QUIT and close; a server that drips its answer to QUIT gets QUIT_BUDGET seconds, an aborted
+        transport none (it just closes)."""
+        if self._smtp is None or self._watchdog.aborted:
+            if self._smtp is not None:
+                smtp, self._smtp = self._smtp, None
+                smtp.close()
             self._watchdog.detach()
             return
         self._watchdog.start(min(QUIT_BUDGET, self.config.deadline))
