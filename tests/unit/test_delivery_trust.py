@@ -63,14 +63,24 @@ class Desk:
             return list(s.exec(select(Outbox).order_by(Outbox.id)).all())
 
 
-@pytest.fixture
-def desk(sqlite_url):
-    d = Desk(sqlite_url)
+def _desk(url: str):
+    d = Desk(url)
     d.awaiting()
     try:
         yield d
     finally:
         d.engine.dispose()
+
+
+@pytest.fixture
+def desk(sqlite_url):
+    yield from _desk(sqlite_url)
+
+
+@pytest.fixture
+def any_desk(db_url):
+    """The same, on SQLite and on PostgreSQL."""
+    yield from _desk(db_url)
 
 
 def env_for(url: str, **more: str) -> dict[str, str]:
@@ -291,15 +301,15 @@ def trickle_data():
 
 
 # ================================================================== credentials only over TLS
-def test_no_password_in_clear_to_a_server_without_starttls(desk, plain_box, monkeypatch):
+def test_no_password_in_clear_to_a_server_without_starttls(any_desk, plain_box, monkeypatch):
     not_loopback(monkeypatch)
     transport = transport_for(plain_box.url, DESKCONSOLE_SMTP_USER="desk", DESKCONSOLE_SMTP_PASSWORD=PASSWORD)
-    [result] = finishes(lambda: deliver_once(desk.engine, desk.clock, transport, OPTS))
+    [result] = finishes(lambda: deliver_once(any_desk.engine, any_desk.clock, transport, OPTS))
     assert plain_box.auth == []  # no AUTH command reached the server
     assert plain_box.accepted == []
     assert result.state == "queued" and result.server_unavailable
     assert "STARTTLS" in result.error and "insecure=1" in result.error and PASSWORD not in result.error
-    [row] = desk.rows()
+    [row] = any_desk.rows()
     # Refused by deskconsole itself before anything was sent: not counted as an attempt.
     assert (row.state, row.attempts, row.claimed_until, row.next_attempt_at) == ("queued", 0, None, None)
 
@@ -386,23 +396,23 @@ def test_url_options_insecure_and_cafile(tmp_path, tls_files):
 
 
 # ================================================================== an overall deadline per message
-def test_a_greeting_that_never_ends_is_left_at_the_deadline_and_the_row_tried_again(desk, trickle):
+def test_a_greeting_that_never_ends_is_left_at_the_deadline_and_the_row_tried_again(any_desk, trickle):
     transport = transport_for(trickle.url, DESKCONSOLE_SMTP_DEADLINE="1")
-    [result] = finishes(lambda: deliver_once(desk.engine, desk.clock, transport, OPTS))
+    [result] = finishes(lambda: deliver_once(any_desk.engine, any_desk.clock, transport, OPTS))
     assert trickle.dripping.is_set()
     assert result.state == "queued" and result.server_unavailable
     assert "deadline" in result.error
     assert result.next_attempt_at == parse_time(START) + timedelta(minutes=1)  # retried later, like a failure
-    [row] = desk.rows()
+    [row] = any_desk.rows()
     assert (row.state, row.attempts, row.claimed_until) == ("queued", 1, None)
 
 
-def test_an_answer_to_data_that_never_ends_leaves_the_row_unsent(desk, trickle_data):
+def test_an_answer_to_data_that_never_ends_leaves_the_row_unsent(any_desk, trickle_data):
     transport = transport_for(trickle_data.url, DESKCONSOLE_SMTP_DEADLINE="1")
-    [result] = finishes(lambda: deliver_once(desk.engine, desk.clock, transport, OPTS))
+    [result] = finishes(lambda: deliver_once(any_desk.engine, any_desk.clock, transport, OPTS))
     assert trickle_data.got_message.is_set()  # the message went over, the server never said it took it
     assert result.state == "queued" and "deadline" in result.error
-    [row] = desk.rows()
+    [row] = any_desk.rows()
     assert (row.state, row.sent_at, row.claimed_until) == ("queued", None, None)
 
 

@@ -48,8 +48,11 @@ def add_deliver_command(subparsers: Any, parents: Sequence[argparse.ArgumentPars
         parents=list(parents),
         help="send due outbox messages by e-mail (SMTP from DESKCONSOLE_SMTP_URL)",
         description="Send the due outbox rows over SMTP. Configure the server with DESKCONSOLE_SMTP_URL "
-        "(smtp://host:port, smtps://user:pass@host, ?starttls=1), DESKCONSOLE_SMTP_USER, "
-        "DESKCONSOLE_SMTP_PASSWORD and DESKCONSOLE_SMTP_FROM.",
+        "(smtp://host:port, smtps://user:pass@host; options ?starttls=1, ?cafile=PATH, ?insecure=1), "
+        "DESKCONSOLE_SMTP_USER, DESKCONSOLE_SMTP_PASSWORD, DESKCONSOLE_SMTP_FROM and DESKCONSOLE_SMTP_DEADLINE "
+        "(seconds one message may take, default 120). STARTTLS is used whenever offered; a password goes only "
+        "over TLS, unless the server is on a loopback address or the URL says ?insecure=1. SIGTERM or ctrl+c "
+        "stops at once (exit 143 or 130); the message being sent stays queued.",
     )
     parser.add_argument("--watch", action="store_true", help="keep delivering until stopped")
     parser.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
