@@ -30,7 +30,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -130,6 +129,8 @@ def parse_deadline(value: str | None) -> float:
 
 
 def _check_cafile(value: str) -> str:
+    import ssl  # (here: the CLI imports this module on every start, and most starts send no mail)
+
     path = os.path.expanduser(value)
     if not os.path.isfile(path):
         raise InvalidInput(f"SMTP URL option cafile={value!r}: no such file")
