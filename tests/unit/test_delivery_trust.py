@@ -338,6 +338,29 @@ def test_cli_refuses_clear_credentials_with_one_error_line_and_insecure_1_allows
     assert plain_box.accepted == [False]
 
 
+def test_watch_says_the_refusal_on_stderr_every_pass(desk, plain_box, monkeypatch):
+    not_loopback(monkeypatch)
+    parser = argparse.ArgumentParser()
+    add_deliver_command(parser.add_subparsers())
+    stop = threading.Event()
+
+    class Out(io.StringIO):
+        def write(self, text: str) -> int:
+            if self.getvalue().count("\n") >= 1:
+                stop.set()  # after the second pass's line
+            return super().write(text)
+
+    out, err = Out(), io.StringIO()
+    args = parser.parse_args(["deliver", "--watch", "--interval", "0.01"])
+    env = env_for(plain_box.url, DESKCONSOLE_SMTP_USER="desk", DESKCONSOLE_SMTP_PASSWORD=PASSWORD)
+    code = finishes(lambda: run_deliver(args, desk.svc, environ=env, out=out, err=err, stop=stop))
+    assert code == 0
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: ") and "STARTTLS" in line for line in lines)
+    assert [json.loads(x)["state"] for x in out.getvalue().splitlines()] == ["queued", "queued"]
+    assert plain_box.auth == [] and [(r.state, r.attempts) for r in desk.rows()] == [("queued", 0)]
+
+
 def test_password_goes_only_after_starttls_which_is_used_whenever_offered(desk, starttls_box, tls_files):
     cert, _ = tls_files
     client_ctx = ssl.create_default_context(cafile=str(cert))

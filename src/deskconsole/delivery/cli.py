@@ -164,6 +164,11 @@ def run_deliver(
             print(json.dumps(result.to_json()), file=out, flush=True)
         shown[:] = results
 
+    def show_watching(results: list[DeliveryResult]) -> None:
+        show(results)
+        if results[-1].server_unavailable:  # said every pass while it lasts, so the outage is seen
+            print(f"error: {results[-1].error}; the messages stay queued for the next pass", file=err, flush=True)
+
     with _stopped_by_signals(stop, transport.abort) as received:
         if not args.watch:
             results = deliver_once(engine, clock, transport, options, stop=stop)
@@ -176,7 +181,7 @@ def run_deliver(
             return 0
 
         watch(
-            engine, clock, transport, options, interval=args.interval, stop=stop, on_results=show,
+            engine, clock, transport, options, interval=args.interval, stop=stop, on_results=show_watching,
             on_error=lambda exc: print(f"error: delivery pass failed: {exc}", file=err, flush=True),
         )
         if received:
