@@ -14,7 +14,15 @@ Exit status: 0 the pass ran (whatever the server answered about single messages:
 failures are recorded on the rows and shown by `deskconsole outbox list`); 1, with
 one `error:` line, when delivery is not configured (no DESKCONSOLE_SMTP_URL), its
 configuration is wrong, or the mail server could not be used at all (the rows stay
-queued; a cron job's non-zero exit makes the outage noticed).
+queued; a cron job's non-zero exit makes the outage noticed) — this includes
+deskconsole's own refusal to send a password without TLS; 143 after SIGTERM and
+130 after Ctrl-C (SIGINT), with or without --watch.
+
+SIGTERM and Ctrl-C stop at once, also in the middle of a send: the connection is
+shut down, the row being sent goes back to `queued` (the attempt not counted, its
+JSON line says so) and is sent by the next run; a row is `sent` only once the
+server has accepted it. A second signal ends the process on the spot (the row's
+lease then runs out and the next run takes it).
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import IO, Any
 
 from deskconsole.delivery.smtp_url import URL_ENV, smtp_config_from_env
@@ -39,8 +48,11 @@ def add_deliver_command(subparsers: Any, parents: Sequence[argparse.ArgumentPars
         parents=list(parents),
         help="send due outbox messages by e-mail (SMTP from DESKCONSOLE_SMTP_URL)",
         description="Send the due outbox rows over SMTP. Configure the server with DESKCONSOLE_SMTP_URL "
-        "(smtp://host:port, smtps://user:pass@host, ?starttls=1), DESKCONSOLE_SMTP_USER, "
-        "DESKCONSOLE_SMTP_PASSWORD and DESKCONSOLE_SMTP_FROM.",
+        "(smtp://host:port, smtps://user:pass@host; options ?starttls=1, ?cafile=PATH, ?insecure=1), "
+        "DESKCONSOLE_SMTP_USER, DESKCONSOLE_SMTP_PASSWORD, DESKCONSOLE_SMTP_FROM and DESKCONSOLE_SMTP_DEADLINE "
+        "(seconds one message may take, default 120). STARTTLS is used whenever offered; a password goes only "
+        "over TLS, unless the server is on a loopback address or the URL says ?insecure=1. SIGTERM or ctrl+c "
+        "stops at once (exit 143 or 130); the message being sent stays queued.",
     )
     parser.add_argument("--watch", action="store_true", help="keep delivering until stopped")
     parser.add_argument("--interval", type=float, default=30.0, metavar="SECONDS",
@@ -62,6 +74,46 @@ def _engine_and_clock(source: Any) -> tuple[Any, Any]:
         service = source.make_service()
         return service.engine, service.clock
     raise TypeError(f"run_deliver needs a Service, Settings or (engine, clock), not {type(source).__name__}")
+
+
+@contextmanager
+def _stopped_by_signals(stop: threading.Event, abort: Callable[[], None]) -> Iterator[list[int]]:
+    """While inside: SIGTERM and SIGINT set `stop` and call `abort` (which ends a send in progress); the
+    signals received are listed in the yielded list. A second signal ends the process the default way.
+
+    Only the main thread can install handlers: elsewhere this does nothing (the caller's `stop` still works)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        if received:  # asked twice: no more waiting
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        received.append(signum)
+        stop.set()
+        abort()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _say_stopped(signum: int, results: Sequence[Any], err: IO[str]) -> int:
+    name = signal.Signals(signum).name
+    left = [r for r in results if getattr(r, "interrupted", False)]
+    if left:
+        rows = ", ".join(str(r.outbox) for r in left)
+        print(f"stopped by {name}: outbox row {rows} was not sent and stays queued for the next run",
+              file=err, flush=True)
+    else:
+        print(f"stopped by {name}", file=err, flush=True)
+    return 128 + signum
 
 
 def run_deliver(
@@ -95,36 +147,43 @@ def run_deliver(
     if args.interval <= 0:
         print("error: --interval must be more than 0 seconds", file=err)
         return 1
+    try:
+        options = options_from_config(config, **({"batch": args.limit} if args.limit else {}))
+    except DeskError as exc:
+        print(f"error: {exc}", file=err)
+        return 1
     engine, clock = _engine_and_clock(source)
     if args.requeue_failed or args.requeue:
         requeue(engine, clock, None if args.requeue_failed else args.requeue)
-    options = options_from_config(config, **({"batch": args.limit} if args.limit else {}))
     transport = SmtpTransport(config)
+    stop = stop or threading.Event()
+    shown: list[DeliveryResult] = []
 
     def show(results: list[DeliveryResult]) -> None:
         for result in results:
             print(json.dumps(result.to_json()), file=out, flush=True)
+        shown[:] = results
 
-    if not args.watch:
-        results = deliver_once(engine, clock, transport, options)
+    def show_watching(results: list[DeliveryResult]) -> None:
         show(results)
-        if results and results[-1].server_unavailable:
-            print(f"error: {results[-1].error}; the messages stay queued for the next pass", file=err)
-            return 1
-        return 0
+        if results[-1].server_unavailable:  # said every pass while it lasts, so the outage is seen
+            print(f"error: {results[-1].error}; the messages stay queued for the next pass", file=err, flush=True)
 
-    stop = stop or threading.Event()
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with _stopped_by_signals(stop, transport.abort) as received:
+        if not args.watch:
+            results = deliver_once(engine, clock, transport, options, stop=stop)
+            show(results)
+            if received:
+                return _say_stopped(received[0], results, err)
+            if results and results[-1].server_unavailable:
+                print(f"error: {results[-1].error}; the messages stay queued for the next pass", file=err)
+                return 1
+            return 0
+
         watch(
-            engine, clock, transport, options, interval=args.interval, stop=stop, on_results=show,
+            engine, clock, transport, options, interval=args.interval, stop=stop, on_results=show_watching,
             on_error=lambda exc: print(f"error: delivery pass failed: {exc}", file=err, flush=True),
         )
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if received:
+            return _say_stopped(received[0], shown, err)
     return 0

@@ -20,6 +20,14 @@ runs out the next pass sends it again with the same Message-ID
 (`<outbox-ID.CREATED@DOMAIN>`, fixed at the first claim), so a receiver can
 recognise the duplicate. That is the at-least-once promise.
 
+The lease is never outrun by a slow server: the transport gives up on a message
+at its deadline (DESKCONSOLE_SMTP_DEADLINE, at most 4 minutes against the
+5-minute lease) and the row is retried later like any temporary failure. A pass
+asked to stop (`stop` set, or the transport aborted by SIGTERM or Ctrl-C) puts
+the row it was sending back as it was, `queued`, the attempt not counted; so
+does deskconsole's own refusal to send a password without TLS. The server's
+acceptance alone marks a row `sent`.
+
 Recipients. `Outbox.to` is an e-mail address, or a label. Labels are resolved
 when the row is claimed: `customer:NAME` uses the case's contact address;
 `managers` goes to every manager with an e-mail address; any other label is an
@@ -49,10 +57,11 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 
-from deskconsole.delivery.smtp_url import DEFAULT_FROM, SmtpConfig, is_address, smtp_config_from_env
+from deskconsole.delivery.smtp_url import DEADLINE_ENV, DEFAULT_FROM, SmtpConfig, is_address, smtp_config_from_env
 from deskconsole.delivery.templates import STAFF_KINDS, Rendered, one_line, render
 from deskconsole.delivery.transport import Failure, SmtpTransport, Transport, classify
 from deskconsole.domain.clock import Clock, format_time, to_utc
+from deskconsole.domain.errors import InvalidInput
 from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
 from deskconsole.store.watch import announce, note_write
 
@@ -101,10 +110,12 @@ class DeliveryResult:
     error: str | None = None
     next_attempt_at: datetime | None = None
     server_unavailable: bool = False  # the mail server could not be used at all: the pass stopped here
+    interrupted: bool = False  # the pass was stopped (SIGTERM, Ctrl-C) while this row was being sent
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("server_unavailable")
+        data.pop("interrupted")
         data["next_attempt_at"] = format_time(self.next_attempt_at)
         return data
 
@@ -328,6 +339,15 @@ def _result(row: Outbox, state: str, recipients: list[str], error: str | None = 
     )
 
 
+def _release(engine: Engine, row: Outbox, error: str, recipients: list[str]) -> DeliveryResult:
+    """Put a claimed row back as it was before the claim: queued, due as before, the attempt not counted."""
+    error = error[:MAX_ERROR]
+    _finish(engine, row, state=QUEUED, claimed_until=None, attempts=row.attempts - 1, last_error=error)
+    result = _result(row, QUEUED, recipients, error, row.next_attempt_at)
+    result.attempts = row.attempts - 1
+    return result
+
+
 def _after_failure(engine: Engine, row: Outbox, failure: Failure, now: datetime, opts: DeliveryOptions,
                    recipients: list[str]) -> DeliveryResult:
     error = failure.error[:MAX_ERROR]
@@ -350,17 +370,22 @@ def deliver_once(
     *,
     limit: int | None = None,
     after_send: Callable[[Outbox], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> list[DeliveryResult]:
     """One pass over the due rows (at most `limit`, default options.batch). Returns what happened to each.
 
     `after_send(row)` runs after the server accepted a message and before the row
     is marked sent; an exception there ends the pass with the row left `sending`
-    (what a crash at that moment leaves behind).
+    (what a crash at that moment leaves behind). Once `stop` is set no further row
+    is claimed; to end the send in progress too, abort the transport as well
+    (SmtpTransport.abort, what SIGTERM does in `deskconsole deliver`).
     """
     opts = options or DeliveryOptions()
     results: list[DeliveryResult] = []
     try:
         for row_id, created_at in due_rows(engine, to_utc(clock.now()), limit or opts.batch):
+            if stop is not None and stop.is_set():
+                break
             claim = _claim(engine, clock, row_id, created_at, opts)
             if claim is None:
                 continue  # another worker has it
@@ -370,10 +395,21 @@ def deliver_once(
                 continue
             try:
                 refused = transport.send(claim.message, opts.sender, claim.recipients) or {}
+            except KeyboardInterrupt:
+                # Ctrl-C where no handler turns it into an abort: the row goes back before the pass ends.
+                _release(engine, row, "delivery was interrupted before the server accepted the message",
+                         claim.recipients)
+                raise
             except Exception as exc:  # noqa: BLE001 - classify() re-raises what is not a delivery error
                 failure = classify(exc)
-                now = to_utc(clock.now())
-                results.append(_after_failure(engine, row, failure, now, opts, claim.recipients))
+                if failure.release:
+                    results.append(_release(engine, row, failure.error, claim.recipients))
+                else:
+                    results.append(_after_failure(engine, row, failure, to_utc(clock.now()), opts,
+                                                  claim.recipients))
+                if failure.interrupted:
+                    results[-1].interrupted = True
+                    break  # stopped on request: the other rows wait for the next run
                 if failure.transport:
                     results[-1].server_unavailable = True
                     break  # the server is unreachable: the other rows wait for the next pass
@@ -434,7 +470,7 @@ def watch(
     stop = stop or threading.Event()
     while not stop.is_set():
         try:
-            results = deliver_once(engine, clock, transport, opts)
+            results = deliver_once(engine, clock, transport, opts, stop=stop)
         except Exception as exc:  # noqa: BLE001 - keep the watch alive; report and wait
             if on_error is None:
                 log.exception("delivery pass failed")
@@ -449,8 +485,19 @@ def watch(
 
 
 # ------------------------------------------------------------------ wiring
+LEASE_MARGIN = timedelta(seconds=30)  # between the end of a send's deadline and the end of its lease
+
+
 def options_from_config(config: SmtpConfig, **overrides: Any) -> DeliveryOptions:
-    return DeliveryOptions(sender=config.sender, **overrides)
+    """The worker's options for this server. The transport's deadline must end well inside the lease, or a slow
+    send could outlast its claim and a second worker send the row again."""
+    options = DeliveryOptions(sender=config.sender, **overrides)
+    if timedelta(seconds=config.deadline) + LEASE_MARGIN > options.lease:
+        raise InvalidInput(
+            f"{DEADLINE_ENV} ({config.deadline:g} s) must end at least {LEASE_MARGIN.seconds} s before the "
+            f"delivery lease ({options.lease.total_seconds():g} s) runs out"
+        )
+    return options
 
 
 class Deliverer:
