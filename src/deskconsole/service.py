@@ -555,7 +555,8 @@ class Service:
                 s, case, event, "awaiting_confirmation", _customer_address(case),
                 f"[case {case.id}] Please confirm our resolution",
                 f"We believe case {case.id} ({case.title}) is resolved:\n\n{case.resolution}\n\n"
-                f"Reply if it is not; confirm to close it. Without an answer the case closes in {days} days.",
+                f"Reply if it is not; to confirm it and close the case, reply with the word CONFIRM first. "
+                f"Without an answer the case closes in {days} days.",
             )
         if status is Status.CLOSED:
             self._on_closed(s, case, event, at)
@@ -688,6 +689,7 @@ class Service:
         at: datetime | None = None,
         actor: str | None = None,
         language: str | None = None,
+        event_data: dict[str, Any] | None = None,
     ) -> tuple[CaseView, bool]:
         """Open a case (routing it), or give back the existing one for a known ref. Returns (case, created)."""
         title = clean_text(title, "title", max_len=MAX_TITLE, required=True)
@@ -703,7 +705,7 @@ class Service:
         when = to_utc(at) if at else self.now()
         try:
             return self._open_new(title, customer, description, contact, language, product_area, sev, ref, when,
-                                  actor)
+                                  actor, event_data)
         except IntegrityError:
             if ref is None:
                 raise
@@ -717,6 +719,7 @@ class Service:
     def _open_new(
         self, title: str, customer: str, description: str, contact: str | None, language: str | None,
         product_area: str | None, sev: Severity, ref: str | None, when: datetime, actor: str | None,
+        event_data: dict[str, Any] | None = None,
     ) -> tuple[CaseView, bool]:
         with self._tx() as s:
             if ref is not None:
@@ -751,6 +754,7 @@ class Service:
                 self._event_row(
                     case, "opened", actor or _customer_actor(case), when, body=description or None,
                     title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
+                    **(event_data or {}),
                 ),
                 self._event_row(
                     case, "assigned", "router", when,
@@ -923,7 +927,7 @@ class Service:
     # ---------------------------------------------------------- customer events
     def customer_reply(
         self, case_id: int, body: str, *, at: datetime | None = None, actor: str | None = None,
-        channel: str = "portal", expected_version: int | None = None,
+        channel: str = "portal", expected_version: int | None = None, event_data: dict[str, Any] | None = None,
     ) -> tuple[CaseView, str | None]:
         """A customer's words; never dropped. Returns (case, notice) where notice tells e.g. to clone."""
         body = clean_text(body, "body", required=True)
@@ -936,7 +940,7 @@ class Service:
             self._check_version(s, case, expected_version)
             when = to_utc(at) if at else self.now()
             who = _customer_actor(case)
-            extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {})}
+            extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {}), **(event_data or {})}
             if case.status == Status.CLOSED:
                 self._event(s, case, "customer_replied", who, when, body=body, after_close=True, **extra)
                 return self._case_view(s, case), (
@@ -952,7 +956,8 @@ class Service:
                 self._touch(case, who, "replied", when)
             return self._case_view(s, case), None
 
-    def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None) -> CaseView:
+    def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None,
+                         event_data: dict[str, Any] | None = None) -> CaseView:
         with self._tx() as s:
             logged_by = None
             if actor is not None:
@@ -965,7 +970,7 @@ class Service:
             when = to_utc(at) if at else self.now()
             who = _customer_actor(case)
             self._event(s, case, "customer_confirmed", who, when,
-                        **({"logged_by": logged_by} if logged_by else {}))
+                        **({"logged_by": logged_by} if logged_by else {}), **(event_data or {}))
             self._enter(s, case, Status.CLOSED, None, who, when, reason="resolution confirmed by the customer")
             return self._case_view(s, case)
 
@@ -1335,7 +1340,7 @@ class Service:
 
     # ------------------------------------------------------------------ surveys
     def answer_survey(self, case_id: int, score: Any, comment: str | None = None, *,
-                      at: datetime | None = None) -> SurveyView:
+                      at: datetime | None = None, event_data: dict[str, Any] | None = None) -> SurveyView:
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise InvalidInput(f"survey score must be a whole number from 1 to 5, not {score!r}")
         comment = clean_text(comment, "comment")
@@ -1352,7 +1357,7 @@ class Service:
             survey.comment = comment
             survey.flagged = score <= 2
             self._event(s, case, "survey_answered", _customer_actor(case), when, body=comment,
-                        score=score, flagged=survey.flagged)
+                        score=score, flagged=survey.flagged, **(event_data or {}))
             return self._survey_view(s, survey, case)
 
     def _survey_view(self, s: Session, sv: Survey, case: Case) -> SurveyView:
