@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command, run_deliver
+from deskconsole.mail.cli import event_detail as mail_event_detail, register as register_mail
 from deskconsole.domain.clock import format_countdown, format_time
 from deskconsole.domain.errors import DeskError, NotFound
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
@@ -249,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     top.leaf("tick", cmd_tick, "fire every timer due now, once; one JSON line per fired timer")
     add_deliver_command(top.sub, [top.common]).set_defaults(func=cmd_deliver)
+    register_mail(top.sub, [top.common])
 
     case = top.group("case", "work on cases")
     p = case.leaf("list", cmd_case_list, "matching cases, oldest first")
@@ -684,6 +686,8 @@ def cmd_case_show(ctx: Context) -> int:
 
 def _event_detail(e: Any) -> str:
     d = e.data or {}
+    if d.get("channel") == "email":
+        return mail_event_detail(e.kind, d)
     if e.kind in ("status_changed",) and d.get("to"):
         return f"{d.get('from')} → {d['to']}" + (f"/{d['sub_status']}" if d.get("sub_status") else "")
     if e.kind == "assigned":
