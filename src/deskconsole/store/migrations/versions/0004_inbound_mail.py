@@ -18,6 +18,16 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # (a database made before migrations by a newer create_all may have these tables already)
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+    if "inbound_message" not in existing:
+        _inbound_message()
+    if "mail_attachment" not in existing:
+        _mail_attachment()
+    op.create_index("ix_outbox_message_id", "outbox", ["message_id"], if_not_exists=True)
+
+
+def _inbound_message() -> None:
     op.create_table(
         "inbound_message",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -46,6 +56,9 @@ def upgrade() -> None:
     op.create_index("ix_inbound_outcome_id", "inbound_message", ["outcome", "id"])
     op.create_index(op.f("ix_inbound_message_case_id"), "inbound_message", ["case_id"])
     op.create_index(op.f("ix_inbound_message_content_hash"), "inbound_message", ["content_hash"])
+
+
+def _mail_attachment() -> None:
     op.create_table(
         "mail_attachment",
         sa.Column("sha256", sa.String(length=64), nullable=False),
@@ -55,7 +68,6 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sha256"),
     )
-    op.create_index("ix_outbox_message_id", "outbox", ["message_id"], if_not_exists=True)
 
 
 def downgrade() -> None:
