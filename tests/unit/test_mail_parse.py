@@ -263,3 +263,25 @@ def test_deep_nesting_stops_at_the_limit():
     p = parse_message(raw.encode())
     assert p.refused is None
     assert any("nested deeper" in d for d in p.defects)
+
+
+def test_a_large_message_has_its_big_parts_taken_out_before_parsing_with_the_same_result(monkeypatch):
+    blob = bytes(range(256)) * 4000  # ~1 MB
+    raw = crlf(
+        "From: ann@initech.example\nSubject: big\nMessage-ID: <big@initech.example>\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/mixed; boundary="OUT"\n\npreamble\n--OUT\n'
+        'Content-Type: multipart/alternative; boundary="IN"\n\n--IN\nContent-Type: text/plain\n\nsee the dump\n'
+        "--IN\nContent-Type: text/html\n\n<p>see the dump</p>\n--IN--\n--OUT\n"
+        'Content-Type: application/octet-stream\nContent-Disposition: attachment; filename="dump.bin"\n'
+        "Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(blob).decode() + "--OUT--\n")
+    whole = parse_message(raw)
+    monkeypatch.setattr(parse, "SKELETON_ABOVE", 1000)
+    monkeypatch.setattr(parse, "BIG_PART", 10_000)
+    cut = parse_message(raw)
+    assert whole.kept is None and cut.kept is not None and len(cut.kept) < 2000
+    assert b"X-Deskconsole-Extracted: 0" in cut.kept and b"see the dump" in cut.kept
+    assert [(a.name, a.size, a.sha256, a.data) for a in cut.attachments] == [
+        (a.name, a.size, a.sha256, a.data) for a in whole.attachments] == [
+        ("dump.bin", len(blob), whole.attachments[0].sha256, blob)]
+    assert (cut.text, cut.reply, cut.subject) == (whole.text, whole.reply, whole.subject) == (
+        "see the dump", "see the dump", "big")

@@ -35,7 +35,8 @@ URL_ENV = "DESKCONSOLE_IMAP_URL"
 PASSWORD_ENV = "DESKCONSOLE_IMAP_PASSWORD"
 DONE_FLAG = b"$Deskconsole"
 FETCH_BYTES = 32 * 1024 * 1024  # message bytes asked for in one FETCH (a larger message comes alone)
-IDLE_RENEW = 25 * 60.0  # IDLE is ended and started again before servers drop it (RFC 2177: 29 min)
+IDLE_RENEW = 25 * 60.0
+GROUP = 100  # messages applied in one transaction (and marked with one STORE)  # IDLE is ended and started again before servers drop it (RFC 2177: 29 min)
 
 
 class ImapUnavailable(Exception):
@@ -169,8 +170,8 @@ class Mailbox:
             if raw is not None:
                 yield uid, bytes(raw)
 
-    def mark(self, uid: int) -> None:
-        self.client.add_flags([uid], [self.flag], silent=True)
+    def mark(self, uids: list[int]) -> None:
+        self.client.add_flags(uids, [self.flag], silent=True)
 
     def close(self) -> None:
         try:
@@ -189,17 +190,36 @@ def fetch_once(
     on_result: Callable[[Result], None],
     stop: threading.Event | None = None,
     after_commit: Callable[[Result], None] | None = None,
+    group: int = GROUP,
 ) -> int:
-    """Apply every new message of the mailbox once; the number of messages looked at."""
+    """Apply every new message of the mailbox once; the number of messages looked at.
+
+    Messages are applied `group` at a time in one transaction; they are marked on the server
+    (one STORE) only after it has committed."""
     count = 0
+    pending: list[tuple[int, bytes]] = []
+
+    def flush() -> None:
+        results = intake.receive_many([raw for _, raw in pending], after_commit=after_commit)
+        done = [uid for (uid, _), result in zip(pending, results, strict=True) if result.handled]
+        if done:
+            box.mark(done)  # only now: their effect (or refusal) is committed
+        for result in results:
+            on_result(result)
+        pending.clear()
+
+    size = 0
     for uid, raw in box.messages(box.new_uids()):
         if stop is not None and stop.is_set():
             break
-        result = intake.receive(raw, after_commit=after_commit)
-        if result.handled:
-            box.mark(uid)  # only now: its effect (or its refusal) is committed
-        on_result(result)
+        pending.append((uid, raw))
+        size += len(raw)
         count += 1
+        if len(pending) >= group or size >= FETCH_BYTES:
+            flush()
+            size = 0
+    if pending:
+        flush()
     return count
 
 

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from deskconsole.domain.clock import format_time, to_utc
@@ -118,47 +118,69 @@ class Intake:
 
     # ------------------------------------------------------------------ receive
     def receive(self, raw: bytes, *, after_commit: Callable[[Result], None] | None = None) -> Result:
-        parsed = parse_message(raw, self.own_addresses)
-        found = self._existing(parsed.message_id)
+        return self.receive_many([raw], after_commit=after_commit)[0]
+
+    def receive_many(self, raws: list[bytes], *,
+                     after_commit: Callable[[Result], None] | None = None) -> list[Result]:
+        """Apply several messages in one transaction, each in a savepoint of it (a message is still
+        whole or nothing); the answers are final once this returns (committed). Should the
+        transaction fail as a whole (a deadlock between two fetches on PostgreSQL, say), each
+        message is applied again in a transaction of its own."""
+        parsed = [parse_message(raw, self.own_addresses) for raw in raws]
+        try:
+            with self.service.batch(light=True) as s:
+                results = [self._one(s, p, raw) for p, raw in zip(parsed, raws, strict=True)]
+        except DBAPIError:
+            if len(raws) == 1:
+                found = self._existing(parsed[0].message_id)
+                if found is None:
+                    raise
+                results = [found]
+            else:
+                return [self.receive(raw, after_commit=after_commit) for raw in raws]
+        if after_commit is not None:
+            for result in results:
+                after_commit(result)
+        return results
+
+    def _one(self, s: Session, parsed: Parsed, raw: bytes) -> Result:
+        found = self._existing(parsed.message_id, s)
         if found is not None:
             return found
-        if parsed.refused is not None:
-            return self._refuse(parsed)
         try:
-            result = self._apply(parsed, raw)
+            with s.begin_nested():
+                if parsed.refused is not None:
+                    row_id = self._insert(s, parsed, None, outcome="refused", reason=parsed.refused,
+                                          with_attachments=False)
+                    return Result(parsed.message_id, False, None, None, parsed.refused, inbound=row_id)
+                return self._apply_in(s, parsed, raw)
         except IntegrityError:
-            # another intake recorded the same Message-ID at this moment: ours rolled back whole
-            found = self._existing(parsed.message_id)
+            # another intake recorded the same Message-ID at this moment (PostgreSQL: it has committed)
+            found = self._existing(parsed.message_id, s)
             if found is None:
                 raise
             return found
-        if after_commit is not None:
-            after_commit(result)
-        return result
+        except DeskError as exc:  # the service refused it: recorded as refused, so it is not tried forever
+            reason = f"cannot be applied: {exc}"
+            with s.begin_nested():
+                row_id = self._insert(s, parsed, raw, outcome="refused", reason=reason, with_attachments=False)
+            return Result(parsed.message_id, False, None, None, reason, inbound=row_id)
 
-    def _existing(self, message_id: str) -> Result | None:
-        with Session(self._reader) as s, s.begin():
-            row = s.execute(select(_IM.c.id, _IM.c.case_id, _IM.c.outcome, _IM.c.reason, _IM.c.received_at)
-                            .where(_IM.c.message_id == message_id)).first()
-        if row is None:
+    def _existing(self, message_id: str, s: Session | None = None) -> Result | None:
+        query = (select(_IM.c.id, _IM.c.case_id, _IM.c.outcome, _IM.c.reason, _IM.c.received_at)
+                 .where(_IM.c.message_id == message_id))
+        if s is None:
+            with Session(self._reader) as own, own.begin():
+                row = own.execute(query).first()
+        else:
+            row = s.execute(query).first()
+        if row is None or row.outcome == "pending":
             return None
         if row.outcome == "refused":
             return Result(message_id, False, None, None, row.reason or "refused", inbound=row.id)
         first = f"case {row.case_id}" if row.case_id else f"parked as #{row.id}" if row.outcome == "parked" else "-"
         return Result(message_id, True, "duplicate", row.case_id,
                       f"already taken in at {format_time(to_utc(row.received_at))} ({row.outcome}, {first})")
-
-    def _refuse(self, parsed: Parsed) -> Result:
-        reason = parsed.refused or "refused"
-        try:
-            with self.service.batch(light=False) as s:
-                row_id = self._insert(s, parsed, None, outcome="refused", reason=reason, with_attachments=False)
-        except IntegrityError:
-            found = self._existing(parsed.message_id)
-            if found is None:
-                raise
-            return found
-        return Result(parsed.message_id, False, None, None, reason, inbound=row_id)
 
     def _insert(self, s: Session, parsed: Parsed, raw: bytes | None, *, outcome: str, reason: str | None,
                 with_attachments: bool = True) -> int:
@@ -253,30 +275,30 @@ class Intake:
         return sender[:200]
 
     # ------------------------------------------------------------------ apply
-    def _apply(self, parsed: Parsed, raw: bytes | None, *, release_row: int | None = None,
-               released_by: str | None = None) -> Result:
+    def _apply_in(self, s: Session, parsed: Parsed, raw: bytes | None, *, release_row: int | None = None,
+                  released_by: str | None = None) -> Result:
         svc = self.service
-        with svc.batch(light=False) as s:
-            if release_row is None:
-                row_id = self._insert(s, parsed, raw, outcome="pending", reason=None)
-            else:
-                row_id = release_row
-                held = s.execute(update(_IM).where(and_(_IM.c.id == row_id, _IM.c.outcome == "parked"))
-                                 .values(outcome="pending")).rowcount
-                if held != 1:  # another release took it first
-                    raise InvalidInput(f"inbound message {row_id} is no longer parked")
-            facts = self._facts(s, parsed, row_id)
-            own_mail = facts["sent"].get(parsed.message_id)
-            if own_mail is not None and release_row is None:
-                decision = Decision("park", reason=f"the desk's own message (case {own_mail.case_id}) came back")
-            else:
-                decision = decide(parsed, loop_limit=self.loop_limit, release=release_row is not None, **facts)
-            outcome, case_id, reason = self._do(s, parsed, decision, row_id)
-            values: dict[str, Any] = {"outcome": outcome, "case_id": case_id, "reason": reason,
-                                      "threaded": decision.threaded}
-            if release_row is not None:
-                values.update(released_at=svc.now(), released_by=released_by)
-            s.execute(update(_IM).where(_IM.c.id == row_id).values(**values))
+        if release_row is None:
+            row_id = self._insert(s, parsed, raw if parsed.kept is None else parsed.kept, outcome="pending",
+                                  reason=None)
+        else:
+            row_id = release_row
+            held = s.execute(update(_IM).where(and_(_IM.c.id == row_id, _IM.c.outcome == "parked"))
+                             .values(outcome="pending")).rowcount
+            if held != 1:  # another release took it first
+                raise InvalidInput(f"inbound message {row_id} is no longer parked")
+        facts = self._facts(s, parsed, row_id)
+        own_mail = facts["sent"].get(parsed.message_id)
+        if own_mail is not None and release_row is None:
+            decision = Decision("park", reason=f"the desk's own message (case {own_mail.case_id}) came back")
+        else:
+            decision = decide(parsed, loop_limit=self.loop_limit, release=release_row is not None, **facts)
+        outcome, case_id, reason = self._do(s, parsed, decision, row_id)
+        values: dict[str, Any] = {"outcome": outcome, "case_id": case_id, "reason": reason,
+                                  "threaded": decision.threaded}
+        if release_row is not None:
+            values.update(released_at=svc.now(), released_by=released_by)
+        s.execute(update(_IM).where(_IM.c.id == row_id).values(**values))
         return Result(parsed.message_id, True, outcome, case_id, reason, inbound=row_id)
 
     def _event_data(self, parsed: Parsed, decision: Decision, row_id: int, full: bool) -> dict[str, Any]:
@@ -365,8 +387,8 @@ class Intake:
             raise InvalidInput(f"inbound message {inbound_id} is not parked (it was {row.outcome})")
         parsed = parse_message(bytes(row.raw or b""), self.own_addresses)
         parsed.message_id = row.message_id
-        result = self._apply(parsed, None, release_row=inbound_id, released_by=actor)
-        return result
+        with self.service.batch(light=True) as s:
+            return self._apply_in(s, parsed, None, release_row=inbound_id, released_by=actor)
 
     def raw(self, inbound_id: int) -> bytes:
         with Session(self._reader) as s, s.begin():

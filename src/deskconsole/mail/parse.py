@@ -23,8 +23,10 @@ A message without a Message-ID gets one made from a hash of its content
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
+import quopri
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +92,10 @@ class Parsed:
     machine: str | None = None  # why this is machine mail (auto-reply, bounce), or None
     refused: str | None = None  # why the message cannot be applied, or None
     defects: list[str] = field(default_factory=list)
+    # what is kept as the raw message: None, the message itself; for a message over SKELETON_ABOVE,
+    # the message with its parts over BIG_PART taken out (each replaced by a header naming its
+    # place in `attachments`; stored there within the attachment limits)
+    kept: bytes | None = None
 
     @property
     def thread_ids(self) -> list[str]:
@@ -343,10 +349,107 @@ def content_hash(raw: bytes) -> str:
     for name in ("From", "To", "Cc", "Date", "Subject"):
         for value in msg.get_all(name) or []:
             h.update(name.encode() + b":" + " ".join(str(value).split()).encode("utf-8", "surrogateescape") + b"\n")
-    _, body = _split_header_section(raw)
+    at = _body_start(raw, 0, len(raw))
+    end = len(raw)
+    while end > at and raw[end - 1] in (0x0A, 0x0D):  # trailing line ends do not count
+        end -= 1
     h.update(b"\n")
-    h.update(body.replace(b"\r\n", b"\n").rstrip(b"\n"))
+    view = memoryview(raw)
+    step = 1 << 20
+    while at < end:  # CRLF or LF: the same message (1 MiB at a time: a big message is not copied whole)
+        stop = min(at + step, end)
+        if stop < end and raw[stop - 1] == 0x0D:
+            stop += 1
+        h.update(bytes(view[at:stop]).replace(b"\r\n", b"\n"))
+        at = stop
     return h.hexdigest()
+
+
+def _body_start(raw: bytes, start: int, end: int) -> int:
+    """Where the body of the entity at raw[start:end] begins (after its blank line)."""
+    if raw.startswith(b"\r\n", start):
+        return start + 2
+    if raw.startswith(b"\n", start):
+        return start + 1
+    found = [i for i in (raw.find(b"\n\r\n", start, end), raw.find(b"\n\n", start, end)) if i >= 0]
+    if not found:
+        return end
+    i = min(found)
+    return i + (3 if raw.startswith(b"\n\r\n", i) else 2)
+
+
+# ------------------------------------------------------------------ large messages
+SKELETON_ABOVE = 4 * 1024 * 1024  # messages larger than this have their big parts taken out before parsing
+BIG_PART = 512 * 1024
+EXTRACTED = "X-Deskconsole-Extracted"
+
+
+def _delimiters(raw: bytes, start: int, end: int, boundary: bytes):  # noqa: ANN202
+    """(line start, line end, closing?) of each delimiter line of a multipart body."""
+    marker = b"--" + boundary
+    pos = start
+    while pos < end:
+        if raw.startswith(marker, pos) and (pos == start or raw[pos - 1] == 0x0A):
+            i = pos
+        else:
+            i = raw.find(b"\n" + marker, pos, end)
+            if i < 0:
+                return
+            i += 1
+        after = i + len(marker)
+        close = raw.startswith(b"--", after)
+        nxt = raw[after + (2 if close else 0): after + (3 if close else 1)]
+        if nxt and nxt not in (b"\r", b"\n", b" ", b"\t"):
+            pos = after  # a longer word that starts like the boundary
+            continue
+        nl = raw.find(b"\n", after, end)
+        line_end = end if nl < 0 else nl + 1
+        yield i, line_end, close
+        if close:
+            return
+        pos = line_end
+
+
+def _take_out(raw: bytes, start: int, end: int, found: list[Attachment], depth: int = 0) -> list:
+    """The entity raw[start:end] with every big non-text leaf body replaced by nothing and a header
+    naming its place in `found` (memoryview pieces; nothing big is copied)."""
+    view = memoryview(raw)
+    body = _body_start(raw, start, end)
+    head = BytesParser(policy=policy.compat32).parsebytes(bytes(view[start:body]), headersonly=True)
+    ctype = head.get_content_type()
+    if head.get_content_maintype() == "multipart" and depth < MAX_DEPTH:
+        boundary = head.get_boundary()
+        if not boundary:
+            return [view[start:end]]
+        pieces: list = [view[start:body]]
+        prev = body
+        for line_start, line_end, _close in _delimiters(raw, body, end, boundary.encode("utf-8", "replace")):
+            if prev == body:
+                pieces.append(view[prev:line_start])  # the preamble
+            else:
+                pieces.extend(_take_out(raw, prev, line_start, found, depth + 1))
+            pieces.append(view[line_start:line_end])
+            prev = line_end
+        pieces.append(view[prev:end])  # the epilogue (or the rest of a part left open)
+        return pieces
+    disposition = (head.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    if end - body <= BIG_PART or (ctype in ("text/plain", "text/html") and disposition != "attachment"):
+        return [view[start:end]]
+    cte = (head.get("Content-Transfer-Encoding") or "").strip().lower()
+    if cte == "base64":
+        data = base64.b64decode(view[body:end])  # (characters outside the alphabet, line ends too, are skipped)
+    elif cte == "quoted-printable":
+        data = quopri.decodestring(bytes(view[body:end]))
+    else:
+        data = bytes(view[body:end])
+    name = _filename(head) or f"part-{len(found) + 1}"
+    keep = len(data) <= MAX_ATTACHMENT_BYTES
+    found.append(Attachment(name, ctype, len(data), hashlib.sha256(data).hexdigest(), data if keep else None,
+                            None if keep else f"not stored: over the {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB "
+                            "attachment limit"))
+    del data
+    header_end = body - (2 if raw.startswith(b"\r\n", body - 2) else 1)  # before the blank line
+    return [view[start:header_end], f"{EXTRACTED}: {len(found) - 1}\r\n\r\n".encode()]
 
 
 # ------------------------------------------------------------------ parts
@@ -429,7 +532,8 @@ def _is_attachment(part: Message) -> bool:
     return True
 
 
-def _body_and_attachments(msg: Message, defects: list[str]) -> tuple[str, list[Attachment]]:
+def _body_and_attachments(msg: Message, defects: list[str],
+                          taken_out: list[Attachment] | None = None) -> tuple[str, list[Attachment]]:
     plain: list[str] = []
     htmls: list[str] = []
     attachments: list[Attachment] = []
@@ -444,6 +548,18 @@ def _body_and_attachments(msg: Message, defects: list[str]) -> tuple[str, list[A
                 defects.append(f"a {ctype} part could not be read: {exc}")
                 continue
             (plain if ctype == "text/plain" else htmls).append(text)
+            continue
+        extracted = part.get(EXTRACTED) if taken_out else None
+        if extracted is not None and extracted.strip().isdigit() and int(extracted) < len(taken_out):
+            att = taken_out[int(extracted)]
+            if att.data is not None and (stored_count >= MAX_STORED_ATTACHMENTS
+                                         or stored_bytes + att.size > MAX_STORED_BYTES):
+                att = Attachment(att.name, att.content_type, att.size, att.sha256, None,
+                                 "not stored: the message's attachments pass the limits")
+            attachments.append(att)
+            if att.data is not None:
+                stored_bytes += att.size
+                stored_count += 1
             continue
         if ctype == "message/rfc822":
             payload = part.get_payload()
@@ -494,12 +610,19 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
         refused = "the message is empty"
     msg: Message = head
     defects: list[str] = []
+    taken_out: list[Attachment] = []
+    skeleton = None
     if refused is None:
         try:
-            msg = BytesParser(policy=policy.default).parsebytes(raw)
+            if size > SKELETON_ABOVE:  # big parts out first: the parser would hold each several times over
+                skeleton = b"".join(_take_out(raw, 0, size, taken_out))
+                msg = BytesParser(policy=policy.default).parsebytes(skeleton)
+            else:
+                msg = BytesParser(policy=policy.default).parsebytes(raw)
         except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is a last resort
             refused = f"the message cannot be parsed: {type(exc).__name__}: {one_line(str(exc), 200)}"
             msg = head
+    skeleton = skeleton if refused is None and taken_out else None
     own_id = normalise_id(_raw_header(msg, "Message-ID") or "")
     parsed = Parsed(
         message_id=own_id or f"<content.{digest[:40]}@{CONTENT_ID_DOMAIN}>",
@@ -507,6 +630,7 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
         content_hash=digest,
         size=size,
         refused=refused,
+        kept=skeleton,
     )
     from_header = _header(msg, "From") or _raw_header(msg, "From") or ""
     try:
@@ -536,7 +660,7 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
     if refused is not None:
         return parsed
     try:
-        text, attachments = _body_and_attachments(msg, defects)
+        text, attachments = _body_and_attachments(msg, defects, taken_out)
     except Exception as exc:  # noqa: BLE001
         parsed.refused = f"the message's body cannot be read: {type(exc).__name__}: {one_line(str(exc), 200)}"
         return parsed
