@@ -39,6 +39,7 @@ from deskconsole.mail.thread import (
     decide,
     domain_of,
     our_candidates,
+    parse_our_id,
     subject_tag,
 )
 from deskconsole.store.models import Agent, Case, InboundMessage, MailAttachment, Outbox, Survey
@@ -48,6 +49,7 @@ _ATT = MailAttachment.__table__  # type: ignore[attr-defined]
 _PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|tr|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _TAG_TEXT = re.compile(r"\[\s*case\s*#?\s*\d{1,10}\s*\]", re.IGNORECASE)
 TITLE_MAX = 200
+DOMAIN_LOOKBACK = 20_000  # cases looked at (newest first) to find a new sender's customer by domain
 
 
 @dataclass
@@ -218,8 +220,8 @@ class Intake:
     def _facts(self, s: Session, parsed: Parsed, row_id: int) -> dict[str, Any]:
         ours = [mid for mid, _ in our_candidates(parsed)]
         sent: dict[str, SentMail] = {}
-        if ours or parsed.message_id:
-            look = [*ours, parsed.message_id]
+        look = [*ours, *([parsed.message_id] if parse_our_id(parsed.message_id) else [])]
+        if look:
             for mid, case_id, kind in s.execute(
                 select(Outbox.message_id, Outbox.case_id, Outbox.kind).where(Outbox.message_id.in_(look))
             ).all():
@@ -267,8 +269,11 @@ class Intake:
             return found
         domain = domain_of(sender)
         if domain and domain not in FREE_MAIL:
-            found = s.execute(select(Case.customer).where(Case.contact.like(f"%@{_like(domain)}", escape="\\"))
-                              .order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
+            # the most recent DOMAIN_LOOKBACK cases only: a LIKE on the end of an address takes no index
+            newest = s.execute(select(func.max(Case.id))).scalar_one() or 0
+            found = s.execute(select(Case.customer).where(and_(
+                Case.id > newest - DOMAIN_LOOKBACK, Case.contact.like(f"%@{_like(domain)}", escape="\\"),
+            )).order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
             if found:
                 return found
             return domain[:200]

@@ -306,6 +306,34 @@ def _header(msg: Message, name: str) -> str | None:
     return clean(text)
 
 
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs of an address header, read from its raw text (the structured
+    header parser is slow and strict); display names still encoded (see _words)."""
+    raw = _raw_header(msg, name, keep=True)
+    if not raw:
+        return []
+    if _SURROGATE.search(raw):
+        data = raw.encode("utf-8", "surrogateescape")
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raw = data.decode("latin-1")
+    try:
+        return [(n, clean(a)) for n, a in getaddresses([" ".join(raw.split())])]
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _words(text: str) -> str:
+    """Encoded words (=?utf-8?q?...?=) decoded; text without them as it is."""
+    if "=?" not in text:
+        return clean(text)
+    try:
+        return clean(str(make_header(decode_header(text))))
+    except Exception:  # noqa: BLE001
+        return clean(text)
+
+
 def _eight_bit(raw: str) -> str:
     data = raw.encode("utf-8", "surrogateescape")
     try:
@@ -632,18 +660,11 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
         refused=refused,
         kept=skeleton,
     )
-    from_header = _header(msg, "From") or _raw_header(msg, "From") or ""
-    try:
-        pairs = getaddresses([from_header])
-    except Exception:  # noqa: BLE001
-        pairs = []
+    pairs = _addresses(msg, "From")
     name, addr = pairs[0] if pairs else ("", "")
     parsed.from_addr = clean(addr.strip().lower(), 320) or None
-    parsed.from_name = one_line(name, 200) or None
-    try:
-        parsed.to = [a.lower() for _, a in getaddresses([_header(msg, "To") or "", _header(msg, "Cc") or ""]) if a]
-    except Exception:  # noqa: BLE001
-        parsed.to = []
+    parsed.from_name = one_line(_words(name), 200) or None
+    parsed.to = [a.lower() for _, a in _addresses(msg, "To") + _addresses(msg, "Cc") if a]
     parsed.subject = one_line(_header(msg, "Subject") or "", MAX_SUBJECT)
     date = _raw_header(msg, "Date")
     if date:

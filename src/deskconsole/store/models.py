@@ -238,3 +238,5 @@ class MailAttachment(SQLModel, table=True):
 
 # Replies are threaded by the Message-ID the desk gave its mail (outbox.message_id).
 Index("ix_outbox_message_id", Outbox.message_id)
+# A new e-mail sender's customer is looked up by their address on earlier cases, newest first.
+Index("ix_case_contact_id", Case.contact, Case.id)

@@ -1,5 +1,6 @@
 """0004: inbound e-mail: the messages taken in (once per Message-ID), their attachments stored once
-by content hash, and an index to thread replies by the desk's own outgoing Message-ID.
+by content hash, an index to thread replies by the desk's own outgoing Message-ID, and one to find a sender's
+customer by their address.
 
 Revision ID: 0004
 Revises: 0003
@@ -25,6 +26,7 @@ def upgrade() -> None:
     if "mail_attachment" not in existing:
         _mail_attachment()
     op.create_index("ix_outbox_message_id", "outbox", ["message_id"], if_not_exists=True)
+    op.create_index("ix_case_contact_id", "case", ["contact", "id"], if_not_exists=True)
 
 
 def _inbound_message() -> None:
@@ -71,6 +73,7 @@ def _mail_attachment() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_contact_id", table_name="case")
     op.drop_index("ix_outbox_message_id", table_name="outbox")
     op.drop_table("mail_attachment")
     op.drop_index(op.f("ix_inbound_message_content_hash"), table_name="inbound_message")
