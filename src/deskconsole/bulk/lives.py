@@ -232,7 +232,8 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str]) -> _Life:
         eid = life.enter("awaiting_confirmation", None, ASSIGNEE, T2, body=RESOLUTION)
         life.message(eid, "awaiting_confirmation", text("[case ", CID, "] Please confirm our resolution"),
                      text("We believe case ", CID, " (", TITLE, ") is resolved:\n\n", RESOLUTION,
-                          "\n\nReply if it is not; confirm to close it. Without an answer the case closes in "
+                          "\n\nReply if it is not; to confirm it and close the case, reply with the word CONFIRM "
+                          "first. Without an answer the case closes in "
                           f"{ac_days} days."), T2)
 
     def reminder() -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from deskconsole.cli.common import Context, countdown, done, safe, safe_block, when
 from deskconsole.domain.clock import format_countdown
 from deskconsole.domain.lifecycle import EscalationState
+from deskconsole.mail.cli import event_detail as mail_event_detail
 
 
 def cmd_case_list(ctx: Context) -> int:
@@ -97,6 +98,8 @@ def cmd_case_show(ctx: Context) -> int:
 
 def _event_detail(e: Any) -> str:
     d = e.data or {}
+    if d.get("channel") == "email":
+        return mail_event_detail(e.kind, d)
     if e.kind in ("status_changed",) and d.get("to"):
         return f"{d.get('from')} → {d['to']}" + (f"/{d['sub_status']}" if d.get("sub_status") else "")
     if e.kind == "assigned":

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command
+from deskconsole.mail.cli import register as register_mail
 from deskconsole.domain.clock import format_countdown, format_time
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.timers import TimerKind
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     top.leaf("tick", _cmd("cmd_tick"), "fire every timer due now, once; one JSON line per fired timer")
     add_deliver_command(top.sub, [top.common]).set_defaults(func=_cmd("cmd_deliver"))
+    register_mail(top.sub, [top.common])
 
     case = top.group("case", "work on cases")
     p = case.leaf("list", _cmd("cmd_case_list"), "matching cases, oldest first")

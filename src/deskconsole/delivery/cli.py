@@ -7,7 +7,7 @@
 
 Prints one JSON line per row it handled:
     {"outbox": 12, "case": 3, "kind": "survey", "to": "...", "state": "sent", "attempts": 1,
-     "message_id": "<outbox-12....@example.org>", "recipients": [...], "error": null, "next_attempt_at": null}
+     "message_id": "<c3.o12.TOKEN@example.org>", "recipients": [...], "error": null, "next_attempt_at": null}
 `state` is `sent`, `queued` (a temporary failure: tried again at `next_attempt_at`) or `failed`.
 
 Exit status: 0 the pass ran (whatever the server answered about single messages:

@@ -59,15 +59,16 @@ _CUSTOMER: dict[str, dict[str, _Tpl]] = {
             "[case $case] Please confirm our resolution",
             "We believe your case $case ($title) is resolved. Our resolution:",
             "@resolution",
-            "If the problem is solved, please reply to confirm it and we will close the case. If it is not, "
-            "reply and tell us what still goes wrong: the case reopens at once.",
+            "If the problem is solved, please reply with the word CONFIRM at the start of your answer and we "
+            "will close the case. If it is not, reply and tell us what still goes wrong: the case reopens at once.",
             "Without an answer the case closes on $close_date.",
         ),
         "de": _t(
             "[case $case] Bitte bestätigen Sie unsere Lösung",
             "Wir gehen davon aus, dass Ihr Fall $case ($title) gelöst ist. Unsere Lösung:",
             "@resolution",
-            "Wenn das Problem behoben ist, bestätigen Sie das bitte mit einer Antwort; dann schließen wir den Fall. "
+            "Wenn das Problem behoben ist, bestätigen Sie das bitte mit einer Antwort, die mit dem Wort CONFIRM "
+            "(oder BESTÄTIGT) beginnt; dann schließen wir den Fall. "
             "Wenn nicht, antworten Sie uns und beschreiben Sie, was noch nicht funktioniert: Der Fall wird sofort "
             "wieder geöffnet.",
             "Ohne Antwort wird der Fall am $close_date geschlossen.",
@@ -76,7 +77,8 @@ _CUSTOMER: dict[str, dict[str, _Tpl]] = {
             "[case $case] Merci de confirmer notre solution",
             "Nous pensons que votre dossier $case ($title) est résolu. Notre solution :",
             "@resolution",
-            "Si le problème est réglé, répondez-nous pour le confirmer et nous clôturerons le dossier. Sinon, "
+            "Si le problème est réglé, répondez-nous par un message commençant par le mot CONFIRM (ou CONFIRMÉ) "
+            "et nous clôturerons le dossier. Sinon, "
             "répondez en décrivant ce qui ne fonctionne toujours pas : le dossier sera aussitôt rouvert.",
             "Sans réponse de votre part, le dossier sera clôturé le $close_date.",
         ),

@@ -17,7 +17,7 @@ One pass (`deliver_once`) works through the rows that are due, oldest first:
 
 A worker that stops between 2 and 3 leaves the row `sending`; once its lease
 runs out the next pass sends it again with the same Message-ID
-(`<outbox-ID.CREATED@DOMAIN>`, fixed at the first claim), so a receiver can
+(`<cCASE.oID.TOKEN@DOMAIN>`, fixed at the first claim; see message_id_for), so a receiver can
 recognise the duplicate. That is the at-least-once promise.
 
 The lease is never outrun by a slow server: the transport gives up on a message
@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -86,6 +87,7 @@ class DeliveryOptions:
     backoff: tuple[timedelta, ...] = DEFAULT_BACKOFF
     max_attempts: int = 8  # with the default backoff: about two days of trying
     batch: int = 100  # rows looked at per pass
+    token: Callable[[], str] = lambda: secrets.token_urlsafe(12)  # the random part of each Message-ID
 
     def wait_after(self, attempts: int) -> timedelta:
         return self.backoff[min(max(attempts, 1), len(self.backoff)) - 1]
@@ -139,10 +141,12 @@ def _due(now: datetime):
     )
 
 
-def message_id_for(row_id: int, created_at: datetime, domain: str) -> str:
-    """The row's Message-ID: the same for every attempt to send it."""
-    stamp = to_utc(created_at).strftime("%Y%m%dT%H%M%S%f")
-    return f"<outbox-{row_id}.{stamp}@{domain}>"
+def message_id_for(case_id: int, row_id: int, domain: str, token: str | None = None) -> str:
+    """The row's Message-ID, `<cCASE.oROW.TOKEN@DOMAIN>` with a random TOKEN: fixed at the first
+    claim and stored on the row, so it is the same for every attempt to send it. Inbound mail
+    (deskconsole.mail) threads a reply to its case only by an id that is exactly one of these
+    stored ones, so nobody outside can make one up."""
+    return f"<c{case_id}.o{row_id}.{token or secrets.token_urlsafe(12)}@{domain}>"
 
 
 def due_rows(engine: Engine, now: datetime, limit: int) -> list[tuple[int, datetime]]:
@@ -169,6 +173,9 @@ def _writing(engine: Engine) -> Iterator[Session]:
 def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts: DeliveryOptions) -> _Claim | None:
     now = to_utc(clock.now())
     with _writing(engine) as s:
+        case_id = s.exec(select(Outbox.case_id).where(Outbox.id == row_id)).first()
+        if case_id is None:
+            return None
         won = s.execute(
             update(Outbox)
             .where(and_(col(Outbox.id) == row_id, _due(now)))
@@ -176,7 +183,7 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
                 state=SENDING,
                 claimed_until=now + opts.lease,
                 attempts=col(Outbox.attempts) + 1,
-                message_id=func.coalesce(col(Outbox.message_id), message_id_for(row_id, created_at, opts.domain)),
+                message_id=func.coalesce(col(Outbox.message_id), message_id_for(case_id, row_id, opts.domain, opts.token())),
             )
             .execution_options(synchronize_session=False)
         ).rowcount

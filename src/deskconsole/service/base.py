@@ -381,7 +381,8 @@ class ServiceBase:
                 s, case, event, "awaiting_confirmation", _customer_address(case),
                 f"[case {case.id}] Please confirm our resolution",
                 f"We believe case {case.id} ({case.title}) is resolved:\n\n{case.resolution}\n\n"
-                f"Reply if it is not; confirm to close it. Without an answer the case closes in {days} days.",
+                f"Reply if it is not; to confirm it and close the case, reply with the word CONFIRM first. "
+                f"Without an answer the case closes in {days} days.",
             )
         if status is Status.CLOSED:
             self._on_closed(s, case, event, at)

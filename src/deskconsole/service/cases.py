@@ -66,8 +66,10 @@ class CasesMixin(ServiceBase):
         at: datetime | None = None,
         actor: str | None = None,
         language: str | None = None,
+        event_data: dict[str, Any] | None = None,
     ) -> tuple[CaseView, bool]:
-        """Open a case (routing it), or give back the existing one for a known ref. Returns (case, created)."""
+        """Open a case (routing it), or give back the existing one for a known ref. Returns (case, created).
+        `event_data` goes onto the "opened" event (e.g. the channel, sender and subject of a mail)."""
         title = clean_text(title, "title", max_len=MAX_TITLE, required=True)
         customer = clean_text(customer, "customer", max_len=MAX_SHORT, required=True)
         description = clean_text(description, "description") or ""
@@ -81,7 +83,7 @@ class CasesMixin(ServiceBase):
         when = to_utc(at) if at else self.now()
         try:
             return self._open_new(title, customer, description, contact, language, product_area, sev, ref, when,
-                                  actor)
+                                  actor, event_data)
         except IntegrityError:
             if ref is None:
                 raise
@@ -95,6 +97,7 @@ class CasesMixin(ServiceBase):
     def _open_new(
         self, title: str, customer: str, description: str, contact: str | None, language: str | None,
         product_area: str | None, sev: Severity, ref: str | None, when: datetime, actor: str | None,
+        event_data: dict[str, Any] | None = None,
     ) -> tuple[CaseView, bool]:
         with self._tx() as s:
             actor = identity.acting(self._who, actor) if actor is not None else None
@@ -130,6 +133,7 @@ class CasesMixin(ServiceBase):
                 self._event_row(
                     case, "opened", actor or _customer_actor(case), when, body=description or None,
                     title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
+                    **(event_data or {}),
                 ),
                 self._event_row(
                     case, "assigned", "router", when,
@@ -299,7 +303,7 @@ class CasesMixin(ServiceBase):
     # ---------------------------------------------------------- customer events
     def customer_reply(
         self, case_id: int, body: str, *, at: datetime | None = None, actor: str | None = None,
-        channel: str = "portal", expected_version: int | None = None,
+        channel: str = "portal", expected_version: int | None = None, event_data: dict[str, Any] | None = None,
     ) -> tuple[CaseView, str | None]:
         """A customer's words; never dropped. Returns (case, notice) where notice tells e.g. to clone."""
         body = clean_text(body, "body", required=True)
@@ -312,7 +316,7 @@ class CasesMixin(ServiceBase):
             self._check_version(s, case, expected_version)
             when = to_utc(at) if at else self.now()
             who = _customer_actor(case)
-            extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {})}
+            extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {}), **(event_data or {})}
             if case.status == Status.CLOSED:
                 self._event(s, case, "customer_replied", who, when, body=body, after_close=True, **extra)
                 return self._case_view(s, case), (
@@ -328,7 +332,8 @@ class CasesMixin(ServiceBase):
                 self._touch(case, who, "replied", when)
             return self._case_view(s, case), None
 
-    def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None) -> CaseView:
+    def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None,
+                         event_data: dict[str, Any] | None = None) -> CaseView:
         with self._tx() as s:
             logged_by = None
             if actor is not None:
@@ -341,6 +346,6 @@ class CasesMixin(ServiceBase):
             when = to_utc(at) if at else self.now()
             who = _customer_actor(case)
             self._event(s, case, "customer_confirmed", who, when,
-                        **({"logged_by": logged_by} if logged_by else {}))
+                        **({"logged_by": logged_by} if logged_by else {}), **(event_data or {}))
             self._enter(s, case, Status.CLOSED, None, who, when, reason="resolution confirmed by the customer")
             return self._case_view(s, case)

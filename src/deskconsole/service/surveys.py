@@ -21,7 +21,7 @@ class SurveysMixin(ServiceBase):
     """Satisfaction surveys: answers and the summary."""
 
     def answer_survey(self, case_id: int, score: Any, comment: str | None = None, *,
-                      at: datetime | None = None) -> SurveyView:
+                      at: datetime | None = None, event_data: dict[str, Any] | None = None) -> SurveyView:
         if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
             raise InvalidInput(f"survey score must be a whole number from 1 to 5, not {score!r}")
         comment = clean_text(comment, "comment")
@@ -38,7 +38,7 @@ class SurveysMixin(ServiceBase):
             survey.comment = comment
             survey.flagged = score <= 2
             self._event(s, case, "survey_answered", _customer_actor(case), when, body=comment,
-                        score=score, flagged=survey.flagged)
+                        score=score, flagged=survey.flagged, **(event_data or {}))
             return self._survey_view(s, survey, case)
 
     def _survey_view(self, s: Session, sv: Survey, case: AnyCase) -> SurveyView:

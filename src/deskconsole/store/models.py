@@ -192,3 +192,55 @@ class Meta(SQLModel, table=True):
 
 
 SCHEMA_VERSION = "1"
+
+
+# --- inbound e-mail (deskconsole.mail; migration 0004) -------------------------------------------
+from sqlalchemy import LargeBinary  # noqa: E402
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every e-mail message the desk took in, once per Message-ID (or content hash when it had none):
+    what became of it (outcome opened/replied/confirmed/survey/parked/refused), and the raw message."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (
+        Index("ix_inbound_from_received", "from_addr", "received_at"),  # the loop guard's count
+        Index("ix_inbound_outcome_id", "outcome", "id"),  # the parked list
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=255, sa_column_kwargs={"unique": True}, nullable=False)
+    has_message_id: bool = True
+    content_hash: str = Field(max_length=64, index=True)
+    from_addr: str | None = Field(default=None, max_length=320)
+    from_name: str | None = Field(default=None, max_length=200)
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    case_id: int | None = Field(default=None, foreign_key="case.id", index=True)
+    outcome: str = Field(max_length=16)  # opened | replied | confirmed | survey | parked | refused
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    threaded: str | None = Field(default=None, max_length=40)  # by In-Reply-To | by References | by subject tag
+    source: str = Field(default="receive", max_length=16)  # receive | imap
+    received_at: datetime
+    released_at: datetime | None = None
+    released_by: str | None = Field(default=None, max_length=64)
+    size: int = 0
+    attachments: str | None = Field(default=None, sa_column=Column(Text))  # JSON list: name, type, size, sha256
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+
+
+class MailAttachment(SQLModel, table=True):
+    """An attachment's content, stored once however many messages carried it."""
+
+    __tablename__ = "mail_attachment"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    content_type: str = Field(max_length=200)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime
+
+
+# Replies are threaded by the Message-ID the desk gave its mail (outbox.message_id).
+Index("ix_outbox_message_id", Outbox.message_id)
+# A new e-mail sender's customer is looked up by their address on earlier cases, newest first.
+Index("ix_case_contact_id", Case.contact, Case.id)
