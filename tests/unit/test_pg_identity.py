@@ -465,3 +465,15 @@ def test_delivery_under_an_agents_login_marks_the_outbox(team, cli, tmp_path) ->
     assert [r.state for r in results] == ["sent"]
     rows = ok(cli("outbox", "list", "--json", login=team.alice)).json()
     assert [(o["kind"], o["state"]) for o in rows] == [("comment", "sent")]
+
+
+def test_mail_is_taken_in_under_an_agents_login(team, cli) -> None:
+    raw = ("From: Ops <ops@acme.example>\r\nTo: desk@example.org\r\nSubject: Invoices fail to export\r\n"
+           "Message-ID: <first@acme.example>\r\nDate: Tue, 01 Dec 2026 09:00:00 +0000\r\n\r\n"
+           "The export stops at 40 %.\r\n")
+    answer = ok(cli("mail", "receive", login=team.alice, stdin=raw)).lines()[0]
+    assert answer["ok"] and answer["outcome"] == "opened"
+    again = ok(cli("mail", "receive", login=team.alice, stdin=raw)).lines()[0]
+    assert again["outcome"] == "duplicate" and again["case"] == answer["case"]
+    shown = ok(cli("case", "show", str(answer["case"]), "--json", login=team.alice)).json()
+    assert shown["title"] == "Invoices fail to export"

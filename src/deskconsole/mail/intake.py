@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -118,6 +119,18 @@ class Intake:
         self.source = source
         self._reader = service.engine.execution_options(deskconsole_readonly=True)
 
+    @contextmanager
+    def _batch(self) -> Iterator[Session]:
+        """One Service.batch(): its session, with self.service bound to it meanwhile (so the
+        actions this intake calls join the batch's transaction)."""
+        outer = self.service
+        with outer.batch(light=True) as batch:
+            self.service = batch.service
+            try:
+                yield batch.session
+            finally:
+                self.service = outer
+
     # ------------------------------------------------------------------ receive
     def receive(self, raw: bytes, *, after_commit: Callable[[Result], None] | None = None) -> Result:
         return self.receive_many([raw], after_commit=after_commit)[0]
@@ -130,7 +143,7 @@ class Intake:
         message is applied again in a transaction of its own."""
         parsed = [parse_message(raw, self.own_addresses) for raw in raws]
         try:
-            with self.service.batch(light=True) as s:
+            with self._batch() as s:
                 results = [self._one(s, p, raw) for p, raw in zip(parsed, raws, strict=True)]
         except DBAPIError:
             if len(raws) == 1:
@@ -392,7 +405,7 @@ class Intake:
             raise InvalidInput(f"inbound message {inbound_id} is not parked (it was {row.outcome})")
         parsed = parse_message(bytes(row.raw or b""), self.own_addresses)
         parsed.message_id = row.message_id
-        with self.service.batch(light=True) as s:
+        with self._batch() as s:
             return self._apply_in(s, parsed, None, release_row=inbound_id, released_by=actor)
 
     def raw(self, inbound_id: int) -> bytes:

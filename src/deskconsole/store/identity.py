@@ -98,6 +98,14 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     # added by managers and supervisors (never linked to a login: that is the administrator's, RLS);
     # availability changed by oneself or a lead (RLS)
     "agent": [("INSERT", None, LEADS), ("UPDATE", ("availability",), EVERYONE)],
+    # inbound mail (mail fetch/receive run under any agent's login): recorded once, then its outcome;
+    # a parked message released (the message itself never changes)
+    "inbound_message": [
+        ("INSERT", None, EVERYONE),
+        ("UPDATE", ("outcome", "case_id", "reason", "threaded", "released_at", "released_by"), EVERYONE),
+    ],
+    # attachments, once per content hash; never changed
+    "mail_attachment": [("INSERT", None, EVERYONE)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
