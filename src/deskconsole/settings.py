@@ -163,4 +163,4 @@ def load_settings(
                     user_source=user_source)
 
 
-__all__ = ["Settings", "load_settings", "default_config_path", "read_config", "login_name"]
+__all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config"]

@@ -76,7 +76,8 @@ def test_a_fresh_database_is_created_at_head(blank) -> None:
     assert schema_version(blank) == HEAD_REVISION
     assert set(SQLModel.metadata.tables) <= set(inspect(blank).get_table_names())
     fill(blank)
-    assert [r.title for r in Service(blank, FixedClock(NOW)).list_cases(text="tablet delta")] == ["Login fails on tablet delta"]
+    found = Service(blank, FixedClock(NOW)).list_cases(text="tablet delta")
+    assert [r.title for r in found] == ["Login fails on tablet delta"]
     path = sqlite_path(blank)
     if path is not None:
         assert list(path.parent.glob("*.bak-*")) == []  # nothing to keep from an empty file
@@ -200,7 +201,7 @@ def test_a_database_of_something_else_is_refused(blank) -> None:
 
 
 def _differences(engine) -> list:
-    def keep(name, type_, _parent) -> bool:  # noqa: ANN001
+    def keep(name, type_, _parent) -> bool:
         return not (name or "").startswith(SEARCH_OBJECTS)
 
     with engine.connect() as conn:

@@ -71,7 +71,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _on_connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" hook below issue BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -82,7 +82,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001
+    def _on_begin(conn) -> None:
         # Writers take the write lock up front: a read-then-write never loses an update.
         # Read-only work (the console's lists) asks for a plain deferred BEGIN.
         if conn.get_execution_options().get("deskconsole_readonly"):
@@ -109,7 +109,7 @@ _PG_SCHEMA_LOCK = 7411953
 _PRE_MIGRATION_TABLES = {"agent", "case", "event"}
 
 
-def _wal(cursor) -> None:  # noqa: ANN001  (a sqlite3 cursor)
+def _wal(cursor) -> None:  # a sqlite3 cursor
     """Put the file in WAL mode. While another process is creating the same new file, the switch
     can answer "database is locked" at once, without the busy handler's wait (seen with consoles
     starting together on a fresh file): it is tried again until the busy timeout."""
@@ -244,7 +244,7 @@ def _read_version(engine: Engine, where: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _alembic_config(conn: Connection):  # noqa: ANN202  (alembic.config.Config, imported late)
+def _alembic_config(conn: Connection):  # -> alembic.config.Config, imported late
     from alembic.config import Config
 
     config = Config()

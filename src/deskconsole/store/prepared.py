@@ -96,7 +96,7 @@ class Prepared:
             else:
                 cursor.execute(self.sql, params)
             return take(cursor)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - _raise re-raises it the way SQLAlchemy would
             _raise(conn, exc, self.sql, params)
         finally:
             cursor.close()

@@ -9,9 +9,10 @@ MAX_WORDS); each word is split into its letters-and-digits parts the way the ind
 (`a:b` -> `a`, `b`; `"login"` -> `login`). Every word must be found in the case's title or
 customer: each part begins a word there (`log` matches "Login fails"), the parts of one word
 next to each other and in order (`a:b` matches "a:b" and "A B", not "b ... a"). A word that is a
-number also matches the case with that id. Anything else in a word (quotes, `*`, `-`, `:`, parentheses, `%`, `_`, NEAR, AND, OR) is
-plain text to the filter, never query syntax. A word with no letters or digits at all (`-`, `%`)
-constrains nothing; a filter made only of such words matches no case.
+number also matches the case with that id. Anything else in a word (quotes, `*`, `-`, `:`,
+parentheses, `%`, `_`, NEAR, AND, OR) is plain text to the filter, never query syntax. A word
+with no letters or digits at all (`-`, `%`) constrains nothing; a filter made only of such words
+matches no case.
 
 Bulk loaders that write `case` rows with plain SQL: call `pause_case_index(conn)` before a big
 insert (it drops the SQLite triggers, so the rows go in at full speed) and

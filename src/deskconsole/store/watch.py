@@ -245,7 +245,7 @@ class TrackedSession(Session):
 
 
 @event.listens_for(TrackedSession, "after_flush")
-def _collect(session: Session, _context) -> None:  # noqa: ANN001
+def _collect(session: Session, _context) -> None:
     from deskconsole.store.models import Case
 
     touched: set[int] = session.info.setdefault(TOUCHED, set())
@@ -257,7 +257,7 @@ def _collect(session: Session, _context) -> None:  # noqa: ANN001
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
-def _statement(state) -> None:  # noqa: ANN001
+def _statement(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
 
@@ -288,13 +288,13 @@ __all__ = [
     "Change",
     "PgWatcher",
     "SqliteWatcher",
-    "WatchLost",
     "TrackedSession",
+    "WatchLost",
     "WatchUnavailable",
     "Watcher",
     "announce",
-    "note_write",
     "connection_lost",
+    "note_write",
     "open_watcher",
     "parse_payload",
     "payload",

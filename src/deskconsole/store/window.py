@@ -206,7 +206,8 @@ def window_sql(
         f"SELECT {_COLUMNS} FROM ({inner}) w "
         "LEFT JOIN agent a ON a.id = w.assignee_id "
         "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
-        "ORDER BY coalesce(t2.due_at, t2.due_at), t2.id LIMIT 1) "  # (an expression: the (case_id, state) index, not the due-time one)
+        # (an expression: the (case_id, state) index, not the due-time one)
+        "ORDER BY coalesce(t2.due_at, t2.due_at), t2.id LIMIT 1) "
         f"ORDER BY {outer_order}"
     )
     return Plan(sql, tuple(params))
@@ -252,5 +253,16 @@ def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
     return [case_row(r) for r in cursor.fetchall()]
 
 
-__all__ = ["COMMON_MATCHES", "Plan", "TextFilter", "anchor_sql", "case_row", "common_probe", "read_window", "text_condition", "window_sql", "VIEWS",
-           "SORTS"]
+__all__ = [
+    "COMMON_MATCHES",
+    "SORTS",
+    "VIEWS",
+    "Plan",
+    "TextFilter",
+    "anchor_sql",
+    "case_row",
+    "common_probe",
+    "read_window",
+    "text_condition",
+    "window_sql",
+]
