@@ -142,6 +142,7 @@ def load_settings(
 
         db_url = default_db_url()
 
+    who: str | None
     if user:
         who, user_source = user, "flag"
     elif env.get("DESKCONSOLE_USER"):

@@ -85,13 +85,21 @@ def match_expression(words: list[list[str]], dialect: str) -> str:
 def pause_case_index(conn: Connection) -> None:
     """Stop keeping the SQLite index in step (before a bulk insert); rebuild_case_index resumes it."""
     if conn.dialect.name == "sqlite":
-        pause_case_index_on(conn.connection.driver_connection.cursor())
+        pause_case_index_on(_driver(conn).cursor())
 
 
 def rebuild_case_index(conn: Connection) -> None:
     """Refill the SQLite index from every case and keep it in step again (after a bulk insert)."""
     if conn.dialect.name == "sqlite":
-        rebuild_case_index_on(conn.connection.driver_connection.cursor())
+        rebuild_case_index_on(_driver(conn).cursor())
+
+
+def _driver(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3) under a live SQLAlchemy connection."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection is closed")
+    return driver
 
 
 def pause_case_index_on(cursor: Any) -> None:

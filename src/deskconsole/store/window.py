@@ -216,6 +216,11 @@ def window_sql(
 def _time(value: Any) -> datetime | None:
     if value is None:
         return None
+    return _time_of(value)
+
+
+def _time_of(value: Any) -> datetime:
+    """A time that is never NULL in the table (a case's created_at, updated_at)."""
     if isinstance(value, str):  # SQLite keeps times as text
         value = datetime.fromisoformat(value)
     return to_utc(value)
@@ -227,7 +232,7 @@ def case_row(row: Sequence[Any]) -> CaseRow:
      version, attention, escalation, timer_kind, timer_due) = row
     return CaseRow(
         id=case_id, priority=priority, status=status, sub_status=sub_status, title=title, customer=customer,
-        assignee=assignee, product_area=product_area, created_at=_time(created_at), updated_at=_time(updated_at),
+        assignee=assignee, product_area=product_area, created_at=_time_of(created_at), updated_at=_time_of(updated_at),
         version=version, attention=attention, escalation=escalation, next_timer=timer_kind,
         next_timer_due=_time(timer_due),
     )
