@@ -37,11 +37,13 @@ demo-fresh: $(STAMP)
 	$(MAKE) demo
 
 # Workers: `auto` is one per core; each worker migrates its own template databases once
-# (tests/conftest.py). TEST_WORKERS=0 runs in this process (no xdist), e.g. to debug.
+# (tests/conftest.py). Tests are handed out a module at a time (loadscope), so a module's
+# (and a session's) expensive fixtures are built by one worker, not by each.
+# TEST_WORKERS=0 runs in this process (no xdist), e.g. to debug.
 TEST_WORKERS ?= auto
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 # The layers of STYLE.md as import-linter contracts, ruff's rules and mypy on the core.
 # All three run (and report) even when one fails; `make check` fails if any did.
