@@ -39,7 +39,8 @@ demo-fresh: $(STAMP)
 # Workers: `auto` is one per core; each worker migrates its own template databases once
 # (tests/conftest.py). Tests are handed out a module at a time (loadscope), so a module's
 # (and a session's) expensive fixtures are built by one worker, not by each.
-# TEST_WORKERS=0 runs in this process (no xdist), e.g. to debug.
+# TEST_WORKERS=0 runs in this process (no xdist), e.g. to debug, or to update snapshots
+# (syrupy's summary and its unused-snapshot check see one worker's tests only).
 TEST_WORKERS ?= auto
 
 test: $(STAMP)
