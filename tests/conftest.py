@@ -109,7 +109,7 @@ def pytest_make_collect_report(collector: pytest.Collector):
 
 
 def worker_id() -> str:
-    """"gw0", "gw1", ... under pytest-xdist; "main" in a plain run."""
+    """This worker's id under pytest-xdist ("gw0", "gw1", ...); "main" in a plain run."""
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
