@@ -1,6 +1,7 @@
-# deskconsole: two commands to know.
+# deskconsole: three commands to know.
 #   make demo   open the console on a demo desk (SQLite, kept apart from your own database)
-#   make test   run the whole test suite
+#   make test   run the whole test suite, on every core (pytest-xdist; TEST_WORKERS=0 for one process)
+#   make check  the guards: lint-imports (layer contracts), ruff check, mypy (all set in pyproject.toml)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEMO_DB ?= .demo/desk.db
 DEMO_USER ?= alice
 
-.PHONY: demo demo-fresh test bench wheel clean bytecode
+.PHONY: demo demo-fresh test check bench wheel clean bytecode
 
 # An editable install compiles nothing, and with PYTHONDONTWRITEBYTECODE set Python never
 # writes what it compiles: every start would compile the sources again (a tenth of a second).
@@ -35,11 +36,27 @@ demo-fresh: $(STAMP)
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	$(MAKE) demo
 
+# Workers: `auto` is one per core; each worker migrates its own template databases once
+# (tests/conftest.py). Tests are handed out a module at a time (loadscope), so a module's
+# (and a session's) expensive fixtures are built by one worker, not by each.
+# TEST_WORKERS=0 runs in this process (no xdist), e.g. to debug, or to update snapshots
+# (syrupy's summary and its unused-snapshot check see one worker's tests only).
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+
+# The layers of STYLE.md as import-linter contracts, ruff's rules and mypy on the core.
+# All three run (and report) even when one fails; `make check` fails if any did.
+check: $(STAMP)
+	@status=0; \
+	echo "== lint-imports"; $(BIN)/lint-imports || status=1; \
+	echo "== ruff check src tests benchmarks"; $(BIN)/ruff check src tests benchmarks || status=1; \
+	echo "== mypy"; $(BIN)/mypy || status=1; \
+	exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo dist build .pytest_cache
+	rm -rf $(VENV) .demo dist build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

@@ -27,9 +27,10 @@ def probe(url: str, result_path: str, presses: int, spawned: float, user: str) -
     from deskconsole.settings import load_settings
 
     with deskconsole.cli.console_imports():  # the console loaded as `deskconsole` loads it
+        from textual.widgets import Input
+
         from deskconsole.tui.app import open_console
         from deskconsole.tui.screens.queue import PAGE, QueueScreen
-        from textual.widgets import Input
 
     t_imported = time.time()
     app = open_console(load_settings(db=url, user=user), ticker=False)  # DESKCONSOLE_NOW fixes the clock

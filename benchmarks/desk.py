@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from deskconsole.bulk import build_bulk
@@ -19,7 +19,7 @@ from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 
 CACHE = Path(__file__).parent / ".cache"
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SKILLS = ["billing", "login", "reporting", "integrations", "mobile", "performance"]
 # the desk's people: a manager, the supervisor the console runs as, 20 analysts with two skills each
 AGENTS = [("sue", "supervisor", [], None), ("mona", "manager", [], None)] + [
@@ -56,7 +56,7 @@ def schema_tag() -> str:
     from sqlalchemy.schema import CreateIndex, CreateTable
     from sqlmodel import SQLModel
 
-    import deskconsole.store.models  # noqa: F401  (registers the tables)
+    import deskconsole.store.models  # registers the tables
 
     dialect = sqlite.dialect()
     ddl = []

@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screenwatch import ScreenWatch  # noqa: E402
+from screenwatch import ScreenWatch
 
 ANALYSTS = ("alice", "bob")
 
@@ -47,7 +47,7 @@ def build(url: str, cases: int) -> list[int]:
     return ids
 
 
-def writer(url: str, conn) -> None:  # noqa: ANN001
+def writer(url: str, conn) -> None:
     """The other process: reassign on request; answer with the time the commit returned."""
     from deskconsole.service import Service
     from deskconsole.store.engine import make_engine

@@ -505,7 +505,7 @@ def main() -> None:
 
     print("  tick ...", flush=True)
     tick = bench_tick(pristine, args.due)
-    rows.append((f"tick, nothing due", f"{tick['idle_ms']:.2f} ms", "<= 2 ms", verdict(tick["idle_ms"], 2),
+    rows.append(("tick, nothing due", f"{tick['idle_ms']:.2f} ms", "<= 2 ms", verdict(tick["idle_ms"], 2),
                  "in-process, median of 50"))
     ratio = tick["due_s"] / tick["baseline_s"]
     rows.append((f"tick, {tick['fired']:,} due", f"{tick['due_s'] * 1000:,.0f} ms", "<= 3x sqlite3",
@@ -520,10 +520,10 @@ def main() -> None:
     print()
     print(f"deskconsole at {n:,} cases")
     head = ("what", "measured", "target", "result")
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)) + "  note")
+    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + "  note")
     print("  ".join("-" * w for w in widths) + "  ----")
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths)) + "  " + row[4])
+        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
 
 
 if __name__ == "__main__":

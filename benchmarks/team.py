@@ -24,7 +24,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -34,7 +34,7 @@ from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.store.models import Outbox
 
-TICK_AT = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+TICK_AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 ANALYSTS = [f"analyst{i}" for i in range(8)]
 # The mix of the 1,000 due timers (kind -> count); the builder scales it for other totals.

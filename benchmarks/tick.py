@@ -15,11 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from desk import NOW, cached  # noqa: E402
-
-from deskconsole.domain.clock import FixedClock  # noqa: E402
-from deskconsole.service import Service  # noqa: E402
-from deskconsole.store.engine import init_schema, make_engine  # noqa: E402
+from desk import NOW, cached
+from deskconsole.domain.clock import FixedClock
+from deskconsole.service import Service
+from deskconsole.store.engine import init_schema, make_engine
 
 
 def main() -> None:

@@ -1,15 +1,26 @@
 """Suite-wide fixtures and the CI policy for PostgreSQL tests.
 
-Database fixtures
-    sqlite_url  a SQLite file URL in the test's tmp_path (fresh per test).
-    pg_url      a fresh, empty PostgreSQL database per test, created on the server
-                named by DESKCONSOLE_TEST_PG_URL and dropped afterwards.
-    db_url      parametrized over both backends, ids "sqlite" and "postgres".
+Database fixtures (every one fresh per test, xdist-safe)
+    sqlite_url        a SQLite file in the test's tmp_path, already at the current schema: a copy
+                      of a template file this worker migrated once.
+    pg_url            a PostgreSQL database of its own (on the server named by
+                      DESKCONSOLE_TEST_PG_URL), already at the current schema: created from a
+                      template database this worker migrated once (CREATE DATABASE ... TEMPLATE),
+                      dropped afterwards.
+    db_url            parametrized over both, ids "sqlite" and "postgres".
+    empty_sqlite_url, empty_pg_url, empty_db_url
+                      the same, but brand-new and empty (no file yet for SQLite): for the tests
+                      of migrations, upgrades and a first run.
+  A migrated copy has the schema and no rows; init_schema on it is the one-query check.
 
 CI policy (env CI == "true")
     PostgreSQL tests must run: a missing DESKCONSOLE_TEST_PG_URL fails pg_url instead
     of skipping it, and any skip whose reason mentions PostgreSQL is reported as a
     failure, whoever raised it.
+
+Parallel runs (pytest-xdist, `make test`): each worker is its own process with its own
+template file and template database (named after the worker); every database name has a
+random part; files live in tmp_path.
 
 Locally, `eval "$(scripts/pg-throwaway.sh start)"` provides a server; `.ci/run` does
 the same for CI.
@@ -19,8 +30,11 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -49,8 +63,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that touches PostgreSQL, so `-m "not postgres"` works."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        uses_pg = "pg_url" in getattr(item, "fixturenames", ()) or (
-            callspec is not None and callspec.params.get("db_url") == "postgres"
+        uses_pg = bool({"pg_url", "empty_pg_url"} & set(getattr(item, "fixturenames", ()))) or (
+            callspec is not None
+            and "postgres" in (callspec.params.get("db_url"), callspec.params.get("empty_db_url"))
         )
         if uses_pg:
             item.add_marker(pytest.mark.postgres)
@@ -93,43 +108,136 @@ def pytest_make_collect_report(collector: pytest.Collector):
 # --- database fixtures --------------------------------------------------------
 
 
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path}/desk.db"
+def worker_id() -> str:
+    """This worker's id under pytest-xdist ("gw0", "gw1", ...); "main" in a plain run."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def _migrate(url: str) -> None:
+    from deskconsole.store.engine import init_schema, make_engine
+
+    engine = make_engine(url)
+    try:
+        init_schema(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the current schema, migrated once per worker (tmp_path_factory's
+    directory is the worker's own)."""
+    path = tmp_path_factory.mktemp("template") / "desk.db"
+    _migrate(_sqlite_url(path))
+    # The last connection closed folds the write-ahead log into the file: the file alone is the
+    # database (still in WAL mode: that is recorded in the file).
+    assert not Path(f"{path}-wal").exists(), "the template's write-ahead log was left behind"
+    return path
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """SQLAlchemy URL (postgresql+psycopg) of a brand-new empty database.
+def empty_sqlite_url(tmp_path: Path) -> str:
+    """A SQLite file URL in the test's tmp_path; the file does not exist yet."""
+    return _sqlite_url(tmp_path / "desk.db")
 
-    CREATE DATABASE per test costs ~30 ms and DROP ~12 ms against the throwaway
-    cluster (fsync off), so no template trickery is needed.
-    """
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A SQLite file in the test's tmp_path at the current schema (a copy of the template)."""
+    path = tmp_path / "desk.db"
+    shutil.copyfile(sqlite_template, path)
+    return _sqlite_url(path)
+
+
+def _pg_base() -> str:
     base = os.environ.get(PG_URL_ENV, "").strip()
     if not base:
         if in_ci():
             pytest.fail(f"PostgreSQL required under CI: {PG_URL_ENV} is not set")
         pytest.skip(f"PostgreSQL not available: set {PG_URL_ENV} (scripts/pg-throwaway.sh)")
+    return base
 
-    name = f"t_{uuid.uuid4().hex}"
+
+def _create_pg_database(base: str, name: str, template: str | None = None) -> str:
     admin = libpq_url(base)
+    sql = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     try:
         with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql)
     except psycopg.OperationalError as exc:
         pytest.fail(f"cannot create a test database on PostgreSQL at {PG_URL_ENV}: {exc}")
+    return make_url(base).set(database=name).render_as_string(hide_password=False)
 
+
+def _drop_pg_database(base: str, name: str) -> None:
+    # FORCE kicks out connections the test (or a leaked engine) left open.
+    with psycopg.connect(libpq_url(base), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def _pg_database(template: str | None = None) -> Iterator[str]:
+    base = _pg_base()
+    name = f"t_{uuid.uuid4().hex}"
+    url = _create_pg_database(base, name, template)
     try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        yield url
     finally:
-        # FORCE kicks out connections the test (or a leaked engine) left open.
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_pg_database(base, name)
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str]:
+    """The name of a PostgreSQL database at the current schema, migrated once per worker.
+
+    Nothing stays connected to it (CREATE DATABASE ... TEMPLATE needs that), and only this
+    worker copies it: another worker has its own.
+    """
+    base = _pg_base()
+    name = f"tmpl_{worker_id()}_{uuid.uuid4().hex[:12]}"
+    url = _create_pg_database(base, name)
+    try:
+        _migrate(url)
+        yield name
+    finally:
+        _drop_pg_database(base, name)
+
+
+@pytest.fixture
+def empty_pg_url() -> Iterator[str]:
+    """SQLAlchemy URL (postgresql+psycopg) of a brand-new empty database.
+
+    CREATE DATABASE per test costs ~30 ms and DROP ~12 ms against the throwaway
+    cluster (fsync off).
+    """
+    with _pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """SQLAlchemy URL (postgresql+psycopg) of a database of its own at the current schema.
+
+    Copying the template costs what creating an empty database costs; migrating one costs a
+    second or more.
+    """
+    _pg_base()  # skip, or fail under CI, before the template is asked for
+    with _pg_database(template=request.getfixturevalue("pg_template")) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
 def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
+def empty_db_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue("empty_sqlite_url" if request.param == "sqlite" else "empty_pg_url")
 
 
 # --- service fixtures ---
@@ -153,7 +261,8 @@ def clock():
 
 @pytest.fixture
 def engine(db_url: str):
-    """A fresh schema on the parametrized backend (SQLite file or PostgreSQL database)."""
+    """A fresh schema on the parametrized backend (SQLite file or PostgreSQL database): a copy
+    of the worker's migrated template, so init_schema here is the one-query check."""
     from deskconsole.store.engine import init_schema, make_engine
 
     eng = make_engine(db_url)

@@ -142,6 +142,7 @@ def load_settings(
 
         db_url = default_db_url()
 
+    who: str | None
     if user:
         who, user_source = user, "flag"
     elif env.get("DESKCONSOLE_USER"):
@@ -163,4 +164,4 @@ def load_settings(
                     user_source=user_source)
 
 
-__all__ = ["Settings", "load_settings", "default_config_path", "read_config", "login_name"]
+__all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config"]

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from deskconsole.domain.clock import FixedClock  # noqa: E402
-from deskconsole.tui.app import DeskApp, make_app  # noqa: E402
-from tuidesk import NOW, build_desk, make_service  # noqa: E402
+from tuidesk import NOW, build_desk, make_service
+
+from deskconsole.domain.clock import FixedClock
+from deskconsole.tui.app import DeskApp, make_app
 
 SIZE = (120, 40)
 
@@ -62,7 +63,7 @@ def ids(desk) -> dict[str, int]:
 @pytest.fixture
 def app_as(service, clock):
     def build(user: str) -> DeskApp:
-        return make_app(service, user, clock=clock, ticker=False, tz=timezone.utc)
+        return make_app(service, user, clock=clock, ticker=False, tz=UTC)
 
     return build
 

@@ -27,7 +27,7 @@ class Mailbox:
         self.refuse_data = list(refuse_data or [])
         self.url = ""
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         with self.lock:
             if self.refuse_data:
                 return self.refuse_data.pop(0)

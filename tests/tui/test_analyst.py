@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from textual import events
 from textual.widgets import Input, Select, TextArea
+from tuidesk import screen_text, settle
 
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.queue import QueueScreen
 from deskconsole.tui.widgets.form import FormScreen
-from tuidesk import screen_text, settle
 
 SIZE = (120, 40)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from datetime import timezone
+from datetime import UTC
 
 import psycopg
 import pytest
@@ -58,7 +58,7 @@ def notices(app) -> list[str]:
 
 async def test_the_console_says_the_database_is_gone_keeps_the_note_and_recovers(pg_desk):
     url, svc, ids = pg_desk
-    app = make_app(svc, "alice", ticker=False, live=True, tz=timezone.utc)
+    app = make_app(svc, "alice", ticker=False, live=True, tz=UTC)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         app.open_case(ids["vat"])
         assert await until(pilot, lambda: "Invoice shows wrong VAT" in screen_text(app) and app.watching, ROUNDS)
@@ -87,8 +87,8 @@ async def test_the_console_says_the_database_is_gone_keeps_the_note_and_recovers
 
 
 async def test_the_queue_reloads_by_itself_when_the_database_is_back(pg_desk, clock):
-    url, svc, ids = pg_desk
-    app = make_app(svc, "maria", ticker=False, live=True, tz=timezone.utc)
+    url, svc, _ids = pg_desk
+    app = make_app(svc, "maria", ticker=False, live=True, tz=UTC)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         assert await until(pilot, lambda: "Storage array degraded" in screen_text(app) and app.watching, ROUNDS)
         with database_down(url):

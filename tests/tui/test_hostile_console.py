@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pytest
 from rich.text import Text
+from tuidesk import settle
 
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.escalations import EscalationsScreen
 from deskconsole.tui.screens.surveys import SurveysScreen
 from deskconsole.tui.text import clean
-from tuidesk import settle
 
 SIZE = (160, 50)
 H = ("[bold red]x[/] [link=http://evil.example]y[/link] [/] \x1b[31mred\x1b[0m \x1b]0;title\x07 "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from tuidesk import build_desk, screen_text, settle, until
@@ -35,7 +35,7 @@ def shared(request, tmp_path, clock):
 
 async def test_a_case_opened_elsewhere_appears_in_the_queue(shared):
     svc, other, _ids = shared
-    app = make_app(svc, "sam", ticker=False, live=True, tz=timezone.utc)
+    app = make_app(svc, "sam", ticker=False, live=True, tz=UTC)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: "Storage array degraded" in screen_text(app))
         assert "Printer on fire" not in screen_text(app)
@@ -46,7 +46,7 @@ async def test_a_case_opened_elsewhere_appears_in_the_queue(shared):
 
 async def test_a_status_change_elsewhere_shows_in_the_queue_row(shared):
     svc, other, ids = shared
-    app = make_app(svc, "sam", ticker=False, live=True, tz=timezone.utc)
+    app = make_app(svc, "sam", ticker=False, live=True, tz=UTC)
     async with app.run_test(size=SIZE) as pilot:
         table = app.screen.table
 
@@ -62,7 +62,7 @@ async def test_a_status_change_elsewhere_shows_in_the_queue_row(shared):
 
 async def test_the_open_case_shows_a_note_written_elsewhere(shared):
     svc, other, ids = shared
-    app = make_app(svc, "alice", ticker=False, live=True, tz=timezone.utc)
+    app = make_app(svc, "alice", ticker=False, live=True, tz=UTC)
     async with app.run_test(size=SIZE) as pilot:
         app.open_case(ids["vat"])
         assert await until(pilot, lambda: "Invoice shows wrong VAT" in screen_text(app) and app.watching)
@@ -72,7 +72,7 @@ async def test_the_open_case_shows_a_note_written_elsewhere(shared):
 
 async def test_without_live_the_console_does_not_watch(shared):
     svc, _other, _ids = shared
-    app = make_app(svc, "sam", ticker=False, tz=timezone.utc)
+    app = make_app(svc, "sam", ticker=False, tz=UTC)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert not app.watching

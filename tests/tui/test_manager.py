@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from textual.widgets import Checkbox, Input, Select, TextArea
+from tuidesk import screen_text, settle
 
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.escalations import EscalationsScreen
 from deskconsole.tui.widgets.form import FormScreen
-from tuidesk import screen_text, settle
 
 SIZE = (120, 40)
 

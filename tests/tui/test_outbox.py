@@ -7,13 +7,14 @@ e-mail address fail without reaching the server.
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
+
+from smtpbox import REFUSAL, deliverer
+from tuidesk import screen_text, settle
 
 from deskconsole.tui.app import make_app
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.outbox import OutboxScreen
-from smtpbox import REFUSAL, deliverer
-from tuidesk import screen_text, settle
 
 SIZE = (120, 40)
 
@@ -128,7 +129,7 @@ async def test_pages_through_the_outbox_by_id(app_as, service, monkeypatch):
 
 
 async def test_background_delivery_sends_and_reports_a_permanent_failure(service, clock, smtp):
-    app = make_app(service, "sam", clock=clock, ticker=False, tz=timezone.utc, delivery=True,
+    app = make_app(service, "sam", clock=clock, ticker=False, tz=UTC, delivery=True,
                    environ={"DESKCONSOLE_SMTP_URL": smtp.url})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await open_outbox(pilot)
@@ -149,7 +150,7 @@ async def test_background_delivery_sends_and_reports_a_permanent_failure(service
 
 
 async def test_a_malformed_smtp_url_turns_delivery_off_with_a_notice(service, clock):
-    app = make_app(service, "sam", clock=clock, ticker=False, tz=timezone.utc, delivery=True,
+    app = make_app(service, "sam", clock=clock, ticker=False, tz=UTC, delivery=True,
                    environ={"DESKCONSOLE_SMTP_URL": "http://mail.example"})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await open_outbox(pilot)
@@ -179,7 +180,7 @@ async def test_an_unreachable_mail_server_keeps_messages_queued_and_hides_the_pa
     from smtpbox import free_port
 
     url = f"smtp://desk:s3cret@127.0.0.1:{free_port()}"  # nobody listens there
-    app = make_app(service, "sam", clock=clock, ticker=False, tz=timezone.utc, delivery=True,
+    app = make_app(service, "sam", clock=clock, ticker=False, tz=UTC, delivery=True,
                    environ={"DESKCONSOLE_SMTP_URL": url})
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await open_outbox(pilot)

@@ -11,9 +11,9 @@ import subprocess
 import sys
 import termios
 import time
+from datetime import UTC
 
 import pytest
-
 from tuidesk import NOW
 
 DRIVER_STARTED = b"\x1b[?1000h"  # the console's terminal driver turning the mouse on: only it writes this
@@ -117,14 +117,14 @@ def test_an_unknown_user_starts_no_pre_paint_and_is_told(console):
 async def test_the_console_shows_the_window_the_pre_paint_read_without_reading_it_again(service, clock):
     """The rows handed over are the queue's first window: the console asks exactly that question."""
     from dataclasses import replace
-    from datetime import timezone
     from types import SimpleNamespace
+
+    from tuidesk import screen_text, settle
 
     from deskconsole.settings import Settings
     from deskconsole.tui.app import open_console
-    from deskconsole.tui.quickstart import open_quick
     from deskconsole.tui.queuespec import PAGE
-    from tuidesk import screen_text, settle
+    from deskconsole.tui.quickstart import open_quick
 
     settings = Settings(db_url=str(service.engine.url), user="alice", clock=clock)
     quick = open_quick(settings.db_url, "alice", settings.make_service)
@@ -132,7 +132,7 @@ async def test_the_console_shows_the_window_the_pre_paint_read_without_reading_i
     rows = quick.list_cases(view="mine", actor="alice", sort="oldest", limit=PAGE)
     marked = [replace(rows[0], title="Read once by the pre-paint")]  # not in the database: only handed over
     quick.handover(dict(view="mine", actor="alice", text=None, sort="oldest", after=None, limit=PAGE), marked)
-    app = open_console(settings, SimpleNamespace(quick=quick), ticker=False, tz=timezone.utc)
+    app = open_console(settings, SimpleNamespace(quick=quick), ticker=False, tz=UTC)
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(400):
             if app.screen.table.row_count:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from textual import events
+from tuidesk import screen_text, settle
 
 from deskconsole.tui.screens.countdowns import CountdownsScreen
 from deskconsole.tui.screens.surveys import SurveysScreen
-from tuidesk import screen_text, settle
 
 SIZE = (120, 40)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from deskconsole.domain.timers import Durations
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 
-END = datetime(2026, 11, 25, 9, 0, 0, 429036, tzinfo=timezone.utc)
+END = datetime(2026, 11, 25, 9, 0, 0, 429036, tzinfo=UTC)
 D = timedelta(days=1)
 
 
@@ -83,7 +83,7 @@ def test_every_bulk_case_reads_back_as_the_life_cycle_says(bulk_desk: tuple[Serv
         assert all(e.at <= END and e.recorded_at >= e.at for e in events)
         moves = [e for e in events if e.kind == "status_changed"]
         path = ["new"] + [m.data["to"] for m in moves]
-        assert all(m.data["from"] == before for m, before in zip(moves, path))
+        assert all(m.data["from"] == before for m, before in zip(moves, path, strict=False))
         assert path[-1] == case.status
         reminders = [e for e in events if e.kind == "timer_fired" and e.data["timer"] == "reminder"]
         assert case.version == 1 + len(moves) + len(reminders)

@@ -20,17 +20,17 @@ import sys
 import tempfile
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-import deskconsole.cli  # noqa: F401  (imported once here; forked commands reuse it)
-import deskconsole.service  # noqa: F401
+import deskconsole.cli  # imported once here; forked commands reuse it
+import deskconsole.service
 
 NOW = "2026-11-25T09:00:00Z"
-NOW_DT = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW_DT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 SHOW_KEYS = {
     "id", "title", "status", "sub_status", "priority", "assignee", "customer", "product_area",
     "auto_close_at", "reminder_at", "escalation", "version", "events",
@@ -38,7 +38,7 @@ SHOW_KEYS = {
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass

@@ -50,14 +50,14 @@ class Mailbox:
         self.always_refuse_data: str | None = None
         self.refuse_rcpt: dict[str, str] = {}  # address -> answer
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
         answer = self.refuse_rcpt.get(address)
         if answer:
             return answer
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         msg = email.message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
             answer = self.always_refuse_data or (self.refuse_data.pop(0) if self.refuse_data else None)
@@ -412,7 +412,7 @@ def test_several_workers_send_each_row_once(world, smtp):
 def test_login_with_credentials_from_the_environment(lite):
     box = Mailbox()
 
-    def check(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+    def check(server, session, envelope, mechanism, auth_data):
         ok = auth_data.login == b"desk" and auth_data.password == b"s3cret"
         return AuthResult(success=ok, handled=False)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from deskconsole.domain.timers import Durations
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 
-END = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+END = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 def fresh_service(url: str) -> Service:
@@ -106,7 +106,7 @@ def test_progress_bar_writes_a_line_per_tenth_when_not_a_terminal() -> None:
 
     stream = io.StringIO()
     bar = ProgressBar(stream, "demo", width=10)
-    for done in range(0, 1001):
+    for done in range(1001):
         bar(done, 1000)
     bar.finish()
     lines = stream.getvalue().splitlines()

@@ -1,4 +1,5 @@
-"""The test infrastructure itself: per-test PostgreSQL databases and the CI policy."""
+"""The test infrastructure itself: per-test databases (empty, or migrated copies of a per-worker
+template) and the CI policy."""
 
 from __future__ import annotations
 
@@ -18,12 +19,16 @@ def libpq_url(sqlalchemy_url: str) -> str:
     )
 
 
-# Database names handed out by pg_url, in the order the tests below received them.
+# Database names handed out by empty_pg_url, in the order the tests below received them.
 _issued: list[str] = []
 
 
+# Round 2 checks what round 1 left behind: under pytest-xdist both run in one worker only when
+# tests are handed out by module (`--dist loadscope`, as `make test` does); otherwise the check
+# of the earlier round is empty.
 @pytest.mark.parametrize("round_", [1, 2])
-def test_pg_url_gives_each_test_a_fresh_database(pg_url: str, round_: int) -> None:
+def test_empty_pg_url_gives_each_test_a_fresh_database(empty_pg_url: str, round_: int) -> None:
+    pg_url = empty_pg_url
     url = make_url(pg_url)
     assert url.drivername == "postgresql+psycopg"
     name = url.database
@@ -60,6 +65,33 @@ def test_sqlite_url_lives_in_tmp_path(sqlite_url: str, tmp_path: Path) -> None:
     url = make_url(sqlite_url)
     assert url.drivername == "sqlite"
     assert Path(url.database) == tmp_path / "desk.db"
+
+
+def test_empty_sqlite_url_is_a_file_not_made_yet_in_tmp_path(empty_sqlite_url: str, tmp_path: Path) -> None:
+    path = Path(make_url(empty_sqlite_url).database)
+    assert path == tmp_path / "desk.db"
+    assert not path.exists()
+
+
+# A case opened by round 1 must not be in round 2's copy (nor in the template it came from).
+@pytest.mark.parametrize("round_", [1, 2])
+def test_db_url_is_a_migrated_copy_of_its_own(db_url: str, round_: int) -> None:
+    from deskconsole.domain.clock import FixedClock
+    from deskconsole.service import Service
+    from deskconsole.store.engine import HEAD_REVISION, init_schema, make_engine, schema_version
+
+    engine = make_engine(db_url)
+    try:
+        assert schema_version(engine) == HEAD_REVISION
+        svc = Service(engine, FixedClock("2026-11-25T09:00:00Z"))
+        assert svc.list_cases() == [], "the copy is not empty: a test's rows leaked into the template"
+        svc.add_agent("mona", "manager", actor=None)
+        svc.open_case(f"Round {round_}", "acme")
+        assert [c.title for c in svc.list_cases()] == [f"Round {round_}"]
+        init_schema(engine)  # up to date: nothing to do
+        assert schema_version(engine) == HEAD_REVISION
+    finally:
+        engine.dispose()
 
 
 _CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"

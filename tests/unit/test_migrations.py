@@ -1,7 +1,8 @@
 """Issue 4: the schema has versions; init_schema creates, adopts, upgrades, or refuses.
 
-On SQLite and PostgreSQL (db_url). A database is built at revision 0001 through alembic itself,
-or the way deskconsole made it before migrations (create_all, no version table).
+On SQLite and PostgreSQL (empty_db_url: these tests start from an empty database, not the
+migrated copy db_url gives). A database is built at revision 0001 through alembic itself, or the
+way deskconsole made it before migrations (create_all, no version table).
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ SEARCH_OBJECTS = ("case_fts", "ix_case_search")
 
 
 @pytest.fixture
-def blank(db_url):
-    engine = make_engine(db_url)
+def blank(empty_db_url):
+    engine = make_engine(empty_db_url)
     try:
         yield engine
     finally:
@@ -94,7 +95,8 @@ def test_a_fresh_database_is_created_at_head(blank) -> None:
     assert schema_version(blank) == HEAD_REVISION
     assert set(SQLModel.metadata.tables) <= set(inspect(blank).get_table_names())
     fill(blank)
-    assert [r.title for r in Service(blank, FixedClock(NOW)).list_cases(text="tablet delta")] == ["Login fails on tablet delta"]
+    found = Service(blank, FixedClock(NOW)).list_cases(text="tablet delta")
+    assert [r.title for r in found] == ["Login fails on tablet delta"]
     path = sqlite_path(blank)
     if path is not None:
         assert list(path.parent.glob("*.bak-*")) == []  # nothing to keep from an empty file
@@ -110,7 +112,8 @@ def test_an_up_to_date_database_costs_one_query(blank) -> None:
     assert ours == ["SELECT version_num FROM alembic_version"]
 
 
-def test_an_up_to_date_database_does_not_load_alembic(db_url) -> None:
+def test_an_up_to_date_database_does_not_load_alembic(empty_db_url) -> None:
+    db_url = empty_db_url
     engine = make_engine(db_url)
     init_schema(engine)
     engine.dispose()
@@ -216,7 +219,7 @@ def test_a_database_of_something_else_is_refused(blank) -> None:
 
 
 def _differences(engine) -> list:
-    def keep(name, type_, _parent) -> bool:  # noqa: ANN001
+    def keep(name, type_, _parent) -> bool:
         return not (name or "").startswith(SEARCH_OBJECTS)
 
     with engine.connect() as conn:
@@ -249,10 +252,10 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
         assert ScriptDirectory.from_config(_alembic_config(conn)).get_current_head() == HEAD_REVISION
 
 
-def test_the_search_index_objects_are_what_search_py_rebuilds(sqlite_url) -> None:
+def test_the_search_index_objects_are_what_search_py_rebuilds(empty_sqlite_url) -> None:
     from deskconsole.store.search import SQLITE_TRIGGERS
 
-    engine = make_engine(sqlite_url)
+    engine = make_engine(empty_sqlite_url)
     init_schema(engine)
     with engine.connect() as conn:
         made = dict(conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all())
@@ -273,9 +276,10 @@ print("done", flush=True)
 """
 
 
-def test_consoles_starting_together_on_a_fresh_database(db_url, tmp_path) -> None:
+def test_consoles_starting_together_on_a_fresh_database(empty_db_url, tmp_path) -> None:
     """Five consoles started at once on a file that does not exist yet: one creates the schema, the
     others wait for it (none may fail on the lock, e.g. while switching the new file to WAL)."""
+    db_url = empty_db_url
     go = tmp_path / "go"
     procs = [subprocess.Popen([sys.executable, "-c", RACER, db_url, str(go)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(5)]

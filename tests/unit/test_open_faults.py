@@ -50,7 +50,8 @@ def test_an_unreachable_postgres_server(tmp_path) -> None:
     url = f"postgresql+psycopg://desk:s3cret@127.0.0.1:{port}/x"
     for args in (("case", "list"), ("agent", "list"), ("--as", "alice")):
         line = one_error_line(deskconsole(*args, db=url, tmp_path=tmp_path))
-        assert line.startswith(f"error: cannot reach the database at postgresql+psycopg://desk:***@127.0.0.1:{port}/x: ")
+        assert line.startswith(
+            f"error: cannot reach the database at postgresql+psycopg://desk:***@127.0.0.1:{port}/x: ")
         assert "refused" in line.lower()
         assert "s3cret" not in line
 

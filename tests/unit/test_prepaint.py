@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from rich.cells import cell_len
 from rich.color import ColorSystem
@@ -15,7 +15,7 @@ from deskconsole.tui.prepaint import FOOTER_KEYS, applies, build_frame, frame_li
 from deskconsole.tui.queuespec import PAGE
 from deskconsole.tui.quickstart import QuickStart
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 HOSTILE = ("[bold red]x[/] \x1b[31mred\x1b[0m \x1b]0;title\x07 \x1b[2J\x1b[1;1H\r\b\x7f\x9b "
            "\u200b\u202eevil\u202c\u2028end")
 RAW = ("\x07", "\r", "\b", "\x7f", "\x9b", "\u202e", "\u202c", "\u2028")
@@ -45,7 +45,7 @@ def test_hostile_text_reaches_the_terminal_only_as_visible_escapes():
     ]
     for system in (ColorSystem.TRUECOLOR, ColorSystem.EIGHT_BIT, ColorSystem.STANDARD):
         frame = build_frame(width=120, height=40, user="alice\x1b[2J", role="analyst", rows=rows, now=NOW,
-                            tz=timezone.utc, system=system)
+                            tz=UTC, system=system)
         left = OURS.sub("", frame)
         assert "\x1b" not in left, repr(left[max(0, left.find("\x1b") - 40):left.find("\x1b") + 40])
         assert not [ch for ch in RAW if ch in left]
@@ -64,7 +64,7 @@ def test_hostile_text_reaches_the_terminal_only_as_visible_escapes():
 def test_the_frame_is_the_queue_screen_at_that_size():
     rows = [row(i, f"Case number {i}") for i in range(1, PAGE + 1)]
     lines = frame_lines(width=120, height=40, user="sue", role="supervisor", view="all", sort="oldest", rows=rows,
-                        now=NOW, tz=timezone.utc)
+                        now=NOW, tz=UTC)
     text = ["".join(t for t, _ in line) for line in lines]
     assert text[0].startswith(" deskconsole   1 Queue ") and "sue · supervisor  2026-11-25 09:00:00 UTC" in text[0]
     assert text[1].startswith(" Case    P   Status              Title                       Customer       ")
@@ -78,7 +78,7 @@ def test_the_frame_is_the_queue_screen_at_that_size():
     assert cursor - {prepaint.SCROLL_BACK, prepaint.SURFACE} == {prepaint.CURSOR}  # the first row is the cursor's
     assert prepaint.CURSOR not in {how.bg for _, how in lines[3]}
     analyst = frame_lines(width=90, height=10, user="alice", role="analyst", view="mine", sort="oldest",
-                          rows=rows[:2], now=NOW, tz=timezone.utc)
+                          rows=rows[:2], now=NOW, tz=UTC)
     footer = "".join(t for t, _ in analyst[-1])
     assert " t Take next " in footer and len(analyst) == 10
     assert "  2 cases shown" in "".join(t for t, _ in analyst[-2])

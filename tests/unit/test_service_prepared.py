@@ -4,7 +4,7 @@ fail with SQLAlchemy's errors, and stay inside the transaction and savepoint the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +16,7 @@ from deskconsole.service import _db
 from deskconsole.store.models import Case, Event, Timer
 from deskconsole.store.prepared import sqlite_time
 
-_UTC = timezone.utc
+_UTC = UTC
 
 
 @pytest.mark.parametrize("value", [
@@ -61,7 +61,8 @@ def test_rows_written_and_read_by_prepared_statements_are_what_the_orm_sees(engi
     with Session(engine) as s:
         case = s.get(Case, case_id)
         timer = s.get(Timer, timer_id)
-        assert (case.title, case.created_at, case.updated_at) == ("Export 1 fails", row["created_at"], row["updated_at"])
+        assert (case.title, case.created_at, case.updated_at) == (
+            "Export 1 fails", row["created_at"], row["updated_at"])
         assert (timer.state, timer.due_at, timer.case_id) == ("pending", due, case_id)
         # and what SQLAlchemy's own path reads back is the same
         assert dict(s.execute(select(Case.__table__).where(Case.id == case_id)).one()._mapping) == row

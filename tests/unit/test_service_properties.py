@@ -10,10 +10,9 @@ from collections import Counter
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lifecycle_table import ALLOWED, STATUSES, SUB_STATUSES
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
-
-from lifecycle_table import ALLOWED, STATUSES, SUB_STATUSES
 
 from deskconsole.domain.clock import FixedClock, to_utc
 from deskconsole.domain.errors import DeskError

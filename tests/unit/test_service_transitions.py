@@ -7,7 +7,6 @@ from the domain module), so a wrong table in the code fails these tests.
 from __future__ import annotations
 
 import pytest
-
 from lifecycle_table import ALLOWED, STATUSES, SUB_STATUSES
 
 from deskconsole.domain.errors import DeskError, InvalidInput, InvalidTransition, NotFound

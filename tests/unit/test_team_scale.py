@@ -31,7 +31,7 @@ from deskconsole.store.models import Case, Event, Outbox, Timer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-import team  # noqa: E402  (benchmarks/team.py: the builder and the process runner)
+import team  # benchmarks/team.py: the builder and the process runner
 
 TICK_AT = team.TICK_AT
 

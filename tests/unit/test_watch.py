@@ -113,7 +113,7 @@ class _Accepting:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    def send(self, message, sender, recipients):  # noqa: ANN001, ANN201
+    def send(self, message, sender, recipients):
         self.sent.append(message["Subject"])
         return {}
 

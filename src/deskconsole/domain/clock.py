@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
-
-UTC = timezone.utc
 
 
 class Clock(Protocol):

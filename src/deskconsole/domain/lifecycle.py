@@ -88,11 +88,13 @@ REPLY_TARGET = {
 
 
 def parse_enum(enum: type[StrEnum], value: str | None, what: str) -> StrEnum:
-    try:
-        return enum(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in enum)
-        raise InvalidInput(f"unknown {what} {value!r} (one of: {allowed})") from None
+    if value is not None:
+        try:
+            return enum(value)
+        except ValueError:
+            pass
+    allowed = ", ".join(m.value for m in enum)
+    raise InvalidInput(f"unknown {what} {value!r} (one of: {allowed})")
 
 
 def allowed_next(status: Status) -> list[str]:

@@ -33,7 +33,7 @@ class Durations:
     escalation_status_update: timedelta = timedelta(days=1)
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Durations":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Durations:
         """Durations from DESKCONSOLE_<NAME> variables, e.g. DESKCONSOLE_CUSTOMER_INPUT_REMINDER=3d."""
         env = os.environ if environ is None else environ
         values = {}

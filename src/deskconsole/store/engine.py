@@ -6,12 +6,18 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from deskconsole.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 PG_CONNECT_TIMEOUT_S = 10
@@ -80,7 +86,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
         # Let SQLAlchemy's "begin" hook below issue BEGIN itself.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -91,7 +97,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn) -> None:  # noqa: ANN001
+    def _on_begin(conn: Connection) -> None:
         # Writers take the write lock up front: a read-then-write never loses an update.
         # Read-only work (the console's lists) asks for a plain deferred BEGIN.
         if conn.get_execution_options().get("deskconsole_readonly"):
@@ -118,7 +124,7 @@ _PG_SCHEMA_LOCK = 7411953
 _PRE_MIGRATION_TABLES = {"agent", "case", "event"}
 
 
-def _wal(cursor) -> None:  # noqa: ANN001  (a sqlite3 cursor)
+def _wal(cursor: sqlite3.Cursor) -> None:
     """Put the file in WAL mode. While another process is creating the same new file, the switch
     can answer "database is locked" at once, without the busy handler's wait (seen with consoles
     starting together on a fresh file): it is tried again until the busy timeout."""
@@ -253,7 +259,7 @@ def _read_version(engine: Engine, where: str) -> str | None:
     return rows[0][0] if rows else None
 
 
-def _alembic_config(conn: Connection):  # noqa: ANN202  (alembic.config.Config, imported late)
+def _alembic_config(conn: Connection) -> Config:  # alembic imported late
     from alembic.config import Config
 
     config = Config()

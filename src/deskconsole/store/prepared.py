@@ -20,11 +20,12 @@ import operator
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 _REQUIRED = object()
@@ -45,7 +46,8 @@ class Prepared:
     """One Core statement compiled for one dialect (see the module's text)."""
 
     def __init__(self, statement: ClauseElement, dialect: Dialect, keys: Iterable[str] | None = None) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None)
+        compiled = cast(SQLCompiler,
+                        statement.compile(dialect=dialect, column_keys=list(keys) if keys is not None else None))
         if getattr(compiled, "update_prefetch", None):
             raise TypeError("a Prepared statement cannot run Python-side onupdate defaults")
         prefetch = {}
@@ -55,10 +57,10 @@ class Prepared:
             prefetch[column.key] = column.default.arg
         self.sql = str(compiled)
         self.positional = dialect.positional
-        names = list(compiled.positiontup) if self.positional else list(compiled.construct_params(_check=False))
-        processors = compiled._bind_processors
+        names = list(compiled.positiontup or ()) if self.positional else list(compiled.construct_params(_check=False))
+        processors: Mapping[str, Any] = compiled._bind_processors
         sqlite = dialect.name == "sqlite"
-        slots = []
+        slots: list[tuple[str, str, Any, Callable[[Any], Any] | None]] = []
         for name in names:
             bind = compiled.binds[name]
             if bind.expanding:
@@ -96,7 +98,7 @@ class Prepared:
             else:
                 cursor.execute(self.sql, params)
             return take(cursor)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - _raise re-raises it the way SQLAlchemy would
             _raise(conn, exc, self.sql, params)
         finally:
             cursor.close()

@@ -9,9 +9,10 @@ MAX_WORDS); each word is split into its letters-and-digits parts the way the ind
 (`a:b` -> `a`, `b`; `"login"` -> `login`). Every word must be found in the case's title or
 customer: each part begins a word there (`log` matches "Login fails"), the parts of one word
 next to each other and in order (`a:b` matches "a:b" and "A B", not "b ... a"). A word that is a
-number also matches the case with that id. Anything else in a word (quotes, `*`, `-`, `:`, parentheses, `%`, `_`, NEAR, AND, OR) is
-plain text to the filter, never query syntax. A word with no letters or digits at all (`-`, `%`)
-constrains nothing; a filter made only of such words matches no case.
+number also matches the case with that id. Anything else in a word (quotes, `*`, `-`, `:`,
+parentheses, `%`, `_`, NEAR, AND, OR) is plain text to the filter, never query syntax. A word
+with no letters or digits at all (`-`, `%`) constrains nothing; a filter made only of such words
+matches no case.
 
 Bulk loaders that write `case` rows with plain SQL: call `pause_case_index(conn)` before a big
 insert (it drops the SQLite triggers, so the rows go in at full speed) and
@@ -84,13 +85,21 @@ def match_expression(words: list[list[str]], dialect: str) -> str:
 def pause_case_index(conn: Connection) -> None:
     """Stop keeping the SQLite index in step (before a bulk insert); rebuild_case_index resumes it."""
     if conn.dialect.name == "sqlite":
-        pause_case_index_on(conn.connection.driver_connection.cursor())
+        pause_case_index_on(_driver(conn).cursor())
 
 
 def rebuild_case_index(conn: Connection) -> None:
     """Refill the SQLite index from every case and keep it in step again (after a bulk insert)."""
     if conn.dialect.name == "sqlite":
-        rebuild_case_index_on(conn.connection.driver_connection.cursor())
+        rebuild_case_index_on(_driver(conn).cursor())
+
+
+def _driver(conn: Connection) -> Any:
+    """The driver's own connection (sqlite3) under a live SQLAlchemy connection."""
+    driver = conn.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection is closed")
+    return driver
 
 
 def pause_case_index_on(cursor: Any) -> None:

@@ -24,12 +24,16 @@ import threading
 import time
 from itertools import chain
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, event
 from sqlmodel import Session
 
 from deskconsole.store.changes import Change, WatchLost, connection_lost
+
+if TYPE_CHECKING:
+    import psycopg
+    from sqlalchemy.orm import ORMExecuteState
 
 CHANNEL = "deskconsole"
 PAYLOAD_LIMIT = 7900  # PostgreSQL refuses payloads of 8000 bytes or more
@@ -137,7 +141,7 @@ class PgWatcher:
         self.retry = retry
         self.keepalive = keepalive
         self.connect_timeout = connect_timeout
-        self._conn = None
+        self._conn: psycopg.Connection | None = None
         self._checked = 0.0
         self._next_try = 0.0
         self._closed = False
@@ -245,7 +249,7 @@ class TrackedSession(Session):
 
 
 @event.listens_for(TrackedSession, "after_flush")
-def _collect(session: Session, _context) -> None:  # noqa: ANN001
+def _collect(session: Session, _context: Any) -> None:
     from deskconsole.store.models import Case
 
     touched: set[int] = session.info.setdefault(TOUCHED, set())
@@ -257,7 +261,7 @@ def _collect(session: Session, _context) -> None:  # noqa: ANN001
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
-def _statement(state) -> None:  # noqa: ANN001
+def _statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
 
@@ -288,13 +292,13 @@ __all__ = [
     "Change",
     "PgWatcher",
     "SqliteWatcher",
-    "WatchLost",
     "TrackedSession",
+    "WatchLost",
     "WatchUnavailable",
     "Watcher",
     "announce",
-    "note_write",
     "connection_lost",
+    "note_write",
     "open_watcher",
     "parse_payload",
     "payload",

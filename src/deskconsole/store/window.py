@@ -206,7 +206,8 @@ def window_sql(
         f"SELECT {_COLUMNS} FROM ({inner}) w "
         "LEFT JOIN agent a ON a.id = w.assignee_id "
         "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
-        "ORDER BY coalesce(t2.due_at, t2.due_at), t2.id LIMIT 1) "  # (an expression: the (case_id, state) index, not the due-time one)
+        # (an expression: the (case_id, state) index, not the due-time one)
+        "ORDER BY coalesce(t2.due_at, t2.due_at), t2.id LIMIT 1) "
         f"ORDER BY {outer_order}"
     )
     return Plan(sql, tuple(params))
@@ -215,6 +216,11 @@ def window_sql(
 def _time(value: Any) -> datetime | None:
     if value is None:
         return None
+    return _time_of(value)
+
+
+def _time_of(value: Any) -> datetime:
+    """A time that is never NULL in the table (a case's created_at, updated_at)."""
     if isinstance(value, str):  # SQLite keeps times as text
         value = datetime.fromisoformat(value)
     return to_utc(value)
@@ -226,7 +232,7 @@ def case_row(row: Sequence[Any]) -> CaseRow:
      version, attention, escalation, timer_kind, timer_due) = row
     return CaseRow(
         id=case_id, priority=priority, status=status, sub_status=sub_status, title=title, customer=customer,
-        assignee=assignee, product_area=product_area, created_at=_time(created_at), updated_at=_time(updated_at),
+        assignee=assignee, product_area=product_area, created_at=_time_of(created_at), updated_at=_time_of(updated_at),
         version=version, attention=attention, escalation=escalation, next_timer=timer_kind,
         next_timer_due=_time(timer_due),
     )
@@ -252,5 +258,16 @@ def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
     return [case_row(r) for r in cursor.fetchall()]
 
 
-__all__ = ["COMMON_MATCHES", "Plan", "TextFilter", "anchor_sql", "case_row", "common_probe", "read_window", "text_condition", "window_sql", "VIEWS",
-           "SORTS"]
+__all__ = [
+    "COMMON_MATCHES",
+    "SORTS",
+    "VIEWS",
+    "Plan",
+    "TextFilter",
+    "anchor_sql",
+    "case_row",
+    "common_probe",
+    "read_window",
+    "text_condition",
+    "window_sql",
+]
