@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual._context import NoActiveAppError
 from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker
@@ -14,6 +13,7 @@ from deskconsole.domain.errors import DeskError
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui.bindings import KeyAction, by_action
 from deskconsole.tui.text import clean
+from deskconsole.tui.textual_adapter import mark_styles_current
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.widgets.header import DeskHeader
 
@@ -27,15 +27,7 @@ class PaneScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.PANE}", classes="pane")
-        # A new pane is styled as it mounts, by the stylesheet as it stands. Textual's switch_mode
-        # takes a screen it has not seen for one whose styles are out of date and refreshes the
-        # whole CSS for it, twice: every stylesheet parsed again and every widget restyled, ~30 ms
-        # at each pane's first showing (the queue's at the start included). The count says it is
-        # up to date; a later change of theme or CSS still refreshes it when it comes back.
-        try:
-            self._css_update_count = self.app._css_update_count
-        except NoActiveAppError:  # made outside a running console: Textual's default stands
-            pass
+        mark_styles_current(self)  # styled once as it mounts, not restyled twice when first shown
         self.loaded_marker = -1
         self.ready = False
         self._entries = by_action(self.ACTIONS)

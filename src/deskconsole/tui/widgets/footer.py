@@ -7,6 +7,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Footer
 
+from deskconsole.tui.textual_adapter import footer_ready
+
 
 class DeskFooter(Footer):
     """Textual's Footer rebuilds all of its keys (a widget each) whenever the screen's bindings
@@ -20,7 +22,7 @@ class DeskFooter(Footer):
 
     def _showing(self) -> tuple:
         """What compose() would show now: the keys shown, each enabled or not, and the palette's."""
-        if not self._bindings_ready or not self.is_attached:
+        if not self.is_attached or not footer_ready(self):
             return (False,)
         bindings = self.screen.active_bindings
         keys = tuple((binding, enabled, tooltip) for _, binding, enabled, tooltip in bindings.values()
