@@ -178,3 +178,36 @@ async def test_rows_changed_in_bulk_are_what_add_row_remove_row_and_sort_leave()
         assert fast.virtual_size.height == 8  # the header and seven rows, none measured again
         with pytest.raises(Exception, match="already exists"):
             fast.append_rows([("k1", ["x", "y"])])
+
+
+async def test_no_other_module_of_the_console_touches_a_private_name_of_textual() -> None:
+    """Only textual_adapter.py imports from Textual's private modules or reads, sets or
+    overrides a private name of Textual's classes (the names a mounted app, screen, footer and
+    table have, and their classes')."""
+    import ast
+    from pathlib import Path
+
+    import deskconsole
+
+    app = Probe()
+    async with app.run_test(size=(40, 8)) as pilot:
+        await pilot.pause()
+        objects = [app, app.screen, app.query_one(Footer), app.query_one(DataTable)]
+        private = {name for obj in objects for name in [*vars(obj), *dir(type(obj))]
+                   if name.startswith("_") and not name.startswith("__")}
+    root = Path(deskconsole.__file__).parent / "tui"
+    offences = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "textual_adapter.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("textual"):
+                if any(part.startswith("_") for part in node.module.split(".")) or any(
+                        alias.name.startswith("_") for alias in node.names):
+                    offences.append(f"{where} imports from {node.module}")
+            elif isinstance(node, ast.Attribute) and node.attr in private:
+                offences.append(f"{where} uses .{node.attr}")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in private:
+                offences.append(f"{where} overrides {node.name}")
+    assert offences == [], "private names of Textual outside textual_adapter.py:\n" + "\n".join(offences)

@@ -18,7 +18,7 @@ class DeskFooter(Footer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._composed: tuple | None = None
+        self._keys_shown: tuple | None = None
 
     def _showing(self) -> tuple:
         """What compose() would show now: the keys shown, each enabled or not, and the palette's."""
@@ -34,11 +34,11 @@ class DeskFooter(Footer):
         return (True, self.combine_groups, keys, palette)
 
     def compose(self) -> ComposeResult:
-        self._composed = self._showing()
+        self._keys_shown = self._showing()
         yield from super().compose()
 
     async def recompose(self) -> None:
-        if self._composed is not None and self._showing() == self._composed:
+        if self._keys_shown is not None and self._showing() == self._keys_shown:
             return
         await super().recompose()
 
