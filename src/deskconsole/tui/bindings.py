@@ -3,7 +3,8 @@
 Each entry carries an id, a key, the action it runs, a short label (the footer)
 and a sentence (the `?` help and the command palette). Screens build their
 ``BINDINGS`` from here, the help screen lists the same entries, and the palette
-offers them by name, so the three can never disagree. ``roles`` names who is
+offers them by name, so the three can never disagree. Which pane shows which list, and the
+number keys of the panes, are in the pane registry (tui/panes.py). ``roles`` names who is
 offered an action; everyone else never sees it (and the service would refuse
 it anyway). Entries without a key are reached from the palette only.
 """
@@ -11,13 +12,14 @@ it anyway). Entries without a key are reached from the palette only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from textual.binding import Binding
+from deskconsole.domain.lifecycle import Role
 
-LEADS = frozenset({"manager", "supervisor"})
-WORKERS = frozenset({"analyst", "manager"})
-MANAGERS = frozenset({"manager"})
-ANALYSTS = frozenset({"analyst"})
+LEADS = frozenset({Role.MANAGER, Role.SUPERVISOR})
+WORKERS = frozenset({Role.ANALYST, Role.MANAGER})
+MANAGERS = frozenset({Role.MANAGER})
+ANALYSTS = frozenset({Role.ANALYST})
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,8 @@ class KeyAction:
         return self.roles is None or role in self.roles
 
 
-GLOBAL: list[KeyAction] = [
-    KeyAction("pane.queue", "1", "app.pane('queue')", "Queue", "Show the queue of cases", show=False),
-    KeyAction("pane.case", "2", "app.pane('case')", "Case", "Show the case last opened", show=False),
-    KeyAction("pane.escalations", "3", "app.pane('escalations')", "Escalations", "Show the escalation review", show=False),
-    KeyAction("pane.countdowns", "4", "app.pane('countdowns')", "Countdowns", "Show every running timer", show=False),
-    KeyAction("pane.surveys", "5", "app.pane('surveys')", "Surveys", "Show survey results", show=False),
-    KeyAction("pane.outbox", "6", "app.pane('outbox')", "Outbox", "Show the outbox: messages to customers and managers",
-              show=False),
+# The keys that work everywhere besides each pane's number (tui/panes.py puts the numbers first: GLOBAL).
+EVERYWHERE: list[KeyAction] = [
     KeyAction("help", "question_mark", "app.help", "Help", "List every key of this pane", key_display="?"),
     KeyAction("palette", "ctrl+p", "app.command_palette", "Commands", "Find any action by name",
               show=False, builtin=True, key_display="ctrl+p"),
@@ -97,7 +93,7 @@ CASE: list[KeyAction] = [
               roles=WORKERS),
     KeyAction("case.reply", "c", "customer_reply", "Reply",
               "Log what the customer said (phone call or e-mail)", roles=WORKERS),
-    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=WORKERS | {"supervisor"}),
+    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=WORKERS | {Role.SUPERVISOR}),
     KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer"),
     KeyAction("case.defect", "d", "log_engineering", "Defect", "Log a defect or enhancement with engineering",
               roles=WORKERS),
@@ -172,18 +168,10 @@ OUTBOX: list[KeyAction] = [
     *moves("outbox"),
 ]
 
-PANES: dict[str, list[KeyAction]] = {
-    "queue": QUEUE,
-    "case": CASE,
-    "escalations": ESCALATIONS,
-    "countdowns": COUNTDOWNS,
-    "surveys": SURVEYS,
-    "outbox": OUTBOX,
-}
-
-
-def bindings(actions: list[KeyAction]) -> list[Binding]:
+def bindings(actions: list[KeyAction]) -> list[Any]:
     """Textual bindings for the entries that have a key of their own."""
+    from textual.binding import Binding  # (this list is read before Textual is imported: the pre-paint)
+
     return [
         Binding(a.key, a.action, a.label, show=a.show, id=a.id, key_display=a.key_display, tooltip=a.help)
         for a in actions
@@ -220,3 +208,17 @@ HELP: list[KeyAction] = [
 PICKER: list[KeyAction] = [
     KeyAction("picker.cancel", "escape", "cancel", "Cancel", "Close without linking", key_display="esc"),
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """GLOBAL (every pane's number key, then EVERYWHERE) and PANES (each pane's keys) come
+    from the pane registry, tui/panes.py."""
+    if name == "GLOBAL":
+        from deskconsole.tui.panes import GLOBAL
+
+        return GLOBAL
+    if name == "PANES":
+        from deskconsole.tui.panes import PANES
+
+        return {p.name: list(p.actions) for p in PANES}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -27,7 +27,7 @@ from deskconsole.domain.lifecycle import allowed_next
 from deskconsole.domain.views import CaseView, EventView
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import CASE, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean, long_text, safe
@@ -125,10 +125,9 @@ def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
 
 
 class CaseScreen(PaneScreen):
-    CSS_PATH = style("case.tcss")
+    CSS_PATH = style(pane("case").stylesheet)
     PANE = "case"
-    ACTIONS = CASE
-    BINDINGS = bindings(CASE)
+    ACTIONS, BINDINGS = screen_keys("case")
 
     def __init__(self) -> None:
         super().__init__()

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.views import TimerView
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import COUNTDOWNS, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import clean, cell
@@ -33,11 +33,10 @@ LIMIT = 500
 
 
 class CountdownsScreen(LocalFilter, PaneScreen):
-    CSS_PATH = style("countdowns.tcss")
+    CSS_PATH = style(pane("countdowns").stylesheet)
     FILTER_ID = "timers-filter"
     PANE = "countdowns"
-    ACTIONS = COUNTDOWNS
-    BINDINGS = bindings(COUNTDOWNS)
+    ACTIONS, BINDINGS = screen_keys("countdowns")
 
     def __init__(self) -> None:
         super().__init__()

@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Label, Static
 from deskconsole.domain.errors import DeskError
 from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import ESCALATIONS, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import render_timeline
 from deskconsole.tui.styles import style
@@ -53,10 +53,9 @@ def yes_no(value: bool | None) -> Text:
 
 
 class EscalationsScreen(PaneScreen):
-    CSS_PATH = style("escalations.tcss")
+    CSS_PATH = style(pane("escalations").stylesheet)
     PANE = "escalations"
-    ACTIONS = ESCALATIONS
-    BINDINGS = bindings(ESCALATIONS)
+    ACTIONS, BINDINGS = screen_keys("escalations")
 
     def __init__(self) -> None:
         super().__init__()

@@ -19,7 +19,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.views import OutboxView
-from deskconsole.tui.bindings import OUTBOX, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean
@@ -57,11 +57,10 @@ def short_time(value: datetime | None, tz: Any) -> Text:
 
 
 class OutboxScreen(LocalFilter, PaneScreen):
-    CSS_PATH = style("outbox.tcss")
+    CSS_PATH = style(pane("outbox").stylesheet)
     FILTER_ID = "outbox-filter"
     PANE = "outbox"
-    ACTIONS = OUTBOX
-    BINDINGS = bindings(OUTBOX)
+    ACTIONS, BINDINGS = screen_keys("outbox")
 
     def __init__(self) -> None:
         super().__init__()
