@@ -52,6 +52,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from deskconsole.domain import labels
 from deskconsole.domain.clock import Clock
 from deskconsole.domain.errors import DeskError, InvalidInput
 from deskconsole.tui.bindings import bindings
@@ -377,7 +378,7 @@ class DeskApp(App[None]):
         if self.db_down_since is not None:
             self.database_back()
         for fired in message.fired[:5]:
-            label = fired.timer.replace("_", " ")
+            label = labels.label(labels.TIMER_KIND, fired.timer)
             self.notify(f"case {fired.case}: {label} fired (due {fired.due.astimezone(self.tz):%Y-%m-%d %H:%M})",
                         title="Timer fired", markup=False)
         if len(message.fired) > 5:

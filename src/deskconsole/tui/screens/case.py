@@ -22,8 +22,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from deskconsole.domain import labels
 from deskconsole.domain.errors import Conflict, DeskError
-from deskconsole.domain.lifecycle import allowed_next
+from deskconsole.domain.lifecycle import SubStatus, allowed_next
 from deskconsole.domain.views import CaseView, EventView
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
@@ -35,12 +36,7 @@ from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
-SUB_STATUSES = [
-    ("customer input", "customer_input"),
-    ("development", "development"),
-    ("scheduled service", "scheduled_service"),
-    ("third party", "third_party"),
-]
+SUB_STATUSES = [(labels.SUB_STATUS[sub], sub.value) for sub in SubStatus]  # (label, value) for the form
 OPEN_ESCALATION = {"requested", "approved"}
 EVENT_STYLES = {
     "customer_replied": "bold magenta",
@@ -201,7 +197,7 @@ class CaseScreen(PaneScreen):
             grid.add_column(style="dim", no_wrap=True)
             grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         esc = c.escalation
-        esc_state = Text("none", "dim") if esc is None else Text(esc.state, fmt.ESCALATION_BADGES.get(esc.state, ("", ""))[1])
+        esc_state = Text("none", "dim") if esc is None else Text(esc.state, fmt.ESCALATION_STYLES.get(esc.state, ""))
         tz = self.desk.tz
         grid.add_row(
             "Customer", cell(c.customer, limit=40),
@@ -243,7 +239,7 @@ class CaseScreen(PaneScreen):
         for i, t in enumerate(c.timers):
             if i or c.status == "closed":
                 line.append("  ·  ", "dim")
-            line.append(fmt.TIMER_LABELS.get(t.kind, t.kind).replace("close", "auto-close") + " ")
+            line.append(labels.label(labels.TIMER_KIND_NEXT, t.kind) + " ")
             line.append_text(fmt.countdown(t.due, now))
             line.append(f" ({fmt.when(t.due, self.desk.tz)})", "dim")
         return line

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from deskconsole.domain.errors import DeskError
+from deskconsole.domain.lifecycle import EscalationState, Role
 from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.panes import pane, screen_keys
@@ -85,8 +86,8 @@ class EscalationsScreen(PaneScreen):
         marker = self.desk.marker
 
         def fetch() -> tuple[list[EscalationView], list[EscalationView]]:
-            return (self.service.list_escalations(state="requested", open_cases_only=True),
-                    self.service.list_escalations(state="approved", open_cases_only=True))
+            return (self.service.list_escalations(state=EscalationState.REQUESTED.value, open_cases_only=True),
+                    self.service.list_escalations(state=EscalationState.APPROVED.value, open_cases_only=True))
 
         self.call(fetch, then=lambda pair: self.show(*pair, marker=marker))
 
@@ -206,7 +207,7 @@ class EscalationsScreen(PaneScreen):
         grid.add_row("Impact described", yes_no(e.impact_described))
         grid.add_row("No workaround", yes_no(e.workaround_impractical))
         grid.add_row("Milestone date", cell(e.milestone_date or "—"))
-        if e.state == "approved":
+        if e.state == EscalationState.APPROVED:
             grid.add_row("", "")
             grid.add_row(Text("Plan", style="bold"), "")
             grid.add_row("Engineer", cell(e.engineer or "—", "bold"))
@@ -305,7 +306,7 @@ class EscalationsScreen(PaneScreen):
 
         def agents_loaded(agents: list[Any]) -> None:
             people = [(f"{a.name} ({a.role}{', ' + ', '.join(a.skills) if a.skills else ''})", a.name)
-                      for a in agents if a.role in ("analyst", "manager")]
+                      for a in agents if a.role in (Role.ANALYST, Role.MANAGER)]
             fields = [
                 Field("engineer", "Escalation engineer (the customer's primary contact)", "select", people,
                       default=self.me),
