@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from deskconsole.domain.lifecycle import Role
+from deskconsole.domain.permissions import Action, Person, may
 
-LEADS = frozenset({Role.MANAGER, Role.SUPERVISOR})
 WORKERS = frozenset({Role.ANALYST, Role.MANAGER})
-MANAGERS = frozenset({Role.MANAGER})
-ANALYSTS = frozenset({Role.ANALYST})
+
+
+def offered(action: Action) -> frozenset[Role]:
+    """The roles that may do `action` to some case (domain/permissions.py): who is offered its key."""
+    return frozenset(role for role in Role if may(Person("", role), action))
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ QUEUE: list[KeyAction] = [
     KeyAction("queue.view", "v", "cycle_view", "View", "Next view: mine, unassigned, all, escalated"),
     KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, last updated"),
     KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
-              roles=ANALYSTS),
+              roles=offered(Action.TAKE_NEXT)),
     KeyAction("queue.next_page", "right_square_bracket", "page(1)", "Next page",
               "Show the next page of cases", key_display="]"),
     KeyAction("queue.prev_page", "left_square_bracket", "page(-1)", "Prev page",
@@ -87,22 +90,26 @@ QUEUE: list[KeyAction] = [
 CASE: list[KeyAction] = [
     KeyAction("case.back", "escape", "back", "Back", "Go back to the list you came from", key_display="esc",
               show=False),
-    KeyAction("case.start", "w", "start_work", "Start", "Start work: move the case to in progress", roles=WORKERS),
-    KeyAction("case.pending", "p", "pending", "Pending", "Set pending, with a sub-status", roles=WORKERS),
+    KeyAction("case.start", "w", "start_work", "Start", "Start work: move the case to in progress",
+              roles=offered(Action.START_WORK)),
+    KeyAction("case.pending", "p", "pending", "Pending", "Set pending, with a sub-status",
+              roles=offered(Action.SET_PENDING)),
     KeyAction("case.resolve", "a", "resolve", "Resolve", "Give the resolution; await the customer's confirmation",
-              roles=WORKERS),
+              roles=offered(Action.RESOLVE)),
     KeyAction("case.reply", "c", "customer_reply", "Reply",
-              "Log what the customer said (phone call or e-mail)", roles=WORKERS),
-    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=WORKERS | {Role.SUPERVISOR}),
-    KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer"),
+              "Log what the customer said (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY)),
+    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=offered(Action.NOTE)),
+    KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer",
+              roles=offered(Action.REQUEST_ESCALATION)),
     KeyAction("case.defect", "d", "log_engineering", "Defect", "Log a defect or enhancement with engineering",
-              roles=WORKERS),
+              roles=offered(Action.LOG_ENGINEERING)),
     KeyAction("case.article", "b", "link_article", "KB", "Search the knowledge base and link an article",
-              roles=WORKERS),
-    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason", roles=WORKERS),
-    KeyAction("case.clone", "l", "clone", "Clone", "Open a new case from this closed one", roles=WORKERS),
-    KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=ANALYSTS),
-    KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst", roles=LEADS),
+              roles=offered(Action.LINK_ARTICLE)),
+    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason", roles=offered(Action.CLOSE)),
+    KeyAction("case.clone", "l", "clone", "Clone", "Open a new case from this closed one", roles=offered(Action.CLONE)),
+    KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=offered(Action.TAKE)),
+    KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst",
+              roles=offered(Action.REASSIGN)),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.down", "j", "scroll_down", "Down", "Scroll the timeline down (also ↓)", show=False),
     KeyAction("case.up", "k", "scroll_up", "Up", "Scroll the timeline up (also ↑)", show=False),
@@ -111,12 +118,14 @@ CASE: list[KeyAction] = [
 ESCALATIONS: list[KeyAction] = [
     KeyAction("esc.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
     KeyAction("esc.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter"),
-    KeyAction("esc.review", "v", "review", "Review", "Record the assessment and checklist", roles=MANAGERS),
+    KeyAction("esc.review", "v", "review", "Review", "Record the assessment and checklist",
+              roles=offered(Action.REVIEW_ESCALATION)),
     KeyAction("esc.approve", "a", "approve", "Approve", "Approve: engineer and communication plan",
-              roles=MANAGERS),
-    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason", roles=MANAGERS),
+              roles=offered(Action.DECIDE_ESCALATION)),
+    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason", roles=offered(Action.DECIDE_ESCALATION)),
     KeyAction("esc.status", "u", "status_update", "Status update", "Send the daily status update",
-              roles=WORKERS),
+              roles=offered(Action.STATUS_UPDATE)),
+    # (a manager, or the escalation's engineer: engineers are analysts or managers)
     KeyAction("esc.deescalate", "x", "de_escalate", "De-escalate", "De-escalate with the three confirmations",
               roles=WORKERS),
     KeyAction("esc.switch", "tab", "switch_list", "Other list", "Move between requests and approved escalations",

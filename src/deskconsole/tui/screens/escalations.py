@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Label, Static
 
 from deskconsole.domain.errors import DeskError
 from deskconsole.domain.lifecycle import EscalationState, Role
+from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
 from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.panes import pane, screen_keys
@@ -51,6 +52,16 @@ def yes_no(value: bool | None) -> Text:
     if value is None:
         return Text("not checked", "dim")
     return Text("yes", "green") if value else Text("no", "bold red")
+
+
+# Each action key of the pane: what it asks of the service, and which list's selection it works on.
+PERMISSIONS = {
+    "review": (Action.REVIEW_ESCALATION, "requests"),
+    "approve": (Action.DECIDE_ESCALATION, "requests"),
+    "deny": (Action.DECIDE_ESCALATION, "requests"),
+    "status_update": (Action.STATUS_UPDATE, "approved"),
+    "de_escalate": (Action.DE_ESCALATE, "approved"),
+}
 
 
 class EscalationsScreen(PaneScreen):
@@ -221,13 +232,29 @@ class EscalationsScreen(PaneScreen):
 
     # ---------------------------------------------------------------- actions
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("review", "approve", "deny"):
-            return self.selected("requests") is not None or None
-        if action in ("status_update", "de_escalate"):
-            return self.selected("approved") is not None or None
+        if action in PERMISSIONS:
+            verdict = self.verdict(action)
+            return True if verdict else None
         if action == "open_case":
             return self.focused_escalation() is not None or None
         return True
+
+    def verdict(self, action: str) -> Verdict | None:
+        """domain/permissions.py on the escalation the action works on (None: none selected)."""
+        permission, which = PERMISSIONS[action]
+        esc = self.selected(which)
+        if esc is None:
+            return None
+        return may(Person(self.me, self.role), permission, CaseState.of_escalation(esc))
+
+    def why_not(self, action: str) -> str | None:
+        if action not in PERMISSIONS:
+            return None
+        verdict = self.verdict(action)
+        if verdict is None:
+            return "no escalation selected in " + ("the requests" if PERMISSIONS[action][1] == "requests"
+                                                   else "the approved escalations")
+        return None if verdict else verdict.reason
 
     def action_switch_list(self) -> None:
         requests = self.query_one("#esc-requests", KeyedTable)
