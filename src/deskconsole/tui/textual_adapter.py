@@ -132,6 +132,10 @@ RELIED_ON: tuple[Private, ...] = (
             "Tests: drop DataTable's drawn lines to draw a screen afresh (forget_drawn).", ()),
     Private("textual.widget:Widget", "_styles_cache", "attribute",
             "Tests: the widget's cache of styled lines, dropped with DataTable's (forget_drawn)."),
+    Private("textual.screen:Screen", "_compositor", "attribute",
+            "Tests: what the screen shows, line by line (screen_strips), to read the frame a user sees."),
+    Private("textual._compositor:Compositor", "render_strips", "method",
+            "Tests: the screen's lines as strips of segments (screen_strips).", ("size",)),
 )
 
 
@@ -566,6 +570,11 @@ def forget_drawn(table: DataTable) -> None:
     table._styles_cache.clear()
 
 
+def screen_strips(screen: Screen) -> list[Strip]:
+    """Every line the screen shows now, as segments (Screen._compositor.render_strips)."""
+    return list(screen._compositor.render_strips())
+
+
 def set_hover_cursor(table: DataTable, shown: bool) -> None:
     """DataTable._show_hover_cursor: whether the mouse hover is drawn (set by mouse moves)."""
     table._show_hover_cursor = shown
@@ -581,4 +590,4 @@ def render_cell(table: DataTable, row: int, column: int, base_style: Style, widt
 
 
 __all__ = ["FastDataTable", "Private", "RELIED_ON", "datatable_drawn", "footer_ready", "forget_drawn",
-           "mark_styles_current", "render_cell", "set_hover_cursor"]
+           "mark_styles_current", "render_cell", "screen_strips", "set_hover_cursor"]
