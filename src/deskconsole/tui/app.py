@@ -37,18 +37,16 @@ Outbox pane.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events, on
 from textual.app import App
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -61,7 +59,7 @@ from deskconsole.tui.commands import DeskCommands
 from deskconsole.store.changes import WatchLost, connection_lost
 from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane, imported before the first frame
+from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
 from deskconsole.tui import styles
 from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
