@@ -9,6 +9,8 @@ from rich.text import Text
 
 from deskconsole.domain.errors import NotFound
 from deskconsole.tui import bindings as keys
+from deskconsole.tui import panes
+from deskconsole.tui.headline import header_line
 from deskconsole.tui import styles
 from deskconsole.settings import Settings
 from deskconsole.tui.app import DeskApp, make_app, run_console, styles_dir
@@ -37,12 +39,36 @@ def test_untrusted_text_is_literal():
 
 
 def test_one_list_feeds_every_pane():
-    ids = [a.id for group in [keys.GLOBAL, *keys.PANES.values(), keys.FORM] for a in group]
+    ids = [a.id for group in [panes.GLOBAL, *(p.actions for p in panes.PANES), keys.FORM] for a in group]
     assert len(ids) == len(set(ids)), "binding ids are unique"
     for pane in (QueueScreen, CaseScreen, EscalationsScreen, CountdownsScreen, SurveysScreen):
         bound = {b.id for b in pane.BINDINGS}
         assert bound == {a.id for a in pane.ACTIONS if a.key is not None}
-    assert {b.id for b in DeskApp.BINDINGS} == {a.id for a in keys.GLOBAL if a.key and not a.builtin}
+    assert {b.id for b in DeskApp.BINDINGS} == {a.id for a in panes.GLOBAL if a.key and not a.builtin}
+
+
+async def test_every_pane_of_the_registry_is_reached_by_its_key_titled_and_styled_from_it(app_as):
+    """tui/panes.py alone says which panes there are: the number keys, the modes, the header,
+    the help's title and the stylesheets read all follow it."""
+    assert list(DeskApp.MODES) == [p.name for p in panes.PANES]
+    assert [a.key for a in panes.GLOBAL[:len(panes.PANES)]] == [p.key for p in panes.PANES]
+    assert set(styles.FIRST) | set(styles.LATER) == {"app.tcss", "forms.tcss", *(p.stylesheet for p in panes.PANES)}
+    line = header_line("queue", "sam", "supervisor", __import__("datetime").datetime(2026, 1, 1), 160).plain
+    assert all(p.header_title in line for p in panes.PANES)
+    app = app_as("sam")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.case_id = 1  # the case pane shows the case last opened
+        for p in panes.PANES:
+            await pilot.press(p.key)
+            await settle(pilot)
+            assert type(app.screen) is p.screen_class() and app.screen.PANE == p.name
+            assert list(app.screen.ACTIONS) == list(p.actions)
+            await pilot.press("question_mark")
+            await settle(pilot)
+            assert isinstance(app.screen, HelpScreen) and f"Keys — {p.title}" in screen_text(app)
+            await pilot.press("escape")
+            await settle(pilot)
 
 
 def test_styles_are_found():
@@ -87,7 +113,7 @@ async def test_help_lists_every_binding_of_the_pane(app_as):
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for entry in keys.QUEUE + keys.GLOBAL:
+        for entry in [*panes.pane("queue").actions, *panes.GLOBAL]:
             if entry.offered_to("alice" and "analyst"):
                 assert entry.label in text, entry.label
         await pilot.press("escape")

@@ -180,13 +180,11 @@ async def test_paging_puts_the_cursor_on_top_and_a_refresh_keeps_it_on_its_case(
 async def test_the_footer_follows_what_each_key_can_do(app_as, monkeypatch):
     """The footer is rebuilt only when a key's label or availability changed: it still shows
     `]` dimmed on the last page and `[` lit once there is a page to go back to."""
-    from textual.widgets._footer import FooterKey
-
     monkeypatch.setattr(queue_module, "PAGE", 5)
     app = app_as("sam")
 
     def dimmed() -> dict[str, bool]:
-        return {key.key: key.has_class("-disabled") for key in app.screen.query(FooterKey)}
+        return {key.key: key.has_class("-disabled") for key in app.screen.query("FooterKey")}
 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -20,8 +20,9 @@ from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.widgets import DataTable
 
-import deskconsole.tui.widgets.table as table_module
+import deskconsole.tui.textual_adapter as adapter
 from deskconsole.tui.text import cell
+from deskconsole.tui.textual_adapter import datatable_drawn, forget_drawn, render_cell, set_hover_cursor
 from deskconsole.tui.widgets.table import KeyedTable
 
 COLUMNS = [("id", "Case", 6), ("p", "P", 1), ("title", "Title [b]x[/b]", 14), ("who", "顧客", 5), ("next", "Next", 9)]
@@ -40,15 +41,8 @@ HOSTILE = [
 STYLES = ["", "bold", "bold red", "on blue", "reverse", "dim italic", "bold white on red", Style(color="green")]
 
 
-class DataTableDrawn(KeyedTable):
-    """The same table drawn by DataTable's own code."""
-
-    _render_cell = DataTable._render_cell
-    _render_line_in_row = DataTable._render_line_in_row
-    _render_line = DataTable._render_line
-    render_line = DataTable.render_line
-    render_lines = DataTable.render_lines
-    ordered_columns = DataTable.ordered_columns
+# The same table drawn by DataTable's own code.
+DataTableDrawn = datatable_drawn(KeyedTable)
 
 
 class Tables(App):
@@ -94,8 +88,7 @@ def queue_like(n: int) -> dict[str, Text | str]:
 
 def screen(table: KeyedTable) -> list[list[Segment]]:
     """Every line of the table as drawn now (as the screen asks for them), with nothing cached."""
-    table._clear_caches()
-    table._styles_cache.clear()
+    forget_drawn(table)
     return [list(strip) for strip in table.render_lines(Region(0, 0, table.size.width, table.size.height))]
 
 
@@ -130,7 +123,7 @@ async def test_queue_cells_are_drawn_fast_and_look_as_datatable_draws_them() -> 
         assert_same_screen(table)
         table.move_cursor(row=4)
         table.hover_coordinate = Coordinate(7, 2)
-        table._show_hover_cursor = True
+        set_hover_cursor(table, True)
         await pilot.pause()
         assert_same_screen(table)
         table.blur()
@@ -161,7 +154,7 @@ async def test_any_text_cell_looks_as_datatable_draws_it(seed: int) -> None:
         await pilot.pause()
         table.move_cursor(row=rng.randrange(20))
         table.hover_coordinate = Coordinate(rng.randrange(20), 1)
-        table._show_hover_cursor = bool(seed % 2)
+        set_hover_cursor(table, bool(seed % 2))
         await pilot.pause()
         assert_same_screen(table)
         table.scroll_to(y=5, animate=False)
@@ -173,8 +166,8 @@ async def test_any_text_cell_looks_as_datatable_draws_it(seed: int) -> None:
                 for cursor in (False, True):
                     for hover in (False, True):
                         base = rng.choice([Style(), table.rich_style, Style(bgcolor="red")])
-                        assert table._render_cell(row, column, base, width, cursor, hover) == DataTable._render_cell(
-                            table, row, column, base, width, cursor, hover
+                        assert render_cell(table, row, column, base, width, cursor, hover) == render_cell(
+                            table, row, column, base, width, cursor, hover, by_datatable=True
                         )
 
 
@@ -203,8 +196,8 @@ async def test_a_changed_cell_redraws_that_cell_only(monkeypatch: pytest.MonkeyP
         await pilot.pause()
         screen(table)
         drawn: list[str] = []
-        draw = table_module._draw_line
-        monkeypatch.setattr(table_module, "_draw_line", lambda console, text, *a: drawn.append(text.plain) or draw(console, text, *a))
+        draw = adapter.draw_line
+        monkeypatch.setattr(adapter, "draw_line", lambda console, text, *a: drawn.append(text.plain) or draw(console, text, *a))
         table.set_cell("3", "next", Text("in 3h 11m", style="bold red", no_wrap=True))
         await pilot.pause()
         lines = screen(table)

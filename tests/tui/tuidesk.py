@@ -8,6 +8,7 @@ from pathlib import Path
 from deskconsole.domain.clock import FixedClock, parse_time
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
+from deskconsole.tui.textual_adapter import screen_strips
 
 NOW = parse_time("2026-11-25T09:00:00Z")
 HOSTILE_TITLE = "[bold red]pwned[/] \x1b[31mRED\x1b[0m [link=http://evil.example]click[/link] \x07bell"
@@ -131,7 +132,7 @@ async def settle(pilot, rounds: int = 4) -> None:
 
 def screen_text(app) -> str:
     """What the terminal shows, as plain text."""
-    return "\n".join("".join(seg.text for seg in strip) for strip in app.screen._compositor.render_strips())
+    return "\n".join("".join(seg.text for seg in strip) for strip in screen_strips(app.screen))
 
 
 async def until(pilot, seen, rounds: int = 200) -> bool:

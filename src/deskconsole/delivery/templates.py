@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
 
+from deskconsole.domain.text import without_controls
+
 LANGUAGES = ("en", "de", "fr")
 DEFAULT_LANGUAGE = "en"
 
@@ -30,7 +32,6 @@ CUSTOMER_KINDS = frozenset({
 })
 STAFF_KINDS = frozenset({"escalation_requested", "escalation_denied", "status_update_due"})
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACE = re.compile(r"\s+")
 
 
@@ -257,10 +258,8 @@ def word(key: str | None, language: str) -> str | None:
 
 
 def clean(value: object) -> str | None:
-    """Text safe for a message: no control characters except newline and tab."""
-    if value is None:
-        return None
-    return _CONTROL.sub("", str(value).replace("\r\n", "\n").replace("\r", "\n"))
+    """Text safe for a message: no control characters except newline and tab (domain/text.py)."""
+    return without_controls(value)
 
 
 def one_line(value: str, limit: int = 200) -> str:

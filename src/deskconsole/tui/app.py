@@ -37,29 +37,29 @@ Outbox pane.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import events, on
 from textual.app import App
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from deskconsole.domain import labels
 from deskconsole.domain.clock import Clock
 from deskconsole.domain.errors import DeskError, InvalidInput
-from deskconsole.tui.bindings import GLOBAL, PANES, bindings
+from deskconsole.tui.bindings import bindings
+from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
 from deskconsole.tui.commands import DeskCommands
 from deskconsole.store.changes import WatchLost, connection_lost
 from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.screens.queue import QueueScreen
+from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
 from deskconsole.tui import styles
 from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
@@ -70,31 +70,13 @@ if TYPE_CHECKING:
     from deskconsole.tui.prepaint import Prepainted
     from deskconsole.tui.quickstart import QuickStart
 
-# Panes other than the queue (and the delivery worker) are imported when first used, and their
-# stylesheets read after the first frame (tui/styles.py): the console's start pays only for what
-# paints the queue.
+# Panes other than the queue (and the delivery worker) are imported when first used (tui/panes.py),
+# and their stylesheets read after the first frame (tui/styles.py): the console's start pays only
+# for what paints the queue.
 DELIVERY_INTERVAL = 30.0  # seconds from the end of one delivery pass to the start of the next
 DELIVERY_FIRST_DELAY = 1.0
 DELIVERY_BATCH = 20
 WATCH_WAIT = 0.5  # seconds per wait on the change watcher (how soon the watch worker notices it should stop)
-PANE_TITLES = {
-    "queue": "Queue",
-    "case": "Case detail",
-    "escalations": "Escalation review",
-    "countdowns": "Countdowns",
-    "surveys": "Surveys",
-    "outbox": "Outbox",
-}
-
-
-def _pane(module: str, name: str) -> Callable[[], Screen]:
-    """A pane's screen, its module imported the first time the pane is shown."""
-
-    def make() -> Screen:
-        return getattr(importlib.import_module(f"deskconsole.tui.screens.{module}"), name)()
-
-    make.__name__ = name
-    return make
 
 
 class DeskApp(App[None]):
@@ -102,14 +84,7 @@ class DeskApp(App[None]):
     CSS_PATH = [style(name) for name in styles.FIRST]
     BINDINGS = bindings(GLOBAL)
     COMMANDS = {DeskCommands}
-    MODES = {
-        "queue": QueueScreen,
-        "case": _pane("case", "CaseScreen"),
-        "escalations": _pane("escalations", "EscalationsScreen"),
-        "countdowns": _pane("countdowns", "CountdownsScreen"),
-        "surveys": _pane("surveys", "SurveysScreen"),
-        "outbox": _pane("outbox", "OutboxScreen"),
-    }
+    MODES = modes()  # every pane of tui/panes.py; the queue's module is imported above, the others when shown
 
     def __init__(
         self,
@@ -292,7 +267,8 @@ class DeskApp(App[None]):
         pane = self.pane
         if pane is None or isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen(PANE_TITLES.get(pane.PANE, pane.PANE), PANES.get(pane.PANE, []), self.role))
+        entry = BY_NAME.get(pane.PANE)
+        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role))
 
     # ------------------------------------------------------------ ticker
     def _arm(self, delay: float | None = None) -> None:
@@ -400,7 +376,7 @@ class DeskApp(App[None]):
         if self.db_down_since is not None:
             self.database_back()
         for fired in message.fired[:5]:
-            label = fired.timer.replace("_", " ")
+            label = labels.label(labels.TIMER_KIND, fired.timer)
             self.notify(f"case {fired.case}: {label} fired (due {fired.due.astimezone(self.tz):%Y-%m-%d %H:%M})",
                         title="Timer fired", markup=False)
         if len(message.fired) > 5:

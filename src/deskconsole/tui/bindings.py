@@ -3,7 +3,8 @@
 Each entry carries an id, a key, the action it runs, a short label (the footer)
 and a sentence (the `?` help and the command palette). Screens build their
 ``BINDINGS`` from here, the help screen lists the same entries, and the palette
-offers them by name, so the three can never disagree. ``roles`` names who is
+offers them by name, so the three can never disagree. Which pane shows which list, and the
+number keys of the panes, are in the pane registry (tui/panes.py). ``roles`` names who is
 offered an action; everyone else never sees it (and the service would refuse
 it anyway). Entries without a key are reached from the palette only.
 """
@@ -11,13 +12,17 @@ it anyway). Entries without a key are reached from the palette only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from textual.binding import Binding
+from deskconsole.domain.lifecycle import Role
+from deskconsole.domain.permissions import Action, Person, may
 
-LEADS = frozenset({"manager", "supervisor"})
-WORKERS = frozenset({"analyst", "manager"})
-MANAGERS = frozenset({"manager"})
-ANALYSTS = frozenset({"analyst"})
+WORKERS = frozenset({Role.ANALYST, Role.MANAGER})
+
+
+def offered(action: Action) -> frozenset[Role]:
+    """The roles that may do `action` to some case (domain/permissions.py): who is offered its key."""
+    return frozenset(role for role in Role if may(Person("", role), action))
 
 
 @dataclass(frozen=True)
@@ -43,14 +48,8 @@ class KeyAction:
         return self.roles is None or role in self.roles
 
 
-GLOBAL: list[KeyAction] = [
-    KeyAction("pane.queue", "1", "app.pane('queue')", "Queue", "Show the queue of cases", show=False),
-    KeyAction("pane.case", "2", "app.pane('case')", "Case", "Show the case last opened", show=False),
-    KeyAction("pane.escalations", "3", "app.pane('escalations')", "Escalations", "Show the escalation review", show=False),
-    KeyAction("pane.countdowns", "4", "app.pane('countdowns')", "Countdowns", "Show every running timer", show=False),
-    KeyAction("pane.surveys", "5", "app.pane('surveys')", "Surveys", "Show survey results", show=False),
-    KeyAction("pane.outbox", "6", "app.pane('outbox')", "Outbox", "Show the outbox: messages to customers and managers",
-              show=False),
+# The keys that work everywhere besides each pane's number (tui/panes.py puts the numbers first: GLOBAL).
+EVERYWHERE: list[KeyAction] = [
     KeyAction("help", "question_mark", "app.help", "Help", "List every key of this pane", key_display="?"),
     KeyAction("palette", "ctrl+p", "app.command_palette", "Commands", "Find any action by name",
               show=False, builtin=True, key_display="ctrl+p"),
@@ -71,7 +70,7 @@ QUEUE: list[KeyAction] = [
     KeyAction("queue.view", "v", "cycle_view", "View", "Next view: mine, unassigned, all, escalated"),
     KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, last updated"),
     KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
-              roles=ANALYSTS),
+              roles=offered(Action.TAKE_NEXT)),
     KeyAction("queue.next_page", "right_square_bracket", "page(1)", "Next page",
               "Show the next page of cases", key_display="]"),
     KeyAction("queue.prev_page", "left_square_bracket", "page(-1)", "Prev page",
@@ -91,22 +90,26 @@ QUEUE: list[KeyAction] = [
 CASE: list[KeyAction] = [
     KeyAction("case.back", "escape", "back", "Back", "Go back to the list you came from", key_display="esc",
               show=False),
-    KeyAction("case.start", "w", "start_work", "Start", "Start work: move the case to in progress", roles=WORKERS),
-    KeyAction("case.pending", "p", "pending", "Pending", "Set pending, with a sub-status", roles=WORKERS),
+    KeyAction("case.start", "w", "start_work", "Start", "Start work: move the case to in progress",
+              roles=offered(Action.START_WORK)),
+    KeyAction("case.pending", "p", "pending", "Pending", "Set pending, with a sub-status",
+              roles=offered(Action.SET_PENDING)),
     KeyAction("case.resolve", "a", "resolve", "Resolve", "Give the resolution; await the customer's confirmation",
-              roles=WORKERS),
+              roles=offered(Action.RESOLVE)),
     KeyAction("case.reply", "c", "customer_reply", "Reply",
-              "Log what the customer said (phone call or e-mail)", roles=WORKERS),
-    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=WORKERS | {"supervisor"}),
-    KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer"),
+              "Log what the customer said (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY)),
+    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=offered(Action.NOTE)),
+    KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer",
+              roles=offered(Action.REQUEST_ESCALATION)),
     KeyAction("case.defect", "d", "log_engineering", "Defect", "Log a defect or enhancement with engineering",
-              roles=WORKERS),
+              roles=offered(Action.LOG_ENGINEERING)),
     KeyAction("case.article", "b", "link_article", "KB", "Search the knowledge base and link an article",
-              roles=WORKERS),
-    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason", roles=WORKERS),
-    KeyAction("case.clone", "l", "clone", "Clone", "Open a new case from this closed one", roles=WORKERS),
-    KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=ANALYSTS),
-    KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst", roles=LEADS),
+              roles=offered(Action.LINK_ARTICLE)),
+    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason", roles=offered(Action.CLOSE)),
+    KeyAction("case.clone", "l", "clone", "Clone", "Open a new case from this closed one", roles=offered(Action.CLONE)),
+    KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=offered(Action.TAKE)),
+    KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst",
+              roles=offered(Action.REASSIGN)),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.down", "j", "scroll_down", "Down", "Scroll the timeline down (also ↓)", show=False),
     KeyAction("case.up", "k", "scroll_up", "Up", "Scroll the timeline up (also ↑)", show=False),
@@ -115,12 +118,14 @@ CASE: list[KeyAction] = [
 ESCALATIONS: list[KeyAction] = [
     KeyAction("esc.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
     KeyAction("esc.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter"),
-    KeyAction("esc.review", "v", "review", "Review", "Record the assessment and checklist", roles=MANAGERS),
+    KeyAction("esc.review", "v", "review", "Review", "Record the assessment and checklist",
+              roles=offered(Action.REVIEW_ESCALATION)),
     KeyAction("esc.approve", "a", "approve", "Approve", "Approve: engineer and communication plan",
-              roles=MANAGERS),
-    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason", roles=MANAGERS),
+              roles=offered(Action.DECIDE_ESCALATION)),
+    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason", roles=offered(Action.DECIDE_ESCALATION)),
     KeyAction("esc.status", "u", "status_update", "Status update", "Send the daily status update",
-              roles=WORKERS),
+              roles=offered(Action.STATUS_UPDATE)),
+    # (a manager, or the escalation's engineer: engineers are analysts or managers)
     KeyAction("esc.deescalate", "x", "de_escalate", "De-escalate", "De-escalate with the three confirmations",
               roles=WORKERS),
     KeyAction("esc.switch", "tab", "switch_list", "Other list", "Move between requests and approved escalations",
@@ -172,18 +177,10 @@ OUTBOX: list[KeyAction] = [
     *moves("outbox"),
 ]
 
-PANES: dict[str, list[KeyAction]] = {
-    "queue": QUEUE,
-    "case": CASE,
-    "escalations": ESCALATIONS,
-    "countdowns": COUNTDOWNS,
-    "surveys": SURVEYS,
-    "outbox": OUTBOX,
-}
-
-
-def bindings(actions: list[KeyAction]) -> list[Binding]:
+def bindings(actions: list[KeyAction]) -> list[Any]:
     """Textual bindings for the entries that have a key of their own."""
+    from textual.binding import Binding  # (this list is read before Textual is imported: the pre-paint)
+
     return [
         Binding(a.key, a.action, a.label, show=a.show, id=a.id, key_display=a.key_display, tooltip=a.help)
         for a in actions
@@ -220,3 +217,17 @@ HELP: list[KeyAction] = [
 PICKER: list[KeyAction] = [
     KeyAction("picker.cancel", "escape", "cancel", "Cancel", "Close without linking", key_display="esc"),
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """GLOBAL (every pane's number key, then EVERYWHERE) and PANES (each pane's keys) come
+    from the pane registry, tui/panes.py."""
+    if name == "GLOBAL":
+        from deskconsole.tui.panes import GLOBAL
+
+        return GLOBAL
+    if name == "PANES":
+        from deskconsole.tui.panes import PANES
+
+        return {p.name: list(p.actions) for p in PANES}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

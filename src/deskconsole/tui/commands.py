@@ -12,7 +12,8 @@ from functools import partial
 from textual.actions import parse
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from deskconsole.tui.bindings import GLOBAL, KeyAction
+from deskconsole.tui.bindings import KeyAction
+from deskconsole.tui.panes import GLOBAL
 
 
 class DeskCommands(Provider):

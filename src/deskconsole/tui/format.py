@@ -6,38 +6,35 @@ from datetime import datetime, timedelta, tzinfo
 
 from rich.text import Text
 
+from deskconsole.domain import labels
 from deskconsole.domain.clock import format_countdown
+from deskconsole.domain.lifecycle import EscalationState, Priority, Status
 
-SUB_LABELS = {
-    "customer_input": "customer",
-    "development": "development",
-    "scheduled_service": "scheduled",
-    "third_party": "third party",
-}
+# The words are the domain's (domain/labels.py); the colours are the console's.
 STATUS_STYLES = {
-    "new": "bold cyan",
-    "in_progress": "green",
-    "pending": "yellow",
-    "awaiting_confirmation": "blue",
-    "reopened": "bold magenta",
-    "update_received": "bold magenta",
-    "closed": "dim",
+    Status.NEW: "bold cyan",
+    Status.IN_PROGRESS: "green",
+    Status.PENDING: "yellow",
+    Status.AWAITING_CONFIRMATION: "blue",
+    Status.REOPENED: "bold magenta",
+    Status.UPDATE_RECEIVED: "bold magenta",
+    Status.CLOSED: "dim",
 }
-PRIORITY_STYLES = {"P1": "bold white on red", "P2": "bold yellow", "P3": "", "P4": "dim"}
-TIMER_LABELS = {"auto_close": "close", "reminder": "remind", "followup": "follow-up", "status_update": "update"}
-ESCALATION_BADGES = {
-    "requested": ("▲ asked", "bold yellow"),
-    "approved": ("▲▲ ESC", "bold red"),
-    "denied": ("denied", "dim"),
-    "de_escalated": ("de-esc", "dim"),
+PRIORITY_STYLES = {Priority.P1: "bold white on red", Priority.P2: "bold yellow", Priority.P3: "", Priority.P4: "dim"}
+ESCALATION_STYLES = {
+    EscalationState.REQUESTED: "bold yellow",
+    EscalationState.APPROVED: "bold red",
+    EscalationState.DENIED: "dim",
+    EscalationState.DE_ESCALATED: "dim",
 }
 DAY = timedelta(days=1)
 
 
 def status_text(status: str, sub_status: str | None = None, *, full: bool = False) -> Text:
-    label = status if full else status.replace("_", " ").replace("awaiting confirmation", "awaiting confirm")
-    if sub_status:
-        label += "/" + (sub_status if full else SUB_LABELS.get(sub_status, sub_status))
+    if full:  # the values as typed on the command line
+        label = status + ("/" + sub_status if sub_status else "")
+    else:
+        label = labels.status_label(status, sub_status)
     return Text(label, style=STATUS_STYLES.get(status, ""), no_wrap=True)
 
 
@@ -48,8 +45,7 @@ def priority_text(priority: str) -> Text:
 def escalation_text(state: str | None) -> Text:
     if not state:
         return Text("")
-    label, style = ESCALATION_BADGES.get(state, (state, ""))
-    return Text(label, style=style, no_wrap=True)
+    return Text(labels.label(labels.ESCALATION_BADGE, state), style=ESCALATION_STYLES.get(state, ""), no_wrap=True)
 
 
 def countdown(due: datetime | None, now: datetime) -> Text:
@@ -67,7 +63,7 @@ def countdown(due: datetime | None, now: datetime) -> Text:
 def timer_countdown(kind: str | None, due: datetime | None, now: datetime) -> Text:
     if kind is None or due is None:
         return Text("")
-    text = Text(TIMER_LABELS.get(kind, kind) + " ", style="dim", no_wrap=True)
+    text = Text(labels.label(labels.TIMER_KIND_SHORT, kind) + " ", style="dim", no_wrap=True)
     text.append_text(countdown(due, now))
     return text
 

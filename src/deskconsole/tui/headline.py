@@ -7,16 +7,10 @@ from datetime import datetime
 
 from rich.text import Text
 
+from deskconsole.tui.panes import PANES
 from deskconsole.tui.text import clean
 
-PANE_TITLES = [
-    ("queue", "1 Queue"),
-    ("case", "2 Case"),
-    ("escalations", "3 Escalations"),
-    ("countdowns", "4 Countdowns"),
-    ("surveys", "5 Surveys"),
-    ("outbox", "6 Outbox"),
-]
+PANE_TITLES = [(p.name, p.header_title) for p in PANES]  # "1 Queue", ... (tui/panes.py)
 
 
 def header_line(pane: str, user: str, role: str, now: datetime, width: int, down: datetime | None = None) -> Text:

@@ -36,6 +36,7 @@ from rich.style import Style
 from rich.text import Text
 
 from deskconsole.tui.headline import header_line
+from deskconsole.tui.panes import GLOBAL, pane
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_query, first_view, row_cells
 from deskconsole.tui.text import clean
 
@@ -66,17 +67,12 @@ NAMED: dict[int, RGB] = {
     5: (244, 0, 95), 6: (88, 209, 235), 7: (196, 197, 181),
 }
 
-# The footer of the queue: key, label, who is offered it (None: everyone); the order and the
-# labels are the shown entries of tui/bindings.py QUEUE then GLOBAL (`enter` belongs to the table).
+# The footer of the queue: key, label, who is offered it (None: everyone); the shown entries of
+# the queue pane's keys then the global ones (tui/panes.py), `enter` left out (it belongs to the table).
 FOOTER_KEYS: list[tuple[str, str, frozenset[str] | None]] = [
-    ("/", "Filter", None),
-    ("v", "View", None),
-    ("s", "Sort", None),
-    ("t", "Take next", frozenset({"analyst"})),
-    ("]", "Next page", None),
-    ("[", "Prev page", None),
-    ("?", "Help", None),
-    ("q", "Quit", None),
+    (entry.display_key(), entry.label, entry.roles)
+    for entry in [*pane("queue").actions, *GLOBAL]
+    if entry.show and entry.key and entry.key != "enter" and not entry.builtin
 ]
 
 

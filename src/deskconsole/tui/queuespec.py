@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
+from deskconsole.domain.lifecycle import Role
 from deskconsole.tui import format as fmt
 from deskconsole.tui.text import cell
 
@@ -30,7 +31,7 @@ COLUMNS = [
 
 def first_view(role: str) -> str:
     """The view the queue opens on: an analyst's own cases, everyone else's whole desk."""
-    return "mine" if role == "analyst" else "all"
+    return "mine" if role == Role.ANALYST else "all"
 
 
 def first_query(role: str, user: str) -> dict[str, Any]:

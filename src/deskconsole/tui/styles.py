@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-FIRST = ["app.tcss", "queue.tcss"]
-LATER = ["case.tcss", "escalations.tcss", "countdowns.tcss", "surveys.tcss", "outbox.tcss", "forms.tcss"]
+from deskconsole.tui.panes import PANES
+
+SHARED = "app.tcss"  # what every pane shares
+MODALS = "forms.tcss"  # forms, confirmations, help, the article picker
+FIRST = [SHARED, *(p.stylesheet for p in PANES if p.first)]  # (tui/panes.py)
+LATER = [*(p.stylesheet for p in PANES if not p.first), MODALS]
 
 
 def styles_dir() -> Path:

@@ -7,29 +7,21 @@ escapes included) become visible escapes such as ``\\x1b``.
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# C0 controls except tab/newline, DEL, C1 controls, line/paragraph separators, and bidi
-# overrides/isolates (they reorder what follows them on screen).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+from deskconsole.domain.text import visible
 
 
 def clean(value: object, *, single_line: bool = False) -> str:
-    """The text with every control character replaced by a visible escape."""
+    """The text with every control character replaced by a visible escape (domain/text.py);
+    tabs become spaces, and with `single_line` a newline becomes ` ⏎ `."""
     text = "" if value is None else str(value)
     text = text.replace("\r\n", "\n")
     if single_line:
         text = text.replace("\t", " ").replace("\n", " ⏎ ")
     else:
         text = text.replace("\t", "    ")
-    return _CONTROL.sub(_visible, text)
+    return visible(text)
 
 
 def safe(value: object, style: str = "", *, single_line: bool = False, limit: int | None = None) -> Text:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual._context import NoActiveAppError
+from textual import events
 from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker
 
 from deskconsole.domain.errors import DeskError
 from deskconsole.store.changes import Change, connection_lost
-from deskconsole.tui.bindings import KeyAction, by_action
+from deskconsole.tui.bindings import KeyAction, action_name, by_action
 from deskconsole.tui.text import clean
+from deskconsole.tui.textual_adapter import mark_styles_current
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.widgets.header import DeskHeader
 
@@ -27,15 +28,7 @@ class PaneScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.PANE}", classes="pane")
-        # A new pane is styled as it mounts, by the stylesheet as it stands. Textual's switch_mode
-        # takes a screen it has not seen for one whose styles are out of date and refreshes the
-        # whole CSS for it, twice: every stylesheet parsed again and every widget restyled, ~30 ms
-        # at each pane's first showing (the queue's at the start included). The count says it is
-        # up to date; a later change of theme or CSS still refreshes it when it comes back.
-        try:
-            self._css_update_count = self.app._css_update_count
-        except NoActiveAppError:  # made outside a running console: Textual's default stands
-            pass
+        mark_styles_current(self)  # styled once as it mounts, not restyled twice when first shown
         self.loaded_marker = -1
         self.ready = False
         self._entries = by_action(self.ACTIONS)
@@ -77,6 +70,23 @@ class PaneScreen(Screen):
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Whether an action applies right now (None shows it dimmed)."""
         return True
+
+    def why_not(self, action: str) -> str | None:
+        """Why an action offered to you does not apply now (domain/permissions.py), or None."""
+        return None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action does not apply now does nothing (it is dimmed): say why."""
+        if isinstance(self.focused, Input):
+            return
+        for entry in self.ACTIONS:
+            if entry.key is None or event.key not in entry.key.split(",") or not entry.offered_to(self.role):
+                continue
+            reason = self.why_not(action_name(entry.action))
+            if reason:
+                event.stop()
+                self.notify(clean(reason), title=f"{entry.label}: not now", severity="warning", markup=False)
+            return
 
     def action_cursor_down(self) -> None:
         focused = self.focused

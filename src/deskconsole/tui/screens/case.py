@@ -22,12 +22,14 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from deskconsole.domain import labels
 from deskconsole.domain.errors import Conflict, DeskError
-from deskconsole.domain.lifecycle import allowed_next
+from deskconsole.domain.lifecycle import SubStatus
+from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
 from deskconsole.domain.views import CaseView, EventView
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import CASE, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean, long_text, safe
@@ -35,13 +37,22 @@ from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
-SUB_STATUSES = [
-    ("customer input", "customer_input"),
-    ("development", "development"),
-    ("scheduled service", "scheduled_service"),
-    ("third party", "third_party"),
-]
-OPEN_ESCALATION = {"requested", "approved"}
+SUB_STATUSES = [(labels.SUB_STATUS[sub], sub.value) for sub in SubStatus]  # (label, value) for the form
+# Each action key of the pane and what it asks of the service (domain/permissions.py judges it).
+PERMISSIONS = {
+    "start_work": Action.START_WORK,
+    "pending": Action.SET_PENDING,
+    "resolve": Action.RESOLVE,
+    "close_case": Action.CLOSE,
+    "clone": Action.CLONE,
+    "note": Action.NOTE,
+    "customer_reply": Action.LOG_CUSTOMER_REPLY,
+    "request_escalation": Action.REQUEST_ESCALATION,
+    "log_engineering": Action.LOG_ENGINEERING,
+    "link_article": Action.LINK_ARTICLE,
+    "take": Action.TAKE,
+    "reassign": Action.REASSIGN,
+}
 EVENT_STYLES = {
     "customer_replied": "bold magenta",
     "note": "yellow",
@@ -125,10 +136,9 @@ def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
 
 
 class CaseScreen(PaneScreen):
-    CSS_PATH = style("case.tcss")
+    CSS_PATH = style(pane("case").stylesheet)
     PANE = "case"
-    ACTIONS = CASE
-    BINDINGS = bindings(CASE)
+    ACTIONS, BINDINGS = screen_keys("case")
 
     def __init__(self) -> None:
         super().__init__()
@@ -202,7 +212,7 @@ class CaseScreen(PaneScreen):
             grid.add_column(style="dim", no_wrap=True)
             grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
         esc = c.escalation
-        esc_state = Text("none", "dim") if esc is None else Text(esc.state, fmt.ESCALATION_BADGES.get(esc.state, ("", ""))[1])
+        esc_state = Text("none", "dim") if esc is None else Text(esc.state, fmt.ESCALATION_STYLES.get(esc.state, ""))
         tz = self.desk.tz
         grid.add_row(
             "Customer", cell(c.customer, limit=40),
@@ -244,7 +254,7 @@ class CaseScreen(PaneScreen):
         for i, t in enumerate(c.timers):
             if i or c.status == "closed":
                 line.append("  ·  ", "dim")
-            line.append(fmt.TIMER_LABELS.get(t.kind, t.kind).replace("close", "auto-close") + " ")
+            line.append(labels.label(labels.TIMER_KIND_NEXT, t.kind) + " ")
             line.append_text(fmt.countdown(t.due, now))
             line.append(f" ({fmt.when(t.due, self.desk.tz)})", "dim")
         return line
@@ -280,28 +290,23 @@ class CaseScreen(PaneScreen):
 
     # ------------------------------------------------------------ what applies
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        c = self.case
         if action in ("back", "reload", "scroll_down", "scroll_up"):
             return True
-        if c is None:
+        if self.case is None:
             return None
-        nexts = allowed_next(c.status)  # type: ignore[arg-type]
-        closed = c.status == "closed"
-        open_esc = c.escalation is not None and c.escalation.state in OPEN_ESCALATION
-        checks = {
-            "start_work": "in_progress" in nexts,
-            "pending": "pending" in nexts,
-            "resolve": "awaiting_confirmation" in nexts,
-            "close_case": "closed" in nexts,
-            "clone": closed,
-            "note": not closed,
-            "request_escalation": not closed and not open_esc,
-            "log_engineering": "pending" in nexts,
-            "link_article": not closed,
-            "take": not closed and c.assignee != self.me,
-            "reassign": not closed,
-        }
-        return checks.get(action, True)
+        verdict = self.verdict(action)
+        return verdict is None or verdict.allowed  # what does not apply leaves the footer (why_not says why)
+
+    def verdict(self, action: str) -> Verdict | None:
+        """What domain/permissions.py says of an action key on the case shown (None: not a case action)."""
+        permission = PERMISSIONS.get(action)
+        if permission is None or self.case is None:
+            return None
+        return may(Person(self.me, self.role), permission, CaseState.of(self.case))
+
+    def why_not(self, action: str) -> str | None:
+        verdict = self.verdict(action)
+        return None if verdict is None or verdict else verdict.reason
 
     # ---------------------------------------------------------------- actions
     def action_back(self) -> None:

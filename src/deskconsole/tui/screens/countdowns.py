@@ -9,16 +9,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
+from deskconsole.domain import labels
+from deskconsole.domain.timers import TimerKind
 from deskconsole.domain.views import TimerView
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import COUNTDOWNS, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import clean, cell
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 
-KINDS: list[str | None] = [None, "auto_close", "reminder", "followup", "status_update"]
+KINDS: list[TimerKind | None] = [None, TimerKind.AUTO_CLOSE, TimerKind.REMINDER, TimerKind.FOLLOWUP,
+                                  TimerKind.STATUS_UPDATE]
 COLUMNS = [
     ("case", "Case", 6),
     ("kind", "Timer", 13),
@@ -33,11 +36,10 @@ LIMIT = 500
 
 
 class CountdownsScreen(LocalFilter, PaneScreen):
-    CSS_PATH = style("countdowns.tcss")
+    CSS_PATH = style(pane("countdowns").stylesheet)
     FILTER_ID = "timers-filter"
     PANE = "countdowns"
-    ACTIONS = COUNTDOWNS
-    BINDINGS = bindings(COUNTDOWNS)
+    ACTIONS, BINDINGS = screen_keys("countdowns")
 
     def __init__(self) -> None:
         super().__init__()
@@ -89,7 +91,7 @@ class CountdownsScreen(LocalFilter, PaneScreen):
         overdue = sum(1 for t in shown if t.due <= now)
         line = Text(no_wrap=True)
         line.append(" kind ", "dim")
-        line.append((self.kind or "all").replace("_", " "), "bold")
+        line.append(labels.label(labels.TIMER_KIND, self.kind) if self.kind else "all", "bold")
         if self.text.strip():
             line.append("  filter ", "dim")
             line.append_text(cell(self.text, limit=30))
@@ -105,7 +107,7 @@ class CountdownsScreen(LocalFilter, PaneScreen):
         overdue = t.due <= now
         return {
             "case": Text(str(t.case), style="bold reverse red" if overdue else "bold"),
-            "kind": Text(t.kind.replace("_", " ")),
+            "kind": Text(labels.label(labels.TIMER_KIND, t.kind)),
             "due": Text(fmt.when(t.due, self.desk.tz), style="dim"),
             "left": fmt.countdown(t.due, now),
             "status": fmt.status_text(t.case_status or "", t.case_sub_status),

@@ -18,9 +18,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from deskconsole.domain.errors import DeskError
+from deskconsole.domain.lifecycle import EscalationState, Role
+from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
 from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import ESCALATIONS, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.screens.case import render_timeline
 from deskconsole.tui.styles import style
@@ -52,11 +54,20 @@ def yes_no(value: bool | None) -> Text:
     return Text("yes", "green") if value else Text("no", "bold red")
 
 
+# Each action key of the pane: what it asks of the service, and which list's selection it works on.
+PERMISSIONS = {
+    "review": (Action.REVIEW_ESCALATION, "requests"),
+    "approve": (Action.DECIDE_ESCALATION, "requests"),
+    "deny": (Action.DECIDE_ESCALATION, "requests"),
+    "status_update": (Action.STATUS_UPDATE, "approved"),
+    "de_escalate": (Action.DE_ESCALATE, "approved"),
+}
+
+
 class EscalationsScreen(PaneScreen):
-    CSS_PATH = style("escalations.tcss")
+    CSS_PATH = style(pane("escalations").stylesheet)
     PANE = "escalations"
-    ACTIONS = ESCALATIONS
-    BINDINGS = bindings(ESCALATIONS)
+    ACTIONS, BINDINGS = screen_keys("escalations")
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,8 +97,8 @@ class EscalationsScreen(PaneScreen):
         marker = self.desk.marker
 
         def fetch() -> tuple[list[EscalationView], list[EscalationView]]:
-            return (self.service.list_escalations(state="requested", open_cases_only=True),
-                    self.service.list_escalations(state="approved", open_cases_only=True))
+            return (self.service.list_escalations(state=EscalationState.REQUESTED.value, open_cases_only=True),
+                    self.service.list_escalations(state=EscalationState.APPROVED.value, open_cases_only=True))
 
         self.call(fetch, then=lambda pair: self.show(*pair, marker=marker))
 
@@ -207,7 +218,7 @@ class EscalationsScreen(PaneScreen):
         grid.add_row("Impact described", yes_no(e.impact_described))
         grid.add_row("No workaround", yes_no(e.workaround_impractical))
         grid.add_row("Milestone date", cell(e.milestone_date or "—"))
-        if e.state == "approved":
+        if e.state == EscalationState.APPROVED:
             grid.add_row("", "")
             grid.add_row(Text("Plan", style="bold"), "")
             grid.add_row("Engineer", cell(e.engineer or "—", "bold"))
@@ -221,13 +232,29 @@ class EscalationsScreen(PaneScreen):
 
     # ---------------------------------------------------------------- actions
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("review", "approve", "deny"):
-            return self.selected("requests") is not None or None
-        if action in ("status_update", "de_escalate"):
-            return self.selected("approved") is not None or None
+        if action in PERMISSIONS:
+            verdict = self.verdict(action)
+            return True if verdict else None
         if action == "open_case":
             return self.focused_escalation() is not None or None
         return True
+
+    def verdict(self, action: str) -> Verdict | None:
+        """domain/permissions.py on the escalation the action works on (None: none selected)."""
+        permission, which = PERMISSIONS[action]
+        esc = self.selected(which)
+        if esc is None:
+            return None
+        return may(Person(self.me, self.role), permission, CaseState.of_escalation(esc))
+
+    def why_not(self, action: str) -> str | None:
+        if action not in PERMISSIONS:
+            return None
+        verdict = self.verdict(action)
+        if verdict is None:
+            return "no escalation selected in " + ("the requests" if PERMISSIONS[action][1] == "requests"
+                                                   else "the approved escalations")
+        return None if verdict else verdict.reason
 
     def action_switch_list(self) -> None:
         requests = self.query_one("#esc-requests", KeyedTable)
@@ -306,7 +333,7 @@ class EscalationsScreen(PaneScreen):
 
         def agents_loaded(agents: list[Any]) -> None:
             people = [(f"{a.name} ({a.role}{', ' + ', '.join(a.skills) if a.skills else ''})", a.name)
-                      for a in agents if a.role in ("analyst", "manager")]
+                      for a in agents if a.role in (Role.ANALYST, Role.MANAGER)]
             fields = [
                 Field("engineer", "Escalation engineer (the customer's primary contact)", "select", people,
                       default=self.me),

@@ -18,8 +18,9 @@ from textual.app import ComposeResult
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
+from deskconsole.domain import labels
 from deskconsole.domain.views import OutboxView
-from deskconsole.tui.bindings import OUTBOX, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean
@@ -28,14 +29,6 @@ from deskconsole.tui.widgets.table import KeyedTable
 
 PAGE = 100
 STATES: list[str | None] = [None, "queued", "failed", "sent"]
-KIND_LABELS = {  # short enough for the column; the detail line and the filter use the full kind
-    "awaiting_confirmation": "awaiting confirm",
-    "escalation_requested": "esc. requested",
-    "escalation_approved": "esc. approved",
-    "escalation_denied": "esc. denied",
-    "status_update_due": "status upd. due",
-    "de_escalated": "de-escalated",
-}
 STATE_STYLES = {"failed": "bold red", "queued": "dim", "sending": "dim", "sent": "green"}
 COLUMNS = [
     ("id", "Id", 5),
@@ -57,11 +50,10 @@ def short_time(value: datetime | None, tz: Any) -> Text:
 
 
 class OutboxScreen(LocalFilter, PaneScreen):
-    CSS_PATH = style("outbox.tcss")
+    CSS_PATH = style(pane("outbox").stylesheet)
     FILTER_ID = "outbox-filter"
     PANE = "outbox"
-    ACTIONS = OUTBOX
-    BINDINGS = bindings(OUTBOX)
+    ACTIONS, BINDINGS = screen_keys("outbox")
 
     def __init__(self) -> None:
         super().__init__()
@@ -153,7 +145,7 @@ class OutboxScreen(LocalFilter, PaneScreen):
         return {
             "id": Text(str(o.id), style="bold"),
             "case": Text(str(o.case)),
-            "kind": cell(KIND_LABELS.get(o.kind, o.kind.replace("_", " ")), limit=30),
+            "kind": cell(labels.label(labels.OUTBOX_KIND_SHORT, o.kind), limit=30),
             "to": cell(o.to, limit=60),
             "state": Text(o.state, style=STATE_STYLES.get(o.state, ""), no_wrap=True),
             "attempts": Text(str(o.attempts), style="" if o.attempts else "dim"),

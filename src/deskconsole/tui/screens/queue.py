@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import QUEUE, bindings
+from deskconsole.tui.panes import screen_keys
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
@@ -24,8 +24,7 @@ SORTS = ["oldest", "newest", "priority", "updated"]
 
 class QueueScreen(PaneScreen):
     PANE = "queue"
-    ACTIONS = QUEUE
-    BINDINGS = bindings(QUEUE)
+    ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
 
     def __init__(self) -> None:

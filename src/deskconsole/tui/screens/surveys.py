@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 
 from deskconsole.domain.views import SurveySummary, SurveyView
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import SURVEYS, bindings
+from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell
@@ -32,10 +32,9 @@ SCORE_STYLES = {1: "bold red", 2: "red", 3: "yellow", 4: "green", 5: "bold green
 
 
 class SurveysScreen(PaneScreen):
-    CSS_PATH = style("surveys.tcss")
+    CSS_PATH = style(pane("surveys").stylesheet)
     PANE = "surveys"
-    ACTIONS = SURVEYS
-    BINDINGS = bindings(SURVEYS)
+    ACTIONS, BINDINGS = screen_keys("surveys")
 
     def __init__(self) -> None:
         super().__init__()

@@ -7,6 +7,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.widgets import Footer
 
+from deskconsole.tui.textual_adapter import footer_ready
+
 
 class DeskFooter(Footer):
     """Textual's Footer rebuilds all of its keys (a widget each) whenever the screen's bindings
@@ -16,11 +18,11 @@ class DeskFooter(Footer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._composed: tuple | None = None
+        self._keys_shown: tuple | None = None
 
     def _showing(self) -> tuple:
         """What compose() would show now: the keys shown, each enabled or not, and the palette's."""
-        if not self._bindings_ready or not self.is_attached:
+        if not self.is_attached or not footer_ready(self):
             return (False,)
         bindings = self.screen.active_bindings
         keys = tuple((binding, enabled, tooltip) for _, binding, enabled, tooltip in bindings.values()
@@ -32,11 +34,11 @@ class DeskFooter(Footer):
         return (True, self.combine_groups, keys, palette)
 
     def compose(self) -> ComposeResult:
-        self._composed = self._showing()
+        self._keys_shown = self._showing()
         yield from super().compose()
 
     async def recompose(self) -> None:
-        if self._composed is not None and self._showing() == self._composed:
+        if self._keys_shown is not None and self._showing() == self._keys_shown:
             return
         await super().recompose()
 

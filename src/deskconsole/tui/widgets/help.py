@@ -9,7 +9,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from deskconsole.tui.bindings import GLOBAL, HELP, KeyAction, bindings
+from deskconsole.tui.bindings import HELP, KeyAction, bindings
+from deskconsole.tui.panes import GLOBAL
 from deskconsole.tui.styles import style
 
 
