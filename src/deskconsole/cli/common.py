@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command
-from deskconsole.mail.cli import register as register_mail
 from deskconsole.domain.clock import format_countdown, format_time
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
+from deskconsole.domain.text import visible
 from deskconsole.domain.timers import TimerKind
+from deskconsole.mail.cli import register as register_mail
 from deskconsole.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,26 +31,14 @@ PROG = "deskconsole"
 # --------------------------------------------------------------------------- text
 
 
-# C0 controls, DEL, C1 controls, bidi overrides/isolates, line/paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BLOCK = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def safe(value: object) -> str:
     """One line of untrusted text made inert: every control character shown as an escape (\\x1b)."""
-    text = "" if value is None else str(value)
-    return _CONTROL.sub(_visible, text)
+    return visible(value, lines=False)
 
 
 def safe_block(value: object) -> str:
     """Multi-line untrusted text: newlines and tabs kept, every other control character escaped."""
-    text = "" if value is None else str(value)
-    return _CONTROL_BLOCK.sub(_visible, text.replace("\r\n", "\n"))
+    return visible(value)
 
 
 # Characters JSON may carry raw but a terminal must not get raw (json.dumps escapes only C0 itself).
