@@ -52,7 +52,6 @@ from deskconsole.demodata import (
 from deskconsole.domain.clock import FixedClock
 from deskconsole.domain.errors import DeskError, InvalidInput
 
-
 HORIZON = timedelta(days=35)
 BULK_ABOVE = 200  # larger demos write all but the LIVELY newest cases in bulk
 LIVELY = 60

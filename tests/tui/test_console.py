@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from tuidesk import HOSTILE_TITLE, screen_text, settle
 
 from deskconsole.domain.errors import NotFound
-from deskconsole.tui import bindings as keys
-from deskconsole.tui import panes
-from deskconsole.tui.headline import header_line
-from deskconsole.tui import styles
 from deskconsole.settings import Settings
+from deskconsole.tui import bindings as keys
+from deskconsole.tui import panes, styles
 from deskconsole.tui.app import DeskApp, make_app, run_console, styles_dir
+from deskconsole.tui.headline import header_line
 from deskconsole.tui.screens import queue as queue_module
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.countdowns import CountdownsScreen
@@ -23,7 +23,6 @@ from deskconsole.tui.screens.surveys import SurveysScreen
 from deskconsole.tui.text import cell, clean, safe
 from deskconsole.tui.widgets.form import FormScreen
 from deskconsole.tui.widgets.help import HelpScreen
-from tuidesk import HOSTILE_TITLE, screen_text, settle
 
 SIZE = (120, 40)
 LITERAL_TITLE = r"[bold red]pwned[/] \x1b[31mRED\x1b[0m [link=http://evil.example]click[/link] \x07bell"

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import timezone
 
 import pytest
+from tuidesk import NOW, settle
 
 from deskconsole.tui.prepaint import frame_lines
 from deskconsole.tui.queuespec import PAGE, first_query
 from deskconsole.tui.textual_adapter import screen_strips
-from tuidesk import NOW, settle
 
 
 def textual_cells(app) -> list[list[tuple[str, tuple | None, tuple | None]]]:

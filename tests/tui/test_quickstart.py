@@ -6,6 +6,8 @@ import gc
 import threading
 from datetime import timedelta, timezone
 
+from tuidesk import screen_text, settle
+
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.settings import Settings
 from deskconsole.tui import quickstart
@@ -13,7 +15,6 @@ from deskconsole.tui.app import open_console
 from deskconsole.tui.screens import queue as queue_module
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.queue import QueueScreen
-from tuidesk import screen_text, settle
 
 SIZE = (120, 40)
 

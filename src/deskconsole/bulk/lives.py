@@ -15,7 +15,6 @@ from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, text
 from deskconsole.demodata import PLAN_WEIGHTS
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
 
-
 CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
 CACHE_KB = 262_144  # SQLite page cache of the writer of a new desk
 HOUR = 3600

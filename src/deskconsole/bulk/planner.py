@@ -28,11 +28,11 @@ from deskconsole.bulk.lives import (
     PRIORITY,
     SURVEY_SHARE,
     TABLES,
-    _Times,
     BulkSummary,
     _json_cache,
     _kinds,
     _life,
+    _Times,
     fingerprint,
 )
 from deskconsole.bulkload import Dialect, TableLoad

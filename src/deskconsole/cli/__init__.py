@@ -25,7 +25,6 @@ from deskconsole.cli.common import MODULE_OF, Context, Output, _db_problem, _saf
 from deskconsole.domain.errors import DeskError
 from deskconsole.settings import load_settings
 
-
 TICK_PAUSE_ENV = "DESKCONSOLE_TICK_PAUSE_AFTER"
 
 

@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command
-from deskconsole.mail.cli import register as register_mail
 from deskconsole.domain.clock import format_countdown, format_time
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.timers import TimerKind
+from deskconsole.mail.cli import register as register_mail
 from deskconsole.settings import Settings
 
 if TYPE_CHECKING:

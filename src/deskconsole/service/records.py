@@ -22,7 +22,6 @@ from deskconsole.store.models import Article, Case, Event, Outbox, Survey, Timer
 from deskconsole.store.prepared import Runner
 from deskconsole.store.watch import note_write
 
-
 MAX_TITLE = 500
 MAX_TEXT = 1_000_000
 MAX_SHORT = 200

@@ -53,14 +53,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from deskconsole.domain import labels
 from deskconsole.domain.clock import Clock
 from deskconsole.domain.errors import DeskError, InvalidInput
-from deskconsole.tui.bindings import bindings
-from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
-from deskconsole.tui.commands import DeskCommands
 from deskconsole.store.changes import WatchLost, connection_lost
-from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
-from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
 from deskconsole.tui import styles
+from deskconsole.tui.bindings import bindings
+from deskconsole.tui.commands import DeskCommands
+from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
+from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
+from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
+from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
 

@@ -13,9 +13,9 @@ from textual.worker import Worker
 from deskconsole.domain.errors import DeskError
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui.bindings import KeyAction, action_name, by_action
+from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.text import clean
 from deskconsole.tui.textual_adapter import mark_styles_current
-from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.widgets.header import DeskHeader
 
 if TYPE_CHECKING:
