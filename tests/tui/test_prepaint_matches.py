@@ -4,7 +4,7 @@ cell by cell, in the same colours, or the user sees the queue jump as the consol
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import timezone, UTC
 
 import pytest
 from tuidesk import NOW, settle
@@ -40,7 +40,7 @@ async def test_the_pre_paint_shows_what_the_consoles_first_frame_shows(app_as, s
     query = first_query(role, user)
     rows = service.list_cases(**query)
     painted = frame_lines(width=width, height=height, user=user, role=role, view=query["view"], sort=query["sort"],
-                          rows=rows[:PAGE], now=NOW, tz=timezone.utc)
+                          rows=rows[:PAGE], now=NOW, tz=UTC)
     app = app_as(user)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)

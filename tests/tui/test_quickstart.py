@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import timedelta, timezone
+from datetime import timedelta, timezone, UTC
 
 from tuidesk import screen_text, settle
 
@@ -46,7 +46,7 @@ async def wait_until(pilot, condition, rounds: int = 400) -> None:
 
 async def test_fast_start_paints_the_queue_before_the_service_and_then_works(service, ids, clock, monkeypatch):
     gate = threading.Event()
-    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=timezone.utc)
+    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=UTC)
     assert app.quick is not None and not app.service_ready
     async with app.run_test(size=SIZE) as pilot:
         queue = app.screen
@@ -91,7 +91,7 @@ async def test_the_first_screen_drawn_already_shows_the_queue(service, ids, cloc
         return real_read(*args, **kwargs)
 
     monkeypatch.setattr(quickstart, "read_window", read_window)
-    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=timezone.utc)
+    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=UTC)
     drawn: list[list[str]] = []  # the queue's rows at each screen refresh written out
     real = app._display
 
@@ -118,7 +118,7 @@ async def test_a_live_console_on_the_fast_start_fires_due_timers(service, clock,
     assert running, "the test desk has running timers"
     soonest = min(running, key=lambda t: t.due)
     clock.set(soonest.due + timedelta(seconds=1))
-    app = open_console(settings_for(service, "sam", clock, monkeypatch), live=True, tz=timezone.utc)
+    app = open_console(settings_for(service, "sam", clock, monkeypatch), live=True, tz=UTC)
     assert app.quick is not None and app.ticker
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: soonest.id not in {t.id for t in service.running_timers()}, rounds=2000)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, UTC
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +12,7 @@ from deskconsole.domain import calendar as calendar_module
 from deskconsole.domain.calendar import BusinessCalendar, CalendarError, format_hours, parse_hours, to_seconds
 from deskconsole.domain.errors import InvalidInput
 
-UTC = timezone.utc
+UTC = UTC
 H = 3600
 
 

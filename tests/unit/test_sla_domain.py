@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timezone, UTC
 
 import pytest
 from hypothesis import given, settings
@@ -30,7 +30,7 @@ from deskconsole.domain.sla import (
     status_events,
 )
 
-UTC = timezone.utc
+UTC = UTC
 H = 3600
 
 ISSUE_FILE = """\

@@ -112,7 +112,7 @@ class Mailbox:
             self.client = IMAPClient(config.host, port=config.port, ssl=config.tls,
                                      ssl_context=ssl.create_default_context() if config.tls else None,
                                      timeout=config.timeout)
-        except (OSError, socket.error) as exc:
+        except OSError as exc:
             raise ImapUnavailable(f"cannot reach the IMAP server {config.safe_url()}: {exc}") from None
         try:
             self._login()
