@@ -503,4 +503,4 @@ def build_demo(
     return _Builder(service, cases - bulk, seed, progress, bulk=bulk).run()
 
 
-__all__ = ["build_demo", "DemoSummary"]
+__all__ = ["DemoSummary", "build_demo"]

@@ -99,7 +99,7 @@ def _customer_actor(case: Addressee) -> str:
 class Written:
     """A row an action just wrote with a Core insert (an audit event): its id and its values."""
 
-    __slots__ = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data")
+    __slots__ = ("actor", "at", "body", "case_id", "data", "id", "kind", "recorded_at")
 
     def __init__(self, id: int, **values: Any) -> None:  # noqa: A002
         self.id = id
@@ -213,7 +213,7 @@ class ActionState:
     A batch runs many actions on one session: each starts with next_action(); the kept connection
     stays. Reached with action_state(session) (kept in the session's info under one key)."""
 
-    __slots__ = ("kept", "case_records", "pending_timers", "before_settle")
+    __slots__ = ("before_settle", "case_records", "kept", "pending_timers")
 
     def __init__(self) -> None:
         self.kept: tuple[SessionTransaction, Runner] | None = None

@@ -589,5 +589,15 @@ def render_cell(table: DataTable, row: int, column: int, base_style: Style, widt
     return table._render_cell(row, column, base_style, width, cursor, hover)
 
 
-__all__ = ["FastDataTable", "Private", "RELIED_ON", "datatable_drawn", "footer_ready", "forget_drawn",
-           "mark_styles_current", "render_cell", "screen_strips", "set_hover_cursor"]
+__all__ = [
+    "RELIED_ON",
+    "FastDataTable",
+    "Private",
+    "datatable_drawn",
+    "footer_ready",
+    "forget_drawn",
+    "mark_styles_current",
+    "render_cell",
+    "screen_strips",
+    "set_hover_cursor",
+]
