@@ -145,25 +145,22 @@ class ServiceBase:
             yield from batch.savepoint(always=savepoint)
             return
         if not self._pg:
-            with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
-                with session.begin():
-                    yield session
-                    _write_cases(session)
-            return
-        # PostgreSQL: other consoles LISTEN; the touched case ids go out when this commits.
-        with TrackedSession(self.engine, expire_on_commit=False, autoflush=True) as session:
-            with session.begin():
+            with Session(self.engine, expire_on_commit=False, autoflush=True) as session, session.begin():
                 yield session
                 _write_cases(session)
-                announce(session)
+            return
+        # PostgreSQL: other consoles LISTEN; the touched case ids go out when this commits.
+        with TrackedSession(self.engine, expire_on_commit=False, autoflush=True) as session, session.begin():
+            yield session
+            _write_cases(session)
+            announce(session)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
         if self._pg and self._who is None:
             self.login_identity()
-        with Session(self._read_engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with Session(self._read_engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     def _agent(self, s: Session, name: str | None) -> Agent:
         if not name:

@@ -54,7 +54,7 @@ class SurveysMixin(ServiceBase):
             dist_rows = s.exec(
                 select(Survey.score, func.count()).where(col(Survey.score).is_not(None)).group_by(Survey.score)
             ).all()
-            distribution = {n: 0 for n in range(1, 6)}
+            distribution = dict.fromkeys(range(1, 6), 0)
             distribution.update({int(k): int(v) for k, v in dist_rows})
             answered = sum(distribution.values())
             good = distribution[4] + distribution[5]
