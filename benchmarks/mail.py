@@ -43,7 +43,7 @@ class Keep:
     def __init__(self) -> None:
         self.sent = []
 
-    def send(self, message, sender, recipients):  # noqa: ANN001
+    def send(self, message, sender, recipients):
         self.sent.append(message)
         return {}
 

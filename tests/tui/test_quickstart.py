@@ -25,7 +25,7 @@ def settings_for(service, user: str, clock, monkeypatch, gate: threading.Event |
     settings = Settings(db_url=str(service.engine.url), user=user, clock=clock)
     real = Settings.make_service
 
-    def make_service(self, **kw):  # noqa: ANN001, ANN003, ANN202
+    def make_service(self, **kw):
         if gate is not None:
             assert gate.wait(30), "the test never let the service load"
         if fail is not None:
@@ -85,7 +85,7 @@ async def test_the_first_screen_drawn_already_shows_the_queue(service, ids, cloc
     gate = threading.Event()
     real_read = quickstart.read_window
 
-    def read_window(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def read_window(*args, **kwargs):
         if threading.current_thread() is not threading.main_thread():
             assert gate.wait(30), "the test never let the read finish"
         return real_read(*args, **kwargs)
@@ -95,7 +95,7 @@ async def test_the_first_screen_drawn_already_shows_the_queue(service, ids, cloc
     drawn: list[list[str]] = []  # the queue's rows at each screen refresh written out
     real = app._display
 
-    def display(screen, renderable) -> None:  # noqa: ANN001
+    def display(screen, renderable) -> None:
         if renderable is not None and not app._batch_count:
             drawn.append(app.screen.table.keys() if isinstance(app.screen, QueueScreen) else [])
         real(screen, renderable)
@@ -225,7 +225,7 @@ async def test_a_stale_filter_answer_never_overwrites_a_newer_one(app_as, ids):
     slow = threading.Event()
     real = app.list_cases
 
-    def list_cases(**query):  # noqa: ANN003, ANN202
+    def list_cases(**query):
         if query.get("text") == "s":
             assert slow.wait(30)  # the answer for "s" arrives only after the one for "st..."
         return real(**query)

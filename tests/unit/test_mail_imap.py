@@ -38,7 +38,7 @@ class Smtp:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 2.0.0 Message accepted"
 
@@ -200,7 +200,7 @@ class FakeClient:
     def has_capability(self, name: str) -> bool:
         return name in self.capabilities
 
-    def starttls(self, context) -> None:  # noqa: ANN001
+    def starttls(self, context) -> None:
         self.calls.append("starttls")
 
     def login(self, user: str, password: str) -> None:

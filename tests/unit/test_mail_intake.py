@@ -36,7 +36,7 @@ class KeepTransport:
     def __init__(self) -> None:
         self.sent = []
 
-    def send(self, message, sender, recipients):  # noqa: ANN001
+    def send(self, message, sender, recipients):
         self.sent.append(message)
         return {}
 
@@ -291,7 +291,7 @@ def test_a_crash_while_applying_leaves_neither_the_record_nor_the_case(world, mo
     raw = world.mail("Printer on fire")
     real = Intake._do
 
-    def crash(self, *args, **kwargs):  # noqa: ANN001
+    def crash(self, *args, **kwargs):
         real(self, *args, **kwargs)  # the case is opened in the transaction …
         raise RuntimeError("power cut")  # … which then never commits
 

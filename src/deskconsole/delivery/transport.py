@@ -276,7 +276,7 @@ class _SMTP(smtplib.SMTP):
         super().__init__(local_hostname=local_hostname, timeout=timeout)  # no host: connect() comes next
         self._host = host  # the name STARTTLS checks the certificate against
 
-    def _get_socket(self, host, port, timeout):  # noqa: ANN001, ANN202 - smtplib's signature
+    def _get_socket(self, host, port, timeout):  # smtplib's signature
         return _open_socket(self._watchdog, host, port, timeout, self.source_address)
 
 
@@ -287,7 +287,7 @@ class _SMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801 - after smtplib.SMTP_SSL
         super().__init__(local_hostname=local_hostname, timeout=timeout, context=context)
         self._host = host
 
-    def _get_socket(self, host, port, timeout):  # noqa: ANN001, ANN202 - smtplib's signature
+    def _get_socket(self, host, port, timeout):  # smtplib's signature
         raw = _open_socket(self._watchdog, host, port, timeout, self.source_address)
         try:
             return self.context.wrap_socket(raw, server_hostname=self._host)

@@ -210,7 +210,7 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
                     fallback_subject=row.subject, fallback_body=row.body,
                 )
                 message = build_message(row, case, rendered, recipients, opts, now)
-        except Exception as exc:  # noqa: BLE001 - one unbuildable row must not block the rows after it
+        except Exception as exc:  # one unbuildable row must not block the rows after it
             log.exception("cannot build the message for outbox row %s", row.id)
             problem = f"could not build the message: {type(exc).__name__}: {exc}"[:MAX_ERROR]
         if problem:
@@ -478,7 +478,7 @@ def watch(
     while not stop.is_set():
         try:
             results = deliver_once(engine, clock, transport, opts, stop=stop)
-        except Exception as exc:  # noqa: BLE001 - keep the watch alive; report and wait
+        except Exception as exc:  # keep the watch alive; report and wait
             if on_error is None:
                 log.exception("delivery pass failed")
             else:

@@ -145,7 +145,7 @@ class Mailbox:
         criteria = ["NOT", "KEYWORD", flag] if self.flag == DONE_FLAG else ["UNSEEN"]
         return sorted(self.client.search(criteria))
 
-    def messages(self, uids: list[int]):  # noqa: ANN201 - an iterator of (uid, raw bytes)
+    def messages(self, uids: list[int]):  # an iterator of (uid, raw bytes)
         """(uid, raw message) for each uid, in groups of about FETCH_BYTES (peeking: nothing marked)."""
         sizes = self.client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
         group: list[int] = []
@@ -160,7 +160,7 @@ class Mailbox:
         if group:
             yield from self._fetch(group)
 
-    def _fetch(self, uids: list[int]):  # noqa: ANN202
+    def _fetch(self, uids: list[int]):
         data = self.client.fetch(uids, ["BODY.PEEK[]"])
         for uid in uids:
             item = data.pop(uid, None)

@@ -153,7 +153,7 @@ class _HtmlText(HTMLParser):
         self.skip = 0
         self.quote = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:  # noqa: ANN001
+    def handle_starttag(self, tag: str, attrs) -> None:
         if tag in self._SKIP:
             self.skip += 1
         elif tag == "blockquote":
@@ -412,7 +412,7 @@ BIG_PART = 512 * 1024
 EXTRACTED = "X-Deskconsole-Extracted"
 
 
-def _delimiters(raw: bytes, start: int, end: int, boundary: bytes):  # noqa: ANN202
+def _delimiters(raw: bytes, start: int, end: int, boundary: bytes):
     """(line start, line end, closing?) of each delimiter line of a multipart body."""
     marker = b"--" + boundary
     pos = start

@@ -101,7 +101,7 @@ class Written:
 
     __slots__ = ("actor", "at", "body", "case_id", "data", "id", "kind", "recorded_at")
 
-    def __init__(self, id: int, **values: Any) -> None:  # noqa: A002
+    def __init__(self, id: int, **values: Any) -> None:
         self.id = id
         for name, value in values.items():
             setattr(self, name, value)

@@ -41,7 +41,7 @@ class PaneScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     @property
-    def service(self):  # noqa: ANN201
+    def service(self):
         return self.desk.service
 
     @property
