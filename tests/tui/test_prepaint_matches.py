@@ -4,7 +4,7 @@ cell by cell, in the same colours, or the user sees the queue jump as the consol
 
 from __future__ import annotations
 
-from datetime import timezone, UTC
+from datetime import UTC
 
 import pytest
 from tuidesk import NOW, settle

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import timedelta, timezone, UTC
+from datetime import UTC, timedelta
 
 from tuidesk import screen_text, settle
 

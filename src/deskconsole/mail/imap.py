@@ -20,7 +20,6 @@ stop), polling every `interval` seconds otherwise; SIGTERM or ctrl+c end it with
 from __future__ import annotations
 
 import ipaddress
-import socket
 import ssl
 import threading
 import time
