@@ -47,11 +47,11 @@ async def test_the_pre_paint_shows_what_the_consoles_first_frame_shows(app_as, s
         shown = textual_cells(app)
     ours = prepaint_cells(painted)
     assert len(ours) == len(shown) == height
-    for y, (mine, theirs) in enumerate(zip(ours, shown)):
+    for y, (mine, theirs) in enumerate(zip(ours, shown, strict=True)):
         text_mine, text_theirs = "".join(c for c, _, _ in mine), "".join(c for c, _, _ in theirs)
         assert text_mine == text_theirs, f"line {y} text:\n pre-paint {text_mine!r}\n console   {text_theirs!r}"
-    for y, (mine, theirs) in enumerate(zip(ours, shown)):
+    for y, (mine, theirs) in enumerate(zip(ours, shown, strict=True)):
         # (a blank cell shows only its background: the console leaves its foreground unset)
-        differ = [(x, m, t) for x, (m, t) in enumerate(zip(mine, theirs))
+        differ = [(x, m, t) for x, (m, t) in enumerate(zip(mine, theirs, strict=False))
                   if m[2] != t[2] or (m[0] != " " and m[1] != t[1])]
         assert not differ, f"line {y} colours differ at {len(differ)} cells, first {differ[:3]}"

@@ -104,7 +104,7 @@ def assert_same_screen(table: KeyedTable) -> None:
     ours = screen(table)
     theirs = drawn_by_datatable(table)
     assert len(ours) == len(theirs) == table.size.height
-    for y, (mine, want) in enumerate(zip(ours, theirs)):
+    for y, (mine, want) in enumerate(zip(ours, theirs, strict=True)):
         assert mine == want, f"line {y} differs"
         assert [s.style.meta if s.style else {} for s in mine] == [s.style.meta if s.style else {} for s in want]
 

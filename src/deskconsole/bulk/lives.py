@@ -330,7 +330,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str]) -> _Life:
         answer()
     answer_cells = (TA, Seed("score"), Seed("comment"), Seed("flagged")) if answered else (None, None, None, False)
     life.survey.append({"id": Id("sb", 1), "case_id": CID, "sent_at": closed_at, "to": ADDRESS,
-                        **dict(zip(("answered_at", "score", "comment", "flagged"), answer_cells))})
+                        **dict(zip(("answered_at", "score", "comment", "flagged"), answer_cells, strict=True))})
     return life
 
 

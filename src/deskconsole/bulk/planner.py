@@ -373,7 +373,7 @@ class _Planner:
     def summary(self) -> BulkSummary:
         s = BulkSummary(cases=self.total, articles=self.articles)
         statuses: Counter[str] = Counter()
-        for life, n in zip(self.lives, self.per_kind):
+        for life, n in zip(self.lives, self.per_kind, strict=True):
             statuses[life.status] += n
             s.events += n * len(life.events)
             s.outbox += n * len(life.outbox)

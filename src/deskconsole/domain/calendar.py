@@ -115,7 +115,7 @@ def _parse_days(text: str) -> list[int]:
         bounds = part.strip().split("-")
         try:
             indices = [WEEKDAYS.index(b.strip()[:3]) for b in bounds]
-            if any(b.strip() not in (WEEKDAYS[i], _LONG_DAYS[i]) for b, i in zip(bounds, indices)):
+            if any(b.strip() not in (WEEKDAYS[i], _LONG_DAYS[i]) for b, i in zip(bounds, indices, strict=True)):
                 raise ValueError
         except ValueError:
             raise CalendarError(f"not a day or span of days (mon, tue, …, sun; e.g. mon-fri): {part.strip()!r}") \

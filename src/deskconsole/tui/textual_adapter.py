@@ -208,7 +208,7 @@ class FastDataTable(DataTable):
                 raise DuplicateKey(f"The row key {row_key!r} already exists.")
             locations[row_key] = row_index
             row_index += 1
-            self._data[row_key] = dict(zip(column_keys, cells))
+            self._data[row_key] = dict(zip(column_keys, cells, strict=False))
             self.rows[row_key] = Row(row_key, 1)
             self._new_rows.add(row_key)
         self._require_update_dimensions = True
