@@ -179,7 +179,7 @@ class DeskApp(App[None]):
         if quick is not None and not quick.loaded:
             try:
                 return quick.list_cases(**query)
-            except Exception:  # the service answers instead (and refuses what is wrong)
+            except Exception:  # noqa: BLE001 -- the service answers instead (and refuses what is wrong)
                 pass
         return self.service.list_cases(**query)
 

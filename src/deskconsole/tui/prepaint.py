@@ -408,7 +408,7 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
 
         fd, out = stdin.fileno(), stdout.fileno()
         saved = termios.tcgetattr(fd)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- no terminal to paint on: the console starts as usual
         return None
     quick = None
     entered = False
@@ -442,7 +442,7 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
             if entered:
                 os.write(out, LEAVE.encode())
             termios.tcsetattr(fd, termios.TCSANOW, saved)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- best effort: the console sets the terminal up itself
             pass
         if quick is not None:
             quick.close()

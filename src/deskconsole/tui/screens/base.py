@@ -116,7 +116,7 @@ class PaneScreen(Screen):
         def job() -> None:
             try:
                 result = fn()
-            except Exception as exc:  # refusals and failures both reach the user, never crash the console
+            except Exception as exc:  # noqa: BLE001 -- refusals and failures reach the user, never crash the console
                 self.post_message(ServiceRefused(exc, otherwise))
                 return
             self.post_message(ServiceAnswered(result, then))
