@@ -351,7 +351,7 @@ def ingest_stream(
     def take() -> Iterator[Line]:
         while again:
             yield again.popleft()
-        for item in source:  # (not `yield from`: ending this generator must not close the source)
+        for item in source:  # noqa: UP028 -- not `yield from`: ending this generator must not close the source
             yield item
 
     while not finished:

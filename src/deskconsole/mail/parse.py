@@ -555,9 +555,7 @@ def _is_attachment(part: Message) -> bool:
         disposition = ""
     if disposition == "attachment":
         return True
-    if ctype in ("text/plain", "text/html") and disposition in ("", "inline"):
-        return False
-    return True
+    return not (ctype in ("text/plain", "text/html") and disposition in ("", "inline"))
 
 
 def _body_and_attachments(msg: Message, defects: list[str],

@@ -328,9 +328,12 @@ class DeskApp(App[None]):
             return
         if event.state == WorkerState.ERROR:
             self.log.error("background tick failed", event.worker.error)
-        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) and self.ticker:
-            if not any(w.group == "ticker" and w.is_running for w in self.workers if w is not event.worker):
-                self._arm()
+        if (
+            event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+            and self.ticker
+            and not any(w.group == "ticker" and w.is_running for w in self.workers if w is not event.worker)
+        ):
+            self._arm()
 
     def on_desk_changed(self, message: DeskChanged) -> None:
         if self.db_down_since is not None:
@@ -473,9 +476,12 @@ class DeskApp(App[None]):
             self.log.error("delivery pass failed", error)
             self.notify(clean(f"Delivery pass failed: {type(error).__name__}: {error}", single_line=True)[:300],
                         title="Outbox", severity="error", timeout=10, markup=False)
-        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            if self.deliverer is not None and not self._delivering():
-                self._arm_delivery()
+        if (
+            event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+            and self.deliverer is not None
+            and not self._delivering()
+        ):
+            self._arm_delivery()
 
     def on_outbox_delivered(self, message: OutboxDelivered) -> None:
         results = message.results
