@@ -225,7 +225,8 @@ class Progress:
     def __init__(self, service: Service, path: str, stream: IO[bytes]) -> None:
         self.service = service
         self.path = path
-        self.key = "ingest:" + hashlib.sha256(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        real = os.path.realpath(path).encode("utf-8", "surrogateescape")
+        self.key = "ingest:" + hashlib.sha256(real).hexdigest()[:32]
         self.digest = hashlib.sha256()
         self.line = 0
         self.offset = 0

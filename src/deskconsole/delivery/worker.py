@@ -183,7 +183,9 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
                 state=SENDING,
                 claimed_until=now + opts.lease,
                 attempts=col(Outbox.attempts) + 1,
-                message_id=func.coalesce(col(Outbox.message_id), message_id_for(case_id, row_id, opts.domain, opts.token())),
+                message_id=func.coalesce(
+                    col(Outbox.message_id), message_id_for(case_id, row_id, opts.domain, opts.token())
+                ),
             )
             .execution_options(synchronize_session=False)
         ).rowcount

@@ -34,8 +34,8 @@ URL_ENV = "DESKCONSOLE_IMAP_URL"
 PASSWORD_ENV = "DESKCONSOLE_IMAP_PASSWORD"
 DONE_FLAG = b"$Deskconsole"
 FETCH_BYTES = 32 * 1024 * 1024  # message bytes asked for in one FETCH (a larger message comes alone)
-IDLE_RENEW = 25 * 60.0
-GROUP = 100  # messages applied in one transaction (and marked with one STORE)  # IDLE is ended and started again before servers drop it (RFC 2177: 29 min)
+IDLE_RENEW = 25 * 60.0  # IDLE is ended and started again before servers drop it (RFC 2177: 29 min)
+GROUP = 100  # messages applied in one transaction (and marked with one STORE)
 
 
 class ImapUnavailable(Exception):

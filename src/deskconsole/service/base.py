@@ -268,13 +268,17 @@ class ServiceBase:
             "data": _event_data(data) if data else None,
         }
 
-    def _outbox(self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str) -> None:
+    def _outbox(
+        self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str
+    ) -> None:
         _db(s).insert(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
             "created_at": event.recorded_at, "state": "queued", "attempts": 0,
         })
 
-    def _cancel_timers(self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime) -> list[str]:
+    def _cancel_timers(
+        self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime
+    ) -> list[str]:
         db = _db(s)
         pending = _pending_timers(s).pop(case.id, None)
         if pending is None:
@@ -392,7 +396,8 @@ class ServiceBase:
         self._outbox(
             s, case, event, "survey", to,
             f"[case {case.id}] How did we do?",
-            f"Case {case.id} ({case.title}) is closed. Please rate our support from 1 to 5, with a comment if you like.",
+            f"Case {case.id} ({case.title}) is closed. "
+            "Please rate our support from 1 to 5, with a comment if you like.",
         )
         if case.resolution:
             fingerprint = _fingerprint(case.resolution)

@@ -233,7 +233,9 @@ class CasesMixin(ServiceBase):
             self._event(s, source, "cloned", agent.name, now, clone=case.id)
             return self._case_view(s, case)
 
-    def assign(self, case_id: int, assignee: str | None, *, actor: str, expected_version: int | None = None) -> CaseView:
+    def assign(
+        self, case_id: int, assignee: str | None, *, actor: str, expected_version: int | None = None
+    ) -> CaseView:
         """Reassign (manager or supervisor), or take a case yourself (an analyst naming themself)."""
         with self._tx() as s:
             who = self._me(s, actor)
