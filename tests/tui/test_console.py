@@ -177,7 +177,7 @@ async def test_views_and_sort(app_as, ids):
         assert queue.table.keys()[0] == str(ids["storage"])  # P1 first
 
 
-@pytest.mark.parametrize("user,pane", [("alice", "1"), ("alice", "2"), ("maria", "3"), ("sam", "4"),
+@pytest.mark.parametrize(("user", "pane"), [("alice", "1"), ("alice", "2"), ("maria", "3"), ("sam", "4"),
                                        ("sam", "5")])
 async def test_hostile_text_in_every_pane(app_as, ids, user, pane):
     app = app_as(user)

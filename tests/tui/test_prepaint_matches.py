@@ -33,7 +33,7 @@ def prepaint_cells(lines) -> list[list[tuple[str, tuple | None, tuple | None]]]:
     return [[(char, how.fg, how.bg) for text, how in line for char in text] for line in lines]
 
 
-@pytest.mark.parametrize("user,role", [("alice", "analyst"), ("sam", "supervisor"), ("maria", "manager")])
+@pytest.mark.parametrize(("user", "role"), [("alice", "analyst"), ("sam", "supervisor"), ("maria", "manager")])
 @pytest.mark.parametrize("size", [(120, 40), (96, 24)])
 async def test_the_pre_paint_shows_what_the_consoles_first_frame_shows(app_as, service, user, role, size):
     width, height = size

@@ -197,7 +197,8 @@ async def test_a_changed_cell_redraws_that_cell_only(monkeypatch: pytest.MonkeyP
         screen(table)
         drawn: list[str] = []
         draw = adapter.draw_line
-        monkeypatch.setattr(adapter, "draw_line", lambda console, text, *a: drawn.append(text.plain) or draw(console, text, *a))
+        monkeypatch.setattr(adapter, "draw_line",
+                            lambda console, text, *a: drawn.append(text.plain) or draw(console, text, *a))
         table.set_cell("3", "next", Text("in 3h 11m", style="bold red", no_wrap=True))
         await pilot.pause()
         lines = screen(table)

@@ -21,8 +21,10 @@ def utc(text: str) -> datetime:
 
 
 EU = BusinessCalendar.build("eu", "Europe/Berlin", "mon-fri 08:00-18:00", ["DE"], ["2026-12-24", "2026-12-31"])
-NY = BusinessCalendar.build("ny", "America/New_York", {"mon": "09:00-12:00,13:00-17:00", "tue": "09:00-12:00,13:00-17:00",
-                                                      "wed": "09:00-12:00,13:00-17:00", "thu": "09:00-12:00,13:00-17:00",
+NY = BusinessCalendar.build("ny", "America/New_York", {"mon": "09:00-12:00,13:00-17:00",
+                                                      "tue": "09:00-12:00,13:00-17:00",
+                                                      "wed": "09:00-12:00,13:00-17:00",
+                                                      "thu": "09:00-12:00,13:00-17:00",
                                                       "fri": "09:00-12:00,13:00-17:00"}, ["US"])
 NIGHT = BusinessCalendar.build("night", "Europe/Berlin", "daily 00:00-04:00")
 NIGHT_NY = BusinessCalendar.build("night-ny", "America/New_York", "daily 01:00-03:00")

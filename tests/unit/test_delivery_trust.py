@@ -131,7 +131,7 @@ class Mailbox:
             self.auth.append((session.ssl is not None, auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == PASSWORD.encode(), handled=False)
 
-    async def handle_DATA(self, server, session, envelope):
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd's hook name
         with self.lock:
             self.accepted.append(session.ssl is not None)
         return "250 2.0.0 Message accepted"
