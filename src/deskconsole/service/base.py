@@ -54,7 +54,10 @@ from deskconsole.store.models import Agent, Timer
 from deskconsole.store.watch import TrackedSession, announce, note_write
 
 if TYPE_CHECKING:
+    from deskconsole.domain.views import ArticleView, CaseView, EscalationView, Fired, SurveyView, TimerView
     from deskconsole.service.batch import Batch
+    from deskconsole.service.routing import NewCase
+    from deskconsole.store.models import Article, Escalation, Survey
 
 
 class ServiceBase:
@@ -65,6 +68,21 @@ class ServiceBase:
 
     # Inside batch(): the batch this Service (batch.service, a copy bound to it) runs its actions in.
     _batch: Batch | None = None
+
+    if TYPE_CHECKING:  # what the parts call on each other through self (for the type checker only)
+        def _settle(self, s: Session, case: CaseRecord) -> None: ...  # timers.py
+        def _fire(
+            self, s: Session, timer_id: int, case_id: int, now: datetime, timer: tuple[str, datetime] | None = None,
+        ) -> Fired | None: ...  # timers.py
+        @staticmethod
+        def _timer_view(t: Timer, c: AnyCase, assignee: str | None) -> TimerView: ...  # timers.py
+        def _route(self, s: Session, case: NewCase) -> Agent | None: ...  # routing.py
+        def _open_escalation(self, s: Session, case_id: int) -> Escalation | None: ...  # escalations.py
+        def _escalation_view(self, s: Session, esc: Escalation, case: AnyCase) -> EscalationView: ...
+        def _case_view(self, s: Session, case: AnyCase) -> CaseView: ...  # views.py
+        def _survey_view(self, s: Session, sv: Survey, case: AnyCase) -> SurveyView: ...  # surveys.py
+        @staticmethod
+        def _article_view(a: Article) -> ArticleView: ...  # knowledge.py
 
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,
