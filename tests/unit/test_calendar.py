@@ -12,7 +12,6 @@ from deskconsole.domain import calendar as calendar_module
 from deskconsole.domain.calendar import BusinessCalendar, CalendarError, format_hours, parse_hours, to_seconds
 from deskconsole.domain.errors import InvalidInput
 
-UTC = UTC
 H = 3600
 
 

@@ -30,7 +30,6 @@ from deskconsole.domain.sla import (
     status_events,
 )
 
-UTC = UTC
 H = 3600
 
 ISSUE_FILE = """\

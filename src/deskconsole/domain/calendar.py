@@ -44,7 +44,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deskconsole.domain.errors import InvalidInput
 
-UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY = 86400
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -219,7 +218,7 @@ def zone(name: str) -> ZoneInfo:
         raise CalendarError(f"unknown time zone: {name!r} (an IANA name like \"Europe/Berlin\")") from None
 
 
-def _holiday_source(code: str):  # -> holidays.HolidayBase
+def _holiday_source(code: str) -> HolidayBase:
     import holidays  # imported on first use: it is large
 
     raw = code.strip()
