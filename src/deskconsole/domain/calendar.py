@@ -40,9 +40,13 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deskconsole.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY = 86400

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -187,13 +187,14 @@ class CasesMixin(ServiceBase):
 
 
     def close(self, case_id: int, *, reason: str, actor: str, expected_version: int | None = None) -> CaseView:
-        reason = clean_text(reason, "reason", max_len=MAX_TEXT)
+        text = clean_text(reason, "reason", max_len=MAX_TEXT)
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "close cases")
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
-            check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, reason)
-            self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=reason.strip())
+            check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, text)
+            # (check_move refuses a close without a reason)
+            self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=(text or "").strip())
             return self._case_view(s, case)
 
     def clone(self, case_id: int, *, actor: str) -> CaseView:
@@ -263,13 +264,13 @@ class CasesMixin(ServiceBase):
         with self._tx() as s:
             agent = self._actor(s, actor, (Role.ANALYST,), "take cases")
             skills = [sk for sk in agent.skills.split(",") if sk]
-            fits = col(Case.product_area).is_(None)
+            fits: ColumnElement[bool] = col(Case.product_area).is_(None)
             if skills:
                 fits = or_(fits, col(Case.product_area).in_(skills))
             query = (
                 select(Case)
                 .where(col(Case.assignee_id).is_(None), Case.status != Status.CLOSED, fits)
-                .order_by(Case.priority, Case.id)
+                .order_by(col(Case.priority), col(Case.id))
                 .limit(1)
             )
             if self._pg:

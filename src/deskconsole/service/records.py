@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias, overload
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import SessionTransaction
@@ -46,10 +46,24 @@ def _db_time(value: datetime) -> datetime:
     return to_utc(value)
 
 
+def _pk(value: int | None) -> int:
+    """A stored row's id (SQLModel types a primary key optional: it is None only before the insert)."""
+    assert value is not None, "a stored row has an id"
+    return value
+
+
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else to_utc(value)
 
 
+@overload
+def clean_text(value: Any, what: str, *, max_len: int = MAX_TEXT, required: Literal[True]) -> str: ...
+@overload
+def clean_text(value: Any, what: str, *, max_len: int = MAX_TEXT, required: bool = False) -> str | None: ...
 def clean_text(value: Any, what: str, *, max_len: int = MAX_TEXT, required: bool = False) -> str | None:
     """Validate untrusted text: a string, no NUL bytes, within size. Returned unchanged otherwise."""
     if value is None:
@@ -100,6 +114,14 @@ class Written:
     """A row an action just wrote with a Core insert (an audit event): its id and its values."""
 
     __slots__ = ("actor", "at", "body", "case_id", "data", "id", "kind", "recorded_at")
+    id: int
+    case_id: int
+    at: datetime
+    recorded_at: datetime
+    actor: str
+    kind: str
+    body: str | None
+    data: str | None  # JSON text
 
     def __init__(self, id: int, **values: Any) -> None:
         self.id = id
@@ -255,7 +277,7 @@ def _db(s: Session) -> Runner:
         conn = s.connection()
         current = s.get_nested_transaction() or s.get_transaction()
         runner = kept[1] if kept is not None and kept[1].conn is conn else Runner(conn)
-        kept = state.kept = (current, runner)  # type: ignore[assignment]
+        kept = state.kept = (current, runner)
     return kept[1]
 
 

@@ -247,6 +247,7 @@ def _grants(conn: Connection) -> list[str]:
         statements.append(f"REVOKE ALL ON {t} FROM {groups}")
         statements.append(f"GRANT SELECT ON {t} TO {groups}")
         for privilege, columns, roles in rules:
+            names: list[str] | None
             if isinstance(columns, Except):
                 names = [c for c in _columns(conn, table) if c not in columns]
             else:
