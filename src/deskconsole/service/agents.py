@@ -103,7 +103,7 @@ class AgentsMixin(ServiceBase):
         with self._read() as s:
             return s.exec(select(Agent.id).limit(1)).first() is not None
 
-    def set_availability(self, name: str, availability: str, *, actor: str) -> AgentView:
+    def set_availability(self, name: str, availability: str, *, actor: str | None) -> AgentView:
         value = parse_enum(Availability, availability, "availability")
         with self._tx() as s:
             who = self._me(s, actor)

@@ -155,7 +155,7 @@ class CasesMixin(ServiceBase):
         case_id: int,
         status: str,
         *,
-        actor: str,
+        actor: str | None,
         sub_status: str | None = None,
         note: str | None = None,
         expected_version: int | None = None,
@@ -186,7 +186,7 @@ class CasesMixin(ServiceBase):
             return self._case_view(s, case)
 
 
-    def close(self, case_id: int, *, reason: str, actor: str, expected_version: int | None = None) -> CaseView:
+    def close(self, case_id: int, *, reason: str, actor: str | None, expected_version: int | None = None) -> CaseView:
         text = clean_text(reason, "reason", max_len=MAX_TEXT)
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "close cases")
@@ -197,7 +197,7 @@ class CasesMixin(ServiceBase):
             self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=(text or "").strip())
             return self._case_view(s, case)
 
-    def clone(self, case_id: int, *, actor: str) -> CaseView:
+    def clone(self, case_id: int, *, actor: str | None) -> CaseView:
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "clone cases")
             source = self._case(s, case_id)
@@ -235,7 +235,7 @@ class CasesMixin(ServiceBase):
             return self._case_view(s, case)
 
     def assign(
-        self, case_id: int, assignee: str | None, *, actor: str, expected_version: int | None = None
+        self, case_id: int, assignee: str | None, *, actor: str | None, expected_version: int | None = None
     ) -> CaseView:
         """Reassign (manager or supervisor), or take a case yourself (an analyst naming themself)."""
         with self._tx() as s:
@@ -259,7 +259,7 @@ class CasesMixin(ServiceBase):
             self._event(s, case, "assigned", who.name, now, assignee=target.name if target else None, previous=previous)
             return self._case_view(s, case)
 
-    def take_next(self, *, actor: str) -> CaseView | None:
+    def take_next(self, *, actor: str | None) -> CaseView | None:
         """Atomically take the oldest most urgent unassigned open case that fits the analyst's skills."""
         with self._tx() as s:
             agent = self._actor(s, actor, (Role.ANALYST,), "take cases")
@@ -285,7 +285,7 @@ class CasesMixin(ServiceBase):
             return self._case_view(s, case)
 
     def add_note(
-        self, case_id: int, body: str, *, actor: str, internal: bool = True, expected_version: int | None = None
+        self, case_id: int, body: str, *, actor: str | None, internal: bool = True, expected_version: int | None = None
     ) -> CaseView:
         """An internal note (team only) or a comment to the customer (sent through the outbox)."""
         body = clean_text(body, "note", required=True)

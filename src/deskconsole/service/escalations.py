@@ -90,7 +90,7 @@ class EscalationsMixin(ServiceBase):
         self,
         case_id: int,
         *,
-        actor: str,
+        actor: str | None,
         severity_impact: str | None = None,
         business_risk: str | None = None,
         sla_commitments: str | None = None,
@@ -138,7 +138,7 @@ class EscalationsMixin(ServiceBase):
         case_id: int,
         decision: str,
         *,
-        actor: str,
+        actor: str | None,
         reason: str | None = None,
         engineer: str | None = None,
         comm_mode: str = "email",
@@ -210,7 +210,7 @@ class EscalationsMixin(ServiceBase):
                 )
             return self._case_view(s, case)
 
-    def log_status_update(self, case_id: int, body: str, *, actor: str) -> CaseView:
+    def log_status_update(self, case_id: int, body: str, *, actor: str | None) -> CaseView:
         """The daily status update an approved escalation expects; sent to the customer."""
         body = clean_text(body, "status update", required=True)
         with self._tx() as s:
@@ -236,7 +236,7 @@ class EscalationsMixin(ServiceBase):
         self,
         case_id: int,
         *,
-        actor: str,
+        actor: str | None,
         plan_accepted: bool,
         rca_on_track: bool,
         customer_agreed: bool,

@@ -54,7 +54,7 @@ class KnowledgeMixin(ServiceBase):
             rows = s.exec(stmt.order_by(col(Article.state).desc(), col(Article.id)).limit(limit)).all()
             return [self._article_view(a) for a in rows]
 
-    def link_article(self, case_id: int, article_id: int, *, actor: str) -> CaseView:
+    def link_article(self, case_id: int, article_id: int, *, actor: str | None) -> CaseView:
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "link articles")
             case = self._case(s, case_id)
@@ -75,7 +75,7 @@ class KnowledgeMixin(ServiceBase):
             return self._case_view(s, case)
 
     def log_engineering(
-        self, case_id: int, reference: str, summary: str, *, actor: str, kind: str = "defect",
+        self, case_id: int, reference: str, summary: str, *, actor: str | None, kind: str = "defect",
         expected_version: int | None = None,
     ) -> CaseView:
         """Log a defect or enhancement with engineering: case to pending/development, customer told the reference."""
