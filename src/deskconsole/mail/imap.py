@@ -23,7 +23,7 @@ import ipaddress
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -144,7 +144,7 @@ class Mailbox:
         criteria = ["NOT", "KEYWORD", flag] if self.flag == DONE_FLAG else ["UNSEEN"]
         return sorted(self.client.search(criteria))
 
-    def messages(self, uids: list[int]):  # an iterator of (uid, raw bytes)
+    def messages(self, uids: list[int]) -> Iterator[tuple[int, bytes]]:
         """(uid, raw message) for each uid, in groups of about FETCH_BYTES (peeking: nothing marked)."""
         sizes = self.client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
         group: list[int] = []
@@ -159,7 +159,7 @@ class Mailbox:
         if group:
             yield from self._fetch(group)
 
-    def _fetch(self, uids: list[int]):
+    def _fetch(self, uids: list[int]) -> Iterator[tuple[int, bytes]]:
         data = self.client.fetch(uids, ["BODY.PEEK[]"])
         for uid in uids:
             item = data.pop(uid, None)

@@ -28,6 +28,7 @@ import hashlib
 import html
 import quopri
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
@@ -153,7 +154,7 @@ class _HtmlText(HTMLParser):
         self.skip = 0
         self.quote = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self.skip += 1
         elif tag == "blockquote":
@@ -300,9 +301,9 @@ def _header(msg: Message, name: str) -> str | None:
     except Exception:  # noqa: BLE001
         return None
     if "\ufffd" in text:  # raw 8-bit bytes in the header: UTF-8 if they are, else Latin-1
-        raw = _raw_header(msg, name, keep=True)
-        if raw is not None and _SURROGATE.search(raw):
-            text = _eight_bit(raw)
+        raw_text = _raw_header(msg, name, keep=True)
+        if raw_text is not None and _SURROGATE.search(raw_text):
+            text = _eight_bit(raw_text)
     return clean(text)
 
 
@@ -412,7 +413,7 @@ BIG_PART = 512 * 1024
 EXTRACTED = "X-Deskconsole-Extracted"
 
 
-def _delimiters(raw: bytes, start: int, end: int, boundary: bytes):
+def _delimiters(raw: bytes, start: int, end: int, boundary: bytes) -> Iterator[tuple[int, int, bool]]:
     """(line start, line end, closing?) of each delimiter line of a multipart body."""
     marker = b"--" + boundary
     pos = start
@@ -486,12 +487,12 @@ def _decoded_payload(part: Message) -> bytes:
         data = part.get_payload(decode=True)
     except Exception:  # noqa: BLE001
         data = None
-    if data is None:
-        payload = part.get_payload()
-        if isinstance(payload, str):
-            return payload.encode("utf-8", "surrogateescape")
-        return b""
-    return data
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()  # (None: a multipart part, or one that could not be decoded)
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
 
 
 def _part_text(part: Message) -> str:
@@ -507,6 +508,7 @@ def _part_text(part: Message) -> str:
 
 
 def _filename(part: Message) -> str | None:
+    name: str | tuple[str | None, str | None, str] | None
     try:
         name = part.get_filename()
     except Exception:  # noqa: BLE001
@@ -541,7 +543,7 @@ def _walk(msg: Message, defects: list[str]) -> list[Message]:
                 continue
             payload = part.get_payload()
             if isinstance(payload, list):
-                stack.extend((p, depth + 1) for p in reversed(payload))
+                stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
             continue
         leaves.append(part)
     return leaves
@@ -576,7 +578,7 @@ def _body_and_attachments(msg: Message, defects: list[str],
             (plain if ctype == "text/plain" else htmls).append(text)
             continue
         extracted = part.get(EXTRACTED) if taken_out else None
-        if extracted is not None and extracted.strip().isdigit() and int(extracted) < len(taken_out):
+        if taken_out and extracted is not None and extracted.strip().isdigit() and int(extracted) < len(taken_out):
             att = taken_out[int(extracted)]
             if att.data is not None and (stored_count >= MAX_STORED_ATTACHMENTS
                                          or stored_bytes + att.size > MAX_STORED_BYTES):
