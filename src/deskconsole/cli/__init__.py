@@ -52,7 +52,7 @@ def tick_pause_hook(value: str | None) -> Callable[[int], None] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]  # not a TextIOWrapper: caught
         except (AttributeError, ValueError):
             pass
     out = Output()

@@ -143,7 +143,7 @@ class CasesMixin(ServiceBase):
             ])
             batch = self._batch
             if batch is not None and batch.light:
-                return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]
+                return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]  # a light batch's brief
             return self._case_view(s, s.get_one(Case, case.id)), True
 
     def get_case(self, case_id: int) -> CaseView:

@@ -132,6 +132,7 @@ class Written:
 # The statements every action runs (read and write its case, append audit events, outbox messages
 # and timers, cancel timers) are Core statements run as Prepared ones (store/prepared.py) on the
 # session's connection: compiled once, bound and run on the driver's cursor.
+# (type: ignore[attr-defined]: SQLModel leaves a table model's __table__ untyped)
 _INSERT_EVENT = insert(Event.__table__)  # type: ignore[attr-defined]
 _INSERT_OUTBOX = insert(Outbox.__table__)  # type: ignore[attr-defined]
 _INSERT_TIMER = insert(Timer.__table__)  # type: ignore[attr-defined]

@@ -181,7 +181,7 @@ class TimersMixin(ServiceBase):
         s.flush()
         action_state(s).pending_timers = {}  # (their timers were claimed past _fire)
         # (SQLModel leaves __table__ untyped)
-        cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__  # type: ignore[attr-defined]
+        cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__  # type: ignore[attr-defined]  # (above)
         case_ids = sorted({t.case_id for t in timers})
         cases = {
             c.id: c
@@ -263,7 +263,7 @@ class TimersMixin(ServiceBase):
             return None
         if timer is None:
             row = db.first(_TIMER_BY_ID, {"timer_id": timer_id})
-            timer = (row["kind"], row["due_at"])  # type: ignore[index]
+            timer = (row["kind"], row["due_at"])  # type: ignore[index]  # claimed just above: the row exists
         return self._fire_claimed(s, case_id, timer[0], timer[1], now)
 
     def _fire_claimed(self, s: Session, case_id: int, timer_kind: str, due_at: datetime, now: datetime) -> Fired:

@@ -104,8 +104,8 @@ class ViewsMixin(ServiceBase):
     def _case_view(self, s: Session, case: AnyCase) -> CaseView:
         batch = self._batch
         if batch is not None and batch.light:
-            # (a light batch's caller asked for the brief: batch.py)
-            return CaseBrief(id=_pk(case.id), status=case.status)  # type: ignore[return-value]
+            # a light batch's caller asked for the brief (batch.py)
+            return CaseBrief(id=_pk(case.id), status=case.status)  # type: ignore[return-value]  # (see above)
         s.flush()
         # Sorted in Python: ORDER BY due_at makes SQLite pick the (state, due_at) index and scan
         # every pending timer of the desk instead of this case's few.
