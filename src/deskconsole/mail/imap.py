@@ -178,7 +178,7 @@ class Mailbox:
         except Exception:  # noqa: BLE001 - closing a connection that is gone
             try:
                 self.client.shutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 -- the socket may be gone as well
                 pass
 
 

@@ -298,7 +298,7 @@ def _header(msg: Message, name: str) -> str | None:
         return None
     try:
         text = str(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return None
     if "\ufffd" in text:  # raw 8-bit bytes in the header: UTF-8 if they are, else Latin-1
         raw_text = _raw_header(msg, name, keep=True)
@@ -321,7 +321,7 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
             raw = data.decode("latin-1")
     try:
         return [(n, clean(a)) for n, a in getaddresses([" ".join(raw.split())])]
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return []
 
 
@@ -331,7 +331,7 @@ def _words(text: str) -> str:
         return clean(text)
     try:
         return clean(str(make_header(decode_header(text))))
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return clean(text)
 
 
@@ -343,7 +343,7 @@ def _eight_bit(raw: str) -> str:
         text = data.decode("latin-1")
     try:
         return str(make_header(decode_header(text)))  # encoded words beside the 8-bit text
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return text
 
 
@@ -485,7 +485,7 @@ def _take_out(raw: bytes, start: int, end: int, found: list[Attachment], depth: 
 def _decoded_payload(part: Message) -> bytes:
     try:
         data = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         data = None
     if isinstance(data, bytes):
         return data
@@ -511,13 +511,13 @@ def _filename(part: Message) -> str | None:
     name: str | tuple[str | None, str | None, str] | None
     try:
         name = part.get_filename()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         name = None
     if not name:
         ctype = part.get_content_type()
         try:
             name = part.get_param("name")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
             name = None
         if isinstance(name, tuple):  # RFC 2231 (charset, language, value)
             name = name[2]
@@ -553,7 +553,7 @@ def _is_attachment(part: Message) -> bool:
     ctype = part.get_content_type()
     try:
         disposition = (part.get_content_disposition() or "").lower()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         disposition = ""
     if disposition == "attachment":
         return True
@@ -572,7 +572,7 @@ def _body_and_attachments(msg: Message, defects: list[str],
         if not _is_attachment(part):
             try:
                 text = _part_text(part)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 -- hostile mail can make the email package raise anything
                 defects.append(f"a {ctype} part could not be read: {exc}")
                 continue
             (plain if ctype == "text/plain" else htmls).append(text)
@@ -682,7 +682,7 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
         return parsed
     try:
         text, attachments = _body_and_attachments(msg, defects, taken_out)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         parsed.refused = f"the message's body cannot be read: {type(exc).__name__}: {one_line(str(exc), 200)}"
         return parsed
     parsed.text = clean(text, MAX_BODY_CHARS)
