@@ -43,7 +43,7 @@ class Keep:
     def __init__(self) -> None:
         self.sent = []
 
-    def send(self, message, sender, recipients):  # noqa: ANN001
+    def send(self, message, sender, recipients):
         self.sent.append(message)
         return {}
 
@@ -89,7 +89,8 @@ def mixed(n: int, sent: list[tuple[int, str]], rng: random.Random) -> list[bytes
             continue
         body = ("Hello,\r\n\r\nthe nightly export stopped again with error 42.\r\n\r\n"
                 "On Mon, Desk wrote:\r\n> Could you send the log?\r\n\r\n-- \r\nA customer\r\n")
-        out.append((f"From: <{sender}>\r\nTo: {DESK}\r\nSubject: {subject}\r\nMessage-ID: <b{i}.{uuid.uuid4().hex}@x>\r\n"
+        out.append((f"From: <{sender}>\r\nTo: {DESK}\r\nSubject: {subject}\r\n"
+                    f"Message-ID: <b{i}.{uuid.uuid4().hex}@x>\r\n"
                     f"Date: Mon, 30 Nov 2026 10:00:00 +0000\r\n{headers}\r\n{body}").encode())
     return out
 
@@ -98,7 +99,8 @@ def big_message(mb: int) -> bytes:
     payload_bytes = int(mb * 1024 * 1024 * 3 / 4) - 2000  # base64 grows it by a third
     data = os.urandom(payload_bytes)
     encoded = base64.encodebytes(data)
-    head = (f"From: <ann@initech.example>\r\nTo: {DESK}\r\nSubject: the big log\r\nMessage-ID: <big.{uuid.uuid4().hex}@x>\r\n"
+    head = (f"From: <ann@initech.example>\r\nTo: {DESK}\r\nSubject: the big log\r\n"
+            f"Message-ID: <big.{uuid.uuid4().hex}@x>\r\n"
             'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n'
             "Content-Type: text/plain\r\n\r\nThe dump is attached.\r\n--B\r\nContent-Type: application/pdf\r\n"
             'Content-Disposition: attachment; filename="dump.pdf"\r\nContent-Transfer-Encoding: base64\r\n\r\n')
@@ -168,8 +170,9 @@ def main() -> int:
     client.delete_folder(folder)
     client.logout()
     print(f"mail fetch: {len(messages)} messages in {took:.2f} s = {len(messages) / took:.0f} messages/s; "
-          f"its CPU time {cpu:.2f} s = {len(messages) / cpu:.0f} messages per CPU second; load {os.getloadavg()[0]:.1f} "
-          f"(exit {done.returncode}; {dict(sorted(outcomes.items()))}){' ' + done.stderr.strip() if done.stderr else ''}")
+          f"its CPU time {cpu:.2f} s = {len(messages) / cpu:.0f} messages per CPU second; "
+          f"load {os.getloadavg()[0]:.1f} (exit {done.returncode}; {dict(sorted(outcomes.items()))})"
+          f"{' ' + done.stderr.strip() if done.stderr else ''}")
 
     return 0
 

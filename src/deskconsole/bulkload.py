@@ -184,7 +184,7 @@ class TableLoad:
             if any(hole in sql for sql in order):
                 tpl_cols.append(f"k_{col}")
                 tpl_types.append("INTEGER" if col in times else types[col])  # a time: its offset in tt
-                for row, (_, value) in zip(values, shapes):
+                for row, (_, value) in zip(values, shapes, strict=True):
                     row.append(value)
             if len(order) == 1:
                 expr = order[0]
@@ -192,7 +192,7 @@ class TableLoad:
                 tpl_cols.append(f"x_{col}")
                 tpl_types.append("BIGINT")
                 branches = order[1:] + order[:1]
-                for row, (sql, _) in zip(values, shapes):
+                for row, (sql, _) in zip(values, shapes, strict=True):
                     row.append(branches.index(sql))
                 expr = "CASE t.x_" + col + " " + " ".join(
                     f"WHEN {i} THEN {sql}" for i, sql in enumerate(branches[:-1])) + f" ELSE {branches[-1]} END"
@@ -201,7 +201,7 @@ class TableLoad:
             exprs.append(expr)
         name = f"bulk_t_{table}"
         self.template_table = name
-        decl = ", ".join(f"{c} {t if d.pg else ''}".rstrip() for c, t in zip(tpl_cols, tpl_types))
+        decl = ", ".join(f"{c} {t if d.pg else ''}".rstrip() for c, t in zip(tpl_cols, tpl_types, strict=True))
         self.create = d.temp(name, decl, "v, seq")
         self.template_rows = [tuple(r) for r in values]
         self.fill = f"INSERT INTO {name} VALUES ({', '.join([d.mark] * len(tpl_cols))})"

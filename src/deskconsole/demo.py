@@ -52,7 +52,6 @@ from deskconsole.demodata import (
 from deskconsole.domain.clock import FixedClock
 from deskconsole.domain.errors import DeskError, InvalidInput
 
-
 HORIZON = timedelta(days=35)
 BULK_ABOVE = 200  # larger demos write all but the LIVELY newest cases in bulk
 LIVELY = 60
@@ -504,4 +503,4 @@ def build_demo(
     return _Builder(service, cases - bulk, seed, progress, bulk=bulk).run()
 
 
-__all__ = ["build_demo", "DemoSummary"]
+__all__ = ["DemoSummary", "build_demo"]

@@ -4,7 +4,6 @@ shared by the demo (deskconsole.demo) and the bulk writer (deskconsole.bulk).
 
 from __future__ import annotations
 
-
 # name, role, skills, manager, email
 AGENTS: list[tuple[str, str, list[str], str | None]] = [
     ("sofia", "supervisor", [], None),

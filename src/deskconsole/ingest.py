@@ -225,7 +225,8 @@ class Progress:
     def __init__(self, service: Service, path: str, stream: IO[bytes]) -> None:
         self.service = service
         self.path = path
-        self.key = "ingest:" + hashlib.sha256(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+        real = os.path.realpath(path).encode("utf-8", "surrogateescape")
+        self.key = "ingest:" + hashlib.sha256(real).hexdigest()[:32]
         self.digest = hashlib.sha256()
         self.line = 0
         self.offset = 0
@@ -351,7 +352,7 @@ def ingest_stream(
     def take() -> Iterator[Line]:
         while again:
             yield again.popleft()
-        for item in source:  # (not `yield from`: ending this generator must not close the source)
+        for item in source:  # noqa: UP028 -- not `yield from`: ending this generator must not close the source
             yield item
 
     while not finished:

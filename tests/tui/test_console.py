@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from tuidesk import HOSTILE_TITLE, screen_text, settle
 
 from deskconsole.domain.errors import NotFound
-from deskconsole.tui import bindings as keys
-from deskconsole.tui import panes
-from deskconsole.tui.headline import header_line
-from deskconsole.tui import styles
 from deskconsole.settings import Settings
+from deskconsole.tui import bindings as keys
+from deskconsole.tui import panes, styles
 from deskconsole.tui.app import DeskApp, make_app, run_console, styles_dir
+from deskconsole.tui.headline import header_line
 from deskconsole.tui.screens import queue as queue_module
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.countdowns import CountdownsScreen
@@ -23,7 +23,6 @@ from deskconsole.tui.screens.surveys import SurveysScreen
 from deskconsole.tui.text import cell, clean, safe
 from deskconsole.tui.widgets.form import FormScreen
 from deskconsole.tui.widgets.help import HelpScreen
-from tuidesk import HOSTILE_TITLE, screen_text, settle
 
 SIZE = (120, 40)
 LITERAL_TITLE = r"[bold red]pwned[/] \x1b[31mRED\x1b[0m [link=http://evil.example]click[/link] \x07bell"
@@ -178,7 +177,7 @@ async def test_views_and_sort(app_as, ids):
         assert queue.table.keys()[0] == str(ids["storage"])  # P1 first
 
 
-@pytest.mark.parametrize("user,pane", [("alice", "1"), ("alice", "2"), ("maria", "3"), ("sam", "4"),
+@pytest.mark.parametrize(("user", "pane"), [("alice", "1"), ("alice", "2"), ("maria", "3"), ("sam", "4"),
                                        ("sam", "5")])
 async def test_hostile_text_in_every_pane(app_as, ids, user, pane):
     app = app_as(user)

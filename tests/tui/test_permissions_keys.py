@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tuidesk import settle
+
 from deskconsole.domain.permissions import Action, CaseState, Person, may
 from deskconsole.tui.screens.case import PERMISSIONS, CaseScreen
-from tuidesk import settle
 
 SIZE = (120, 40)
 

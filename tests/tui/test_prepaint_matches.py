@@ -4,14 +4,14 @@ cell by cell, in the same colours, or the user sees the queue jump as the consol
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import pytest
+from tuidesk import NOW, settle
 
 from deskconsole.tui.prepaint import frame_lines
 from deskconsole.tui.queuespec import PAGE, first_query
 from deskconsole.tui.textual_adapter import screen_strips
-from tuidesk import NOW, settle
 
 
 def textual_cells(app) -> list[list[tuple[str, tuple | None, tuple | None]]]:
@@ -33,25 +33,25 @@ def prepaint_cells(lines) -> list[list[tuple[str, tuple | None, tuple | None]]]:
     return [[(char, how.fg, how.bg) for text, how in line for char in text] for line in lines]
 
 
-@pytest.mark.parametrize("user,role", [("alice", "analyst"), ("sam", "supervisor"), ("maria", "manager")])
+@pytest.mark.parametrize(("user", "role"), [("alice", "analyst"), ("sam", "supervisor"), ("maria", "manager")])
 @pytest.mark.parametrize("size", [(120, 40), (96, 24)])
 async def test_the_pre_paint_shows_what_the_consoles_first_frame_shows(app_as, service, user, role, size):
     width, height = size
     query = first_query(role, user)
     rows = service.list_cases(**query)
     painted = frame_lines(width=width, height=height, user=user, role=role, view=query["view"], sort=query["sort"],
-                          rows=rows[:PAGE], now=NOW, tz=timezone.utc)
+                          rows=rows[:PAGE], now=NOW, tz=UTC)
     app = app_as(user)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         shown = textual_cells(app)
     ours = prepaint_cells(painted)
     assert len(ours) == len(shown) == height
-    for y, (mine, theirs) in enumerate(zip(ours, shown)):
+    for y, (mine, theirs) in enumerate(zip(ours, shown, strict=True)):
         text_mine, text_theirs = "".join(c for c, _, _ in mine), "".join(c for c, _, _ in theirs)
         assert text_mine == text_theirs, f"line {y} text:\n pre-paint {text_mine!r}\n console   {text_theirs!r}"
-    for y, (mine, theirs) in enumerate(zip(ours, shown)):
+    for y, (mine, theirs) in enumerate(zip(ours, shown, strict=True)):
         # (a blank cell shows only its background: the console leaves its foreground unset)
-        differ = [(x, m, t) for x, (m, t) in enumerate(zip(mine, theirs))
+        differ = [(x, m, t) for x, (m, t) in enumerate(zip(mine, theirs, strict=False))
                   if m[2] != t[2] or (m[0] != " " and m[1] != t[1])]
         assert not differ, f"line {y} colours differ at {len(differ)} cells, first {differ[:3]}"

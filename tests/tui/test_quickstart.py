@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
+
+from tuidesk import screen_text, settle
 
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.settings import Settings
@@ -13,7 +15,6 @@ from deskconsole.tui.app import open_console
 from deskconsole.tui.screens import queue as queue_module
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.queue import QueueScreen
-from tuidesk import screen_text, settle
 
 SIZE = (120, 40)
 
@@ -24,7 +25,7 @@ def settings_for(service, user: str, clock, monkeypatch, gate: threading.Event |
     settings = Settings(db_url=str(service.engine.url), user=user, clock=clock)
     real = Settings.make_service
 
-    def make_service(self, **kw):  # noqa: ANN001, ANN003, ANN202
+    def make_service(self, **kw):
         if gate is not None:
             assert gate.wait(30), "the test never let the service load"
         if fail is not None:
@@ -45,7 +46,7 @@ async def wait_until(pilot, condition, rounds: int = 400) -> None:
 
 async def test_fast_start_paints_the_queue_before_the_service_and_then_works(service, ids, clock, monkeypatch):
     gate = threading.Event()
-    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=timezone.utc)
+    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=UTC)
     assert app.quick is not None and not app.service_ready
     async with app.run_test(size=SIZE) as pilot:
         queue = app.screen
@@ -84,17 +85,17 @@ async def test_the_first_screen_drawn_already_shows_the_queue(service, ids, cloc
     gate = threading.Event()
     real_read = quickstart.read_window
 
-    def read_window(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def read_window(*args, **kwargs):
         if threading.current_thread() is not threading.main_thread():
             assert gate.wait(30), "the test never let the read finish"
         return real_read(*args, **kwargs)
 
     monkeypatch.setattr(quickstart, "read_window", read_window)
-    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=timezone.utc)
+    app = open_console(settings_for(service, "alice", clock, monkeypatch, gate), ticker=False, tz=UTC)
     drawn: list[list[str]] = []  # the queue's rows at each screen refresh written out
     real = app._display
 
-    def display(screen, renderable) -> None:  # noqa: ANN001
+    def display(screen, renderable) -> None:
         if renderable is not None and not app._batch_count:
             drawn.append(app.screen.table.keys() if isinstance(app.screen, QueueScreen) else [])
         real(screen, renderable)
@@ -117,7 +118,7 @@ async def test_a_live_console_on_the_fast_start_fires_due_timers(service, clock,
     assert running, "the test desk has running timers"
     soonest = min(running, key=lambda t: t.due)
     clock.set(soonest.due + timedelta(seconds=1))
-    app = open_console(settings_for(service, "sam", clock, monkeypatch), live=True, tz=timezone.utc)
+    app = open_console(settings_for(service, "sam", clock, monkeypatch), live=True, tz=UTC)
     assert app.quick is not None and app.ticker
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: soonest.id not in {t.id for t in service.running_timers()}, rounds=2000)
@@ -224,7 +225,7 @@ async def test_a_stale_filter_answer_never_overwrites_a_newer_one(app_as, ids):
     slow = threading.Event()
     real = app.list_cases
 
-    def list_cases(**query):  # noqa: ANN003, ANN202
+    def list_cases(**query):
         if query.get("text") == "s":
             assert slow.wait(30)  # the answer for "s" arrives only after the one for "st..."
         return real(**query)

@@ -104,7 +104,7 @@ def assert_same_screen(table: KeyedTable) -> None:
     ours = screen(table)
     theirs = drawn_by_datatable(table)
     assert len(ours) == len(theirs) == table.size.height
-    for y, (mine, want) in enumerate(zip(ours, theirs)):
+    for y, (mine, want) in enumerate(zip(ours, theirs, strict=True)):
         assert mine == want, f"line {y} differs"
         assert [s.style.meta if s.style else {} for s in mine] == [s.style.meta if s.style else {} for s in want]
 
@@ -197,7 +197,8 @@ async def test_a_changed_cell_redraws_that_cell_only(monkeypatch: pytest.MonkeyP
         screen(table)
         drawn: list[str] = []
         draw = adapter.draw_line
-        monkeypatch.setattr(adapter, "draw_line", lambda console, text, *a: drawn.append(text.plain) or draw(console, text, *a))
+        monkeypatch.setattr(adapter, "draw_line",
+                            lambda console, text, *a: drawn.append(text.plain) or draw(console, text, *a))
         table.set_cell("3", "next", Text("in 3h 11m", style="bold red", no_wrap=True))
         await pilot.pause()
         lines = screen(table)

@@ -107,7 +107,7 @@ async def test_a_screen_marked_current_is_not_restyled_when_it_first_shows() -> 
         await pilot.pause()
         refreshed: list[str] = []
         refresh_css = app.refresh_css
-        app.refresh_css = lambda *a, **k: refreshed.append(app.current_mode) or refresh_css(*a, **k)  # type: ignore
+        app.refresh_css = lambda *a, **k: refreshed.append(app.current_mode) or refresh_css(*a, **k)  # type: ignore[method-assign]
         await app.switch_mode("marked")
         await pilot.pause()
         assert refreshed == [], "a marked screen was restyled as it first showed"

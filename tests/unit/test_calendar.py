@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +12,6 @@ from deskconsole.domain import calendar as calendar_module
 from deskconsole.domain.calendar import BusinessCalendar, CalendarError, format_hours, parse_hours, to_seconds
 from deskconsole.domain.errors import InvalidInput
 
-UTC = timezone.utc
 H = 3600
 
 
@@ -21,8 +20,10 @@ def utc(text: str) -> datetime:
 
 
 EU = BusinessCalendar.build("eu", "Europe/Berlin", "mon-fri 08:00-18:00", ["DE"], ["2026-12-24", "2026-12-31"])
-NY = BusinessCalendar.build("ny", "America/New_York", {"mon": "09:00-12:00,13:00-17:00", "tue": "09:00-12:00,13:00-17:00",
-                                                      "wed": "09:00-12:00,13:00-17:00", "thu": "09:00-12:00,13:00-17:00",
+NY = BusinessCalendar.build("ny", "America/New_York", {"mon": "09:00-12:00,13:00-17:00",
+                                                      "tue": "09:00-12:00,13:00-17:00",
+                                                      "wed": "09:00-12:00,13:00-17:00",
+                                                      "thu": "09:00-12:00,13:00-17:00",
                                                       "fri": "09:00-12:00,13:00-17:00"}, ["US"])
 NIGHT = BusinessCalendar.build("night", "Europe/Berlin", "daily 00:00-04:00")
 NIGHT_NY = BusinessCalendar.build("night-ny", "America/New_York", "daily 01:00-03:00")

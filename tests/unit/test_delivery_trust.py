@@ -126,12 +126,12 @@ class Mailbox:
         self.auth: list[tuple[bool, bytes, bytes]] = []  # (encrypted, login, password) per AUTH seen
         self.url = ""
 
-    def authenticator(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+    def authenticator(self, server, session, envelope, mechanism, auth_data):
         with self.lock:
             self.auth.append((session.ssl is not None, auth_data.login, auth_data.password))
         return AuthResult(success=auth_data.password == PASSWORD.encode(), handled=False)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd's hook name
         with self.lock:
             self.accepted.append(session.ssl is not None)
         return "250 2.0.0 Message accepted"

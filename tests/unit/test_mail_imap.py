@@ -16,9 +16,9 @@ import textwrap
 import threading
 from email.policy import default as default_policy
 
+import mailconf
 import pytest
 from aiosmtpd.controller import Controller
-from mailconf import imap_box  # noqa: F401  (the fixture)
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -29,6 +29,8 @@ from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.store.models import Case, InboundMessage
 
+imap_box = mailconf.imap_box  # the mailbox fixture (tests/unit/mailconf.py), used by name
+
 START = "2026-11-30T09:00:00Z"
 DESK = "desk@support.example"
 DONE = b"$Deskconsole"
@@ -38,7 +40,7 @@ class Smtp:
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 -- aiosmtpd's hook name
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 2.0.0 Message accepted"
 
@@ -200,7 +202,7 @@ class FakeClient:
     def has_capability(self, name: str) -> bool:
         return name in self.capabilities
 
-    def starttls(self, context) -> None:  # noqa: ANN001
+    def starttls(self, context) -> None:
         self.calls.append("starttls")
 
     def login(self, user: str, password: str) -> None:
@@ -217,7 +219,7 @@ def login_with(host: str, capabilities: set[str], *, tls: bool = False) -> FakeC
 
 def test_the_password_is_never_sent_in_clear_to_another_host():
     assert login_with("mail.example", {"STARTTLS"}).calls == ["starttls", "login"]
-    with pytest.raises(ImapUnavailable, match="refusing to send the password in clear to mail.example"):
+    with pytest.raises(ImapUnavailable, match=r"refusing to send the password in clear to mail.example"):
         login_with("mail.example", set())
     assert login_with("127.0.0.1", set()).calls == ["login"]  # this machine
     assert login_with("::1", set()).calls == ["login"]

@@ -36,7 +36,7 @@ class KeepTransport:
     def __init__(self) -> None:
         self.sent = []
 
-    def send(self, message, sender, recipients):  # noqa: ANN001
+    def send(self, message, sender, recipients):
         self.sent.append(message)
         return {}
 
@@ -122,7 +122,8 @@ def test_a_reply_to_the_desks_question_threads_by_its_message_id_and_moves_pendi
         assert s.execute(select(Outbox.message_id)).scalar_one() == question  # the token is on the row
     r = world.receive(world.mail("Firefox 140\n\n> Which browser?", sender="it-desk@other.example",
                                  subject="Re: your question", headers=f"In-Reply-To: {question}\r\n"))
-    assert (r.outcome, r.case) == ("replied", case.id) and r.reason == f"reply by In-Reply-To: case {case.id} is update_received"
+    assert (r.outcome, r.case) == ("replied", case.id)
+    assert r.reason == f"reply by In-Reply-To: case {case.id} is update_received"
     after = world.svc.get_case(case.id)
     assert after.status == "update_received"
     reply = [e for e in after.events if e.kind == "customer_replied"][0]
@@ -291,7 +292,7 @@ def test_a_crash_while_applying_leaves_neither_the_record_nor_the_case(world, mo
     raw = world.mail("Printer on fire")
     real = Intake._do
 
-    def crash(self, *args, **kwargs):  # noqa: ANN001
+    def crash(self, *args, **kwargs):
         real(self, *args, **kwargs)  # the case is opened in the transaction …
         raise RuntimeError("power cut")  # … which then never commits
 

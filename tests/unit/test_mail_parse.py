@@ -75,11 +75,13 @@ def test_quoted_history_and_signatures_are_stripped_from_the_reply():
 
 
 def test_a_message_without_message_id_gets_one_from_its_content_and_copies_match():
-    body = "From: ann@initech.example\nTo: desk@support.example\nSubject: help\nDate: Mon, 30 Nov 2026 10:00:00 +0000\n\nPrinter jam\n"
+    body = ("From: ann@initech.example\nTo: desk@support.example\nSubject: help\n"
+            "Date: Mon, 30 Nov 2026 10:00:00 +0000\n\nPrinter jam\n")
     a = parse_message(("Received: from a by b; Mon, 30 Nov 2026\n" + body).encode())
     b = parse_message(("Received: from c by d; Tue, 1 Dec 2026\nDelivered-To: x@y\n" + body).encode())
     c = parse_message(body.replace("Printer jam", "Paper jam").encode())
-    assert not a.has_message_id and a.message_id.startswith("<content.") and a.message_id.endswith("@deskconsole.invalid>")
+    assert not a.has_message_id
+    assert a.message_id.startswith("<content.") and a.message_id.endswith("@deskconsole.invalid>")
     assert a.message_id == b.message_id  # the same message delivered twice
     assert c.message_id != a.message_id
 
@@ -176,7 +178,8 @@ def test_machine_mail_is_recognised_by_each_sign():
     assert "empty return path" in machine("Return-Path: <>")
     assert parse_message(b"From: postmaster@initech.example\n\nx\n").machine == "a bounce (postmaster)"
     assert "delivery status" in machine('Content-Type: multipart/report; report-type=delivery-status; boundary="x"')
-    assert "disposition-notification" in machine('Content-Type: multipart/report; report-type=disposition-notification; boundary="x"')
+    assert "disposition-notification" in machine(
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="x"')
     own = frozenset({"ann@initech.example"})
     assert "own address" in machine("X: y", own_addresses=own)
     assert machine("X: y") is None
@@ -211,8 +214,8 @@ def test_a_thousand_attachments_are_all_listed_and_at_most_200_stored():
     msg = ["From: ann@initech.example", "Subject: many", 'Content-Type: multipart/mixed; boundary="B"', "",
            "--B", "Content-Type: text/plain", "", "lots"]
     for i in range(1000):
-        msg += ["--B", "Content-Type: application/octet-stream", f'Content-Disposition: attachment; filename="f{i}.bin"',
-                "", f"data {i}"]
+        msg += ["--B", "Content-Type: application/octet-stream",
+                f'Content-Disposition: attachment; filename="f{i}.bin"', "", f"data {i}"]
     msg.append("--B--")
     p = parse_message("\n".join(msg).encode())
     assert p.refused is None and len(p.attachments) == 1000

@@ -232,8 +232,9 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
     assert models.Case.__table__ is SQLModel.metadata.tables["case"]
     at_revision(blank, "0001")
     # at 0001 only what later revisions add differs (0002's index is not a table the models know)
-    def name(d) -> str:  # noqa: ANN001
-        return d[1].name if d[0] in ("add_index", "add_table") else f"{d[2]}.{d[3].name}"  # add_column: schema, table, column
+    def name(d) -> str:
+        # add_column: schema, table, column
+        return d[1].name if d[0] in ("add_index", "add_table") else f"{d[2]}.{d[3].name}"
 
     assert sorted((d[0], name(d)) for d in _differences(blank)) == [
         ("add_column", "agent.login"), ("add_column", "event.login"),

@@ -29,7 +29,8 @@ def make_case(desk: Any, scenario: str) -> Any:
     svc = desk.svc
     if scenario in ("requested", "requested_by_mona", "approved"):
         case = desk.case_in("in_progress", product_area="billing")
-        svc.request_escalation(case.id, "Payroll run blocked", actor="mona" if scenario == "requested_by_mona" else None)
+        svc.request_escalation(case.id, "Payroll run blocked",
+                               actor="mona" if scenario == "requested_by_mona" else None)
         if scenario == "approved":
             svc.decide_escalation(case.id, "approve", actor="max", reason="Payroll at risk", engineer="bob")
         return svc.get_case(case.id)

@@ -433,7 +433,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    def send(self, message, sender, recipients):  # noqa: ANN001, ANN201
+    def send(self, message, sender, recipients):
         self.sent.append(str(message["Subject"]))
         return {}
 

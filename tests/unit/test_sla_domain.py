@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -30,7 +30,6 @@ from deskconsole.domain.sla import (
     status_events,
 )
 
-UTC = timezone.utc
 H = 3600
 
 ISSUE_FILE = """\
@@ -139,7 +138,7 @@ def test_closed_dates_may_be_written_as_toml_dates() -> None:
     desk = load_toml('[calendars.eu]\ntimezone = "Europe/Berlin"\nhours = "mon-fri 08:00-18:00"\n'
                      'dates = [2026-12-24, "2026-12-31"]\n')
     assert desk.calendars["eu"].to_dict()["dates"] == ["2026-12-24", "2026-12-31"]
-    with pytest.raises(SlaFileError, match="line 4: calendars.eu.dates: not a date"):
+    with pytest.raises(SlaFileError, match=r"line 4: calendars.eu.dates: not a date"):
         load_toml('[calendars.eu]\ntimezone = "Europe/Berlin"\nhours = "mon-fri 08:00-18:00"\n'
                   'dates = [2026-12-24T10:00:00]\n')
 
@@ -162,8 +161,10 @@ BAD_FILES = [
     ("[calendars.eu]\ntimezone = \"Europe/Berlin\"\n", "line 1: calendars.eu: calendar eu needs hours"),
     ("[calendars.24x7]\ntimezone = \"UTC\"\nhours = \"24x7\"\n",
      "line 1: calendars.24x7: 24x7 is built in (always open) and cannot be redefined"),
-    ("[policies.P1]\nfirst_response = \"-30m\"\n", "line 2: policies.P1.first_response: a duration must not be negative: '-30m'"),
-    ("[policies.P1]\nfirst_response = \"0h\"\n", "line 2: policies.P1.first_response: a duration must be longer than zero: '0h'"),
+    ("[policies.P1]\nfirst_response = \"-30m\"\n",
+     "line 2: policies.P1.first_response: a duration must not be negative: '-30m'"),
+    ("[policies.P1]\nfirst_response = \"0h\"\n",
+     "line 2: policies.P1.first_response: a duration must be longer than zero: '0h'"),
     ("[policies.P1]\n\nresolution = \"400d\"\n",
      "line 3: policies.P1.resolution: a duration longer than 365 business days is not a service level: '400d'"),
     ("[policies.P1]\nresolution = \"8 hours\"\n",
@@ -173,9 +174,11 @@ BAD_FILES = [
     ("[policies.P1]\nresolution = \"4h1d\"\n",
      "line 2: policies.P1.resolution: not a duration (like \"30m\", \"8h\", \"5d\", \"1d4h\"): '4h1d'"),
     ("[policies.P5]\nresolution = \"8h\"\n", "line 1: policies.P5: unknown priority 'P5' (P1, P2, P3 or P4)"),
-    ("[policies.P1]\ncalendar = \"24x7\"\n", "line 1: policies.P1: policy P1 sets no target (first_response, next_response, resolution)"),
+    ("[policies.P1]\ncalendar = \"24x7\"\n",
+     "line 1: policies.P1: policy P1 sets no target (first_response, next_response, resolution)"),
     ("[policies.P1]\nresolution = \"8h\"\nresponse = \"1h\"\n",
-     "line 3: policies.P1.response: unknown key (expected calendar, first_response, next_response, resolution, warning)"),
+     "line 3: policies.P1.response: unknown key "
+     "(expected calendar, first_response, next_response, resolution, warning)"),
     ("[policies.P1]\nresolution = \"8h\"\nwarning = 1.5\n",
      "line 3: policies.P1.warning: a warning share must be between 0 and 1 (like 0.75 or \"75%\"): 1.5"),
     ("warning = \"100%\"\n", "line 1: warning: a warning share must be between 0 and 1 (like 0.75 or \"75%\"): '100%'"),
@@ -193,7 +196,7 @@ def test_a_bad_file_is_refused_whole_with_line_and_reason(text: str, message: st
 def test_a_bad_stored_desk_is_refused_too() -> None:
     stored = DESK.to_dict()
     stored["policies"]["P3"]["calendar"] = "gone"
-    with pytest.raises(SlaFileError, match="policies.P3.calendar: unknown calendar 'gone'"):
+    with pytest.raises(SlaFileError, match=r"policies.P3.calendar: unknown calendar 'gone'"):
         DeskSla.from_dict(stored)
 
 

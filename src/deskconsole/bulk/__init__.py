@@ -72,4 +72,4 @@ def build_bulk(
     return _Build(engine, planner, chunk, progress).run()
 
 
-__all__ = ["build_bulk", "BulkSummary"]
+__all__ = ["BulkSummary", "build_bulk"]

@@ -15,7 +15,6 @@ from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, text
 from deskconsole.demodata import PLAN_WEIGHTS
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
 
-
 CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
 CACHE_KB = 262_144  # SQLite page cache of the writer of a new desk
 HOUR = 3600
@@ -331,7 +330,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str]) -> _Life:
         answer()
     answer_cells = (TA, Seed("score"), Seed("comment"), Seed("flagged")) if answered else (None, None, None, False)
     life.survey.append({"id": Id("sb", 1), "case_id": CID, "sent_at": closed_at, "to": ADDRESS,
-                        **dict(zip(("answered_at", "score", "comment", "flagged"), answer_cells))})
+                        **dict(zip(("answered_at", "score", "comment", "flagged"), answer_cells, strict=True))})
     return life
 
 

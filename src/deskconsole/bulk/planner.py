@@ -28,11 +28,11 @@ from deskconsole.bulk.lives import (
     PRIORITY,
     SURVEY_SHARE,
     TABLES,
-    _Times,
     BulkSummary,
     _json_cache,
     _kinds,
     _life,
+    _Times,
     fingerprint,
 )
 from deskconsole.bulkload import Dialect, TableLoad
@@ -165,10 +165,10 @@ class _Planner:
     def _seeds(self, first: int, size: int) -> list[tuple]:
         rng = self.rng
         rnd = rng.random
-        T = self.times.text
-        B = BLANK
+        T = self.times.text  # noqa: N806 -- hot-loop alias, short like the row templates it fills
+        B = BLANK  # noqa: N806 -- hot-loop alias of BLANK
         data = self.data
-        E, rem, ic, ac, fu = self.E, self.rem, self.ic, self.ac, self.fu
+        E, rem, ic, ac, fu = self.E, self.rem, self.ic, self.ac, self.fu  # noqa: N806 -- alias of self.E (the desk's end)
         tick_at = self.tick_at
         kind_id = self.kind_id
         counts = self.counts
@@ -213,9 +213,9 @@ class _Planner:
                         plan = "in_progress"  # nobody leaves a case untouched for days
                 else:
                     plan = closed_plans[bisect(closed_cum, rnd() * closed_top)]
-                    if plan == "closed:auto_input" and E - opened < late_input:
-                        plan = "closed:confirmed"
-                    elif plan == "closed:auto_confirm" and E - opened < late_confirm:
+                    if (plan == "closed:auto_input" and E - opened < late_input) or (
+                        plan == "closed:auto_confirm" and E - opened < late_confirm
+                    ):
                         plan = "closed:confirmed"
             if plan == "new" and rnd() < 0.05:
                 area = "hardware" if "hardware" not in fits else "unknown"  # nobody has the skill
@@ -373,7 +373,7 @@ class _Planner:
     def summary(self) -> BulkSummary:
         s = BulkSummary(cases=self.total, articles=self.articles)
         statuses: Counter[str] = Counter()
-        for life, n in zip(self.lives, self.per_kind):
+        for life, n in zip(self.lives, self.per_kind, strict=True):
             statuses[life.status] += n
             s.events += n * len(life.events)
             s.outbox += n * len(life.outbox)

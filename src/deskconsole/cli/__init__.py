@@ -25,7 +25,6 @@ from deskconsole.cli.common import MODULE_OF, Context, Output, _db_problem, _saf
 from deskconsole.domain.errors import DeskError
 from deskconsole.settings import load_settings
 
-
 TICK_PAUSE_ENV = "DESKCONSOLE_TICK_PAUSE_AFTER"
 
 
@@ -53,7 +52,7 @@ def tick_pause_hook(value: str | None) -> Callable[[int], None] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]  # not a TextIOWrapper: caught
         except (AttributeError, ValueError):
             pass
     out = Output()

@@ -12,7 +12,8 @@ def _schema_line(current: str | None) -> str:
     if current == HEAD_REVISION:
         return f"schema version {current} (up to date)"
     if current is not None and current not in REVISIONS:
-        return f"schema version {current}; this deskconsole: {HEAD_REVISION} (the database is newer: upgrade deskconsole)"
+        return (f"schema version {current}; this deskconsole: {HEAD_REVISION} "
+                "(the database is newer: upgrade deskconsole)")
     return (f"schema version {current or 'none (no deskconsole schema yet)'}; this deskconsole: {HEAD_REVISION} "
             "(any command upgrades it, or `deskconsole db upgrade`)")
 

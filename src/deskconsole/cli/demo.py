@@ -8,7 +8,6 @@ from typing import IO
 
 from deskconsole.cli.common import Context, _safe_url, safe
 
-
 PROGRESS_ABOVE = 2000  # demo --cases above this shows a progress bar on stderr
 
 

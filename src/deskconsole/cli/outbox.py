@@ -25,5 +25,5 @@ def cmd_outbox_list(ctx: Context) -> int:
     return 0
 
 
-def cmd_deliver(ctx) -> int:  # noqa: ANN001
+def cmd_deliver(ctx: Context) -> int:
     return run_deliver(ctx.args, ctx.service)

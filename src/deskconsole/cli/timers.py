@@ -23,7 +23,7 @@ def cmd_timers_list(ctx: Context) -> int:
     ctx.out.table(
         ["CASE", "TIMER", "DUE", "LEFT", "STATUS", "ASSIGNEE", "TITLE"],
         [[t.case, t.kind, when(t.due), format_countdown(t.due - now),
-          t.case_status + (f"/{t.case_sub_status}" if t.case_sub_status else ""), t.assignee, t.case_title]
+          (t.case_status or "") + (f"/{t.case_sub_status}" if t.case_sub_status else ""), t.assignee, t.case_title]
          for t in rows],
         widths={6: 60},
     )

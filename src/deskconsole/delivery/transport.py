@@ -43,9 +43,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from deskconsole.delivery.smtp_url import DEADLINE_ENV, SmtpConfig
+
+if TYPE_CHECKING:
+    from _socket import _Address  # what socket.bind takes (typeshed's name)
 
 QUIT_BUDGET = 5.0  # seconds a polite QUIT may take when the connection is closed after a pass
 
@@ -247,7 +250,7 @@ class _Watchdog:
 
 
 def _open_socket(watchdog: _Watchdog, host: str, port: int, timeout: float,
-                 source_address: tuple[str, int] | None) -> socket.socket:
+                 source_address: _Address | None) -> socket.socket:
     """socket.create_connection, with each socket handed to the watchdog before it connects."""
     error: OSError | None = None
     for family, kind, proto, _, address in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
@@ -276,7 +279,7 @@ class _SMTP(smtplib.SMTP):
         super().__init__(local_hostname=local_hostname, timeout=timeout)  # no host: connect() comes next
         self._host = host  # the name STARTTLS checks the certificate against
 
-    def _get_socket(self, host, port, timeout):  # noqa: ANN001, ANN202 - smtplib's signature
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # smtplib's signature
         return _open_socket(self._watchdog, host, port, timeout, self.source_address)
 
 
@@ -287,7 +290,7 @@ class _SMTP_SSL(smtplib.SMTP_SSL):  # noqa: N801 - after smtplib.SMTP_SSL
         super().__init__(local_hostname=local_hostname, timeout=timeout, context=context)
         self._host = host
 
-    def _get_socket(self, host, port, timeout):  # noqa: ANN001, ANN202 - smtplib's signature
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:  # smtplib's signature
         raw = _open_socket(self._watchdog, host, port, timeout, self.source_address)
         try:
             return self.context.wrap_socket(raw, server_hostname=self._host)
@@ -362,8 +365,10 @@ class SmtpTransport:
             if isinstance(exc, (SendInterrupted, TransportUnavailable)):
                 raise
             self._raise_if_stopped(exc)
-            what = exc.smtp_code if isinstance(exc, smtplib.SMTPResponseException) else None
-            detail = _answer(exc.smtp_code, exc.smtp_error) if what else f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, smtplib.SMTPResponseException) and exc.smtp_code:
+                detail = _answer(exc.smtp_code, exc.smtp_error)
+            else:
+                detail = f"{type(exc).__name__}: {exc}"
             raise TransportUnavailable(f"cannot use the mail server {cfg.safe_url()}: {detail}") from exc
         return smtp
 
@@ -448,8 +453,11 @@ class SmtpTransport:
 
 
 def _peer(smtp: smtplib.SMTP) -> str | None:
+    sock = smtp.sock
+    if sock is None:
+        return None
     try:
-        return str(smtp.sock.getpeername()[0])
+        return str(sock.getpeername()[0])
     except (OSError, AttributeError, IndexError, TypeError):
         return None
 

@@ -53,9 +53,9 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, and_, func, or_, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from deskconsole.delivery.smtp_url import DEADLINE_ENV, DEFAULT_FROM, SmtpConfig, is_address, smtp_config_from_env
@@ -131,7 +131,7 @@ class _Claim:
 
 
 # ------------------------------------------------------------------ claiming
-def _due(now: datetime):
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
         and_(
             col(Outbox.state) == QUEUED,
@@ -155,8 +155,9 @@ def due_rows(engine: Engine, now: datetime, limit: int) -> list[tuple[int, datet
         return [
             (rid, created)
             for rid, created in s.exec(
-                select(Outbox.id, Outbox.created_at).where(_due(to_utc(now))).order_by(Outbox.id).limit(limit)
+                select(Outbox.id, Outbox.created_at).where(_due(to_utc(now))).order_by(col(Outbox.id)).limit(limit)
             ).all()
+            if rid is not None  # (a stored row's id never is)
         ]
 
 
@@ -176,17 +177,19 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
         case_id = s.exec(select(Outbox.case_id).where(Outbox.id == row_id)).first()
         if case_id is None:
             return None
-        won = s.execute(
+        won = cast("CursorResult[Any]", s.execute(  # (an UPDATE's result has a rowcount)
             update(Outbox)
             .where(and_(col(Outbox.id) == row_id, _due(now)))
             .values(
                 state=SENDING,
                 claimed_until=now + opts.lease,
                 attempts=col(Outbox.attempts) + 1,
-                message_id=func.coalesce(col(Outbox.message_id), message_id_for(case_id, row_id, opts.domain, opts.token())),
+                message_id=func.coalesce(
+                    col(Outbox.message_id), message_id_for(case_id, row_id, opts.domain, opts.token())
+                ),
             )
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )).rowcount
         if won != 1:
             return None
         row = s.exec(select(Outbox).where(Outbox.id == row_id)).one()
@@ -203,6 +206,7 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
             return _Claim(row, None, [], row.last_error)
         case = s.get(Case, row.case_id)
         try:
+            assert case is not None, f"case {row.case_id} of outbox row {row.id} exists"  # (a foreign key)
             recipients, problem = _recipients(s, row, case)
             if not problem:
                 rendered = render(
@@ -210,7 +214,7 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
                     fallback_subject=row.subject, fallback_body=row.body,
                 )
                 message = build_message(row, case, rendered, recipients, opts, now)
-        except Exception as exc:  # noqa: BLE001 - one unbuildable row must not block the rows after it
+        except Exception as exc:  # one unbuildable row must not block the rows after it
             log.exception("cannot build the message for outbox row %s", row.id)
             problem = f"could not build the message: {type(exc).__name__}: {exc}"[:MAX_ERROR]
         if problem:
@@ -315,12 +319,12 @@ def build_message(
 def _finish(engine: Engine, row: Outbox, **values: Any) -> bool:
     """Write the outcome if this worker still holds the claim (same attempt number)."""
     with _writing(engine) as s:
-        held = s.execute(
+        held = cast("CursorResult[Any]", s.execute(  # (an UPDATE's result has a rowcount)
             update(Outbox)
             .where(and_(col(Outbox.id) == row.id, col(Outbox.state) == SENDING, col(Outbox.attempts) == row.attempts))
             .values(**values)
             .execution_options(synchronize_session=False)
-        ).rowcount == 1
+        )).rowcount == 1
         if held:
             note_write(s, row.case_id)
     return held
@@ -341,7 +345,8 @@ def _mark_sent(engine: Engine, row: Outbox, now: datetime, note: str | None) -> 
 def _result(row: Outbox, state: str, recipients: list[str], error: str | None = None,
             next_at: datetime | None = None) -> DeliveryResult:
     return DeliveryResult(
-        outbox=row.id, case=row.case_id, kind=row.kind, to=row.to, state=state, attempts=row.attempts,
+        outbox=cast(int, row.id), case=row.case_id,  # (a stored row's id: never None)
+        kind=row.kind, to=row.to, state=state, attempts=row.attempts,
         message_id=row.message_id, recipients=recipients, error=error, next_attempt_at=next_at,
     )
 
@@ -446,7 +451,7 @@ def requeue(engine: Engine, clock: Clock, ids: Sequence[int] | None = None) -> l
         query = select(Outbox.id).where(Outbox.state == FAILED)
         if ids is not None:
             query = query.where(col(Outbox.id).in_(list(ids)))
-        found = list(s.exec(query.order_by(Outbox.id)).all())
+        found = [i for i in s.exec(query.order_by(col(Outbox.id))).all() if i is not None]  # (stored: never None)
         if found:
             s.execute(
                 update(Outbox)
@@ -478,7 +483,7 @@ def watch(
     while not stop.is_set():
         try:
             results = deliver_once(engine, clock, transport, opts, stop=stop)
-        except Exception as exc:  # noqa: BLE001 - keep the watch alive; report and wait
+        except Exception as exc:  # keep the watch alive; report and wait
             if on_error is None:
                 log.exception("delivery pass failed")
             else:

@@ -39,12 +39,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deskconsole.domain.errors import InvalidInput
 
-UTC = timezone.utc
+if TYPE_CHECKING:
+    from holidays import HolidayBase
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DAY = 86400
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -115,7 +118,7 @@ def _parse_days(text: str) -> list[int]:
         bounds = part.strip().split("-")
         try:
             indices = [WEEKDAYS.index(b.strip()[:3]) for b in bounds]
-            if any(b.strip() not in (WEEKDAYS[i], _LONG_DAYS[i]) for b, i in zip(bounds, indices)):
+            if any(b.strip() not in (WEEKDAYS[i], _LONG_DAYS[i]) for b, i in zip(bounds, indices, strict=True)):
                 raise ValueError
         except ValueError:
             raise CalendarError(f"not a day or span of days (mon, tue, …, sun; e.g. mon-fri): {part.strip()!r}") \
@@ -219,7 +222,7 @@ def zone(name: str) -> ZoneInfo:
         raise CalendarError(f"unknown time zone: {name!r} (an IANA name like \"Europe/Berlin\")") from None
 
 
-def _holiday_source(code: str):  # -> holidays.HolidayBase
+def _holiday_source(code: str) -> HolidayBase:
     import holidays  # imported on first use: it is large
 
     raw = code.strip()

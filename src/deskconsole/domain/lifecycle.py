@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TypeVar
 
 from deskconsole.domain.errors import InvalidInput, InvalidTransition
 
@@ -87,7 +88,10 @@ REPLY_TARGET = {
 }
 
 
-def parse_enum(enum: type[StrEnum], value: str | None, what: str) -> StrEnum:
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def parse_enum(enum: type[_E], value: str | None, what: str) -> _E:
     if value is not None:
         try:
             return enum(value)

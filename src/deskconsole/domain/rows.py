@@ -23,7 +23,7 @@ def _json(value: Any) -> Any:
 
 class JsonView:
     def to_json(self) -> dict[str, Any]:
-        return {name: _json(getattr(self, name)) for name in self.__dataclass_fields__}  # type: ignore[attr-defined]
+        return {name: _json(getattr(self, name)) for name in self.__dataclass_fields__}  # type: ignore[attr-defined]  # views are dataclasses
 
 
 @dataclass

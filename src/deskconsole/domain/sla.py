@@ -564,7 +564,7 @@ def status_events(old: str, new: str, at: datetime) -> dict[str, MetricEvent]:
         return result
     change = status_event(old, new, at)
     if change is not None:
-        result = {kind: change for kind in TARGETS}
+        result = dict.fromkeys(TARGETS, change)
     if new == Status.AWAITING_CONFIRMATION:
         result = {kind: MetricEvent(MetricKind.FULFIL, at) for kind in TARGETS}
     if old == Status.AWAITING_CONFIRMATION and new == Status.REOPENED:

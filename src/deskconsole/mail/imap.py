@@ -20,11 +20,10 @@ stop), polling every `interval` seconds otherwise; SIGTERM or ctrl+c end it with
 from __future__ import annotations
 
 import ipaddress
-import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -35,8 +34,8 @@ URL_ENV = "DESKCONSOLE_IMAP_URL"
 PASSWORD_ENV = "DESKCONSOLE_IMAP_PASSWORD"
 DONE_FLAG = b"$Deskconsole"
 FETCH_BYTES = 32 * 1024 * 1024  # message bytes asked for in one FETCH (a larger message comes alone)
-IDLE_RENEW = 25 * 60.0
-GROUP = 100  # messages applied in one transaction (and marked with one STORE)  # IDLE is ended and started again before servers drop it (RFC 2177: 29 min)
+IDLE_RENEW = 25 * 60.0  # IDLE is ended and started again before servers drop it (RFC 2177: 29 min)
+GROUP = 100  # messages applied in one transaction (and marked with one STORE)
 
 
 class ImapUnavailable(Exception):
@@ -112,7 +111,7 @@ class Mailbox:
             self.client = IMAPClient(config.host, port=config.port, ssl=config.tls,
                                      ssl_context=ssl.create_default_context() if config.tls else None,
                                      timeout=config.timeout)
-        except (OSError, socket.error) as exc:
+        except OSError as exc:
             raise ImapUnavailable(f"cannot reach the IMAP server {config.safe_url()}: {exc}") from None
         try:
             self._login()
@@ -145,7 +144,7 @@ class Mailbox:
         criteria = ["NOT", "KEYWORD", flag] if self.flag == DONE_FLAG else ["UNSEEN"]
         return sorted(self.client.search(criteria))
 
-    def messages(self, uids: list[int]):  # noqa: ANN201 - an iterator of (uid, raw bytes)
+    def messages(self, uids: list[int]) -> Iterator[tuple[int, bytes]]:
         """(uid, raw message) for each uid, in groups of about FETCH_BYTES (peeking: nothing marked)."""
         sizes = self.client.fetch(uids, ["RFC822.SIZE"]) if uids else {}
         group: list[int] = []
@@ -160,7 +159,7 @@ class Mailbox:
         if group:
             yield from self._fetch(group)
 
-    def _fetch(self, uids: list[int]):  # noqa: ANN202
+    def _fetch(self, uids: list[int]) -> Iterator[tuple[int, bytes]]:
         data = self.client.fetch(uids, ["BODY.PEEK[]"])
         for uid in uids:
             item = data.pop(uid, None)
@@ -179,7 +178,7 @@ class Mailbox:
         except Exception:  # noqa: BLE001 - closing a connection that is gone
             try:
                 self.client.shutdown()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 -- the socket may be gone as well
                 pass
 
 

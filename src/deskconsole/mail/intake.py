@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import CursorResult, and_, func, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from deskconsole.domain.clock import format_time, to_utc
 from deskconsole.domain.errors import DeskError, InvalidInput, NotFound
@@ -45,6 +45,7 @@ from deskconsole.mail.thread import (
 )
 from deskconsole.store.models import Agent, Case, InboundMessage, MailAttachment, Outbox, Survey
 
+# (SQLModel leaves __table__ untyped)
 _IM = InboundMessage.__table__  # type: ignore[attr-defined]
 _ATT = MailAttachment.__table__  # type: ignore[attr-defined]
 _PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|tr|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -206,7 +207,10 @@ class Intake:
             "received_at": self.service.now(), "size": parsed.size, "raw": raw,
             "attachments": json.dumps(describe_attachments(parsed)) if parsed.attachments else None,
         }
-        row_id = s.execute(_IM.insert().values(**values)).inserted_primary_key[0]
+        inserted = cast("CursorResult[Any]", s.execute(_IM.insert().values(**values)))  # (an INSERT's result)
+        key = inserted.inserted_primary_key
+        assert key is not None, "an INSERT's result has the new row's key"
+        row_id = key[0]
         if with_attachments:
             self._store_attachments(s, parsed)
         return int(row_id)
@@ -218,6 +222,7 @@ class Intake:
         have = set(s.execute(select(_ATT.c.sha256).where(_ATT.c.sha256.in_(list(wanted)))).scalars())
         now = self.service.now()
         dialect = s.get_bind().dialect.name
+        dialect_insert: Callable[..., Any]  # (the two dialects' INSERTs both have ON CONFLICT DO NOTHING)
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
@@ -236,7 +241,8 @@ class Intake:
         look = [*ours, *([parsed.message_id] if parse_our_id(parsed.message_id) else [])]
         if look:
             for mid, case_id, kind in s.execute(
-                select(Outbox.message_id, Outbox.case_id, Outbox.kind).where(Outbox.message_id.in_(look))
+                select(col(Outbox.message_id), col(Outbox.case_id), col(Outbox.kind))
+                .where(col(Outbox.message_id).in_(look))
             ).all():
                 sent[mid] = SentMail(case_id, kind)
         earlier: dict[str, int] = {}
@@ -254,9 +260,10 @@ class Intake:
         cases: dict[int, CaseFacts] = {}
         if wanted:
             rows = s.execute(
-                select(Case.id, Case.status, Case.contact, Case.customer, Survey.id, Survey.answered_at)
-                .outerjoin(Survey, Survey.case_id == Case.id)
-                .where(Case.id.in_(sorted(wanted)))
+                select(col(Case.id), col(Case.status), col(Case.contact), col(Case.customer), col(Survey.id),
+                       col(Survey.answered_at))
+                .outerjoin(Survey, col(Survey.case_id) == col(Case.id))
+                .where(col(Case.id).in_(sorted(wanted)))
             ).all()
             for cid, status, contact, customer, survey_id, answered in rows:
                 cases[cid] = CaseFacts(cid, status, contact, customer, survey_id is not None and answered is None)
@@ -276,17 +283,17 @@ class Intake:
         domain itself (the address for a free-mail domain)."""
         if not sender:
             return "unknown sender"
-        found = s.execute(select(Case.customer).where(Case.contact == sender).order_by(Case.id.desc()).limit(1)
-                          ).scalar_one_or_none()
+        found = s.execute(select(col(Case.customer)).where(col(Case.contact) == sender)
+                          .order_by(col(Case.id).desc()).limit(1)).scalar_one_or_none()
         if found:
             return found
         domain = domain_of(sender)
         if domain and domain not in FREE_MAIL:
             # the most recent DOMAIN_LOOKBACK cases only: a LIKE on the end of an address takes no index
-            newest = s.execute(select(func.max(Case.id))).scalar_one() or 0
-            found = s.execute(select(Case.customer).where(and_(
-                Case.id > newest - DOMAIN_LOOKBACK, Case.contact.like(f"%@{_like(domain)}", escape="\\"),
-            )).order_by(Case.id.desc()).limit(1)).scalar_one_or_none()
+            newest = s.execute(select(func.max(col(Case.id)))).scalar_one() or 0
+            found = s.execute(select(col(Case.customer)).where(and_(
+                col(Case.id) > newest - DOMAIN_LOOKBACK, col(Case.contact).like(f"%@{_like(domain)}", escape="\\"),
+            )).order_by(col(Case.id).desc()).limit(1)).scalar_one_or_none()
             if found:
                 return found
             return domain[:200]
@@ -301,8 +308,9 @@ class Intake:
                                   reason=None)
         else:
             row_id = release_row
-            held = s.execute(update(_IM).where(and_(_IM.c.id == row_id, _IM.c.outcome == "parked"))
-                             .values(outcome="pending")).rowcount
+            held = cast("CursorResult[Any]", s.execute(  # (an UPDATE's result has a rowcount)
+                update(_IM).where(and_(_IM.c.id == row_id, _IM.c.outcome == "parked")).values(outcome="pending")
+            )).rowcount
             if held != 1:  # another release took it first
                 raise InvalidInput(f"inbound message {row_id} is no longer parked")
         facts = self._facts(s, parsed, row_id)
@@ -394,7 +402,7 @@ class Intake:
         if not actor:
             raise InvalidInput("who is releasing it? give --as NAME or set DESKCONSOLE_USER")
         with Session(self._reader) as s, s.begin():
-            agent = s.execute(select(Agent.name).where(Agent.name == actor)).scalar_one_or_none()
+            agent = s.execute(select(col(Agent.name)).where(col(Agent.name) == actor)).scalar_one_or_none()
             if agent is None:
                 raise NotFound(f"unknown agent {actor!r}: add them with 'deskconsole agent add'")
             row = s.execute(select(_IM.c.outcome, _IM.c.raw, _IM.c.message_id)

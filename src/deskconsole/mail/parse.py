@@ -28,11 +28,12 @@ import hashlib
 import html
 import quopri
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email.message import EmailMessage, Message
 from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from html.parser import HTMLParser
@@ -153,7 +154,7 @@ class _HtmlText(HTMLParser):
         self.skip = 0
         self.quote = 0
 
-    def handle_starttag(self, tag: str, attrs) -> None:  # noqa: ANN001
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP:
             self.skip += 1
         elif tag == "blockquote":
@@ -297,12 +298,12 @@ def _header(msg: Message, name: str) -> str | None:
         return None
     try:
         text = str(value)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return None
     if "\ufffd" in text:  # raw 8-bit bytes in the header: UTF-8 if they are, else Latin-1
-        raw = _raw_header(msg, name, keep=True)
-        if raw is not None and _SURROGATE.search(raw):
-            text = _eight_bit(raw)
+        raw_text = _raw_header(msg, name, keep=True)
+        if raw_text is not None and _SURROGATE.search(raw_text):
+            text = _eight_bit(raw_text)
     return clean(text)
 
 
@@ -320,7 +321,7 @@ def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
             raw = data.decode("latin-1")
     try:
         return [(n, clean(a)) for n, a in getaddresses([" ".join(raw.split())])]
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return []
 
 
@@ -330,7 +331,7 @@ def _words(text: str) -> str:
         return clean(text)
     try:
         return clean(str(make_header(decode_header(text))))
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return clean(text)
 
 
@@ -342,7 +343,7 @@ def _eight_bit(raw: str) -> str:
         text = data.decode("latin-1")
     try:
         return str(make_header(decode_header(text)))  # encoded words beside the 8-bit text
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         return text
 
 
@@ -412,7 +413,7 @@ BIG_PART = 512 * 1024
 EXTRACTED = "X-Deskconsole-Extracted"
 
 
-def _delimiters(raw: bytes, start: int, end: int, boundary: bytes):  # noqa: ANN202
+def _delimiters(raw: bytes, start: int, end: int, boundary: bytes) -> Iterator[tuple[int, int, bool]]:
     """(line start, line end, closing?) of each delimiter line of a multipart body."""
     marker = b"--" + boundary
     pos = start
@@ -484,14 +485,14 @@ def _take_out(raw: bytes, start: int, end: int, found: list[Attachment], depth: 
 def _decoded_payload(part: Message) -> bytes:
     try:
         data = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         data = None
-    if data is None:
-        payload = part.get_payload()
-        if isinstance(payload, str):
-            return payload.encode("utf-8", "surrogateescape")
-        return b""
-    return data
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()  # (None: a multipart part, or one that could not be decoded)
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
 
 
 def _part_text(part: Message) -> str:
@@ -507,15 +508,16 @@ def _part_text(part: Message) -> str:
 
 
 def _filename(part: Message) -> str | None:
+    name: str | tuple[str | None, str | None, str] | None
     try:
         name = part.get_filename()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         name = None
     if not name:
         ctype = part.get_content_type()
         try:
             name = part.get_param("name")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
             name = None
         if isinstance(name, tuple):  # RFC 2231 (charset, language, value)
             name = name[2]
@@ -541,7 +543,7 @@ def _walk(msg: Message, defects: list[str]) -> list[Message]:
                 continue
             payload = part.get_payload()
             if isinstance(payload, list):
-                stack.extend((p, depth + 1) for p in reversed(payload))
+                stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
             continue
         leaves.append(part)
     return leaves
@@ -551,13 +553,11 @@ def _is_attachment(part: Message) -> bool:
     ctype = part.get_content_type()
     try:
         disposition = (part.get_content_disposition() or "").lower()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         disposition = ""
     if disposition == "attachment":
         return True
-    if ctype in ("text/plain", "text/html") and disposition in ("", "inline"):
-        return False
-    return True
+    return not (ctype in ("text/plain", "text/html") and disposition in ("", "inline"))
 
 
 def _body_and_attachments(msg: Message, defects: list[str],
@@ -572,13 +572,13 @@ def _body_and_attachments(msg: Message, defects: list[str],
         if not _is_attachment(part):
             try:
                 text = _part_text(part)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 -- hostile mail can make the email package raise anything
                 defects.append(f"a {ctype} part could not be read: {exc}")
                 continue
             (plain if ctype == "text/plain" else htmls).append(text)
             continue
         extracted = part.get(EXTRACTED) if taken_out else None
-        if extracted is not None and extracted.strip().isdigit() and int(extracted) < len(taken_out):
+        if taken_out and extracted is not None and extracted.strip().isdigit() and int(extracted) < len(taken_out):
             att = taken_out[int(extracted)]
             if att.data is not None and (stored_count >= MAX_STORED_ATTACHMENTS
                                          or stored_bytes + att.size > MAX_STORED_BYTES):
@@ -682,7 +682,7 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
         return parsed
     try:
         text, attachments = _body_and_attachments(msg, defects, taken_out)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 -- hostile mail can make the email package raise anything
         parsed.refused = f"the message's body cannot be read: {type(exc).__name__}: {one_line(str(exc), 200)}"
         return parsed
     parsed.text = clean(text, MAX_BODY_CHARS)

@@ -12,7 +12,7 @@ from deskconsole.domain.errors import InvalidInput, PermissionDenied
 from deskconsole.domain.lifecycle import Availability, Role, Status, parse_enum
 from deskconsole.domain.views import AgentView
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import DESK_LEADS, NAME_RE, _a, _db_time, clean_text
+from deskconsole.service.records import DESK_LEADS, NAME_RE, _a, _db_time, _pk, clean_text
 from deskconsole.store import identity
 from deskconsole.store.models import Agent, Case
 
@@ -70,9 +70,10 @@ class AgentsMixin(ServiceBase):
             return self._agent_view(s, agent, 0)
 
     def _agent_view(self, s: Session, agent: Agent, open_cases: int) -> AgentView:
-        manager = s.get(Agent, agent.manager_id).name if agent.manager_id else None
+        lead = s.get(Agent, agent.manager_id) if agent.manager_id else None
+        manager = lead.name if lead is not None else None
         return AgentView(
-            id=agent.id,
+            id=_pk(agent.id),
             name=agent.name,
             role=agent.role,
             skills=[sk for sk in agent.skills.split(",") if sk],
@@ -87,7 +88,7 @@ class AgentsMixin(ServiceBase):
                 s.exec(
                     select(Case.assignee_id, func.count())
                     .where(Case.status != Status.CLOSED, col(Case.assignee_id).is_not(None))
-                    .group_by(Case.assignee_id)
+                    .group_by(col(Case.assignee_id))
                 ).all()
             )
             agents = s.exec(select(Agent).order_by(Agent.name)).all()
@@ -102,7 +103,7 @@ class AgentsMixin(ServiceBase):
         with self._read() as s:
             return s.exec(select(Agent.id).limit(1)).first() is not None
 
-    def set_availability(self, name: str, availability: str, *, actor: str) -> AgentView:
+    def set_availability(self, name: str, availability: str, *, actor: str | None) -> AgentView:
         value = parse_enum(Availability, availability, "availability")
         with self._tx() as s:
             who = self._me(s, actor)

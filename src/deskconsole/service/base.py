@@ -54,7 +54,10 @@ from deskconsole.store.models import Agent, Timer
 from deskconsole.store.watch import TrackedSession, announce, note_write
 
 if TYPE_CHECKING:
+    from deskconsole.domain.views import ArticleView, CaseView, EscalationView, Fired, SurveyView, TimerView
     from deskconsole.service.batch import Batch
+    from deskconsole.service.routing import NewCase
+    from deskconsole.store.models import Article, Escalation, Survey
 
 
 class ServiceBase:
@@ -65,6 +68,21 @@ class ServiceBase:
 
     # Inside batch(): the batch this Service (batch.service, a copy bound to it) runs its actions in.
     _batch: Batch | None = None
+
+    if TYPE_CHECKING:  # what the parts call on each other through self (for the type checker only)
+        def _settle(self, s: Session, case: CaseRecord) -> None: ...  # timers.py
+        def _fire(
+            self, s: Session, timer_id: int, case_id: int, now: datetime, timer: tuple[str, datetime] | None = None,
+        ) -> Fired | None: ...  # timers.py
+        @staticmethod
+        def _timer_view(t: Timer, c: AnyCase, assignee: str | None) -> TimerView: ...  # timers.py
+        def _route(self, s: Session, case: NewCase) -> Agent | None: ...  # routing.py
+        def _open_escalation(self, s: Session, case_id: int) -> Escalation | None: ...  # escalations.py
+        def _escalation_view(self, s: Session, esc: Escalation, case: AnyCase) -> EscalationView: ...
+        def _case_view(self, s: Session, case: AnyCase) -> CaseView: ...  # views.py
+        def _survey_view(self, s: Session, sv: Survey, case: AnyCase) -> SurveyView: ...  # surveys.py
+        @staticmethod
+        def _article_view(a: Article) -> ArticleView: ...  # knowledge.py
 
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,
@@ -145,25 +163,22 @@ class ServiceBase:
             yield from batch.savepoint(always=savepoint)
             return
         if not self._pg:
-            with Session(self.engine, expire_on_commit=False, autoflush=True) as session:
-                with session.begin():
-                    yield session
-                    _write_cases(session)
-            return
-        # PostgreSQL: other consoles LISTEN; the touched case ids go out when this commits.
-        with TrackedSession(self.engine, expire_on_commit=False, autoflush=True) as session:
-            with session.begin():
+            with Session(self.engine, expire_on_commit=False, autoflush=True) as session, session.begin():
                 yield session
                 _write_cases(session)
-                announce(session)
+            return
+        # PostgreSQL: other consoles LISTEN; the touched case ids go out when this commits.
+        with TrackedSession(self.engine, expire_on_commit=False, autoflush=True) as session, session.begin():
+            yield session
+            _write_cases(session)
+            announce(session)
 
     @contextmanager
     def _read(self) -> Iterator[Session]:
         if self._pg and self._who is None:
             self.login_identity()
-        with Session(self._read_engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with Session(self._read_engine, expire_on_commit=False) as session, session.begin():
+            yield session
 
     def _agent(self, s: Session, name: str | None) -> Agent:
         if not name:
@@ -271,13 +286,17 @@ class ServiceBase:
             "data": _event_data(data) if data else None,
         }
 
-    def _outbox(self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str) -> None:
+    def _outbox(
+        self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str
+    ) -> None:
         _db(s).insert(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
             "created_at": event.recorded_at, "state": "queued", "attempts": 0,
         })
 
-    def _cancel_timers(self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime) -> list[str]:
+    def _cancel_timers(
+        self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime
+    ) -> list[str]:
         db = _db(s)
         pending = _pending_timers(s).pop(case.id, None)
         if pending is None:
@@ -395,7 +414,8 @@ class ServiceBase:
         self._outbox(
             s, case, event, "survey", to,
             f"[case {case.id}] How did we do?",
-            f"Case {case.id} ({case.title}) is closed. Please rate our support from 1 to 5, with a comment if you like.",
+            f"Case {case.id} ({case.title}) is closed. "
+            "Please rate our support from 1 to 5, with a comment if you like.",
         )
         if case.resolution:
             fingerprint = _fingerprint(case.resolution)

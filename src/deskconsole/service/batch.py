@@ -61,7 +61,7 @@ class CaseBrief:
 
     __slots__ = ("id", "status")
 
-    def __init__(self, id: int, status: str) -> None:  # noqa: A002
+    def __init__(self, id: int, status: str) -> None:
         self.id = id
         self.status = Status(status).value
 

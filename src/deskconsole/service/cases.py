@@ -8,7 +8,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -143,7 +143,7 @@ class CasesMixin(ServiceBase):
             ])
             batch = self._batch
             if batch is not None and batch.light:
-                return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]
+                return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]  # a light batch's brief
             return self._case_view(s, s.get_one(Case, case.id)), True
 
     def get_case(self, case_id: int) -> CaseView:
@@ -155,7 +155,7 @@ class CasesMixin(ServiceBase):
         case_id: int,
         status: str,
         *,
-        actor: str,
+        actor: str | None,
         sub_status: str | None = None,
         note: str | None = None,
         expected_version: int | None = None,
@@ -186,17 +186,18 @@ class CasesMixin(ServiceBase):
             return self._case_view(s, case)
 
 
-    def close(self, case_id: int, *, reason: str, actor: str, expected_version: int | None = None) -> CaseView:
-        reason = clean_text(reason, "reason", max_len=MAX_TEXT)
+    def close(self, case_id: int, *, reason: str, actor: str | None, expected_version: int | None = None) -> CaseView:
+        text = clean_text(reason, "reason", max_len=MAX_TEXT)
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "close cases")
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
-            check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, reason)
-            self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=reason.strip())
+            check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, text)
+            # (check_move refuses a close without a reason)
+            self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=(text or "").strip())
             return self._case_view(s, case)
 
-    def clone(self, case_id: int, *, actor: str) -> CaseView:
+    def clone(self, case_id: int, *, actor: str | None) -> CaseView:
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "clone cases")
             source = self._case(s, case_id)
@@ -233,7 +234,9 @@ class CasesMixin(ServiceBase):
             self._event(s, source, "cloned", agent.name, now, clone=case.id)
             return self._case_view(s, case)
 
-    def assign(self, case_id: int, assignee: str | None, *, actor: str, expected_version: int | None = None) -> CaseView:
+    def assign(
+        self, case_id: int, assignee: str | None, *, actor: str | None, expected_version: int | None = None
+    ) -> CaseView:
         """Reassign (manager or supervisor), or take a case yourself (an analyst naming themself)."""
         with self._tx() as s:
             who = self._me(s, actor)
@@ -256,18 +259,18 @@ class CasesMixin(ServiceBase):
             self._event(s, case, "assigned", who.name, now, assignee=target.name if target else None, previous=previous)
             return self._case_view(s, case)
 
-    def take_next(self, *, actor: str) -> CaseView | None:
+    def take_next(self, *, actor: str | None) -> CaseView | None:
         """Atomically take the oldest most urgent unassigned open case that fits the analyst's skills."""
         with self._tx() as s:
             agent = self._actor(s, actor, (Role.ANALYST,), "take cases")
             skills = [sk for sk in agent.skills.split(",") if sk]
-            fits = col(Case.product_area).is_(None)
+            fits: ColumnElement[bool] = col(Case.product_area).is_(None)
             if skills:
                 fits = or_(fits, col(Case.product_area).in_(skills))
             query = (
                 select(Case)
                 .where(col(Case.assignee_id).is_(None), Case.status != Status.CLOSED, fits)
-                .order_by(Case.priority, Case.id)
+                .order_by(col(Case.priority), col(Case.id))
                 .limit(1)
             )
             if self._pg:
@@ -282,7 +285,7 @@ class CasesMixin(ServiceBase):
             return self._case_view(s, case)
 
     def add_note(
-        self, case_id: int, body: str, *, actor: str, internal: bool = True, expected_version: int | None = None
+        self, case_id: int, body: str, *, actor: str | None, internal: bool = True, expected_version: int | None = None
     ) -> CaseView:
         """An internal note (team only) or a comment to the customer (sent through the outbox)."""
         body = clean_text(body, "note", required=True)

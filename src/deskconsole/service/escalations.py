@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -31,6 +32,7 @@ from deskconsole.service.records import (
     _customer_actor,
     _customer_address,
     _db_time,
+    _pk,
     clean_text,
 )
 from deskconsole.store.models import Agent, Case, Escalation, Timer
@@ -88,7 +90,7 @@ class EscalationsMixin(ServiceBase):
         self,
         case_id: int,
         *,
-        actor: str,
+        actor: str | None,
         severity_impact: str | None = None,
         business_risk: str | None = None,
         sla_commitments: str | None = None,
@@ -119,8 +121,8 @@ class EscalationsMixin(ServiceBase):
                 if value is not None:
                     setattr(esc, name, value)
             now = self.now()
-            self._event(s, case, "escalation_reviewed", manager.name, now,
-                        **{k: v for k, v in {**fields, **checks}.items() if v is not None})
+            reviewed: dict[str, Any] = {k: v for k, v in {**fields, **checks}.items() if v is not None}
+            self._event(s, case, "escalation_reviewed", manager.name, now, **reviewed)
             return self._escalation_view(s, esc, case)
 
     def _requested(self, s: Session, case: CaseRecord) -> Escalation:
@@ -136,7 +138,7 @@ class EscalationsMixin(ServiceBase):
         case_id: int,
         decision: str,
         *,
-        actor: str,
+        actor: str | None,
         reason: str | None = None,
         engineer: str | None = None,
         comm_mode: str = "email",
@@ -208,7 +210,7 @@ class EscalationsMixin(ServiceBase):
                 )
             return self._case_view(s, case)
 
-    def log_status_update(self, case_id: int, body: str, *, actor: str) -> CaseView:
+    def log_status_update(self, case_id: int, body: str, *, actor: str | None) -> CaseView:
         """The daily status update an approved escalation expects; sent to the customer."""
         body = clean_text(body, "status update", required=True)
         with self._tx() as s:
@@ -234,7 +236,7 @@ class EscalationsMixin(ServiceBase):
         self,
         case_id: int,
         *,
-        actor: str,
+        actor: str | None,
         plan_accepted: bool,
         rca_on_track: bool,
         customer_agreed: bool,
@@ -288,12 +290,12 @@ class EscalationsMixin(ServiceBase):
         if state is not None:
             parse_enum(EscalationState, state, "escalation state")
         with self._read() as s:
-            query = select(Escalation, Case).join(Case, Case.id == Escalation.case_id)
+            query = select(Escalation, Case).join(Case, col(Case.id) == col(Escalation.case_id))
             if state is not None:
                 query = query.where(Escalation.state == state)
             if open_cases_only:
                 query = query.where(Case.status != Status.CLOSED)
-            rows = s.exec(query.order_by(Escalation.requested_at, Escalation.id)).all()
+            rows = s.exec(query.order_by(col(Escalation.requested_at), col(Escalation.id))).all()
             return [self._escalation_view(s, esc, case) for esc, case in rows]
 
     def _escalation_view(self, s: Session, esc: Escalation, case: AnyCase) -> EscalationView:
@@ -307,7 +309,7 @@ class EscalationsMixin(ServiceBase):
             ).all()
             due = min(dues) if dues else None
         return EscalationView(
-            id=esc.id, case=case.id, state=esc.state, requested_by=esc.requested_by,
+            id=_pk(esc.id), case=_pk(case.id), state=esc.state, requested_by=esc.requested_by,
             requested_at=_aware(esc.requested_at), on_behalf=esc.on_behalf, reason=esc.reason, manager=esc.manager,
             severity_impact=esc.severity_impact, business_risk=esc.business_risk,
             sla_commitments=esc.sla_commitments, actions_taken=esc.actions_taken,

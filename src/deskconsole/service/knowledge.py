@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from deskconsole.domain.errors import InvalidInput, NotFound
 from deskconsole.domain.lifecycle import Status, SubStatus, check_move
@@ -18,6 +18,7 @@ from deskconsole.service.records import (
     _customer_address,
     _db_time,
     _fingerprint,
+    _pk,
     clean_text,
 )
 from deskconsole.store.models import Article, CaseArticle, EngineeringItem
@@ -38,7 +39,7 @@ class KnowledgeMixin(ServiceBase):
 
     @staticmethod
     def _article_view(a: Article) -> ArticleView:
-        return ArticleView(id=a.id, title=a.title, body=a.body, state=a.state, source_case=a.source_case_id,
+        return ArticleView(id=_pk(a.id), title=a.title, body=a.body, state=a.state, source_case=a.source_case_id,
                            created_at=_aware(a.created_at))
 
     def search_articles(self, query: str, limit: int = 20) -> list[ArticleView]:
@@ -50,10 +51,10 @@ class KnowledgeMixin(ServiceBase):
                 like = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 stmt = stmt.where(or_(func.lower(Article.title).like(like, escape="\\"),
                                       func.lower(Article.body).like(like, escape="\\")))
-            rows = s.exec(stmt.order_by(Article.state.desc(), Article.id).limit(limit)).all()
+            rows = s.exec(stmt.order_by(col(Article.state).desc(), col(Article.id)).limit(limit)).all()
             return [self._article_view(a) for a in rows]
 
-    def link_article(self, case_id: int, article_id: int, *, actor: str) -> CaseView:
+    def link_article(self, case_id: int, article_id: int, *, actor: str | None) -> CaseView:
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "link articles")
             case = self._case(s, case_id)
@@ -67,13 +68,14 @@ class KnowledgeMixin(ServiceBase):
             if exists is not None:
                 raise InvalidInput(f"article {article.id} is already linked to case {case.id}")
             now = self.now()
-            s.add(CaseArticle(case_id=case.id, article_id=article.id, linked_by=agent.name, linked_at=_db_time(now)))
+            s.add(CaseArticle(case_id=case.id, article_id=_pk(article.id), linked_by=agent.name,
+                              linked_at=_db_time(now)))
             self._touch(case, agent.name, f"linked article {article.id}", now)
             self._event(s, case, "article_linked", agent.name, now, body=article.title, article=article.id)
             return self._case_view(s, case)
 
     def log_engineering(
-        self, case_id: int, reference: str, summary: str, *, actor: str, kind: str = "defect",
+        self, case_id: int, reference: str, summary: str, *, actor: str | None, kind: str = "defect",
         expected_version: int | None = None,
     ) -> CaseView:
         """Log a defect or enhancement with engineering: case to pending/development, customer told the reference."""

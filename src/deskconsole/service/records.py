@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 from datetime import datetime
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Literal, Protocol, TypeAlias, overload
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import SessionTransaction
@@ -21,7 +21,6 @@ from deskconsole.domain.timers import TimerState
 from deskconsole.store.models import Article, Case, Event, Outbox, Survey, Timer
 from deskconsole.store.prepared import Runner
 from deskconsole.store.watch import note_write
-
 
 MAX_TITLE = 500
 MAX_TEXT = 1_000_000
@@ -47,10 +46,24 @@ def _db_time(value: datetime) -> datetime:
     return to_utc(value)
 
 
+def _pk(value: int | None) -> int:
+    """A stored row's id (SQLModel types a primary key optional: it is None only before the insert)."""
+    assert value is not None, "a stored row has an id"
+    return value
+
+
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: datetime | None) -> datetime | None: ...
 def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else to_utc(value)
 
 
+@overload
+def clean_text(value: Any, what: str, *, max_len: int = MAX_TEXT, required: Literal[True]) -> str: ...
+@overload
+def clean_text(value: Any, what: str, *, max_len: int = MAX_TEXT, required: bool = False) -> str | None: ...
 def clean_text(value: Any, what: str, *, max_len: int = MAX_TEXT, required: bool = False) -> str | None:
     """Validate untrusted text: a string, no NUL bytes, within size. Returned unchanged otherwise."""
     if value is None:
@@ -100,9 +113,17 @@ def _customer_actor(case: Addressee) -> str:
 class Written:
     """A row an action just wrote with a Core insert (an audit event): its id and its values."""
 
-    __slots__ = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data")
+    __slots__ = ("actor", "at", "body", "case_id", "data", "id", "kind", "recorded_at")
+    id: int
+    case_id: int
+    at: datetime
+    recorded_at: datetime
+    actor: str
+    kind: str
+    body: str | None
+    data: str | None  # JSON text
 
-    def __init__(self, id: int, **values: Any) -> None:  # noqa: A002
+    def __init__(self, id: int, **values: Any) -> None:
         self.id = id
         for name, value in values.items():
             setattr(self, name, value)
@@ -111,6 +132,7 @@ class Written:
 # The statements every action runs (read and write its case, append audit events, outbox messages
 # and timers, cancel timers) are Core statements run as Prepared ones (store/prepared.py) on the
 # session's connection: compiled once, bound and run on the driver's cursor.
+# (type: ignore[attr-defined]: SQLModel leaves a table model's __table__ untyped)
 _INSERT_EVENT = insert(Event.__table__)  # type: ignore[attr-defined]
 _INSERT_OUTBOX = insert(Outbox.__table__)  # type: ignore[attr-defined]
 _INSERT_TIMER = insert(Timer.__table__)  # type: ignore[attr-defined]
@@ -214,7 +236,7 @@ class ActionState:
     A batch runs many actions on one session: each starts with next_action(); the kept connection
     stays. Reached with action_state(session) (kept in the session's info under one key)."""
 
-    __slots__ = ("kept", "case_records", "pending_timers", "before_settle")
+    __slots__ = ("before_settle", "case_records", "kept", "pending_timers")
 
     def __init__(self) -> None:
         self.kept: tuple[SessionTransaction, Runner] | None = None
@@ -256,7 +278,7 @@ def _db(s: Session) -> Runner:
         conn = s.connection()
         current = s.get_nested_transaction() or s.get_transaction()
         runner = kept[1] if kept is not None and kept[1].conn is conn else Runner(conn)
-        kept = state.kept = (current, runner)  # type: ignore[assignment]
+        kept = state.kept = (current, runner)
     return kept[1]
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from deskconsole.domain.lifecycle import Availability, Role
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import _OPEN_STATUS_VALUES
+from deskconsole.service.records import _OPEN_STATUS_VALUES, _pk
 from deskconsole.store.models import Agent, Case
 
 
@@ -78,7 +78,7 @@ class RoutingMemo:
         rows = s.exec(
             select(Agent.id, Agent.name, Agent.skills, Agent.availability).where(Agent.role == Role.ANALYST)
         ).all()
-        self.available = [(i, n, sk.split(",")) for i, n, sk, av in rows if av == Availability.AVAILABLE]
+        self.available = [(_pk(i), n, sk.split(",")) for i, n, sk, av in rows if av == Availability.AVAILABLE]
         skills = {sk for _, _, row, _ in rows for sk in row.split(",") if sk}
         self.skills = [(sk, re.compile(rf"(?<![a-z0-9]){re.escape(sk)}(?![a-z0-9])")) for sk in sorted(skills)]
         self.counts = {}
@@ -108,11 +108,12 @@ class RoutingMemo:
         missing = [a[0] for a in fits if a[0] not in self.counts]
         if missing:
             self.counts.update(dict.fromkeys(missing, 0))
-            self.counts.update(s.exec(
+            open_counts = s.exec(
                 select(Case.assignee_id, func.count())
                 .where(col(Case.status).in_(_OPEN_STATUS_VALUES), col(Case.assignee_id).in_(missing))
-                .group_by(Case.assignee_id)
-            ).all())
+                .group_by(col(Case.assignee_id))
+            ).all()
+            self.counts.update({assignee: n for assignee, n in open_counts if assignee is not None})
         best = min(fits, key=lambda a: (self.counts[a[0]], a[1]))
         self.counts[best[0]] += 1
         return s.get(Agent, best[0])

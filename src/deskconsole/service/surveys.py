@@ -13,7 +13,7 @@ from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput, InvalidTransition
 from deskconsole.domain.views import SurveySummary, SurveyView
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import AnyCase, _aware, _customer_actor, _db_time, clean_text
+from deskconsole.service.records import AnyCase, _aware, _customer_actor, _db_time, _pk, clean_text
 from deskconsole.store.models import Case, Survey
 
 
@@ -43,7 +43,7 @@ class SurveysMixin(ServiceBase):
 
     def _survey_view(self, s: Session, sv: Survey, case: AnyCase) -> SurveyView:
         return SurveyView(
-            case=case.id, sent_at=_aware(sv.sent_at), to=sv.to, answered_at=_aware(sv.answered_at), score=sv.score,
+            case=_pk(case.id), sent_at=_aware(sv.sent_at), to=sv.to, answered_at=_aware(sv.answered_at), score=sv.score,
             comment=sv.comment, flagged=sv.flagged, case_title=case.title, customer=case.customer,
             assignee=self._assignee_name(s, case),
         )
@@ -52,20 +52,20 @@ class SurveysMixin(ServiceBase):
         with self._read() as s:
             sent = s.exec(select(func.count()).select_from(Survey)).one()
             dist_rows = s.exec(
-                select(Survey.score, func.count()).where(col(Survey.score).is_not(None)).group_by(Survey.score)
+                select(Survey.score, func.count()).where(col(Survey.score).is_not(None)).group_by(col(Survey.score))
             ).all()
-            distribution = {n: 0 for n in range(1, 6)}
-            distribution.update({int(k): int(v) for k, v in dist_rows})
+            distribution = dict.fromkeys(range(1, 6), 0)
+            distribution.update({int(k): int(v) for k, v in dist_rows if k is not None})
             answered = sum(distribution.values())
             good = distribution[4] + distribution[5]
             csat = round(100.0 * good / answered, 1) if answered else None
             flagged_rows = s.exec(
-                select(Survey, Case).join(Case, Case.id == Survey.case_id)
+                select(Survey, Case).join(Case, col(Case.id) == col(Survey.case_id))
                 .where(Survey.flagged == True)  # noqa: E712
                 .order_by(col(Survey.answered_at).desc()).limit(recent)
             ).all()
             recent_rows = s.exec(
-                select(Survey, Case).join(Case, Case.id == Survey.case_id)
+                select(Survey, Case).join(Case, col(Case.id) == col(Survey.case_id))
                 .where(col(Survey.answered_at).is_not(None))
                 .order_by(col(Survey.answered_at).desc()).limit(recent)
             ).all()
@@ -77,6 +77,8 @@ class SurveysMixin(ServiceBase):
             ).all()
             buckets: dict[int, list[int]] = {i: [] for i in range(weeks)}
             for answered_at, score in answers:
+                if answered_at is None or score is None:  # (answered surveys have both)
+                    continue
                 index = (to_utc(answered_at) - first).days // 7
                 if 0 <= index < weeks:
                     buckets[index].append(score)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
@@ -30,6 +30,7 @@ from deskconsole.service.records import (
     _db_time,
     _event_data,
     _pending_timers,
+    _pk,
     _write_cases,
     action_state,
 )
@@ -66,14 +67,14 @@ class TimersMixin(ServiceBase):
             hook(self._tick_applied)
 
     def _due(self, s: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
-        return list(
+        return cast("list[tuple[int, int]]", list(  # (ids of stored rows: never None)
             s.exec(
-                select(Timer.id, Timer.case_id)
+                select(col(Timer.id), col(Timer.case_id))
                 .where(Timer.state == TimerState.PENDING, Timer.due_at <= _db_time(now))
-                .order_by(Timer.due_at, Timer.id)
+                .order_by(col(Timer.due_at), col(Timer.id))
                 .limit(limit)
             ).all()
-        )
+        ))
 
     def _tick_pass(self, now: datetime) -> tuple[list[Fired], bool]:
         """One batch of due timers: (what this process fired, whether any were due at all)."""
@@ -96,7 +97,7 @@ class TimersMixin(ServiceBase):
                     select(Case.id)
                     .join(Timer, col(Timer.case_id) == col(Case.id))
                     .where(col(Timer.id).in_([timer_id for timer_id, _ in chunk]), Timer.state == TimerState.PENDING)
-                    .order_by(Case.id)
+                    .order_by(col(Case.id))
                     .with_for_update(of=Case, skip_locked=True)
                 ).all())
                 for timer_id, case_id in chunk:
@@ -131,7 +132,7 @@ class TimersMixin(ServiceBase):
         pass won. Timers are applied in due order: runs of reminders and follow-ups go through
         executemany statements, auto-closes and status updates through the per-timer effects.
         """
-        table = Timer.__table__
+        table = Timer.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
         due = s.execute(
             select(table.c.id, table.c.case_id, table.c.kind, table.c.due_at)
             .where(table.c.state == TimerState.PENDING, table.c.due_at <= _db_time(now))
@@ -179,7 +180,8 @@ class TimersMixin(ServiceBase):
         _write_cases(s)  # the per-timer effects before these rows, in order (their cases read afresh after)
         s.flush()
         action_state(s).pending_timers = {}  # (their timers were claimed past _fire)
-        cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__
+        # (SQLModel leaves __table__ untyped)
+        cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__  # type: ignore[attr-defined]  # (above)
         case_ids = sorted({t.case_id for t in timers})
         cases = {
             c.id: c
@@ -206,12 +208,12 @@ class TimersMixin(ServiceBase):
             case = cases[t.case_id]
             due = to_utc(t.due_at)
             if t.kind == TimerKind.REMINDER:
-                kind, (subject, body) = "reminder", self._reminder_message(case.id, case.title, due)
+                message_kind, (subject, body) = "reminder", self._reminder_message(case.id, case.title, due)
                 touched.append({"b_id": t.case_id, "b_due": _db_time(due)})
             else:
-                kind, (subject, body) = "followup", self._followup_message(case.id, case.title)
+                message_kind, (subject, body) = "followup", self._followup_message(case.id, case.title)
             outbox.append({
-                "case_id": t.case_id, "event_id": event_id, "kind": kind,
+                "case_id": t.case_id, "event_id": event_id, "kind": message_kind,
                 "to": _customer_address(case), "subject": subject, "body": body,
                 "created_at": event["recorded_at"], "state": "queued", "sent_at": None, "attempts": 0,
                 "next_attempt_at": None, "last_error": None, "message_id": None, "claimed_until": None,
@@ -261,7 +263,7 @@ class TimersMixin(ServiceBase):
             return None
         if timer is None:
             row = db.first(_TIMER_BY_ID, {"timer_id": timer_id})
-            timer = (row["kind"], row["due_at"])  # type: ignore[index]
+            timer = (row["kind"], row["due_at"])  # type: ignore[index]  # claimed just above: the row exists
         return self._fire_claimed(s, case_id, timer[0], timer[1], now)
 
     def _fire_claimed(self, s: Session, case_id: int, timer_kind: str, due_at: datetime, now: datetime) -> Fired:
@@ -270,6 +272,7 @@ class TimersMixin(ServiceBase):
         The effect changes the case's CaseRecord (the one the action firing it works on, when one
         does), written when the transaction or savepoint ends; the caller holds the case's lock."""
         case = action_state(s).case_records.get(case_id) or self._record(s, case_id)
+        assert case is not None, "the caller holds the case's lock"
         due = to_utc(due_at)
         kind = TimerKind(timer_kind)
         stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
@@ -318,19 +321,21 @@ class TimersMixin(ServiceBase):
         with self._read() as s:
             query = (
                 select(Timer, Case)
-                .join(Case, Case.id == Timer.case_id)
+                .join(Case, col(Case.id) == col(Timer.case_id))
                 .where(Timer.state == TimerState.PENDING)
             )
             if kind is not None:
                 query = query.where(Timer.kind == kind)
-            rows = s.exec(query.order_by(Timer.due_at, Timer.id).limit(limit)).all()
+            rows = s.exec(query.order_by(col(Timer.due_at), col(Timer.id)).limit(limit)).all()
             names = self._names(s, {c.assignee_id for _, c in rows})
-            return [self._timer_view(t, c, names.get(c.assignee_id)) for t, c in rows]
+            return [self._timer_view(t, c, names.get(c.assignee_id) if c.assignee_id is not None else None)
+                    for t, c in rows]
 
     @staticmethod
     def _timer_view(t: Timer, c: AnyCase, assignee: str | None) -> TimerView:
         return TimerView(
-            id=t.id, case=c.id, kind=t.kind, state=t.state, started_at=_aware(t.started_at), due=_aware(t.due_at),
+            id=_pk(t.id), case=_pk(c.id), kind=t.kind, state=t.state, started_at=_aware(t.started_at),
+            due=_aware(t.due_at),
             fired=_aware(t.fired_at), case_title=c.title, case_status=c.status, case_sub_status=c.sub_status,
             assignee=assignee, priority=c.priority,
         )
@@ -339,7 +344,8 @@ class TimersMixin(ServiceBase):
         wanted = [i for i in ids if i is not None]
         if not wanted:
             return {}
-        return dict(s.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(wanted))).all())
+        rows = s.exec(select(col(Agent.id), col(Agent.name)).where(col(Agent.id).in_(wanted))).all()
+        return {_pk(agent_id): name for agent_id, name in rows}
 
 
     def _settle(self, s: Session, case: CaseRecord) -> None:

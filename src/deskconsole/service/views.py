@@ -16,7 +16,7 @@ from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseRow, CaseView, EventView, OutboxView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
-from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, clean_text
+from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
 from deskconsole.store.models import Article, CaseArticle, Escalation, Event, Outbox, Survey, Timer
 from deskconsole.store.watch import Watcher, open_watcher
 from deskconsole.store.window import read_window
@@ -50,7 +50,9 @@ class ViewsMixin(ServiceBase):
             me = self._agent(s, actor).id if view == "mine" else None
             # One piece of SQL (store/window.py) for the service and the console's first paint.
             driver = s.connection()
-            cursor = driver.connection.driver_connection.cursor()
+            dbapi = driver.connection.driver_connection
+            assert dbapi is not None, "an open connection has its driver's connection"
+            cursor = dbapi.cursor()
             try:
                 return read_window(cursor, driver.dialect.paramstyle, view=view, sort=sort, me=me, status=status,
                                    text=text, after=after, limit=limit)
@@ -79,7 +81,7 @@ class ViewsMixin(ServiceBase):
             if limit is not None:
                 query = query.limit(limit)
             return [
-                OutboxView(id=o.id, case=o.case_id, kind=o.kind, to=o.to, subject=o.subject, body=o.body,
+                OutboxView(id=_pk(o.id), case=o.case_id, kind=o.kind, to=o.to, subject=o.subject, body=o.body,
                            created_at=_aware(o.created_at), state=o.state, sent_at=_aware(o.sent_at),
                            attempts=o.attempts or 0, last_error=o.last_error, message_id=o.message_id)
                 for o in s.exec(query).all()
@@ -102,7 +104,8 @@ class ViewsMixin(ServiceBase):
     def _case_view(self, s: Session, case: AnyCase) -> CaseView:
         batch = self._batch
         if batch is not None and batch.light:
-            return CaseBrief(id=case.id, status=case.status)  # type: ignore[return-value]
+            # a light batch's caller asked for the brief (batch.py)
+            return CaseBrief(id=_pk(case.id), status=case.status)  # type: ignore[return-value]  # (see above)
         s.flush()
         # Sorted in Python: ORDER BY due_at makes SQLite pick the (state, due_at) index and scan
         # every pending timer of the desk instead of this case's few.
@@ -121,12 +124,12 @@ class ViewsMixin(ServiceBase):
         ).first()
         survey = s.exec(select(Survey).where(Survey.case_id == case.id)).first()
         articles = s.exec(
-            select(Article).join(CaseArticle, CaseArticle.article_id == Article.id)
-            .where(CaseArticle.case_id == case.id).order_by(CaseArticle.id)
+            select(Article).join(CaseArticle, col(CaseArticle.article_id) == col(Article.id))
+            .where(CaseArticle.case_id == case.id).order_by(col(CaseArticle.id))
         ).all()
-        events = s.exec(select(Event).where(Event.case_id == case.id).order_by(Event.at, Event.id)).all()
+        events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.at), col(Event.id))).all()
         return CaseView(
-            id=case.id, ref=case.ref, title=case.title, description=case.description, status=case.status,
+            id=_pk(case.id), ref=case.ref, title=case.title, description=case.description, status=case.status,
             sub_status=case.sub_status, priority=case.priority, severity=case.severity, assignee=assignee,
             customer=case.customer, contact=case.contact, product_area=case.product_area,
             auto_close_at=due(TimerKind.AUTO_CLOSE), reminder_at=due(TimerKind.REMINDER),
@@ -139,7 +142,7 @@ class ViewsMixin(ServiceBase):
             survey=self._survey_view(s, survey, case) if survey else None,
             articles=[self._article_view(a) for a in articles],
             events=[
-                EventView(id=e.id, at=_aware(e.at), actor=e.actor, kind=e.kind, body=e.body,
+                EventView(id=_pk(e.id), at=_aware(e.at), actor=e.actor, kind=e.kind, body=e.body,
                           data=json.loads(e.data) if e.data else {}, recorded_at=_aware(e.recorded_at))
                 for e in events
             ],

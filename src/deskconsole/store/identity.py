@@ -181,7 +181,7 @@ def _policies(table: str) -> list[str]:
     statements = [f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"]
     existing = ("SELECT policyname FROM pg_policies WHERE schemaname = current_schema() "
                 f"AND tablename = {literal(table)} AND starts_with(policyname, 'deskconsole_')")
-    statements.append(("drop-policies", existing, t))  # type: ignore[arg-type]
+    statements.append(("drop-policies", existing, t))  # type: ignore[arg-type]  # a step run, not a statement
     for command in sorted(commands):
         rules = {key: value for key, value in special.items() if key.split()[0] == command}
         if not rules:
@@ -247,6 +247,7 @@ def _grants(conn: Connection) -> list[str]:
         statements.append(f"REVOKE ALL ON {t} FROM {groups}")
         statements.append(f"GRANT SELECT ON {t} TO {groups}")
         for privilege, columns, roles in rules:
+            names: list[str] | None
             if isinstance(columns, Except):
                 names = [c for c in _columns(conn, table) if c not in columns]
             else:

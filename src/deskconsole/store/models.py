@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 
 class Agent(SQLModel, table=True):
@@ -241,6 +241,6 @@ class MailAttachment(SQLModel, table=True):
 
 
 # Replies are threaded by the Message-ID the desk gave its mail (outbox.message_id).
-Index("ix_outbox_message_id", Outbox.message_id)
+Index("ix_outbox_message_id", col(Outbox.message_id))
 # A new e-mail sender's customer is looked up by their address on earlier cases, newest first.
-Index("ix_case_contact_id", Case.contact, Case.id)
+Index("ix_case_contact_id", col(Case.contact), col(Case.id))

@@ -53,14 +53,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from deskconsole.domain import labels
 from deskconsole.domain.clock import Clock
 from deskconsole.domain.errors import DeskError, InvalidInput
-from deskconsole.tui.bindings import bindings
-from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
-from deskconsole.tui.commands import DeskCommands
 from deskconsole.store.changes import WatchLost, connection_lost
-from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
-from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
 from deskconsole.tui import styles
+from deskconsole.tui.bindings import bindings
+from deskconsole.tui.commands import DeskCommands
+from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
+from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
+from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
+from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
 
@@ -179,7 +179,7 @@ class DeskApp(App[None]):
         if quick is not None and not quick.loaded:
             try:
                 return quick.list_cases(**query)
-            except Exception:  # the service answers instead (and refuses what is wrong)
+            except Exception:  # noqa: BLE001 -- the service answers instead (and refuses what is wrong)
                 pass
         return self.service.list_cases(**query)
 
@@ -328,9 +328,12 @@ class DeskApp(App[None]):
             return
         if event.state == WorkerState.ERROR:
             self.log.error("background tick failed", event.worker.error)
-        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED) and self.ticker:
-            if not any(w.group == "ticker" and w.is_running for w in self.workers if w is not event.worker):
-                self._arm()
+        if (
+            event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+            and self.ticker
+            and not any(w.group == "ticker" and w.is_running for w in self.workers if w is not event.worker)
+        ):
+            self._arm()
 
     def on_desk_changed(self, message: DeskChanged) -> None:
         if self.db_down_since is not None:
@@ -473,9 +476,12 @@ class DeskApp(App[None]):
             self.log.error("delivery pass failed", error)
             self.notify(clean(f"Delivery pass failed: {type(error).__name__}: {error}", single_line=True)[:300],
                         title="Outbox", severity="error", timeout=10, markup=False)
-        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
-            if self.deliverer is not None and not self._delivering():
-                self._arm_delivery()
+        if (
+            event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+            and self.deliverer is not None
+            and not self._delivering()
+        ):
+            self._arm_delivery()
 
     def on_outbox_delivered(self, message: OutboxDelivered) -> None:
         results = message.results

@@ -30,7 +30,7 @@ class DeskCommands(Provider):
             try:
                 if checker.check_action(name, params) is False:
                     continue
-            except Exception:  # a check that cannot answer does not hide the command
+            except Exception:  # noqa: BLE001 -- a check that cannot answer does not hide the command
                 pass
             yield entry
 

@@ -27,6 +27,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from itertools import pairwise
 from math import ceil
 from typing import TYPE_CHECKING, Any
 
@@ -103,7 +104,7 @@ def _rgb(color: Color | None, default: RGB) -> RGB:
 
 
 def _blend(background: RGB, color: RGB, factor: float = DIM_FACTOR) -> RGB:
-    return tuple(int(b + (c - b) * factor) for b, c in zip(background, color))  # type: ignore[return-value]
+    return tuple(int(b + (c - b) * factor) for b, c in zip(background, color, strict=True))  # type: ignore[return-value]
 
 
 def look(style: Style, fg: RGB, bg: RGB, *, over: Look | None = None) -> Look:
@@ -128,7 +129,7 @@ def runs_of(text: Text, fg: RGB, bg: RGB, *, over: Look | None = None) -> Line:
     points = sorted(cuts)
     base = Style.parse(text.style) if isinstance(text.style, str) else text.style
     out: Line = []
-    for start, end in zip(points, points[1:]):
+    for start, end in pairwise(points):
         if start >= end:
             continue
         styles = [base] + [Style.parse(s.style) if isinstance(s.style, str) else s.style
@@ -407,7 +408,7 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
 
         fd, out = stdin.fileno(), stdout.fileno()
         saved = termios.tcgetattr(fd)
-    except Exception:
+    except Exception:  # noqa: BLE001 -- no terminal to paint on: the console starts as usual
         return None
     quick = None
     entered = False
@@ -441,7 +442,7 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
             if entered:
                 os.write(out, LEAVE.encode())
             termios.tcsetattr(fd, termios.TCSANOW, saved)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- best effort: the console sets the terminal up itself
             pass
         if quick is not None:
             quick.close()

@@ -83,7 +83,7 @@ class QuickStart:
                 return
         try:
             rows = self.list_cases(**query)
-        except Exception:
+        except Exception:  # noqa: BLE001 -- nothing handed over: the service reads the window
             return
         self.handover(query, rows)
 
@@ -140,7 +140,7 @@ class QuickStart:
             try:
                 with loading():  # SQLAlchemy and the tables: not walked by every collection from now on
                     self._service = self._load()
-            except BaseException as exc:  # reported to the console, which exits with it
+            except BaseException as exc:  # noqa: BLE001 -- reported to the console, which exits with it
                 self._error = exc
             with self._lock:
                 self._loaded.set()
@@ -184,7 +184,7 @@ def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickS
             connection = psycopg.connect(conninfo, connect_timeout=5)
             connection.read_only = True
             paramstyle = "format"
-    except Exception:
+    except Exception:  # noqa: BLE001 -- no fast start: the console starts through the service
         return None
     try:
         cursor = connection.cursor()
@@ -194,7 +194,7 @@ def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickS
         cursor.close()
         if paramstyle != "qmark":
             connection.rollback()
-    except Exception:
+    except Exception:  # noqa: BLE001 -- no fast start: the console starts through the service
         agent = None
     if agent is None:
         connection.close()

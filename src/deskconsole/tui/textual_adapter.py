@@ -208,7 +208,7 @@ class FastDataTable(DataTable):
                 raise DuplicateKey(f"The row key {row_key!r} already exists.")
             locations[row_key] = row_index
             row_index += 1
-            self._data[row_key] = dict(zip(column_keys, cells))
+            self._data[row_key] = dict(zip(column_keys, cells, strict=False))
             self.rows[row_key] = Row(row_key, 1)
             self._new_rows.add(row_key)
         self._require_update_dimensions = True
@@ -589,5 +589,15 @@ def render_cell(table: DataTable, row: int, column: int, base_style: Style, widt
     return table._render_cell(row, column, base_style, width, cursor, hover)
 
 
-__all__ = ["FastDataTable", "Private", "RELIED_ON", "datatable_drawn", "footer_ready", "forget_drawn",
-           "mark_styles_current", "render_cell", "screen_strips", "set_hover_cursor"]
+__all__ = [
+    "RELIED_ON",
+    "FastDataTable",
+    "Private",
+    "datatable_drawn",
+    "footer_ready",
+    "forget_drawn",
+    "mark_styles_current",
+    "render_cell",
+    "screen_strips",
+    "set_hover_cursor",
+]

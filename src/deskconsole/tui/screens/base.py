@@ -13,9 +13,9 @@ from textual.worker import Worker
 from deskconsole.domain.errors import DeskError
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui.bindings import KeyAction, action_name, by_action
+from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.text import clean
 from deskconsole.tui.textual_adapter import mark_styles_current
-from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.widgets.header import DeskHeader
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ class PaneScreen(Screen):
         return self.app  # type: ignore[return-value]
 
     @property
-    def service(self):  # noqa: ANN201
+    def service(self):
         return self.desk.service
 
     @property
@@ -116,7 +116,7 @@ class PaneScreen(Screen):
         def job() -> None:
             try:
                 result = fn()
-            except Exception as exc:  # refusals and failures both reach the user, never crash the console
+            except Exception as exc:  # noqa: BLE001 -- refusals and failures reach the user, never crash the console
                 self.post_message(ServiceRefused(exc, otherwise))
                 return
             self.post_message(ServiceAnswered(result, then))

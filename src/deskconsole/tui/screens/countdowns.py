@@ -16,7 +16,7 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import LocalFilter, PaneScreen
 from deskconsole.tui.styles import style
-from deskconsole.tui.text import clean, cell
+from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 

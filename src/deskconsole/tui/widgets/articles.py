@@ -60,7 +60,7 @@ class ArticlePicker(ModalScreen[int | None]):
         def job() -> None:
             try:
                 found = self.service.search_articles(query)
-            except Exception as exc:  # shown, never raised into the console
+            except Exception as exc:  # noqa: BLE001 -- shown, never raised into the console
                 self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
                 return
             self.app.call_from_thread(self.show, found, focus)

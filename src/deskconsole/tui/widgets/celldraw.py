@@ -7,6 +7,7 @@ compares the result with DataTable's own drawing, segment by segment.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import pairwise
 from operator import itemgetter
 from typing import Any
 
@@ -99,7 +100,7 @@ def render_spans(console: Any, text: str, spans: list[Span]) -> Iterable[Segment
     marks.sort(key=itemgetter(0, 1))
     stack: list[int] = []
     combined: dict[tuple[Style, ...], Style] = {}
-    for (offset, leaving, style_id), (next_offset, _, _) in zip(marks, marks[1:]):
+    for (offset, leaving, style_id), (next_offset, _, _) in pairwise(marks):
         if leaving:
             stack.remove(style_id)
         else:

@@ -114,7 +114,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
     @on(Input.Submitted)
     def _enter_in_input(self, event: Input.Submitted) -> None:
         event.stop()
-        inputs = [w for w in self.query("Input, TextArea, Select, Checkbox")]
+        inputs = list(self.query("Input, TextArea, Select, Checkbox"))
         if event.input is inputs[-1]:
             self.action_submit()
         else:

@@ -34,7 +34,7 @@ class KeyedTable(FastDataTable):
             return None
         try:
             return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        except Exception:
+        except Exception:  # noqa: BLE001 -- no row under the cursor
             return None
 
     def sync(self, rows: Sequence[tuple[str, dict[str, Any]]], *, to_top: bool = False) -> None:
