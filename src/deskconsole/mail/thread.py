@@ -32,7 +32,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from deskconsole.mail.parse import Parsed, first_word
+from deskconsole.mail.parse import Parsed
+from deskconsole.mail.text import first_word
 
 LOOP_LIMIT = 20  # messages from one address per LOOP_WINDOW; the next ones are parked
 LOOP_WINDOW = timedelta(hours=1)
