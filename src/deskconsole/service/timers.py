@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -39,20 +39,29 @@ from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
 class TimersMixin(ServiceBase):
     """Timers: tick, firing a timer and its effect, settling a case's overdue timers, the running timers."""
 
-    def tick(self, now: datetime | None = None) -> list[Fired]:
+    def tick(self, now: datetime | None = None, *, on_fired: Callable[[list[Fired]], None] | None = None) -> list[Fired]:
         """Fire every timer due at `now`, each exactly once across all processes ticking this database.
 
         A late timer takes effect as of its due time; the record keeps when it was processed.
         Effects that start new timers already due (e.g. the follow-up after a late auto-close)
         fire in the same call.
+
+        Timers fire in several transactions; `on_fired`, when given, is called with the firings of
+        each one as soon as it has committed. A write that fails (a full disk) raises, and the
+        firings of that transaction are not stored: those committed before it were given to
+        `on_fired` already (the return value is lost with the exception).
         """
         now = to_utc(now) if now else self.now()
         fired: list[Fired] = []
         self._tick_applied = 0
+
+        def committed(done: list[Fired]) -> None:
+            fired.extend(done)
+            if on_fired is not None and done:
+                on_fired(done)
+
         while True:
-            batch, seen = self._tick_pass(now)
-            fired.extend(batch)
-            if not seen:
+            if not self._tick_pass(now, committed):
                 return fired
 
     def _tick_checkpoint(self, applied: int) -> None:
@@ -75,19 +84,22 @@ class TimersMixin(ServiceBase):
             ).all()
         )
 
-    def _tick_pass(self, now: datetime) -> tuple[list[Fired], bool]:
-        """One batch of due timers: (what this process fired, whether any were due at all)."""
+    def _tick_pass(self, now: datetime, committed: Callable[[list[Fired]], None]) -> bool:
+        """One batch of due timers: whether any were due at all. What this process fired goes to
+        `committed`, a transaction's firings once that transaction has committed."""
         if not self._pg:
             # SQLite: the whole pass holds the write lock (BEGIN IMMEDIATE); other tickers wait.
             with self._tx() as s:
-                return self._tick_pass_bulk(s, now)
+                done, seen = self._tick_pass_bulk(s, now)
+            committed(done)
+            return seen
         # PostgreSQL: a few dozen timers per transaction. Lock their cases first (the same order as
         # every action), skipping cases another ticker or an action holds; those are retried one by
         # one, blocking, at the end if their timer is still pending. A claim and its effect always
         # commit together: a ticker killed mid-transaction leaves neither.
         with self._read() as s:
             due = self._due(s, now, TICK_BATCH)
-        fired, skipped = [], []
+        skipped: list[tuple[int, int]] = []
         for first in range(0, len(due), PG_TICK_CHUNK):
             chunk = due[first:first + PG_TICK_CHUNK]
             done: list[Fired] = []
@@ -107,7 +119,7 @@ class TimersMixin(ServiceBase):
                     self._tick_checkpoint(int(result is not None))
                     if result:
                         done.append(result)
-            fired.extend(done)
+            committed(done)
         if skipped:
             with self._read() as s:
                 pending = set(s.exec(
@@ -121,8 +133,8 @@ class TimersMixin(ServiceBase):
                 result = self._fire(s, timer_id, case_id, now)
                 self._tick_checkpoint(int(result is not None))
             if result:
-                fired.append(result)
-        return fired, bool(due)
+                committed([result])
+        return bool(due)
 
     def _tick_pass_bulk(self, s: Session, now: datetime) -> tuple[list[Fired], bool]:
         """One batch of due timers in one transaction, the common kinds written with bulk statements.
