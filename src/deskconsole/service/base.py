@@ -56,6 +56,9 @@ if TYPE_CHECKING:
     from deskconsole.service.batch import Batch
 
 
+_LOGIN = object()  # (os_login not given: the current operating-system login)
+
+
 class ServiceBase:
     """The support-case life cycle over one database: what every part of Service shares.
 
@@ -67,11 +70,17 @@ class ServiceBase:
 
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,
-        tick_hook: Callable[[int], None] | None = None,
+        tick_hook: Callable[[int], None] | None = None, real_clock: Clock | None = None,
+        os_login: str | None | object = _LOGIN,
     ) -> None:
         """`tick_hook`, when given, is called inside tick()'s open transaction each time firings
         were applied, with how many this tick applied so far (a test's crash point: see the CLI's
-        DESKCONSOLE_TICK_PAUSE_AFTER)."""
+        DESKCONSOLE_TICK_PAUSE_AFTER).
+
+        `real_clock` says when each event is really written (its `recorded_at`), whatever `clock`
+        (DESKCONSOLE_NOW) says: by default the system clock, on PostgreSQL the database server's.
+        `os_login`, the operating-system login running this process (by default the current
+        one), is recorded on every event whose actor is someone else."""
         self.engine = engine
         self.clock = clock or SystemClock()
         self.durations = durations or Durations()
@@ -81,6 +90,19 @@ class ServiceBase:
         self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
         if self._db_clock is not None:
             self.clock = self._db_clock
+        if real_clock is not None:
+            self._real_clock: Clock = real_clock
+            self._real_synced: SyncedClock | None = None
+        elif self._pg:  # the server's time, read as now() reads it (the same clock when now() is real)
+            self._real_synced = self._db_clock or SyncedClock(SystemClock())
+            self._real_clock = self._real_synced
+        else:
+            self._real_clock, self._real_synced = SystemClock(), None
+        if os_login is _LOGIN:
+            from deskconsole.settings import login_name
+
+            os_login = login_name()
+        self.os_login: str | None = os_login[:64] if isinstance(os_login, str) else None
         self.tick_hook = tick_hook
         self._tick_applied = 0
 
@@ -97,6 +119,14 @@ class ServiceBase:
         if db_clock is not None and db_clock.stale():
             self._sync_clock(db_clock)
         return to_utc(self.clock.now())
+
+    def real_now(self) -> datetime:
+        """The real time, whatever DESKCONSOLE_NOW says (events' `recorded_at`; on PostgreSQL the
+        database server's, read at most once a minute as now() reads it)."""
+        synced = self._real_synced
+        if synced is not None and synced.stale():
+            self._sync_clock(synced)
+        return to_utc(self._real_clock.now())
 
     def _sync_clock(self, db_clock: SyncedClock) -> None:
         try:
@@ -227,20 +257,24 @@ class ServiceBase:
         **data: Any,
     ) -> dict[str, Any]:
         """An audit event's row, for _event or for several events written together (one executemany)."""
-        return {
+        row = {
             "case_id": case.id,
             "at": _db_time(at),
-            "recorded_at": _db_time(self.now()),
+            "recorded_at": self.real_now(),
             "actor": actor,
             "kind": kind,
             "body": body,
             "data": _event_data(data) if data else None,
         }
+        login = self.os_login
+        if login is not None:  # (a Service made without one writes no such column: older schemas too)
+            row["os_login"] = login if login != actor else None
+        return row
 
     def _outbox(self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str) -> None:
         _db(s).insert(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
-            "created_at": event.recorded_at, "state": "queued", "attempts": 0,
+            "created_at": _db_time(self.now()), "state": "queued", "attempts": 0,
         })
 
     def _cancel_timers(self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime) -> list[str]:

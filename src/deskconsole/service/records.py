@@ -100,10 +100,11 @@ def _customer_actor(case: Addressee) -> str:
 class Written:
     """A row an action just wrote with a Core insert (an audit event): its id and its values."""
 
-    __slots__ = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data")
+    __slots__ = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data", "os_login")
 
     def __init__(self, id: int, **values: Any) -> None:  # noqa: A002
         self.id = id
+        self.os_login = None
         for name, value in values.items():
             setattr(self, name, value)
 

@@ -201,14 +201,19 @@ class TimersMixin(ServiceBase):
             ).all()
         }
         events, fired = [], []
+        recorded, created = self.real_now(), _db_time(self.now())
+        login = self.os_login if self.os_login != "timer" else None
         for t in timers:
             due = to_utc(t.due_at)
             kind = TimerKind(t.kind)
             stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
-            events.append({
-                "case_id": t.case_id, "at": _db_time(due), "recorded_at": _db_time(self.now()), "actor": "timer",
+            row = {
+                "case_id": t.case_id, "at": _db_time(due), "recorded_at": recorded, "actor": "timer",
                 "kind": "timer_fired", "body": None, "data": _event_data(stamp),
-            })
+            }
+            if self.os_login is not None:
+                row["os_login"] = login
+            events.append(row)
             fired.append(Fired(case=t.case_id, timer=kind.value, due=due, fired=now))
         event_ids = s.execute(
             insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True), events
@@ -225,7 +230,7 @@ class TimersMixin(ServiceBase):
             outbox.append({
                 "case_id": t.case_id, "event_id": event_id, "kind": kind,
                 "to": _customer_address(case), "subject": subject, "body": body,
-                "created_at": event["recorded_at"], "state": "queued", "sent_at": None, "attempts": 0,
+                "created_at": created, "state": "queued", "sent_at": None, "attempts": 0,
                 "next_attempt_at": None, "last_error": None, "message_id": None, "claimed_until": None,
             })
         s.execute(insert(outbox_t), outbox)

@@ -204,6 +204,18 @@ def _watch_file(engine: Engine, path: Path) -> None:
             watch.identity = (st.st_dev, st.st_ino)
 
 
+def adopt_database_file(engine: Engine) -> None:
+    """The engine's file was replaced on purpose (a bulk build writes a new file and moves it in
+    place): the file now at the path is the database."""
+    watch = _WATCHED.get(engine)
+    if watch is not None:
+        try:
+            st = os.stat(watch.path)
+        except OSError:
+            return
+        watch.identity = (st.st_dev, st.st_ino)
+
+
 def database_file(engine: Engine) -> Path | None:
     """The SQLite file an engine works on (None: not a file)."""
     watch = _WATCHED.get(engine)
@@ -247,7 +259,11 @@ def missing_sqlite_file(url: str) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     path = Path(database).expanduser()
-    return None if path.exists() else path
+    if path.exists():
+        return None
+    if _first_file(path.parent) != path.parent or (path.parent.exists() and not path.parent.is_dir()):
+        return None  # a plain file where a folder should be: make_engine says so
+    return path
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -257,7 +273,7 @@ def is_postgres(engine: Engine) -> bool:
 # --- the schema: versions and upgrades ------------------------------------------------------------
 
 #: Every schema revision this deskconsole knows, oldest first (store/migrations/versions).
-REVISIONS = ("0001", "0002", "0003")
+REVISIONS = ("0001", "0002", "0003", "0006")
 #: The revision this deskconsole's code works with.
 HEAD_REVISION = REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

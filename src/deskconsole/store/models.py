@@ -66,6 +66,8 @@ class Event(SQLModel, table=True):
     kind: str = Field(max_length=40)
     body: str | None = Field(default=None, sa_column=Column(Text))
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
+    # the operating-system login that wrote it, when not the actor (migration 0006)
+    os_login: str | None = Field(default=None, max_length=64)
 
 
 class Timer(SQLModel, table=True):
