@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, to_utc
+from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
@@ -127,6 +127,25 @@ class ServiceBase:
         if synced is not None and synced.stale():
             self._sync_clock(synced)
         return to_utc(self._real_clock.now())
+
+    def _given_time(self, at: datetime | None, case: AnyCase | None = None) -> datetime:
+        """The time an outside event says it happened (ingest's `at`), or now when it says none.
+
+        Refused: more than a day ahead of the real clock (whatever DESKCONSOLE_NOW says), or
+        before the case it names was opened."""
+        if at is None:
+            return self.now()
+        at = to_utc(at)
+        real = self.real_now()
+        if at > real + timedelta(days=1):
+            raise InvalidInput(f"'at' {format_time(at)} is more than a day ahead of the real clock "
+                               f"({format_time(real)})")
+        if case is not None:
+            opened = to_utc(case.created_at)
+            if at < opened:
+                raise InvalidInput(f"'at' {format_time(at)} is before case {case.id} was opened "
+                                   f"({format_time(opened)})")
+        return at
 
     def _sync_clock(self, db_clock: SyncedClock) -> None:
         try:

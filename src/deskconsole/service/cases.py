@@ -77,7 +77,7 @@ class CasesMixin(ServiceBase):
         if language is not None and not LANGUAGE_RE.match(language):
             raise InvalidInput(f"language {language!r}: use a language tag such as en, de or fr-CH")
         sev = parse_enum(Severity, severity or Severity.NORMAL, "severity")
-        when = to_utc(at) if at else self.now()
+        when = self._given_time(at)
         try:
             return self._open_new(title, customer, description, contact, language, product_area, sev, ref, when,
                                   actor)
@@ -308,7 +308,7 @@ class CasesMixin(ServiceBase):
                 logged_by = self._actor(s, actor, CASE_WORKERS, "log customer contact").name
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
-            when = to_utc(at) if at else self.now()
+            when = self._given_time(at, case)
             who = _customer_actor(case)
             extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {})}
             if case.status == Status.CLOSED:
@@ -336,7 +336,7 @@ class CasesMixin(ServiceBase):
                 raise InvalidTransition(
                     f"case {case.id} is {case.status}: a confirmation only closes a case awaiting confirmation"
                 )
-            when = to_utc(at) if at else self.now()
+            when = self._given_time(at, case)
             who = _customer_actor(case)
             self._event(s, case, "customer_confirmed", who, when,
                         **({"logged_by": logged_by} if logged_by else {}))

@@ -56,7 +56,7 @@ class EscalationsMixin(ServiceBase):
                     f"case {case.id} already has an open escalation ({open_one.state} since "
                     f"{_aware(open_one.requested_at):%Y-%m-%d}); one open escalation per case"
                 )
-            when = to_utc(at) if at else self.now()
+            when = self._given_time(at, case)
             who = agent.name if agent else _customer_actor(case)
             manager = self._manager_for(s, case)
             esc = Escalation(
