@@ -100,8 +100,8 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         # report success. Treat the connection as lost instead: SQLAlchemy invalidates it, so
         # nothing more runs on it and the transaction can only be rolled back.
         conn = context.connection
-        if conn is None or not conn.in_transaction():
-            return
+        if watched is None or conn is None or not conn.in_transaction():
+            return  # (an in-memory database would be lost with its one connection)
         driver = _driver(conn)
         if driver is not None and not driver.in_transaction:
             context.is_disconnect = True
