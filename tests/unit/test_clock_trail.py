@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from deskconsole.cli import main
-from deskconsole.domain.clock import FixedClock
+from deskconsole.domain.clock import FixedClock, SystemClock
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 
@@ -93,7 +93,7 @@ def test_recorded_at_comes_from_the_real_clock_not_the_desks_now(sqlite_url):
 def test_on_postgresql_recorded_at_is_the_servers_time(pg_url):
     engine = make_engine(pg_url)
     init_schema(engine)
-    svc = Service(engine, FixedClock(PAST))
+    svc = Service(engine, FixedClock(PAST), real_clock=SystemClock())  # as the command line and console make it
     svc.add_agent("mona", "manager", actor=None)
     case, _ = svc.open_case("Printer jams", "Acme")
     with engine.connect() as conn:

@@ -78,7 +78,8 @@ class ServiceBase:
         DESKCONSOLE_TICK_PAUSE_AFTER).
 
         `real_clock` says when each event is really written (its `recorded_at`), whatever `clock`
-        (DESKCONSOLE_NOW) says: by default the system clock, on PostgreSQL the database server's.
+        (DESKCONSOLE_NOW) says: the system clock, on PostgreSQL the database server's (Settings
+        gives it); not given, the `clock` given (tests inject one clock for both).
         `os_login`, the operating-system login running this process (by default the current
         one), is recorded on every event whose actor is someone else."""
         self.engine = engine
@@ -90,14 +91,16 @@ class ServiceBase:
         self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
         if self._db_clock is not None:
             self.clock = self._db_clock
-        if real_clock is not None:
-            self._real_clock: Clock = real_clock
-            self._real_synced: SyncedClock | None = None
-        elif self._pg:  # the server's time, read as now() reads it (the same clock when now() is real)
-            self._real_synced = self._db_clock or SyncedClock(SystemClock())
+        # Not given, it is the clock given (a test's injected clock; the system clock otherwise): the
+        # CLI and the console give the system clock, so DESKCONSOLE_NOW never moves it.
+        if real_clock is None:
+            real_clock = clock or SystemClock()
+        self._real_synced: SyncedClock | None = None
+        self._real_clock: Clock = real_clock
+        if self._pg and isinstance(real_clock, SystemClock):
+            # the server's time, read as now() reads it (the same clock when now() is real)
+            self._real_synced = self._db_clock or SyncedClock(real_clock)
             self._real_clock = self._real_synced
-        else:
-            self._real_clock, self._real_synced = SystemClock(), None
         if os_login is _LOGIN:
             from deskconsole.settings import login_name
 
