@@ -202,7 +202,8 @@ def test_ingest_stops_when_the_database_file_is_deleted_and_the_next_command_mak
     monkeypatch.setenv("DESKCONSOLE_CONFIG", str(tmp_path / "none.toml"))
     db = tmp_path / "desk.db"
     url = f"sqlite:///{db}"
-    assert run(capsys, "--db", url, "--as", "mona", "agent", "add", "mona", "--role", "manager")[0] == 0
+    code, _, err = run(capsys, "--db", url, "--as", "mona", "agent", "add", "mona", "--role", "manager")
+    assert code == 0 and err == f"created a new desk at {db}\n"
     read, write = os.pipe()
     deleted = threading.Event()
 
