@@ -12,7 +12,6 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import (
     REPLY_TARGET,

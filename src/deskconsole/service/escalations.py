@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import (
     OPEN_ESCALATION_STATES,
