@@ -244,7 +244,9 @@ def transaction_alive(conn: Connection) -> bool:
         return True
     from psycopg.pq import TransactionStatus
 
-    return info.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.ACTIVE)
+    # (psycopg begins the transaction with the first statement: IDLE until then)
+    return not getattr(driver, "closed", False) and info.transaction_status in (
+        TransactionStatus.INTRANS, TransactionStatus.ACTIVE, TransactionStatus.IDLE)
 
 
 def missing_sqlite_file(url: str) -> Path | None:
