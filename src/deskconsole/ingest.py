@@ -131,7 +131,9 @@ INGEST_TYPES: dict[str, Callable[[Service, dict[str, Any]], dict[str, Any]]] = {
 
 
 # ------------------------------------------------------------------ reading
-Line = tuple[int, "str | None", "str | None", int]  # number, text, problem, byte offset after the line
+# number, text, problem, byte offset after the line, and (reading with a digest) the digest of the
+# bytes up to there: a batch applied again from lines read ahead marks its own prefix, not theirs
+Line = tuple[int, "str | None", "str | None", int, Any]
 
 
 def read_lines(
@@ -161,16 +163,20 @@ def read_lines(
                     digest.update(more)
                 if not more or more.endswith(b"\n"):
                     break
-            yield number, None, f"line too long (more than {limit:,} bytes)", offset
+            yield number, None, f"line too long (more than {limit:,} bytes)", offset, _copy(digest)
             continue
         if number == 1 and chunk.startswith(b"\xef\xbb\xbf"):
             chunk = chunk[3:]
         try:
             text = chunk.decode("utf-8")
         except UnicodeDecodeError as exc:
-            yield number, None, f"not valid UTF-8 (byte {exc.start + 1} of the line)", offset
+            yield number, None, f"not valid UTF-8 (byte {exc.start + 1} of the line)", offset, _copy(digest)
             continue
-        yield number, text.rstrip("\r\n"), None, offset
+        yield number, text.rstrip("\r\n"), None, offset, _copy(digest)
+
+
+def _copy(digest: Any) -> Any:
+    return None if digest is None else digest.copy()
 
 
 class _Lines:
@@ -263,16 +269,24 @@ class Progress:
             f"going on from line {line + 1:,}"
         )
 
-    def record(self, service: Service, line: int, offset: int, failed: int) -> None:
+    def record(self, service: Service, line: int, offset: int, failed: int, prefix: Any = None) -> None:
         """Keep the mark through `service`: the batch's (batch.service), so it commits with the lines."""
-        value = json.dumps({"offset": offset, "line": line, "failed": failed, "prefix": self.digest.hexdigest()},
+        digest = (prefix if prefix is not None else self.digest).hexdigest()
+        value = json.dumps({"offset": offset, "line": line, "failed": failed, "prefix": digest},
                            separators=(",", ":"))
         service.record_ingest_progress(self.key, value, offset, replace=self.replace)
         self.replace = False
 
 
 # ----------------------------------------------------------------- applying
-_RETRY_ALONE = object()
+class _Retry:
+    """A database error inside a batch (a deadlock, a race on a unique key): the line should be
+    tried again in a transaction of its own, if the batch's transaction still exists."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
 
 class _Again(Exception):
@@ -280,11 +294,32 @@ class _Again(Exception):
     are applied again with a savepoint each."""
 
 
+class _Lost(Exception):
+    """The batch's transaction no longer exists (SQLite rolled it back by itself on a full disk or
+    an I/O error, the connection was lost, the commit failed): nothing of the batch is stored."""
+
+    def __init__(self, error: BaseException | None) -> None:
+        super().__init__(str(error) if error is not None else "the transaction was rolled back")
+        self.error = error
+
+
+class Stopped(DeskError):
+    """Ingest stopped on a database fault; the message says up to which line everything is stored."""
+
+
+def _reason(exc: BaseException | None) -> str:
+    if exc is None:
+        return "the database rolled the transaction back"
+    orig = getattr(exc, "orig", None) or exc
+    text = " ".join(str(orig).split())
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
 def _apply_line(
     service: Service, number: int, text: str | None, problem: str | None, routing: RoutingMemo | None,
     *, alone: bool,
 ) -> Any:
-    """The output line for one input line (None for a blank line), or _RETRY_ALONE when a
+    """The output line for one input line (None for a blank line), or a _Retry when a
     database error inside a batch means the line should be tried again in its own transaction."""
     from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -312,9 +347,9 @@ def _apply_line(
         if not alone:
             if routing is not None:
                 routing.undo()
-            return _RETRY_ALONE
+            return _Retry(exc)
         if isinstance(exc, OperationalError):
-            raise  # the database is gone or locked: stop here, reported as one error line
+            raise  # the database is gone, full or locked: stop here, reported as one error line
         error = f"could not apply the line: {type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - a bad line must not stop the lines after it
         error = f"could not apply the line: {type(exc).__name__}: {exc}"
@@ -323,14 +358,33 @@ def _apply_line(
     return {"line": number, "ok": False, "error": error}
 
 
+def _stopped(first: int, reason: str, path: str | None, *, replaced: Any = None) -> Stopped:
+    """The one error line of an ingest stopped at line `first` (nothing from there on is stored).
+    `replaced`: the database file, when it was deleted or replaced while ingest ran."""
+    if replaced is not None:
+        return Stopped(f"the database file {replaced} was deleted or replaced while ingest ran; "
+                       f"lines from {first:,} on were not stored")
+    stored = f"lines up to {first - 1:,} are stored (each line answered ok is)" if first > 1 else "no line is stored"
+    again = (f"; run ingest again on {path} when the database can take them: it goes on from line {first:,}"
+             if path is not None else f"; send the lines from {first:,} on again")
+    return Stopped(f"could not store the lines from {first:,} on: {reason}; {stored}, "
+                   f"nothing from line {first:,} on{again}")
+
+
 def ingest_stream(
     service: Service, stream: IO[bytes], out: Any, *, path: str | None = None, restart: bool = False,
 ) -> int:
     """Apply every line; print one result per non-blank line; 1 when any line failed.
 
     With `path` (a regular file), progress is kept and an earlier run is resumed (see above).
+    A batch whose transaction is lost (see _Lost) is applied once more in a fresh transaction;
+    lost again, or committed into a database file that was deleted or replaced meanwhile,
+    ingest stops with a Stopped error: no line of that batch or after it is answered.
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from deskconsole.service import RoutingMemo
+    from deskconsole.store.engine import FileReplaced, database_file, database_file_problem
 
     progress: Progress | None = None
     if path is not None:
@@ -348,12 +402,20 @@ def ingest_stream(
     source = iter(lines)
     again: deque[Line] = deque()  # lines of a rolled-back batch, to be applied again
     finished = False
+    lost_once: int | None = None  # the first line of a batch whose transaction was lost once
+    careful_until = 0  # the lines of a lost batch are applied again one line per transaction
+    engine = service.engine
 
     def take() -> Iterator[Line]:
         while again:
             yield again.popleft()
         for item in source:  # noqa: UP028 -- not `yield from`: ending this generator must not close the source
             yield item
+
+    def check_file(first: int) -> None:
+        problem = database_file_problem(engine)
+        if problem is not None:
+            raise _stopped(first, problem, path, replaced=database_file(engine))
 
     while not finished:
         results: list[dict[str, Any]] = []
@@ -369,30 +431,54 @@ def ingest_stream(
         taken: list[Line] = []
         memo = routing.state()
         try:
-            with service.batch(routing=routing, savepoints=savepoints) as batch:
-                for item in take():
-                    taken.append(item)
-                    result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
-                    if batch.failed_without_savepoint:  # see Service.batch
-                        raise _Again
-                    if result is _RETRY_ALONE:
-                        retry = item
-                        break
-                    last = item
-                    if result is not None:
-                        results.append(result)
-                        batch_failed += not result["ok"]
-                    if (len(results) >= BATCH_LINES or time.monotonic() - started >= BATCH_SECONDS
-                            or (not again and not lines.ready())):
-                        break
-                else:
-                    finished = True
-                if progress is not None and last is not None:
-                    progress.record(batch.service, last[0], last[3], batch_failed)
+            try:
+                with service.batch(routing=routing, savepoints=savepoints) as batch:
+                    for item in take():
+                        taken.append(item)
+                        result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
+                        if result is not None and (isinstance(result, _Retry) or not result["ok"]):
+                            # after any failure: does the batch's transaction still exist?
+                            if not batch.alive():
+                                raise _Lost(result.error if isinstance(result, _Retry) else None)
+                        if batch.failed_without_savepoint:  # see Service.batch
+                            raise _Again
+                        if isinstance(result, _Retry):
+                            retry = item
+                            break
+                        last = item
+                        if result is not None:
+                            results.append(result)
+                            batch_failed += not result["ok"]
+                        if (len(results) >= BATCH_LINES or time.monotonic() - started >= BATCH_SECONDS
+                                or (not again and not lines.ready()) or item[0] <= careful_until):
+                            break
+                    else:
+                        finished = True
+                    if progress is not None and last is not None:
+                        progress.record(batch.service, last[0], last[3], batch_failed, last[4])
+            except FileReplaced as exc:
+                raise _stopped(taken[0][0] if taken else 1, str(exc), path,
+                               replaced=database_file(engine)) from None
+            except SQLAlchemyError as exc:  # the commit (or the progress mark) failed: nothing is stored
+                raise _Lost(exc) from None
         except _Again:
             again.extendleft(reversed(taken))
             routing.restore(memo)  # the rolled-back batch's assignments are taken back
             continue
+        except _Lost as lost:
+            routing.restore(memo)
+            first = taken[0][0] if taken else 1
+            check_file(first)
+            if lost_once == first:  # lost a second time: stop
+                raise _stopped(first, _reason(lost.error), path) from None
+            lost_once = first
+            careful_until = max(careful_until, taken[-1][0] if taken else 0)
+            finished = False
+            again.extendleft(reversed(taken))  # once more, in a fresh transaction
+            continue
+        if taken:
+            check_file(taken[0][0])  # committed into a file that is no longer the database: not stored
+        lost_once = None
         failed = batch_failed
         for result in results:
             out.json(result)
@@ -400,11 +486,17 @@ def ingest_stream(
         if retry is not None:
             # a database error (a deadlock, a race on a unique key) inside the batch: the lines
             # before it are committed; this one gets a transaction of its own, as if alone
-            with service.batch(routing=routing) as batch:
-                result = _apply_line(batch.service, retry[0], retry[1], retry[2], routing, alone=True)
-                failed += result is not None and not result["ok"]
-                if progress is not None:
-                    progress.record(batch.service, retry[0], retry[3], failed)
+            try:
+                with service.batch(routing=routing) as batch:
+                    result = _apply_line(batch.service, retry[0], retry[1], retry[2], routing, alone=True)
+                    failed += result is not None and not result["ok"]
+                    if progress is not None:
+                        progress.record(batch.service, retry[0], retry[3], failed, retry[4])
+            except FileReplaced as exc:
+                raise _stopped(retry[0], str(exc), path, replaced=database_file(engine)) from None
+            except SQLAlchemyError as exc:
+                raise _stopped(retry[0], _reason(exc), path) from None
+            check_file(retry[0])
             if result is not None:
                 out.json(result, flush=True)
     return 1 if failed else 0

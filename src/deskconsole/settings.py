@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from deskconsole.domain.clock import Clock, clock_from_env
+from deskconsole.domain.clock import Clock, SystemClock, clock_from_env
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.timers import Durations
 
@@ -114,7 +114,8 @@ class Settings:
         engine = self.make_engine()
         if init:
             init_schema(engine)
-        return Service(engine, self.clock, self.durations)
+        # events' recorded_at: the real clock, whatever DESKCONSOLE_NOW says
+        return Service(engine, self.clock, self.durations, real_clock=SystemClock())
 
 
 def load_settings(

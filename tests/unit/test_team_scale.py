@@ -228,15 +228,18 @@ def test_more_takers_than_cases_the_rest_hear_nothing_to_take(db_url, tmp_path) 
 
 @pytest.mark.parametrize("pause_after", [1, 700], ids=["first-firing", "mid-desk"])
 def test_a_ticker_killed_mid_tick_leaves_cases_whole_and_the_next_tick_finishes(
-    due_desk, pause_after: int
+    due_desk, pause_after: int, tmp_path
 ) -> None:
     """SIGKILL inside an open tick transaction (the hook holds the process there): what was
-    committed is whole, what was not leaves no trace, and the next tick fires the rest once."""
+    committed is whole (and printed: tick prints each transaction's firings once it commits),
+    what was not leaves no trace, and the next tick fires the rest once."""
     url, due = due_desk
     before = _high_water(url)
-    proc = subprocess.Popen([sys.executable, "-m", "deskconsole", "--db", url, "tick"],
-                            env=_cli_env(DESKCONSOLE_TICK_PAUSE_AFTER=str(pause_after)),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    printed_file = tmp_path / "killed-tick.out"  # (a file, not a pipe nobody reads while it waits)
+    with printed_file.open("w") as printed_to:
+        proc = subprocess.Popen([sys.executable, "-m", "deskconsole", "--db", url, "tick"],
+                                env=_cli_env(DESKCONSOLE_TICK_PAUSE_AFTER=str(pause_after)),
+                                stdout=printed_to, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stderr.readline()
         assert line.startswith("tick paused after"), line + proc.stderr.read()
@@ -250,6 +253,8 @@ def test_a_ticker_killed_mid_tick_leaves_cases_whole_and_the_next_tick_finishes(
 
     survived = _check_consistent(url, due, before)
     committed = sum(len(ids) for ids in survived.values())
+    printed = [json.loads(line) for line in printed_file.read_text().splitlines()]
+    assert {(f["case"], f["timer"]) for f in printed} == {(c, k) for k, ids in survived.items() for c in ids}
     assert committed < pause_after <= 1000, "the firing in the killed transaction was committed"
     if pause_after > 500:
         assert committed > 0, "nothing committed before the kill: the test missed the middle of the tick"

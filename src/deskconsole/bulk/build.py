@@ -27,6 +27,7 @@ from deskconsole.bulk.lives import (
 from deskconsole.bulk.planner import _Planner
 from deskconsole.bulkload import Beside, Dialect, SeedImage, SeedLoad, insert_many, remove_database
 from deskconsole.store import search
+from deskconsole.store.engine import adopt_database_file
 
 
 class _Build:
@@ -192,6 +193,7 @@ class _Build:
             cur.close()
             con.close()
             os.replace(target, path)
+            adopt_database_file(self.engine)  # (the engine's check for a file replaced under it)
         except BaseException:
             if side is not None:
                 side.stop()

@@ -147,8 +147,9 @@ def _json_cache() -> Callable[..., str]:
 class _Life:
     """The rows one kind of case gets, each cell a constant or an expression over its seed row."""
 
-    def __init__(self, data: Callable[..., str]) -> None:
+    def __init__(self, data: Callable[..., str], recorded: Any = None) -> None:
         self.data = data
+        self.recorded = recorded  # every event's recorded_at: when the build really writes it
         self.events: list[dict[str, Any]] = []
         self.timers: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
@@ -168,6 +169,8 @@ class _Life:
     def event(self, kind: str, actor: Any, at: Any, body: Any = None, data: Any = None,
               recorded: Any = None) -> Id:
         eid = Id("eb", len(self.events) + 1)
+        if self.recorded is not None:
+            recorded = self.recorded
         self.events.append({"id": eid, "case_id": CID, "at": at, "recorded_at": at if recorded is None else recorded,
                             "actor": actor, "kind": kind, "body": body, "data": data})
         return eid
@@ -216,10 +219,10 @@ class _Life:
                 "survey": self.survey}
 
 
-def _life(kind: tuple, ac_days: int, data: Callable[..., str]) -> _Life:
+def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = None) -> _Life:
     """What the service writes for a case of this kind: the steps of its plan, as rows over its seed row."""
     plan = kind[0]
-    life = _Life(data)
+    life = _Life(data, recorded)  # recorded: every event's recorded_at (the build's real time)
     life.event("opened", WHO, T0, Seed("description"), Seed("opened_data"))
     life.event("assigned", "router", T0, None, Seed("assigned_data"))
     if plan == "new":

@@ -35,7 +35,7 @@ from deskconsole.bulk.lives import (
     _Times,
     fingerprint,
 )
-from deskconsole.bulkload import Dialect, TableLoad
+from deskconsole.bulkload import Dialect, TableLoad, text
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.timers import Durations
 from deskconsole.store.engine import is_postgres
@@ -78,7 +78,12 @@ class _Planner:
         self.score_cum = list(accumulate(demodata.SCORE_WEIGHTS.values()))
         self.data = _json_cache()
         self.kinds = _kinds()
-        self.lives = [_life(kind, self.ac_days, self.data) for kind in self.kinds]
+        # recorded_at is when the rows are really written (the real clock, as the service's events):
+        # one SQL literal for every event of the build, whatever its history's times
+        real = datetime.now(UTC)
+        self.recorded_value: Any = real if self.pg else real.strftime("%Y-%m-%d %H:%M:%S.%f")
+        recorded = text(real.strftime("%Y-%m-%d %H:%M:%S.%f"))
+        self.lives = [_life(kind, self.ac_days, self.data, recorded) for kind in self.kinds]
         self.kind_id = {kind: v for v, kind in enumerate(self.kinds)}
         self.counts = [(len(life.events), len(life.timers), len(life.outbox), len(life.survey))
                        for life in self.lives]
@@ -366,7 +371,7 @@ class _Planner:
             aid = self.article_id = self.article_id + 1
             articles.append((aid, title[:500], resolution, print_, "draft", cid, value(close_at, self.pg)))
             eid = self.event_id = self.event_id + 1
-            events.append((eid, cid, value(close_at, self.pg), value(close_rec, self.pg), "system",
+            events.append((eid, cid, value(close_at, self.pg), self.recorded_value, "system",
                            "article_drafted", title, self.data(("article", aid))))
             self.articles += 1
 

@@ -89,7 +89,12 @@ def cmd_case_show(ctx: Context) -> int:
     line("  timeline:")
     for e in case.events:
         detail = _event_detail(e)
-        line(f"    {when(e.at)}  {safe(e.actor)}  {e.kind}{(': ' + safe(detail)) if detail else ''}")
+        # both times when they differ by a minute or more (a late timer, a replayed or DESKCONSOLE_NOW
+        # time); and who typed it, when not the actor
+        recorded = (f" (recorded {when(e.recorded_at)})"
+                    if e.recorded_at and abs((e.recorded_at - e.at).total_seconds()) >= 60 else "")
+        login = f" (os login {safe(e.os_login)})" if e.os_login else ""
+        line(f"    {when(e.at)}{recorded}  {safe(e.actor)}{login}  {e.kind}{(': ' + safe(detail)) if detail else ''}")
         if e.body:
             for text in safe_block(e.body).split("\n"):
                 line(f"        {text}")

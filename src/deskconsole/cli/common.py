@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command
 from deskconsole.domain.clock import format_countdown, format_time
+from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.text import visible
 from deskconsole.domain.timers import TimerKind
@@ -465,6 +466,11 @@ def _cmd(name: str) -> Command:
     return Command(MODULE_OF[name], name)
 
 
+# The commands that make a new SQLite desk where none is (the others refuse a missing file);
+# the console (first run) makes one too, by its own start.
+CREATES_DESK = frozenset({"cmd_demo", "cmd_agent_add", "cmd_db_upgrade"})
+
+
 class Context:
     def __init__(
         self, args: argparse.Namespace, settings: Settings, out: Output,
@@ -479,8 +485,19 @@ class Context:
     @property
     def service(self) -> Service:
         if self._service is None:
+            from deskconsole.store.engine import missing_sqlite_file
+
+            missing = missing_sqlite_file(self.settings.db_url)
+            if missing is not None and getattr(self.args.func, "name", None) not in CREATES_DESK:
+                # (a desk deleted or moved must not come back silently as a new, empty one)
+                raise InvalidInput(
+                    f"no desk at {missing}: the file does not exist; check --db / DESKCONSOLE_DB, or make a "
+                    "desk there with 'deskconsole agent add NAME --role ROLE' or 'deskconsole demo'")
             self._service = self.settings.make_service()
             self._service.tick_hook = self.tick_hook
+            if missing is not None and missing.exists():
+                self.out.err.write(f"created a new desk at {missing}\n")
+                self.out.err.flush()
             self._service.login_identity()  # PostgreSQL: a login that is no agent, or its own "now", is refused
         return self._service
 

@@ -8,8 +8,12 @@ from deskconsole.domain.clock import format_countdown
 
 
 def cmd_tick(ctx: Context) -> int:
-    for fired in ctx.service.tick():
-        ctx.out.json(fired.to_json())
+    def committed(fired: list) -> None:  # printed as each transaction commits: exactly what is stored
+        for one in fired:
+            ctx.out.json(one.to_json())
+        ctx.out.out.flush()
+
+    ctx.service.tick(on_fired=committed)
     return 0
 
 

@@ -34,6 +34,13 @@ class EventView(JsonView):
     body: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     recorded_at: datetime | None = None
+    os_login: str | None = None  # the operating-system login that wrote it, when not the actor
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        if out.get("os_login") is None:
+            out.pop("os_login", None)  # shown when set
+        return out
 
 
 @dataclass

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, to_utc
+from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
@@ -60,6 +60,9 @@ if TYPE_CHECKING:
     from deskconsole.store.models import Article, Escalation, Survey
 
 
+_LOGIN = object()  # (os_login not given: the current operating-system login)
+
+
 class ServiceBase:
     """The support-case life cycle over one database: what every part of Service shares.
 
@@ -86,11 +89,18 @@ class ServiceBase:
 
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,
-        tick_hook: Callable[[int], None] | None = None,
+        tick_hook: Callable[[int], None] | None = None, real_clock: Clock | None = None,
+        os_login: str | None | object = _LOGIN,
     ) -> None:
         """`tick_hook`, when given, is called inside tick()'s open transaction each time firings
         were applied, with how many this tick applied so far (a test's crash point: see the CLI's
-        DESKCONSOLE_TICK_PAUSE_AFTER)."""
+        DESKCONSOLE_TICK_PAUSE_AFTER).
+
+        `real_clock` says when each event is really written (its `recorded_at`), whatever `clock`
+        (DESKCONSOLE_NOW) says: the system clock, on PostgreSQL the database server's (Settings
+        gives it); not given, the `clock` given (tests inject one clock for both).
+        `os_login`, the operating-system login running this process (by default the current
+        one), is recorded on every event whose actor is someone else."""
         self.engine = engine
         self.clock = clock or SystemClock()
         self.durations = durations or Durations()
@@ -100,6 +110,21 @@ class ServiceBase:
         self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
         if self._db_clock is not None:
             self.clock = self._db_clock
+        # Not given, it is the clock given (a test's injected clock; the system clock otherwise): the
+        # CLI and the console give the system clock, so DESKCONSOLE_NOW never moves it.
+        if real_clock is None:
+            real_clock = clock or SystemClock()
+        self._real_synced: SyncedClock | None = None
+        self._real_clock: Clock = real_clock
+        if self._pg and isinstance(real_clock, SystemClock):
+            # the server's time, read as now() reads it (the same clock when now() is real)
+            self._real_synced = self._db_clock or SyncedClock(real_clock)
+            self._real_clock = self._real_synced
+        if os_login is _LOGIN:
+            from deskconsole.settings import login_name
+
+            os_login = login_name()
+        self.os_login: str | None = os_login[:64] if isinstance(os_login, str) else None
         self.tick_hook = tick_hook
         self._tick_applied = 0
         self._who: identity.Identity | None = None  # PostgreSQL: the login's identity, read once (login_identity())
@@ -117,6 +142,33 @@ class ServiceBase:
         if db_clock is not None and db_clock.stale():
             self._sync_clock(db_clock)
         return to_utc(self.clock.now())
+
+    def real_now(self) -> datetime:
+        """The real time, whatever DESKCONSOLE_NOW says (events' `recorded_at`; on PostgreSQL the
+        database server's, read at most once a minute as now() reads it)."""
+        synced = self._real_synced
+        if synced is not None and synced.stale():
+            self._sync_clock(synced)
+        return to_utc(self._real_clock.now())
+
+    def _given_time(self, at: datetime | None, case: AnyCase | None = None) -> datetime:
+        """The time an outside event says it happened (ingest's `at`), or now when it says none.
+
+        Refused: more than a day ahead of the real clock (whatever DESKCONSOLE_NOW says), or
+        before the case it names was opened."""
+        if at is None:
+            return self.now()
+        at = to_utc(at)
+        real = self.real_now()
+        if at > real + timedelta(days=1):
+            raise InvalidInput(f"'at' {format_time(at)} is more than a day ahead of the real clock "
+                               f"({format_time(real)})")
+        if case is not None:
+            opened = to_utc(case.created_at)
+            if at < opened:
+                raise InvalidInput(f"'at' {format_time(at)} is before case {case.id} was opened "
+                                   f"({format_time(opened)})")
+        return at
 
     def _sync_clock(self, db_clock: SyncedClock) -> None:
         try:
@@ -276,22 +328,26 @@ class ServiceBase:
         **data: Any,
     ) -> dict[str, Any]:
         """An audit event's row, for _event or for several events written together (one executemany)."""
-        return {
+        row = {
             "case_id": case.id,
             "at": _db_time(at),
-            "recorded_at": _db_time(self.now()),
+            "recorded_at": self.real_now(),
             "actor": actor,
             "kind": kind,
             "body": body,
             "data": _event_data(data) if data else None,
         }
+        login = self.os_login
+        if login is not None:  # (a Service made without one writes no such column: older schemas too)
+            row["os_login"] = login if login != actor else None
+        return row
 
     def _outbox(
         self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str
     ) -> None:
         _db(s).insert(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
-            "created_at": event.recorded_at, "state": "queued", "attempts": 0,
+            "created_at": _db_time(self.now()), "state": "queued", "attempts": 0,
         })
 
     def _cancel_timers(

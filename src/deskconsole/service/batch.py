@@ -40,6 +40,18 @@ class Batch:
         # without gaps there by rolling back single actions only.
         self.savepoints = savepoints or service._pg
 
+    def alive(self) -> bool:
+        """Whether the batch's transaction still exists in the database (see
+        store.engine.transaction_alive): after a failure, SQLite may have rolled it back by itself
+        (a full disk), or PostgreSQL aborted it; then nothing of the batch can be committed."""
+        from deskconsole.store.engine import transaction_alive
+
+        try:
+            conn = self.session.connection()
+        except Exception:  # noqa: BLE001 - a session that can no longer give its connection
+            return False
+        return transaction_alive(conn)
+
     def savepoint(self, *, always: bool = False) -> Iterator[Session]:
         action_state(self.session).next_action()  # the cases one action read belong to it alone
         if not (self.savepoints or always):  # see batch(): a failure ends the whole batch

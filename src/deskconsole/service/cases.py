@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import (
     REPLY_TARGET,
@@ -80,7 +79,7 @@ class CasesMixin(ServiceBase):
         if language is not None and not LANGUAGE_RE.match(language):
             raise InvalidInput(f"language {language!r}: use a language tag such as en, de or fr-CH")
         sev = parse_enum(Severity, severity or Severity.NORMAL, "severity")
-        when = to_utc(at) if at else self.now()
+        when = self._given_time(at)
         try:
             return self._open_new(title, customer, description, contact, language, product_area, sev, ref, when,
                                   actor, event_data)
@@ -317,7 +316,7 @@ class CasesMixin(ServiceBase):
                 logged_by = self._actor(s, actor, CASE_WORKERS, "log customer contact").name
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
-            when = to_utc(at) if at else self.now()
+            when = self._given_time(at, case)
             who = _customer_actor(case)
             extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {}), **(event_data or {})}
             if case.status == Status.CLOSED:
@@ -346,7 +345,7 @@ class CasesMixin(ServiceBase):
                 raise InvalidTransition(
                     f"case {case.id} is {case.status}: a confirmation only closes a case awaiting confirmation"
                 )
-            when = to_utc(at) if at else self.now()
+            when = self._given_time(at, case)
             who = _customer_actor(case)
             self._event(s, case, "customer_confirmed", who, when,
                         **({"logged_by": logged_by} if logged_by else {}), **(event_data or {}))

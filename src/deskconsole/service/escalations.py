@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import (
     OPEN_ESCALATION_STATES,
@@ -58,7 +57,7 @@ class EscalationsMixin(ServiceBase):
                     f"case {case.id} already has an open escalation ({open_one.state} since "
                     f"{_aware(open_one.requested_at):%Y-%m-%d}); one open escalation per case"
                 )
-            when = to_utc(at) if at else self.now()
+            when = self._given_time(at, case)
             who = agent.name if agent else _customer_actor(case)
             manager = self._manager_for(s, case)
             esc = Escalation(

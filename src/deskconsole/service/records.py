@@ -113,7 +113,7 @@ def _customer_actor(case: Addressee) -> str:
 class Written:
     """A row an action just wrote with a Core insert (an audit event): its id and its values."""
 
-    __slots__ = ("actor", "at", "body", "case_id", "data", "id", "kind", "recorded_at")
+    __slots__ = ("actor", "at", "body", "case_id", "data", "id", "kind", "os_login", "recorded_at")
     id: int
     case_id: int
     at: datetime
@@ -122,9 +122,11 @@ class Written:
     kind: str
     body: str | None
     data: str | None  # JSON text
+    os_login: str | None
 
     def __init__(self, id: int, **values: Any) -> None:
         self.id = id
+        self.os_login = None
         for name, value in values.items():
             setattr(self, name, value)
 

@@ -32,7 +32,7 @@ class SurveysMixin(ServiceBase):
                 raise InvalidTransition(f"case {case.id} is {case.status}: no survey was sent (surveys follow closing)")
             if survey.answered_at is not None:
                 raise InvalidTransition(f"case {case.id}: the survey was already answered (one answer per case)")
-            when = to_utc(at) if at else self.now()
+            when = self._given_time(at, case)
             survey.answered_at = _db_time(when)
             survey.score = score
             survey.comment = comment

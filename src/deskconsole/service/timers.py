@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -40,20 +40,29 @@ from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
 class TimersMixin(ServiceBase):
     """Timers: tick, firing a timer and its effect, settling a case's overdue timers, the running timers."""
 
-    def tick(self, now: datetime | None = None) -> list[Fired]:
+    def tick(self, now: datetime | None = None, *, on_fired: Callable[[list[Fired]], None] | None = None) -> list[Fired]:
         """Fire every timer due at `now`, each exactly once across all processes ticking this database.
 
         A late timer takes effect as of its due time; the record keeps when it was processed.
         Effects that start new timers already due (e.g. the follow-up after a late auto-close)
         fire in the same call.
+
+        Timers fire in several transactions; `on_fired`, when given, is called with the firings of
+        each one as soon as it has committed. A write that fails (a full disk) raises, and the
+        firings of that transaction are not stored: those committed before it were given to
+        `on_fired` already (the return value is lost with the exception).
         """
         now = to_utc(now) if now else self.now()
         fired: list[Fired] = []
         self._tick_applied = 0
+
+        def committed(done: list[Fired]) -> None:
+            fired.extend(done)
+            if on_fired is not None and done:
+                on_fired(done)
+
         while True:
-            batch, seen = self._tick_pass(now)
-            fired.extend(batch)
-            if not seen:
+            if not self._tick_pass(now, committed):
                 return fired
 
     def _tick_checkpoint(self, applied: int) -> None:
@@ -76,19 +85,22 @@ class TimersMixin(ServiceBase):
             ).all()
         ))
 
-    def _tick_pass(self, now: datetime) -> tuple[list[Fired], bool]:
-        """One batch of due timers: (what this process fired, whether any were due at all)."""
+    def _tick_pass(self, now: datetime, committed: Callable[[list[Fired]], None]) -> bool:
+        """One batch of due timers: whether any were due at all. What this process fired goes to
+        `committed`, a transaction's firings once that transaction has committed."""
         if not self._pg:
             # SQLite: the whole pass holds the write lock (BEGIN IMMEDIATE); other tickers wait.
             with self._tx() as s:
-                return self._tick_pass_bulk(s, now)
+                done, seen = self._tick_pass_bulk(s, now)
+            committed(done)
+            return seen
         # PostgreSQL: a few dozen timers per transaction. Lock their cases first (the same order as
         # every action), skipping cases another ticker or an action holds; those are retried one by
         # one, blocking, at the end if their timer is still pending. A claim and its effect always
         # commit together: a ticker killed mid-transaction leaves neither.
         with self._read() as s:
             due = self._due(s, now, TICK_BATCH)
-        fired, skipped = [], []
+        skipped: list[tuple[int, int]] = []
         for first in range(0, len(due), PG_TICK_CHUNK):
             chunk = due[first:first + PG_TICK_CHUNK]
             done: list[Fired] = []
@@ -108,7 +120,7 @@ class TimersMixin(ServiceBase):
                     self._tick_checkpoint(int(result is not None))
                     if result:
                         done.append(result)
-            fired.extend(done)
+            committed(done)
         if skipped:
             with self._read() as s:
                 pending = set(s.exec(
@@ -122,8 +134,8 @@ class TimersMixin(ServiceBase):
                 result = self._fire(s, timer_id, case_id, now)
                 self._tick_checkpoint(int(result is not None))
             if result:
-                fired.append(result)
-        return fired, bool(due)
+                committed([result])
+        return bool(due)
 
     def _tick_pass_bulk(self, s: Session, now: datetime) -> tuple[list[Fired], bool]:
         """One batch of due timers in one transaction, the common kinds written with bulk statements.
@@ -191,14 +203,19 @@ class TimersMixin(ServiceBase):
             ).all()
         }
         events, fired = [], []
+        recorded, created = self.real_now(), _db_time(self.now())
+        login = self.os_login if self.os_login != "timer" else None
         for t in timers:
             due = to_utc(t.due_at)
             kind = TimerKind(t.kind)
             stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
-            events.append({
-                "case_id": t.case_id, "at": _db_time(due), "recorded_at": _db_time(self.now()), "actor": "timer",
+            row = {
+                "case_id": t.case_id, "at": _db_time(due), "recorded_at": recorded, "actor": "timer",
                 "kind": "timer_fired", "body": None, "data": _event_data(stamp),
-            })
+            }
+            if self.os_login is not None:
+                row["os_login"] = login
+            events.append(row)
             fired.append(Fired(case=t.case_id, timer=kind.value, due=due, fired=now))
         event_ids = s.execute(
             insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True), events
@@ -215,7 +232,7 @@ class TimersMixin(ServiceBase):
             outbox.append({
                 "case_id": t.case_id, "event_id": event_id, "kind": message_kind,
                 "to": _customer_address(case), "subject": subject, "body": body,
-                "created_at": event["recorded_at"], "state": "queued", "sent_at": None, "attempts": 0,
+                "created_at": created, "state": "queued", "sent_at": None, "attempts": 0,
                 "next_attempt_at": None, "last_error": None, "message_id": None, "claimed_until": None,
             })
         s.execute(insert(outbox_t), outbox)

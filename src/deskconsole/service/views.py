@@ -143,7 +143,8 @@ class ViewsMixin(ServiceBase):
             articles=[self._article_view(a) for a in articles],
             events=[
                 EventView(id=_pk(e.id), at=_aware(e.at), actor=e.actor, kind=e.kind, body=e.body,
-                          data=json.loads(e.data) if e.data else {}, recorded_at=_aware(e.recorded_at))
+                          data=json.loads(e.data) if e.data else {}, recorded_at=_aware(e.recorded_at),
+                          os_login=e.os_login)
                 for e in events
             ],
             language=case.language,

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 import sys
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from deskconsole.domain.errors import InvalidInput
 
@@ -105,7 +106,180 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context) -> None:  # noqa: ANN001
+        # On some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) SQLite rolls the whole
+        # transaction back by itself. The connection would then run every later statement in a
+        # transaction of its own, committed at once, and the final COMMIT would do nothing and
+        # report success. Treat the connection as lost instead: SQLAlchemy invalidates it, so
+        # nothing more runs on it and the transaction can only be rolled back.
+        conn = context.connection
+        if watched is None or conn is None or not conn.in_transaction():
+            return  # (an in-memory database would be lost with its one connection)
+        driver = _driver(conn)
+        if driver is not None and not driver.in_transaction:
+            context.is_disconnect = True
+            context.invalidate_pool_on_disconnect = False  # the other connections are fine
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn) -> None:  # noqa: ANN001
+        # The last guards: a transaction SQLite no longer holds must not be reported committed,
+        # and neither must one written into a file that was deleted (or replaced) meanwhile.
+        driver = _driver(conn)
+        if driver is not None and not driver.in_transaction:
+            raise TransactionLost(f"the database at {safe_url(url)} rolled this transaction back by itself; "
+                                  "nothing of it is stored")
+        if watched is not None:
+            problem = watched.problem()
+            if problem is not None:
+                raise FileReplaced(problem + "; nothing of this transaction is stored")
+
+    watched = None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        _watch_file(engine, Path(database).expanduser())
+        watched = _WATCHED[engine]
     return engine
+
+
+class TransactionLost(OperationalError):
+    """SQLite ended a transaction by itself (a full disk, an I/O error): nothing of it is stored."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None, Exception(message))
+
+    def __str__(self) -> str:
+        return str(self.orig)
+
+
+def _driver(conn: Connection) -> Any:
+    """The sqlite3 connection under a SQLAlchemy one (None when it is gone)."""
+    try:
+        fairy = conn.connection
+    except Exception:  # noqa: BLE001 - an invalidated or closed connection
+        return None
+    return getattr(fairy, "driver_connection", None)
+
+
+class FileReplaced(OperationalError):
+    """The SQLite file a process opened was deleted or replaced by another file while it ran."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, None, Exception(message))
+
+    def __str__(self) -> str:
+        return str(self.orig)
+
+
+class _FileWatch:
+    """The SQLite file an engine opened: which file it was (device and inode, taken at the first
+    connection), so that a file deleted or replaced under a running process is noticed."""
+
+    __slots__ = ("path", "identity", "__weakref__")
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+
+    def problem(self) -> str | None:
+        """What happened to the file since it was opened, or None when it is still there."""
+        if self.identity is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"the database file {self.path} was deleted"
+        except OSError:
+            return None  # (a permission problem is reported by the database itself)
+        if (st.st_dev, st.st_ino) != self.identity:
+            return f"the database file {self.path} was replaced by another file"
+        return None
+
+
+_WATCHED: weakref.WeakKeyDictionary[Engine, _FileWatch] = weakref.WeakKeyDictionary()
+
+
+def _watch_file(engine: Engine, path: Path) -> None:
+    watch = _WATCHED[engine] = _FileWatch(path)
+
+    @event.listens_for(engine, "do_connect")
+    def _before_connect(_dialect, _record, _cargs, _cparams) -> None:  # noqa: ANN001
+        # A new connection to a file that was deleted would make a new, empty one silently.
+        problem = watch.problem()
+        if problem is not None:
+            raise FileReplaced(problem)
+
+    @event.listens_for(engine, "connect")
+    def _opened(_dbapi_connection, _record) -> None:  # noqa: ANN001
+        if watch.identity is None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return
+            watch.identity = (st.st_dev, st.st_ino)
+
+
+def adopt_database_file(engine: Engine) -> None:
+    """The engine's file was replaced on purpose (a bulk build writes a new file and moves it in
+    place): the file now at the path is the database."""
+    watch = _WATCHED.get(engine)
+    if watch is not None:
+        try:
+            st = os.stat(watch.path)
+        except OSError:
+            return
+        watch.identity = (st.st_dev, st.st_ino)
+
+
+def database_file(engine: Engine) -> Path | None:
+    """The SQLite file an engine works on (None: not a file)."""
+    watch = _WATCHED.get(engine)
+    return watch.path if watch is not None else None
+
+
+def database_file_problem(engine: Engine) -> str | None:
+    """For a SQLite engine: whether the file it opened was deleted or replaced since (a sentence),
+    else None. One stat of the path."""
+    watch = _WATCHED.get(engine)
+    return watch.problem() if watch is not None else None
+
+
+def transaction_alive(conn: Connection) -> bool:
+    """Whether the transaction `conn` is in still exists in the database: False when the connection
+    was invalidated, when SQLite rolled the transaction back by itself, or when PostgreSQL aborted it."""
+    if conn.invalidated or not conn.in_transaction():
+        return False
+    driver = _driver(conn)
+    if driver is None:
+        return False
+    if conn.dialect.name == "sqlite":
+        return bool(driver.in_transaction)
+    info = getattr(driver, "info", None)
+    if info is None:
+        return True
+    from psycopg.pq import TransactionStatus
+
+    # (psycopg begins the transaction with the first statement: IDLE until then)
+    return not getattr(driver, "closed", False) and info.transaction_status in (
+        TransactionStatus.INTRANS, TransactionStatus.ACTIVE, TransactionStatus.IDLE)
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL when it does not exist (a new desk would be made there), else None."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    if path.exists():
+        return None
+    if _first_file(path.parent) != path.parent or (path.parent.exists() and not path.parent.is_dir()):
+        return None  # a plain file where a folder should be: make_engine says so
+    return path
 
 
 def is_postgres(engine: Engine) -> bool:
@@ -115,7 +289,7 @@ def is_postgres(engine: Engine) -> bool:
 # --- the schema: versions and upgrades ------------------------------------------------------------
 
 #: Every schema revision this deskconsole knows, oldest first (store/migrations/versions).
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 #: The revision this deskconsole's code works with.
 HEAD_REVISION = REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

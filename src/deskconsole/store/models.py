@@ -70,6 +70,8 @@ class Event(SQLModel, table=True):
     data: str | None = Field(default=None, sa_column=Column(Text))  # JSON object
     # PostgreSQL: the login that wrote the event, set by the server (store/identity.py); SQLite: None
     login: str | None = Field(default=None, max_length=63)
+    # the operating-system login that wrote it, when not the actor (migration 0006)
+    os_login: str | None = Field(default=None, max_length=64)
 
 
 class Timer(SQLModel, table=True):

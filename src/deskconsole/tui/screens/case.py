@@ -120,7 +120,7 @@ def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
     parts: list[Any] = [Text(f"Timeline ({len(c.events)} events)", style="bold underline")]
     for e in c.events:
         line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(fmt.when(e.at, tz), "dim")
+        line.append(fmt.when(e.at, tz) + (f" (recorded {fmt.when(e.recorded_at, tz)})" if e.recorded_at and abs((e.recorded_at - e.at).total_seconds()) >= 60 else ""), "dim")  # noqa: E501
         line.append("  ")
         line.append_text(cell(e.actor, "bold", limit=28))
         line.append("  ")
