@@ -383,8 +383,7 @@ def ingest_stream(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from deskconsole.service import RoutingMemo
-    from deskconsole.store.engine import FileReplaced, database_file, database_file_problem
+    from deskconsole.service import FileReplaced, RoutingMemo
 
     progress: Progress | None = None
     if path is not None:
@@ -404,7 +403,6 @@ def ingest_stream(
     finished = False
     lost_once: int | None = None  # the first line of a batch whose transaction was lost once
     careful_until = 0  # the lines of a lost batch are applied again one line per transaction
-    engine = service.engine
 
     def take() -> Iterator[Line]:
         while again:
@@ -413,9 +411,9 @@ def ingest_stream(
             yield item
 
     def check_file(first: int) -> None:
-        problem = database_file_problem(engine)
+        problem = service.database_file_problem()
         if problem is not None:
-            raise _stopped(first, problem, path, replaced=database_file(engine))
+            raise _stopped(first, problem, path, replaced=service.database_file())
 
     while not finished:
         results: list[dict[str, Any]] = []
@@ -436,10 +434,10 @@ def ingest_stream(
                     for item in take():
                         taken.append(item)
                         result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
-                        if result is not None and (isinstance(result, _Retry) or not result["ok"]):
-                            # after any failure: does the batch's transaction still exist?
-                            if not batch.alive():
-                                raise _Lost(result.error if isinstance(result, _Retry) else None)
+                        # after any failure: does the batch's transaction still exist?
+                        failed = result is not None and (isinstance(result, _Retry) or not result["ok"])
+                        if failed and not batch.alive():
+                            raise _Lost(result.error if isinstance(result, _Retry) else None)
                         if batch.failed_without_savepoint:  # see Service.batch
                             raise _Again
                         if isinstance(result, _Retry):
@@ -458,7 +456,7 @@ def ingest_stream(
                         progress.record(batch.service, last[0], last[3], batch_failed, last[4])
             except FileReplaced as exc:
                 raise _stopped(taken[0][0] if taken else 1, str(exc), path,
-                               replaced=database_file(engine)) from None
+                               replaced=service.database_file()) from None
             except SQLAlchemyError as exc:  # the commit (or the progress mark) failed: nothing is stored
                 raise _Lost(exc) from None
         except _Again:
@@ -493,7 +491,7 @@ def ingest_stream(
                     if progress is not None:
                         progress.record(batch.service, retry[0], retry[3], failed, retry[4])
             except FileReplaced as exc:
-                raise _stopped(retry[0], str(exc), path, replaced=database_file(engine)) from None
+                raise _stopped(retry[0], str(exc), path, replaced=service.database_file()) from None
             except SQLAlchemyError as exc:
                 raise _stopped(retry[0], _reason(exc), path) from None
             check_file(retry[0])

@@ -5,7 +5,7 @@ ingest refuses times from the future and from before the case existed."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ def test_a_note_under_a_fake_now_keeps_the_real_time_it_was_written_and_who_type
     assert code == 0
     case_id = "1"
     monkeypatch.setenv("DESKCONSOLE_NOW", PAST)
-    before = datetime.now(timezone.utc).replace(microsecond=0)
+    before = datetime.now(UTC).replace(microsecond=0)
     assert run(capsys, "--db", url, "--as", "mona", "case", "note", case_id, "Called them")[0] == 0
     monkeypatch.delenv("DESKCONSOLE_NOW")
     code, out, _ = run(capsys, "--db", url, "--as", "kim", "case", "show", case_id, "--json")
@@ -113,7 +113,7 @@ def _ingest(capsys, url: str, tmp_path: Path, *events: dict) -> list[dict]:
 
 def test_ingest_refuses_times_from_the_future_and_from_before_the_case(cli_desk, capsys, tmp_path, monkeypatch):
     url = cli_desk
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     opened_at = (now - timedelta(days=3)).isoformat().replace("+00:00", "Z")
     ahead = (now + timedelta(days=2)).isoformat().replace("+00:00", "Z")
     soon = (now + timedelta(hours=2)).isoformat().replace("+00:00", "Z")

@@ -228,7 +228,7 @@ def test_ingest_stops_when_the_database_file_is_deleted_and_the_next_command_mak
 
     real_json = Output.json
 
-    def spying_json(self, value, *, flush=False):  # noqa: ANN001
+    def spying_json(self, value, *, flush=False):
         real_json(self, value, flush=flush)
         if isinstance(value, dict):
             on_batch_printed(value)

@@ -359,7 +359,7 @@ class _Planner:
         """Draft the articles of resolutions whose first closing is settled: the cases still to come
         open after `opened` (None: none are to come)."""
         value = self.times.value
-        for resolution, (close_at, close_rec, cid, title) in sorted(self.drafts.items(), key=lambda d: d[1]):
+        for resolution, (close_at, _close_rec, cid, title) in sorted(self.drafts.items(), key=lambda d: d[1]):
             if opened is not None and close_at >= opened:
                 continue
             del self.drafts[resolution]

@@ -62,6 +62,7 @@ from deskconsole.service.routing import RoutingMemo, RoutingMixin
 from deskconsole.service.surveys import SurveysMixin
 from deskconsole.service.timers import TimersMixin
 from deskconsole.service.views import ViewsMixin
+from deskconsole.store.engine import FileReplaced
 
 
 class Service(
@@ -85,6 +86,7 @@ __all__ = [
     "CaseBrief",
     "CaseRecord",
     "DeskError",
+    "FileReplaced",
     "RoutingMemo",
     "Service",
     "clean_text",

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,7 @@ from deskconsole.service.records import (
     clean_text,
 )
 from deskconsole.store import identity
-from deskconsole.store.engine import is_postgres
+from deskconsole.store.engine import database_file, database_file_problem, is_postgres
 from deskconsole.store.models import Agent, Timer
 from deskconsole.store.watch import TrackedSession, announce, note_write
 
@@ -90,7 +91,7 @@ class ServiceBase:
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,
         tick_hook: Callable[[int], None] | None = None, real_clock: Clock | None = None,
-        os_login: str | None | object = _LOGIN,
+        os_login: str | object | None = _LOGIN,
     ) -> None:
         """`tick_hook`, when given, is called inside tick()'s open transaction each time firings
         were applied, with how many this tick applied so far (a test's crash point: see the CLI's
@@ -182,6 +183,15 @@ class ServiceBase:
             db_clock.failed()  # keep carrying the last reading forward
             return
         db_clock.set(server, at)
+
+    def database_file(self) -> Path | None:
+        """The SQLite file this service works on (None: not a file)."""
+        return database_file(self.engine)
+
+    def database_file_problem(self) -> str | None:
+        """Whether the SQLite file this service opened was deleted or replaced since (a
+        sentence), else None: one stat of the path."""
+        return database_file_problem(self.engine)
 
     def login_identity(self) -> identity.Identity | None:
         """Who this connection is on PostgreSQL (store/identity.py), read once: a login that is no

@@ -40,7 +40,9 @@ from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
 class TimersMixin(ServiceBase):
     """Timers: tick, firing a timer and its effect, settling a case's overdue timers, the running timers."""
 
-    def tick(self, now: datetime | None = None, *, on_fired: Callable[[list[Fired]], None] | None = None) -> list[Fired]:
+    def tick(
+        self, now: datetime | None = None, *, on_fired: Callable[[list[Fired]], None] | None = None,
+    ) -> list[Fired]:
         """Fire every timer due at `now`, each exactly once across all processes ticking this database.
 
         A late timer takes effect as of its due time; the record keeps when it was processed.
@@ -91,8 +93,8 @@ class TimersMixin(ServiceBase):
         if not self._pg:
             # SQLite: the whole pass holds the write lock (BEGIN IMMEDIATE); other tickers wait.
             with self._tx() as s:
-                done, seen = self._tick_pass_bulk(s, now)
-            committed(done)
+                fired, seen = self._tick_pass_bulk(s, now)
+            committed(fired)
             return seen
         # PostgreSQL: a few dozen timers per transaction. Lock their cases first (the same order as
         # every action), skipping cases another ticker or an action holds; those are retried one by
@@ -221,7 +223,7 @@ class TimersMixin(ServiceBase):
             insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True), events
         ).scalars().all()
         outbox, touched = [], []
-        for t, event, event_id in zip(timers, events, event_ids, strict=True):
+        for t, _event, event_id in zip(timers, events, event_ids, strict=True):
             case = cases[t.case_id]
             due = to_utc(t.due_at)
             if t.kind == TimerKind.REMINDER:

@@ -107,7 +107,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "handle_error")
-    def _on_error(context) -> None:  # noqa: ANN001
+    def _on_error(context: Any) -> None:
         # On some errors (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM) SQLite rolls the whole
         # transaction back by itself. The connection would then run every later statement in a
         # transaction of its own, committed at once, and the final COMMIT would do nothing and
@@ -122,7 +122,7 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
             context.invalidate_pool_on_disconnect = False  # the other connections are fine
 
     @event.listens_for(engine, "commit")
-    def _on_commit(conn) -> None:  # noqa: ANN001
+    def _on_commit(conn: Connection) -> None:
         # The last guards: a transaction SQLite no longer holds must not be reported committed,
         # and neither must one written into a file that was deleted (or replaced) meanwhile.
         driver = _driver(conn)
@@ -174,7 +174,7 @@ class _FileWatch:
     """The SQLite file an engine opened: which file it was (device and inode, taken at the first
     connection), so that a file deleted or replaced under a running process is noticed."""
 
-    __slots__ = ("path", "identity", "__weakref__")
+    __slots__ = ("__weakref__", "identity", "path")
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -202,14 +202,14 @@ def _watch_file(engine: Engine, path: Path) -> None:
     watch = _WATCHED[engine] = _FileWatch(path)
 
     @event.listens_for(engine, "do_connect")
-    def _before_connect(_dialect, _record, _cargs, _cparams) -> None:  # noqa: ANN001
+    def _before_connect(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
         # A new connection to a file that was deleted would make a new, empty one silently.
         problem = watch.problem()
         if problem is not None:
             raise FileReplaced(problem)
 
     @event.listens_for(engine, "connect")
-    def _opened(_dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _opened(_dbapi_connection: Any, _record: Any) -> None:
         if watch.identity is None:
             try:
                 st = os.stat(path)
