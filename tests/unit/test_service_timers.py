@@ -190,7 +190,7 @@ def test_a_late_tick_fires_everything_once_as_of_the_due_times(desk) -> None:
     for timer in desk.rows(Timer, case_id=case.id):
         assert timer.state == "fired"
         assert timer.fired_at.replace(tzinfo=None) == late.replace(tzinfo=None)
-    assert [o.kind for o in desk.outbox(case.id)] == ["reminder", "survey", "followup"]
+    assert [o.kind for o in desk.outbox(case.id)] == ["question", "reminder", "survey", "followup"]
 
     assert desk.svc.tick() == []
     assert desk.svc.tick(late + 100 * DAY) == []
