@@ -410,7 +410,8 @@ def test_escalation_decisions_are_for_managers(desk: Desk) -> None:
 
 def test_tick_fires_due_timers_once_as_time_moves(desk: Desk) -> None:
     assert desk.ingest(opened()).code == 0
-    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", user="al")
+    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", "--note", "Which invoice number?",
+            user="al")
     reminder = NOW_DT + timedelta(days=7)
 
     assert desk.ok("tick", now=iso(reminder - timedelta(seconds=1)), real=True).out == ""
@@ -429,13 +430,14 @@ def test_tick_fires_due_timers_once_as_time_moves(desk: Desk) -> None:
     case = desk.show(1)
     assert case["status"] == "closed" and case["reminder_at"] is None and case["auto_close_at"] is None
     kinds = [o["kind"] for o in desk.ok("outbox", "list", "--json").json()]
-    assert kinds == ["reminder", "survey", "followup"]
+    assert kinds == ["question", "reminder", "survey", "followup"]
 
 
 def test_durations_come_from_the_environment(desk: Desk) -> None:
     assert desk.ingest(opened()).code == 0
     env = {"DESKCONSOLE_CUSTOMER_INPUT_REMINDER": "90m"}
-    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", user="al", env=env)
+    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", "--asked-outside", "phone",
+            user="al", env=env)
     assert desk.show(1)["reminder_at"] == "2026-11-25T10:30:00Z"
     assert desk.refused("tick", env={"DESKCONSOLE_CUSTOMER_INPUT_CLOSE": "soon"}).err.startswith(
         "error: not a duration")

@@ -127,7 +127,7 @@ def cmd_case_open(ctx: Context) -> int:
 def cmd_case_move(ctx: Context) -> int:
     a = ctx.args
     case = ctx.service.move(a.id, a.status, actor=ctx.user, sub_status=a.sub_status, note=a.note,
-                            expected_version=a.expect_version)
+                            asked_outside=a.asked_outside, expected_version=a.expect_version)
     return done(ctx, case)
 
 
@@ -180,7 +180,7 @@ def cmd_case_reply(ctx: Context) -> int:
 
 
 def cmd_case_confirm(ctx: Context) -> int:
-    return done(ctx, ctx.service.customer_confirm(ctx.args.id, actor=ctx.user))
+    return done(ctx, ctx.service.customer_confirm(ctx.args.id, actor=ctx.user, channel=ctx.args.how))
 
 
 def cmd_case_defect(ctx: Context) -> int:

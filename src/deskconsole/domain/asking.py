@@ -12,6 +12,9 @@ from datetime import datetime
 # How a question asked outside the desk is recorded (the command line's --asked-outside choices;
 # any other short text is kept as written).
 ASKED_OUTSIDE = ("phone", "email", "chat", "in_person")
+# How a customer's confirmation of the resolution reached the agent who logs it.
+CONFIRMED_HOW = ("phone", "email", "chat")
+CONFIRMED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat"}
 _ASKED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
 
 

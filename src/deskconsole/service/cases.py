@@ -12,6 +12,7 @@ from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from deskconsole.domain.asking import CONFIRMED_HOW, CONFIRMED_WORDS
 from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import (
@@ -349,7 +350,12 @@ class CasesMixin(ServiceBase):
             return self._case_view(s, case), None
 
     def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None,
-                         event_data: dict[str, Any] | None = None) -> CaseView:
+                         channel: str | None = None, event_data: dict[str, Any] | None = None) -> CaseView:
+        """The customer confirms the resolution: a case awaiting confirmation closes (any other is
+        refused, never reopened). `actor` is the agent logging a confirmation given to them, and
+        `channel` how it came (phone, email, chat)."""
+        if channel is not None and channel not in CONFIRMED_HOW:
+            raise InvalidInput(f"how the customer confirmed: one of {', '.join(CONFIRMED_HOW)}, not {channel!r}")
         with self._tx() as s:
             logged_by = None
             if actor is not None:
@@ -361,7 +367,11 @@ class CasesMixin(ServiceBase):
                 )
             when = to_utc(at) if at else self.now()
             who = _customer_actor(case)
-            self._event(s, case, "customer_confirmed", who, when,
-                        **({"logged_by": logged_by} if logged_by else {}), **(event_data or {}))
-            self._enter(s, case, Status.CLOSED, None, who, when, reason="resolution confirmed by the customer")
+            data = {**({"channel": channel} if channel else {}), **({"logged_by": logged_by} if logged_by else {}),
+                    **(event_data or {})}
+            self._event(s, case, "customer_confirmed", who, when, **data)
+            reason = "resolution confirmed by the customer"
+            if channel and logged_by:
+                reason += f" ({CONFIRMED_WORDS[channel]}, logged by {logged_by})"
+            self._enter(s, case, Status.CLOSED, None, who, when, reason=reason)
             return self._case_view(s, case)
