@@ -98,10 +98,18 @@ def cmd_case_show(ctx: Context) -> int:
 
 def _event_detail(e: Any) -> str:
     d = e.data or {}
-    if d.get("channel") == "email":
+    if d.get("channel") == "email" and "logged_by" not in d:  # (came by mail, not logged by an agent)
         return mail_event_detail(e.kind, d)
     if e.kind in ("status_changed",) and d.get("to"):
-        return f"{d.get('from')} → {d['to']}" + (f"/{d['sub_status']}" if d.get("sub_status") else "")
+        moved = f"{d.get('from')} → {d['to']}" + (f"/{d['sub_status']}" if d.get("sub_status") else "")
+        if d.get("asked") == "message":
+            moved += " (question sent to the customer)"
+        elif d.get("asked_outside"):
+            moved += f" (asked outside the desk: {d['asked_outside']}; nothing sent)"
+        return moved
+    if e.kind == "customer_confirmed" and (d.get("channel") or d.get("logged_by")):
+        return ", ".join(str(b) for b in (d.get("channel"), d.get("logged_by") and f"logged by {d['logged_by']}")
+                         if b)
     if e.kind == "assigned":
         return d.get("assignee") or "team queue"
     if e.kind == "timer_fired":
