@@ -67,7 +67,7 @@ def fill(engine) -> dict[str, int]:
     svc.add_agent("alice", "analyst", actor="mona", skills=["login"], manager="mona")
     for name in ("alpha", "bravo", "charlie", "delta", "echo"):
         case, _ = svc.open_case(f"Login fails on tablet {name}", "initech", contact="it@initech.example")
-        svc.move(case.id, "pending", sub_status="customer_input", actor="alice")
+        svc.move(case.id, "pending", sub_status="customer_input", actor="alice", note="Which invoice?")
     return counts(engine)
 
 
