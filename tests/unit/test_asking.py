@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import QUESTION
 
+from conftest import QUESTION
 from deskconsole.delivery.templates import render
 from deskconsole.domain.errors import InvalidInput, InvalidTransition
 

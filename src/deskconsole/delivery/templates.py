@@ -248,7 +248,8 @@ _WORDS = {
 # desk ({how}: by phone, ...), with or without the question's words recorded.
 _ASKED_INTRO = {
     "sent": {"en": "We asked:", "de": "Unsere Frage:", "fr": "Notre question :"},
-    "outside": {"en": "We asked you {how}:", "de": "Wir haben Sie {how} gefragt:", "fr": "Nous vous avons demandé {how} :"},
+    "outside": {"en": "We asked you {how}:", "de": "Wir haben Sie {how} gefragt:",
+                "fr": "Nous vous avons demandé {how} :"},
     "outside_bare": {"en": "We asked you for it {how}.", "de": "Wir haben Sie {how} danach gefragt.",
                      "fr": "Nous vous l'avons demandé {how}."},
 }
