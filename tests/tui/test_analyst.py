@@ -189,7 +189,8 @@ async def test_refusal_is_shown_and_changes_nothing(app_as, service, ids):
         await settle(pilot)
         form = app.screen
         assert isinstance(form, FormScreen)
-        assert "needs the resolution" in str(form.query_one("#form-error").render())
+        error = str(form.query_one("#form-error").render())
+        assert "Write the resolution" in error and "--note" not in error  # the console's own words
         await pilot.press("escape")
         await settle(pilot)
         assert service.get_case(ids["vpn"]).status == "in_progress"
