@@ -252,7 +252,7 @@ class TimersMixin(ServiceBase):
         (before deskconsole asked for one)."""
         if not case_ids:
             return {}
-        events_t = Event.__table__
+        events_t = Event.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
         latest = (
             select(events_t.c.case_id, func.max(events_t.c.id).label("id"))
             .where(events_t.c.case_id.in_(sorted(set(case_ids))), events_t.c.kind == "status_changed")
