@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import QUESTION
 from deskconsole.delivery.templates import render
 from deskconsole.domain.errors import InvalidInput, InvalidTransition
 
 DAY = timedelta(days=1)
+QUESTION = "Could you send us the log file from the affected machine?"  # what Desk.case_in asks (conftest.py)
 
 
 def test_asking_without_a_question_is_refused_naming_both_ways_and_changes_nothing(desk) -> None:
