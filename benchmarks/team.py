@@ -92,7 +92,8 @@ def build_due_desk(svc: Service, clock: FixedClock, total: int = 1000) -> Due:
     clock.set(TICK_AT - 7 * DAY - HOUR)
     for i in range(counts["reminder"]):
         cid = open_case(i, "reminder")
-        svc.move(cid, "pending", sub_status="customer_input", actor=actor(cid))
+        svc.move(cid, "pending", sub_status="customer_input", note=f"Question {i}: which version do you run?",
+                 actor=actor(cid))
         due["reminder"].append(cid)
     # closed a day and an hour ago: the follow-up is due; approved then: the daily update is due
     clock.set(TICK_AT - DAY - HOUR)

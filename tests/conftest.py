@@ -250,6 +250,8 @@ from datetime import timedelta  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 SERVICE_START = "2026-11-25T09:00:00Z"
+# The question a case moved to pending/customer_input sends its customer (case_in).
+QUESTION = "Could you send us the log file from the affected machine?"
 
 
 @pytest.fixture
@@ -314,7 +316,9 @@ class Desk:
         if status == "closed":
             return svc.close(case.id, reason="duplicate of an older case", actor=actor)
         if status == "pending":
-            return svc.move(case.id, "pending", sub_status=sub_status or "customer_input", actor=actor)
+            sub = sub_status or "customer_input"
+            return svc.move(case.id, "pending", sub_status=sub, actor=actor,
+                            note=QUESTION if sub == "customer_input" else None)
         case = svc.move(case.id, "in_progress", actor=actor)
         if status == "in_progress":
             return case

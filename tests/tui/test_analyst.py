@@ -37,9 +37,24 @@ async def test_filter_open_pending_and_customer_reply(app_as, service, ids):
         form = app.screen
         assert isinstance(form, FormScreen)
         form.query_one("#field-sub_status", Select).value = "customer_input"
+        await settle(pilot)
+        question = form.query_one("#field-question", TextArea)
+        assert question.display and not form.query_one("#field-note", TextArea).display
+        before = service.get_case(ids["vpn"])
+        await pilot.press("ctrl+s")  # no question, not asked outside: refused in the console's words
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen)
+        text = screen_text(app)
+        assert "Write the question to send the customer" in text and "--note" not in text
+        assert service.get_case(ids["vpn"]) == before
+        form.query_one("#field-question", TextArea).focus()
+        await pilot.press(*"Which VPN client version?")
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert case.case.status == "pending" and case.case.sub_status == "customer_input"
+        sent = [o for o in service.list_outbox(case_id=ids["vpn"]) if o.kind == "question"]
+        assert len(sent) == 1 and "Which VPN client version?" in sent[0].body
         text = screen_text(app)
         assert "pending/customer_input" in text
         assert "remind 7d 00h" in text  # the reminder countdown appeared
@@ -174,7 +189,8 @@ async def test_refusal_is_shown_and_changes_nothing(app_as, service, ids):
         await settle(pilot)
         form = app.screen
         assert isinstance(form, FormScreen)
-        assert "needs the resolution" in str(form.query_one("#form-error").render())
+        error = str(form.query_one("#form-error").render())
+        assert "Write the resolution" in error and "--note" not in error  # the console's own words
         await pilot.press("escape")
         await settle(pilot)
         assert service.get_case(ids["vpn"]).status == "in_progress"

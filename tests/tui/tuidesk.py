@@ -94,7 +94,7 @@ def build_desk(svc: Service, clock: FixedClock) -> dict[str, int]:
     hostile = open_("hostile", HOSTILE_TITLE, "Evil [i]Corp[/i] \x1b[5m", "billing", "low", HOSTILE_TEXT)
     svc.add_note(hostile, "note: [bold]not bold[/] \x1b[31mnot red\x1b[0m", actor="alice")
     svc.customer_reply(hostile, HOSTILE_TEXT, channel="email")
-    svc.move(hostile, "pending", actor="alice", sub_status="customer_input")
+    svc.move(hostile, "pending", actor="alice", sub_status="customer_input", asked_outside="phone")
 
     at(NOW - timedelta(days=3))
     open_("export", "Cannot export report to PDF", "Umbrella", "reports", "normal",
@@ -105,7 +105,8 @@ def build_desk(svc: Service, clock: FixedClock) -> dict[str, int]:
 
     at(NOW - timedelta(days=1))
     replied = open_("replied", "Backup job fails on Sundays", "Wayne", "storage", "normal")
-    svc.move(replied, "pending", actor="bob", sub_status="customer_input")
+    svc.move(replied, "pending", actor="bob", sub_status="customer_input",
+             note="Please send the backup job's log from last Sunday.")
     at(NOW - timedelta(hours=3))
     svc.customer_reply(replied, "Here are the logs you asked for.", channel="email")
 

@@ -190,7 +190,8 @@ def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path:
             if to == "closed":
                 replay.close(case.id, reason=e.body, actor=actor)
             else:
-                note = e.body if to == "awaiting_confirmation" else next(
+                asking = (to, sub) == ("pending", "customer_input")  # the question is the move's own text
+                note = e.body if to == "awaiting_confirmation" or asking else next(
                     (n.body for n in case.events if n.kind == "note" and n.at == e.at), None)
                 replay.move(case.id, to, sub_status=sub, note=note, actor=actor)
         elif kind == "customer_replied":

@@ -410,7 +410,8 @@ def test_escalation_decisions_are_for_managers(desk: Desk) -> None:
 
 def test_tick_fires_due_timers_once_as_time_moves(desk: Desk) -> None:
     assert desk.ingest(opened()).code == 0
-    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", user="al")
+    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", "--note", "Which invoice number?",
+            user="al")
     reminder = NOW_DT + timedelta(days=7)
 
     assert desk.ok("tick", now=iso(reminder - timedelta(seconds=1)), real=True).out == ""
@@ -429,13 +430,14 @@ def test_tick_fires_due_timers_once_as_time_moves(desk: Desk) -> None:
     case = desk.show(1)
     assert case["status"] == "closed" and case["reminder_at"] is None and case["auto_close_at"] is None
     kinds = [o["kind"] for o in desk.ok("outbox", "list", "--json").json()]
-    assert kinds == ["reminder", "survey", "followup"]
+    assert kinds == ["question", "reminder", "survey", "followup"]
 
 
 def test_durations_come_from_the_environment(desk: Desk) -> None:
     assert desk.ingest(opened()).code == 0
     env = {"DESKCONSOLE_CUSTOMER_INPUT_REMINDER": "90m"}
-    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", user="al", env=env)
+    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", "--asked-outside", "phone",
+            user="al", env=env)
     assert desk.show(1)["reminder_at"] == "2026-11-25T10:30:00Z"
     assert desk.refused("tick", env={"DESKCONSOLE_CUSTOMER_INPUT_CLOSE": "soon"}).err.startswith(
         "error: not a duration")
@@ -659,3 +661,50 @@ def test_the_customers_language_comes_in_with_the_case(desk: Desk) -> None:
     assert first["ok"] is True and second["ok"] is False and "language" in second["error"]
     assert desk.show(first["case"])["language"] == "de"
     assert len(desk.ok("case", "list", "--json").json()) == 1, "the refused line opened nothing"
+
+
+def test_asking_the_customer_from_the_command_line(desk: Desk) -> None:
+    assert desk.ingest(opened(), opened("SSO login loop", product_area="login")).code == 0
+    before = desk.show(1)
+    err = desk.refused("case", "move", "1", "pending", "--sub-status", "customer_input", user="al").err
+    assert err.startswith("error: case 1: pending/customer_input needs the question")
+    assert "--note QUESTION" in err and "--asked-outside HOW" in err and err.count("\n") == 1
+    assert desk.show(1) == before and desk.ok("outbox", "list", "--json").json() == []
+    assert "--asked-outside" in desk.ok("case", "move", "--help").out
+
+    desk.ok("case", "move", "1", "pending", "--sub-status", "customer_input", "--note", "Which invoice number?",
+            user="al")
+    [question] = desk.ok("outbox", "list", "--json").json()
+    assert {"case", "kind", "to", "created_at", "subject", "body"} <= set(question)
+    assert (question["case"], question["kind"]) == (1, "question")
+    assert question["subject"] == "[case 1] We need information from you"
+    assert "    Which invoice number?" in question["body"]  # the message as it will be sent
+    assert "We need information from you" in desk.ok("outbox", "list").out
+
+    desk.ok("case", "move", "2", "pending", "--sub-status", "customer_input", "--asked-outside", "phone", user="al")
+    assert [o["case"] for o in desk.ok("outbox", "list", "--json").json()] == [1]  # nothing sent for case 2
+    shown = desk.ok("case", "show", "2").out
+    assert "asked outside the desk: phone; nothing sent" in shown
+    assert desk.show(2)["attention"] is None
+
+    reminder = NOW_DT + timedelta(days=7)
+    desk.ok("tick", now=iso(reminder))
+    reminders = [o for o in desk.ok("outbox", "list", "--json").json() if o["kind"] == "reminder"]
+    assert [r["case"] for r in reminders] == [1, 2]
+    assert "We asked:\n\n    Which invoice number?" in reminders[0]["body"]
+    assert "We asked you for it by phone." in reminders[1]["body"]
+    assert desk.show(1)["attention"].startswith("chase")
+
+
+def test_case_confirm_records_how_and_closes(desk: Desk) -> None:
+    assert desk.ingest(opened()).code == 0
+    desk.ok("case", "move", "1", "in_progress", user="al")
+    err = desk.refused("case", "confirm", "1", "--how", "phone", user="al").err
+    assert err.startswith("error: case 1 is in_progress: a confirmation only closes a case awaiting confirmation")
+    assert desk.show(1)["status"] == "in_progress"
+    assert desk("case", "confirm", "1", "--how", "fax", user="al").code == 2  # not a choice
+    desk.ok("case", "move", "1", "awaiting_confirmation", "--note", "Credit note issued.", user="al")
+    closed = desk.ok("case", "confirm", "1", "--how", "chat", "--json", user="al").json()
+    assert closed["status"] == "closed"
+    assert closed["events"][-3]["kind"] == "customer_confirmed"
+    assert "in a chat, logged by al" in desk.ok("case", "show", "1").out

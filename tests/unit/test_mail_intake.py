@@ -114,9 +114,9 @@ def test_the_customer_is_found_by_address_then_by_domain(world):
 
 def test_a_reply_to_the_desks_question_threads_by_its_message_id_and_moves_pending_to_update_received(world):
     case, _ = world.svc.open_case("Login fails", "initech", contact="ann@initech.example")
-    world.svc.add_note(case.id, "Which browser?", actor="alice", internal=False)  # mailed to the customer
-    world.svc.move(case.id, "pending", sub_status="customer_input", actor="alice")
-    question = world.deliver()["comment"]
+    # the question is mailed to the customer as the case starts waiting for them
+    world.svc.move(case.id, "pending", sub_status="customer_input", actor="alice", note="Which browser?")
+    question = world.deliver()["question"]
     assert question.startswith(f"<c{case.id}.o") and question.endswith("@support.example>")
     with Session(world.engine) as s:
         assert s.execute(select(Outbox.message_id)).scalar_one() == question  # the token is on the row
@@ -219,7 +219,7 @@ def test_concurrent_copies_of_one_message_make_one_case(world):
 
 def test_machine_mail_is_parked_changes_nothing_and_can_be_released(world):
     case, _ = world.svc.open_case("Login fails", "initech", contact="ann@initech.example")
-    world.svc.move(case.id, "pending", sub_status="customer_input", actor="alice")
+    world.svc.move(case.id, "pending", sub_status="customer_input", actor="alice", note="Which printer model?")
     before = world.svc.get_case(case.id)
     outbox = world.count(Outbox)
     r = world.receive(world.mail("I am away until Monday", subject=f"Out of office: [case {case.id}]",

@@ -49,6 +49,7 @@ def service_call(desk: Any, action: Action, who: str, case: Any, article: int) -
         Action.CLONE: lambda: svc.clone(cid, actor=who),
         Action.NOTE: lambda: svc.add_note(cid, "called them", actor=who),
         Action.LOG_CUSTOMER_REPLY: lambda: svc.customer_reply(cid, "It works now", actor=who, channel="phone"),
+        Action.LOG_CONFIRMATION: lambda: svc.customer_confirm(cid, actor=who, channel="phone"),
         Action.REQUEST_ESCALATION: lambda: svc.request_escalation(cid, "customer asks", actor=who),
         Action.LOG_ENGINEERING: lambda: svc.log_engineering(cid, "BUG-7", "totals off by one", actor=who),
         Action.LINK_ARTICLE: lambda: svc.link_article(cid, article, actor=who),

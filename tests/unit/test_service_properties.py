@@ -90,7 +90,8 @@ def _apply(svc: Service, clock: FixedClock, ids: list[int], action: tuple) -> No
         if target == "pending" and sub == case.sub_status:
             sub = SUBS[1:][(SUBS.index(sub)) % 4]
         svc.move(ids[i], target, sub_status=sub if target == "pending" else None,
-                 note="Applied the fix." if target in ("awaiting_confirmation", "closed") else None,
+                 note="Applied the fix." if target in ("awaiting_confirmation", "closed")
+                 else "Could you send the logs?" if (target, sub) == ("pending", "customer_input") else None,
                  actor="alice")
     elif kind == "bad_move":
         i, target, sub, text = args

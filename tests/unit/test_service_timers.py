@@ -103,7 +103,7 @@ def _leaving_customer_input_for_development_cancels_its_timers(desk) -> None:
     assert desk.svc.tick(start + 40 * DAY) == []
     after = desk.svc.get_case(case.id)
     assert (after.status, after.sub_status) == ("pending", "development")
-    assert [o.kind for o in desk.outbox(case.id)] == []
+    assert [o.kind for o in desk.outbox(case.id)] == ["question"]  # the question only: no reminder
 
 
 def test_leaving_by_any_route_cancels_the_unfired_timers(desk) -> None:
@@ -139,7 +139,7 @@ def _re_entering_a_status_restarts_its_timers_from_the_new_time(desk) -> None:
     desk.later(days=5)
     desk.svc.move(case.id, "in_progress", actor="alice")
     desk.later(days=1)
-    again = desk.svc.move(case.id, "pending", sub_status="customer_input", actor="alice")
+    again = desk.svc.move(case.id, "pending", sub_status="customer_input", actor="alice", note="Any news?")
     restart = start + 6 * DAY
     assert again.reminder_at == restart + 7 * DAY
     assert again.auto_close_at == restart + 28 * DAY
@@ -190,11 +190,11 @@ def test_a_late_tick_fires_everything_once_as_of_the_due_times(desk) -> None:
     for timer in desk.rows(Timer, case_id=case.id):
         assert timer.state == "fired"
         assert timer.fired_at.replace(tzinfo=None) == late.replace(tzinfo=None)
-    assert [o.kind for o in desk.outbox(case.id)] == ["reminder", "survey", "followup"]
+    assert [o.kind for o in desk.outbox(case.id)] == ["question", "reminder", "survey", "followup"]
 
     assert desk.svc.tick() == []
     assert desk.svc.tick(late + 100 * DAY) == []
-    assert len(desk.outbox(case.id)) == 3
+    assert len(desk.outbox(case.id)) == 4
 
 
 def _late_auto_close_without_the_followup_due_yet(desk) -> None:
@@ -255,7 +255,7 @@ def test_durations_are_configurable(desk, engine, clock) -> None:
     ))
     start = clock.now()
     waiting, _ = quick.open_case("Card declined", "globex")
-    quick.move(waiting.id, "pending", sub_status="customer_input", actor="alice")
+    quick.move(waiting.id, "pending", sub_status="customer_input", actor="alice", note="Which card was it?")
     awaiting, _ = quick.open_case("Refund missing", "globex")
     quick.move(awaiting.id, "in_progress", actor="alice")
     awaiting = quick.move(awaiting.id, "awaiting_confirmation", note="Refund re-sent.", actor="alice")
@@ -295,7 +295,7 @@ def test_times_stay_utc_on_a_postgres_server_in_another_zone(pg_url, clock) -> N
         svc.add_agent("mona", "manager", actor=None)
         start = clock.now()
         case, _ = svc.open_case("Export hangs", "initech")
-        svc.move(case.id, "pending", sub_status="customer_input", actor="mona")
+        svc.move(case.id, "pending", sub_status="customer_input", actor="mona", note="Which report?")
         view = svc.get_case(case.id)
         assert view.created_at == start
         assert view.reminder_at == start + 7 * DAY

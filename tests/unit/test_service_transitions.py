@@ -19,6 +19,8 @@ def _attempt(desk, case, target: str):
         # a case put into pending by the recipe sits in customer_input: ask for another one
         sub = "development" if case.sub_status == "customer_input" else "customer_input"
     note = {"awaiting_confirmation": "Restarted the billing job.", "closed": "confirmed by phone"}.get(target)
+    if sub == "customer_input":
+        note = "Which billing run shows the wrong total?"  # the question sent to the customer
     return desk.svc.move(case.id, target, sub_status=sub, note=note, actor="alice")
 
 
@@ -101,7 +103,8 @@ def _pending_to_pending_needs_a_different_sub_status(desk) -> None:
 
         for other in SUB_STATUSES:
             if other != sub:
-                moved = desk.svc.move(case.id, "pending", sub_status=other, actor="alice")
+                question = "Which version do you run?" if other == "customer_input" else None
+                moved = desk.svc.move(case.id, "pending", sub_status=other, note=question, actor="alice")
                 assert (moved.status, moved.sub_status) == ("pending", other)
 
 

@@ -77,7 +77,7 @@ def test_a_refused_action_is_not_announced_on_postgres(pg_url, clock):
     svc = Service(engine, clock)
     svc.add_agent("alice", "analyst", actor=None)
     case, _ = svc.open_case("Invoice total is wrong", "acme")
-    case = svc.move(case.id, "pending", sub_status="customer_input", actor="alice")
+    case = svc.move(case.id, "pending", sub_status="customer_input", actor="alice", note="Which invoice?")
     clock.advance(days=8)  # the 7-day reminder is overdue
     watcher = svc.watch()
     try:

@@ -176,12 +176,15 @@ class _Life:
         return eid
 
     def enter(self, to: str, to_sub: str | None, actor: Any, at: Any, *, body: Any = None,
-              cancelled: tuple[str, ...] = (), cause: str | None = None, recorded: Any = None) -> Id:
+              cancelled: tuple[str, ...] = (), cause: str | None = None, recorded: Any = None,
+              asked: bool = False) -> Id:
         items = [("from", self.status), ("from_sub_status", self.sub), ("to", to), ("sub_status", to_sub)]
         if cancelled:
             items.append(("cancelled_timers", cancelled))  # a tuple: JSON writes it as a list
         if cause:
             items.append(("cause", cause))
+        if asked:
+            items.append(("asked", "message"))  # the question (body) sent to the customer
         self.version += 1
         self.updated = at
         self.last_actor = actor
@@ -198,9 +201,12 @@ class _Life:
                             "to": ADDRESS, "subject": subject, "body": body, "created_at": created,
                             "state": "queued", "attempts": 0})
 
-    def fired(self, kind: str, due: Any, fired: Any) -> Id:
-        """The tick processed the timer due at `due` at `fired`: its firing event."""
-        stamp = text('{"timer": "', kind, '", "due": "', Iso(due.name), '", "fired": "', Iso(fired.name), '"}')
+    def fired(self, kind: str, due: Any, fired: Any, question: str | None = None) -> Id:
+        """The tick processed the timer due at `due` at `fired`: its firing event (a reminder's
+        carries the question it quotes)."""
+        quoted = f', "question": {json.dumps(question)}' if question else ""
+        stamp = text('{"timer": "', kind, '", "due": "', Iso(due.name), '", "fired": "', Iso(fired.name),
+                     '"' + quoted + "}")
         return self.event("timer_fired", "timer", due, None, stamp, fired)
 
     def case_row(self) -> dict[str, Any]:
@@ -238,13 +244,14 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
                           "first. Without an answer the case closes in "
                           f"{ac_days} days."), T2)
 
-    def reminder() -> None:
-        """The reminder of pending/customer_input, fired by the tick: sent, and the case flagged."""
+    def reminder(question: str) -> None:
+        """The reminder of pending/customer_input, fired by the tick: sent quoting the question
+        (domain/asking.py's words), and the case flagged."""
         life.timer("reminder", "fired", T2, RD, RF)
-        eid = life.fired("reminder", RD, RF)
+        eid = life.fired("reminder", RD, RF, question)
         life.message(eid, "reminder", text("[case ", CID, "] We are waiting for your answer"),
-                     text("Case ", CID, " (", TITLE, ") is waiting for information from you. Without an answer "
-                          "it closes on ", Day("cd"), "."), RF)
+                     text("Case ", CID, " (", TITLE, ") is waiting for information from you. We asked:\n\n",
+                          question, "\n\nWithout an answer it closes on ", Day("cd"), "."), RF)
         life.version += 1
         life.updated = RD
         life.last_actor, life.last_change = "timer", "sent the customer a reminder"
@@ -264,8 +271,15 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         pass
     elif plan in ("due", "update_received", "closed:auto_input") or plan.startswith("pending:"):
         sub = plan.split(":", 1)[1] if plan.startswith("pending:") else "customer_input"
-        life.enter("pending", sub, ASSIGNEE, T2)
-        life.event("note", ASSIGNEE, T2, PENDING_NOTES[sub] if plan.startswith("pending:") else INPUT_NOTE)
+        note = PENDING_NOTES[sub] if plan.startswith("pending:") else INPUT_NOTE
+        if sub == "customer_input":  # the note is the question, sent to the customer (Service.move)
+            eid = life.enter("pending", sub, ASSIGNEE, T2, body=note, asked=True)
+            life.message(eid, "question", text("[case ", CID, "] We need information from you"),
+                         text("To go on with case ", CID, " (", TITLE, ") we need an answer from you:\n\n", note,
+                              "\n\nPlease reply to this message."), T2)
+        else:
+            life.enter("pending", sub, ASSIGNEE, T2)
+            life.event("note", ASSIGNEE, T2, note)
         if plan == "update_received":
             life.event("customer_replied", WHO, T3, REPLY, data(("channel", "portal")))
             life.enter("update_received", None, WHO, T3, cancelled=("reminder", "auto_close"),
@@ -276,7 +290,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
             if plan == "due" or not kind[1]:
                 life.timer("reminder", "pending", T2, RD)
             else:
-                reminder()
+                reminder(note)
             life.timer("auto_close", "pending", T2, CD)
     elif plan in ("awaiting_confirmation", "reopened"):
         confirm_request()
@@ -307,7 +321,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         close = auto_close(life.close_reason)
         closed_at, recorded = CD, CF
     else:  # closed:auto_input (pending/customer_input entered above)
-        reminder()
+        reminder(INPUT_NOTE)
         life.close_reason = "auto-closed: no customer input in time"
         close = auto_close(life.close_reason)
         closed_at, recorded = CD, CF

@@ -103,10 +103,18 @@ def cmd_case_show(ctx: Context) -> int:
 
 def _event_detail(e: Any) -> str:
     d = e.data or {}
-    if d.get("channel") == "email":
+    if d.get("channel") == "email" and "logged_by" not in d:  # (came by mail, not logged by an agent)
         return mail_event_detail(e.kind, d)
     if e.kind in ("status_changed",) and d.get("to"):
-        return f"{d.get('from')} → {d['to']}" + (f"/{d['sub_status']}" if d.get("sub_status") else "")
+        moved = f"{d.get('from')} → {d['to']}" + (f"/{d['sub_status']}" if d.get("sub_status") else "")
+        if d.get("asked") == "message":
+            moved += " (question sent to the customer)"
+        elif d.get("asked_outside"):
+            moved += f" (asked outside the desk: {d['asked_outside']}; nothing sent)"
+        return moved
+    if e.kind == "customer_confirmed" and (d.get("channel") or d.get("logged_by")):
+        return ", ".join(str(b) for b in (d.get("channel"), d.get("logged_by") and f"logged by {d['logged_by']}")
+                         if b)
     if e.kind == "assigned":
         return d.get("assignee") or "team queue"
     if e.kind == "timer_fired":
@@ -132,7 +140,7 @@ def cmd_case_open(ctx: Context) -> int:
 def cmd_case_move(ctx: Context) -> int:
     a = ctx.args
     case = ctx.service.move(a.id, a.status, actor=ctx.user, sub_status=a.sub_status, note=a.note,
-                            expected_version=a.expect_version)
+                            asked_outside=a.asked_outside, expected_version=a.expect_version)
     return done(ctx, case)
 
 
@@ -185,7 +193,7 @@ def cmd_case_reply(ctx: Context) -> int:
 
 
 def cmd_case_confirm(ctx: Context) -> int:
-    return done(ctx, ctx.service.customer_confirm(ctx.args.id, actor=ctx.user))
+    return done(ctx, ctx.service.customer_confirm(ctx.args.id, actor=ctx.user, channel=ctx.args.how))
 
 
 def cmd_case_defect(ctx: Context) -> int:

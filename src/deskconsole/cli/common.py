@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from deskconsole.delivery.cli import add_deliver_command
+from deskconsole.domain.asking import ASKED_OUTSIDE, CONFIRMED_HOW
 from deskconsole.domain.clock import format_countdown, format_time
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
@@ -291,7 +292,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=case_id)
     p.add_argument("status", choices=STATUSES)
     p.add_argument("--sub-status", choices=SUB_STATUSES)
-    p.add_argument("--note", metavar="TEXT", help="a note; the resolution when moving to awaiting_confirmation")
+    p.add_argument("--note", metavar="TEXT",
+                   help="a note; the resolution sent to the customer when moving to awaiting_confirmation; "
+                   "the question sent to the customer when moving to pending --sub-status customer_input "
+                   "(required there unless --asked-outside)")
+    p.add_argument("--asked-outside", metavar="HOW",
+                   help="pending/customer_input only: the customer was already asked outside the desk, and how "
+                   f"({', '.join(ASKED_OUTSIDE)}, or a few words of your own); recorded on the case, nothing is "
+                   "sent; --note then records what was asked")
     _version_and_json(p)
     p = case.leaf("close", _cmd("cmd_case_close"), "close a case with a stated reason")
     p.add_argument("id", type=case_id)
@@ -319,8 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text")
     p.add_argument("--phone", action="store_true", help="the customer answered by phone")
     _version_and_json(p)
-    p = case.leaf("confirm", _cmd("cmd_case_confirm"), "log the customer's confirmation of the resolution")
+    p = case.leaf("confirm", _cmd("cmd_case_confirm"),
+                  "log the customer's confirmation of the resolution: closes a case awaiting confirmation")
     p.add_argument("id", type=case_id)
+    p.add_argument("--how", choices=CONFIRMED_HOW, help="how the customer confirmed it to you (recorded on the case)")
     p.add_argument("--json", action="store_true")
     p = case.leaf("defect", _cmd("cmd_case_defect"), "log a defect (or enhancement) with engineering")
     p.add_argument("id", type=case_id)

@@ -12,7 +12,7 @@ def cmd_outbox_list(ctx: Context) -> int:
     if a.case is not None and not 0 < a.case <= MAX_ID:
         rows = []
     else:
-        rows = ctx.service.list_outbox(case_id=a.case, limit=a.limit)
+        rows = ctx.service.list_outbox(case_id=a.case, limit=a.limit, rendered=True)
     if a.json:
         ctx.out.json([o.to_json() for o in rows])
         return 0

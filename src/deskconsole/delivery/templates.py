@@ -27,7 +27,7 @@ LANGUAGES = ("en", "de", "fr")
 DEFAULT_LANGUAGE = "en"
 
 CUSTOMER_KINDS = frozenset({
-    "awaiting_confirmation", "reminder", "survey", "followup", "comment", "status_update",
+    "awaiting_confirmation", "question", "reminder", "survey", "followup", "comment", "status_update",
     "escalation_approved", "de_escalated", "defect_logged", "enhancement_logged",
 })
 STAFF_KINDS = frozenset({"escalation_requested", "escalation_denied", "status_update_due"})
@@ -84,23 +84,49 @@ _CUSTOMER: dict[str, dict[str, _Tpl]] = {
             "Sans réponse de votre part, le dossier sera clôturé le $close_date.",
         ),
     },
+    "question": {
+        "en": _t(
+            "[case $case] We need information from you",
+            "To go on with your case $case ($title) we need an answer from you:",
+            "@question",
+            "Please reply to this message.",
+        ),
+        "de": _t(
+            "[case $case] Wir benötigen Informationen von Ihnen",
+            "Um Ihren Fall $case ($title) weiterzubearbeiten, benötigen wir eine Antwort von Ihnen:",
+            "@question",
+            "Bitte antworten Sie auf diese Nachricht.",
+        ),
+        "fr": _t(
+            "[case $case] Nous avons besoin d'informations",
+            "Pour poursuivre votre dossier $case ($title), nous avons besoin d'une réponse de votre part :",
+            "@question",
+            "Merci de répondre à ce message.",
+        ),
+    },
     "reminder": {
         "en": _t(
             "[case $case] We are waiting for your answer",
             "Your case $case ($title) is waiting for information from you. Please reply to this message with what "
             "we asked for.",
+            "$asked_intro",
+            "@question",
             "Without an answer the case closes on $close_date.",
         ),
         "de": _t(
             "[case $case] Wir warten auf Ihre Antwort",
             "Ihr Fall $case ($title) wartet auf Informationen von Ihnen. Bitte antworten Sie auf diese Nachricht "
             "mit den erbetenen Angaben.",
+            "$asked_intro",
+            "@question",
             "Ohne Antwort wird der Fall am $close_date geschlossen.",
         ),
         "fr": _t(
             "[case $case] Nous attendons votre réponse",
             "Votre dossier $case ($title) attend des informations de votre part. Merci de répondre à ce message "
             "avec les éléments demandés.",
+            "$asked_intro",
+            "@question",
             "Sans réponse de votre part, le dossier sera clôturé le $close_date.",
         ),
     },
@@ -218,6 +244,30 @@ _WORDS = {
     "conference_call": {"en": "conference call", "de": "Telefonkonferenz", "fr": "conférence téléphonique"},
 }
 
+# The reminder's line before the question it quotes: asked in our message, or asked outside the
+# desk ({how}: by phone, ...), with or without the question's words recorded.
+_ASKED_INTRO = {
+    "sent": {"en": "We asked:", "de": "Unsere Frage:", "fr": "Notre question :"},
+    "outside": {"en": "We asked you {how}:", "de": "Wir haben Sie {how} gefragt:",
+                "fr": "Nous vous avons demandé {how} :"},
+    "outside_bare": {"en": "We asked you for it {how}.", "de": "Wir haben Sie {how} danach gefragt.",
+                     "fr": "Nous vous l'avons demandé {how}."},
+}
+_ASKED_HOW = {
+    "phone": {"en": "by phone", "de": "telefonisch", "fr": "par téléphone"},
+    "email": {"en": "by e-mail", "de": "per E-Mail", "fr": "par e-mail"},
+    "chat": {"en": "in a chat", "de": "im Chat", "fr": "par chat"},
+    "in_person": {"en": "in person", "de": "persönlich", "fr": "en personne"},
+}
+
+
+def _asked_intro(question: str | None, how: str | None, language: str) -> str | None:
+    if how:
+        words = _ASKED_HOW.get(how, {}).get(language) or f"({how})"
+        return _ASKED_INTRO["outside" if question else "outside_bare"][language].format(how=words)
+    return _ASKED_INTRO["sent"][language] if question else None
+
+
 _STAFF: dict[str, _Tpl] = {
     "escalation_requested": _t(
         "[case $case] Escalation requested: $title",
@@ -325,6 +375,8 @@ def render(
     if kind in _CUSTOMER:
         if kind == "escalation_approved":
             vals["comm_mode"] = word(vals.get("comm_mode"), lang)
+        if kind == "reminder":
+            vals["asked_intro"] = _asked_intro(vals.get("question"), vals.get("asked_outside"), lang)
         return _compose(_CUSTOMER[kind][lang], vals, _FOOTER[lang], lang)
     # No template for this kind: the row's own words, in the language they were written in.
     tpl = _Tpl(fallback_subject.replace("$", "$$"), ("@body",))

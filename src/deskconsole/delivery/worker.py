@@ -209,10 +209,7 @@ def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts
             assert case is not None, f"case {row.case_id} of outbox row {row.id} exists"  # (a foreign key)
             recipients, problem = _recipients(s, row, case)
             if not problem:
-                rendered = render(
-                    row.kind, case.language if row.kind not in STAFF_KINDS else None, _values(s, row, case),
-                    fallback_subject=row.subject, fallback_body=row.body,
-                )
+                rendered = rendered_row(s, row, case)
                 message = build_message(row, case, rendered, recipients, opts, now)
         except Exception as exc:  # one unbuildable row must not block the rows after it
             log.exception("cannot build the message for outbox row %s", row.id)
@@ -252,6 +249,17 @@ def _recipients(s: Session, row: Outbox, case: Case) -> tuple[list[str], str | N
     return [], f"no e-mail address for agent {to}: add one to deliver messages to them"
 
 
+_CLOSE_DATE_KINDS = frozenset({"awaiting_confirmation", "reminder"})  # the kinds whose text says when it closes
+
+
+def rendered_row(s: Session, row: Outbox, case: Case) -> Rendered:
+    """The message an outbox row is (or was) sent as: its template in the case's language, filled."""
+    return render(
+        row.kind, case.language if row.kind not in STAFF_KINDS else None, _values(s, row, case),
+        fallback_subject=row.subject, fallback_body=row.body,
+    )
+
+
 def _values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
     event = s.get(Event, row.event_id)
     data: dict[str, Any] = {}
@@ -265,7 +273,7 @@ def _values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
         select(func.min(Timer.due_at)).where(
             Timer.case_id == case.id, Timer.kind == "auto_close", Timer.state == "pending"
         )
-    ).first()
+    ).first() if row.kind in _CLOSE_DATE_KINDS else None
     actor = event.actor if event is not None else None
     return {
         "case": case.id,
@@ -285,6 +293,9 @@ def _values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
         "comm_mode": data.get("comm_mode"),
         "comm_frequency": data.get("comm_frequency"),
         "reference": data.get("reference") or case.engineering_ref,
+        # the question sent (its status change's text), or the one a reminder quotes
+        "question": (event.body if event is not None and row.kind == "question" else data.get("question")),
+        "asked_outside": data.get("asked_outside") if row.kind == "reminder" else None,
     }
 
 

@@ -2,7 +2,14 @@
 
 
 class DeskError(Exception):
-    """An action was refused; the message is meant for the user."""
+    """An action was refused; the message is meant for the user.
+
+    `console`, when given, is the same refusal in the console's words (the message itself may name
+    command-line options such as --note, which mean nothing in the console)."""
+
+    def __init__(self, *args: object, console: str | None = None) -> None:
+        super().__init__(*args)
+        self.console = console
 
 
 class NotFound(DeskError):

@@ -120,8 +120,13 @@ def check_move(
     target_sub: SubStatus | None,
     note: str | None,
     reason: str | None = None,
+    *,
+    asked_outside: str | None = None,
 ) -> None:
-    """Raise unless an analyst may take the case from (status, sub_status) to target."""
+    """Raise unless an analyst may take the case from (status, sub_status) to target.
+
+    Asking the customer (pending/customer_input) needs the question, which is sent to them (`note`),
+    unless `asked_outside` records how it was already asked (phone, chat, ...)."""
     if target not in ANALYST_TRANSITIONS[status]:
         raise InvalidTransition(describe_refusal(case_id, status, target.value))
     if target is Status.PENDING:
@@ -136,8 +141,22 @@ def check_move(
             )
     elif target_sub is not None:
         raise InvalidInput(f"case {case_id}: only pending takes a sub-status, not {target.value}")
+    asking = target is Status.PENDING and target_sub is SubStatus.CUSTOMER_INPUT
+    if asked_outside is not None and not asking:
+        raise InvalidInput(
+            f"case {case_id}: --asked-outside is only for asking the customer (pending/customer_input)",
+            console="'Already asked' is only for asking the customer (waiting on customer input).",
+        )
+    if asking and asked_outside is None and not (note and note.strip()):
+        raise InvalidInput(
+            f"case {case_id}: pending/customer_input needs the question sent to the customer "
+            f"(--note QUESTION), or --asked-outside HOW when it was already asked by phone or otherwise",
+            console="Write the question to send the customer, or choose how it was already asked "
+                    "(by phone or otherwise).",
+        )
     if target is Status.AWAITING_CONFIRMATION and not (note and note.strip()):
-        raise InvalidInput(f"case {case_id}: awaiting_confirmation needs the resolution (--note)")
+        raise InvalidInput(f"case {case_id}: awaiting_confirmation needs the resolution (--note)",
+                           console="Write the resolution to send the customer.")
     if target is Status.CLOSED and not (reason and reason.strip()):
         raise InvalidInput(f"case {case_id}: closing needs a reason")
 

@@ -37,6 +37,7 @@ class Action(StrEnum):
     CLONE = "clone"
     NOTE = "note"
     LOG_CUSTOMER_REPLY = "log_customer_reply"
+    LOG_CONFIRMATION = "log_confirmation"  # the customer confirmed the resolution (by phone, ...): closes
     REQUEST_ESCALATION = "request_escalation"
     LOG_ENGINEERING = "log_engineering"
     LINK_ARTICLE = "link_article"
@@ -132,6 +133,7 @@ _ROLES: dict[Action, tuple[tuple[Role, ...], str]] = {
     Action.CLONE: (CASE_WORKERS, "clone cases"),
     Action.NOTE: ((*CASE_WORKERS, Role.SUPERVISOR), "write on cases"),
     Action.LOG_CUSTOMER_REPLY: (CASE_WORKERS, "log customer contact"),
+    Action.LOG_CONFIRMATION: (CASE_WORKERS, "log a customer confirmation"),
     Action.LOG_ENGINEERING: (CASE_WORKERS, "log defects"),
     Action.LINK_ARTICLE: (CASE_WORKERS, "link articles"),
     Action.TAKE_NEXT: ((Role.ANALYST,), "take cases"),
@@ -209,6 +211,11 @@ def may(who: Person, action: Action | str, case: CaseState | None = None) -> Ver
     if action is Action.CLONE:
         if not closed:
             return _no(f"case {case.id} is {status.value}: only a closed case is cloned; work on it instead",
+                       Refusal.STATE)
+        return YES
+    if action is Action.LOG_CONFIRMATION:
+        if status is not Status.AWAITING_CONFIRMATION:
+            return _no(f"case {case.id} is {status.value}: a confirmation only closes a case awaiting confirmation",
                        Refusal.STATE)
         return YES
     if action is Action.LOG_CUSTOMER_REPLY:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
+from deskconsole.domain.asking import question_message
 from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
@@ -417,10 +418,14 @@ class ServiceBase:
         *,
         resolution: str | None = None,
         reason: str | None = None,
+        question: str | None = None,
         event_kind: str = "status_changed",
         **data: Any,
     ) -> Written:
-        """Move a case into a status: cancel the old status's timers, start the new ones, send what it sends."""
+        """Move a case into a status: cancel the old status's timers, start the new ones, send what it sends.
+
+        Entering pending/customer_input, `question` is what the customer is asked (the event's text):
+        sent to them unless `data` says it was asked outside the desk (asked_outside=HOW)."""
         previous = (case.status, case.sub_status)
         leaving_customer_input = previous != (status, sub_status)
         cancelled: list[str] = []
@@ -448,7 +453,7 @@ class ServiceBase:
             event_kind,
             actor,
             at,
-            body=resolution if status is Status.AWAITING_CONFIRMATION else reason,
+            body=resolution if status is Status.AWAITING_CONFIRMATION else question if question else reason,
             **{
                 "from": previous[0],
                 "from_sub_status": previous[1],
@@ -469,6 +474,9 @@ class ServiceBase:
                 f"Reply if it is not; to confirm it and close the case, reply with the word CONFIRM first. "
                 f"Without an answer the case closes in {days} days.",
             )
+        if question and "asked_outside" not in data:
+            self._outbox(s, case, event, "question", _customer_address(case), *question_message(case.id, case.title,
+                                                                                                 question))
         if status is Status.CLOSED:
             self._on_closed(s, case, event, at)
         return event

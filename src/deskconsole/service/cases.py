@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
+from deskconsole.domain.asking import CONFIRMED_HOW, CONFIRMED_WORDS
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import (
     REPLY_TARGET,
@@ -157,25 +158,41 @@ class CasesMixin(ServiceBase):
         actor: str | None,
         sub_status: str | None = None,
         note: str | None = None,
+        asked_outside: str | None = None,
         expected_version: int | None = None,
     ) -> CaseView:
-        """An analyst action: move a case to another status (closing goes through close())."""
+        """An analyst action: move a case to another status (closing goes through close()).
+
+        `note` is the resolution for awaiting_confirmation and the question sent to the customer
+        for pending/customer_input; there, `asked_outside` (how: phone, chat, ...) records that it
+        was already asked outside the desk instead, and nothing is sent."""
         target = parse_enum(Status, status, "status")
         target_sub = parse_enum(SubStatus, sub_status, "sub-status") if sub_status else None
         note = clean_text(note, "note")
-        if target is Status.CLOSED:
+        asked_outside = clean_text(asked_outside, "asked-outside", max_len=MAX_SHORT)
+        if asked_outside is not None and not asked_outside.strip():
+            raise InvalidInput("--asked-outside needs how the customer was asked (e.g. phone)",
+                               console="Choose how the customer was already asked.")
+        if target is Status.CLOSED and asked_outside is None:
             return self.close(case_id, reason=note or "", actor=actor, expected_version=expected_version)
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "move cases")
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
-            check_move(case.id, Status(case.status), self._sub(case), target, target_sub, note)
+            check_move(case.id, Status(case.status), self._sub(case), target, target_sub, note,
+                       asked_outside=asked_outside)
             now = self.now()
             if case.assignee_id is None and agent.role == Role.ANALYST:
                 case.assignee_id = agent.id
                 self._event(s, case, "assigned", agent.name, now, assignee=agent.name, taken=True)
             if target is Status.IN_PROGRESS:
                 case.attention = None
+            asking = target is Status.PENDING and target_sub is SubStatus.CUSTOMER_INPUT
+            if asking:
+                # the question is the status change's text; sent unless it was asked outside the desk
+                self._enter(s, case, target, target_sub, agent.name, now, question=note,
+                            **({"asked_outside": asked_outside.strip()} if asked_outside else {"asked": "message"}))
+                return self._case_view(s, case)
             self._enter(
                 s, case, target, target_sub, agent.name, now,
                 resolution=note if target is Status.AWAITING_CONFIRMATION else None,
@@ -335,7 +352,12 @@ class CasesMixin(ServiceBase):
             return self._case_view(s, case), None
 
     def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None,
-                         event_data: dict[str, Any] | None = None) -> CaseView:
+                         channel: str | None = None, event_data: dict[str, Any] | None = None) -> CaseView:
+        """The customer confirms the resolution: a case awaiting confirmation closes (any other is
+        refused, never reopened). `actor` is the agent logging a confirmation given to them, and
+        `channel` how it came (phone, email, chat)."""
+        if channel is not None and channel not in CONFIRMED_HOW:
+            raise InvalidInput(f"how the customer confirmed: one of {', '.join(CONFIRMED_HOW)}, not {channel!r}")
         with self._tx() as s:
             logged_by = None
             if actor is not None:
@@ -347,7 +369,11 @@ class CasesMixin(ServiceBase):
                 )
             when = self._given_time(at, case)
             who = _customer_actor(case)
-            self._event(s, case, "customer_confirmed", who, when,
-                        **({"logged_by": logged_by} if logged_by else {}), **(event_data or {}))
-            self._enter(s, case, Status.CLOSED, None, who, when, reason="resolution confirmed by the customer")
+            data = {**({"channel": channel} if channel else {}), **({"logged_by": logged_by} if logged_by else {}),
+                    **(event_data or {})}
+            self._event(s, case, "customer_confirmed", who, when, **data)
+            reason = "resolution confirmed by the customer"
+            if channel and logged_by:
+                reason += f" ({CONFIRMED_WORDS[channel]}, logged by {logged_by})"
+            self._enter(s, case, Status.CLOSED, None, who, when, reason=reason)
             return self._case_view(s, case)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -10,6 +11,7 @@ from typing import Any, cast
 from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
+from deskconsole.domain.asking import reminder_message
 from deskconsole.domain.clock import to_utc
 from deskconsole.domain.lifecycle import EscalationState, Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
@@ -207,10 +209,13 @@ class TimersMixin(ServiceBase):
         events, fired = [], []
         recorded, created = self.real_now(), _db_time(self.now())
         login = self.os_login if self.os_login != "timer" else None
+        asked = self._asked(s, [t.case_id for t in timers if t.kind == TimerKind.REMINDER])
         for t in timers:
             due = to_utc(t.due_at)
             kind = TimerKind(t.kind)
             stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
+            if kind is TimerKind.REMINDER:
+                stamp.update(asked.get(t.case_id, {}))
             row = {
                 "case_id": t.case_id, "at": _db_time(due), "recorded_at": recorded, "actor": "timer",
                 "kind": "timer_fired", "body": None, "data": _event_data(stamp),
@@ -227,7 +232,8 @@ class TimersMixin(ServiceBase):
             case = cases[t.case_id]
             due = to_utc(t.due_at)
             if t.kind == TimerKind.REMINDER:
-                message_kind, (subject, body) = "reminder", self._reminder_message(case.id, case.title, due)
+                message_kind, (subject, body) = "reminder", self._reminder_message(case.id, case.title, due,
+                                                                                   asked.get(case.id, {}))
                 touched.append({"b_id": t.case_id, "b_due": _db_time(due)})
             else:
                 message_kind, (subject, body) = "followup", self._followup_message(case.id, case.title)
@@ -255,13 +261,40 @@ class TimersMixin(ServiceBase):
         s.expire_all()  # rows written past the session: later per-timer effects read them afresh
         return fired
 
-    def _reminder_message(self, case_id: int, title: str, due: datetime) -> tuple[str, str]:
+    def _reminder_message(self, case_id: int, title: str, due: datetime, asked: dict[str, str]) -> tuple[str, str]:
         closes = due + self.durations.customer_input_close - self.durations.customer_input_reminder
-        return (
-            f"[case {case_id}] We are waiting for your answer",
-            f"Case {case_id} ({title}) is waiting for information from you. Without an answer it closes "
-            f"on {closes:%Y-%m-%d}.",
+        return reminder_message(case_id, title, closes, asked.get("question"), asked.get("asked_outside"))
+
+    @staticmethod
+    def _asked(s: Session, case_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        """What each case's customer was asked in its customer_input stay: {"question": TEXT} and/or
+        {"asked_outside": HOW}, read from the status change that began the stay (the case's latest:
+        a reminder only fires while the stay lasts). Empty for a stay begun without a question
+        (before deskconsole asked for one)."""
+        if not case_ids:
+            return {}
+        events_t = Event.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
+        latest = (
+            select(events_t.c.case_id, func.max(events_t.c.id).label("id"))
+            .where(events_t.c.case_id.in_(sorted(set(case_ids))), events_t.c.kind == "status_changed")
+            .group_by(events_t.c.case_id)
+            .subquery()
         )
+        rows = s.execute(
+            select(events_t.c.case_id, events_t.c.body, events_t.c.data).join(latest, latest.c.id == events_t.c.id)
+        ).all()
+        asked: dict[int, dict[str, str]] = {}
+        for case_id, body, data in rows:
+            values = json.loads(data) if data else {}
+            if values.get("to") != Status.PENDING or values.get("sub_status") != "customer_input":
+                continue
+            found: dict[str, str] = {}
+            if body and ("asked" in values or "asked_outside" in values):
+                found["question"] = body
+            if values.get("asked_outside"):
+                found["asked_outside"] = values["asked_outside"]
+            asked[case_id] = found
+        return asked
 
     @staticmethod
     def _followup_message(case_id: int, title: str) -> tuple[str, str]:
@@ -296,11 +329,13 @@ class TimersMixin(ServiceBase):
         kind = TimerKind(timer_kind)
         stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
         if kind is TimerKind.REMINDER:
+            asked = self._asked(s, [case.id]).get(case.id, {})
             case.attention = "chase by phone: customer input overdue"
             self._touch(case, "timer", "sent the customer a reminder", due)
-            event = self._event(s, case, "timer_fired", "timer", due, **stamp)
+            event = self._event(s, case, "timer_fired", "timer", due, **stamp, **asked)
             self._outbox(
-                s, case, event, "reminder", _customer_address(case), *self._reminder_message(case.id, case.title, due)
+                s, case, event, "reminder", _customer_address(case),
+                *self._reminder_message(case.id, case.title, due, asked),
             )
         elif kind is TimerKind.AUTO_CLOSE:
             self._event(s, case, "timer_fired", "timer", due, **stamp)

@@ -17,7 +17,7 @@ from deskconsole.domain.views import CaseRow, CaseView, EventView, OutboxView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
 from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
-from deskconsole.store.models import Article, CaseArticle, Escalation, Event, Outbox, Survey, Timer
+from deskconsole.store.models import Article, Case, CaseArticle, Escalation, Event, Outbox, Survey, Timer
 from deskconsole.store.watch import Watcher, open_watcher
 from deskconsole.store.window import read_window
 
@@ -67,8 +67,11 @@ class ViewsMixin(ServiceBase):
         state: str | None = None,
         newest_first: bool = False,
         before: int | None = None,
+        rendered: bool = False,
     ) -> list[OutboxView]:
-        """Outbox rows, oldest first (or newest first); `state` keeps one state, `before` pages by id."""
+        """Outbox rows, oldest first (or newest first); `state` keeps one state, `before` pages by id.
+        `rendered`: each row's subject and body are the message's text as it is (or was) sent (its
+        template in the case's language, filled), not the row's own words."""
         with self._read() as s:
             query = select(Outbox)
             if case_id is not None:
@@ -80,12 +83,20 @@ class ViewsMixin(ServiceBase):
             query = query.order_by(col(Outbox.id).desc() if newest_first else col(Outbox.id))
             if limit is not None:
                 query = query.limit(limit)
-            return [
-                OutboxView(id=_pk(o.id), case=o.case_id, kind=o.kind, to=o.to, subject=o.subject, body=o.body,
-                           created_at=_aware(o.created_at), state=o.state, sent_at=_aware(o.sent_at),
-                           attempts=o.attempts or 0, last_error=o.last_error, message_id=o.message_id)
-                for o in s.exec(query).all()
-            ]
+            views = []
+            for o in s.exec(query).all():
+                subject, body = o.subject, o.body
+                if rendered:
+                    from deskconsole.delivery.worker import rendered_row  # (the mail code, only when asked)
+
+                    message = rendered_row(s, o, s.get_one(Case, o.case_id))
+                    subject, body = message.subject, message.text
+                views.append(OutboxView(
+                    id=_pk(o.id), case=o.case_id, kind=o.kind, to=o.to, subject=subject, body=body,
+                    created_at=_aware(o.created_at), state=o.state, sent_at=_aware(o.sent_at),
+                    attempts=o.attempts or 0, last_error=o.last_error, message_id=o.message_id,
+                ))
+            return views
 
     def watch(self) -> Watcher:
         """A change watcher on a connection of its own (store/watch.py): `wait(timeout)`, `close()`.

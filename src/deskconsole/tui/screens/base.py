@@ -141,7 +141,7 @@ class PaneScreen(Screen):
             self.desk.database_lost(error)  # the header says it; no error text per failed read
             return
         if isinstance(error, DeskError):
-            self.notify(clean(str(error)), title="Refused", severity="error", timeout=8, markup=False)
+            self.notify(clean(error.console or str(error)), title="Refused", severity="error", timeout=8, markup=False)
         else:
             self.notify(clean(f"{type(error).__name__}: {error}"), title="Error", severity="error", timeout=10,
                         markup=False)

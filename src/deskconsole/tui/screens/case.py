@@ -23,6 +23,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from deskconsole.domain import labels
+from deskconsole.domain.asking import ASKED_OUTSIDE
 from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
@@ -38,6 +39,12 @@ from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
 SUB_STATUSES = [(labels.SUB_STATUS[sub], sub.value) for sub in SubStatus]  # (label, value) for the form
+# Waiting on the customer: send the question, or record how it was already asked (nothing sent).
+ASKED_LABELS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
+ASKED_CHOICES = [("send it to the customer now", "")] + [
+    (f"already asked {ASKED_LABELS[how]}: send nothing", how) for how in ASKED_OUTSIDE
+]
+CONFIRM_CHOICES = [("by phone", "phone"), ("by e-mail", "email"), ("in a chat", "chat")]
 # Each action key of the pane and what it asks of the service (domain/permissions.py judges it).
 PERMISSIONS = {
     "start_work": Action.START_WORK,
@@ -47,6 +54,7 @@ PERMISSIONS = {
     "clone": Action.CLONE,
     "note": Action.NOTE,
     "customer_reply": Action.LOG_CUSTOMER_REPLY,
+    "customer_confirmed": Action.LOG_CONFIRMATION,
     "request_escalation": Action.REQUEST_ESCALATION,
     "log_engineering": Action.LOG_ENGINEERING,
     "link_article": Action.LINK_ARTICLE,
@@ -83,6 +91,14 @@ def event_summary(e: EventView) -> Text:
         text.append(f"{frm} → {to}")
         if d.get("cancelled_timers"):
             text.append(f"  (cancelled: {', '.join(d['cancelled_timers'])})", "dim")
+        if d.get("asked") == "message":
+            text.append("  question sent to the customer", "dim")
+        elif d.get("asked_outside"):
+            how = str(d["asked_outside"])
+            text.append_text(cell(f"  asked {ASKED_LABELS.get(how, how)}: nothing sent", "dim", limit=100))
+    elif e.kind == "customer_confirmed":
+        bits = [d.get("channel", "")] + ([f"logged by {d['logged_by']}"] if d.get("logged_by") else [])
+        text.append_text(cell(", ".join(str(b) for b in bits if b), "dim", limit=100))
     elif e.kind == "assigned":
         who = d.get("assignee")
         text.append_text(cell(f"to {who}" if who else "to the team queue", limit=80))
@@ -385,7 +401,7 @@ class CaseScreen(PaneScreen):
                     message = self.conflict_text(err) + "The case is reloaded and your text kept: submit again."
                     self.reload(then=lambda: again(vals, message))
                 elif isinstance(err, DeskError):
-                    again(vals, str(err))
+                    again(vals, err.console or str(err))  # the console's words when the refusal has them
                 elif connection_lost(err):
                     self.desk.database_lost(err)
                     again(vals, "Not saved: the database cannot be reached. Your text is kept: submit again "
@@ -406,13 +422,42 @@ class CaseScreen(PaneScreen):
 
     def action_pending(self) -> None:
         cid = self.case_id
+        asking = (SubStatus.CUSTOMER_INPUT.value,)
+        others = tuple(sub.value for sub in SubStatus if sub is not SubStatus.CUSTOMER_INPUT)
+
+        def move(vals: dict[str, Any], version: int) -> CaseView:
+            if vals["sub_status"] == SubStatus.CUSTOMER_INPUT:
+                return self.service.move(cid, "pending", actor=self.me, sub_status=vals["sub_status"],
+                                         note=vals["question"] or None, asked_outside=vals["asked"] or None,
+                                         expected_version=version)
+            return self.service.move(cid, "pending", actor=self.me, sub_status=vals["sub_status"],
+                                     note=vals["note"] or None, expected_version=version)
+
+        def done(vals: dict[str, Any]) -> str:
+            label = f"Moved to pending/{vals['sub_status']}"
+            if vals["sub_status"] != SubStatus.CUSTOMER_INPUT:
+                return label
+            if vals["asked"]:
+                return f"{label}: asked {ASKED_LABELS.get(vals['asked'], vals['asked'])} (nothing sent)"
+            return f"{label}: your question is on its way to the customer"
+
         self.form(
             "Set pending",
             [Field("sub_status", "Waiting on", "select", SUB_STATUSES),
-             Field("note", "Note (optional, internal)", "area")],
-            lambda vals, v: self.service.move(cid, "pending", actor=self.me, sub_status=vals["sub_status"],
-                                              note=vals["note"] or None, expected_version=v),
-            lambda vals: f"Moved to pending/{vals['sub_status']}",
+             Field("asked", "The question", "select", ASKED_CHOICES, default="", when=("sub_status", asking)),
+             Field("question", "Question to the customer (sent to them unless already asked)", "area",
+                   when=("sub_status", asking)),
+             Field("note", "Note (optional, internal)", "area", when=("sub_status", others))],
+            move, done,
+        )
+
+    def action_customer_confirmed(self) -> None:
+        cid = self.case_id
+        self.form(
+            "The customer confirmed the resolution",
+            [Field("how", "How the customer confirmed it", "select", CONFIRM_CHOICES, default="phone")],
+            lambda vals, v: self.service.customer_confirm(cid, actor=self.me, channel=vals["how"] or "phone"),
+            "Confirmation logged: case closed",
         )
 
     def action_resolve(self) -> None:

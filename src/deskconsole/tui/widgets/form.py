@@ -29,6 +29,9 @@ class Field:
     options: list[tuple[str, str]] = field(default_factory=list)  # (shown, value)
     default: Any = None
     placeholder: str = ""
+    # Shown only while the select field named first has one of these values (e.g. the question
+    # to the customer, only while the case is to wait on the customer).
+    when: tuple[str, tuple[str, ...]] | None = None
 
 
 class FormScreen(ModalScreen[dict[str, Any] | None]):
@@ -63,31 +66,54 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             with VerticalScroll(id="form-fields"):
                 for f in self.fields:
                     value = self.values.get(f.name, f.default)
+                    hidden = "" if self._shown(f, self.values) else " hidden"
                     if f.kind != "check":
-                        yield Label(f.label, classes="field-label", markup=False)
+                        yield Label(f.label, classes="field-label" + hidden, markup=False, id=f"label-{f.name}")
                     widget_id = f"field-{f.name}"
                     if f.kind == "text":
-                        yield Input(value=value or "", placeholder=f.placeholder, id=widget_id)
+                        yield Input(value=value or "", placeholder=f.placeholder, id=widget_id, classes=hidden)
                     elif f.kind == "area":
-                        area = TextArea(value or "", id=widget_id, soft_wrap=True, show_line_numbers=False)
+                        area = TextArea(value or "", id=widget_id, soft_wrap=True, show_line_numbers=False,
+                                        classes=hidden)
                         area.cursor_blink = False
                         yield area
                     elif f.kind == "select":
                         yield Select(
                             f.options, value=value if value is not None else Select.NULL,
                             allow_blank=value is None, id=widget_id, prompt=f.placeholder or "choose…",
+                            classes=hidden,
                         )
                     elif f.kind == "check":
-                        yield Checkbox(f.label, value=bool(value), id=widget_id)
+                        yield Checkbox(f.label, value=bool(value), id=widget_id, classes=hidden)
             yield Label(
                 Text.assemble(("ctrl+s", "bold"), f" {self.submit_label.lower()}   ", ("esc", "bold"), " cancel"),
                 id="form-keys",
             )
 
+    def _shown(self, f: Field, values: dict[str, Any]) -> bool:
+        if f.when is None:
+            return True
+        source = next((g for g in self.fields if g.name == f.when[0]), None)
+        current = values.get(f.when[0], source.default if source else None)
+        return current in f.when[1]
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        """Show the fields that depend on a select's value, hide the others."""
+        if not any(f.when for f in self.fields):
+            return
+        values = self.collect()
+        for f in self.fields:
+            if f.when is None:
+                continue
+            shown = self._shown(f, values)
+            for widget in self.query(f"#field-{f.name}, #label-{f.name}"):
+                widget.set_class(not shown, "hidden")
+
     def on_mount(self) -> None:
         for box in self.query(Input):
             box.cursor_blink = False  # a steady cursor (and stable snapshots)
-        focusable = list(self.query("Input, TextArea, Select, Checkbox"))
+        focusable = [w for w in self.query("Input, TextArea, Select, Checkbox") if not w.has_class("hidden")]
         if focusable:
             focusable[0].focus()
 
@@ -114,7 +140,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
     @on(Input.Submitted)
     def _enter_in_input(self, event: Input.Submitted) -> None:
         event.stop()
-        inputs = list(self.query("Input, TextArea, Select, Checkbox"))
+        inputs = [w for w in self.query("Input, TextArea, Select, Checkbox") if not w.has_class("hidden")]
         if event.input is inputs[-1]:
             self.action_submit()
         else:

@@ -1,0 +1,51 @@
+"""Asking the customer: the question a move to pending/customer_input sends, and the reminder
+that quotes it seven days later (LIFECYCLE.md, Timers).
+
+The texts are the outbox rows' own subject and body (what is listed, and sent when deskconsole
+has no template for the row's language); the service and the bulk desk builder both write them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+# How a question asked outside the desk is recorded (the command line's --asked-outside choices;
+# any other short text is kept as written).
+ASKED_OUTSIDE = ("phone", "email", "chat", "in_person")
+# How a customer's confirmation of the resolution reached the agent who logs it.
+CONFIRMED_HOW = ("phone", "email", "chat")
+CONFIRMED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat"}
+_ASKED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
+
+
+def asked_words(how: str) -> str:
+    """How a question was asked outside the desk, as words: phone -> "by phone"; other text in brackets."""
+    return _ASKED_WORDS.get(how, f"({how})")
+
+
+def question_message(case_id: int, title: str, question: str) -> tuple[str, str]:
+    """The subject and body of the question sent to the customer."""
+    return (
+        f"[case {case_id}] We need information from you",
+        f"To go on with case {case_id} ({title}) we need an answer from you:\n\n{question}\n\n"
+        "Please reply to this message.",
+    )
+
+
+def reminder_message(
+    case_id: int, title: str, closes: datetime, question: str | None, asked_outside: str | None
+) -> tuple[str, str]:
+    """The reminder of a customer_input stay, quoting its question (or saying how it was asked)."""
+    if question and asked_outside:
+        asked = f" We asked you {asked_words(asked_outside)}:\n\n{question}\n\n"
+    elif question:
+        asked = f" We asked:\n\n{question}\n\n"
+    elif asked_outside:
+        asked = f" We asked you for it {asked_words(asked_outside)}. "
+    else:
+        asked = " "
+    return (
+        f"[case {case_id}] We are waiting for your answer",
+        f"Case {case_id} ({title}) is waiting for information from you.{asked}"
+        f"Without an answer it closes on {closes:%Y-%m-%d}.",
+    )
