@@ -435,8 +435,8 @@ def ingest_stream(
                         taken.append(item)
                         result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
                         # after any failure: does the batch's transaction still exist?
-                        failed = result is not None and (isinstance(result, _Retry) or not result["ok"])
-                        if failed and not batch.alive():
+                        line_failed = result is not None and (isinstance(result, _Retry) or not result["ok"])
+                        if line_failed and not batch.alive():
                             raise _Lost(result.error if isinstance(result, _Retry) else None)
                         if batch.failed_without_savepoint:  # see Service.batch
                             raise _Again

@@ -33,5 +33,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("event") as batch:
-        batch.drop_column("os_login")
+    # A plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+, as 0005 does): a batch would copy the
+    # event table, and dropping the old one fails while outbox rows point at its events.
+    op.drop_column("event", "os_login")
