@@ -267,7 +267,7 @@ def missing_sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL when it does not exist (a new desk would be made there), else None."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # not a URL, or a port that is no number: make_engine says so
         return None
     if parsed.get_backend_name() != "sqlite":
         return None
