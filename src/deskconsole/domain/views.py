@@ -173,6 +173,16 @@ class CaseView(JsonView):
 
 
 @dataclass
+class EventWindow(JsonView):
+    """A window of a case's timeline (Service.case_events): `events`, oldest first, are the newest
+    of the case's events before the id asked for; `earlier` counts the case's events before them."""
+
+    case: int
+    events: list[EventView]
+    earlier: int
+
+
+@dataclass
 class Fired(JsonView):
     case: int
     timer: str

@@ -84,7 +84,7 @@ class ServiceBase:
         def _route(self, s: Session, case: NewCase) -> Agent | None: ...  # routing.py
         def _open_escalation(self, s: Session, case_id: int) -> Escalation | None: ...  # escalations.py
         def _escalation_view(self, s: Session, esc: Escalation, case: AnyCase) -> EscalationView: ...
-        def _case_view(self, s: Session, case: AnyCase) -> CaseView: ...  # views.py
+        def _case_view(self, s: Session, case: AnyCase, *, events: bool | None = None) -> CaseView: ...  # views.py
         def _survey_view(self, s: Session, sv: Survey, case: AnyCase) -> SurveyView: ...  # surveys.py
         @staticmethod
         def _article_view(a: Article) -> ArticleView: ...  # knowledge.py

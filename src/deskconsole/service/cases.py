@@ -146,9 +146,11 @@ class CasesMixin(ServiceBase):
                 return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]  # a light batch's brief
             return self._case_view(s, s.get_one(Case, case.id)), True
 
-    def get_case(self, case_id: int) -> CaseView:
+    def get_case(self, case_id: int, *, events: bool = True) -> CaseView:
+        """One case's view; `events=False` leaves its timeline out (`events` empty: case_events
+        reads it in windows)."""
         with self._read() as s:
-            return self._case_view(s, self._case(s, case_id, lock=False))
+            return self._case_view(s, self._case(s, case_id, lock=False), events=None if events else False)
 
     def move(
         self,

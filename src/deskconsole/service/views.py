@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -13,7 +15,7 @@ from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
-from deskconsole.domain.views import CaseRow, CaseView, EventView, OutboxView
+from deskconsole.domain.views import CaseRow, CaseView, EventView, EventWindow, OutboxView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
 from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
@@ -22,8 +24,49 @@ from deskconsole.store.watch import Watcher, open_watcher
 from deskconsole.store.window import read_window
 
 
+TIMELINE_WINDOW = 200  # events in one window of a case's timeline (case_events)
+MAX_TIMELINE_WINDOW = 5_000
+
+
 class ViewsMixin(ServiceBase):
     """What front ends list and show: cases (the list and one case's view), the outbox, changes."""
+
+    # False on the copy without_timelines() gives: case views carry no events (the console reads
+    # the timeline in windows: case_events).
+    _timeline_in_views: bool = True
+
+    def without_timelines(self) -> Any:
+        """A copy of this Service (same engine, clock and settings) whose actions and get_case give
+        case views without events (`events` empty): for a front end that reads a case's timeline in
+        windows (case_events), so that an action on a case of 100,000 events does not read them all."""
+        lean = copy.copy(self)
+        lean._timeline_in_views = False
+        return lean
+
+    def case_events(self, case_id: int, *, before_id: int | None = None, limit: int = TIMELINE_WINDOW) -> EventWindow:
+        """A window of a case's timeline: its newest `limit` events (those before event `before_id`
+        when given), oldest first, and how many of its events come before them. Pages go back in
+        the order events were recorded (by id, the (case_id, id) index); within a window events are
+        ordered as get_case orders the whole timeline (by time, then id)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TIMELINE_WINDOW:
+            raise InvalidInput(f"limit must be a whole number from 1 to {MAX_TIMELINE_WINDOW}, not {limit!r}")
+        if before_id is not None and (isinstance(before_id, bool) or not isinstance(before_id, int)):
+            raise InvalidInput(f"before_id must be an event id, not {before_id!r}")
+        with self._read() as s:
+            self._case(s, case_id, lock=False)  # (an unknown case is refused as get_case refuses it)
+            query = select(Event).where(Event.case_id == case_id)
+            if before_id is not None:
+                query = query.where(col(Event.id) < before_id)
+            rows = list(s.exec(query.order_by(col(Event.id).desc()).limit(limit)).all())
+            earlier = 0
+            if rows:
+                earlier = int(s.exec(
+                    select(func.count()).select_from(Event)
+                    .where(Event.case_id == case_id, col(Event.id) < _pk(rows[-1].id))
+                ).one())
+            events = [_event_view(e) for e in rows]
+            events.sort(key=lambda e: (e.at, e.id))
+            return EventWindow(case=case_id, events=events, earlier=earlier)
 
     def list_cases(
         self,
@@ -112,7 +155,7 @@ class ViewsMixin(ServiceBase):
             return int(s.exec(select(func.max(Event.id))).one() or 0)
 
     # ------------------------------------------------------------------- views
-    def _case_view(self, s: Session, case: AnyCase) -> CaseView:
+    def _case_view(self, s: Session, case: AnyCase, *, events: bool | None = None) -> CaseView:
         batch = self._batch
         if batch is not None and batch.light:
             # a light batch's caller asked for the brief (batch.py)
@@ -138,7 +181,10 @@ class ViewsMixin(ServiceBase):
             select(Article).join(CaseArticle, col(CaseArticle.article_id) == col(Article.id))
             .where(CaseArticle.case_id == case.id).order_by(col(CaseArticle.id))
         ).all()
-        events = s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.at), col(Event.id))).all()
+        if events is None:
+            events = self._timeline_in_views
+        rows = (s.exec(select(Event).where(Event.case_id == case.id).order_by(col(Event.at), col(Event.id))).all()
+                if events else [])
         return CaseView(
             id=_pk(case.id), ref=case.ref, title=case.title, description=case.description, status=case.status,
             sub_status=case.sub_status, priority=case.priority, severity=case.severity, assignee=assignee,
@@ -152,11 +198,12 @@ class ViewsMixin(ServiceBase):
             last_actor=case.last_actor, last_change=case.last_change,
             survey=self._survey_view(s, survey, case) if survey else None,
             articles=[self._article_view(a) for a in articles],
-            events=[
-                EventView(id=_pk(e.id), at=_aware(e.at), actor=e.actor, kind=e.kind, body=e.body,
-                          data=json.loads(e.data) if e.data else {}, recorded_at=_aware(e.recorded_at),
-                          os_login=e.os_login)
-                for e in events
-            ],
+            events=[_event_view(e) for e in rows],
             language=case.language,
         )
+
+
+def _event_view(e: Event) -> EventView:
+    return EventView(id=_pk(e.id), at=_aware(e.at), actor=e.actor, kind=e.kind, body=e.body,
+                     data=json.loads(e.data) if e.data else {}, recorded_at=_aware(e.recorded_at),
+                     os_login=e.os_login)
