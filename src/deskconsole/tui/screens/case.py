@@ -27,7 +27,7 @@ from deskconsole.domain.asking import ASKED_OUTSIDE
 from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
-from deskconsole.domain.views import CaseView, EventView
+from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
 from deskconsole.tui.panes import pane, screen_keys
@@ -133,8 +133,13 @@ def event_summary(e: EventView) -> Text:
 
 def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
     """The case's events, oldest first; customer text shown literally."""
-    parts: list[Any] = [Text(f"Timeline ({len(c.events)} events)", style="bold underline")]
-    for e in c.events:
+    return Group(Text(f"Timeline ({len(c.events)} events)", style="bold underline"), render_events(c.events, tz))
+
+
+def render_events(events: list[EventView], tz: tzinfo | None) -> Group:
+    """Events as the timeline shows them, in the order given; customer text shown literally."""
+    parts: list[Any] = []
+    for e in events:
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(fmt.when(e.at, tz) + (f" (recorded {fmt.when(e.recorded_at, tz)})" if e.recorded_at and abs((e.recorded_at - e.at).total_seconds()) >= 60 else ""), "dim")  # noqa: E501
         line.append("  ")
@@ -160,6 +165,21 @@ class CaseScreen(PaneScreen):
         super().__init__()
         self.case: CaseView | None = None
         self.case_id: int | None = None
+        # The timeline in windows (Service.case_events): the case shown, its events loaded, the
+        # oldest id loaded (the next page comes before it) and how many come before that.
+        self.timeline_case: int | None = None
+        self.timeline_total = 0
+        self.oldest_id: int | None = None
+        self.earlier = 0
+        self._lean: tuple[Any, Any] | None = None
+
+    @property
+    def service(self) -> Any:
+        """The desk's service, whose case views leave the timeline out: the pane reads it in windows."""
+        base = self.desk.service
+        if self._lean is None or self._lean[0] is not base:
+            self._lean = (base, base.without_timelines())
+        return self._lean[1]
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -167,7 +187,9 @@ class CaseScreen(PaneScreen):
         yield Static(id="case-next", markup=False)
         with VerticalScroll(id="case-body"):
             yield Static(id="case-text", markup=False)
-            yield Static(id="case-timeline", markup=False)
+            yield Static(id="case-more", markup=False)  # the timeline's title; how many earlier events
+            # (pages of earlier events, loaded with `o`, are mounted here, oldest on top)
+            yield Static(id="case-timeline", markup=False)  # the newest window of the timeline
         yield DeskFooter()
 
     def on_mount(self) -> None:
@@ -186,28 +208,99 @@ class CaseScreen(PaneScreen):
             return
         marker = self.desk.marker
 
-        def loaded(view: CaseView) -> None:
+        def loaded(answer: tuple[CaseView, EventWindow]) -> None:
+            view, window = answer
             self.mark_loaded(marker)
             self.show(view)
+            self.show_timeline(window)
             if then is not None:
                 then()
 
-        self.call(lambda: self.service.get_case(case_id), then=loaded)
+        def load() -> tuple[CaseView, EventWindow]:
+            return self.service.get_case(case_id, events=False), self.service.case_events(case_id)
+
+        self.call(load, then=loaded)
 
     def changed(self, change: Change) -> None:
         if change.touches(self.case_id if self.case_id is not None else self.desk.case_id):
             self.reload()
 
     def show(self, view: CaseView) -> None:
-        moved = view.id != self.case_id
+        """The case's header and text (its timeline comes in windows: show_timeline)."""
         self.case, self.case_id = view, view.id
         self.query_one("#case-head", Static).update(self.render_head(view))
         self.query_one("#case-text", Static).update(self.render_text(view))
-        self.query_one("#case-timeline", Static).update(self.render_timeline(view))
         self.refresh_countdowns()
         self.refresh_bindings()
-        if moved:
-            self.query_one("#case-body", VerticalScroll).scroll_home(animate=False)
+
+    # -------------------------------------------------------------- timeline
+    def reload_timeline(self) -> None:
+        """Read the newest window of the timeline again (after an action)."""
+        case_id = self.case_id
+        if case_id is not None:
+            self.call(lambda: self.service.case_events(case_id), then=self.show_timeline, group="timeline")
+
+    def show_timeline(self, window: EventWindow) -> None:
+        """The newest window of a case's timeline; pages of earlier events loaded before are dropped.
+        A case just opened, or one shown down to its newest event, shows its newest event."""
+        if window.case != self.case_id:
+            return
+        body = self.query_one("#case-body", VerticalScroll)
+        follow = window.case != self.timeline_case or body.scroll_y >= body.max_scroll_y - 1
+        pages = self.query(".case-page")
+        follow = follow or bool(pages)
+        pages.remove()
+        self.timeline_case = window.case
+        self.timeline_total = window.earlier + len(window.events)
+        self.earlier = window.earlier
+        self.oldest_id = min((e.id for e in window.events), default=None)
+        self.query_one("#case-timeline", Static).update(render_events(window.events, self.desk.tz))
+        self.query_one("#case-more", Static).update(self.render_more())
+        self.refresh_bindings()
+        if follow:
+            body.scroll_end(animate=False)
+
+    def render_more(self) -> Group:
+        parts: list[Any] = [Text(f"Timeline ({self.timeline_total:,} events)", style="bold underline")]
+        if self.earlier:
+            key = self._entries["earlier"].display_key()
+            parts.append(Text(f"{self.earlier:,} earlier events — press {key} to load more", style="bold"))
+        return Group(*parts)
+
+    def action_earlier(self) -> None:
+        """The page of events before the oldest shown, read from the database in a worker."""
+        case_id, before = self.case_id, self.oldest_id
+        if case_id is None or before is None or not self.earlier:
+            return
+        self.call(lambda: self.service.case_events(case_id, before_id=before),
+                  then=lambda window: self.show_earlier(window, before), group="earlier")
+
+    def show_earlier(self, window: EventWindow, before: int) -> None:
+        """Put a page of earlier events above those shown, keeping in place what was on screen."""
+        if window.case != self.timeline_case or before != self.oldest_id or not window.events:
+            return  # a reload or another page came first
+        body = self.query_one("#case-body", VerticalScroll)
+        more = self.query_one("#case-more", Static)
+        pages = list(self.query(".case-page"))
+        anchor = pages[0] if pages else self.query_one("#case-timeline", Static)
+        row = anchor.virtual_region.y - body.scroll_y  # where the oldest event shown is on screen
+        page = Static(render_events(window.events, self.desk.tz), classes="case-page", markup=False)
+        self.earlier = window.earlier
+        self.oldest_id = min(e.id for e in window.events)
+        more.update(self.render_more())
+        self.refresh_bindings()
+
+        def keep() -> None:
+            # the events shown before stay where they were; were they off screen, the page's newest
+            # events come into view above them
+            at = row if 0 <= row < body.size.height else body.size.height * 2 // 3
+            body.scroll_to(y=max(0, anchor.virtual_region.y - at), animate=False)
+
+        async def place() -> None:
+            await body.mount(page, after=more)
+            self.call_after_refresh(keep)
+
+        self.call_later(place)
 
     def render_head(self, c: CaseView) -> Group:
         top = Text(no_wrap=True, overflow="ellipsis")
@@ -296,9 +389,6 @@ class CaseScreen(PaneScreen):
         parts.append(Text(""))
         return Group(*parts)
 
-    def render_timeline(self, c: CaseView) -> Group:
-        return render_timeline(c, self.desk.tz)
-
     def refresh_countdowns(self) -> None:
         super().refresh_countdowns()
         if self.case is not None:
@@ -308,6 +398,8 @@ class CaseScreen(PaneScreen):
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("back", "reload", "scroll_down", "scroll_up"):
             return True
+        if action == "earlier":
+            return self.earlier > 0  # (shown only while earlier events are left to load)
         if self.case is None:
             return None
         verdict = self.verdict(action)
@@ -341,6 +433,7 @@ class CaseScreen(PaneScreen):
         view, notice = result if isinstance(result, tuple) else (result, None)
         if isinstance(view, CaseView) and view.id == self.case_id:
             self.show(view)
+            self.reload_timeline()  # (the action's view leaves the timeline out: its newest window again)
         self.notify(clean(done), title=f"Case {self.case_id}", markup=False)
         if notice:
             self.notify(clean(notice), title=f"Case {self.case_id}", severity="warning", markup=False, timeout=10)
