@@ -23,7 +23,6 @@ from deskconsole.store.models import Article, Case, CaseArticle, Escalation, Eve
 from deskconsole.store.watch import Watcher, open_watcher
 from deskconsole.store.window import read_window
 
-
 TIMELINE_WINDOW = 200  # events in one window of a case's timeline (case_events)
 MAX_TIMELINE_WINDOW = 5_000
 

@@ -38,6 +38,9 @@ from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
+# Events the timeline reads at a time (Service.case_events): the newest window, then each page of earlier
+# ones: opening a case reads and draws this many events, however long its timeline.
+WINDOW = 200
 SUB_STATUSES = [(labels.SUB_STATUS[sub], sub.value) for sub in SubStatus]  # (label, value) for the form
 # Waiting on the customer: send the question, or record how it was already asked (nothing sent).
 ASKED_LABELS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
@@ -217,7 +220,7 @@ class CaseScreen(PaneScreen):
                 then()
 
         def load() -> tuple[CaseView, EventWindow]:
-            return self.service.get_case(case_id, events=False), self.service.case_events(case_id)
+            return self.service.get_case(case_id, events=False), self.service.case_events(case_id, limit=WINDOW)
 
         self.call(load, then=loaded)
 
@@ -238,7 +241,8 @@ class CaseScreen(PaneScreen):
         """Read the newest window of the timeline again (after an action)."""
         case_id = self.case_id
         if case_id is not None:
-            self.call(lambda: self.service.case_events(case_id), then=self.show_timeline, group="timeline")
+            self.call(lambda: self.service.case_events(case_id, limit=WINDOW), then=self.show_timeline,
+                      group="timeline")
 
     def show_timeline(self, window: EventWindow) -> None:
         """The newest window of a case's timeline; pages of earlier events loaded before are dropped.
@@ -272,7 +276,7 @@ class CaseScreen(PaneScreen):
         case_id, before = self.case_id, self.oldest_id
         if case_id is None or before is None or not self.earlier:
             return
-        self.call(lambda: self.service.case_events(case_id, before_id=before),
+        self.call(lambda: self.service.case_events(case_id, before_id=before, limit=WINDOW),
                   then=lambda window: self.show_earlier(window, before), group="earlier")
 
     def show_earlier(self, window: EventWindow, before: int) -> None:
