@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from textual.widgets import Select, TextArea
-from tuidesk import screen_text, settle
+from tuidesk import recording, screen_text, settle
 
 from deskconsole.tui.bindings import CASE
 from deskconsole.tui.screens.case import CaseScreen
@@ -11,19 +11,6 @@ from deskconsole.tui.widgets.form import FormScreen
 from deskconsole.tui.widgets.help import HelpScreen
 
 SIZE = (120, 40)
-
-
-def recording(app) -> list[str]:
-    """Every notice the console shows from now on (App.notify, wrapped)."""
-    shown: list[str] = []
-    notify = app.notify
-
-    def record(message, *args, **kwargs):
-        shown.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = record
-    return shown
 
 
 async def test_a_question_already_asked_by_phone_is_recorded_and_nothing_is_sent(app_as, service, ids):

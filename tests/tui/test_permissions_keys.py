@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from tuidesk import settle
+from tuidesk import recording, settle
 
 from deskconsole.domain.permissions import Action, CaseState, Person, may
 from deskconsole.tui.screens.case import PERMISSIONS, CaseScreen
 
 SIZE = (120, 40)
-
-
-def recording(app) -> list[str]:
-    """Every notice the console shows from now on (App.notify, wrapped)."""
-    shown: list[str] = []
-    notify = app.notify
-
-    def record(message, *args, **kwargs):
-        shown.append(str(message))
-        return notify(message, *args, **kwargs)
-
-    app.notify = record
-    return shown
 
 
 async def test_a_key_that_does_not_apply_says_why_and_changes_nothing(app_as, service, ids):

@@ -166,3 +166,16 @@ def add_notes(path: Path, case_id: int, count: int, *, actor: str = "alice") -> 
             )
     finally:
         db.close()
+
+
+def recording(app) -> list[str]:
+    """Every notice the console shows from now on (App.notify, wrapped)."""
+    shown: list[str] = []
+    notify = app.notify
+
+    def record(message, *args, **kwargs):
+        shown.append(str(message))
+        return notify(message, *args, **kwargs)
+
+    app.notify = record
+    return shown
