@@ -21,6 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import test_delivery
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlmodel import Session, select
@@ -156,20 +157,7 @@ def plain_box():
         controller.stop()
 
 
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory):
-    import shutil
-
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed: cannot make a certificate for the TLS tests")
-    folder = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(folder / "key.pem"), "-out", str(folder / "cert.pem"), "-days", "2",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )
-    return folder / "cert.pem", folder / "key.pem"
+tls_files = test_delivery.tls_files  # the certificate fixture, made once per module
 
 
 @pytest.fixture

@@ -21,12 +21,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from psycopg import errors
 from sqlalchemy.engine import make_url
+from test_cli import Run
 
 from deskconsole.cli import main
 
@@ -40,19 +40,6 @@ def libpq(url: str) -> str:
 def as_login(url: str, login: str) -> str:
     """The same database, connected as another login."""
     return make_url(url).set(username=login, password=None).render_as_string(hide_password=False)
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-    def lines(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.out.splitlines()]
 
 
 class Logins:
