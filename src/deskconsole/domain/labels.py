@@ -47,12 +47,16 @@ TIMER_KIND: dict[TimerKind, str] = {
     TimerKind.REMINDER: "reminder",
     TimerKind.FOLLOWUP: "followup",
     TimerKind.STATUS_UPDATE: "status update",
+    TimerKind.SLA_WARNING: "SLA warning",
+    TimerKind.SLA_BREACH: "SLA breach",
 }
 TIMER_KIND_SHORT: dict[TimerKind, str] = {
     TimerKind.AUTO_CLOSE: "close",
     TimerKind.REMINDER: "remind",
     TimerKind.FOLLOWUP: "follow-up",
     TimerKind.STATUS_UPDATE: "update",
+    TimerKind.SLA_WARNING: "sla warn",
+    TimerKind.SLA_BREACH: "sla due",
 }
 TIMER_KIND_NEXT: dict[TimerKind, str] = {**TIMER_KIND_SHORT, TimerKind.AUTO_CLOSE: "auto-close"}
 

@@ -528,6 +528,18 @@ def sla_json(targets: Mapping[str, Sequence[MetricEvent]], calendars: Mapping[st
 
 # --------------------------------------------------------------------------- what to record
 
+@dataclass(frozen=True)
+class SlaChange:
+    """What an action did, as far as service levels care (given to ServiceBase._sla)."""
+
+    opened: bool = False                   # the case was opened: first response and resolution start
+    status: tuple[str, str] | None = None  # (from, to): pauses, resumes, fulfils, reopens
+    public_reply: bool = False             # an agent answered the customer: the responses are fulfilled
+    customer_reply: bool = False           # the customer wrote: the next response starts
+    priority: bool = False                 # the case's priority changed: open targets move to its policy
+
+
+
 def clock_runs(status: str) -> bool:
     """The service-level clock stops in pending (every sub-status) and awaiting_confirmation."""
     return Status(status) not in PAUSING_STATUSES

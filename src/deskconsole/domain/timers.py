@@ -16,6 +16,8 @@ class TimerKind(StrEnum):
     AUTO_CLOSE = "auto_close"
     FOLLOWUP = "followup"
     STATUS_UPDATE = "status_update"  # an approved escalation expects a daily update
+    SLA_WARNING = "sla_warning"  # a service-level target is near its end (service/sla.py)
+    SLA_BREACH = "sla_breach"  # a service-level target is reached: breached, its manager told
 
 
 class TimerState(StrEnum):

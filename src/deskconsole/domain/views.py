@@ -170,6 +170,9 @@ class CaseView(JsonView):
     articles: list[ArticleView]
     events: list[EventView]
     language: str | None = None
+    # the service-level targets: {"first_response", "next_response", "resolution"}, each None or
+    # {"due", "state", "used", "target"} (domain/sla.py sla_json)
+    sla: dict[str, Any] | None = None
 
 
 @dataclass

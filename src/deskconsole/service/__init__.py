@@ -18,6 +18,7 @@ Service is one facade composed of one part per capability:
 - timers.py       tick, firing timers, settling a case's overdue ones
 - views.py        case lists, a case's view, the outbox, change markers
 - batch.py        batches of actions in one transaction, ingest progress marks
+- sla.py          service levels: the desk's policies, each case's targets and their timers
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from deskconsole.service.records import (  # noqa: F401 - the names modules and 
     clean_text,
 )
 from deskconsole.service.routing import RoutingMemo, RoutingMixin
+from deskconsole.service.sla import SlaMixin
 from deskconsole.service.surveys import SurveysMixin
 from deskconsole.service.timers import TimersMixin
 from deskconsole.service.views import ViewsMixin
@@ -72,6 +74,7 @@ class Service(
     SurveysMixin,
     AgentsMixin,
     TimersMixin,
+    SlaMixin,
     ViewsMixin,
     BatchMixin,
     RoutingMixin,

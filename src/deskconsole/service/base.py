@@ -20,6 +20,7 @@ from deskconsole.domain.asking import question_message
 from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
+from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
 from deskconsole.service.records import (
     _ACTION_STATE,
@@ -88,6 +89,10 @@ class ServiceBase:
         def _survey_view(self, s: Session, sv: Survey, case: AnyCase) -> SurveyView: ...  # surveys.py
         @staticmethod
         def _article_view(a: Article) -> ArticleView: ...  # knowledge.py
+        def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange) -> None: ...  # sla.py
+        def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime,
+                      stamp: dict[str, str]) -> None: ...  # sla.py
+        def _sla_view(self, s: Session, case: AnyCase) -> dict[str, Any]: ...  # sla.py
 
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,
@@ -465,6 +470,9 @@ class ServiceBase:
         )
         for kind, delay in timers_for(status, sub_status, self.durations):
             self._start_timer(s, case, kind, at, delay)
+        # service levels: the clocks this move pauses, resumes or fulfils (sla.py)
+        self._sla(s, case, at, actor, SlaChange(status=(previous[0], status.value),
+                                                public_reply=bool(question) and "asked_outside" not in data))
         if status is Status.AWAITING_CONFIRMATION:
             days = self.durations.awaiting_confirmation_close.days
             self._outbox(

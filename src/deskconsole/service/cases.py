@@ -24,6 +24,7 @@ from deskconsole.domain.lifecycle import (
     check_move,
     parse_enum,
 )
+from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
@@ -141,6 +142,7 @@ class CasesMixin(ServiceBase):
                     queue=None if analyst else "team",
                 ),
             ])
+            self._sla(s, case, when, actor or _customer_actor(case), SlaChange(opened=True))
             batch = self._batch
             if batch is not None and batch.light:
                 return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]  # a light batch's brief
@@ -250,6 +252,7 @@ class CasesMixin(ServiceBase):
             self._event(s, case, "assigned", "router", now,
                         assignee=analyst.name if analyst else None, queue=None if analyst else "team")
             self._event(s, source, "cloned", agent.name, now, clone=case.id)
+            self._sla(s, case, now, agent.name, SlaChange(opened=True))
             return self._case_view(s, case)
 
     def assign(
@@ -319,6 +322,7 @@ class CasesMixin(ServiceBase):
             if not internal:
                 self._outbox(s, case, event, "comment", _customer_address(case),
                              f"[case {case.id}] {case.title[:120]}", body)
+                self._sla(s, case, now, agent.name, SlaChange(public_reply=True))
             return self._case_view(s, case)
 
     # ---------------------------------------------------------- customer events
@@ -344,6 +348,7 @@ class CasesMixin(ServiceBase):
                     f"case {case.id} is closed: the reply is kept on its timeline; clone it to start new work"
                 )
             self._event(s, case, "customer_replied", who, when, body=body, **extra)
+            self._sla(s, case, when, who, SlaChange(customer_reply=True))
             if channel == "phone" and case.attention and case.attention.startswith("chase"):
                 case.attention = None
             target = REPLY_TARGET.get(Status(case.status))

@@ -18,6 +18,7 @@ from deskconsole.domain.lifecycle import (
     parse_enum,
     raise_priority,
 )
+from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.service.base import ServiceBase
@@ -187,6 +188,7 @@ class EscalationsMixin(ServiceBase):
                     self._event(s, case, "priority_changed", manager.name, now,
                                 **{"from": case.priority, "to": new_priority.value})
                 case.priority = new_priority
+                self._sla(s, case, now, manager.name, SlaChange(priority=True))
                 self._start_timer(s, case, TimerKind.STATUS_UPDATE, now, self.durations.escalation_status_update)
                 self._outbox(
                     s, case, event, "escalation_approved", _customer_address(case),
@@ -277,6 +279,7 @@ class EscalationsMixin(ServiceBase):
             if restored != previous:
                 self._event(s, case, "priority_changed", agent.name, now, **{"from": previous, "to": restored})
             case.priority = restored
+            self._sla(s, case, now, agent.name, SlaChange(priority=True))
             if case.attention == "daily escalation status update due":
                 case.attention = None
             self._outbox(s, case, event, "de_escalated", _customer_address(case),

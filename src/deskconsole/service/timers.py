@@ -350,6 +350,8 @@ class TimersMixin(ServiceBase):
             self._outbox(
                 s, case, event, "followup", _customer_address(case), *self._followup_message(case.id, case.title)
             )
+        elif kind in (TimerKind.SLA_WARNING, TimerKind.SLA_BREACH):
+            self._fire_sla(s, case, kind, due, stamp)  # service levels (sla.py)
         elif kind is TimerKind.STATUS_UPDATE:
             esc = self._open_escalation(s, case.id)
             event = self._event(s, case, "timer_fired", "timer", due, **stamp)

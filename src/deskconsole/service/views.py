@@ -199,6 +199,7 @@ class ViewsMixin(ServiceBase):
             articles=[self._article_view(a) for a in articles],
             events=[_event_view(e) for e in rows],
             language=case.language,
+            sla=self._sla_view(s, case),
         )
 
 

@@ -106,6 +106,11 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     ],
     # attachments, once per content hash; never changed
     "mail_attachment": [("INSERT", None, EVERYONE)],
+    # service levels (migration 0007): the desk's calendars and policies, loaded by supervisors (and
+    # the administrator, the owner); each case's metric events, appended by the service's actions
+    "sla_desk": [("INSERT", None, ("supervisor",)),
+                 ("UPDATE", ("document", "version", "loaded_at", "loaded_by"), ("supervisor",))],
+    "sla_metric": [("INSERT", None, EVERYONE)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
@@ -133,6 +138,10 @@ POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
             f"{_IS_AGENT} AND state = 'approved'",
             f"{_IS_AGENT} AND (state = 'approved' OR (state = 'de_escalated' AND engineer = {_AGENT}))",
         ),
+    },
+    "sla_desk": {
+        "INSERT": (None, f"{_ROLE} = 'supervisor'"),
+        "UPDATE": (f"{_ROLE} = 'supervisor'", f"{_ROLE} = 'supervisor'"),
     },
     "agent": {
         "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor') AND login IS NULL"),

@@ -246,3 +246,40 @@ class MailAttachment(SQLModel, table=True):
 Index("ix_outbox_message_id", col(Outbox.message_id))
 # A new e-mail sender's customer is looked up by their address on earlier cases, newest first.
 Index("ix_case_contact_id", col(Case.contact), col(Case.id))
+
+
+# --- service levels (deskconsole.service.sla; migration 0007) -------------------------------------
+
+class SlaDesk(SQLModel, table=True):
+    """The desk's calendars and policies (domain/sla.py DeskSla.to_dict() as JSON): one row, id 1,
+    replaced whole by `sla load`."""
+
+    __tablename__ = "sla_desk"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    version: int = 1
+    loaded_at: datetime
+    loaded_by: str | None = Field(default=None, max_length=64)
+
+
+class SlaMetric(SQLModel, table=True):
+    """A case's service-level metric events, append-only: per target (first_response,
+    next_response, resolution) its start, pause, resume, fulfil, breach, policy and reopen
+    (domain/sla.py MetricEvent), and `warning` when its warning timer fired."""
+
+    __tablename__ = "sla_metric"
+    __table_args__ = (
+        Index("ix_sla_metric_case", "case_id", "id"),
+        Index("ix_sla_metric_kind_at", "kind", "at"),  # reports, and cases with a breached target
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id")
+    target: str = Field(max_length=20)
+    kind: str = Field(max_length=12)
+    at: datetime
+    seconds: int | None = None  # the target, in business seconds (start, policy)
+    calendar: str | None = Field(default=None, max_length=64)
+    warning: float | None = None
+    used: int | None = None  # business seconds used until then (pause, fulfil, policy)

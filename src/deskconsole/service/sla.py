@@ -1,0 +1,385 @@
+"""Service levels: the desk's calendars and policies (`sla load`, `sla show`), each case's targets
+recorded as metric events, their warning and breach timers, and what a case's view shows of them.
+
+The rules are the domain's (domain/sla.py, domain/calendar.py); this module stores them:
+
+- `sla_desk` holds the desk's policy document (DeskSla.to_dict() as JSON), one row replaced whole
+  by `load_sla` in one transaction; a bad file is refused whole before anything is written.
+- `sla_metric` holds every case's metric events per target, append-only; each start, pause,
+  resume, fulfil, breach, policy change and reopen is also an audit event on the case's timeline
+  (`sla_started`, `sla_paused`, … with the target named in its data).
+- The case actions tell `_sla` what happened (SlaChange: opened, a status change, a public reply,
+  a customer reply, a priority change): the ONE place that turns actions into metric events and
+  re-arms the case's `sla_warning` and `sla_breach` timers (the one timer table; due instants
+  computed in business time). With no policy document loaded it does nothing and reads nothing
+  (the service re-checks for a newly loaded document every DESK_RECHECK_SECONDS).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlmodel import Session
+
+from deskconsole.domain.calendar import format_business_time
+from deskconsole.domain.clock import format_time, to_utc
+from deskconsole.domain.errors import PermissionDenied
+from deskconsole.domain.lifecycle import Role, Status
+from deskconsole.domain.sla import (
+    TARGETS,
+    DeskSla,
+    MetricEvent,
+    MetricKind,
+    SlaChange,
+    SlaFileError,
+    TargetStatus,
+    applies,
+    evaluate,
+    load_toml,
+    policy_change_event,
+    record,
+    sla_json,
+    start_event,
+    status_events,
+)
+from deskconsole.domain.timers import TimerKind, TimerState
+from deskconsole.service.base import ServiceBase
+from deskconsole.service.records import (
+    _INSERT_TIMER,
+    _PENDING_TIMERS,
+    AnyCase,
+    CaseRecord,
+    _db,
+    _db_time,
+    _pending_timers,
+    clean_text,
+)
+from deskconsole.store.models import Case, SlaDesk, SlaMetric
+
+SLA_TIMERS = frozenset({TimerKind.SLA_WARNING, TimerKind.SLA_BREACH})
+WARNED = "warning"  # a sla_metric kind of the service's own: the target's warning timer fired
+DESK_RECHECK_SECONDS = 5.0  # how long a Service trusts "no policy document loaded" without reading
+MAX_CALENDAR_NAME = 64
+# The audit event of each metric event (its data names the target).
+AUDIT_KIND = {
+    MetricKind.START: "sla_started",
+    MetricKind.PAUSE: "sla_paused",
+    MetricKind.RESUME: "sla_resumed",
+    MetricKind.FULFIL: "sla_fulfilled",
+    MetricKind.BREACH: "sla_breached",
+    MetricKind.POLICY: "sla_policy_changed",
+    MetricKind.REOPEN: "sla_reopened",
+}
+_DESK_KEY = "deskconsole_sla_desk"  # the session.info key of the desk read in this transaction
+
+_DESK_T = SlaDesk.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
+_METRIC_T = SlaMetric.__table__  # type: ignore[attr-defined]  # (above)
+_CASE_T = Case.__table__  # type: ignore[attr-defined]  # (above)
+_DESK_ROW = select(_DESK_T.c.document, _DESK_T.c.version).where(_DESK_T.c.id == bindparam("desk_id"))
+_INSERT_METRIC = insert(_METRIC_T)
+_METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id, id) index
+    select(_METRIC_T.c.target, _METRIC_T.c.kind, _METRIC_T.c.at, _METRIC_T.c.seconds, _METRIC_T.c.calendar,
+           _METRIC_T.c.warning, _METRIC_T.c.used)
+    .where(_METRIC_T.c.case_id == bindparam("case_id"))
+    .order_by(_METRIC_T.c.id)
+)
+DESK_ID = 1
+TARGET_WORDS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
+
+
+@dataclass
+class _History:
+    """A case's metric events per target, oldest first, and when each target's warning fired."""
+
+    events: dict[str, list[MetricEvent]] = field(default_factory=lambda: {k: [] for k in TARGETS})
+    warned: dict[str, list[datetime]] = field(default_factory=lambda: {k: [] for k in TARGETS})
+
+    def warned_this_cycle(self, kind: str) -> bool:
+        """Whether the warning fired since the target last started, moved to a policy or reopened."""
+        begun = [e.at for e in self.events[kind]
+                 if e.kind in (MetricKind.START, MetricKind.POLICY, MetricKind.REOPEN)]
+        return bool(begun) and any(at >= begun[-1] for at in self.warned[kind])
+
+    def promise(self, kind: str) -> MetricEvent | None:
+        """The latest start or policy event of a target: what it is promised now."""
+        return next((e for e in reversed(self.events[kind])
+                     if e.kind in (MetricKind.START, MetricKind.POLICY)), None)
+
+
+@dataclass(frozen=True)
+class SlaLoaded:
+    """What `load_sla` did: the desk now loaded and how many open cases' targets it moved."""
+
+    desk: DeskSla
+    moved: int
+
+
+class SlaMixin(ServiceBase):
+    """Service levels: the desk's policies, the cases' targets and their timers."""
+
+    # (monotonic time read, the document's version or None when none is loaded, the desk)
+    _sla_cache: tuple[float, int | None, DeskSla | None] | None = None
+
+    # ------------------------------------------------------------------ the desk's policies
+    def load_sla(self, text: str, *, actor: str | None) -> SlaLoaded:
+        """Replace the desk's calendars and policies with a policy file's (supervisors; on
+        PostgreSQL also the administrator). A bad file is refused whole with its line and
+        reason, and nothing changes. Open cases' running and paused targets move to the new
+        policies, keeping the business time they used."""
+        text = clean_text(text, "policy file", required=True)
+        desk = load_toml(text)
+        for name in desk.calendars:
+            if len(name) > MAX_CALENDAR_NAME:
+                raise SlaFileError(f"a calendar name is at most {MAX_CALENDAR_NAME} characters: {name[:80]!r}")
+        document = json.dumps(desk.to_dict(), sort_keys=True)
+        with self._tx() as s:
+            loader = self._sla_loader(s, actor)
+            now = self.now()
+            old = self._sla_desk(s)
+            db = _db(s)
+            row = db.first(_DESK_ROW, {"desk_id": DESK_ID})
+            version = 1 if row is None else int(row["version"]) + 1
+            values = {"document": document, "version": version, "loaded_at": _db_time(now), "loaded_by": loader}
+            if row is None:
+                s.execute(insert(_DESK_T).values(id=DESK_ID, **values))
+            else:
+                s.execute(update(_DESK_T).where(_DESK_T.c.id == DESK_ID).values(**values))
+            s.info[_DESK_KEY] = desk
+            moved = self._sla_reload(s, old, desk, now, loader or "administrator")
+        self._sla_cache = (time.monotonic(), version, desk)
+        return SlaLoaded(desk, moved)
+
+    def sla_desk(self) -> DeskSla | None:
+        """The desk's calendars and policies; None when none were ever loaded."""
+        self._sla_cache = None  # (read afresh: `sla show` shows what is stored)
+        with self._read() as s:
+            return self._sla_desk(s)
+
+    def _sla_loader(self, s: Session, actor: str | None) -> str | None:
+        """Who loads policies: a supervisor; on PostgreSQL the administrator too (acting as no agent)."""
+        who = self.login_identity()
+        if who is not None and who.admin:
+            from sqlmodel import select as orm_select
+
+            from deskconsole.store.models import Agent
+
+            agent = s.exec(orm_select(Agent).where(Agent.name == actor)).first() if actor else None
+            if agent is None:
+                return None  # the administrator, as itself
+        agent = self._me(s, actor)
+        if agent.role != Role.SUPERVISOR:
+            raise PermissionDenied(f"{agent.name} is {'an' if agent.role[0] in 'aeiou' else 'a'} {agent.role}: "
+                                   "only a supervisor or the administrator may load service-level policies")
+        return agent.name
+
+    def _sla_desk(self, s: Session) -> DeskSla | None:
+        """The desk's policies as this transaction sees them (read once per transaction); None,
+        without reading, while this Service saw none loaded less than DESK_RECHECK_SECONDS ago."""
+        if _DESK_KEY in s.info:
+            found: DeskSla | None = s.info[_DESK_KEY]
+            return found
+        cached = self._sla_cache
+        desk: DeskSla | None
+        if cached is not None and cached[1] is None and time.monotonic() - cached[0] < DESK_RECHECK_SECONDS:
+            desk = None
+        else:
+            row = _db(s).first(_DESK_ROW, {"desk_id": DESK_ID})
+            if row is None:
+                desk, version = None, None
+            else:
+                version = int(row["version"])
+                desk = cached[2] if cached is not None and cached[1] == version else \
+                    DeskSla.from_dict(json.loads(row["document"]))
+            self._sla_cache = (time.monotonic(), version, desk)
+        s.info[_DESK_KEY] = desk
+        return desk
+
+    def _sla_reload(self, s: Session, old: DeskSla | None, new: DeskSla, at: datetime, actor: str) -> int:
+        """Move the open targets of every open case to the newly loaded policies (used time kept,
+        measured on the calendars it ran on); returns how many cases changed."""
+        case_ids = [r[0] for r in s.execute(
+            select(_METRIC_T.c.case_id).distinct()
+            .join(_CASE_T, _CASE_T.c.id == _METRIC_T.c.case_id)
+            .where(_CASE_T.c.status != Status.CLOSED.value)
+            .order_by(_METRIC_T.c.case_id)
+        ).all()]
+        before = old.calendars if old is not None else new.calendars
+        moved = 0
+        for case_id in case_ids:
+            case = self._case(s, case_id)
+            history = self._sla_history(s, case.id)
+            wanted = []
+            for kind in TARGETS:
+                event = policy_change_event(history.events[kind], new, str(case.priority), kind, at)
+                if event is None:
+                    continue
+                promised = history.promise(kind)
+                same = promised is not None and (promised.target, promised.calendar, promised.warning) == (
+                    event.target, event.calendar, event.warning)
+                if same and before.get(event.calendar or "") == new.calendars.get(event.calendar or ""):
+                    continue  # the same promise on the same calendar: nothing to move
+                measured = evaluate(history.events[kind], before, at)
+                wanted.append((kind, replace(event, used=measured.used if measured is not None else event.used)))
+            if self._sla_write(s, case, new, history, wanted, actor, reason="policies loaded"):
+                self._sla_arm(s, case, new, history, at)
+                moved += 1
+        return moved
+
+    # ------------------------------------------------------------------ the one hook
+    def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange) -> None:
+        """Record what an action means for the case's service-level targets and re-arm their timers.
+
+        Every case action that matters calls this (ServiceBase._enter for status changes; opening,
+        public replies, customer replies and priority changes where they happen). Nothing is read
+        or written while no policy document is loaded."""
+        desk = self._sla_desk(s)
+        if desk is None:
+            return
+        priority = str(case.priority)
+        history = self._sla_history(s, case.id)
+        wanted: list[tuple[str, MetricEvent]] = []
+        if change.opened:
+            wanted += [(k, e) for k in ("first_response", "resolution")
+                       if (e := start_event(desk, priority, k, at)) is not None]
+        if change.customer_reply:
+            wanted += [(k, e) for k in ("next_response",) if (e := start_event(desk, priority, k, at)) is not None]
+        if change.public_reply:
+            wanted += [(k, MetricEvent(MetricKind.FULFIL, at)) for k in ("first_response", "next_response")]
+        if change.status is not None:
+            old, new = change.status
+            if new == Status.CLOSED:  # closing stops every clock still running (no outcome of its own)
+                wanted += [(k, MetricEvent(MetricKind.PAUSE, at)) for k in TARGETS]
+            else:
+                wanted += list(status_events(old, new, at).items())
+        if change.priority:
+            wanted += [(k, e) for k in TARGETS
+                       if (e := policy_change_event(history.events[k], desk, priority, k, at)) is not None]
+        if self._sla_write(s, case, desk, history, wanted, actor):
+            self._sla_arm(s, case, desk, history, at)
+
+    def _sla_history(self, s: Session, case_id: int) -> _History:
+        history = _History()
+        for target, kind, at, seconds, calendar, warning, used in _db(s).all(_METRICS_OF_CASE, {"case_id": case_id}):
+            if target not in history.events:
+                continue
+            if kind == WARNED:
+                history.warned[target].append(to_utc(at))
+            else:
+                history.events[target].append(MetricEvent(MetricKind(kind), to_utc(at), seconds, calendar, warning,
+                                                          used))
+        return history
+
+    def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: _History,
+                   wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
+        """Store each wanted event that changes its target (and its audit event); whether any did."""
+        db = _db(s)
+        written = False
+        for kind, wanted_event in wanted:
+            events = history.events[kind]
+            if not applies(events, wanted_event, desk.calendars):
+                continue
+            event = record(events, wanted_event, desk.calendars)
+            db.insert(_INSERT_METRIC, {
+                "case_id": case.id, "target": kind, "kind": event.kind.value, "at": _db_time(event.at),
+                "seconds": event.target, "calendar": event.calendar, "warning": event.warning, "used": event.used,
+            })
+            details = {k: v for k, v in (("seconds", event.target), ("calendar", event.calendar),
+                                          ("used", event.used)) if v is not None}
+            if event.kind is MetricKind.POLICY and event.target is None:
+                details["withdrawn"] = True
+            self._event(s, case, AUDIT_KIND[event.kind], actor, event.at, target=kind, **details, **data)
+            events.append(event)
+            written = True
+        return written
+
+    def _sla_arm(self, s: Session, case: Any, desk: DeskSla, history: _History, at: datetime) -> None:
+        """Keep one pending sla_warning and one sla_breach timer per case, due at the soonest
+        warning and breach of its targets (none while every target is paused, met or done)."""
+        want: dict[TimerKind, datetime] = {}
+        for kind in TARGETS:
+            state = evaluate(history.events[kind], desk.calendars, at)
+            if state is None:
+                continue
+            if state.breach_due is not None:
+                due = min(state.breach_due, want.get(TimerKind.SLA_BREACH, state.breach_due))
+                want[TimerKind.SLA_BREACH] = due
+            if state.state is TargetStatus.RUNNING and state.warning_due is not None \
+                    and not history.warned_this_cycle(kind):
+                due = min(state.warning_due, want.get(TimerKind.SLA_WARNING, state.warning_due))
+                want[TimerKind.SLA_WARNING] = due
+        db = _db(s)
+        pending = _pending_timers(s).get(case.id)
+        if pending is None:
+            pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
+        have = [(TimerKind(kind), to_utc(due)) for _, due, kind in pending if kind in SLA_TIMERS]
+        if sorted(have) == sorted(want.items()):
+            return
+        if have:
+            self._cancel_timers(s, case, SLA_TIMERS, at)
+        _pending_timers(s).pop(case.id, None)
+        for kind, due in sorted(want.items()):
+            db.insert(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
+                                      "started_at": _db_time(at), "due_at": _db_time(due)})
+
+    # ------------------------------------------------------------------ the timers firing
+    def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime, stamp: dict[str, str]) -> None:
+        """A claimed sla_warning or sla_breach timer: warn of, or breach, each target due by then
+        (as of the timer's due instant), tell the manager of a breach, and re-arm."""
+        desk = self._sla_desk(s) or DeskSla()
+        history = self._sla_history(s, case.id)
+        hits: list[tuple[str, datetime]] = []
+        for target in TARGETS:
+            state = evaluate(history.events[target], desk.calendars, due)
+            if state is None:
+                continue
+            if kind is TimerKind.SLA_BREACH and state.breach_due is not None and state.breach_due <= due \
+                    and not state.breach_recorded:
+                hits.append((target, state.breach_due))
+            elif kind is TimerKind.SLA_WARNING and state.state is TargetStatus.RUNNING \
+                    and state.warning_due is not None and state.warning_due <= due \
+                    and not history.warned_this_cycle(target):
+                hits.append((target, state.warning_due))
+        event = self._event(s, case, "timer_fired", "timer", due, **stamp, targets=[t for t, _ in hits])
+        if kind is TimerKind.SLA_WARNING:
+            for target, _ in hits:
+                _db(s).insert(_INSERT_METRIC, {"case_id": case.id, "target": target, "kind": WARNED,
+                                               "at": _db_time(due), "seconds": None, "calendar": None,
+                                               "warning": None, "used": None})
+                history.warned[target].append(due)
+        elif hits:
+            self._sla_write(s, case, desk, history, [(t, MetricEvent(MetricKind.BREACH, at)) for t, at in hits],
+                            "timer")
+            names = " and ".join(TARGET_WORDS[t] for t, _ in hits)
+            assignee = self._assignee_name(s, case)
+            self._outbox(
+                s, case, event, "sla_breach", self._manager_for(s, case),
+                f"[case {case.id}] Service level breached: {names}",
+                f"Case {case.id} ({case.title}) for {case.customer}, {case.priority}, breached its {names} target "
+                f"at {format_time(hits[0][1])}. It is "
+                + (f"assigned to {assignee}." if assignee else "unassigned, in the team queue."),
+            )
+        self._sla_arm(s, case, desk, history, due)
+
+    # ------------------------------------------------------------------ what views show
+    def _sla_view(self, s: Session, case: AnyCase) -> dict[str, Any]:
+        """`case show --json`'s "sla": each target null or {"due", "state", "used", "target"}."""
+        desk = self._sla_desk(s)
+        if desk is None:
+            return dict.fromkeys(TARGETS)
+        return sla_json(self._sla_history(s, case.id if case.id is not None else 0).events, desk.calendars,
+                        self.now())
+
+
+def describe_target(state: dict[str, Any] | None) -> str | None:
+    """A target of `case show` in words (without its time left, which the front end adds)."""
+    if state is None:
+        return None
+    used, target = state["used"], state["target"]
+    return f"{state['state']}, {format_business_time(used)} of {format_business_time(target)} used"
+
