@@ -59,6 +59,11 @@ def cmd_case_show(ctx: Context) -> int:
         fields.append(("attention", case.attention))
     for t in case.timers:
         fields.append((t.kind.replace("_", "-"), countdown(ctx, t.due)))
+    for target, state in (case.sla or {}).items():  # service levels (cli/sla.py)
+        if state is not None:
+            from deskconsole.cli.sla import target_line
+
+            fields.append((f"sla {target.replace('_', ' ')}", target_line(ctx, state)))
     if case.engineering_ref:
         fields.append(("engineering", case.engineering_ref))
     if case.cloned_from:
@@ -121,6 +126,8 @@ def _event_detail(e: Any) -> str:
         return f"{d.get('timer')} (due {d.get('due', '')[:19]})"
     if e.kind == "priority_changed":
         return f"{d.get('from')} → {d.get('to')}"
+    if e.kind.startswith("sla_") and d.get("target"):  # service levels: the target named
+        return str(d["target"]).replace("_", " ")
     if e.kind == "survey_answered":
         return f"score {d.get('score')}"
     if e.kind.endswith("_logged") and d.get("reference"):

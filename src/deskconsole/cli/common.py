@@ -21,6 +21,7 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.text import visible
 from deskconsole.domain.timers import TimerKind
+from deskconsole.cli.sla import register as register_sla
 from deskconsole.mail.cli import register as register_mail
 from deskconsole.settings import Settings
 
@@ -267,6 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     top.leaf("tick", _cmd("cmd_tick"), "fire every timer due now, once; one JSON line per fired timer")
     add_deliver_command(top.sub, [top.common]).set_defaults(func=_cmd("cmd_deliver"))
     register_mail(top.sub, [top.common])
+    register_sla(top.sub, [top.common])
 
     case = top.group("case", "work on cases")
     p = case.leaf("list", _cmd("cmd_case_list"), "matching cases, oldest first")

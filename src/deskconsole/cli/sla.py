@@ -1,0 +1,95 @@
+"""`deskconsole sla load FILE` and `sla show [--json]`: the desk's calendars and service-level policies.
+
+Registered by cli/common.py; the service does the work (service/sla.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deskconsole.cli.common import Context
+
+MAX_FILE = 1_000_000  # characters: a policy file is a few dozen lines
+
+
+def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
+    """Add the `sla` command group to the CLI's subparsers; its parser is returned."""
+    text = "service levels: the desk's calendars and policies"
+    group = subparsers.add_parser("sla", help=text, description=text.capitalize() + ".")
+    group.set_defaults(func=None, group_parser=group)
+    sub = group.add_subparsers(title="commands", dest="sla_command", metavar="COMMAND")
+    p = sub.add_parser("load", parents=list(parents),
+                       help="replace the desk's calendars and policies with a TOML file (supervisors, administrator)",
+                       description="Replace the desk's calendars and policies with a TOML file ([calendars.NAME] "
+                       "timezone, hours, holidays, dates; [policies.P1..P4] calendar, first_response, next_response, "
+                       "resolution, warning). A bad file is refused whole with its line and reason.")
+    p.add_argument("file", metavar="FILE", help="the policy file ('-': standard input)")
+    p.set_defaults(func=cmd_sla_load)
+    p = sub.add_parser("show", parents=list(parents), help="the desk's calendars and policies",
+                       description="The desk's calendars and policies as loaded.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sla_show)
+    return group
+
+
+def _read(path: str) -> str:
+    import sys
+
+    from deskconsole.domain.errors import InvalidInput
+
+    try:
+        if path == "-":
+            text = sys.stdin.read(MAX_FILE + 1)
+        else:
+            with open(path, encoding="utf-8") as handle:
+                text = handle.read(MAX_FILE + 1)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not UTF-8 text (a policy file is TOML)") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(text) > MAX_FILE:
+        raise InvalidInput(f"{path}: too long for a policy file (more than {MAX_FILE:,} characters)")
+    return text
+
+
+def cmd_sla_load(ctx: Context) -> int:
+    text = _read(ctx.args.file)
+    loaded = ctx.service.load_sla(text, actor=ctx.user)
+    desk = loaded.desk
+    calendars = len(desk.calendars) - 1  # (24x7 is built in)
+    ctx.out.line(f"loaded {calendars} calendar{'s' if calendars != 1 else ''} and "
+                 f"{len(desk.policies)} polic{'ies' if len(desk.policies) != 1 else 'y'}; "
+                 f"{loaded.moved} open case{'s' if loaded.moved != 1 else ''} moved to the new policies")
+    return 0
+
+
+def cmd_sla_show(ctx: Context) -> int:
+    from deskconsole.cli.common import safe_block
+
+    desk = ctx.service.sla_desk()
+    if ctx.args.json:
+        ctx.out.json({"loaded": desk is not None, **(desk.to_dict() if desk is not None else
+                                                       {"warning": None, "calendars": {}, "policies": {}})})
+        return 0
+    if desk is None:
+        ctx.out.line("no service-level policies loaded: cases have no targets (deskconsole sla load FILE)")
+        return 0
+    ctx.out.out.write(safe_block(desk.show()))
+    return 0
+
+
+def target_line(ctx: Context, state: dict[str, Any]) -> str:
+    """One target of `case show`: its state, the business time used of its target, and for a
+    running target when it is due with the time left."""
+    from deskconsole.cli.common import countdown, when
+    from deskconsole.domain.calendar import format_business_time
+    from deskconsole.domain.clock import parse_time
+
+    text = f"{state['state']} · {format_business_time(state['used'])} of {format_business_time(state['target'])} used"
+    if state["due"] is not None:
+        due = parse_time(state["due"])
+        text += f" · due {countdown(ctx, due)}" if state["state"] == "running" else f" · at {when(due)}"
+    return text
