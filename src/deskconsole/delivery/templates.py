@@ -30,7 +30,7 @@ CUSTOMER_KINDS = frozenset({
     "awaiting_confirmation", "question", "reminder", "survey", "followup", "comment", "status_update",
     "escalation_approved", "de_escalated", "defect_logged", "enhancement_logged",
 })
-STAFF_KINDS = frozenset({"escalation_requested", "escalation_denied", "status_update_due"})
+STAFF_KINDS = frozenset({"escalation_requested", "escalation_denied", "status_update_due", "sla_breach"})
 
 _SPACE = re.compile(r"\s+")
 
@@ -287,6 +287,11 @@ _STAFF: dict[str, _Tpl] = {
     "status_update_due": _t(
         "[case $case] Daily status update due",
         "Escalated case $case ($title) is due its daily status update to $customer.",
+    ),
+    "sla_breach": _t(  # (the row's body names the targets and when they were breached: service/sla.py)
+        "[case $case] Service level breached: $title",
+        "@body",
+        "See it with: deskconsole case show $case",
     ),
 }
 

@@ -265,7 +265,9 @@ class SlaMixin(ServiceBase):
 
     def _sla_history(self, s: Session, case_id: int) -> _History:
         history = _History()
-        for target, kind, at, seconds, calendar, warning, used in _db(s).all(_METRICS_OF_CASE, {"case_id": case_id}):
+        # (through the session, not a prepared statement: those have no result processor for a float)
+        rows = s.execute(_METRICS_OF_CASE, {"case_id": case_id}).all()
+        for target, kind, at, seconds, calendar, warning, used in rows:
             if target not in history.events:
                 continue
             if kind == WARNED:
@@ -317,15 +319,17 @@ class SlaMixin(ServiceBase):
         pending = _pending_timers(s).get(case.id)
         if pending is None:
             pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
-        have = [(TimerKind(kind), to_utc(due)) for _, due, kind in pending if kind in SLA_TIMERS]
-        if sorted(have) == sorted(want.items()):
-            return
-        if have:
-            self._cancel_timers(s, case, SLA_TIMERS, at)
-        _pending_timers(s).pop(case.id, None)
-        for kind, due in sorted(want.items()):
-            db.insert(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
-                                      "started_at": _db_time(at), "due_at": _db_time(due)})
+        for kind in sorted(SLA_TIMERS):
+            have = [to_utc(due) for _, due, pending_kind in pending if pending_kind == kind]
+            due = want.get(kind)
+            if have == ([due] if due is not None else []):
+                continue  # armed as it should be
+            if have:
+                self._cancel_timers(s, case, frozenset({kind}), at)
+            _pending_timers(s).pop(case.id, None)
+            if due is not None:
+                db.insert(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
+                                          "started_at": _db_time(at), "due_at": _db_time(due)})
 
     # ------------------------------------------------------------------ the timers firing
     def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime, stamp: dict[str, str]) -> None:
