@@ -21,7 +21,6 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.text import visible
 from deskconsole.domain.timers import TimerKind
-from deskconsole.cli.sla import register as register_sla
 from deskconsole.mail.cli import register as register_mail
 from deskconsole.settings import Settings
 
@@ -268,7 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
     top.leaf("tick", _cmd("cmd_tick"), "fire every timer due now, once; one JSON line per fired timer")
     add_deliver_command(top.sub, [top.common]).set_defaults(func=_cmd("cmd_deliver"))
     register_mail(top.sub, [top.common])
-    register_sla(top.sub, [top.common])
+
+    sla = top.group("sla", "service levels: the desk's calendars and policies")
+    p = sla.leaf("load", _cmd("cmd_sla_load"),
+                 "replace the desk's calendars and policies with a TOML file (supervisors, administrator)",
+                 epilog="[calendars.NAME] timezone, hours, holidays, dates; [policies.P1..P4] calendar, "
+                 "first_response, next_response, resolution, warning. A bad file is refused whole with its "
+                 "line and reason.")
+    p.add_argument("file", metavar="FILE", help="the policy file ('-': standard input)")
+    p = sla.leaf("show", _cmd("cmd_sla_show"), "the desk's calendars and policies")
+    p.add_argument("--json", action="store_true")
 
     case = top.group("case", "work on cases")
     p = case.leaf("list", _cmd("cmd_case_list"), "matching cases, oldest first")
@@ -470,6 +478,7 @@ COMMANDS = {
     "survey": ("cmd_survey_answer", "cmd_survey_summary"),
     "kb": ("cmd_kb_search", "cmd_kb_add", "cmd_kb_link"),
     "db": ("cmd_db_version", "cmd_db_upgrade"),
+    "sla": ("cmd_sla_load", "cmd_sla_show"),
 }
 MODULE_OF = {name: module for module, names in COMMANDS.items() for name in names}
 

@@ -1,38 +1,16 @@
 """`deskconsole sla load FILE` and `sla show [--json]`: the desk's calendars and service-level policies.
 
-Registered by cli/common.py; the service does the work (service/sla.py).
+The parser is built in cli/common.py; the service does the work (service/sla.py).
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from deskconsole.cli.common import Context
 
 MAX_FILE = 1_000_000  # characters: a policy file is a few dozen lines
-
-
-def register(subparsers: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> argparse.ArgumentParser:
-    """Add the `sla` command group to the CLI's subparsers; its parser is returned."""
-    text = "service levels: the desk's calendars and policies"
-    group = subparsers.add_parser("sla", help=text, description=text.capitalize() + ".")
-    group.set_defaults(func=None, group_parser=group)
-    sub = group.add_subparsers(title="commands", dest="sla_command", metavar="COMMAND")
-    p = sub.add_parser("load", parents=list(parents),
-                       help="replace the desk's calendars and policies with a TOML file (supervisors, administrator)",
-                       description="Replace the desk's calendars and policies with a TOML file ([calendars.NAME] "
-                       "timezone, hours, holidays, dates; [policies.P1..P4] calendar, first_response, next_response, "
-                       "resolution, warning). A bad file is refused whole with its line and reason.")
-    p.add_argument("file", metavar="FILE", help="the policy file ('-': standard input)")
-    p.set_defaults(func=cmd_sla_load)
-    p = sub.add_parser("show", parents=list(parents), help="the desk's calendars and policies",
-                       description="The desk's calendars and policies as loaded.")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_sla_show)
-    return group
 
 
 def _read(path: str) -> str:

@@ -291,11 +291,11 @@ class SlaMixin(ServiceBase):
                 "case_id": case.id, "target": kind, "kind": event.kind.value, "at": _db_time(event.at),
                 "seconds": event.target, "calendar": event.calendar, "warning": event.warning, "used": event.used,
             })
-            details = {k: v for k, v in (("seconds", event.target), ("calendar", event.calendar),
+            details: dict[str, Any] = {k: v for k, v in (("seconds", event.target), ("calendar", event.calendar),
                                           ("used", event.used)) if v is not None}
             if event.kind is MetricKind.POLICY and event.target is None:
                 details["withdrawn"] = True
-            self._event(s, case, AUDIT_KIND[event.kind], actor, event.at, target=kind, **details, **data)
+            self._event(s, case, AUDIT_KIND[event.kind], actor, event.at, None, target=kind, **details, **data)
             events.append(event)
             written = True
         return written
@@ -321,15 +321,15 @@ class SlaMixin(ServiceBase):
             pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
         for kind in sorted(SLA_TIMERS):
             have = [to_utc(due) for _, due, pending_kind in pending if pending_kind == kind]
-            due = want.get(kind)
-            if have == ([due] if due is not None else []):
+            wanted_due = want.get(kind)
+            if have == ([wanted_due] if wanted_due is not None else []):
                 continue  # armed as it should be
             if have:
                 self._cancel_timers(s, case, frozenset({kind}), at)
             _pending_timers(s).pop(case.id, None)
-            if due is not None:
+            if wanted_due is not None:
                 db.insert(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
-                                          "started_at": _db_time(at), "due_at": _db_time(due)})
+                                          "started_at": _db_time(at), "due_at": _db_time(wanted_due)})
 
     # ------------------------------------------------------------------ the timers firing
     def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime, stamp: dict[str, str]) -> None:
