@@ -109,3 +109,18 @@ def test_on_postgresql_supervisors_and_the_administrator_load_and_analysts_canno
         assert conn.execute("SELECT count(*) FROM sla_metric WHERE case_id = %s", (case,)).fetchone()[0] == 2
         with pytest.raises(errors.InsufficientPrivilege):
             conn.execute("DELETE FROM sla_metric")
+
+
+def test_report_sla_as_text_json_and_csv(desk, policy_file) -> None:  # noqa: F811
+    desk.ok("sla", "load", str(policy_file), user="boss", now=MON_10)
+    case = desk.ingest(opened(), now=MON_10).lines()[0]["case"]
+    desk.ok("tick", now="2026-11-30T18:00:00Z")
+    assert desk.ok("report", "sla", "--json", now="2026-11-30T18:00:00Z").json() == [
+        {"group": "desk", "target": "first_response", "met": 0, "breached": 1, "compliance": 0.0}]
+    assert desk.ok("report", "sla", "--csv", "--by", "priority", "--since", "2026-11-30", "--until", "2026-11-30",
+                   ).out == "group,target,met,breached,compliance\nP3,first_response,0,1,0.0\n"
+    assert desk.ok("report", "sla", "--since", "2026-12-01", "--json").json() == []
+    text = desk.ok("report", "sla", "--by", "agent").out.splitlines()
+    assert text[0].split() == ["AGENT", "TARGET", "MET", "BREACHED", "COMPLIANCE"]
+    assert text[1].split() == [desk.show(case)["assignee"], "first_response", "0", "1", "0%"]
+    assert desk("report", "sla", "--by", "weather").code == 2

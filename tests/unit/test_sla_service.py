@@ -289,3 +289,26 @@ def test_two_tickers_fire_one_breach_once(sla, db_url, tmp_path) -> None:
     assert sorted(m.case_id for m in mails) == cases
     assert sorted(t.case_id for t in fired) == cases
     assert all(json.loads(e.data)["target"] == "first_response" for e in events)
+
+
+def test_the_report_counts_targets_met_and_breached_and_breached_cases_are_found(sla) -> None:
+    from datetime import UTC, datetime
+
+    late, quick = open_case(sla), open_case(sla)
+    sla.clock.set("2026-11-30T10:00:00Z")
+    sla.svc.add_note(quick.id, "On it.", actor="alice", internal=False)
+    assert sla.svc.breached_cases() == []
+    sla.clock.set("2026-11-30T17:30:00Z")
+    # the breach is due and nobody ticked: the case counts as breached already
+    assert sla.svc.breached_cases() == [late.id]
+    sla.svc.tick()
+    sla.svc.add_note(late.id, "Sorry, on it now.", actor="alice", internal=False)  # late: not met
+    assert sla.svc.breached_cases() == [late.id]
+    assert sla.svc.sla_report() == [
+        {"group": "desk", "target": "first_response", "met": 1, "breached": 1, "compliance": 50.0}]
+    by_agent = sla.svc.sla_report(by="agent")
+    assert sum(r["met"] + r["breached"] for r in by_agent) == 2
+    assert {r["group"] for r in by_agent} <= {"alice", "bob"}
+    assert sla.svc.sla_report(since=datetime(2026, 12, 1, tzinfo=UTC)) == []
+    with pytest.raises(InvalidInput, match="--by must be one of"):
+        sla.svc.sla_report(by="weather")

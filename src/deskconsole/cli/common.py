@@ -278,6 +278,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sla.leaf("show", _cmd("cmd_sla_show"), "the desk's calendars and policies")
     p.add_argument("--json", action="store_true")
 
+    report = top.group("report", "figures a supervisor reads")
+    p = report.leaf("sla", _cmd("cmd_report_sla"), "service-level compliance per target: met and breached",
+                    epilog="A target counts on the day its outcome happened: met when fulfilled in time, "
+                    "breached when its breach was recorded. Days are UTC.")
+    p.add_argument("--since", type=calendar_date, metavar="D", help="from this day (YYYY-MM-DD)")
+    p.add_argument("--until", type=calendar_date, metavar="D", help="through this day (YYYY-MM-DD)")
+    p.add_argument("--by", choices=["agent", "priority", "customer"])
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true")
+    form.add_argument("--csv", action="store_true")
+
     case = top.group("case", "work on cases")
     p = case.leaf("list", _cmd("cmd_case_list"), "matching cases, oldest first")
     p.add_argument("--status", choices=STATUSES)
@@ -478,7 +489,7 @@ COMMANDS = {
     "survey": ("cmd_survey_answer", "cmd_survey_summary"),
     "kb": ("cmd_kb_search", "cmd_kb_add", "cmd_kb_link"),
     "db": ("cmd_db_version", "cmd_db_upgrade"),
-    "sla": ("cmd_sla_load", "cmd_sla_show"),
+    "sla": ("cmd_sla_load", "cmd_sla_show", "cmd_report_sla"),
 }
 MODULE_OF = {name: module for module, names in COMMANDS.items() for name in names}
 

@@ -29,7 +29,7 @@ from sqlmodel import Session
 
 from deskconsole.domain.calendar import format_business_time
 from deskconsole.domain.clock import format_time, to_utc
-from deskconsole.domain.errors import PermissionDenied
+from deskconsole.domain.errors import InvalidInput, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status
 from deskconsole.domain.sla import (
     TARGETS,
@@ -60,7 +60,7 @@ from deskconsole.service.records import (
     _pending_timers,
     clean_text,
 )
-from deskconsole.store.models import Case, SlaDesk, SlaMetric
+from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric, Timer
 
 SLA_TIMERS = frozenset({TimerKind.SLA_WARNING, TimerKind.SLA_BREACH})
 WARNED = "warning"  # a sla_metric kind of the service's own: the target's warning timer fired
@@ -90,6 +90,7 @@ _METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id,
     .order_by(_METRIC_T.c.id)
 )
 DESK_ID = 1
+REPORT_BY = ("agent", "priority", "customer")
 TARGET_WORDS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
 
 
@@ -110,6 +111,19 @@ class _History:
         """The latest start or policy event of a target: what it is promised now."""
         return next((e for e in reversed(self.events[kind])
                      if e.kind in (MetricKind.START, MetricKind.POLICY)), None)
+
+
+def _history(rows: Sequence[Any]) -> _History:
+    """A case's _History from its sla_metric rows (target, kind, at, seconds, calendar, warning, used), by id."""
+    history = _History()
+    for target, kind, at, seconds, calendar, warning, used in rows:
+        if target not in history.events:
+            continue
+        if kind == WARNED:
+            history.warned[target].append(to_utc(at))
+        else:
+            history.events[target].append(MetricEvent(MetricKind(kind), to_utc(at), seconds, calendar, warning, used))
+    return history
 
 
 @dataclass(frozen=True)
@@ -264,18 +278,8 @@ class SlaMixin(ServiceBase):
             self._sla_arm(s, case, desk, history, at)
 
     def _sla_history(self, s: Session, case_id: int) -> _History:
-        history = _History()
         # (through the session, not a prepared statement: those have no result processor for a float)
-        rows = s.execute(_METRICS_OF_CASE, {"case_id": case_id}).all()
-        for target, kind, at, seconds, calendar, warning, used in rows:
-            if target not in history.events:
-                continue
-            if kind == WARNED:
-                history.warned[target].append(to_utc(at))
-            else:
-                history.events[target].append(MetricEvent(MetricKind(kind), to_utc(at), seconds, calendar, warning,
-                                                          used))
-        return history
+        return _history(s.execute(_METRICS_OF_CASE, {"case_id": case_id}).all())
 
     def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: _History,
                    wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
@@ -370,6 +374,71 @@ class SlaMixin(ServiceBase):
             )
         self._sla_arm(s, case, desk, history, due)
 
+    # ------------------------------------------------------------------ reports
+    def sla_report(self, *, since: datetime | None = None, until: datetime | None = None,
+                   by: str | None = None) -> list[dict[str, Any]]:
+        """Compliance per target from the stored metric events: the targets met and breached in
+        [since, until), per agent, priority or customer (`by`; None: the whole desk). A target
+        counts when its outcome happened: met when it was fulfilled in time, breached when its
+        breach was recorded. Read by the (kind, at) index of sla_metric."""
+        if by is not None and by not in REPORT_BY:
+            raise InvalidInput(f"--by must be one of {', '.join(REPORT_BY)}, not {by!r}")
+        if since is not None and until is not None and until <= since:
+            raise InvalidInput("--until must come after --since")
+        m, c = _METRIC_T, _CASE_T
+        query = (select(m.c.case_id, m.c.target, m.c.kind, m.c.at, c.c.priority, c.c.customer, c.c.assignee_id)
+                 .join(c, c.c.id == m.c.case_id)
+                 .where(m.c.kind.in_([MetricKind.FULFIL.value, MetricKind.BREACH.value])))
+        if since is not None:
+            query = query.where(m.c.at >= _db_time(since))
+        if until is not None:
+            query = query.where(m.c.at < _db_time(until))
+        with self._read() as s:
+            desk = self._sla_desk(s) or DeskSla()
+            rows = s.execute(query).all()
+            # a fulfilment was in time or late: judged from its case's events (met, or breached before)
+            fulfilled = sorted({r.case_id for r in rows if r.kind == MetricKind.FULFIL.value})
+            histories: dict[int, _History] = {}
+            for first in range(0, len(fulfilled), 500):
+                chunk = fulfilled[first:first + 500]
+                found: dict[int, list[Any]] = {case_id: [] for case_id in chunk}
+                for row in s.execute(
+                    select(m.c.case_id, m.c.target, m.c.kind, m.c.at, m.c.seconds, m.c.calendar, m.c.warning, m.c.used)
+                    .where(m.c.case_id.in_(chunk)).order_by(m.c.id)
+                ).all():
+                    found[row[0]].append(tuple(row)[1:])
+                histories.update({case_id: _history(found[case_id]) for case_id in chunk})
+            names: dict[int, str] = {}
+            if by == "agent":
+                ids = sorted({r.assignee_id for r in rows if r.assignee_id is not None})
+                if ids:
+                    agents = Agent.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
+                    names = dict(s.execute(select(agents.c.id, agents.c.name).where(agents.c.id.in_(ids))).all())
+        counts: dict[tuple[str, str], list[int]] = {}
+        for r in rows:
+            if r.kind == MetricKind.BREACH.value:
+                outcome = 1
+            else:
+                state = evaluate(histories[r.case_id].events[r.target], desk.calendars, to_utc(r.at))
+                if state is None or state.state is not TargetStatus.MET:
+                    continue  # fulfilled late: counted by its breach
+                outcome = 0
+            group = {"agent": names.get(r.assignee_id, "team queue"), "priority": r.priority,
+                     "customer": r.customer}.get(by or "", "desk")
+            counts.setdefault((group, r.target), [0, 0])[outcome] += 1
+        order = {kind: i for i, kind in enumerate(TARGETS)}
+        return [{"group": group, "target": target, "met": met, "breached": breached,
+                 "compliance": round(100 * met / (met + breached), 1)}
+                for (group, target), (met, breached) in sorted(counts.items(), key=lambda i: (i[0][0], order[i[0][1]]))]
+
+    def breached_cases(self, *, limit: int = 1000) -> list[int]:
+        """Ids of open cases with a breached target, oldest first (see breached_sql)."""
+        with self._read() as s:
+            return list(s.execute(
+                select(_CASE_T.c.id).where(_CASE_T.c.status != Status.CLOSED.value, breached_condition(self.now()))
+                .order_by(_CASE_T.c.id).limit(limit)
+            ).scalars())
+
     # ------------------------------------------------------------------ what views show
     def _sla_view(self, s: Session, case: AnyCase) -> dict[str, Any]:
         """`case show --json`'s "sla": each target null or {"due", "state", "used", "target"}."""
@@ -387,3 +456,28 @@ def describe_target(state: dict[str, Any] | None) -> str | None:
     used, target = state["used"], state["target"]
     return f"{state['state']}, {format_business_time(used)} of {format_business_time(target)} used"
 
+
+
+# --------------------------------------------------------------------------- cases with a breached target
+
+def breached_sql(case_alias: str = '"case"') -> str:
+    """SQL (both databases) true for a case with a breached target: a breach recorded, or its
+    breach timer due and not fired yet (nobody ticked). `:now` is bound to now (an aware UTC
+    time); `case_alias` names the case table in the query. (The filter language's `sla:breached`.)
+    Both lookups go by the case: the (case_id, id) index of sla_metric, the (case_id, state) one
+    of timer."""
+    return (f"(EXISTS (SELECT 1 FROM sla_metric m WHERE m.case_id = {case_alias}.id AND m.kind = 'breach')"
+            f" OR EXISTS (SELECT 1 FROM timer t WHERE t.case_id = {case_alias}.id AND t.state = 'pending'"
+            f" AND t.kind = 'sla_breach' AND t.due_at <= :now))")
+
+
+def breached_condition(now: datetime) -> Any:
+    """The same as a SQLAlchemy condition on the case table (select(Case).where(...))."""
+    from sqlalchemy import and_, exists, or_
+
+    timers = Timer.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
+    return or_(
+        exists().where(and_(_METRIC_T.c.case_id == _CASE_T.c.id, _METRIC_T.c.kind == MetricKind.BREACH.value)),
+        exists().where(and_(timers.c.case_id == _CASE_T.c.id, timers.c.state == TimerState.PENDING.value,
+                            timers.c.kind == TimerKind.SLA_BREACH.value, timers.c.due_at <= _db_time(now))),
+    )
