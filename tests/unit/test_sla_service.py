@@ -312,3 +312,23 @@ def test_the_report_counts_targets_met_and_breached_and_breached_cases_are_found
     assert sla.svc.sla_report(since=datetime(2026, 12, 1, tzinfo=UTC)) == []
     with pytest.raises(InvalidInput, match="--by must be one of"):
         sla.svc.sla_report(by="weather")
+
+
+def test_without_a_policy_the_actions_read_nothing_of_service_levels(desk) -> None:
+    from sqlalchemy import event
+
+    desk.svc.get_case(desk.open().id)  # (the service has looked once: none loaded)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *rest) -> None:
+        seen.append(statement)
+
+    event.listen(desk.svc.engine, "before_cursor_execute", record)
+    try:
+        case = open_case(desk)
+        desk.svc.move(case.id, "in_progress", actor="alice")
+        desk.svc.add_note(case.id, "Looking.", actor="alice", internal=False)
+        desk.svc.customer_reply(case.id, "Thanks")
+    finally:
+        event.remove(desk.svc.engine, "before_cursor_execute", record)
+    assert seen and not [sql for sql in seen if "sla_desk" in sql or "sla_metric" in sql]

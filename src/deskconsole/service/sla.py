@@ -203,13 +203,13 @@ class SlaMixin(ServiceBase):
         if cached is not None and cached[1] is None and time.monotonic() - cached[0] < DESK_RECHECK_SECONDS:
             desk = None
         else:
-            row = _db(s).first(_DESK_ROW, {"desk_id": DESK_ID})
+            row = s.execute(_DESK_ROW, {"desk_id": DESK_ID}).first()
             if row is None:
                 desk, version = None, None
             else:
-                version = int(row["version"])
+                version = int(row.version)
                 desk = cached[2] if cached is not None and cached[1] == version else \
-                    DeskSla.from_dict(json.loads(row["document"]))
+                    DeskSla.from_dict(json.loads(row.document))
             self._sla_cache = (time.monotonic(), version, desk)
         s.info[_DESK_KEY] = desk
         return desk
