@@ -332,3 +332,12 @@ def test_without_a_policy_the_actions_read_nothing_of_service_levels(desk) -> No
     finally:
         event.remove(desk.svc.engine, "before_cursor_execute", record)
     assert seen and not [sql for sql in seen if "sla_desk" in sql or "sla_metric" in sql]
+
+
+def test_an_escalation_that_leaves_the_priority_moves_nothing(sla) -> None:
+    sla.clock.set("2027-03-28T00:00:00Z")
+    case = open_case(sla, "production_down")  # P1
+    sla.svc.request_escalation(case.id, "Down again")
+    sla.svc.decide_escalation(case.id, "approve", actor="max", reason="Down", engineer="bob")
+    assert sla.svc.get_case(case.id).priority == "P1"
+    assert [k for k, _ in audit(sla, case.id)] == ["sla_started", "sla_started"]

@@ -107,10 +107,12 @@ class _History:
                  if e.kind in (MetricKind.START, MetricKind.POLICY, MetricKind.REOPEN)]
         return bool(begun) and any(at >= begun[-1] for at in self.warned[kind])
 
-    def promise(self, kind: str) -> MetricEvent | None:
-        """The latest start or policy event of a target: what it is promised now."""
-        return next((e for e in reversed(self.events[kind])
-                     if e.kind in (MetricKind.START, MetricKind.POLICY)), None)
+    def same_promise(self, kind: str, event: MetricEvent) -> bool:
+        """Whether a policy event would promise the target what its latest start or policy event did."""
+        promised = next((e for e in reversed(self.events[kind])
+                         if e.kind in (MetricKind.START, MetricKind.POLICY)), None)
+        return promised is not None and (promised.target, promised.calendar, promised.warning) == (
+            event.target, event.calendar, event.warning)
 
 
 def _history(rows: Sequence[Any]) -> _History:
@@ -233,10 +235,8 @@ class SlaMixin(ServiceBase):
                 event = policy_change_event(history.events[kind], new, str(case.priority), kind, at)
                 if event is None:
                     continue
-                promised = history.promise(kind)
-                same = promised is not None and (promised.target, promised.calendar, promised.warning) == (
-                    event.target, event.calendar, event.warning)
-                if same and before.get(event.calendar or "") == new.calendars.get(event.calendar or ""):
+                if history.same_promise(kind, event) \
+                        and before.get(event.calendar or "") == new.calendars.get(event.calendar or ""):
                     continue  # the same promise on the same calendar: nothing to move
                 measured = evaluate(history.events[kind], before, at)
                 wanted.append((kind, replace(event, used=measured.used if measured is not None else event.used)))
@@ -273,7 +273,8 @@ class SlaMixin(ServiceBase):
                 wanted += list(status_events(old, new, at).items())
         if change.priority:
             wanted += [(k, e) for k in TARGETS
-                       if (e := policy_change_event(history.events[k], desk, priority, k, at)) is not None]
+                       if (e := policy_change_event(history.events[k], desk, priority, k, at)) is not None
+                       and not history.same_promise(k, e)]  # (a P1 escalated stays P1: nothing moves)
         if self._sla_write(s, case, desk, history, wanted, actor):
             self._sla_arm(s, case, desk, history, at)
 
