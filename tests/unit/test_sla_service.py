@@ -341,3 +341,26 @@ def test_an_escalation_that_leaves_the_priority_moves_nothing(sla) -> None:
     sla.svc.decide_escalation(case.id, "approve", actor="max", reason="Down", engineer="bob")
     assert sla.svc.get_case(case.id).priority == "P1"
     assert [k for k, _ in audit(sla, case.id)] == ["sla_started", "sla_started"]
+
+
+def test_a_calendar_redefined_mid_case_keeps_the_time_used_on_the_old_hours(sla) -> None:
+    sla.clock.set("2026-11-30T07:00:00Z")  # Monday 08:00 local
+    case = open_case(sla)
+    sla.clock.set("2026-11-30T09:00:00Z")  # 10:00 local: 2 h used on 08:00-18:00 (none on the new 10:00-16:00)
+    moved = sla.svc.load_sla(POLICY.replace('hours = "mon-fri 08:00-18:00"', 'hours = "mon-fri 10:00-16:00"'),
+                             actor="sue")
+    assert moved.moved == 1
+    # 6 h left on the new hours from 10:00 local: due 16:00 local the same day
+    assert targets(sla, case.id)["first_response"] == {"due": "2026-11-30T15:00:00Z", "state": "running",
+                                                        "used": 2 * H, "target": 8 * H}
+
+
+def test_the_breach_mail_to_the_manager_renders(sla) -> None:
+    case = open_case(sla)
+    sla.clock.set("2026-11-30T17:00:00Z")
+    sla.svc.tick()
+    mail = [o for o in sla.svc.list_outbox(case_id=case.id, rendered=True) if o.kind == "sla_breach"]
+    assert len(mail) == 1
+    assert mail[0].subject == f"[case {case.id}] Service level breached: Invoice total is wrong"
+    assert "breached its first response target at 2026-11-30T17:00:00Z" in mail[0].body
+    assert f"deskconsole case show {case.id}" in mail[0].body
