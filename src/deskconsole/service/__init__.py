@@ -18,6 +18,7 @@ Service is one facade composed of one part per capability:
 - timers.py       tick, firing timers, settling a case's overdue ones
 - views.py        case lists, a case's view, the outbox, change markers
 - batch.py        batches of actions in one transaction, ingest progress marks
+- filtering.py    the filter language's lists and counts (count_cases)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
+from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.knowledge import KnowledgeMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
@@ -73,6 +75,7 @@ class Service(
     AgentsMixin,
     TimersMixin,
     ViewsMixin,
+    FilteringMixin,
     BatchMixin,
     RoutingMixin,
     ServiceBase,
