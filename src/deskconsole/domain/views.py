@@ -170,6 +170,8 @@ class CaseView(JsonView):
     articles: list[ArticleView]
     events: list[EventView]
     language: str | None = None
+    merged_into: int | None = None  # the case this one was merged into (case merge)
+    merged_from: list[int] = field(default_factory=list)  # the cases merged into this one
 
 
 @dataclass

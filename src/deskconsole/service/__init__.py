@@ -19,6 +19,8 @@ Service is one facade composed of one part per capability:
 - views.py        case lists, a case's view, the outbox, change markers
 - batch.py        batches of actions in one transaction, ingest progress marks
 - filtering.py    the filter language's lists and counts (count_cases)
+- many.py         one action on several cases, each on its own (apply_many)
+- merge.py        merging a duplicate case into another
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.knowledge import KnowledgeMixin
+from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
+from deskconsole.service.merge import MergeMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -68,6 +72,8 @@ from deskconsole.store.engine import FileReplaced
 
 
 class Service(
+    ManyMixin,
+    MergeMixin,
     CasesMixin,
     EscalationsMixin,
     KnowledgeMixin,
@@ -84,7 +90,12 @@ class Service(
 
 
 __all__ = [
+    "Action",
     "ActionState",
+    "Assign",
+    "Close",
+    "Move",
+    "Outcome",
     "Batch",
     "CaseBrief",
     "CaseRecord",

@@ -20,6 +20,7 @@ from deskconsole.domain.views import CaseRow, CaseView, EventView, EventWindow, 
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
 from deskconsole.service.filtering import as_filter, driver_cursor, filter_terms
+from deskconsole.service.merge import merged_from
 from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
 from deskconsole.store.models import Article, Case, CaseArticle, Escalation, Event, Outbox, Survey, Timer
 from deskconsole.store.watch import Watcher, open_watcher
@@ -202,6 +203,7 @@ class ViewsMixin(ServiceBase):
             articles=[self._article_view(a) for a in articles],
             events=[_event_view(e) for e in rows],
             language=case.language,
+            merged_into=case.merged_into_id, merged_from=merged_from(s, _pk(case.id)),
         )
 
 
