@@ -105,8 +105,8 @@ class CasesMixin(ServiceBase):
             if ref is not None:
                 existing = _db(s).first(_CASE_BY_REF, {"ref": ref})
                 if existing is not None:
-                    if existing.merged_into_id is not None:  # a merged case's ref leads to its target
-                        landing = follow_merges(s, existing.id)
+                    if existing.get("merged_into_id") is not None:  # a merged case's ref leads to its target
+                        landing = follow_merges(s, existing["id"])
                         return self._case_view(s, self._case(s, landing, lock=False)), False
                     return self._case_view(s, CaseRecord(existing)), False
             # The new case goes in by a Core insert (building and flushing an ORM Case costs more

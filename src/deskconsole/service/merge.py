@@ -21,7 +21,7 @@ from deskconsole.domain.lifecycle import OPEN_ESCALATION_STATES, Status
 from deskconsole.domain.merging import CONVERSATION_KINDS, MERGED_REASON, MergeSide, check_merge
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import _INSERT_EVENT, CaseRecord, _db
+from deskconsole.service.records import _INSERT_EVENT, CaseRecord, _db, _write_cases
 from deskconsole.store.models import Case, CaseArticle, Escalation, Event, InboundMessage
 from deskconsole.store.watch import note_write
 
@@ -92,6 +92,7 @@ class MergeMixin(ServiceBase):
             source.merged_into_id = target.id
             self._enter(s, source, Status.CLOSED, None, agent.name, now,
                         reason=MERGED_REASON.format(target=target.id), quiet=True, merged_into=target.id)
+            _write_cases(s)  # (written now, so that TARGET's view finds SOURCE merged into it)
             return self._case_view(s, target)
 
     def _side(self, s: Session, case: CaseRecord) -> MergeSide:
