@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_mail_intake import World
 from test_pg_identity import Team, logins, ok, opened, refused  # noqa: F401 - fixtures
-from test_pg_identity import cli as cli  # noqa: F401 - a fixture
-from test_pg_identity import team as team  # noqa: F401 - a fixture
+from test_pg_identity import cli as cli
+from test_pg_identity import team as team
 
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.store.models import InboundMessage, Outbox, Survey, Timer
@@ -160,7 +160,7 @@ def test_a_reply_to_the_desks_mail_about_the_merged_case_lands_on_the_target(db_
         world.engine.dispose()
 
 
-def test_merge_under_real_logins(team: Team, cli) -> None:  # noqa: F811 - the fixture
+def test_merge_under_real_logins(team: Team, cli) -> None:
     kept = opened(cli, team.alice)
     dup = opened(cli, team.alice, title="Invoices fail to export again")
     ok(cli("case", "note", str(dup), "Same as the first", login=team.alice))

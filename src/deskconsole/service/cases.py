@@ -196,8 +196,9 @@ class CasesMixin(ServiceBase):
             asking = target is Status.PENDING and target_sub is SubStatus.CUSTOMER_INPUT
             if asking:
                 # the question is the status change's text; sent unless it was asked outside the desk
-                self._enter(s, case, target, target_sub, agent.name, now, question=note,
-                            **({"asked_outside": asked_outside.strip()} if asked_outside else {"asked": "message"}))
+                how: dict[str, Any] = (
+                    {"asked_outside": asked_outside.strip()} if asked_outside else {"asked": "message"})
+                self._enter(s, case, target, target_sub, agent.name, now, question=note, **how)
                 return self._case_view(s, case)
             self._enter(
                 s, case, target, target_sub, agent.name, now,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from deskconsole.domain.lifecycle import OPEN_ESCALATION_STATES, Status
@@ -25,6 +25,10 @@ from deskconsole.service.records import _INSERT_EVENT, CaseRecord, _db, _write_c
 from deskconsole.store.models import Case, CaseArticle, Escalation, Event, InboundMessage
 from deskconsole.store.watch import note_write
 
+_INBOUND_T = InboundMessage.__table__  # type: ignore[attr-defined]
+_MOVE_MAIL = (  # a merged case's inbound mail goes to the case it was merged into
+    update(_INBOUND_T).where(_INBOUND_T.c.case_id == bindparam("b_source")).values(case_id=bindparam("b_target"))
+)
 MAX_HOPS = 50  # a chain of merges longer than this is not followed further
 
 
@@ -74,9 +78,7 @@ class MergeMixin(ServiceBase):
             self._check_version(s, target, target_version)
             now = self.now()
             copied = self._copy_conversation(s, source, target)
-            moved = s.execute(
-                update(InboundMessage).where(col(InboundMessage.case_id) == source.id).values(case_id=target.id)
-            ).rowcount or 0
+            moved = _db(s).execute(_MOVE_MAIL, {"b_source": source.id, "b_target": target.id})
             linked = self._link_articles(s, source, target, agent.name, now)
             if source.engineering_ref and not target.engineering_ref:
                 target.engineering_ref = source.engineering_ref

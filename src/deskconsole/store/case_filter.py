@@ -90,19 +90,20 @@ def filter_sql(
             either.append("c.assignee_id IS NULL")
         add("(" + " OR ".join(either) + ")", *ids)
     if f.escalations:
-        either, values = [], []
+        any_of: list[str] = []
+        values: list[Any] = []
         for state in f.escalations:
             if state == "open":
-                either.append(f"c.id IN (SELECT case_id FROM escalation WHERE state IN ({_marks(_OPEN_ESCALATIONS)}))")
+                any_of.append(f"c.id IN (SELECT case_id FROM escalation WHERE state IN ({_marks(_OPEN_ESCALATIONS)}))")
                 values += _OPEN_ESCALATIONS
             elif state == "none":
-                either.append(
+                any_of.append(
                     f"c.id NOT IN (SELECT case_id FROM escalation WHERE state IN ({_marks(_OPEN_ESCALATIONS)}))")
                 values += _OPEN_ESCALATIONS
             else:
-                either.append("c.id IN (SELECT case_id FROM escalation WHERE state = ?)")
+                any_of.append("c.id IN (SELECT case_id FROM escalation WHERE state = ?)")
                 values.append(state)
-        add("(" + " OR ".join(either) + ")", *values)
+        add("(" + " OR ".join(any_of) + ")", *values)
     if f.older_than is not None:
         add("c.created_at < ?", db_time(now - f.older_than, dialect))
     if f.newer_than is not None:
