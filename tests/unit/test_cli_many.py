@@ -65,7 +65,8 @@ def test_several_ids_are_each_applied_or_refused(desk: Desk) -> None:  # noqa: F
     ]
     assert run.err.splitlines() == [
         "error: case 99: unknown case 99",
-        "error: case 5: case 5 is closed: cannot move to closed; allowed next: none",
+        "error: case 5: case 5 is closed: cannot move to closed; allowed next: none (closed cases never change; "
+        "clone to start new work)",
     ]
     assert desk.show(5) == before[5]
     assert [desk.show(n)["status"] for n in (1, 2, 3)] == ["closed"] * 3
