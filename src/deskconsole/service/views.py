@@ -99,7 +99,7 @@ class ViewsMixin(ServiceBase):
             extra: dict[str, Any] = {}
             if case_filter is not None:
                 fs = filter_terms(self, s, case_filter, actor, dialect)
-                extra = {"where_terms": fs.terms, "where_params": fs.params}
+                extra = {"where_terms": fs.window_terms, "where_params": fs.window_params}
                 text = " ".join(t for t in (text, fs.text) if t) or None
             # One piece of SQL (store/window.py) for the service and the console's first paint.
             return read_window(cursor, paramstyle, view=view, sort=sort, me=me, status=status,

@@ -1,7 +1,8 @@
 """A CaseFilter (domain/filters.py) as SQL over the case table `c`: WHERE terms and their `?`
 parameters, for the queue's window (store/window.py) and for counts.
 
-Every term is one an index serves: status (ix_case_status_id), priority (ix_case_priority_id),
+Every term is one an index serves: status (ix_case_status_id), sub-status (ix_case_status_sub),
+priority (ix_case_priority_id),
 assignee (ix_case_assignee_status), product area (ix_case_area_status), age (ix_case_created_id),
 customer and free words (the case search index, store/search.py), escalations (a subquery on
 the escalation table). A sub-status alone also asks for `pending` (only pending cases have one), so
@@ -20,7 +21,7 @@ from typing import Any
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.filters import ASSIGNEE_ME, ASSIGNEE_NONE, CaseFilter
 from deskconsole.domain.lifecycle import OPEN_ESCALATION_STATES, Status
-from deskconsole.store.search import PG_DOCUMENT, filter_words, match_expression
+from deskconsole.store.search import PG_DOCUMENT, case_number, filter_words, match_expression
 from deskconsole.store.window import Plan, text_condition
 
 _OPEN_ESCALATIONS = tuple(sorted(str(s) for s in OPEN_ESCALATION_STATES))
@@ -29,11 +30,24 @@ _OPEN_ESCALATIONS = tuple(sorted(str(s) for s in OPEN_ESCALATION_STATES))
 @dataclass(frozen=True)
 class FilterSQL:
     """WHERE terms (ANDed) over `c` with their parameters; `text`: the free words, for the case
-    search (window_sql's `text`)."""
+    search (window_sql's `text`). `hints`/`hint_params`: terms a window (ordered by id) adds, implied
+    by the others, that let it start where the matches start. `match`: on SQLite, when the filter is
+    only customer names, the same as one full-text MATCH expression (a count reads the index alone)."""
 
     terms: list[str] = field(default_factory=list)
     params: list[Any] = field(default_factory=list)
     text: str | None = None
+    hints: list[str] = field(default_factory=list)
+    hint_params: list[Any] = field(default_factory=list)
+    match: str | None = None
+
+    @property
+    def window_terms(self) -> list[str]:
+        return [*self.terms, *self.hints]
+
+    @property
+    def window_params(self) -> list[Any]:
+        return [*self.params, *self.hint_params]
 
 
 def _marks(values: tuple[Any, ...] | list[Any]) -> str:
@@ -106,13 +120,24 @@ def filter_sql(
         add("(" + " OR ".join(any_of) + ")", *values)
     if f.older_than is not None:
         add("c.created_at < ?", db_time(now - f.older_than, dialect))
+    hints: list[str] = []
+    hint_params: list[Any] = []
     if f.newer_than is not None:
-        add("c.created_at > ?", db_time(now - f.newer_than, dialect))
+        since = db_time(now - f.newer_than, dialect)
+        add("c.created_at > ?", since)
+        if dialect == "sqlite":
+            # The recent cases are the last ids, mostly: a window in id order starts at the first of
+            # them instead of walking every older case (min(+id): through the created_at index).
+            hints.append('c.id >= (SELECT min(+id) FROM "case" WHERE created_at > ?)')
+            hint_params.append(since)
     if f.sla:
         _sla_terms(f.sla)
     if f.tags:
         _tag_terms(f.tags)
-    return FilterSQL(terms, params, f.search_text())
+    match = None
+    if dialect == "sqlite" and f.customers and len(terms) == 1 and terms[0].startswith("c.id IN (SELECT rowid"):
+        match = str(params[0])
+    return FilterSQL(terms, params, f.search_text(), hints, hint_params, match)
 
 
 def _customer_terms(customers: tuple[str, ...], dialect: str, add: Any) -> None:
@@ -149,6 +174,14 @@ def _tag_terms(values: tuple[str, ...]) -> None:
 
 def count_sql(fs: FilterSQL, dialect: str = "sqlite") -> Plan:
     """How many cases the filter matches: one count over the same terms."""
+    if dialect == "sqlite" and (fs.match or not fs.terms):
+        words = [parts for parts in filter_words(fs.text) if parts]
+        if words and all(case_number(parts) is None for parts in words):
+            # only names and words: the full-text index counts its rows (one per case) alone
+            both = [e for e in (fs.match, match_expression(words, "sqlite")) if e]
+            return Plan("SELECT count(*) FROM case_fts WHERE case_fts MATCH ?", (" AND ".join(f"({e})" for e in both),))
+        if fs.match and not (fs.text and fs.text.strip()):
+            return Plan("SELECT count(*) FROM case_fts WHERE case_fts MATCH ?", (fs.match,))
     terms, params = list(fs.terms), list(fs.params)
     if fs.text and fs.text.strip():
         found = text_condition(fs.text, dialect, join=False)

@@ -29,6 +29,7 @@ class Case(SQLModel, table=True):
         Index("ix_case_updated_id", "updated_at", "id"),  # the queue's "updated" sort (migration 0003)
         # the filter language's area: and age: (migration 0008)
         Index("ix_case_area_status", "product_area", "status"),
+        Index("ix_case_status_sub", "status", "sub_status"),
         Index("ix_case_created_id", "created_at", "id"),
         Index("ix_case_merged_into", "merged_into_id"),  # "merged from" (migration 0008)
     )

@@ -4,7 +4,8 @@
   other case, and for every case written before. A plain column (no foreign key), so SQLite adds
   it without copying the case table.
 - indexes: `ix_case_merged_into` (the cases merged into one: "merged from"),
-  `ix_case_area_status` (`area:` with or without `status:`), `ix_case_created_id` (`age:`).
+  `ix_case_area_status` (`area:` with or without `status:`), `ix_case_status_sub` (`sub:`),
+  `ix_case_created_id` (`age:`).
 - PostgreSQL: the grants are made again (identity.install), so that the roles may write the new
   column (`case` UPDATE is granted column by column).
 
@@ -26,6 +27,7 @@ depends_on = None
 _INDEXES = (
     ("ix_case_merged_into", ["merged_into_id"]),
     ("ix_case_area_status", ["product_area", "status"]),
+    ("ix_case_status_sub", ["status", "sub_status"]),
     ("ix_case_created_id", ["created_at", "id"]),
 )
 
