@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from deskconsole.cli.common import Context, countdown, done, safe, safe_block, when
+from deskconsole.cli.common import Context, countdown, done, print_case_line, safe, safe_block, when
 from deskconsole.domain.clock import format_countdown
+from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState
 from deskconsole.mail.cli import event_detail as mail_event_detail
+from deskconsole.service.many import Action, Assign, Close, Move
 
 
 def cmd_case_list(ctx: Context) -> int:
     a = ctx.args
-    rows = ctx.service.list_cases(status=a.status, limit=a.limit, view=a.view, actor=ctx.user, text=a.search)
+    rows = ctx.service.list_cases(status=a.status, limit=a.limit, view=a.view, actor=ctx.user, text=a.search,
+                                  filter=a.filter)
     if a.json:
         ctx.out.json([r.to_json() for r in rows])
         return 0
@@ -68,6 +71,10 @@ def cmd_case_show(ctx: Context) -> int:
         fields.append(("engineering", case.engineering_ref))
     if case.cloned_from:
         fields.append(("cloned from", f"case {case.cloned_from}"))
+    if case.merged_into:
+        fields.append(("merged into", f"case {case.merged_into}"))
+    if case.merged_from:
+        fields.append(("merged from", ", ".join(f"case {n}" for n in case.merged_from)))
     if case.closed_at:
         fields.append(("closed", f"{when(case.closed_at)}: {case.close_reason or '-'}"))
     esc = case.escalation
@@ -107,7 +114,20 @@ def cmd_case_show(ctx: Context) -> int:
 
 
 def _event_detail(e: Any) -> str:
+    detail = _detail_of(e)
+    merged = (e.data or {}).get("merged_from")
+    if merged and e.kind != "merged_from":  # a copy of a merged case's conversation
+        return f"{detail}{'; ' if detail else ''}from case {merged}"
+    return detail
+
+
+def _detail_of(e: Any) -> str:
     d = e.data or {}
+    if e.kind == "merged_into":
+        return f"case {d.get('into')}"
+    if e.kind == "merged_from":
+        return (f"case {d.get('from')} ({d.get('events', 0)} conversation events, {d.get('messages', 0)} mail "
+                f"messages{', customers differ' if d.get('forced') else ''})")
     if d.get("channel") == "email" and "logged_by" not in d:  # (came by mail, not logged by an agent)
         return mail_event_detail(e.kind, d)
     if e.kind in ("status_changed",) and d.get("to"):
@@ -146,15 +166,45 @@ def cmd_case_open(ctx: Context) -> int:
 
 def cmd_case_move(ctx: Context) -> int:
     a = ctx.args
-    case = ctx.service.move(a.id, a.status, actor=ctx.user, sub_status=a.sub_status, note=a.note,
+    if len(a.id) > 1:
+        return _many(ctx, Move(a.status, sub_status=a.sub_status, note=a.note, asked_outside=a.asked_outside))
+    case = ctx.service.move(a.id[0], a.status, actor=ctx.user, sub_status=a.sub_status, note=a.note,
                             asked_outside=a.asked_outside, expected_version=a.expect_version)
     return done(ctx, case)
 
 
 def cmd_case_close(ctx: Context) -> int:
     a = ctx.args
-    case = ctx.service.close(a.id, reason=a.reason, actor=ctx.user, expected_version=a.expect_version)
+    if len(a.id) > 1:
+        return _many(ctx, Close(a.reason))
+    case = ctx.service.close(a.id[0], reason=a.reason, actor=ctx.user, expected_version=a.expect_version)
     return done(ctx, case)
+
+
+def _many(ctx: Context, action: Action) -> int:
+    """One action on several cases, each on its own: the done ones as one case alone prints them,
+    one `error: case N: ...` line per refusal; exit status 1 when any was refused."""
+    if ctx.args.expect_version is not None:
+        raise InvalidInput("--expect-version names one case's version: give one case with it")
+    refused = 0
+    for outcome in ctx.service.apply_many(ctx.args.id, action, actor=ctx.user):
+        if outcome.error is not None:
+            refused += 1
+            ctx.out.error(f"case {outcome.case_id}: {outcome.error}")
+        else:
+            done(ctx, outcome.case)
+    return 1 if refused else 0
+
+
+def cmd_case_merge(ctx: Context) -> int:
+    a = ctx.args
+    target = ctx.service.merge(a.source, a.target, actor=ctx.user, force=a.force)
+    if a.json:
+        ctx.out.json(target.to_json())
+    else:
+        ctx.out.line(f"case {a.source} is merged into case {target.id} and closed")
+        print_case_line(ctx, target)
+    return 0
 
 
 def cmd_case_clone(ctx: Context) -> int:
@@ -165,7 +215,9 @@ def cmd_case_clone(ctx: Context) -> int:
 
 def cmd_case_assign(ctx: Context) -> int:
     a = ctx.args
-    return done(ctx, ctx.service.assign(a.id, a.name, actor=ctx.user, expected_version=a.expect_version))
+    if len(a.id) > 1:
+        return _many(ctx, Assign(a.name))
+    return done(ctx, ctx.service.assign(a.id[0], a.name, actor=ctx.user, expected_version=a.expect_version))
 
 
 def cmd_case_unassign(ctx: Context) -> int:

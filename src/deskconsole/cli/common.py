@@ -295,6 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=non_negative, metavar="N")
     p.add_argument("--view", choices=["all", "open", "mine", "unassigned", "escalated"], default="all")
     p.add_argument("--search", metavar="TEXT", help="words in the title or customer")
+    p.add_argument("--filter", metavar="EXPR",
+                   help="the filter language: status: sub: prio:P1,P2 area: customer: assignee:me|none|NAME "
+                   "esc:open age:>3d, and free words or \"phrases\"")
     p.add_argument("--json", action="store_true")
     p = case.leaf("show", _cmd("cmd_case_show"), "one case with its timeline")
     p.add_argument("id", type=case_id)
@@ -309,8 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ref")
     p.add_argument("--language", metavar="TAG", help="the customer's language for messages, e.g. de or fr-CH")
     p.add_argument("--json", action="store_true")
-    p = case.leaf("move", _cmd("cmd_case_move"), "move a case to another status (an analyst action)")
-    p.add_argument("id", type=case_id)
+    p = case.leaf("move", _cmd("cmd_case_move"), "move cases to another status (an analyst action)")
+    p.add_argument("id", type=case_id, nargs="+", metavar="ID", help="one or more cases, each moved on its own")
     p.add_argument("status", choices=STATUSES)
     p.add_argument("--sub-status", choices=SUB_STATUSES)
     p.add_argument("--note", metavar="TEXT",
@@ -322,15 +325,22 @@ def build_parser() -> argparse.ArgumentParser:
                    f"({', '.join(ASKED_OUTSIDE)}, or a few words of your own); recorded on the case, nothing is "
                    "sent; --note then records what was asked")
     _version_and_json(p)
-    p = case.leaf("close", _cmd("cmd_case_close"), "close a case with a stated reason")
-    p.add_argument("id", type=case_id)
+    p = case.leaf("close", _cmd("cmd_case_close"), "close cases with a stated reason")
+    p.add_argument("id", type=case_id, nargs="+", metavar="ID", help="one or more cases, each closed on its own")
     p.add_argument("--reason", required=True)
     _version_and_json(p)
+    p = case.leaf("merge", _cmd("cmd_case_merge"),
+                  "merge a duplicate into another case: its conversation and references go to TARGET, "
+                  "and it closes 'merged into TARGET'")
+    p.add_argument("source", type=case_id, metavar="SOURCE")
+    p.add_argument("--into", dest="target", type=case_id, required=True, metavar="TARGET")
+    p.add_argument("--force", action="store_true", help="merge even when the cases are for different customers")
+    p.add_argument("--json", action="store_true", help="print TARGET as JSON afterwards")
     p = case.leaf("clone", _cmd("cmd_case_clone"), "open a new case from a closed one; prints the new id")
     p.add_argument("id", type=case_id)
     p = case.leaf("assign", _cmd("cmd_case_assign"),
-                  "assign a case to an analyst (managers, supervisors; analysts take for themselves)")
-    p.add_argument("id", type=case_id)
+                  "assign cases to an analyst (managers, supervisors; analysts take for themselves)")
+    p.add_argument("id", type=case_id, nargs="+", metavar="ID", help="one or more cases, each assigned on its own")
     p.add_argument("name")
     _version_and_json(p)
     p = case.leaf("unassign", _cmd("cmd_case_unassign"), "put a case back in the team queue")
@@ -480,7 +490,7 @@ COMMANDS = {
     "agent": ("cmd_agent_add", "cmd_agent_list", "cmd_agent_availability"),
     "case": ("cmd_case_list", "cmd_case_show", "cmd_case_open", "cmd_case_move", "cmd_case_close", "cmd_case_clone",
              "cmd_case_assign", "cmd_case_unassign", "cmd_case_take", "cmd_case_note", "cmd_case_reply",
-             "cmd_case_confirm", "cmd_case_defect"),
+             "cmd_case_confirm", "cmd_case_defect", "cmd_case_merge"),
     "escalation": ("cmd_escalation_request", "cmd_escalation_review", "cmd_escalation_decide",
                    "cmd_escalation_update", "cmd_escalation_deescalate", "cmd_escalation_list"),
     "ingest": ("cmd_ingest",),

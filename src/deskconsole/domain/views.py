@@ -173,6 +173,8 @@ class CaseView(JsonView):
     # the service-level targets: {"first_response", "next_response", "resolution"}, each None or
     # {"due", "state", "used", "target"} (domain/sla.py sla_json)
     sla: dict[str, Any] | None = None
+    merged_into: int | None = None  # the case this one was merged into (case merge)
+    merged_from: list[int] = field(default_factory=list)  # the cases merged into this one
 
 
 @dataclass

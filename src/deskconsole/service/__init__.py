@@ -19,6 +19,9 @@ Service is one facade composed of one part per capability:
 - views.py        case lists, a case's view, the outbox, change markers
 - batch.py        batches of actions in one transaction, ingest progress marks
 - sla.py          service levels: the desk's policies, each case's targets and their timers
+- filtering.py    the filter language's lists and counts (count_cases)
+- many.py         one action on several cases, each on its own (apply_many)
+- merge.py        merging a duplicate case into another
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
+from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.knowledge import KnowledgeMixin
+from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
+from deskconsole.service.merge import MergeMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -68,6 +74,8 @@ from deskconsole.store.engine import FileReplaced
 
 
 class Service(
+    ManyMixin,
+    MergeMixin,
     CasesMixin,
     EscalationsMixin,
     KnowledgeMixin,
@@ -76,6 +84,7 @@ class Service(
     TimersMixin,
     SlaMixin,
     ViewsMixin,
+    FilteringMixin,
     BatchMixin,
     RoutingMixin,
     ServiceBase,
@@ -84,12 +93,17 @@ class Service(
 
 
 __all__ = [
+    "Action",
     "ActionState",
+    "Assign",
     "Batch",
     "CaseBrief",
     "CaseRecord",
+    "Close",
     "DeskError",
     "FileReplaced",
+    "Move",
+    "Outcome",
     "RoutingMemo",
     "Service",
     "clean_text",

@@ -425,12 +425,14 @@ class ServiceBase:
         reason: str | None = None,
         question: str | None = None,
         event_kind: str = "status_changed",
+        quiet: bool = False,
         **data: Any,
     ) -> Written:
         """Move a case into a status: cancel the old status's timers, start the new ones, send what it sends.
 
         Entering pending/customer_input, `question` is what the customer is asked (the event's text):
-        sent to them unless `data` says it was asked outside the desk (asked_outside=HOW)."""
+        sent to them unless `data` says it was asked outside the desk (asked_outside=HOW).
+        `quiet`: a close that sends the customer nothing after it (a merge: no survey, no follow-up)."""
         previous = (case.status, case.sub_status)
         leaving_customer_input = previous != (status, sub_status)
         cancelled: list[str] = []
@@ -469,7 +471,8 @@ class ServiceBase:
             },
         )
         for kind, delay in timers_for(status, sub_status, self.durations):
-            self._start_timer(s, case, kind, at, delay)
+            if not quiet:
+                self._start_timer(s, case, kind, at, delay)
         # service levels: the clocks this move pauses, resumes or fulfils (sla.py)
         self._sla(s, case, at, actor, SlaChange(status=(previous[0], status.value),
                                                 public_reply=bool(question) and "asked_outside" not in data))
@@ -485,7 +488,7 @@ class ServiceBase:
         if question and "asked_outside" not in data:
             self._outbox(s, case, event, "question", _customer_address(case), *question_message(case.id, case.title,
                                                                                                  question))
-        if status is Status.CLOSED:
+        if status is Status.CLOSED and not quiet:
             self._on_closed(s, case, event, at)
         return event
 

@@ -28,6 +28,7 @@ from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
+from deskconsole.service.merge import follow_merges, landing_case
 from deskconsole.service.records import (
     _CASE_BY_REF,
     _INSERT_CASE,
@@ -105,6 +106,9 @@ class CasesMixin(ServiceBase):
             if ref is not None:
                 existing = _db(s).first(_CASE_BY_REF, {"ref": ref})
                 if existing is not None:
+                    if existing.get("merged_into_id") is not None:  # a merged case's ref leads to its target
+                        landing = follow_merges(s, existing["id"])
+                        return self._case_view(s, self._case(s, landing, lock=False)), False
                     return self._case_view(s, CaseRecord(existing)), False
             # The new case goes in by a Core insert (building and flushing an ORM Case costs more
             # than the insert); routing and the events read the same values from a plain object.
@@ -194,8 +198,9 @@ class CasesMixin(ServiceBase):
             asking = target is Status.PENDING and target_sub is SubStatus.CUSTOMER_INPUT
             if asking:
                 # the question is the status change's text; sent unless it was asked outside the desk
-                self._enter(s, case, target, target_sub, agent.name, now, question=note,
-                            **({"asked_outside": asked_outside.strip()} if asked_outside else {"asked": "message"}))
+                how: dict[str, Any] = (
+                    {"asked_outside": asked_outside.strip()} if asked_outside else {"asked": "message"})
+                self._enter(s, case, target, target_sub, agent.name, now, question=note, **how)
                 return self._case_view(s, case)
             self._enter(
                 s, case, target, target_sub, agent.name, now,
@@ -337,7 +342,7 @@ class CasesMixin(ServiceBase):
             logged_by = None
             if actor is not None:
                 logged_by = self._actor(s, actor, CASE_WORKERS, "log customer contact").name
-            case = self._case(s, case_id)
+            case = landing_case(self, s, self._case(s, case_id))  # (a merged case's words go to its target)
             self._check_version(s, case, expected_version)
             when = self._given_time(at, case)
             who = _customer_actor(case)
@@ -369,7 +374,7 @@ class CasesMixin(ServiceBase):
             logged_by = None
             if actor is not None:
                 logged_by = self._actor(s, actor, CASE_WORKERS, "log a customer confirmation").name
-            case = self._case(s, case_id)
+            case = landing_case(self, s, self._case(s, case_id))
             if case.status != Status.AWAITING_CONFIRMATION:
                 raise InvalidTransition(
                     f"case {case.id} is {case.status}: a confirmation only closes a case awaiting confirmation"

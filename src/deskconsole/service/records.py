@@ -201,6 +201,7 @@ class CaseRecord:
     version: int
     last_actor: str | None
     last_change: str | None
+    merged_into_id: int | None
     _changed: dict[str, Any]
 
     def __init__(self, values: Any) -> None:

@@ -13,11 +13,14 @@ from sqlmodel import Session, col, select
 
 from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.filters import CaseFilter
 from deskconsole.domain.lifecycle import Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseRow, CaseView, EventView, EventWindow, OutboxView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
+from deskconsole.service.filtering import as_filter, driver_cursor, filter_terms
+from deskconsole.service.merge import merged_from
 from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
 from deskconsole.store.models import Article, Case, CaseArticle, Escalation, Event, Outbox, Survey, Timer
 from deskconsole.store.watch import Watcher, open_watcher
@@ -77,8 +80,10 @@ class ViewsMixin(ServiceBase):
         text: str | None = None,
         sort: str = "oldest",
         after: int | None = None,
+        filter: CaseFilter | str | None = None,
     ) -> list[CaseRow]:
-        """Cases for a list: oldest first by default; views all/mine/unassigned/escalated/open.
+        """Cases for a list: oldest first by default; views all/mine/unassigned/escalated/open;
+        `filter` the filter language's terms (domain/filters.py; text is parsed), with `text`.
 
         `after` continues from a case id (keyset pagination): the next page after that case in the
         chosen order (for priority and updated, after that case's place in the order).
@@ -88,18 +93,17 @@ class ViewsMixin(ServiceBase):
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise InvalidInput(f"limit must be a whole number of 0 or more, not {limit!r}")
         text = clean_text(text, "filter", max_len=MAX_SHORT)
-        with self._read() as s:
+        case_filter = as_filter(filter)
+        with self._read() as s, driver_cursor(s) as (cursor, paramstyle, dialect):
             me = self._agent(s, actor).id if view == "mine" else None
+            extra: dict[str, Any] = {}
+            if case_filter is not None:
+                fs = filter_terms(self, s, case_filter, actor, dialect)
+                extra = {"where_terms": fs.window_terms, "where_params": fs.window_params}
+                text = " ".join(t for t in (text, fs.text) if t) or None
             # One piece of SQL (store/window.py) for the service and the console's first paint.
-            driver = s.connection()
-            dbapi = driver.connection.driver_connection
-            assert dbapi is not None, "an open connection has its driver's connection"
-            cursor = dbapi.cursor()
-            try:
-                return read_window(cursor, driver.dialect.paramstyle, view=view, sort=sort, me=me, status=status,
-                                   text=text, after=after, limit=limit)
-            finally:
-                cursor.close()
+            return read_window(cursor, paramstyle, view=view, sort=sort, me=me, status=status,
+                               text=text, after=after, limit=limit, **extra)
 
     def list_outbox(
         self,
@@ -200,6 +204,7 @@ class ViewsMixin(ServiceBase):
             events=[_event_view(e) for e in rows],
             language=case.language,
             sla=self._sla_view(s, case),
+            merged_into=case.merged_into_id, merged_from=merged_from(s, _pk(case.id)),
         )
 
 

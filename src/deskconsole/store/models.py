@@ -27,6 +27,11 @@ class Case(SQLModel, table=True):
         Index("ix_case_assignee_status", "assignee_id", "status"),
         Index("ix_case_priority_id", "priority", "id"),
         Index("ix_case_updated_id", "updated_at", "id"),  # the queue's "updated" sort (migration 0003)
+        # the filter language's area: and age: (migration 0008)
+        Index("ix_case_area_status", "product_area", "status"),
+        Index("ix_case_status_sub", "status", "sub_status"),
+        Index("ix_case_created_id", "created_at", "id"),
+        Index("ix_case_merged_into", "merged_into_id"),  # "merged from" (migration 0008)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +58,8 @@ class Case(SQLModel, table=True):
     version: int = Field(default=1)
     last_actor: str | None = Field(default=None, max_length=220)  # "customer:" + a 200-character name
     last_change: str | None = Field(default=None, max_length=200)
+    # the case this one was merged into (`case merge`; migration 0008; no foreign key: see there)
+    merged_into_id: int | None = None
 
 
 class Event(SQLModel, table=True):

@@ -143,10 +143,13 @@ def window_sql(
     limit: int | None = None,
     dialect: str = "sqlite",
     common: bool = False,
+    where_terms: Sequence[str] = (),
+    where_params: Sequence[Any] = (),
 ) -> Plan:
     """One window of the queue. `me` is the acting agent's id (view "mine"); `anchor` is what
     anchor_sql read for `after` (sorts priority and updated; None when that case is not there);
-    `common`: the text filter is common (common_probe), so SQLite walks the sort's index."""
+    `common`: the text filter is common (common_probe), so SQLite walks the sort's index.
+    `where_terms`/`where_params`: more terms over `c` (a filter's: store/case_filter.py)."""
     if view not in VIEWS:
         raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
     if sort not in SORTS:
@@ -167,6 +170,8 @@ def window_sql(
         states = sorted(str(s) for s in OPEN_ESCALATION_STATES)
         where.append(f"c.id IN (SELECT case_id FROM escalation WHERE state IN ({', '.join('?' * len(states))}))")
         params += states
+    where += where_terms
+    params += where_params
     key, join = "c.id", None  # in the id orders: the index's rowid when joined (the same number)
     if text and text.strip():
         found = text_condition(text, dialect, join=sort in ("oldest", "newest"))

@@ -9,6 +9,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
+from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.filters import looks_like_filter, parse_filter
 from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.panes import screen_keys
@@ -37,10 +39,12 @@ class QueueScreen(PaneScreen):
         self.shown: dict[str, Any] | None = None  # the query the rows on screen answer
         self._asked = 0  # numbers each window asked for: only the newest one is shown
         self._keys_state: tuple[bool, ...] | None = None
+        self.filter_problem: str | None = None  # why the filter text is no filter (yet)
 
     def compose(self) -> ComposeResult:
         yield self.header()
-        yield Input(placeholder="filter: words in title or customer, or a case number",
+        yield Input(placeholder="filter: words in title or customer, a case number, or terms: status:new "
+                    "prio:P1,P2 area:billing customer:acme assignee:me|none esc:open age:>3d",
                     id="queue-filter", classes="hidden filter")
         yield KeyedTable(COLUMNS, id="queue-table")
         yield Static(id="queue-status", markup=False)
@@ -60,6 +64,15 @@ class QueueScreen(PaneScreen):
         """Read the window in front (a thread worker); a newer reload makes older answers stale."""
         query = {"view": self.view, "actor": self.me, "text": self.text.strip() or None, "sort": self.sort,
                  "after": self.pages[-1], "limit": PAGE}
+        self.filter_problem = None
+        if query["text"] and looks_like_filter(query["text"]):  # status:new prio:P1 ... (domain/filters.py)
+            try:
+                query["filter"] = parse_filter(query["text"])
+            except InvalidInput as exc:  # (half typed, most often) said under the table; the rows stay
+                self.filter_problem = str(exc)
+                self.update_status()
+                return
+            query["text"] = None
         marker = self.desk.marker
         self._asked += 1
         asked = self._asked
@@ -104,6 +117,11 @@ class QueueScreen(PaneScreen):
         if self.text.strip():
             line.append("  filter ", "dim")
             line.append(cell(self.text, limit=30))
+        if self.filter_problem:
+            line.append("  ✗ ", "bold red")
+            line.append(cell(self.filter_problem, limit=90))
+            self.query_one("#queue-status", Static).update(line)
+            return
         line.append(f"  page {len(self.pages)}", "dim")
         count = len(self.rows)
         line.append(f"  {count} case{'s' if count != 1 else ''} shown", "dim")
