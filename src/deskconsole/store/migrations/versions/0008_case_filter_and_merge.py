@@ -10,7 +10,7 @@
   column (`case` UPDATE is granted column by column).
 
 Revision ID: 0008
-Revises: 0006 (the lead chains it after 0007)
+Revises: 0007
 Create Date: 2026-12-04
 """
 
