@@ -89,7 +89,9 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
         ("UPDATE", Except("id", "case_id", "requested_by", "requested_at", "on_behalf", "reason"), ("manager",)),
     ],
     # sent on close; answered through ingest
-    "survey": [("INSERT", None, EVERYONE), ("UPDATE", ("answered_at", "score", "comment", "flagged"), EVERYONE)],
+    # (an undone close withdraws its survey while unanswered: DELETE, RLS; migration 0009)
+    "survey": [("INSERT", None, EVERYONE), ("UPDATE", ("answered_at", "score", "comment", "flagged"), EVERYONE),
+               ("DELETE", None, EVERYONE)],
     "article": [("INSERT", None, EVERYONE)],
     "casearticle": [("INSERT", None, EVERYONE)],
     "engineeringitem": [("INSERT", None, EVERYONE)],
@@ -106,6 +108,8 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     ],
     # attachments, once per content hash; never changed
     "mail_attachment": [("INSERT", None, EVERYONE)],
+    # the team's macros (migration 0009): loaded, replaced and removed by managers and supervisors (RLS)
+    "macro": [("INSERT", None, LEADS), ("UPDATE", Except("id"), LEADS), ("DELETE", None, LEADS)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
@@ -134,6 +138,12 @@ POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
             f"{_IS_AGENT} AND (state = 'approved' OR (state = 'de_escalated' AND engineer = {_AGENT}))",
         ),
     },
+    "macro": {
+        "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor')"),
+        "UPDATE": (f"{_ROLE} IN ('manager', 'supervisor')", f"{_ROLE} IN ('manager', 'supervisor')"),
+        "DELETE": (f"{_ROLE} IN ('manager', 'supervisor')", None),
+    },
+    "survey": {"DELETE": (f"{_IS_AGENT} AND answered_at IS NULL", None)},
     "agent": {
         "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor') AND login IS NULL"),
         "UPDATE": (f"login = current_user OR {_ROLE} IN ('manager', 'supervisor')",
