@@ -18,6 +18,8 @@ Service is one facade composed of one part per capability:
 - timers.py       tick, firing timers, settling a case's overdue ones
 - views.py        case lists, a case's view, the outbox, change markers
 - batch.py        batches of actions in one transaction, ingest progress marks
+- macros.py       the team's macros: loaded from a file, listed, applied as one action
+- undo.py         undoing an agent's close within the undo window
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.knowledge import KnowledgeMixin
+from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -61,6 +64,7 @@ from deskconsole.service.records import (  # noqa: F401 - the names modules and 
 from deskconsole.service.routing import RoutingMemo, RoutingMixin
 from deskconsole.service.surveys import SurveysMixin
 from deskconsole.service.timers import TimersMixin
+from deskconsole.service.undo import UndoMixin
 from deskconsole.service.views import ViewsMixin
 from deskconsole.store.engine import FileReplaced
 
@@ -75,6 +79,8 @@ class Service(
     ViewsMixin,
     BatchMixin,
     RoutingMixin,
+    MacrosMixin,
+    UndoMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""
@@ -87,6 +93,7 @@ __all__ = [
     "CaseRecord",
     "DeskError",
     "FileReplaced",
+    "LoadedMacros",
     "RoutingMemo",
     "Service",
     "clean_text",

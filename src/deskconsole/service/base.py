@@ -63,6 +63,8 @@ if TYPE_CHECKING:
 
 
 _LOGIN = object()  # (os_login not given: the current operating-system login)
+# session.info key: {case id: assignee id} as it was before a macro's first step (service/macros.py)
+UNDO_ASSIGNEE = "deskconsole_undo_assignee"
 
 
 class ServiceBase:
@@ -354,16 +356,21 @@ class ServiceBase:
         return row
 
     def _outbox(
-        self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str
+        self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str,
+        *, hold_until: datetime | None = None,
     ) -> None:
+        """Queue a message; `hold_until`: not sent before then (an agent's close, for its undo window)."""
         _db(s).insert(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
             "created_at": _db_time(self.now()), "state": "queued", "attempts": 0,
+            **({"hold_until": _db_time(hold_until)} if hold_until is not None else {}),
         })
 
     def _cancel_timers(
-        self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime
+        self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime,
+        ids_out: list[int] | None = None,
     ) -> list[str]:
+        """Cancel the case's pending timers of `kinds` (None: all); their kinds, and their ids put in `ids_out`."""
         db = _db(s)
         pending = _pending_timers(s).pop(case.id, None)
         if pending is None:
@@ -382,6 +389,8 @@ class ServiceBase:
                 loaded = s.identity_map.get(s.identity_key(Timer, timer_id))
                 if loaded is not None:
                     s.expire(loaded)
+        if ids_out is not None:
+            ids_out.extend(ids)
         return cancelled
 
     def _start_timer(self, s: Session, case: CaseRecord, kind: TimerKind, start: datetime, delay: timedelta) -> None:
@@ -420,17 +429,22 @@ class ServiceBase:
         reason: str | None = None,
         question: str | None = None,
         event_kind: str = "status_changed",
+        undo_until: datetime | None = None,
         **data: Any,
     ) -> Written:
         """Move a case into a status: cancel the old status's timers, start the new ones, send what it sends.
 
         Entering pending/customer_input, `question` is what the customer is asked (the event's text):
-        sent to them unless `data` says it was asked outside the desk (asked_outside=HOW)."""
+        sent to them unless `data` says it was asked outside the desk (asked_outside=HOW).
+        Closing with `undo_until` (an agent's close): its messages are held until then, and the event
+        keeps what `case undo` restores (service/undo.py)."""
         previous = (case.status, case.sub_status)
         leaving_customer_input = previous != (status, sub_status)
         cancelled: list[str] = []
         if status is Status.CLOSED:
-            cancelled = self._cancel_timers(s, case, None, at)
+            if undo_until is not None:
+                data["undo"] = self._undo_record(s, case, undo_until)
+            cancelled = self._cancel_timers(s, case, None, at, data["undo"]["timers"] if undo_until else None)
         elif leaving_customer_input:
             cancelled = self._cancel_timers(s, case, STATUS_TIMERS, at)
         if leaving_customer_input and case.attention and case.attention.startswith("chase"):
@@ -478,10 +492,12 @@ class ServiceBase:
             self._outbox(s, case, event, "question", _customer_address(case), *question_message(case.id, case.title,
                                                                                                  question))
         if status is Status.CLOSED:
-            self._on_closed(s, case, event, at)
+            self._on_closed(s, case, event, at, hold_until=undo_until)
         return event
 
-    def _on_closed(self, s: Session, case: CaseRecord, event: Written, at: datetime) -> None:
+    def _on_closed(
+        self, s: Session, case: CaseRecord, event: Written, at: datetime, *, hold_until: datetime | None = None,
+    ) -> None:
         to = _customer_address(case)
         db = _db(s)
         db.insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(at), "to": to})
@@ -490,6 +506,7 @@ class ServiceBase:
             f"[case {case.id}] How did we do?",
             f"Case {case.id} ({case.title}) is closed. "
             "Please rate our support from 1 to 5, with a comment if you like.",
+            hold_until=hold_until,
         )
         if case.resolution:
             fingerprint = _fingerprint(case.resolution)
@@ -502,6 +519,15 @@ class ServiceBase:
                 })
                 self._event(s, case, "article_drafted", "system", at, body=title, article=article_id)
 
+
+    @staticmethod
+    def _undo_record(s: Session, case: CaseRecord, until: datetime) -> dict[str, Any]:
+        """What an agent's close keeps on its event for `case undo` (service/undo.py): until when, and
+        what the case was before (its assignee before the action that closed it: a macro may have
+        reassigned it first, see UNDO_ASSIGNEE); `timers` is filled with the ids the close cancels."""
+        before = s.info.get(UNDO_ASSIGNEE, {})
+        return {"until": format_time(until), "assignee_id": before.get(case.id, case.assignee_id),
+                "attention": case.attention, "timers": []}
 
     @staticmethod
     def _sub(case: CaseRecord) -> SubStatus | None:
