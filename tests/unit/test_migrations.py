@@ -240,14 +240,14 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
 
     assert sorted((d[0], name(d)) for d in _differences(blank)) == [
         ("add_column", "agent.login"), ("add_column", "event.login"), ("add_column", "event.os_login"),
-        ("add_index", "ix_agent_login"), ("add_index", "ix_case_contact_id"), ("add_index", "ix_case_updated_id"),
+        ("add_column", "outbox.hold_until"), ("add_index", "ix_agent_login"), ("add_index", "ix_case_contact_id"), ("add_index", "ix_case_updated_id"),
         ("add_index", "ix_inbound_from_received"), ("add_index", "ix_inbound_message_case_id"),
         ("add_index", "ix_inbound_message_content_hash"), ("add_index", "ix_inbound_outcome_id"),
         ("add_index", "ix_outbox_message_id"),
-        ("add_table", "inbound_message"), ("add_table", "mail_attachment")]
+        ("add_table", "inbound_message"), ("add_table", "macro"), ("add_table", "mail_attachment")]
     init_schema(blank)
     assert _differences(blank) == []
-    assert REVISIONS[-1] == HEAD_REVISION == "0006"
+    assert REVISIONS[-1] == HEAD_REVISION == "0009"
     # and the newest revision file is the head the code checks against
     with blank.begin() as conn:
         from alembic.script import ScriptDirectory
@@ -326,7 +326,7 @@ def test_db_version_and_db_upgrade_commands(blank, capsys, monkeypatch, tmp_path
         conn.execute(text("UPDATE alembic_version SET version_num = '0107'"))
     blank.dispose()
     assert main(["--db", url, "db", "version"]) == 0
-    assert "0107; this deskconsole: 0006 (the database is newer: upgrade deskconsole)" in capsys.readouterr().out
+    assert f"0107; this deskconsole: {HEAD_REVISION} (the database is newer: upgrade deskconsole)" in capsys.readouterr().out
     assert main(["--db", url, "db", "upgrade"]) == 1
     assert capsys.readouterr().err.startswith("error: database ")
 
