@@ -164,8 +164,8 @@ def test_a_macro_that_resolves_sends_the_resolution_for_confirmation(desk) -> No
     case = desk.case_in("in_progress")
     after = desk.svc.apply_macro(case.id, "resolve-cache", actor="alice")
     assert after.status == "awaiting_confirmation"
-    assert after.resolution == "We cleared the stale cache on our side; help@acme.example should see the right " \
-                               "totals now."
+    assert after.resolution == ("We cleared the stale cache on our side; help@acme.example should see the right "
+                                "totals now.")
     assert [o.kind for o in desk.outbox(case.id)] == ["awaiting_confirmation"]
 
 

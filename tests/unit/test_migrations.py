@@ -240,7 +240,8 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
 
     assert sorted((d[0], name(d)) for d in _differences(blank)) == [
         ("add_column", "agent.login"), ("add_column", "event.login"), ("add_column", "event.os_login"),
-        ("add_column", "outbox.hold_until"), ("add_index", "ix_agent_login"), ("add_index", "ix_case_contact_id"), ("add_index", "ix_case_updated_id"),
+        ("add_column", "outbox.hold_until"), ("add_index", "ix_agent_login"), ("add_index", "ix_case_contact_id"),
+        ("add_index", "ix_case_updated_id"),
         ("add_index", "ix_inbound_from_received"), ("add_index", "ix_inbound_message_case_id"),
         ("add_index", "ix_inbound_message_content_hash"), ("add_index", "ix_inbound_outcome_id"),
         ("add_index", "ix_outbox_message_id"),
@@ -326,7 +327,8 @@ def test_db_version_and_db_upgrade_commands(blank, capsys, monkeypatch, tmp_path
         conn.execute(text("UPDATE alembic_version SET version_num = '0107'"))
     blank.dispose()
     assert main(["--db", url, "db", "version"]) == 0
-    assert f"0107; this deskconsole: {HEAD_REVISION} (the database is newer: upgrade deskconsole)" in capsys.readouterr().out
+    newer = f"0107; this deskconsole: {HEAD_REVISION} (the database is newer: upgrade deskconsole)"
+    assert newer in capsys.readouterr().out
     assert main(["--db", url, "db", "upgrade"]) == 1
     assert capsys.readouterr().err.startswith("error: database ")
 

@@ -8,9 +8,7 @@ from datetime import timedelta
 
 import pytest
 import test_delivery
-from test_delivery import transport_for
 
-from deskconsole.delivery import deliver_once
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.timers import Durations
 from deskconsole.store.models import Survey, Timer

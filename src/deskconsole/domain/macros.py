@@ -241,9 +241,11 @@ def _macro(name: str, table: Mapping[str, Any], line_of: Any) -> Macro:
         raise fail("assignee", f"an agent's name has at most {MAX_NAME} characters")
     macro = Macro(name=name, **values, lines={key: line_of(key) for key in ("", *FIELDS) if line_of(key)})
     if macro.asks and macro.reply is None:
-        raise fail("status", "pending/customer_input asks the customer: the reply is the question, and it is missing")
+        raise fail("status", "pending/customer_input asks the customer: the reply is the question, and it is "
+                             "missing")
     if macro.resolves and macro.reply is None:
-        raise fail("status", "awaiting_confirmation sends the resolution: the reply is the resolution, and it is missing")
+        raise fail("status", "awaiting_confirmation sends the resolution: the reply is the resolution, and it is "
+                             "missing")
     if macro.closes and macro.note is None:
         raise fail("status", "closing needs a reason: the note is the close reason, and it is missing")
     return macro

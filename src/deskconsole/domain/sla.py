@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from deskconsole.domain import tomlfile
 from deskconsole.domain.calendar import (
     ALWAYS_OPEN,
     BusinessCalendar,
@@ -45,7 +46,6 @@ from deskconsole.domain.calendar import (
     zone,
 )
 from deskconsole.domain.clock import format_time, parse_time
-from deskconsole.domain import tomlfile
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import Priority, Status
 

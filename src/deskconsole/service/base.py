@@ -429,15 +429,15 @@ class ServiceBase:
         reason: str | None = None,
         question: str | None = None,
         event_kind: str = "status_changed",
-        undo_until: datetime | None = None,
         **data: Any,
     ) -> Written:
         """Move a case into a status: cancel the old status's timers, start the new ones, send what it sends.
 
         Entering pending/customer_input, `question` is what the customer is asked (the event's text):
         sent to them unless `data` says it was asked outside the desk (asked_outside=HOW).
-        Closing with `undo_until` (an agent's close): its messages are held until then, and the event
-        keeps what `case undo` restores (service/undo.py)."""
+        Closing with `undo_until=WHEN` in `data` (an agent's close): its messages are held until then,
+        and the event keeps what `case undo` restores (service/undo.py)."""
+        undo_until: datetime | None = data.pop("undo_until", None)
         previous = (case.status, case.sub_status)
         leaving_customer_input = previous != (status, sub_status)
         cancelled: list[str] = []

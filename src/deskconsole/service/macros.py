@@ -9,8 +9,9 @@ step refuses the whole macro, nothing changed.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -22,6 +23,9 @@ from deskconsole.domain.views import CaseView
 from deskconsole.service.base import UNDO_ASSIGNEE, ServiceBase
 from deskconsole.service.records import DESK_LEADS, _db_time, clean_text
 from deskconsole.store.models import Agent, MacroRow
+
+if TYPE_CHECKING:
+    from deskconsole.service.batch import Batch
 
 
 @dataclass
@@ -45,6 +49,11 @@ def _macro(row: MacroRow) -> Macro:
 class MacrosMixin(ServiceBase):
     """Loading, listing and applying macros."""
 
+    if TYPE_CHECKING:  # (the other parts of Service, for the type checker only)
+        def batch(self, *, light: bool = True, routing: Any = None,
+                  savepoints: bool = True) -> AbstractContextManager[Batch]: ...  # batch.py
+        def get_case(self, case_id: int, *, events: bool = True) -> CaseView: ...  # cases.py
+
     def load_macros(self, text: str, *, actor: str | None) -> LoadedMacros:
         """Replace the team's macros with those of a macro file (managers and supervisors): macros not in
         the file are removed. A bad file is refused whole, with its line and reason."""
@@ -63,10 +72,9 @@ class MacrosMixin(ServiceBase):
                     done.removed.append(name)
             now = _db_time(self.now())
             for macro in done.macros:
-                row = rows.get(macro.name)
-                (done.replaced if row is not None else done.added).append(macro.name)
-                if row is None:
-                    row = MacroRow(name=macro.name, loaded_by=agent.name, loaded_at=now)
+                known = rows.get(macro.name)
+                (done.replaced if known is not None else done.added).append(macro.name)
+                row = known if known is not None else MacroRow(name=macro.name, loaded_by=agent.name, loaded_at=now)
                 for key in FIELDS:
                     setattr(row, key, getattr(macro, key))
                 row.loaded_by, row.loaded_at = agent.name, now

@@ -56,7 +56,7 @@ class UndoMixin(ServiceBase):
             status, sub_status = data.get("from"), data.get("from_sub_status")
             withdrawn = self._withdraw(s, close)
             if survey is not None:
-                s.exec(delete(Survey).where(col(Survey.id) == survey.id))  # type: ignore[call-overload]
+                s.exec(delete(Survey).where(col(Survey.id) == survey.id))
             self._cancel_timers(s, case, frozenset({TimerKind.FOLLOWUP}), now)
             restored = self._restore_timers(s, case, undo.get("timers") or [])
             assignee_id = undo.get("assignee_id")
@@ -121,7 +121,7 @@ class UndoMixin(ServiceBase):
         rows = s.exec(select(Outbox.id).where(Outbox.event_id == close.id, Outbox.state == "queued")).all()
         ids = [int(i) for i in rows if i is not None]
         if ids:
-            s.exec(update(Outbox).where(col(Outbox.id).in_(ids)).values(state="cancelled"))  # type: ignore[call-overload]
+            s.exec(update(Outbox).where(col(Outbox.id).in_(ids)).values(state="cancelled"))
         return ids
 
     def _restore_timers(self, s: Session, case: CaseRecord, ids: list[int]) -> list[str]:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
+from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.panes import screen_keys
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
 from deskconsole.tui.screens.base import PaneScreen
@@ -22,7 +23,7 @@ VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated"]
 
 
-class QueueScreen(PaneScreen):
+class QueueScreen(QueueMacroKeys, PaneScreen):
     PANE = "queue"
     ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
