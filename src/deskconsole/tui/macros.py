@@ -166,6 +166,19 @@ class CaseMacroKeys:
     def undo_offered(self) -> bool:
         return undo_open(self.case, to_utc(self.desk.clock.now()), self.desk.service.durations.undo_window)
 
+    def undo_why_not(self) -> str | None:
+        """Why `u` does nothing now (None: it undoes), in the console's words."""
+        case = self.case
+        if case is None or self.undo_offered():
+            return None
+        if case.status != Status.CLOSED:
+            return f"Nothing to undo: case {case.id} is not closed."
+        who = case.last_actor or ""
+        if who == "timer" or who.startswith("customer:"):
+            by = "the auto-close timer" if who == "timer" else "the customer's confirmation"
+            return f"Case {case.id} was closed by {by}: only an agent's close is undone."
+        return f"The undo window of this close has ended: case {case.id} stays closed (clone it for new work)."
+
     def refresh_countdowns(self) -> None:
         super().refresh_countdowns()  # type: ignore[misc]  # (PaneScreen's)
         shown = self.undo_offered()

@@ -420,6 +420,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         return may(Person(self.me, self.role), permission, CaseState.of(self.case))
 
     def why_not(self, action: str) -> str | None:
+        if action == "undo_close":
+            return self.undo_why_not()  # (tui/macros.py)
         verdict = self.verdict(action)
         return None if verdict is None or verdict else verdict.reason
 
