@@ -75,9 +75,9 @@ QUEUE: list[KeyAction] = [
               "Show the next page of cases", key_display="]"),
     KeyAction("queue.prev_page", "left_square_bracket", "page(-1)", "Prev page",
               "Show the previous page of cases", key_display="["),
+    # (not in the footer, which is full: listed by ? and in the palette; the case pane shows its own while possible)
     KeyAction("queue.undo", "u", "undo_close", "Undo close",
-              "Undo the close of the selected case within the undo window (its held messages are withdrawn)",
-              roles=WORKERS),
+              "Undo the selected case's close within the undo window", show=False, roles=WORKERS),
     KeyAction("queue.reload", "r", "reload", "Refresh", "Read the queue again", show=False),
     KeyAction("queue.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
               show=False, key_display="esc"),
