@@ -63,8 +63,6 @@ if TYPE_CHECKING:
 
 
 _LOGIN = object()  # (os_login not given: the current operating-system login)
-# session.info key: {case id: assignee id} as it was before a macro's first step (service/macros.py)
-UNDO_ASSIGNEE = "deskconsole_undo_assignee"
 
 
 class ServiceBase:
@@ -367,10 +365,8 @@ class ServiceBase:
         })
 
     def _cancel_timers(
-        self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime,
-        ids_out: list[int] | None = None,
+        self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime
     ) -> list[str]:
-        """Cancel the case's pending timers of `kinds` (None: all); their kinds, and their ids put in `ids_out`."""
         db = _db(s)
         pending = _pending_timers(s).pop(case.id, None)
         if pending is None:
@@ -389,8 +385,6 @@ class ServiceBase:
                 loaded = s.identity_map.get(s.identity_key(Timer, timer_id))
                 if loaded is not None:
                     s.expire(loaded)
-        if ids_out is not None:
-            ids_out.extend(ids)
         return cancelled
 
     def _start_timer(self, s: Session, case: CaseRecord, kind: TimerKind, start: datetime, delay: timedelta) -> None:
@@ -435,16 +429,14 @@ class ServiceBase:
 
         Entering pending/customer_input, `question` is what the customer is asked (the event's text):
         sent to them unless `data` says it was asked outside the desk (asked_outside=HOW).
-        Closing with `undo_until=WHEN` in `data` (an agent's close): its messages are held until then,
-        and the event keeps what `case undo` restores (service/undo.py)."""
+        Closing with `undo_until=WHEN` in `data` (an agent's close): its messages are held until then
+        (what `case undo` reads: service/undo.py)."""
         undo_until: datetime | None = data.pop("undo_until", None)
         previous = (case.status, case.sub_status)
         leaving_customer_input = previous != (status, sub_status)
         cancelled: list[str] = []
         if status is Status.CLOSED:
-            if undo_until is not None:
-                data["undo"] = self._undo_record(s, case, undo_until)
-            cancelled = self._cancel_timers(s, case, None, at, data["undo"]["timers"] if undo_until else None)
+            cancelled = self._cancel_timers(s, case, None, at)
         elif leaving_customer_input:
             cancelled = self._cancel_timers(s, case, STATUS_TIMERS, at)
         if leaving_customer_input and case.attention and case.attention.startswith("chase"):
@@ -519,15 +511,6 @@ class ServiceBase:
                 })
                 self._event(s, case, "article_drafted", "system", at, body=title, article=article_id)
 
-
-    @staticmethod
-    def _undo_record(s: Session, case: CaseRecord, until: datetime) -> dict[str, Any]:
-        """What an agent's close keeps on its event for `case undo` (service/undo.py): until when, and
-        what the case was before (its assignee before the action that closed it: a macro may have
-        reassigned it first, see UNDO_ASSIGNEE); `timers` is filled with the ids the close cancels."""
-        before = s.info.get(UNDO_ASSIGNEE, {})
-        return {"until": format_time(until), "assignee_id": before.get(case.id, case.assignee_id),
-                "attention": case.attention, "timers": []}
 
     @staticmethod
     def _sub(case: CaseRecord) -> SubStatus | None:

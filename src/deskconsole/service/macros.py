@@ -20,7 +20,7 @@ from deskconsole.domain.errors import InvalidInput, NotFound
 from deskconsole.domain.lifecycle import Role
 from deskconsole.domain.macros import FIELDS, MAX_NAME, Macro, MacroFileError, load_toml
 from deskconsole.domain.views import CaseView
-from deskconsole.service.base import UNDO_ASSIGNEE, ServiceBase
+from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import DESK_LEADS, _db_time, clean_text
 from deskconsole.store.models import Agent, MacroRow
 
@@ -119,9 +119,10 @@ class MacrosMixin(ServiceBase):
                 priority = case.priority
                 # the values are read before any step changes the case
                 reply, note = macro.rendered(self._macro_values(s, service, case, agent))
-                s.info[UNDO_ASSIGNEE] = {case.id: case.assignee_id}  # what undoing a closing macro restores
+                # (a closing macro's event keeps the assignee before it: what undoing its close restores)
+                closing: dict[str, Any] = {"closes": True, "assignee_before": assignee} if macro.closes else {}
                 service._event(s, case, "macro_applied", agent.name, service.now(), macro=macro.name,
-                               does=macro.describe())
+                               does=macro.describe(), **closing)
             steps = 0
             if macro.assignee is not None and macro.assignee != assignee:
                 service.assign(case_id, macro.assignee, actor=agent.name)

@@ -2,32 +2,32 @@
 
 An agent's close (`case close`, the console's close, a macro that closes) writes its survey at
 once, held from sending until the window ends (`outbox.hold_until`; Durations.undo_window,
-DESKCONSOLE_UNDO_WINDOW, 10 s by default), and keeps on its event what the case was before
-(base.py `_undo_record`: the window's end, the assignee, the attention flag, the timers it
-cancelled). Within the window `undo_close` puts all of that back: the case returns to its
-status, sub-status and assignee, the timers the close cancelled run again (due as they were),
-the follow-up timer it started is cancelled, its held messages are withdrawn (state
-`cancelled`, never sent) and its unanswered survey removed. Timer auto-closes and customer
-confirmations keep nothing of the kind and are never undone. The window is the service's: its
-clock decides, so the command line and every console see the same truth.
+DESKCONSOLE_UNDO_WINDOW, 10 s by default): the held rows of its event are what makes a close
+undoable, and until when. Within the window `undo_close` puts the case back as the rows say it
+was: its status and sub-status (the close event's `from`), the timers the close cancelled (its
+`cancelled_timers`: they run again, due as they were), the assignee before a closing macro
+reassigned it (the macro's `macro_applied` event); the follow-up timer the close started is
+cancelled, its held messages are withdrawn (state `cancelled`, never sent) and its unanswered
+survey removed. Timer auto-closes and customer confirmations hold nothing and are never
+undone. The window is the service's: its clock decides, so the command line and every console
+see the same truth.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
-from deskconsole.domain.clock import format_time, parse_time
+from deskconsole.domain.clock import format_time
 from deskconsole.domain.errors import InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import CASE_WORKERS, CaseRecord, _pending_timers
+from deskconsole.service.records import CASE_WORKERS, CaseRecord, _aware, _pending_timers
 from deskconsole.store.models import Agent, Event, Outbox, Survey, Timer
 
 #: The events that change a case's status: the newest of them is the close an undo takes back.
@@ -44,7 +44,7 @@ class UndoMixin(ServiceBase):
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
             now = self.now()
-            close, undo = self._undoable_close(s, case, now)
+            close, _ = self._undoable_close(s, case, now)
             if close.actor != agent.name and agent.role != Role.MANAGER:
                 raise PermissionDenied(f"case {case.id} was closed by {close.actor}: only they or a manager may "
                                        "undo the close")
@@ -58,16 +58,14 @@ class UndoMixin(ServiceBase):
             if survey is not None:
                 s.exec(delete(Survey).where(col(Survey.id) == survey.id))
             self._cancel_timers(s, case, frozenset({TimerKind.FOLLOWUP}), now)
-            restored = self._restore_timers(s, case, undo.get("timers") or [])
-            assignee_id = undo.get("assignee_id")
-            if assignee_id is not None and s.get(Agent, assignee_id) is None:
-                assignee_id = case.assignee_id
+            restored = self._restore_timers(s, case, close, data.get("cancelled_timers") or [])
+            before = self._assignee_before(s, case, close)
+            if before is not _KEEP:
+                case.assignee_id = before  # type: ignore[assignment]
             case.status = status
             case.sub_status = sub_status
             case.closed_at = None
             case.close_reason = None
-            case.attention = undo.get("attention")
-            case.assignee_id = assignee_id
             label = status + (f"/{sub_status}" if sub_status else "")
             self._touch(case, agent.name, f"undid the close (back to {label})", now)
             self._event(
@@ -79,41 +77,41 @@ class UndoMixin(ServiceBase):
 
     def undo_until(self, case_id: int) -> datetime | None:
         """Until when the case's last close may be undone (None: it is not an agent's close within its
-        window, or the case is not closed): what a console shows beside its undo key."""
+        window, or the case is not closed)."""
         with self._read() as s:
             case = self._record(s, case_id)
-            if case is None or case.status != Status.CLOSED:
+            if case is None:
                 return None
             try:
-                _, undo = self._undoable_close(s, case, self.now())
+                return self._undoable_close(s, case, self.now())[1]
             except InvalidTransition:
                 return None
-            return parse_time(undo["until"])
 
     # ------------------------------------------------------------------ the parts
 
     @staticmethod
-    def _undoable_close(s: Session, case: CaseRecord, now: datetime) -> tuple[Event, dict[str, Any]]:
-        """The close event an undo takes back, and what it kept; refused unless it is an agent's close
-        whose window is still open."""
+    def _undoable_close(s: Session, case: CaseRecord, now: datetime) -> tuple[Event, datetime]:
+        """The close event an undo takes back and the end of its window; refused unless it is an agent's
+        close (its messages held) whose window is still open."""
         if case.status != Status.CLOSED:
             raise InvalidTransition(f"case {case.id} is {case.status}: there is no close to undo")
         close = s.exec(
             select(Event).where(Event.case_id == case.id, col(Event.kind).in_(_STATUS_EVENTS))
             .order_by(col(Event.id).desc()).limit(1)
         ).first()
-        data = json.loads(close.data or "{}") if close is not None else {}
-        undo = data.get("undo")
-        if close is None or data.get("to") != Status.CLOSED or not isinstance(undo, dict):
+        held = [] if close is None else [
+            _aware(t) for t in s.exec(select(Outbox.hold_until).where(
+                Outbox.event_id == close.id, col(Outbox.hold_until).is_not(None))).all()]
+        if close is None or not held:
             who = close.actor if close is not None else "someone"
             raise InvalidTransition(
                 f"case {case.id} was closed by {who} ({case.close_reason or 'no reason'}): only an agent's close "
                 "is undone, within its undo window")
-        until = parse_time(undo["until"])
+        until = max(t for t in held if t is not None)
         if now >= until:
             raise InvalidTransition(f"case {case.id}: the undo window of its close ended at {format_time(until)}; "
                                     "the close stands (clone it to start new work)")
-        return close, undo
+        return close, until
 
     @staticmethod
     def _withdraw(s: Session, close: Event) -> list[int]:
@@ -124,16 +122,49 @@ class UndoMixin(ServiceBase):
             s.exec(update(Outbox).where(col(Outbox.id).in_(ids)).values(state="cancelled"))
         return ids
 
-    def _restore_timers(self, s: Session, case: CaseRecord, ids: list[int]) -> list[str]:
+    @staticmethod
+    def _restore_timers(s: Session, case: CaseRecord, close: Event, kinds: list[str]) -> list[str]:
         """The timers the close cancelled run again, due as they were (one already due fires at the next
-        tick, as of its due time); their kinds."""
-        if not ids:
+        tick, as of its due time): of each kind it cancelled, the newest cancelled at its moment."""
+        if not kinds:
             return []
-        timers = s.exec(select(Timer).where(col(Timer.id).in_(ids), Timer.case_id == case.id,
-                                            Timer.state == TimerState.CANCELLED)).all()
-        for timer in timers:
+        at = _aware(close.at)
+        timers = s.exec(select(Timer).where(Timer.case_id == case.id, Timer.state == TimerState.CANCELLED,
+                                            col(Timer.kind).in_(kinds)).order_by(col(Timer.id).desc())).all()
+        restored = []
+        for kind in kinds:
+            timer = next((t for t in timers if t.kind == kind and t not in restored and _aware(t.cancelled_at) == at),
+                         None)
+            if timer is not None:
+                restored.append(timer)
+        for timer in restored:
             timer.state = TimerState.PENDING
             timer.cancelled_at = None
         s.flush()
         _pending_timers(s).pop(case.id, None)  # (read afresh by the next action of this transaction)
-        return [t.kind for t in timers]
+        return [t.kind for t in restored]
+
+    @staticmethod
+    def _assignee_before(s: Session, case: CaseRecord, close: Event) -> int | object | None:
+        """The assignee before a closing macro reassigned the case (its macro_applied event, written just
+        before the close's), else _KEEP: a close itself never changes the assignee."""
+        applied = s.exec(
+            select(Event).where(Event.case_id == case.id, Event.kind == "macro_applied", col(Event.id) < close.id)
+            .order_by(col(Event.id).desc()).limit(1)
+        ).first()
+        if applied is None:
+            return _KEEP
+        between = s.exec(select(Event.id).where(
+            Event.case_id == case.id, col(Event.kind).in_(_STATUS_EVENTS), col(Event.id) > applied.id,
+            col(Event.id) < close.id).limit(1)).first()
+        data = json.loads(applied.data or "{}")
+        if between is not None or not data.get("closes") or "assignee_before" not in data:
+            return _KEEP
+        name = data["assignee_before"]
+        if name is None:
+            return None
+        agent = s.exec(select(Agent).where(Agent.name == name)).first()
+        return agent.id if agent is not None else _KEEP
+
+
+_KEEP = object()  # (the assignee stays as it is)
