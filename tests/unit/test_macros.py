@@ -223,3 +223,21 @@ def test_a_closing_macro_closes_with_its_note_and_holds_the_survey(desk, clock) 
     [survey] = desk.outbox(case.id)
     assert survey.kind == "survey" and survey.held_until == clock.now() + desk.svc.durations.undo_window
     assert json.loads(json.dumps(survey.to_json()))["held_until"]
+
+
+def test_the_demo_desk_has_two_macros_that_apply(tmp_path) -> None:
+    from deskconsole.demo import build_demo
+    from deskconsole.domain.clock import FixedClock
+    from deskconsole.service import Service
+    from deskconsole.store.engine import init_schema, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    init_schema(engine)
+    service = Service(engine, FixedClock("2026-11-25T09:00:00Z"))
+    build_demo(service, cases=12)
+    assert [m.name for m in service.list_macros()] == ["ask-for-logs", "resolved-config"]
+    case = next(c for c in service.list_cases(status="in_progress") if c.assignee)
+    after = service.apply_macro(case.id, "ask-for-logs", actor=case.assignee)
+    assert (after.status, after.sub_status) == ("pending", "customer_input")
+    assert f"to look into case {case.id} we need the log files" in after.events[-1].body
+    engine.dispose()
