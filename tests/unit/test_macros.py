@@ -241,3 +241,34 @@ def test_the_demo_desk_has_two_macros_that_apply(tmp_path) -> None:
     assert (after.status, after.sub_status) == ("pending", "customer_input")
     assert f"to look into case {case.id} we need the log files" in after.events[-1].body
     engine.dispose()
+
+
+def test_cli_macro_load_list_and_case_macro(desk, tmp_path, capsys) -> None:
+    from deskconsole.cli import main
+
+    url = desk.svc.engine.url.render_as_string(hide_password=False)
+    run = ["--db", url, "--as"]
+    good, bad = tmp_path / "macros.toml", tmp_path / "bad.toml"
+    good.write_text(MACROS, encoding="utf-8")
+    bad.write_text('[macros.ok]\nnote = "fine"\n\n[macros.oops]\nreply = "Dear {name}"\n', encoding="utf-8")
+    assert main([*run, "mona", "macro", "load", str(good)]) == 0
+    assert capsys.readouterr().out == "loaded 5 macros: 5 new, 0 replaced\n"
+    assert main([*run, "mona", "macro", "load", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ("error: line 5: macros.oops.reply: unknown variable {name} (known: {customer}, "
+                            "{contact}, {case.id}, {agent}, {sla.resolution.due})\n")
+    assert main([*run, "alice", "macro", "load", str(tmp_path / "missing.toml")]) == 1
+    assert capsys.readouterr().err.startswith("error: cannot read ")
+    assert main([*run, "alice", "macro", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [m["name"] for m in listed] == ["ask-logs", "duplicate", "resolve-cache", "thanks", "urgent-to-bob"]
+    assert listed[0]["does"] == "question · note · pending/customer_input"
+    assert main([*run, "alice", "macro", "list"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["NAME", "DOES", "TEXT"] and table[1].startswith("ask-logs")
+    case = desk.case_in("in_progress")
+    assert main([*run, "alice", "case", "macro", str(case.id), "ask-logs"]) == 0
+    assert capsys.readouterr().out.startswith(f"case {case.id} is now pending/customer_input, P3")
+    assert main([*run, "alice", "case", "macro", str(case.id), "nope"]) == 1
+    assert capsys.readouterr().err == "error: unknown macro 'nope': 'deskconsole macro list' shows the team's macros\n"

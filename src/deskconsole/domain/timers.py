@@ -34,6 +34,15 @@ class Durations:
     # an agent's close holds its messages this long; `case undo` takes it back until then
     undo_window: timedelta = timedelta(seconds=10)
 
+    def __post_init__(self) -> None:
+        # the follow-up of an agent's close is written when its timer fires: never while the close may
+        # still be undone (the survey waits for the window; service/undo.py)
+        if self.followup_after_close <= self.undo_window:
+            raise InvalidInput(
+                f"the follow-up after a close ({_words(self.followup_after_close)}, "
+                f"DESKCONSOLE_FOLLOWUP_AFTER_CLOSE) must come after the undo window "
+                f"({_words(self.undo_window)}, DESKCONSOLE_UNDO_WINDOW)")
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Durations:
         """Durations from DESKCONSOLE_<NAME> variables, e.g. DESKCONSOLE_CUSTOMER_INPUT_REMINDER=3d."""
