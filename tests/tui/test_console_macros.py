@@ -115,6 +115,11 @@ async def test_u_undoes_a_close_made_in_the_console_within_the_window(app_as, se
         [survey] = [o for o in service.list_outbox(case_id=ids["vpn"]) if o.kind == "survey"]
         assert survey.state == "queued" and survey.held_until == clock.now() + timedelta(seconds=10)
         assert "Undo close" in footer_keys(app)  # shown while an undo is possible
+        assert "Macro" not in footer_keys(app)  # macros work on open cases
+        await pilot.press("M")
+        await settle(pilot)
+        assert f"Case {ids['vpn']} is closed: macros work on open cases (clone it to start new work)." in shown
+        assert isinstance(app.screen, CaseScreen)
         await pilot.press("u")
         await settle(pilot)
         assert case.case.status == "in_progress"

@@ -126,6 +126,9 @@ def undo_open(case: Any, now: datetime, window: Any) -> bool:
     return bool(now < to_utc(case.closed_at) + window)
 
 
+MACRO_KEYS = ("apply_macro", "undo_close")  # the case pane's actions judged here
+
+
 class CaseMacroKeys:
     """The case pane's `M` (the macro picker), the palette's "Apply macro: NAME" and `u` (undo the close).
 
@@ -162,6 +165,18 @@ class CaseMacroKeys:
         cid = self.case_id
         self.direct(lambda v: self.service.undo_close(cid, actor=self.me, expected_version=v),
                     "Close undone: the held messages are withdrawn")
+
+    def macro_key_applies(self, action: str) -> bool:
+        if action == "apply_macro":
+            return self.case is not None and self.case.status != Status.CLOSED
+        return self.undo_offered()
+
+    def macro_key_why_not(self, action: str) -> str | None:
+        if action == "apply_macro":
+            if self.case is None or self.case.status != Status.CLOSED:
+                return None
+            return f"Case {self.case.id} is closed: macros work on open cases (clone it to start new work)."
+        return self.undo_why_not()
 
     def undo_offered(self) -> bool:
         return undo_open(self.case, to_utc(self.desk.clock.now()), self.desk.service.durations.undo_window)

@@ -30,7 +30,7 @@ from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, m
 from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
-from deskconsole.tui.macros import CaseMacroKeys
+from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style
@@ -407,8 +407,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
             return self.earlier > 0  # (shown only while earlier events are left to load)
         if self.case is None:
             return None
-        if action == "undo_close":
-            return self.undo_offered()  # (tui/macros.py: shown while an undo is possible)
+        if action in MACRO_KEYS:
+            return self.macro_key_applies(action)  # (tui/macros.py: u shown while an undo is possible)
         verdict = self.verdict(action)
         return verdict is None or verdict.allowed  # what does not apply leaves the footer (why_not says why)
 
@@ -420,8 +420,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         return may(Person(self.me, self.role), permission, CaseState.of(self.case))
 
     def why_not(self, action: str) -> str | None:
-        if action == "undo_close":
-            return self.undo_why_not()  # (tui/macros.py)
+        if action in MACRO_KEYS:
+            return self.macro_key_why_not(action)  # (tui/macros.py)
         verdict = self.verdict(action)
         return None if verdict is None or verdict else verdict.reason
 
