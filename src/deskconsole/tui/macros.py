@@ -78,7 +78,7 @@ class MacroPicker(ModalScreen[str | None]):
             macro = self.macros[name]
             text = macro.reply or macro.note or ""
             prompt = Text.assemble((name, "bold"), "  ", (macro.describe(), "dim"), "\n  ",
-                                   cell(" ".join(text.split()), limit=70))
+                                   cell(" ".join(text.split()), limit=56))
             results.add_option(Option(prompt, id=name))
         if not self.macros:
             results.add_option(Option(Text("the team has no macros: a manager or supervisor loads them with "
