@@ -96,6 +96,22 @@ def test_who_may_undo_and_version_checks(desk, clock) -> None:
         desk.svc.undo_close(case.id, actor="mona")
 
 
+def test_a_message_already_on_its_way_keeps_the_close(desk, clock) -> None:
+    from sqlmodel import Session, update
+
+    from deskconsole.store.models import Outbox
+
+    case = desk.case_in("in_progress")
+    desk.svc.close(case.id, reason="done", actor="alice")
+    with Session(desk.svc.engine) as s:  # a sender whose clock ran ahead claimed the survey
+        s.exec(update(Outbox).where(Outbox.case_id == case.id).values(state="sending"))
+        s.commit()
+    before = desk.snapshot(case.id)
+    with pytest.raises(InvalidTransition, match=f"case {case.id}: the messages of its close are already sending"):
+        desk.svc.undo_close(case.id, actor="alice")
+    assert desk.snapshot(case.id) == before
+
+
 def test_an_answered_survey_keeps_the_close(desk, clock) -> None:
     case = desk.case_in("in_progress")
     desk.svc.close(case.id, reason="done", actor="alice")

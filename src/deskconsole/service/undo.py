@@ -115,9 +115,14 @@ class UndoMixin(ServiceBase):
 
     @staticmethod
     def _withdraw(s: Session, close: Event) -> list[int]:
-        """The close's held messages withdrawn (state cancelled, never sent); their ids."""
-        rows = s.exec(select(Outbox.id).where(Outbox.event_id == close.id, Outbox.state == "queued")).all()
-        ids = [int(i) for i in rows if i is not None]
+        """The close's held messages withdrawn (state cancelled, never sent); their ids. Refused when one
+        is already being sent or was (a sender whose clock ran ahead of the service's)."""
+        rows = s.exec(select(Outbox.id, Outbox.state).where(Outbox.event_id == close.id)).all()
+        gone = sorted(state for _, state in rows if state != "queued")
+        if gone:
+            raise InvalidTransition(f"case {close.case_id}: the messages of its close are already "
+                                    f"{' and '.join(dict.fromkeys(gone))}; the close stands")
+        ids = [int(i) for i, _ in rows if i is not None]
         if ids:
             s.exec(update(Outbox).where(col(Outbox.id).in_(ids)).values(state="cancelled"))
         return ids
