@@ -208,6 +208,7 @@ class _Builder:
         for title, body in ARTICLES:
             self.articles.append(self.svc.add_article(title, body).id)
         self.summary.articles = len(ARTICLES)
+        self.svc.load_macros(DEMO_MACROS, actor=SUPERVISOR)  # the team's macros (M in the case pane)
         self.at(self.ago(3 * D), lambda: self.svc.set_availability(AWAY_ANALYST, "away", actor=SUPERVISOR))
 
     # ------------------------------------------------------------------- cases
@@ -477,6 +478,21 @@ class _Builder:
         if self.progress is not None and total == 0:
             self.progress(1, 1)
         return s
+
+
+# Two of the team's macros (domain/macros.py): asking for logs, and a resolution to confirm.
+DEMO_MACROS = """\
+[macros.ask-for-logs]
+reply = "Hello {customer}, to look into case {case.id} we need the log files from the affected machine \
+(Help > Export logs). Thank you, {agent}"
+status = "pending"
+sub_status = "customer_input"
+
+[macros.resolved-config]
+reply = "The fault came from a configuration setting that we have corrected on our side. \
+Please check that everything works for you again. {agent}"
+status = "awaiting_confirmation"
+"""
 
 
 def build_demo(

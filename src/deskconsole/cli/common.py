@@ -453,6 +453,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("article", type=int)
     p.add_argument("--json", action="store_true")
 
+    p = case.leaf("macro", _cmd("cmd_case_macro"), "apply one of the team's macros to a case (one action)")
+    p.add_argument("id", type=case_id)
+    p.add_argument("name", help="the macro's name ('deskconsole macro list')")
+    _version_and_json(p)
+    p = case.leaf("undo", _cmd("cmd_case_undo"),
+                  "undo an agent's close within the undo window (DESKCONSOLE_UNDO_WINDOW, default 10s)")
+    p.add_argument("id", type=case_id)
+    _version_and_json(p)
+    macro = top.group("macro", "the team's macros: named replies and actions")
+    p = macro.leaf("load", _cmd("cmd_macro_load"),
+                   "replace the team's macros with those of a TOML file (managers, supervisors)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true")
+    p = macro.leaf("list", _cmd("cmd_macro_list"), "the team's macros")
+    p.add_argument("--json", action="store_true")
+
     db = top.group("db", "the database's schema version")
     db.leaf("version", _cmd("cmd_db_version"), "the database's schema version and this deskconsole's (changes nothing)")
     db.leaf("upgrade", _cmd("cmd_db_upgrade"), "create or upgrade the database to this deskconsole's schema "
@@ -498,6 +514,7 @@ COMMANDS = {
     "outbox": ("cmd_outbox_list", "cmd_deliver"),
     "survey": ("cmd_survey_answer", "cmd_survey_summary"),
     "kb": ("cmd_kb_search", "cmd_kb_add", "cmd_kb_link"),
+    "macro": ("cmd_macro_load", "cmd_macro_list", "cmd_case_macro", "cmd_case_undo"),
     "db": ("cmd_db_version", "cmd_db_upgrade"),
     "sla": ("cmd_sla_load", "cmd_sla_show", "cmd_report_sla"),
 }

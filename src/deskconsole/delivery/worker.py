@@ -136,6 +136,8 @@ def _due(now: datetime) -> ColumnElement[bool]:
         and_(
             col(Outbox.state) == QUEUED,
             or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
+            # held for the undo window of an agent's close: never before it ends (service/undo.py)
+            or_(col(Outbox.hold_until).is_(None), col(Outbox.hold_until) <= now),
         ),
         and_(col(Outbox.state) == SENDING, col(Outbox.claimed_until) < now),
     )

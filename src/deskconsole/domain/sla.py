@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from deskconsole.domain import tomlfile
 from deskconsole.domain.calendar import (
     ALWAYS_OPEN,
     BusinessCalendar,
@@ -181,16 +181,10 @@ class DeskSla:
 def load_toml(text: str) -> DeskSla:
     """Parse and validate a policy file; a bad file is refused whole with its line and reason."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = re.search(r"\(at line (\d+), column \d+\)$", message)
-        line = int(match.group(1)) if match else None
-        reason = message[:match.start()].strip() if match else message
-        if message.endswith("(at end of document)"):
-            line, reason = max(1, len(text.splitlines())), message[:-len("(at end of document)")].strip()
-        raise SlaFileError(f"not valid TOML: {reason}", line=line) from None
-    return _validate(data, _locator(text))
+        data, locate = tomlfile.loads(text)
+    except tomlfile.TomlSyntaxError as exc:
+        raise SlaFileError(exc.reason, line=exc.line) from None
+    return _validate(data, locate)
 
 
 _KEYS = {"": {"warning", "calendars", "policies"},
@@ -298,34 +292,6 @@ def _closed_date(value: object) -> date:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
     raise CalendarError(f"not a date (YYYY-MM-DD): {value!r}")
-
-
-def _locator(text: str) -> Callable[[tuple[str, ...]], int | None]:
-    """Where a key path is written in the file: the line of `key =` under its table, else of the table."""
-    keys: dict[tuple[str, ...], int] = {}
-    table: tuple[str, ...] = ()
-    header = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-    assignment = re.compile(r"^\s*([A-Za-z0-9_\-.\"' ]+?)\s*=")
-    for number, line in enumerate(text.splitlines(), start=1):
-        found = header.match(line)
-        if found:
-            table = _split_key(found.group(1))
-            keys.setdefault(table, number)
-            continue
-        found = assignment.match(line)
-        if found:
-            keys.setdefault(table + _split_key(found.group(1)), number)
-
-    def locate(path: tuple[str, ...]) -> int | None:
-        for size in range(len(path), 0, -1):
-            if path[:size] in keys:
-                return keys[path[:size]]
-        return None
-    return locate
-
-
-def _split_key(text: str) -> tuple[str, ...]:
-    return tuple(part.strip().strip("\"'") for part in re.findall(r"\"[^\"]*\"|'[^']*'|[^.]+", text))
 
 
 # --------------------------------------------------------------------------- metric events and target state

@@ -33,6 +33,17 @@ class Durations:
     customer_input_close: timedelta = timedelta(days=28)
     followup_after_close: timedelta = timedelta(days=1)
     escalation_status_update: timedelta = timedelta(days=1)
+    # an agent's close holds its messages this long; `case undo` takes it back until then
+    undo_window: timedelta = timedelta(seconds=10)
+
+    def __post_init__(self) -> None:
+        # the follow-up of an agent's close is written when its timer fires: never while the close may
+        # still be undone (the survey waits for the window; service/undo.py)
+        if self.followup_after_close <= self.undo_window:
+            raise InvalidInput(
+                f"the follow-up after a close ({_words(self.followup_after_close)}, "
+                f"DESKCONSOLE_FOLLOWUP_AFTER_CLOSE) must come after the undo window "
+                f"({_words(self.undo_window)}, DESKCONSOLE_UNDO_WINDOW)")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Durations:
@@ -44,7 +55,7 @@ class Durations:
             raw = env.get(key)
             if raw:
                 try:
-                    values[name] = parse_duration(raw)
+                    values[name] = parse_duration(raw, limit=DURATION_LIMITS.get(name, MAX_DURATION))
                 except InvalidInput as exc:
                     raise InvalidInput(f"{exc}, in {key}") from None
         return cls(**values)
@@ -53,6 +64,17 @@ class Durations:
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 _DIGITS = frozenset("0123456789")  # str.isdigit() also takes '²', '٣', …
 MAX_DURATION = timedelta(days=3650)  # ten years: any timer started from any accepted "now" fits a datetime
+# Durations with a tighter bound: an undo window is a grace period of seconds or minutes, not a timer.
+DURATION_LIMITS = {"undo_window": timedelta(hours=1)}
+
+
+def _words(limit: timedelta) -> str:
+    seconds = int(limit.total_seconds())
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit if count != 1 else unit[:-1]}"
+    return f"{seconds} seconds"
 
 
 def parse_duration(text: str, *, limit: timedelta = MAX_DURATION) -> timedelta:
@@ -63,7 +85,7 @@ def parse_duration(text: str, *, limit: timedelta = MAX_DURATION) -> timedelta:
         if ch in _DIGITS:
             number += ch
             if len(number) > 12:  # past any sane duration long before Python's int limits
-                raise InvalidInput(f"duration too long: {text!r} (at most {limit.days} days)")
+                raise InvalidInput(f"duration too long: {text!r} (at most {_words(limit)})")
         elif ch in _UNITS and number:
             total += int(number) * _UNITS[ch]
             number = ""
@@ -72,7 +94,7 @@ def parse_duration(text: str, *, limit: timedelta = MAX_DURATION) -> timedelta:
     if number or total <= 0:
         raise InvalidInput(f"not a duration: {text!r} (use e.g. 14d, 36h, 90m)")
     if total > limit.total_seconds():
-        raise InvalidInput(f"duration too long: {text!r} (at most {limit.days} days)")
+        raise InvalidInput(f"duration too long: {text!r} (at most {_words(limit)})")
     return timedelta(seconds=total)
 
 

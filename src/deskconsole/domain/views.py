@@ -134,6 +134,7 @@ class OutboxView(JsonView):
     attempts: int = 0
     last_error: str | None = None
     message_id: str | None = None
+    held_until: datetime | None = None  # an agent's close holds its messages for the undo window
 
 
 @dataclass

@@ -22,6 +22,8 @@ Service is one facade composed of one part per capability:
 - filtering.py    the filter language's lists and counts (count_cases)
 - many.py         one action on several cases, each on its own (apply_many)
 - merge.py        merging a duplicate case into another
+- macros.py       the team's macros: loaded from a file, listed, applied as one action
+- undo.py         undoing an agent's close within the undo window
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.knowledge import KnowledgeMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
 from deskconsole.service.merge import MergeMixin
+from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -69,6 +72,7 @@ from deskconsole.service.routing import RoutingMemo, RoutingMixin
 from deskconsole.service.sla import SlaMixin
 from deskconsole.service.surveys import SurveysMixin
 from deskconsole.service.timers import TimersMixin
+from deskconsole.service.undo import UndoMixin
 from deskconsole.service.views import ViewsMixin
 from deskconsole.store.engine import FileReplaced
 
@@ -87,6 +91,8 @@ class Service(
     FilteringMixin,
     BatchMixin,
     RoutingMixin,
+    MacrosMixin,
+    UndoMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""
@@ -104,6 +110,7 @@ __all__ = [
     "FileReplaced",
     "Move",
     "Outcome",
+    "LoadedMacros",
     "RoutingMemo",
     "Service",
     "clean_text",

@@ -359,11 +359,14 @@ class ServiceBase:
         return row
 
     def _outbox(
-        self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str
+        self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str,
+        *, hold_until: datetime | None = None,
     ) -> None:
+        """Queue a message; `hold_until`: not sent before then (an agent's close, for its undo window)."""
         _db(s).insert(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
             "created_at": _db_time(self.now()), "state": "queued", "attempts": 0,
+            **({"hold_until": _db_time(hold_until)} if hold_until is not None else {}),
         })
 
     def _cancel_timers(
@@ -432,7 +435,10 @@ class ServiceBase:
 
         Entering pending/customer_input, `question` is what the customer is asked (the event's text):
         sent to them unless `data` says it was asked outside the desk (asked_outside=HOW).
-        `quiet`: a close that sends the customer nothing after it (a merge: no survey, no follow-up)."""
+        `quiet`: a close that sends the customer nothing after it (a merge: no survey, no follow-up).
+        Closing with `undo_until=WHEN` in `data` (an agent's close): its messages are held until then
+        (what `case undo` reads: service/undo.py)."""
+        undo_until: datetime | None = data.pop("undo_until", None)
         previous = (case.status, case.sub_status)
         leaving_customer_input = previous != (status, sub_status)
         cancelled: list[str] = []
@@ -489,10 +495,12 @@ class ServiceBase:
             self._outbox(s, case, event, "question", _customer_address(case), *question_message(case.id, case.title,
                                                                                                  question))
         if status is Status.CLOSED and not quiet:
-            self._on_closed(s, case, event, at)
+            self._on_closed(s, case, event, at, hold_until=undo_until)
         return event
 
-    def _on_closed(self, s: Session, case: CaseRecord, event: Written, at: datetime) -> None:
+    def _on_closed(
+        self, s: Session, case: CaseRecord, event: Written, at: datetime, *, hold_until: datetime | None = None,
+    ) -> None:
         to = _customer_address(case)
         db = _db(s)
         db.insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(at), "to": to})
@@ -501,6 +509,7 @@ class ServiceBase:
             f"[case {case.id}] How did we do?",
             f"Case {case.id} ({case.title}) is closed. "
             "Please rate our support from 1 to 5, with a comment if you like.",
+            hold_until=hold_until,
         )
         if case.resolution:
             fingerprint = _fingerprint(case.resolution)

@@ -17,6 +17,7 @@ from deskconsole.domain.errors import InvalidInput, InvalidTransition, Permissio
 from deskconsole.domain.lifecycle import (
     REPLY_TARGET,
     SEVERITY_PRIORITY,
+    Priority,
     Role,
     Severity,
     Status,
@@ -218,8 +219,10 @@ class CasesMixin(ServiceBase):
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
             check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, text)
-            # (check_move refuses a close without a reason)
-            self._enter(s, case, Status.CLOSED, None, agent.name, self.now(), reason=(text or "").strip())
+            # (check_move refuses a close without a reason); its messages are held for the undo window
+            now = self.now()
+            self._enter(s, case, Status.CLOSED, None, agent.name, now, reason=(text or "").strip(),
+                        undo_until=now + self.durations.undo_window)
             return self._case_view(s, case)
 
     def clone(self, case_id: int, *, actor: str | None) -> CaseView:
@@ -283,6 +286,25 @@ class CasesMixin(ServiceBase):
             label = f"assigned it to {target.name}" if target else "put it back in the team queue"
             self._touch(case, who.name, label, now)
             self._event(s, case, "assigned", who.name, now, assignee=target.name if target else None, previous=previous)
+            return self._case_view(s, case)
+
+    def set_priority(
+        self, case_id: int, priority: str, *, actor: str | None, expected_version: int | None = None
+    ) -> CaseView:
+        """Change an open case's priority (analysts, managers, supervisors)."""
+        target = parse_enum(Priority, priority, "priority")
+        with self._tx() as s:
+            agent = self._actor(s, actor, CASE_WORKERS + (Role.SUPERVISOR,), "change priorities")
+            case = self._case(s, case_id)
+            self._open_case_or_refuse(case, "change its priority")
+            self._check_version(s, case, expected_version)
+            if case.priority == target:
+                raise InvalidInput(f"case {case.id} is already {target.value}")
+            now = self.now()
+            previous = case.priority
+            self._touch(case, agent.name, f"changed the priority ({previous}→{target.value})", now)
+            self._event(s, case, "priority_changed", agent.name, now, **{"from": previous, "to": target.value})
+            case.priority = target.value
             return self._case_view(s, case)
 
     def take_next(self, *, actor: str | None) -> CaseView | None:

@@ -141,6 +141,7 @@ class ViewsMixin(ServiceBase):
                     id=_pk(o.id), case=o.case_id, kind=o.kind, to=o.to, subject=subject, body=body,
                     created_at=_aware(o.created_at), state=o.state, sent_at=_aware(o.sent_at),
                     attempts=o.attempts or 0, last_error=o.last_error, message_id=o.message_id,
+                    held_until=_aware(o.hold_until),
                 ))
             return views
 

@@ -89,7 +89,9 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
         ("UPDATE", Except("id", "case_id", "requested_by", "requested_at", "on_behalf", "reason"), ("manager",)),
     ],
     # sent on close; answered through ingest
-    "survey": [("INSERT", None, EVERYONE), ("UPDATE", ("answered_at", "score", "comment", "flagged"), EVERYONE)],
+    # (an undone close withdraws its survey while unanswered: DELETE, RLS; migration 0009)
+    "survey": [("INSERT", None, EVERYONE), ("UPDATE", ("answered_at", "score", "comment", "flagged"), EVERYONE),
+               ("DELETE", None, EVERYONE)],
     "article": [("INSERT", None, EVERYONE)],
     "casearticle": [("INSERT", None, EVERYONE)],
     "engineeringitem": [("INSERT", None, EVERYONE)],
@@ -111,6 +113,8 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     "sla_desk": [("INSERT", None, ("supervisor",)),
                  ("UPDATE", ("document", "version", "loaded_at", "loaded_by"), ("supervisor",))],
     "sla_metric": [("INSERT", None, EVERYONE)],
+    # the team's macros (migration 0009): loaded, replaced and removed by managers and supervisors (RLS)
+    "macro": [("INSERT", None, LEADS), ("UPDATE", Except("id"), LEADS), ("DELETE", None, LEADS)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
@@ -143,6 +147,12 @@ POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "INSERT": (None, f"{_ROLE} = 'supervisor'"),
         "UPDATE": (f"{_ROLE} = 'supervisor'", f"{_ROLE} = 'supervisor'"),
     },
+    "macro": {
+        "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor')"),
+        "UPDATE": (f"{_ROLE} IN ('manager', 'supervisor')", f"{_ROLE} IN ('manager', 'supervisor')"),
+        "DELETE": (f"{_ROLE} IN ('manager', 'supervisor')", None),
+    },
+    "survey": {"DELETE": (f"{_IS_AGENT} AND answered_at IS NULL", None)},
     "agent": {
         "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor') AND login IS NULL"),
         "UPDATE": (f"login = current_user OR {_ROLE} IN ('manager', 'supervisor')",

@@ -117,6 +117,8 @@ class Outbox(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     message_id: str | None = Field(default=None, max_length=250)
     claimed_until: datetime | None = None
+    # an agent's close holds its messages for the undo window: not sent before (migration 0009)
+    hold_until: datetime | None = None
 
 
 class Escalation(SQLModel, table=True):
@@ -290,3 +292,23 @@ class SlaMetric(SQLModel, table=True):
     calendar: str | None = Field(default=None, max_length=64)
     warning: float | None = None
     used: int | None = None  # business seconds used until then (pause, fulfil, policy)
+
+
+# --- macros: the team's named replies and actions (domain/macros.py; migration 0009) ------------
+
+
+class MacroRow(SQLModel, table=True):
+    """One macro of the team, as `macro load` stored it."""
+
+    __tablename__ = "macro"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, sa_column_kwargs={"unique": True}, nullable=False)
+    reply: str | None = Field(default=None, sa_column=Column(Text))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    status: str | None = Field(default=None, max_length=32)
+    sub_status: str | None = Field(default=None, max_length=32)
+    priority: str | None = Field(default=None, max_length=2)
+    assignee: str | None = Field(default=None, max_length=64)
+    loaded_by: str = Field(max_length=64)
+    loaded_at: datetime

@@ -57,6 +57,7 @@ from deskconsole.store.changes import WatchLost, connection_lost
 from deskconsole.tui import styles
 from deskconsole.tui.bindings import bindings
 from deskconsole.tui.commands import DeskCommands
+from deskconsole.tui.macros import MacroCommands
 from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
 from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
 from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
@@ -83,7 +84,7 @@ class DeskApp(App[None]):
     TITLE = "deskconsole"
     CSS_PATH = [style(name) for name in styles.FIRST]
     BINDINGS = bindings(GLOBAL)
-    COMMANDS = {DeskCommands}
+    COMMANDS = {DeskCommands, MacroCommands}
     MODES = modes()  # every pane of tui/panes.py; the queue's module is imported above, the others when shown
 
     def __init__(

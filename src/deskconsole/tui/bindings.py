@@ -75,6 +75,9 @@ QUEUE: list[KeyAction] = [
               "Show the next page of cases", key_display="]"),
     KeyAction("queue.prev_page", "left_square_bracket", "page(-1)", "Prev page",
               "Show the previous page of cases", key_display="["),
+    # (not in the footer, which is full: listed by ? and in the palette; the case pane shows its own while possible)
+    KeyAction("queue.undo", "u", "undo_close", "Undo close",
+              "Undo the selected case's close within the undo window", show=False, roles=WORKERS),
     KeyAction("queue.reload", "r", "reload", "Refresh", "Read the queue again", show=False),
     KeyAction("queue.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
               show=False, key_display="esc"),
@@ -114,6 +117,11 @@ CASE: list[KeyAction] = [
     KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=offered(Action.TAKE)),
     KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst",
               roles=offered(Action.REASSIGN)),
+    KeyAction("case.macro", "M", "apply_macro", "Macro",
+              "Apply one of the team's macros: pick it by typing part of its name"),
+    KeyAction("case.undo", "u", "undo_close", "Undo close",
+              "Undo your close within the undo window: the case returns and its held messages are withdrawn",
+              roles=WORKERS),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the timeline's earlier events (a page at a time)"),
     KeyAction("case.down", "j", "scroll_down", "Down", "Scroll the timeline down (also ↓)", show=False),
@@ -221,6 +229,12 @@ HELP: list[KeyAction] = [
 
 PICKER: list[KeyAction] = [
     KeyAction("picker.cancel", "escape", "cancel", "Cancel", "Close without linking", key_display="esc"),
+]
+
+MACRO_PICKER: list[KeyAction] = [
+    KeyAction("macros.cancel", "escape", "cancel", "Cancel", "Close without applying a macro", key_display="esc"),
+    KeyAction("macros.down", "down", "cursor_down", "Down", "Highlight the next macro", show=False),
+    KeyAction("macros.up", "up", "cursor_up", "Up", "Highlight the previous macro", show=False),
 ]
 
 

@@ -30,6 +30,7 @@ from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, m
 from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
+from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style
@@ -159,7 +160,7 @@ def render_events(events: list[EventView], tz: tzinfo | None) -> Group:
     return Group(*parts)
 
 
-class CaseScreen(PaneScreen):
+class CaseScreen(CaseMacroKeys, PaneScreen):
     CSS_PATH = style(pane("case").stylesheet)
     PANE = "case"
     ACTIONS, BINDINGS = screen_keys("case")
@@ -406,6 +407,8 @@ class CaseScreen(PaneScreen):
             return self.earlier > 0  # (shown only while earlier events are left to load)
         if self.case is None:
             return None
+        if action in MACRO_KEYS:
+            return self.macro_key_applies(action)  # (tui/macros.py: u shown while an undo is possible)
         verdict = self.verdict(action)
         return verdict is None or verdict.allowed  # what does not apply leaves the footer (why_not says why)
 
@@ -417,6 +420,8 @@ class CaseScreen(PaneScreen):
         return may(Person(self.me, self.role), permission, CaseState.of(self.case))
 
     def why_not(self, action: str) -> str | None:
+        if action in MACRO_KEYS:
+            return self.macro_key_why_not(action)  # (tui/macros.py)
         verdict = self.verdict(action)
         return None if verdict is None or verdict else verdict.reason
 
