@@ -37,9 +37,9 @@ from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.knowledge import KnowledgeMixin
+from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
 from deskconsole.service.merge import MergeMixin
-from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -108,9 +108,9 @@ __all__ = [
     "Close",
     "DeskError",
     "FileReplaced",
+    "LoadedMacros",
     "Move",
     "Outcome",
-    "LoadedMacros",
     "RoutingMemo",
     "Service",
     "clean_text",
