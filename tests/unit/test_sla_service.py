@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import InvalidInput, PermissionDenied
+from deskconsole.domain.sla import load_toml
 from deskconsole.store.models import Event, Outbox, SlaDesk, SlaMetric, Timer
 
 POLICY = """\
@@ -364,3 +365,44 @@ def test_the_breach_mail_to_the_manager_renders(sla) -> None:
     assert mail[0].subject == f"[case {case.id}] Service level breached: Invoice total is wrong"
     assert "breached its first response target at 2026-11-30T17:00:00Z" in mail[0].body
     assert f"deskconsole case show {case.id}" in mail[0].body
+
+
+LOADER = r"""
+import os, sys, time
+from deskconsole.domain.clock import FixedClock
+from deskconsole.service import Service
+from deskconsole.store.engine import make_engine
+
+url, go, hours = sys.argv[1:4]
+svc = Service(make_engine(url), FixedClock("2026-11-30T09:00:00Z"))
+svc.list_agents()
+print("ready", flush=True)
+while not os.path.exists(go):
+    time.sleep(0.001)
+svc.load_sla(open(sys.argv[4]).read().replace("mon-fri 08:00-18:00", hours), actor="sue")
+print("loaded", flush=True)
+"""
+
+
+def test_two_loads_at_once_both_succeed_one_after_the_other(desk, db_url, tmp_path) -> None:
+    import subprocess
+    import sys
+
+    policy = tmp_path / "p.toml"
+    policy.write_text(POLICY)
+    go = tmp_path / "go"
+    procs = [subprocess.Popen([sys.executable, "-c", LOADER, db_url, str(go), hours, str(policy)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for hours in ("mon-fri 09:00-17:00", "mon-fri 07:00-19:00")]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+    go.touch()
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0 and out.strip() == "loaded", err
+    with Session(desk.svc.engine) as s:
+        stored = s.exec(select(SlaDesk)).one()
+    assert stored.version == 2
+    assert desk.svc.sla_desk().calendars["eu"].describe() in {
+        load_toml(POLICY.replace("mon-fri 08:00-18:00", h)).calendars["eu"].describe()
+        for h in ("mon-fri 09:00-17:00", "mon-fri 07:00-19:00")}

@@ -158,14 +158,19 @@ class SlaMixin(ServiceBase):
             loader = self._sla_loader(s, actor)
             now = self.now()
             old = self._sla_desk(s)
-            db = _db(s)
-            row = db.first(_DESK_ROW, {"desk_id": DESK_ID})
-            version = 1 if row is None else int(row["version"]) + 1
-            values = {"document": document, "version": version, "loaded_at": _db_time(now), "loaded_by": loader}
-            if row is None:
-                s.execute(insert(_DESK_T).values(id=DESK_ID, **values))
+            values = {"document": document, "version": 1, "loaded_at": _db_time(now), "loaded_by": loader}
+            first = insert(_DESK_T).values(id=DESK_ID, **values)
+            if self._pg:  # two loads at once: the second waits for the first, then replaces its document
+                from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+                first = pg_insert(_DESK_T).values(id=DESK_ID, **values).on_conflict_do_nothing()
+            row = s.execute(_DESK_ROW.with_for_update(), {"desk_id": DESK_ID}).first()
+            if row is None and s.execute(first.returning(_DESK_T.c.id)).first() is not None:
+                version = 1
             else:
-                s.execute(update(_DESK_T).where(_DESK_T.c.id == DESK_ID).values(**values))
+                row = s.execute(_DESK_ROW.with_for_update(), {"desk_id": DESK_ID}).one()
+                version = int(row.version) + 1
+                s.execute(update(_DESK_T).where(_DESK_T.c.id == DESK_ID).values(**{**values, "version": version}))
             s.info[_DESK_KEY] = desk
             moved = self._sla_reload(s, old, desk, now, loader or "administrator")
         self._sla_cache = (time.monotonic(), version, desk)
