@@ -406,3 +406,14 @@ def test_two_loads_at_once_both_succeed_one_after_the_other(desk, db_url, tmp_pa
     assert desk.svc.sla_desk().calendars["eu"].describe() in {
         load_toml(POLICY.replace("mon-fri 08:00-18:00", h)).calendars["eu"].describe()
         for h in ("mon-fri 09:00-17:00", "mon-fri 07:00-19:00")}
+
+
+def test_a_priority_set_by_hand_moves_the_running_targets_keeping_the_time_used(sla) -> None:
+    case = open_case(sla)
+    sla.clock.set("2026-11-30T10:00:00Z")  # 1 h used of P3's 8 h
+    sla.svc.set_priority(case.id, "P2", actor="alice")
+    shown = sla.svc.get_case(case.id)
+    assert shown.sla["first_response"] == {"due": "2026-11-30T13:00:00Z", "state": "running", "used": H,
+                                           "target": 4 * H}
+    assert sla_timers(sla, case.id)["sla_breach"] == "2026-11-30T13:00:00Z"
+    assert ("sla_policy_changed", "first_response") in audit(sla, case.id)

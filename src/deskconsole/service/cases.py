@@ -305,6 +305,7 @@ class CasesMixin(ServiceBase):
             self._touch(case, agent.name, f"changed the priority ({previous}→{target.value})", now)
             self._event(s, case, "priority_changed", agent.name, now, **{"from": previous, "to": target.value})
             case.priority = target.value
+            self._sla(s, case, now, agent.name, SlaChange(priority=True))  # the targets move to the new policy
             return self._case_view(s, case)
 
     def take_next(self, *, actor: str | None) -> CaseView | None:
