@@ -46,7 +46,7 @@ def test_a_bad_filter_term_is_one_error_line_and_exit_1(desk: Desk) -> None:  # 
         ("age:3d", "age:3d: bad age '3d'"),
         ("assignee:zed", "assignee:zed: no agent is called 'zed'"),
         ("tag:urgent", "tag:urgent: cases have no tags in this desk"),
-        ("sla:breached", "sla: needs service levels, which this desk has not loaded"),
+        ("sla:late", "sla:late: unknown service-level state 'late'"),
     ]:
         run = desk.refused("case", "list", "--filter", expr, "--json")
         assert run.out == "" and words in run.err, run.err

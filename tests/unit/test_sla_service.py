@@ -302,6 +302,8 @@ def test_the_report_counts_targets_met_and_breached_and_breached_cases_are_found
     sla.clock.set("2026-11-30T17:30:00Z")
     # the breach is due and nobody ticked: the case counts as breached already
     assert sla.svc.breached_cases() == [late.id]
+    assert [r.id for r in sla.svc.list_cases(filter="sla:breached")] == [late.id]
+    assert sla.svc.count_cases("sla:breached prio:P3") == 1 and sla.svc.count_cases("sla:breached prio:P1") == 0
     sla.svc.tick()
     sla.svc.add_note(late.id, "Sorry, on it now.", actor="alice", internal=False)  # late: not met
     assert sla.svc.breached_cases() == [late.id]

@@ -60,7 +60,7 @@ from deskconsole.service.records import (
     _pending_timers,
     clean_text,
 )
-from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric, Timer
+from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric
 
 SLA_TIMERS = frozenset({TimerKind.SLA_WARNING, TimerKind.SLA_BREACH})
 WARNED = "warning"  # a sla_metric kind of the service's own: the target's warning timer fired
@@ -437,14 +437,6 @@ class SlaMixin(ServiceBase):
                  "compliance": round(100 * met / (met + breached), 1)}
                 for (group, target), (met, breached) in sorted(counts.items(), key=lambda i: (i[0][0], order[i[0][1]]))]
 
-    def breached_cases(self, *, limit: int = 1000) -> list[int]:
-        """Ids of open cases with a breached target, oldest first (see breached_sql)."""
-        with self._read() as s:
-            return list(s.execute(
-                select(_CASE_T.c.id).where(_CASE_T.c.status != Status.CLOSED.value, breached_condition(self.now()))
-                .order_by(_CASE_T.c.id).limit(limit)
-            ).scalars())
-
     # ------------------------------------------------------------------ what views show
     def _sla_view(self, s: Session, case: AnyCase) -> dict[str, Any]:
         """`case show --json`'s "sla": each target null or {"due", "state", "used", "target"}."""
@@ -464,26 +456,3 @@ def describe_target(state: dict[str, Any] | None) -> str | None:
 
 
 
-# --------------------------------------------------------------------------- cases with a breached target
-
-def breached_sql(case_alias: str = '"case"') -> str:
-    """SQL (both databases) true for a case with a breached target: a breach recorded, or its
-    breach timer due and not fired yet (nobody ticked). `:now` is bound to now (an aware UTC
-    time); `case_alias` names the case table in the query. (The filter language's `sla:breached`.)
-    Both lookups go by the case: the (case_id, id) index of sla_metric, the (case_id, state) one
-    of timer."""
-    return (f"(EXISTS (SELECT 1 FROM sla_metric m WHERE m.case_id = {case_alias}.id AND m.kind = 'breach')"
-            f" OR EXISTS (SELECT 1 FROM timer t WHERE t.case_id = {case_alias}.id AND t.state = 'pending'"
-            f" AND t.kind = 'sla_breach' AND t.due_at <= :now))")
-
-
-def breached_condition(now: datetime) -> Any:
-    """The same as a SQLAlchemy condition on the case table (select(Case).where(...))."""
-    from sqlalchemy import and_, exists, or_
-
-    timers = Timer.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
-    return or_(
-        exists().where(and_(_METRIC_T.c.case_id == _CASE_T.c.id, _METRIC_T.c.kind == MetricKind.BREACH.value)),
-        exists().where(and_(timers.c.case_id == _CASE_T.c.id, timers.c.state == TimerState.PENDING.value,
-                            timers.c.kind == TimerKind.SLA_BREACH.value, timers.c.due_at <= _db_time(now))),
-    )

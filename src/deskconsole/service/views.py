@@ -70,6 +70,11 @@ class ViewsMixin(ServiceBase):
             events.sort(key=lambda e: (e.at, e.id))
             return EventWindow(case=case_id, events=events, earlier=earlier)
 
+    def breached_cases(self, *, limit: int = 1000) -> list[int]:
+        """Ids of open cases with a breached target, oldest first (the filter language's sla:breached)."""
+        still_open = ",".join(st.value for st in Status if st is not Status.CLOSED)
+        return [r.id for r in self.list_cases(filter=f"sla:breached status:{still_open}", limit=limit)]
+
     def list_cases(
         self,
         *,

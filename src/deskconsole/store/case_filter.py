@@ -8,8 +8,8 @@ customer and free words (the case search index, store/search.py), escalations (a
 the escalation table). A sub-status alone also asks for `pending` (only pending cases have one), so
 the status index serves it.
 
-`sla:` and `tag:` are refused here, each in one place (`_sla_terms`, `_tag_terms`), until the desk
-has what they query.
+`sla:breached` asks for a breach recorded or a breach timer overdue (sla_breached_sql: both lookups
+by the case). `tag:` is refused in one place (`_tag_terms`): cases carry no tags.
 """
 
 from __future__ import annotations
@@ -130,8 +130,8 @@ def filter_sql(
             # them instead of walking every older case (min(+id): through the created_at index).
             hints.append('c.id >= (SELECT min(+id) FROM "case" WHERE created_at > ?)')
             hint_params.append(since)
-    if f.sla:
-        _sla_terms(f.sla)
+    if f.sla:  # "breached", the one state the language has
+        add(sla_breached_sql("c", "?"), db_time(now, dialect))
     if f.tags:
         _tag_terms(f.tags)
     match = None
@@ -162,9 +162,14 @@ def _parts(value: str) -> list[str]:
     return [part for word in filter_words(value) for part in word]
 
 
-def _sla_terms(values: tuple[str, ...]) -> None:
-    """`sla:breached`: the cases whose service-level target has passed. The one place to wire it."""
-    raise InvalidInput("sla: needs service levels, which this desk has not loaded")
+def sla_breached_sql(case: str, now: str) -> str:
+    """SQL (both databases) true for a case with a breached service-level target: a breach recorded,
+    or its breach timer due and not fired yet (nobody ticked). `case` names the case table in the
+    query, `now` the placeholder bound to now. Both lookups go by the case: the (case_id, id) index
+    of sla_metric, the (case_id, state) one of timer."""
+    return (f"(EXISTS (SELECT 1 FROM sla_metric m WHERE m.case_id = {case}.id AND m.kind = 'breach')"
+            f" OR EXISTS (SELECT 1 FROM timer t WHERE t.case_id = {case}.id AND t.state = 'pending'"
+            f" AND t.kind = 'sla_breach' AND t.due_at <= {now}))")
 
 
 def _tag_terms(values: tuple[str, ...]) -> None:
