@@ -118,6 +118,8 @@ def cmd_mail_receive(ctx: Any) -> int:
 
 
 def cmd_mail_fetch(ctx: Any) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from deskconsole.mail.imap import URL_ENV, ImapUnavailable, Mailbox, fetch_once, imap_config_from_env, watch
 
     config = imap_config_from_env(os.environ)
@@ -136,8 +138,13 @@ def cmd_mail_fetch(ctx: Any) -> int:
             box = Mailbox(config)
         except ImapUnavailable as exc:
             raise InvalidInput(str(exc)) from None
+        taken: list[Any] = []
         try:
-            fetch_once(intake, box, on_result=show)
+            fetch_once(intake, box, on_result=lambda result: (taken.append(result), show(result)))
+        except DBAPIError as exc:  # (a full disk, say): what was answered above is stored, and marked
+            raise InvalidInput(f"cannot store mail in the database: {getattr(exc, 'orig', None) or exc}; "
+                               f"{len(taken)} message(s) taken in, the others stay new in the mailbox "
+                               "for the next fetch") from exc
         finally:
             box.close()
         return 1 if failed else 0
