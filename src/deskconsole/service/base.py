@@ -21,6 +21,7 @@ from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_tim
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
+from deskconsole.domain.views import os_login_beside
 from deskconsole.service.records import (
     _ACTION_STATE,
     _ARTICLE_BY_FINGERPRINT,
@@ -350,7 +351,7 @@ class ServiceBase:
         }
         login = self.os_login
         if login is not None:  # (a Service made without one writes no such column: older schemas too)
-            row["os_login"] = login if login != actor else None
+            row["os_login"] = os_login_beside(login, actor)
         return row
 
     def _outbox(

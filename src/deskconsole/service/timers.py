@@ -15,7 +15,7 @@ from deskconsole.domain.asking import reminder_message
 from deskconsole.domain.clock import to_utc
 from deskconsole.domain.lifecycle import EscalationState, Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
-from deskconsole.domain.views import Fired, TimerView
+from deskconsole.domain.views import Fired, TimerView, os_login_beside
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
     _CLAIM_TIMER,
@@ -208,7 +208,7 @@ class TimersMixin(ServiceBase):
         }
         events, fired = [], []
         recorded, created = self.real_now(), _db_time(self.now())
-        login = self.os_login if self.os_login != "timer" else None
+        login = os_login_beside(self.os_login, "timer")
         asked = self._asked(s, [t.case_id for t in timers if t.kind == TimerKind.REMINDER])
         for t in timers:
             due = to_utc(t.due_at)
