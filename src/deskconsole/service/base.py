@@ -205,7 +205,10 @@ class ServiceBase:
             with self.engine.connect() as conn:
                 who = identity.whoami(conn)
                 conn.rollback()
-            identity.refuse(who, fixed_clock=self._db_clock is None)
+            # a clock of its own (DESKCONSOLE_NOW), or a real clock of its own (recorded_at): the
+            # administrator's; agents' logins take the server's
+            identity.refuse(who, fixed_clock=self._db_clock is None or self._real_synced is None,
+                            what="DESKCONSOLE_NOW" if self._db_clock is None else "a real clock of its own")
             self._who = who
         return self._who
 

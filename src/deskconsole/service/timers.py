@@ -36,6 +36,7 @@ from deskconsole.service.records import (
     _write_cases,
     action_state,
 )
+from deskconsole.store import identity
 from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
 
 
@@ -56,6 +57,9 @@ class TimersMixin(ServiceBase):
         firings of that transaction are not stored: those committed before it were given to
         `on_fired` already (the return value is lost with the exception).
         """
+        if now is not None and self._pg:
+            # a time of its own is the administrator's, here as for DESKCONSOLE_NOW (login_identity)
+            identity.refuse(self.login_identity(), fixed_clock=True, what="a time given to tick (tick(now=...))")
         now = to_utc(now) if now else self.now()
         fired: list[Fired] = []
         self._tick_applied = 0
