@@ -8,7 +8,6 @@ and exits 1 when the disk filled under it, and a rerun with room again applies t
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -19,9 +18,9 @@ from pathlib import Path
 
 import mailconf
 import pytest
-import tmpfs_disk
 from aiosmtpd.controller import Controller
 
+import tmpfs_disk
 from deskconsole.cli import main
 from deskconsole.domain.clock import FixedClock
 from deskconsole.service import Service

@@ -57,7 +57,7 @@ def build_bulk(
     customers: Sequence[tuple[str, str | None]] | None = None,
     progress: Callable[[int, int], None] | None = None,
     chunk: int = CHUNK,
-    os_login: str | None | object = _LOGIN,
+    os_login: str | object | None = _LOGIN,
 ) -> BulkSummary:
     """Add `cases` cases whose histories end by `end`, written in bulk.
 
