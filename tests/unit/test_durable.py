@@ -16,9 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import tmpfs_disk
 
 import deskconsole.ingest as ingest_module
+import tmpfs_disk
 from deskconsole.cli import main
 from deskconsole.domain.clock import FixedClock
 from deskconsole.service import Service
