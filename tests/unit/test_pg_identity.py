@@ -484,7 +484,7 @@ def test_a_time_of_its_own_is_refused_to_an_agents_login_in_the_service_as_on_th
     engine = make_engine(as_login(team.url, team.sofia))
     try:
         service = Service(engine)
-        with pytest.raises(PermissionDenied, match="a time given to tick .* is for the desk's administrator"):
+        with pytest.raises(PermissionDenied, match=r"a time given to tick .* is for the desk's administrator"):
             service.tick(now=far)
         with pytest.raises(PermissionDenied, match="DESKCONSOLE_NOW is for the desk's administrator"):
             Service(engine, FixedClock(far)).tick()

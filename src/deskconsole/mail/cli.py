@@ -127,8 +127,10 @@ def cmd_mail_fetch(ctx: Any) -> int:
         raise InvalidInput(f"no mailbox: set {URL_ENV} (e.g. imap://desk@mail.example/INBOX)")
     intake = make_intake(ctx.service, source="imap")
     failed = []
+    taken = []
 
     def show(result: Any) -> None:
+        taken.append(result)
         if not result.ok:
             failed.append(result)
         ctx.out.json(result.to_json(), flush=True)
@@ -138,9 +140,8 @@ def cmd_mail_fetch(ctx: Any) -> int:
             box = Mailbox(config)
         except ImapUnavailable as exc:
             raise InvalidInput(str(exc)) from None
-        taken: list[Any] = []
         try:
-            fetch_once(intake, box, on_result=lambda result: (taken.append(result), show(result)))
+            fetch_once(intake, box, on_result=show)
         except DBAPIError as exc:  # (a full disk, say): what was answered above is stored, and marked
             raise InvalidInput(f"cannot store mail in the database: {getattr(exc, 'orig', None) or exc}; "
                                f"{len(taken)} message(s) taken in, the others stay new in the mailbox "

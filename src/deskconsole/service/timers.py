@@ -59,7 +59,9 @@ class TimersMixin(ServiceBase):
         """
         if now is not None and self._pg:
             # a time of its own is the administrator's, here as for DESKCONSOLE_NOW (login_identity)
-            identity.refuse(self.login_identity(), fixed_clock=True, what="a time given to tick (tick(now=...))")
+            who = self.login_identity()
+            assert who is not None  # (PostgreSQL: always someone)
+            identity.refuse(who, fixed_clock=True, what="a time given to tick (tick(now=...))")
         now = to_utc(now) if now else self.now()
         fired: list[Fired] = []
         self._tick_applied = 0
