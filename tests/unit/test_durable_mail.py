@@ -209,3 +209,37 @@ def test_deliver_on_a_full_disk_records_and_prints_sent_only_for_what_it_recorde
     assert state == "sending"  # sent again, with the same Message-ID, once its claim runs out
     assert f"outbox row {row_id} " in err and "accepted by the mail server" in err, err
     assert not query(db, "SELECT id FROM outbox WHERE state = 'sent' AND sent_at IS NULL")
+
+
+def test_deliver_watch_on_a_full_disk_reports_what_it_recorded_before_the_error(disk):
+    import threading
+
+    from deskconsole.delivery import SmtpTransport, parse_smtp_url
+    from deskconsole.delivery.worker import DeliveryOptions, watch
+
+    url = make_desk(disk / "desk.db")
+    engine = make_engine(url)
+    svc = Service(engine, FixedClock(NOW))
+    for n in range(6):
+        case, _ = svc.open_case(f"Export {n} fails", "initech", contact=f"ann{n}@initech.example")
+        svc.close(case.id, reason="duplicate of an older case", actor="alice")
+    handler = FillingSmtp(disk, after=3)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    stop = threading.Event()
+    heard: list = []
+    errors: list[Exception] = []
+
+    def failed(exc: Exception) -> None:
+        errors.append(exc)
+        stop.set()
+
+    try:
+        watch(engine, svc.clock, SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{controller.port}")),
+              DeliveryOptions(sender=DESK), interval=0.01, stop=stop, on_results=heard.extend, on_error=failed)
+    finally:
+        controller.stop()
+        engine.dispose()
+    assert len(errors) == 1 and "accepted by the mail server" in str(errors[0])
+    recorded = {row_id for (row_id,) in query(disk / "desk.db", "SELECT id FROM outbox WHERE state = 'sent'")}
+    assert {r.outbox for r in heard if r.state == "sent"} == recorded and len(recorded) == 2

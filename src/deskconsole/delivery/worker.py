@@ -513,9 +513,12 @@ def watch(
     opts = options or DeliveryOptions()
     stop = stop or threading.Event()
     while not stop.is_set():
+        recorded: list[DeliveryResult] = []
         try:
-            results = deliver_once(engine, clock, transport, opts, stop=stop)
+            results = deliver_once(engine, clock, transport, opts, stop=stop, on_result=recorded.append)
         except Exception as exc:  # keep the watch alive; report and wait
+            if recorded and on_results is not None:
+                on_results(recorded)  # the rows whose outcome was recorded before the failure (a full disk)
             if on_error is None:
                 log.exception("delivery pass failed")
             else:
