@@ -96,6 +96,14 @@ class Id:
     index: int
 
 
+@dataclass(frozen=True)
+class Unless:
+    """`value`, or NULL where the seed row's `seed` equals it (SQL NULLIF)."""
+
+    value: str
+    seed: Seed
+
+
 Cell = Any  # a constant (str, int, bool, None) or one of the classes above
 
 
@@ -133,6 +141,8 @@ def _shape(cell: Cell, hole: str, d: Dialect) -> tuple[str, Any]:
         return f"substr(s.tt, {hole}, {TIME_WIDTH})", d.offset(cell.name)
     if isinstance(cell, Id):
         return f"s.{cell.base} + {hole}", cell.index
+    if isinstance(cell, Unless):
+        return f"NULLIF({_literal(cell.value)}, s.{cell.seed.name})", None
     if isinstance(cell, Text):
         pieces: list[str] = []
         for part in cell.parts:

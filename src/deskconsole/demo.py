@@ -422,6 +422,7 @@ class _Builder:
         self.bulk_summary = build_bulk(
             self.svc.engine, self.bulk, end=self.end, durations=self.svc.durations, seed=self.seed,
             opened_before=self.start, progress=self._report_bulk if self.progress is not None else None,
+            os_login=self.svc.os_login,
         )
 
     def _report_bulk(self, done: int, _total: int) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import sqlite3
-import subprocess
 import threading
 from collections import Counter
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import deskconsole.ingest as ingest_module
+import tmpfs_disk
 from deskconsole.cli import main
 from deskconsole.domain.clock import FixedClock
 from deskconsole.service import Service
@@ -30,26 +29,9 @@ NOW = "2026-11-25T09:00:00Z"
 
 @pytest.fixture
 def small_disk(tmp_path: Path):
-    """A 2 MB tmpfs at tmp_path/disk, unmounted afterwards."""
-    where = tmp_path / "disk"
-    where.mkdir()
-    try:
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
-                              capture_output=True, text=True)
-    except FileNotFoundError:
-        done = None
-    if done is None or done.returncode != 0:
-        reason = "cannot mount a tmpfs here (not root, or no mount permission): " + (
-            done.stderr.strip() if done is not None else "no mount command")
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    try:
+    """A 2 MB tmpfs at tmp_path/disk (tests/tmpfs_disk.py)."""
+    with tmpfs_disk.small_disk(tmp_path, "2m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", str(where)], capture_output=True)
-        if os.path.ismount(where):
-            subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -131,7 +113,7 @@ def test_ingest_on_a_full_disk_answers_ok_only_for_stored_lines_and_a_rerun_appl
     assert mark is None or mark["line"] <= last_ok
 
     # room again: the rerun applies exactly the rest, once
-    subprocess.run(["mount", "-o", "remount,size=64m", str(small_disk)], check=True)
+    tmpfs_disk.resize(small_disk, "64m")
     code, out, err = run(capsys, "--db", url, "ingest", str(lines))
     assert code == 0, err
     again = answers(out)
@@ -170,7 +152,7 @@ def test_tick_on_a_full_disk_prints_exactly_the_firings_that_were_stored(small_d
     monkeypatch.setenv("DESKCONSOLE_NOW", NOW)
     monkeypatch.setenv("DESKCONSOLE_CONFIG", str(tmp_path / "none.toml"))
     built = _desk_with_due_followups(tmp_path, 1200)  # 1.8 MB
-    subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)], check=True)
+    tmpfs_disk.resize(small_disk, "4m")
     db = small_disk / "desk.db"
     source, target = sqlite3.connect(built), sqlite3.connect(db)
     source.backup(target)
@@ -179,10 +161,7 @@ def test_tick_on_a_full_disk_prints_exactly_the_firings_that_were_stored(small_d
     target.close()
     before = _fired(db)
     # leave room for one pass of tick's (500 firings: 440 kB of the WAL), not for all three
-    free = shutil.disk_usage(small_disk).free
-    room = 650 * 1024
-    if free > room:
-        (small_disk / "filler").write_bytes(b"\0" * (free - room))
+    tmpfs_disk.fill(small_disk, leave=650 * 1024)
     monkeypatch.setenv("DESKCONSOLE_NOW", "2026-11-27T09:00:00Z")
     code, out, err = run(capsys, "--db", f"sqlite:///{db}", "tick")
 

@@ -20,6 +20,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -464,3 +465,91 @@ def test_mail_is_taken_in_under_an_agents_login(team, cli) -> None:
     assert again["outcome"] == "duplicate" and again["case"] == answer["case"]
     shown = ok(cli("case", "show", str(answer["case"]), "--json", login=team.alice)).json()
     assert shown["title"] == "Invoices fail to export"
+
+
+# --------------------------------------------------------------------------- the service holds the line too
+
+
+def test_a_time_of_its_own_is_refused_to_an_agents_login_in_the_service_as_on_the_command_line(team, cli) -> None:
+    """Called from Python, not only through the CLI: tick(now=...) and a clock given to the Service."""
+    from deskconsole.domain.clock import FixedClock, SystemClock
+    from deskconsole.domain.errors import PermissionDenied
+    from deskconsole.service import Service
+    from deskconsole.store.engine import make_engine
+
+    case = opened(cli, now=PAST)  # (the administrator in 2020: its timers are long overdue)
+    ok(cli("case", "move", str(case), "pending", "--sub-status", "customer_input", "--note", "Which invoice?",
+           user="alice", now=PAST))
+    far = datetime(2099, 1, 1, tzinfo=UTC)
+    engine = make_engine(as_login(team.url, team.sofia))
+    try:
+        service = Service(engine)
+        with pytest.raises(PermissionDenied, match=r"a time given to tick .* is for the desk's administrator"):
+            service.tick(now=far)
+        with pytest.raises(PermissionDenied, match="DESKCONSOLE_NOW is for the desk's administrator"):
+            Service(engine, FixedClock(far)).tick()
+        # a real clock of its own would date the events' recorded_at
+        with pytest.raises(PermissionDenied, match="a real clock of its own is for the desk's administrator"):
+            Service(engine, SystemClock(), real_clock=FixedClock(far)).list_cases()
+        with team.sql() as conn:
+            assert conn.execute("SELECT count(*) FROM timer WHERE state = 'fired'").fetchone() == (0,)
+            assert conn.execute("SELECT count(*) FROM outbox WHERE created_at > now()").fetchone() == (0,)
+        fired = service.tick()  # the server's now: what is due today fires
+        assert {f.timer for f in fired} == {"reminder", "auto_close", "followup"}
+        assert all(f.fired.year < 2099 for f in fired)
+    finally:
+        engine.dispose()
+    # the administrator may still give tick a time of its own
+    admin = make_engine(team.url)
+    try:
+        assert Service(admin).tick(now=far) == []  # (nothing left to fire)
+    finally:
+        admin.dispose()
+
+
+# --------------------------------------------------------------------------- linking an agent added earlier
+
+
+def test_agent_add_with_login_links_an_agent_added_earlier(team, logins, cli) -> None:
+    marcus = logins.make("marcus")
+    case = opened(cli, team.alice)
+    ok(cli("escalation", "request", str(case), "--reason", "Month-end close is blocked", login=team.alice))
+    # marcus was added without a login: the administrator links him (as a manager, his role)
+    run = ok(cli("agent", "add", "marcus", "--role", "manager", "--login", marcus, user="helen"))
+    assert run.out == f"linked marcus (manager) to the database login {marcus}\n"
+    with team.sql() as conn:
+        assert conn.execute("SELECT login FROM agent WHERE name = 'marcus'").fetchone() == (marcus,)
+        groups = {r[0] for r in conn.execute(
+            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
+            "JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s", (marcus,))}
+    assert groups == {"deskconsole_manager"}
+    # connected as his login he is marcus, a manager: he decides, and cannot pass for anyone else
+    refused(cli("case", "note", str(case), "as helen", user="helen", login=marcus), "you cannot act as helen")
+    ok(cli("escalation", "decide", str(case), "approve", "--reason", "Blocked month-end", "--engineer", "helen",
+           login=marcus))
+    assert escalation_row(team, case)[:2] == ("approved", "marcus")
+    ok(cli("agent", "add", "marcus", "--role", "manager", "--login", marcus, user="helen"))  # again: no change
+
+    # refused, changing nothing: another login for an agent who has one, another role, other
+    # details, someone not the administrator, an agent of that name on SQLite's terms (no login)
+    other = logins.make("other")
+    refused(cli("agent", "add", "alice", "--role", "analyst", "--login", other, user="helen"),
+            f"agent 'alice' is linked to the login '{team.alice}' already")
+    lena = logins.make("lena")
+    ok(cli("agent", "add", "lena", "--role", "analyst", "--skills", "billing", user="helen"))
+    refused(cli("agent", "add", "lena", "--role", "manager", "--login", lena, user="helen"),
+            "agent 'lena' exists and is an analyst, not a manager")
+    refused(cli("agent", "add", "lena", "--role", "analyst", "--skills", "login", "--login", lena, user="helen"),
+            "linking a login changes nothing else")
+    refused(cli("agent", "add", "lena", "--role", "analyst", "--login", lena, login=team.helen),
+            "only the desk's administrator")
+    refused(cli("agent", "add", "lena", "--role", "analyst", "--login", team.sofia, user="helen"),
+            f"login '{team.sofia}' is already sofia's")
+    refused(cli("agent", "add", "lena", "--role", "analyst", user="helen"), "agent 'lena' already exists")
+    with team.sql() as conn:
+        assert conn.execute("SELECT login FROM agent WHERE name = 'lena'").fetchone() == (None,)
+        assert conn.execute("SELECT count(*) FROM pg_auth_members m JOIN pg_roles u ON u.oid = m.member "
+                            "WHERE u.rolname = %s", (lena,)).fetchone() == (0,)
+    refused(cli("case", "list", login=lena), "is no agent of this desk")
+    ok(cli("agent", "add", "lena", "--role", "analyst", "--login", lena, user="helen"))
+    assert ok(cli("case", "list", "--json", login=lena)).json()[0]["id"] == case

@@ -41,6 +41,8 @@ from deskconsole.bulk.planner import _Planner
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.timers import Durations
 
+_LOGIN = object()  # build_bulk's os_login not given: this process's operating-system login
+
 
 def build_bulk(
     engine: Engine,
@@ -55,6 +57,7 @@ def build_bulk(
     customers: Sequence[tuple[str, str | None]] | None = None,
     progress: Callable[[int, int], None] | None = None,
     chunk: int = CHUNK,
+    os_login: str | object | None = _LOGIN,
 ) -> BulkSummary:
     """Add `cases` cases whose histories end by `end`, written in bulk.
 
@@ -62,13 +65,21 @@ def build_bulk(
     cases are still open, the newest most likely; `due` of them are pending/customer_input
     with their reminder due a second before `end`, not yet processed (for tick benchmarks).
     Cases open no later than `opened_before` (default: ten minutes before `end`), so that
-    cases added afterwards through the service keep ids in order of opening.
+    cases added afterwards through the service keep ids in order of opening. Every event records
+    `os_login` (by default the operating-system login running this process, as a Service's
+    events do) beside its actor when they differ.
     """
     if not isinstance(cases, int) or cases < 0:
         raise InvalidInput(f"the bulk desk needs 0 cases or more, not {cases!r}")
     if not 0 <= due <= cases:
         raise InvalidInput(f"due reminders must be between 0 and the number of cases, not {due!r}")
-    planner = _Planner(engine, cases, end, durations or Durations(), seed, due, open_share, opened_before, customers)
+    if os_login is _LOGIN:
+        from deskconsole.settings import login_name
+
+        os_login = login_name()
+    login = os_login[:64] if isinstance(os_login, str) else None
+    planner = _Planner(engine, cases, end, durations or Durations(), seed, due, open_share, opened_before, customers,
+                       login)
     return _Build(engine, planner, chunk, progress).run()
 
 

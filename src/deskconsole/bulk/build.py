@@ -67,7 +67,8 @@ class _Build:
         done = 0
         p = self.planner
         article_sql = f'INSERT INTO article ({", ".join(ARTICLE_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 7)})'
-        event_sql = f'INSERT INTO event ({", ".join(EVENT_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 8)})'
+        marks = ", ".join([self.d.mark] * len(EVENT_COLUMNS))
+        event_sql = f'INSERT INTO event ({", ".join(EVENT_COLUMNS)}) VALUES ({marks})'
         with SeedLoad(cur, self.d, SEED_COLUMNS, p.loads(self.d), images=images, made=made) as load:
             for size, articles, drafted, seeds in chunks:
                 if images:

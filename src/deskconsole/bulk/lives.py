@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, text
+from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, Unless, text
 from deskconsole.demodata import PLAN_WEIGHTS
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
+from deskconsole.domain.views import os_login_beside
 
 CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
 CACHE_KB = 262_144  # SQLite page cache of the writer of a new desk
@@ -46,7 +47,7 @@ CASE_COLUMNS = (
     "status", "sub_status", "assignee_id", "resolution", "close_reason", "attention", "engineering_ref",
     "cloned_from_id", "created_at", "updated_at", "closed_at", "version", "last_actor", "last_change",
 )
-EVENT_COLUMNS = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data")
+EVENT_COLUMNS = ("id", "case_id", "at", "recorded_at", "actor", "kind", "body", "data", "os_login")
 TIMER_COLUMNS = ("id", "case_id", "kind", "state", "started_at", "due_at", "fired_at", "cancelled_at")
 OUTBOX_COLUMNS = ("id", "case_id", "event_id", "kind", "to", "subject", "body", "created_at", "state", "attempts")
 SURVEY_COLUMNS = ("id", "case_id", "sent_at", "to", "answered_at", "score", "comment", "flagged")
@@ -147,9 +148,10 @@ def _json_cache() -> Callable[..., str]:
 class _Life:
     """The rows one kind of case gets, each cell a constant or an expression over its seed row."""
 
-    def __init__(self, data: Callable[..., str], recorded: Any = None) -> None:
+    def __init__(self, data: Callable[..., str], recorded: Any = None, login: str | None = None) -> None:
         self.data = data
         self.recorded = recorded  # every event's recorded_at: when the build really writes it
+        self.login = login  # the operating-system login writing the build, recorded as the service does
         self.events: list[dict[str, Any]] = []
         self.timers: list[dict[str, Any]] = []
         self.outbox: list[dict[str, Any]] = []
@@ -172,8 +174,16 @@ class _Life:
         if self.recorded is not None:
             recorded = self.recorded
         self.events.append({"id": eid, "case_id": CID, "at": at, "recorded_at": at if recorded is None else recorded,
-                            "actor": actor, "kind": kind, "body": body, "data": data})
+                            "actor": actor, "kind": kind, "body": body, "data": data,
+                            "os_login": self.os_login(actor)})
         return eid
+
+    def os_login(self, actor: Any) -> Any:
+        """The event's os_login cell: the login beside an actor that is someone else (os_login_beside),
+        for an actor of the seed row compared in SQL."""
+        if isinstance(actor, Seed):
+            return None if self.login is None else Unless(self.login, actor)
+        return os_login_beside(self.login, actor)
 
     def enter(self, to: str, to_sub: str | None, actor: Any, at: Any, *, body: Any = None,
               cancelled: tuple[str, ...] = (), cause: str | None = None, recorded: Any = None,
@@ -225,10 +235,11 @@ class _Life:
                 "survey": self.survey}
 
 
-def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = None) -> _Life:
+def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = None,
+          login: str | None = None) -> _Life:
     """What the service writes for a case of this kind: the steps of its plan, as rows over its seed row."""
     plan = kind[0]
-    life = _Life(data, recorded)  # recorded: every event's recorded_at (the build's real time)
+    life = _Life(data, recorded, login)  # recorded: every event's recorded_at (the build's real time)
     life.event("opened", WHO, T0, Seed("description"), Seed("opened_data"))
     life.event("assigned", "router", T0, None, Seed("assigned_data"))
     if plan == "new":

@@ -38,6 +38,7 @@ from deskconsole.bulk.lives import (
 from deskconsole.bulkload import Dialect, TableLoad, text
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.timers import Durations
+from deskconsole.domain.views import os_login_beside
 from deskconsole.store.engine import is_postgres
 
 
@@ -47,8 +48,10 @@ class _Planner:
     def __init__(
         self, engine: Engine, cases: int, end: datetime, durations: Durations, seed: int, due: int,
         open_share: float, opened_before: datetime | None, customers: Sequence[tuple[str, str | None]] | None,
+        os_login: str | None = None,
     ) -> None:
         self.pg = is_postgres(engine)
+        self.os_login = os_login  # the operating-system login the events record beside their actors
         self.total = cases
         self.rng = random.Random(seed)
         self.times = _Times(end)
@@ -83,7 +86,7 @@ class _Planner:
         real = datetime.now(UTC)
         self.recorded_value: Any = real if self.pg else real.strftime("%Y-%m-%d %H:%M:%S.%f")
         recorded = text(real.strftime("%Y-%m-%d %H:%M:%S.%f"))
-        self.lives = [_life(kind, self.ac_days, self.data, recorded) for kind in self.kinds]
+        self.lives = [_life(kind, self.ac_days, self.data, recorded, os_login) for kind in self.kinds]
         self.kind_id = {kind: v for v, kind in enumerate(self.kinds)}
         self.counts = [(len(life.events), len(life.timers), len(life.outbox), len(life.survey))
                        for life in self.lives]
@@ -372,7 +375,8 @@ class _Planner:
             articles.append((aid, title[:500], resolution, print_, "draft", cid, value(close_at, self.pg)))
             eid = self.event_id = self.event_id + 1
             events.append((eid, cid, value(close_at, self.pg), self.recorded_value, "system",
-                           "article_drafted", title, self.data(("article", aid))))
+                           "article_drafted", title, self.data(("article", aid)),
+                           os_login_beside(self.os_login, "system")))
             self.articles += 1
 
     def summary(self) -> BulkSummary:

@@ -8,10 +8,13 @@ from deskconsole.cli.common import Context, safe
 
 def cmd_agent_add(ctx: Context) -> int:
     a = ctx.args
+    linking = a.login is not None and any(x.name == a.name for x in ctx.service.list_agents())
     agent = ctx.service.add_agent(a.name, a.role, actor=ctx.user, skills=a.skills, manager=a.manager, email=a.email,
                                   login=a.login)
     if a.json:
         ctx.out.json(agent.to_json())
+    elif linking:  # an agent added earlier without a login: linked to it now
+        ctx.out.line(f"linked {safe(agent.name)} ({agent.role}) to the database login {safe(a.login)}")
     else:
         skills = f" ({', '.join(agent.skills)})" if agent.skills else ""
         boss = f", reports to {agent.manager}" if agent.manager else ""

@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", metavar="ADDRESS")
     p.add_argument("--login", metavar="LOGIN",
                    help="PostgreSQL only: the existing database login that is this agent (the database owner "
-                   "links it; it is granted what the role needs)")
+                   "links it; it is granted what the role needs). Given for an agent added earlier without a "
+                   "login, with that agent's role, it links them)")
     p.add_argument("--json", action="store_true")
     p = agent.leaf("list", _cmd("cmd_agent_list"), "everyone on the desk")
     p.add_argument("--json", action="store_true")

@@ -171,8 +171,10 @@ def run_deliver(
 
     with _stopped_by_signals(stop, transport.abort) as received:
         if not args.watch:
-            results = deliver_once(engine, clock, transport, options, stop=stop)
-            show(results)
+            # each row printed as soon as what happened to it is recorded: should the database fail
+            # part way (a full disk), what was printed is what was recorded, and the error follows
+            results = deliver_once(engine, clock, transport, options, stop=stop,
+                                   on_result=lambda result: show([result]))
             if received:
                 return _say_stopped(received[0], results, err)
             if results and results[-1].server_unavailable:

@@ -56,6 +56,7 @@ from email.utils import format_datetime
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, and_, func, or_, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from deskconsole.delivery.smtp_url import DEADLINE_ENV, DEFAULT_FROM, SmtpConfig, is_address, smtp_config_from_env
@@ -396,8 +397,15 @@ def deliver_once(
     limit: int | None = None,
     after_send: Callable[[Outbox], None] | None = None,
     stop: threading.Event | None = None,
+    on_result: Callable[[DeliveryResult], None] | None = None,
 ) -> list[DeliveryResult]:
     """One pass over the due rows (at most `limit`, default options.batch). Returns what happened to each.
+
+    `on_result` hears of each row as soon as what happened to it is recorded: should the database
+    fail part way (a full disk), the pass ends with that error, and the rows heard of before are
+    exactly those recorded. A message the server accepted whose `sent` could not be recorded ends
+    the pass with InvalidInput saying so: the row stays `sending` and is sent again, with the same
+    Message-ID, once its claim runs out.
 
     `after_send(row)` runs after the server accepted a message and before the row
     is marked sent; an exception there ends the pass with the row left `sending`
@@ -407,6 +415,13 @@ def deliver_once(
     """
     opts = options or DeliveryOptions()
     results: list[DeliveryResult] = []
+
+    def done(result: DeliveryResult) -> DeliveryResult:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+        return result
+
     try:
         for row_id, created_at in due_rows(engine, to_utc(clock.now()), limit or opts.batch):
             if stop is not None and stop.is_set():
@@ -416,7 +431,7 @@ def deliver_once(
                 continue  # another worker has it
             row = claim.row
             if claim.message is None:
-                results.append(_result(row, FAILED, [], claim.problem))
+                done(_result(row, FAILED, [], claim.problem))
                 continue
             try:
                 refused = transport.send(claim.message, opts.sender, claim.recipients) or {}
@@ -428,16 +443,15 @@ def deliver_once(
             except Exception as exc:  # noqa: BLE001 - classify() re-raises what is not a delivery error
                 failure = classify(exc)
                 if failure.release:
-                    results.append(_release(engine, row, failure.error, claim.recipients))
+                    result = _release(engine, row, failure.error, claim.recipients)
                 else:
-                    results.append(_after_failure(engine, row, failure, to_utc(clock.now()), opts,
-                                                  claim.recipients))
-                if failure.interrupted:
-                    results[-1].interrupted = True
-                    break  # stopped on request: the other rows wait for the next run
-                if failure.transport:
-                    results[-1].server_unavailable = True
-                    break  # the server is unreachable: the other rows wait for the next pass
+                    result = _after_failure(engine, row, failure, to_utc(clock.now()), opts, claim.recipients)
+                result.interrupted = failure.interrupted
+                result.server_unavailable = failure.transport and not failure.interrupted
+                done(result)
+                if failure.interrupted or failure.transport:
+                    # stopped on request, or the server is unreachable: the other rows wait for the next run
+                    break
                 continue
             if after_send is not None:
                 after_send(row)
@@ -448,8 +462,15 @@ def deliver_once(
                     for rcpt, (code, msg) in refused.items()
                 )
                 note = note[:MAX_ERROR]
-            _mark_sent(engine, row, to_utc(clock.now()), note)
-            results.append(_result(row, SENT, claim.recipients, note))
+            try:
+                _mark_sent(engine, row, to_utc(clock.now()), note)
+            except DBAPIError as exc:
+                raise InvalidInput(
+                    f"outbox row {row.id} (case {row.case_id}, {row.kind}) was accepted by the mail server, but "
+                    f"recording it sent failed: {getattr(exc, 'orig', None) or exc}; it stays 'sending' and "
+                    f"is sent again with the same Message-ID once its claim runs out"
+                ) from exc
+            done(_result(row, SENT, claim.recipients, note))
     finally:
         transport.close()
     return results
@@ -494,9 +515,12 @@ def watch(
     opts = options or DeliveryOptions()
     stop = stop or threading.Event()
     while not stop.is_set():
+        recorded: list[DeliveryResult] = []
         try:
-            results = deliver_once(engine, clock, transport, opts, stop=stop)
+            results = deliver_once(engine, clock, transport, opts, stop=stop, on_result=recorded.append)
         except Exception as exc:  # keep the watch alive; report and wait
+            if recorded and on_results is not None:
+                on_results(recorded)  # the rows whose outcome was recorded before the failure (a full disk)
             if on_error is None:
                 log.exception("delivery pass failed")
             else:

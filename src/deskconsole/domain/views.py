@@ -25,6 +25,12 @@ class AgentView(JsonView):
     open_cases: int = 0
 
 
+def os_login_beside(login: str | None, actor: str) -> str | None:
+    """The operating-system login an event records beside its actor: the login that wrote it, when
+    that is not the actor (so `--as someone` leaves a trace); None when they are the same."""
+    return login if login != actor else None
+
+
 @dataclass
 class EventView(JsonView):
     id: int

@@ -118,6 +118,8 @@ def cmd_mail_receive(ctx: Any) -> int:
 
 
 def cmd_mail_fetch(ctx: Any) -> int:
+    from sqlalchemy.exc import DBAPIError
+
     from deskconsole.mail.imap import URL_ENV, ImapUnavailable, Mailbox, fetch_once, imap_config_from_env, watch
 
     config = imap_config_from_env(os.environ)
@@ -125,8 +127,10 @@ def cmd_mail_fetch(ctx: Any) -> int:
         raise InvalidInput(f"no mailbox: set {URL_ENV} (e.g. imap://desk@mail.example/INBOX)")
     intake = make_intake(ctx.service, source="imap")
     failed = []
+    taken = []
 
     def show(result: Any) -> None:
+        taken.append(result)
         if not result.ok:
             failed.append(result)
         ctx.out.json(result.to_json(), flush=True)
@@ -138,6 +142,10 @@ def cmd_mail_fetch(ctx: Any) -> int:
             raise InvalidInput(str(exc)) from None
         try:
             fetch_once(intake, box, on_result=show)
+        except DBAPIError as exc:  # (a full disk, say): what was answered above is stored, and marked
+            raise InvalidInput(f"cannot store mail in the database: {getattr(exc, 'orig', None) or exc}; "
+                               f"{len(taken)} message(s) taken in, the others stay new in the mailbox "
+                               "for the next fetch") from exc
         finally:
             box.close()
         return 1 if failed else 0

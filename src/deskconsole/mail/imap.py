@@ -199,13 +199,25 @@ def fetch_once(
     pending: list[tuple[int, bytes]] = []
 
     def flush() -> None:
-        results = intake.receive_many([raw for _, raw in pending], after_commit=after_commit)
-        done = [uid for (uid, _), result in zip(pending, results, strict=True) if result.handled]
-        if done:
-            box.mark(done)  # only now: their effect (or refusal) is committed
-        for result in results:
-            on_result(result)
-        pending.clear()
+        # The messages answered and marked are those whose transaction committed, in order: all of
+        # them, or (should the database fail part way, a full disk say) those before the failure,
+        # whose error then ends the pass.
+        committed: list[Result] = []
+
+        def kept(result: Result) -> None:
+            committed.append(result)
+            if after_commit is not None:
+                after_commit(result)
+
+        try:
+            intake.receive_many([raw for _, raw in pending], after_commit=kept)
+        finally:
+            done = [uid for (uid, _), result in zip(pending, committed, strict=False) if result.handled]
+            if done:
+                box.mark(done)  # only now: their effect (or refusal) is committed
+            for result in committed:
+                on_result(result)
+            pending.clear()
 
     size = 0
     for uid, raw in box.messages(box.new_uids()):

@@ -32,7 +32,11 @@ class AgentsMixin(ServiceBase):
         login: str | None = None,
     ) -> AgentView:
         """Add a person; `login` links them to a PostgreSQL login (the administrator only; refused
-        on SQLite) and grants it what the role needs (store/identity.py)."""
+        on SQLite) and grants it what the role needs (store/identity.py).
+
+        With a `login`, an agent of that name who exists already (added without one) is linked to
+        it instead: the role given must be theirs, and they must have no other login; nothing else
+        about them changes (giving skills, a manager or an e-mail address then is refused)."""
         role_value = parse_enum(Role, role, "role")
         if login is not None and not self._pg:
             raise InvalidInput(identity.NO_LOGINS_ON_SQLITE)
@@ -46,7 +50,11 @@ class AgentsMixin(ServiceBase):
             any_agent = s.exec(select(Agent.id).limit(1)).first()
             if any_agent is not None:
                 self._actor(s, actor, DESK_LEADS, "add agents")
-            if s.exec(select(Agent).where(Agent.name == name)).first() is not None:
+            existing = s.exec(select(Agent).where(Agent.name == name)).first()
+            if existing is not None and login is not None:
+                self._link(s, existing, role_value, login, changes=bool(skill_list or manager or email))
+                return self._agent_view(s, existing, 0)
+            if existing is not None:
                 raise InvalidInput(f"agent {name!r} already exists")
             manager_id = None
             if manager:
@@ -68,6 +76,24 @@ class AgentsMixin(ServiceBase):
             s.add(agent)
             s.flush()
             return self._agent_view(s, agent, 0)
+
+    def _link(self, s: Session, agent: Agent, role: str, login: str, *, changes: bool) -> None:
+        """Link an existing agent to a PostgreSQL login (add_agent with --login on an agent added
+        without one)."""
+        if agent.role != role:
+            raise InvalidInput(f"agent {agent.name!r} exists and is {_a(agent.role)}, not {_a(role)}: "
+                               f"linking a login keeps the agent's role")
+        if agent.login == login:
+            return  # linked already: nothing to do
+        if agent.login is not None:
+            raise InvalidInput(f"agent {agent.name!r} is linked to the login {agent.login!r} already")
+        if changes:
+            raise InvalidInput(f"agent {agent.name!r} exists: linking a login changes nothing else about them "
+                               "(leave out --skills, --manager and --email)")
+        identity.link(s.connection(), self._who, login, role)
+        agent.login = login
+        s.add(agent)
+        s.flush()
 
     def _agent_view(self, s: Session, agent: Agent, open_cases: int) -> AgentView:
         lead = s.get(Agent, agent.manager_id) if agent.manager_id else None

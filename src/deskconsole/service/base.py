@@ -22,6 +22,7 @@ from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition,
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
+from deskconsole.domain.views import os_login_beside
 from deskconsole.service.records import (
     _ACTION_STATE,
     _ARTICLE_BY_FINGERPRINT,
@@ -209,7 +210,10 @@ class ServiceBase:
             with self.engine.connect() as conn:
                 who = identity.whoami(conn)
                 conn.rollback()
-            identity.refuse(who, fixed_clock=self._db_clock is None)
+            # a clock of its own (DESKCONSOLE_NOW), or a real clock of its own (recorded_at): the
+            # administrator's; agents' logins take the server's
+            identity.refuse(who, fixed_clock=self._db_clock is None or self._real_synced is None,
+                            what="DESKCONSOLE_NOW" if self._db_clock is None else "a real clock of its own")
             self._who = who
         return self._who
 
@@ -355,7 +359,7 @@ class ServiceBase:
         }
         login = self.os_login
         if login is not None:  # (a Service made without one writes no such column: older schemas too)
-            row["os_login"] = login if login != actor else None
+            row["os_login"] = os_login_beside(login, actor)
         return row
 
     def _outbox(

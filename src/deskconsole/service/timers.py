@@ -15,7 +15,7 @@ from deskconsole.domain.asking import reminder_message
 from deskconsole.domain.clock import to_utc
 from deskconsole.domain.lifecycle import EscalationState, Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
-from deskconsole.domain.views import Fired, TimerView
+from deskconsole.domain.views import Fired, TimerView, os_login_beside
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
     _CLAIM_TIMER,
@@ -36,6 +36,7 @@ from deskconsole.service.records import (
     _write_cases,
     action_state,
 )
+from deskconsole.store import identity
 from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
 
 
@@ -56,6 +57,11 @@ class TimersMixin(ServiceBase):
         firings of that transaction are not stored: those committed before it were given to
         `on_fired` already (the return value is lost with the exception).
         """
+        if now is not None and self._pg:
+            # a time of its own is the administrator's, here as for DESKCONSOLE_NOW (login_identity)
+            who = self.login_identity()
+            assert who is not None  # (PostgreSQL: always someone)
+            identity.refuse(who, fixed_clock=True, what="a time given to tick (tick(now=...))")
         now = to_utc(now) if now else self.now()
         fired: list[Fired] = []
         self._tick_applied = 0
@@ -208,7 +214,7 @@ class TimersMixin(ServiceBase):
         }
         events, fired = [], []
         recorded, created = self.real_now(), _db_time(self.now())
-        login = self.os_login if self.os_login != "timer" else None
+        login = os_login_beside(self.os_login, "timer")
         asked = self._asked(s, [t.case_id for t in timers if t.kind == TimerKind.REMINDER])
         for t in timers:
             due = to_utc(t.due_at)

@@ -62,3 +62,24 @@ def connection_lost(error: BaseException) -> bool:
 
 
 __all__ = ["Change", "WatchLost", "connection_lost"]
+
+
+def storage_full(error: BaseException) -> bool:
+    """Whether an error means the database's disk is full (or failed under a write): nothing of the
+    transaction was stored, and trying again once there is room will do. SQLite: SQLITE_FULL, or the
+    transaction it rolled back by itself (store.engine.TransactionLost); PostgreSQL: class 53
+    (disk full, out of memory) or a write the server's storage refused."""
+    from sqlalchemy.exc import DBAPIError
+
+    from deskconsole.store.engine import TransactionLost
+
+    if isinstance(error, TransactionLost):
+        return True
+    orig = error.orig if isinstance(error, DBAPIError) else error
+    if isinstance(orig, sqlite3.OperationalError):
+        text = str(orig).lower()
+        return "disk is full" in text or "disk i/o" in text
+    state = getattr(orig, "sqlstate", None)
+    if isinstance(state, str) and state.startswith("53"):
+        return True
+    return "no space left on device" in str(orig).lower()

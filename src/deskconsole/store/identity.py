@@ -376,9 +376,10 @@ def whoami(conn: Connection) -> Identity:
     return Identity(login=login, admin=False, agent=agent, role=role)
 
 
-def refuse(who: Identity, *, fixed_clock: bool) -> None:
+def refuse(who: Identity, *, fixed_clock: bool, what: str = "DESKCONSOLE_NOW") -> None:
     """Refuse a connection that may not work the desk: a login that is no agent, or an agent's
-    login with a "now" of its own (DESKCONSOLE_NOW)."""
+    login with a "now" of its own (`what`: DESKCONSOLE_NOW, a clock given to the service, or a
+    time given to tick)."""
     if who.admin:
         return
     if who.agent is None:
@@ -386,9 +387,10 @@ def refuse(who: Identity, *, fixed_clock: bool) -> None:
             f"the database login {who.login!r} is no agent of this desk: the desk's administrator links it "
             f"with 'deskconsole agent add NAME --role ROLE --login {who.login}'")
     if fixed_clock:
+        undo = "; unset DESKCONSOLE_NOW" if what == "DESKCONSOLE_NOW" else ""
         raise PermissionDenied(
-            f"DESKCONSOLE_NOW is for the desk's administrator: connected as {who.login!r} ({who.agent}), "
-            "now is the database server's clock; unset DESKCONSOLE_NOW")
+            f"{what} is for the desk's administrator: connected as {who.login!r} ({who.agent}), "
+            f"now is the database server's clock{undo}")
 
 
 def acting(who: Identity | None, name: str | None) -> str | None:

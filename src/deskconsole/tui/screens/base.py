@@ -11,7 +11,7 @@ from textual.widgets import Input
 from textual.worker import Worker
 
 from deskconsole.domain.errors import DeskError
-from deskconsole.store.changes import Change, connection_lost
+from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui.bindings import KeyAction, action_name, by_action
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.text import clean
@@ -21,6 +21,10 @@ from deskconsole.tui.widgets.header import DeskHeader
 if TYPE_CHECKING:
     from deskconsole.tui.app import DeskApp
 
+
+
+# What the console says when a write failed for want of room (store.changes.storage_full).
+FULL_DISK = "the disk holding the desk is full (or failing), and nothing of it was stored"
 
 class PaneScreen(Screen):
     PANE: ClassVar[str] = ""
@@ -136,7 +140,22 @@ class PaneScreen(Screen):
         else:
             self.show_refusal(message.error)
 
+    def not_saved(self, error: Exception) -> str | None:
+        """Why a form's submit was not stored when submitting again later will do (a full disk, the
+        database out of reach), for the form reopened with the typed text; None for any other error."""
+        if storage_full(error):
+            return f"Not saved: {FULL_DISK}. Your text is kept: submit again once there is room."
+        if connection_lost(error):
+            self.desk.database_lost(error)
+            return ("Not saved: the database cannot be reached. Your text is kept: submit again when the header "
+                    "no longer says the database is unreachable.")
+        return None
+
     def show_refusal(self, error: Exception) -> None:
+        if storage_full(error):
+            self.notify(clean(f"Not done: {FULL_DISK}. Try again once there is room."), title="Not saved",
+                        severity="error", timeout=10, markup=False)
+            return
         if connection_lost(error):
             self.desk.database_lost(error)  # the header says it; no error text per failed read
             return

@@ -4,7 +4,8 @@ Actions pass `expected_version` (the version shown when the form opened). When
 someone else changed the case meanwhile, the service refuses with a Conflict:
 the pane says who changed what, reloads the case and reopens the form with the
 text already typed. A submit that fails because the database cannot be reached
-reopens the form with the text too (the header says the database is unreachable).
+reopens the form with the text too (the header says the database is unreachable), and so does one
+that fails for want of room (a full disk: the form says so).
 The pane reloads by itself when the change watcher reports a change to its case.
 """
 
@@ -28,11 +29,11 @@ from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
 from deskconsole.domain.views import CaseView, EventView, EventWindow
-from deskconsole.store.changes import Change, connection_lost
+from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui import format as fmt
 from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
-from deskconsole.tui.screens.base import PaneScreen
+from deskconsole.tui.screens.base import FULL_DISK, PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.articles import ArticlePicker
@@ -463,6 +464,9 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
                 self.notify(clean(self.conflict_text(err) + "Reloaded: look, then try again."),
                             title="Case changed", severity="warning", markup=False, timeout=10)
                 self.reload()
+            elif storage_full(err):
+                self.notify(clean(f"Not done: {FULL_DISK}. Try again once there is room."),
+                            title=f"Case {self.case_id}", severity="error", markup=False, timeout=10)
             elif connection_lost(err):
                 self.desk.database_lost(err)
                 self.notify("Not done: the database cannot be reached. Try again when the header no longer "
@@ -504,10 +508,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
                     self.reload(then=lambda: again(vals, message))
                 elif isinstance(err, DeskError):
                     again(vals, err.console or str(err))  # the console's words when the refusal has them
-                elif connection_lost(err):
-                    self.desk.database_lost(err)
-                    again(vals, "Not saved: the database cannot be reached. Your text is kept: submit again "
-                                "when the header no longer says the database is unreachable.")
+                elif (why := self.not_saved(err)) is not None:
+                    again(vals, why)
                 else:
                     self.show_refusal(err)
 

@@ -288,6 +288,8 @@ class EscalationsScreen(PaneScreen):
                 if isinstance(err, DeskError):
                     self.form(esc, title, fields, submit, done, values=vals, error=str(err))
                     self.reload()
+                elif (why := self.not_saved(err)) is not None:  # (a full disk, the database out of reach)
+                    self.form(esc, title, fields, submit, done, values=vals, error=why)
                 else:
                     self.show_refusal(err)
 
