@@ -115,7 +115,9 @@ CASE: list[KeyAction] = [
     KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst",
               roles=offered(Action.REASSIGN)),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
-    KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the timeline's earlier events (a page at a time)"),
+    KeyAction("case.thread", "v", "toggle_thread", "View",
+              "Show the conversation with the customer only, or everything (notes, status changes, timers too)"),
+    KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the thread's earlier messages (a page at a time)"),
     KeyAction("case.down", "j", "scroll_down", "Down", "Scroll the timeline down (also ↓)", show=False),
     KeyAction("case.up", "k", "scroll_up", "Up", "Scroll the timeline up (also ↑)", show=False),
 ]

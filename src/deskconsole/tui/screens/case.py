@@ -15,11 +15,9 @@ from datetime import tzinfo
 from typing import Any
 
 from rich.console import Group
-from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from deskconsole.domain import labels
@@ -37,10 +35,16 @@ from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
+from deskconsole.tui.widgets.thread import Block, ThreadView, event_lines, render_events
 
 # Events the timeline reads at a time (Service.case_events): the newest window, then each page of earlier
 # ones: opening a case reads and draws this many events, however long its timeline.
 WINDOW = 200
+# ...but a case opens on the newest events that fill the screen twice over (each event takes a line
+# at least): drawing and reading 200 events cost more than the rest of opening a case. `o` reads the
+# page before the oldest event loaded.
+FIRST_WINDOW = 60
+CONVERSATION, EVERYTHING = "conversation", "everything"  # what the thread shows
 SUB_STATUSES = [(labels.SUB_STATUS[sub], sub.value) for sub in SubStatus]  # (label, value) for the form
 # Waiting on the customer: send the question, or record how it was already asked (nothing sent).
 ASKED_LABELS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
@@ -64,99 +68,11 @@ PERMISSIONS = {
     "take": Action.TAKE,
     "reassign": Action.REASSIGN,
 }
-EVENT_STYLES = {
-    "customer_replied": "bold magenta",
-    "note": "yellow",
-    "comment": "cyan",
-    "status_changed": "green",
-    "timer_fired": "bold red",
-    "escalation_requested": "bold yellow",
-    "escalation_approved": "bold red",
-    "escalation_denied": "yellow",
-}
-EVENT_LABELS = {
-    "customer_replied": "customer replied",
-    "note": "internal note",
-    "comment": "comment to customer",
-    "status_changed": "status",
-    "timer_fired": "timer fired",
-}
-
-
-def event_summary(e: EventView) -> Text:
-    d = e.data
-    text = Text(no_wrap=False)
-    if e.kind == "status_changed":
-        frm = d.get("from", "")
-        if d.get("from_sub_status"):
-            frm += "/" + d["from_sub_status"]
-        to = d.get("to", "") + (f"/{d['sub_status']}" if d.get("sub_status") else "")
-        text.append(f"{frm} → {to}")
-        if d.get("cancelled_timers"):
-            text.append(f"  (cancelled: {', '.join(d['cancelled_timers'])})", "dim")
-        if d.get("asked") == "message":
-            text.append("  question sent to the customer", "dim")
-        elif d.get("asked_outside"):
-            how = str(d["asked_outside"])
-            text.append_text(cell(f"  asked {ASKED_LABELS.get(how, how)}: nothing sent", "dim", limit=100))
-    elif e.kind == "customer_confirmed":
-        bits = [d.get("channel", "")] + ([f"logged by {d['logged_by']}"] if d.get("logged_by") else [])
-        text.append_text(cell(", ".join(str(b) for b in bits if b), "dim", limit=100))
-    elif e.kind == "assigned":
-        who = d.get("assignee")
-        text.append_text(cell(f"to {who}" if who else "to the team queue", limit=80))
-        if d.get("previous"):
-            text.append_text(cell(f" (was {d['previous']})", "dim", limit=80))
-    elif e.kind == "timer_fired":
-        text.append(f"{d.get('timer', '').replace('_', ' ')} (due {d.get('due', '')[:16].replace('T', ' ')})")
-    elif e.kind == "priority_changed":
-        text.append(f"{d.get('from')} → {d.get('to')}")
-    elif e.kind == "escalation_approved":
-        text.append_text(cell(f"engineer {d.get('engineer')}, {str(d.get('comm_mode', '')).replace('_', ' ')} "
-                              f"{d.get('comm_frequency', '')}, attendees {d.get('comm_attendees', '')}", limit=200))
-    elif e.kind == "customer_replied":
-        bits = [d.get("channel", "")]
-        if d.get("logged_by"):
-            bits.append(f"logged by {d['logged_by']}")
-        if d.get("after_close"):
-            bits.append("after close")
-        text.append_text(cell(", ".join(b for b in bits if b), "dim", limit=100))
-    elif e.kind in ("defect_logged", "enhancement_logged"):
-        text.append_text(cell(d.get("reference", ""), limit=100))
-    elif e.kind == "survey_answered":
-        text.append(f"score {d.get('score')}" + ("  flagged for follow-up" if d.get("flagged") else ""))
-    elif e.kind == "opened":
-        text.append_text(cell(f"{d.get('severity', '')} {d.get('priority', '')}".strip(), limit=60))
-        if d.get("cloned_from"):
-            text.append(f" cloned from case {d['cloned_from']}")
-    elif e.kind == "cloned":
-        text.append(f"new case {d.get('clone')}")
-    return text
 
 
 def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
-    """The case's events, oldest first; customer text shown literally."""
+    """The case's events, oldest first; customer text shown literally (a short timeline elsewhere)."""
     return Group(Text(f"Timeline ({len(c.events)} events)", style="bold underline"), render_events(c.events, tz))
-
-
-def render_events(events: list[EventView], tz: tzinfo | None) -> Group:
-    """Events as the timeline shows them, in the order given; customer text shown literally."""
-    parts: list[Any] = []
-    for e in events:
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(fmt.when(e.at, tz) + (f" (recorded {fmt.when(e.recorded_at, tz)})" if e.recorded_at and abs((e.recorded_at - e.at).total_seconds()) >= 60 else ""), "dim")  # noqa: E501
-        line.append("  ")
-        line.append_text(cell(e.actor, "bold", limit=28))
-        line.append("  ")
-        line.append(EVENT_LABELS.get(e.kind, e.kind.replace("_", " ")), EVENT_STYLES.get(e.kind, ""))
-        summary = event_summary(e)
-        if summary.plain:
-            line.append("  ")
-            line.append_text(summary)
-        parts.append(line)
-        if e.body and e.kind != "opened":
-            parts.append(Padding(long_text(e.body, "italic" if e.kind == "note" else "", limit=5_000), (0, 0, 0, 4)))
-    return Group(*parts)
 
 
 class CaseScreen(PaneScreen):
@@ -174,6 +90,8 @@ class CaseScreen(PaneScreen):
         self.timeline_total = 0
         self.oldest_id: int | None = None
         self.earlier = 0
+        self.mode = CONVERSATION  # the thread shows the conversation with the customer, or everything
+        self.shown_events: list[EventView] = []
         self._lean: tuple[Any, Any] | None = None
 
     @property
@@ -188,15 +106,15 @@ class CaseScreen(PaneScreen):
         yield self.header()
         yield Static(id="case-head", markup=False)
         yield Static(id="case-next", markup=False)
-        with VerticalScroll(id="case-body"):
-            yield Static(id="case-text", markup=False)
-            yield Static(id="case-more", markup=False)  # the timeline's title; how many earlier events
-            # (pages of earlier events, loaded with `o`, are mounted here, oldest on top)
-            yield Static(id="case-timeline", markup=False)  # the newest window of the timeline
+        yield ThreadView(id="case-thread")  # the case's text, then its thread (conversation or everything)
         yield DeskFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#case-body").focus()
+        self.thread.focus()
+
+    @property
+    def thread(self) -> ThreadView:
+        return self.query_one("#case-thread", ThreadView)
 
     # ------------------------------------------------------------------ load
     def on_screen_resume(self) -> None:
@@ -215,12 +133,14 @@ class CaseScreen(PaneScreen):
             view, window = answer
             self.mark_loaded(marker)
             self.show(view)
-            self.show_timeline(window)
+            self.show_timeline(window, mode)
             if then is not None:
                 then()
 
+        mode = self.mode
+
         def load() -> tuple[CaseView, EventWindow]:
-            return self.service.get_case(case_id, events=False), self.service.case_events(case_id, limit=WINDOW)
+            return self.service.get_case(case_id, events=False), self.read_window(case_id)
 
         self.call(load, then=loaded)
 
@@ -232,79 +152,103 @@ class CaseScreen(PaneScreen):
         """The case's header and text (its timeline comes in windows: show_timeline)."""
         self.case, self.case_id = view, view.id
         self.query_one("#case-head", Static).update(self.render_head(view))
-        self.query_one("#case-text", Static).update(self.render_text(view))
+        if self.timeline_case == view.id:
+            self.thread.set_blocks(self.head_blocks())  # (another case's text waits for its thread)
         self.refresh_countdowns()
         self.refresh_bindings()
 
     # -------------------------------------------------------------- timeline
-    def reload_timeline(self) -> None:
-        """Read the newest window of the timeline again (after an action)."""
-        case_id = self.case_id
-        if case_id is not None:
-            self.call(lambda: self.service.case_events(case_id, limit=WINDOW), then=self.show_timeline,
-                      group="timeline")
+    def read_window(self, case_id: int, before_id: int | None = None) -> EventWindow:
+        """A window of the thread as it is shown now (the conversation, or everything): the newest
+        events that fill the screen, or the page before `before_id`."""
+        limit = WINDOW if before_id is not None else max(FIRST_WINDOW, 2 * self.size.height)
+        return self.service.case_events(case_id, before_id=before_id, limit=limit,
+                                        conversation=self.mode == CONVERSATION)
 
-    def show_timeline(self, window: EventWindow) -> None:
-        """The newest window of a case's timeline; pages of earlier events loaded before are dropped.
-        A case just opened, or one shown down to its newest event, shows its newest event."""
-        if window.case != self.case_id:
-            return
-        body = self.query_one("#case-body", VerticalScroll)
-        follow = window.case != self.timeline_case or body.scroll_y >= body.max_scroll_y - 1
-        pages = self.query(".case-page")
-        follow = follow or bool(pages)
-        pages.remove()
+    def reload_timeline(self, *, follow: bool = False) -> None:
+        """Read the newest window of the thread again (after an action, or another view of it)."""
+        case_id, mode = self.case_id, self.mode
+        if case_id is not None:
+            self.call(lambda: self.read_window(case_id),
+                      then=lambda window: self.show_timeline(window, mode, follow=follow), group="timeline")
+
+    def show_timeline(self, window: EventWindow, mode: str | None = None, *, follow: bool = False) -> None:
+        """The newest window of a case's thread; pages of earlier events loaded before are dropped.
+        A case just opened shows its newest event; otherwise the line at the top of the screen stays
+        there, and a thread read to its end follows new events."""
+        if window.case != self.case_id or (mode or self.mode) != self.mode:
+            return  # another case, or the other view of the thread, was asked for meanwhile
+        follow = follow or window.case != self.timeline_case
         self.timeline_case = window.case
         self.timeline_total = window.earlier + len(window.events)
         self.earlier = window.earlier
         self.oldest_id = min((e.id for e in window.events), default=None)
-        self.query_one("#case-timeline", Static).update(render_events(window.events, self.desk.tz))
-        self.query_one("#case-more", Static).update(self.render_more())
+        self.shown_events = list(window.events)
+        self.thread.set_blocks(self.head_blocks(), self.event_blocks(self.shown_events), follow=follow)
         self.refresh_bindings()
-        if follow:
-            body.scroll_end(animate=False)
 
-    def render_more(self) -> Group:
-        parts: list[Any] = [Text(f"Timeline ({self.timeline_total:,} events)", style="bold underline")]
+    def event_blocks(self, events: list[EventView]) -> list[Block]:
+        tz = self.desk.tz
+        return [Block(e.id, event_lines(e, tz)) for e in events]
+
+    def head_blocks(self) -> list[Block]:
+        """What comes above the events: the case's text, the thread's title and what is not loaded."""
+        blocks = [] if self.case is None else [Block("text", [(self.render_text(self.case), 0)])]
+        title = Text(no_wrap=True, overflow="ellipsis")
+        key = self._entries["toggle_thread"].display_key()
+        if self.mode == CONVERSATION:
+            title.append(f"Conversation ({self.timeline_total:,} messages)", "bold underline")
+            title.append(f"  messages with the customer only · {key} shows everything", "dim")
+        else:
+            title.append(f"Everything ({self.timeline_total:,} events)", "bold underline")
+            title.append(f"  the conversation and the internal trail · {key} shows the conversation only", "dim")
+        parts = [(title, 0)]
         if self.earlier:
             key = self._entries["earlier"].display_key()
-            parts.append(Text(f"{self.earlier:,} earlier events — press {key} to load more", style="bold"))
-        return Group(*parts)
+            what = "messages" if self.mode == CONVERSATION else "events"
+            parts.append((Text(f"{self.earlier:,} earlier {what} — press {key} to load more", style="bold"), 0))
+        elif self.timeline_case is not None and not self.timeline_total:
+            parts.append((Text("no messages with the customer yet", "dim italic"), 0))
+        return blocks + [Block("title", parts)]
+
+    def action_toggle_thread(self) -> None:
+        """Show the conversation only, or everything (the internal trail too)."""
+        self.mode = EVERYTHING if self.mode == CONVERSATION else CONVERSATION
+        self.shown_events = []
+        self.oldest_id = None
+        self.earlier = 0
+        self.thread.set_blocks(self.head_blocks(), [])
+        self.reload_timeline(follow=True)
+        self.notify(f"Showing {'the conversation with the customer' if self.mode == CONVERSATION else 'everything'}",
+                    title=f"Case {self.case_id}", markup=False, timeout=3)
 
     def action_earlier(self) -> None:
         """The page of events before the oldest shown, read from the database in a worker."""
-        case_id, before = self.case_id, self.oldest_id
+        case_id, before, mode = self.case_id, self.oldest_id, self.mode
         if case_id is None or before is None or not self.earlier:
             return
-        self.call(lambda: self.service.case_events(case_id, before_id=before, limit=WINDOW),
-                  then=lambda window: self.show_earlier(window, before), group="earlier")
+        self.call(lambda: self.read_window(case_id, before),
+                  then=lambda window: self.show_earlier(window, before, mode), group="earlier")
 
-    def show_earlier(self, window: EventWindow, before: int) -> None:
-        """Put a page of earlier events above those shown, keeping in place what was on screen."""
-        if window.case != self.timeline_case or before != self.oldest_id or not window.events:
+    def show_earlier(self, window: EventWindow, before: int, mode: str) -> None:
+        """Put a page of earlier events above those shown, keeping in place what was on screen; were
+        they at the top, the page's newest events come into view above them."""
+        if (window.case != self.timeline_case or before != self.oldest_id or not window.events
+                or mode != self.mode):
             return  # a reload or another page came first
-        body = self.query_one("#case-body", VerticalScroll)
-        more = self.query_one("#case-more", Static)
-        pages = list(self.query(".case-page"))
-        anchor = pages[0] if pages else self.query_one("#case-timeline", Static)
-        row = anchor.virtual_region.y - body.scroll_y  # where the oldest event shown is on screen
-        page = Static(render_events(window.events, self.desk.tz), classes="case-page", markup=False)
+        thread = self.thread
+        first = thread.line_of(before)
+        row = None if first is None else first - round(thread.scroll_y)
         self.earlier = window.earlier
         self.oldest_id = min(e.id for e in window.events)
-        more.update(self.render_more())
+        self.shown_events = list(window.events) + self.shown_events
+        thread.set_blocks(self.head_blocks(), self.event_blocks(self.shown_events))
+        if row is not None and not 0 <= row < thread.size.height:
+            row = thread.size.height * 2 // 3
+        new_first = thread.line_of(before)
+        if row is not None and new_first is not None:
+            thread.scroll_to(y=max(0, new_first - row), animate=False, immediate=True, force=True)
         self.refresh_bindings()
-
-        def keep() -> None:
-            # the events shown before stay where they were; were they off screen, the page's newest
-            # events come into view above them
-            at = row if 0 <= row < body.size.height else body.size.height * 2 // 3
-            body.scroll_to(y=max(0, anchor.virtual_region.y - at), animate=False)
-
-        async def place() -> None:
-            await body.mount(page, after=more)
-            self.call_after_refresh(keep)
-
-        self.call_later(place)
 
     def render_head(self, c: CaseView) -> Group:
         top = Text(no_wrap=True, overflow="ellipsis")
@@ -372,8 +316,8 @@ class CaseScreen(PaneScreen):
             line.append(f" ({fmt.when(t.due, self.desk.tz)})", "dim")
         return line
 
-    def render_text(self, c: CaseView) -> Group:
-        parts: list[Any] = [Text("Description", style="bold underline")]
+    def render_text(self, c: CaseView) -> Text:
+        parts: list[Text] = [Text("Description", style="bold underline")]
         parts.append(long_text(c.description or "(none)", "" if c.description else "dim italic"))
         if c.resolution:
             parts += [Text(""), Text("Resolution", style="bold underline"), long_text(c.resolution)]
@@ -391,7 +335,7 @@ class CaseScreen(PaneScreen):
                     line.append_text(cell(s.comment, limit=200))
             parts += [Text(""), Text("Survey", style="bold underline"), line]
         parts.append(Text(""))
-        return Group(*parts)
+        return Text("\n").join(parts)
 
     def refresh_countdowns(self) -> None:
         super().refresh_countdowns()
@@ -400,7 +344,7 @@ class CaseScreen(PaneScreen):
 
     # ------------------------------------------------------------ what applies
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("back", "reload", "scroll_down", "scroll_up"):
+        if action in ("back", "reload", "scroll_down", "scroll_up", "toggle_thread"):
             return True
         if action == "earlier":
             return self.earlier > 0  # (shown only while earlier events are left to load)
@@ -428,10 +372,10 @@ class CaseScreen(PaneScreen):
         self.reload()
 
     def action_scroll_down(self) -> None:
-        self.query_one("#case-body", VerticalScroll).scroll_down(animate=False)
+        self.thread.scroll_down(animate=False)
 
     def action_scroll_up(self) -> None:
-        self.query_one("#case-body", VerticalScroll).scroll_up(animate=False)
+        self.thread.scroll_up(animate=False)
 
     def applied(self, result: Any, done: str) -> None:
         view, notice = result if isinstance(result, tuple) else (result, None)
