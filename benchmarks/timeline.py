@@ -6,7 +6,8 @@ One case gets EVENTS internal notes (100,000 by default, written in one INSERT .
 console starts headless at 120x40 and the figure is time.process_time() (every thread of the
 process: the worker that reads the database and the event loop that draws) from asking for the case
 until it is on screen (the case pane already made: another case was
-opened before, and its thread switched to show everything, so that the window drawn holds the notes). A measurement, not a test: tests never assert durations.
+opened before, and its thread switched to show everything, so that the window drawn holds the notes).
+A measurement, not a test: tests never assert durations.
 """
 
 from __future__ import annotations

@@ -103,8 +103,10 @@ class DeskApp(App[None]):
         delivery_interval: float = DELIVERY_INTERVAL,
         environ: Mapping[str, str] | None = None,
         quick: QuickStart | None = None,
+        drafts: Any = None,
     ) -> None:
         super().__init__()
+        self._drafts = drafts  # the composer's drafts (tui/drafts.py); by default in the user's data dir
         self._service = service
         self.quick = quick  # the fast start: no service yet, it loads right after the first paint
         self.startup_error: str | None = None
@@ -168,6 +170,15 @@ class DeskApp(App[None]):
         if self._service is None and self.quick is not None:
             self._service = self.quick.wait()
         return self._service
+
+    @property
+    def drafts(self) -> Any:
+        """The composer's drafts of this desk (tui/drafts.py), kept per case and person."""
+        if self._drafts is None:
+            from deskconsole.tui.drafts import Drafts
+
+            self._drafts = Drafts.for_service(self.service, self.environ)
+        return self._drafts
 
     @property
     def service_ready(self) -> bool:

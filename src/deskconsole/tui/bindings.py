@@ -97,12 +97,17 @@ CASE: list[KeyAction] = [
               roles=offered(Action.SET_PENDING)),
     KeyAction("case.resolve", "a", "resolve", "Resolve", "Give the resolution; await the customer's confirmation",
               roles=offered(Action.RESOLVE)),
-    KeyAction("case.reply", "c", "customer_reply", "Reply",
-              "Log what the customer said (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY)),
+    KeyAction("case.compose", "c", "compose('reply')", "Reply",
+              "Write to the customer: the composer, in public reply mode (ctrl+t there makes it an internal note)",
+              roles=offered(Action.NOTE)),
+    KeyAction("case.log_reply", "i", "customer_reply", "Log customer",
+              "Log what the customer said to you (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY)),
     KeyAction("case.confirmed", "y", "customer_confirmed", "Confirmed",
               "The customer confirmed the resolution (by phone, e-mail or chat): close the case",
               roles=offered(Action.LOG_CONFIRMATION)),
-    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=offered(Action.NOTE)),
+    KeyAction("case.note", "n", "compose('note')", "Note",
+              "Write an internal note: the composer, in internal note mode (ctrl+t there makes it a public reply)",
+              roles=offered(Action.NOTE)),
     KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer",
               roles=offered(Action.REQUEST_ESCALATION)),
     KeyAction("case.defect", "d", "log_engineering", "Defect", "Log a defect or enhancement with engineering",
@@ -210,6 +215,19 @@ FORM: list[KeyAction] = [
     KeyAction("form.submit", "ctrl+s", "submit", "Submit", "Send the form", key_display="ctrl+s"),
     KeyAction("form.cancel", "escape", "cancel", "Cancel", "Close the form without doing anything",
               key_display="esc"),
+]
+
+COMPOSER: list[KeyAction] = [
+    KeyAction("composer.send", "ctrl+s", "send", "Send",
+              "Send the reply to the customer, or add the note (as the mode above the text says)",
+              key_display="ctrl+s"),
+    KeyAction("composer.mode", "ctrl+t", "switch_mode", "Switch reply/note",
+              "Switch between a public reply to the customer and an internal note", key_display="ctrl+t"),
+    KeyAction("composer.editor", "ctrl+e", "editor", "Editor",
+              "Edit the text in $VISUAL or $EDITOR; the console comes back when the editor exits",
+              key_display="ctrl+e"),
+    KeyAction("composer.close", "escape", "close", "Close, keep draft",
+              "Close the composer; the draft is kept for this case until it is sent", key_display="esc"),
 ]
 
 CONFIRM: list[KeyAction] = [

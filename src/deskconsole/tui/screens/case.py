@@ -28,11 +28,13 @@ from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, m
 from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost
 from deskconsole.tui import format as fmt
+from deskconsole.tui.drafts import NOTE, REPLY
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.articles import ArticlePicker
+from deskconsole.tui.widgets.composer import ComposerScreen
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 from deskconsole.tui.widgets.thread import Block, ThreadView, event_lines, render_events
@@ -59,7 +61,7 @@ PERMISSIONS = {
     "resolve": Action.RESOLVE,
     "close_case": Action.CLOSE,
     "clone": Action.CLONE,
-    "note": Action.NOTE,
+    "compose": Action.NOTE,
     "customer_reply": Action.LOG_CUSTOMER_REPLY,
     "customer_confirmed": Action.LOG_CONFIRMATION,
     "request_escalation": Action.REQUEST_ESCALATION,
@@ -523,16 +525,61 @@ class CaseScreen(PaneScreen):
             "Customer reply logged",
         )
 
-    def action_note(self) -> None:
-        cid = self.case_id
-        self.form(
-            "Add a note",
-            [Field("body", "Note", "area"),
-             Field("to_customer", "Send to the customer as a comment (otherwise internal)", "check")],
-            lambda vals, v: self.service.add_note(cid, vals["body"], actor=self.me,
-                                                  internal=not vals["to_customer"], expected_version=v),
-            lambda vals: "Comment sent to the customer" if vals["to_customer"] else "Internal note added",
-        )
+    # --------------------------------------------------------------- composer
+    def action_compose(self, mode: str = REPLY) -> None:
+        """The composer on this case: its draft when one is kept (in the draft's mode), else empty in `mode`."""
+        if self.case is None:
+            return
+        draft = self.desk.drafts.load(self.me, self.case.id)
+        if draft is not None:
+            mode = draft.mode
+        self.open_composer(mode, draft.text if draft else "",
+                           "Your draft is back: it is kept until it is sent." if draft else None)
+
+    def open_composer(self, mode: str, text: str, message: str | None = None) -> None:
+        """The composer with `text`; sent through the service, or reopened with the refusal and the text."""
+        if self.case is None:
+            return
+        case = self.case
+        cid, version, drafts, me = case.id, case.version, self.desk.drafts, self.me
+        context = Text.assemble((f"Case {case.id} ", "bold"), cell(case.title, limit=70), "  ",
+                                fmt.status_text(case.status, case.sub_status, full=True))
+
+        def save(body: str, how: str) -> str | None:
+            try:
+                drafts.save(me, cid, body, how)
+            except OSError as err:
+                return f"The draft cannot be kept ({clean(err, single_line=True)}): copy your text somewhere."
+            return None
+
+        def answered(result: tuple[str, str] | None) -> None:
+            if result is None:
+                return
+            how, body = result
+
+            def sent(answer: Any) -> None:
+                drafts.discard(me, cid)
+                self.applied(answer, "Reply sent to the customer" if how == REPLY else "Internal note added")
+
+            def refused(err: Exception) -> None:
+                if isinstance(err, Conflict):
+                    words = self.conflict_text(err) + "The case is reloaded and your text kept: send again."
+                    self.reload(then=lambda: self.open_composer(how, body, words))
+                elif isinstance(err, DeskError):
+                    self.open_composer(how, body, (err.console or str(err)) + " Your text is kept as a draft.")
+                elif connection_lost(err):
+                    self.desk.database_lost(err)
+                    self.open_composer(how, body, "Not sent: the database cannot be reached. Your text is kept as "
+                                                  "a draft: send again when the header no longer says so.")
+                else:
+                    self.show_refusal(err)
+
+            self.call(lambda: self.service.add_note(cid, body, actor=me, internal=how == NOTE,
+                                                    expected_version=version),
+                      then=sent, otherwise=refused, group="action", exclusive=False)
+
+        self.app.push_screen(ComposerScreen(context, case.contact or "", text=text, mode=mode, error=message,
+                                            save=save, environ=self.desk.environ), answered)
 
     def action_request_escalation(self) -> None:
         cid = self.case_id
