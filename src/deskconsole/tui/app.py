@@ -279,7 +279,7 @@ class DeskApp(App[None]):
         if pane is None or isinstance(self.screen, HelpScreen):
             return
         entry = BY_NAME.get(pane.PANE)
-        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role))
+        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role, pane.PANE))
 
     # ------------------------------------------------------------ ticker
     def _arm(self, delay: float | None = None) -> None:

@@ -258,7 +258,7 @@ class CaseScreen(PaneScreen):
         top.append(" ")
         top.append_text(fmt.priority_text(c.priority))
         top.append("  ")
-        top.append_text(fmt.status_text(c.status, c.sub_status, full=True))
+        top.append_text(fmt.status_text(c.status, c.sub_status))  # (the queue's and the help's words)
         if c.escalation is not None:
             top.append("  ")
             top.append_text(fmt.escalation_text(c.escalation.state))
@@ -430,7 +430,7 @@ class CaseScreen(PaneScreen):
         case = self.case
         version = case.version
         context = Text.assemble((f"Case {case.id} ", "bold"), cell(case.title, limit=70), "  ",
-                                fmt.status_text(case.status, case.sub_status, full=True))
+                                fmt.status_text(case.status, case.sub_status))
 
         def again(vals: dict[str, Any], message: str) -> None:
             self.form(title, fields, submit, done, values=vals, error=message)
@@ -543,7 +543,7 @@ class CaseScreen(PaneScreen):
         case = self.case
         cid, version, drafts, me = case.id, case.version, self.desk.drafts, self.me
         context = Text.assemble((f"Case {case.id} ", "bold"), cell(case.title, limit=70), "  ",
-                                fmt.status_text(case.status, case.sub_status, full=True))
+                                fmt.status_text(case.status, case.sub_status))
 
         def save(body: str, how: str) -> str | None:
             try:
