@@ -167,8 +167,9 @@ SURVEYS: list[KeyAction] = [
 ]
 
 OUTBOX: list[KeyAction] = [
-    KeyAction("outbox.open", "enter", "open_case", "Open case", "Open the case of the selected message",
-              key_display="enter"),
+    KeyAction("outbox.read", "enter", "read_message", "Read",
+              "Show the selected message as it will be or was sent: to, subject and body", key_display="enter"),
+    KeyAction("outbox.open", "o", "open_case", "Open case", "Open the case of the selected message"),
     KeyAction("outbox.filter", "slash", "filter", "Filter", "Filter by case, kind, recipient or error",
               key_display="/"),
     KeyAction("outbox.state", "f", "cycle_state", "State", "Next state: all, queued, failed, sent"),
@@ -228,6 +229,11 @@ COMPOSER: list[KeyAction] = [
               key_display="ctrl+e"),
     KeyAction("composer.close", "escape", "close", "Close, keep draft",
               "Close the composer; the draft is kept for this case until it is sent", key_display="esc"),
+]
+
+MESSAGE: list[KeyAction] = [
+    KeyAction("message.case", "o", "open_case", "Open case", "Open the case this message belongs to"),
+    KeyAction("message.close", "escape,q", "close", "Close", "Back to the outbox", key_display="esc"),
 ]
 
 CONFIRM: list[KeyAction] = [
