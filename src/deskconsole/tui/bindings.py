@@ -100,7 +100,7 @@ CASE: list[KeyAction] = [
     KeyAction("case.compose", "c", "compose('reply')", "Reply",
               "Write to the customer: the composer, in public reply mode (ctrl+t there makes it an internal note)",
               roles=offered(Action.NOTE)),
-    KeyAction("case.log_reply", "i", "customer_reply", "Log customer",
+    KeyAction("case.log_reply", "i", "customer_reply", "Log call",
               "Log what the customer said to you (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY)),
     KeyAction("case.confirmed", "y", "customer_confirmed", "Confirmed",
               "The customer confirmed the resolution (by phone, e-mail or chat): close the case",
@@ -122,7 +122,9 @@ CASE: list[KeyAction] = [
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.thread", "v", "toggle_thread", "View",
               "Show the conversation with the customer only, or everything (notes, status changes, timers too)"),
-    KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the thread's earlier messages (a page at a time)"),
+    # (not in the footer: the thread's top line says "N earlier messages — press o to load more")
+    KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the thread's earlier messages (a page at a time)",
+              show=False),
     KeyAction("case.down", "j", "scroll_down", "Down", "Scroll the timeline down (also ↓)", show=False),
     KeyAction("case.up", "k", "scroll_up", "Up", "Scroll the timeline up (also ↑)", show=False),
 ]
