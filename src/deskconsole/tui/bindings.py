@@ -36,6 +36,7 @@ class KeyAction:
     roles: frozenset[str] | None = None
     key_display: str | None = None
     builtin: bool = False  # bound by Textual itself (listed, not bound again)
+    priority: bool = False  # before the focused widget's own keys (e.g. a text box's ctrl+e)
 
     def display_key(self) -> str:
         if self.key_display:
@@ -197,7 +198,8 @@ def bindings(actions: list[KeyAction]) -> list[Any]:
     from textual.binding import Binding  # (this list is read before Textual is imported: the pre-paint)
 
     return [
-        Binding(a.key, a.action, a.label, show=a.show, id=a.id, key_display=a.key_display, tooltip=a.help)
+        Binding(a.key, a.action, a.label, show=a.show, id=a.id, key_display=a.key_display, tooltip=a.help,
+                priority=a.priority)
         for a in actions
         if a.key is not None and not a.builtin
     ]
@@ -225,10 +227,11 @@ COMPOSER: list[KeyAction] = [
               "Send the reply to the customer, or add the note (as the mode above the text says)",
               key_display="ctrl+s"),
     KeyAction("composer.mode", "ctrl+t", "switch_mode", "Switch reply/note",
-              "Switch between a public reply to the customer and an internal note", key_display="ctrl+t"),
+              "Switch between a public reply to the customer and an internal note", key_display="ctrl+t",
+              priority=True),
     KeyAction("composer.editor", "ctrl+e", "editor", "Editor",
               "Edit the text in $VISUAL or $EDITOR; the console comes back when the editor exits",
-              key_display="ctrl+e"),
+              key_display="ctrl+e", priority=True),
     KeyAction("composer.close", "escape", "close", "Close, keep draft",
               "Close the composer; the draft is kept for this case until it is sent", key_display="esc"),
 ]

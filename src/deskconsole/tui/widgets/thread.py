@@ -264,6 +264,7 @@ class ThreadView(ScrollView, can_focus=True):
         self._starts: dict[Hashable, int] = {}
         self._strips: dict[int, Strip] = {}
         self._width = 0
+        self._at_end = True  # showing the end: stays so when the view changes size (it follows)
 
     # ------------------------------------------------------------ contents
     def set_blocks(self, head: list[Block] | None = None, events: list[Block] | None = None, *,
@@ -284,7 +285,11 @@ class ThreadView(ScrollView, can_focus=True):
 
     @property
     def at_end(self) -> bool:
-        return self.scroll_y >= self.max_scroll_y - 1
+        return self._at_end or self.scroll_y >= self.max_scroll_y - 1
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._at_end = new_value >= self.max_scroll_y - 1
 
     def anchor(self) -> tuple[Hashable, int] | None:
         """The block at the top of the screen and how far into it the screen starts."""
@@ -337,13 +342,13 @@ class ThreadView(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         width = self.scrollable_content_region.width or self.size.width
+        anchor, at_end = self.anchor(), self._at_end
         if width != self._width:
-            anchor, at_end = self.anchor(), self.at_end
             self.layout()
-            if at_end:
-                self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
-            elif anchor is not None:
-                self.restore(anchor)
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        elif anchor is not None:
+            self.restore(anchor)
 
     def render_line(self, y: int) -> Strip:
         index = round(self.scroll_y) + y
