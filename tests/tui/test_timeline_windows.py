@@ -31,7 +31,7 @@ async def test_a_case_of_100000_events_opens_on_its_newest_window(app_as, servic
         await settle(pilot)
         assert isinstance(app.screen, CaseScreen)
         text = screen_text(app)
-        assert "Conversation (1 messages)" in text and "Note 1" not in text  # notes are the internal trail
+        assert "Conversation (1 message)" in text and "Note 1" not in text  # notes are the internal trail
         await pilot.press("v")  # everything
         await settle(pilot)
         text = screen_text(app)

@@ -102,7 +102,8 @@ CASE: list[KeyAction] = [
               "Write to the customer: the composer, in public reply mode (ctrl+t there makes it an internal note)",
               roles=offered(Action.NOTE)),
     KeyAction("case.log_reply", "i", "customer_reply", "Log call",
-              "Log what the customer said to you (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY)),
+              "Log what the customer said to you (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY),
+              show=False),  # (in ? and the palette: the footer is full at 120 columns)
     KeyAction("case.confirmed", "y", "customer_confirmed", "Confirmed",
               "The customer confirmed the resolution (by phone, e-mail or chat): close the case",
               roles=offered(Action.LOG_CONFIRMATION)),

@@ -199,15 +199,18 @@ class CaseScreen(PaneScreen):
         title = Text(no_wrap=True, overflow="ellipsis")
         key = self._entries["toggle_thread"].display_key()
         if self.mode == CONVERSATION:
-            title.append(f"Conversation ({self.timeline_total:,} messages)", "bold underline")
+            n = self.timeline_total
+            title.append(f"Conversation ({n:,} message{'' if n == 1 else 's'})", "bold underline")
             title.append(f"  messages with the customer only · {key} shows everything", "dim")
         else:
-            title.append(f"Everything ({self.timeline_total:,} events)", "bold underline")
+            n = self.timeline_total
+            title.append(f"Everything ({n:,} event{'' if n == 1 else 's'})", "bold underline")
             title.append(f"  the conversation and the internal trail · {key} shows the conversation only", "dim")
         parts = [(title, 0)]
         if self.earlier:
             key = self._entries["earlier"].display_key()
-            what = "messages" if self.mode == CONVERSATION else "events"
+            what = "message" if self.mode == CONVERSATION else "event"
+            what += "" if self.earlier == 1 else "s"
             parts.append((Text(f"{self.earlier:,} earlier {what} — press {key} to load more", style="bold"), 0))
         elif self.timeline_case is not None and not self.timeline_total:
             parts.append((Text("no messages with the customer yet", "dim italic"), 0))
