@@ -21,16 +21,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "tui"))
 
-from tuidesk import NOW, add_notes, make_service, screen_text
+from deskconsole.tui.loading import loading
 
-from deskconsole.domain.clock import FixedClock
-from deskconsole.tui.app import make_app
+with loading():  # the console's modules load as `deskconsole` loads them (cli/console.py): then frozen
+    from tuidesk import NOW, add_notes, make_service, screen_text
+
+    from deskconsole.domain.clock import FixedClock
+    from deskconsole.tui.app import make_app
 
 
 async def measure(events: int) -> None:
     path = Path(tempfile.mkdtemp()) / "desk.db"
     clock = FixedClock(NOW - timedelta(minutes=events + 60))
-    svc = make_service(path, clock)
+    with loading():  # ...and the service (tui/quickstart.py)
+        svc = make_service(path, clock)
     svc.add_agent("alice", "analyst", actor=None)
     case, _ = svc.open_case("A very long timeline", "Acme", description="Many notes.")
     small, _ = svc.open_case("A short timeline", "Acme")

@@ -218,7 +218,7 @@ class ViewsMixin(ServiceBase):
 def _conversation_kinds() -> Any:
     """The events that may belong to the conversation (domain/conversation.py), as a WHERE clause."""
     return or_(col(Event.kind).in_(sorted(MESSAGE_KINDS)),
-               and_(Event.kind == STATUS_CHANGED, col(Event.body).is_not(None), Event.body != ""))
+               and_(col(Event.kind) == STATUS_CHANGED, col(Event.body).is_not(None), col(Event.body) != ""))
 
 
 def _event_view(e: Event) -> EventView:

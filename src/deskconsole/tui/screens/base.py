@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -23,20 +22,6 @@ if TYPE_CHECKING:
     from deskconsole.tui.app import DeskApp
 
 
-_frozen = False
-
-
-def freeze_long_lived() -> None:
-    """Once per process, when the first pane is on screen: what is alive then (modules, the service,
-    Textual's styles and widgets) lives as long as the console, so the collector's full passes stop
-    walking it (gc.freeze). Without this, a full pass of the garbage collector, due every few case
-    opens, walked it all again and doubled the CPU of opening a case."""
-    global _frozen
-    if not _frozen:
-        _frozen = True
-        gc.freeze()
-
-
 class PaneScreen(Screen):
     PANE: ClassVar[str] = ""
     ACTIONS: ClassVar[list[KeyAction]] = []
@@ -50,7 +35,6 @@ class PaneScreen(Screen):
 
     def on_mount(self) -> None:
         self.ready = True
-        self.call_after_refresh(freeze_long_lived)
 
     @property
     def desk(self) -> DeskApp:
