@@ -537,9 +537,9 @@ class CaseScreen(PaneScreen):
         if draft is not None:
             mode = draft.mode
         self.open_composer(mode, draft.text if draft else "",
-                           "Your draft is back: it is kept until it is sent." if draft else None)
+                           notice="Your draft is back: it is kept until it is sent." if draft else None)
 
-    def open_composer(self, mode: str, text: str, message: str | None = None) -> None:
+    def open_composer(self, mode: str, text: str, message: str | None = None, *, notice: str | None = None) -> None:
         """The composer with `text`; sent through the service, or reopened with the refusal and the text."""
         if self.case is None:
             return
@@ -582,7 +582,7 @@ class CaseScreen(PaneScreen):
                       then=sent, otherwise=refused, group="action", exclusive=False)
 
         self.app.push_screen(ComposerScreen(context, case.contact or "", text=text, mode=mode, error=message,
-                                            save=save, environ=self.desk.environ), answered)
+                                            notice=notice, save=save, environ=self.desk.environ), answered)
 
     def action_request_escalation(self) -> None:
         cid = self.case_id

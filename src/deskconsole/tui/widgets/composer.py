@@ -53,6 +53,7 @@ class ComposerScreen(ModalScreen[tuple[str, str] | None]):
         text: str = "",
         mode: str = REPLY,
         error: str | None = None,
+        notice: str | None = None,
         save: Callable[[str, str], str | None] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
@@ -62,6 +63,7 @@ class ComposerScreen(ModalScreen[tuple[str, str] | None]):
         self.text = text
         self.mode = mode if mode in MODE_WORDS else REPLY
         self.error = error
+        self.notice = notice  # a word on how it opened (e.g. its draft is back), under the text
         self._save = save  # keeps the draft; answers a problem to show, or None
         self.environ = os.environ if environ is None else environ
         self._keys = by_action(COMPOSER)
@@ -74,7 +76,7 @@ class ComposerScreen(ModalScreen[tuple[str, str] | None]):
             area = TextArea(self.text, id="composer-text", soft_wrap=True, show_line_numbers=False)
             area.cursor_blink = False
             yield area
-            yield Static(id="composer-status", markup=False)
+            yield Static(self.notice or "", id="composer-status", markup=False)
             yield Static(self.keys_line(), id="form-keys", markup=False)
 
     def on_mount(self) -> None:

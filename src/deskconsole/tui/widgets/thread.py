@@ -172,7 +172,7 @@ def message_lines(e: EventView, tz: tzinfo | None) -> list[tuple[Text, int]]:
     head.append_text(sender(e))
     head.append("  ")
     channel = channel_label(d.get("channel") or ("ingest" if e.kind == "opened" else ""))
-    how = Text(no_wrap=True, overflow="ellipsis", style="dim")
+    how = Text(style="dim")  # (wraps: a subject is worth reading whole)
     if e.kind == "opened":
         head.append("opened the case")
         how.append(f"via {channel}")
