@@ -61,9 +61,11 @@ def ids(desk) -> dict[str, int]:
 
 
 @pytest.fixture
-def app_as(service, clock):
-    def build(user: str) -> DeskApp:
-        return make_app(service, user, clock=clock, ticker=False, tz=UTC)
+def app_as(service, clock, tmp_path):
+    from deskconsole.tui.drafts import Drafts
+
+    def build(user: str) -> DeskApp:  # (the composer's drafts in the test's own directory)
+        return make_app(service, user, clock=clock, ticker=False, tz=UTC, drafts=Drafts(tmp_path / "drafts", "test"))
 
     return build
 

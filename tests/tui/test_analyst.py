@@ -8,6 +8,7 @@ from tuidesk import screen_text, settle
 
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.queue import QueueScreen
+from deskconsole.tui.widgets.composer import ComposerScreen
 from deskconsole.tui.widgets.form import FormScreen
 
 SIZE = (120, 40)
@@ -56,11 +57,11 @@ async def test_filter_open_pending_and_customer_reply(app_as, service, ids):
         sent = [o for o in service.list_outbox(case_id=ids["vpn"]) if o.kind == "question"]
         assert len(sent) == 1 and "Which VPN client version?" in sent[0].body
         text = screen_text(app)
-        assert "pending/customer_input" in text
+        assert "pending/customer" in text  # (the queue's words)
         assert "remind 7d 00h" in text  # the reminder countdown appeared
         assert "auto-close 28d 00h" in text
 
-        await pilot.press("c")
+        await pilot.press("i")  # log what the customer said
         await settle(pilot)
         form = app.screen
         assert isinstance(form, FormScreen)
@@ -71,7 +72,7 @@ async def test_filter_open_pending_and_customer_reply(app_as, service, ids):
         await settle(pilot)
         assert case.case.status == "update_received"
         text = screen_text(app)
-        assert "update_received" in text
+        assert "update received" in text
         assert "Sent logs" in text
         assert service.get_case(ids["vpn"]).status == "update_received"
         events = service.get_case(ids["vpn"]).events
@@ -104,17 +105,17 @@ async def test_internal_note_and_conflict_keeps_typed_text(app_as, service, ids)
         await settle(pilot)
         await pilot.press("n")
         await settle(pilot)
-        form = app.screen
-        form.query_one("#field-body", TextArea).focus()
+        assert isinstance(app.screen, ComposerScreen) and "INTERNAL NOTE" in screen_text(app)
         await pilot.press(*"my findings")
         # meanwhile a manager changes the case
         service.add_note(ids["vpn"], "manager was here", actor="maria")
         await pilot.press("ctrl+s")
         await settle(pilot)
         again = app.screen
-        assert isinstance(again, FormScreen)
+        assert isinstance(again, ComposerScreen)
         assert "maria added an internal note" in str(again.query_one("#form-error").render())
-        assert again.query_one("#field-body", TextArea).text == "my findings"
+        assert again.query_one("#composer-text", TextArea).text == "my findings"
+        assert "INTERNAL NOTE" in screen_text(app)  # still a note
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert isinstance(app.screen, CaseScreen)

@@ -254,6 +254,6 @@ async def test_a_huge_description_opens_quickly(app_as, service):
         await settle(pilot)
         text = screen_text(app)
         assert r"[b]x[/b] \x1b[31m" in text
-        app.screen.query_one("#case-body").scroll_end(animate=False)
+        app.screen.thread.scroll_end(animate=False)
         await settle(pilot)
         assert "more characters not shown" in screen_text(app)

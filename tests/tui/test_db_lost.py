@@ -13,7 +13,8 @@ from tuidesk import build_desk, screen_text, until
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.tui.app import make_app
-from deskconsole.tui.widgets.form import FormScreen
+from deskconsole.tui.drafts import Drafts
+from deskconsole.tui.widgets.composer import ComposerScreen
 
 SIZE = (120, 40)
 ROUNDS = 300  # pauses of 0.05 s at most; each loop ends as soon as the console shows what it waits for
@@ -56,29 +57,32 @@ def notices(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
-async def test_the_console_says_the_database_is_gone_keeps_the_note_and_recovers(pg_desk):
+async def test_the_console_says_the_database_is_gone_keeps_the_note_and_recovers(pg_desk, tmp_path):
     url, svc, ids = pg_desk
-    app = make_app(svc, "alice", ticker=False, live=True, tz=UTC)
+    drafts = Drafts(tmp_path / "drafts", "pg")
+    app = make_app(svc, "alice", ticker=False, live=True, tz=UTC, drafts=drafts)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         app.open_case(ids["vat"])
         assert await until(pilot, lambda: "Invoice shows wrong VAT" in screen_text(app) and app.watching, ROUNDS)
-        await pilot.press("n")
-        assert await until(pilot, lambda: isinstance(app.screen, FormScreen), ROUNDS)
+        await pilot.press("n")  # the composer, as an internal note
+        assert await until(pilot, lambda: isinstance(app.screen, ComposerScreen), ROUNDS)
         await pilot.press(*NOTE)
 
         with database_down(url):
             assert await until(pilot, lambda: "database unreachable since 09:00:00 — retrying" in header(app), ROUNDS)
             await pilot.press("ctrl+s")
-            # the submit fails; the form comes back with the text and says why
-            assert await until(pilot, lambda: isinstance(app.screen, FormScreen)
-                               and "Not saved: the database cannot be reached" in screen_text(app), ROUNDS)
-            assert NOTE in screen_text(app)
+            # the send fails; the composer comes back with the text and says why; the draft is kept on disk
+            assert await until(pilot, lambda: isinstance(app.screen, ComposerScreen)
+                               and "Not sent: the database cannot be reached" in screen_text(app), ROUNDS)
+            assert NOTE in screen_text(app) and "INTERNAL NOTE" in screen_text(app)
+            assert drafts.load("alice", ids["vat"]).text == NOTE
             assert app.is_running
         assert await until(pilot, lambda: "unreachable" not in header(app), ROUNDS)
         assert "1 Queue" in header(app)
 
-        await pilot.press("ctrl+s")  # the same form, submitted again once the database is back
-        assert await until(pilot, lambda: not isinstance(app.screen, FormScreen) and NOTE in screen_text(app), ROUNDS)
+        await pilot.press("ctrl+s")  # the same text, sent again once the database is back
+        assert await until(pilot, lambda: not isinstance(app.screen, ComposerScreen)
+                           and drafts.load("alice", ids["vat"]) is None, ROUNDS)  # sent: the draft is gone
         said = notices(app)
         assert sum("cannot be reached" in n for n in said) == 1  # said once, not once per failure
         assert "The database is reachable again." in said

@@ -101,34 +101,21 @@ async def test_case_detail_shows_everything_literally_and_bounded(app_as, evil):
         assert isinstance(screen, CaseScreen)
         text = assert_literal(app)
         assert HEAD in text
+        await pilot.press("v")  # everything: the internal trail (the note) too
+        await settle(pilot)
         # every text part of the case, drawn from bounded text: the million-character note is cut
-        drawn = "".join(plain(r) for r in _renderables(screen.query_one("#case-timeline").render()))
+        drawn = screen.thread.plain()
         assert "more characters not shown" in drawn
         assert len(drawn) < 100_000
         assert not [ch for ch in RAW if ch in drawn]
         assert drawn.count(clean(BLOCK)[:40]) >= 3  # the reply, the public comment, the escalation request
-        body = "".join(plain(r) for r in _renderables(screen.query_one("#case-text").render()))
+        body = drawn  # (the case's text comes first in the thread)
         assert "second line    tabbed\nthird \\x1b[5mblink" in body  # description: lines kept, tab expanded
         assert clean(H, single_line=True)[:60] in body  # the linked article's title
         # the screen still answers keys
         await pilot.press("escape")
         await settle(pilot)
         assert not isinstance(app.screen, CaseScreen)
-
-
-def _renderables(value) -> list:
-    """The Text parts of a Static's content (Group / Padding / Text)."""
-    from rich.console import Group
-    from rich.padding import Padding
-
-    if isinstance(value, Text):
-        return [value]
-    if isinstance(value, Group):
-        return [t for r in value.renderables for t in _renderables(r)]
-    if isinstance(value, Padding):
-        return _renderables(value.renderable)
-    inner = getattr(value, "renderable", None) or getattr(value, "_renderable", None)
-    return _renderables(inner) if inner is not None and inner is not value else []
 
 
 async def test_escalation_review_shows_the_hostile_request_literally(app_as, evil):

@@ -66,6 +66,9 @@ async def test_the_open_case_shows_a_note_written_elsewhere(shared):
     async with app.run_test(size=SIZE) as pilot:
         app.open_case(ids["vat"])
         assert await until(pilot, lambda: "Invoice shows wrong VAT" in screen_text(app) and app.watching)
+        other.add_note(ids["vat"], "We are checking the VAT rate", actor="maria", internal=False)
+        assert await until(pilot, lambda: "We are checking the VAT rate" in screen_text(app))  # the conversation
+        await pilot.press("v")  # everything: the internal trail too
         other.add_note(ids["vat"], "Billing address confirmed by phone", actor="maria")
         assert await until(pilot, lambda: "Billing address confirmed by phone" in screen_text(app))
 

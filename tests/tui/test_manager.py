@@ -147,9 +147,8 @@ async def test_supervisor_reassigns_and_notes(app_as, service, ids):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen.case.assignee == "carol"
-        await pilot.press("n")
+        await pilot.press("n")  # the composer, as an internal note
         await settle(pilot)
-        app.screen.query_one("#field-body", TextArea).focus()
         await pilot.press(*"Carol knows reports")
         await pilot.press("ctrl+s")
         await settle(pilot)

@@ -15,6 +15,7 @@ from tuidesk import screen_text, settle
 from deskconsole.tui.app import make_app
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.outbox import OutboxScreen
+from deskconsole.tui.screens.outbox_message import MessageScreen
 
 SIZE = (120, 40)
 
@@ -94,7 +95,7 @@ async def test_state_filter_text_filter_and_failures_shown_literally(app_as, ser
         assert len(screen.shown) == len(states)
 
 
-async def test_enter_opens_the_case_and_escape_comes_back(app_as, service):
+async def test_enter_shows_the_message_as_sent_and_o_opens_its_case(app_as, service):
     app = app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_outbox(pilot)
@@ -103,6 +104,16 @@ async def test_enter_opens_the_case_and_escape_comes_back(app_as, service):
         await settle(pilot)
         assert screen.table.selected_key == str(target.id)
         await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MessageScreen)
+        text = screen_text(app)
+        assert f"Message #{target.id}" in text
+        assert f"To      {target.to}" in text and target.subject in text
+        assert target.body.splitlines()[0][:60] in text  # the body, as it will be or was sent
+        await pilot.press("escape")  # back to the list
+        await settle(pilot)
+        assert isinstance(app.screen, OutboxScreen)
+        await pilot.press("enter", "o")  # the message, then its case
         await settle(pilot)
         assert isinstance(app.screen, CaseScreen)
         assert app.case_id == target.case

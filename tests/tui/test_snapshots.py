@@ -38,6 +38,15 @@ def test_case_detail(snap_compare, app_as, ids):
     assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go(case="vat"))
 
 
+def test_case_detail_everything(snap_compare, app_as, ids):
+    assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go("v", case="vat"))
+
+
+def test_composer(snap_compare, app_as, ids):
+    keys = ("c", *"Could you send the invoice PDF?")
+    assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go(*keys, case="vat"))
+
+
 def test_case_detail_hostile(snap_compare, app_as, ids):
     assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go(case="hostile"))
 
@@ -60,6 +69,10 @@ def test_surveys(snap_compare, app_as, ids):
 
 def test_help(snap_compare, app_as, ids):
     assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go("question_mark"))
+
+
+def test_outbox_message(snap_compare, app_as, ids):
+    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("6", "enter"))
 
 
 def test_outbox(snap_compare, app_as, ids, service, smtp):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from tuidesk import NOW, add_notes, screen_text, settle
@@ -9,6 +10,11 @@ from tuidesk import NOW, add_notes, screen_text, settle
 from deskconsole.tui.screens.case import CaseScreen
 
 SIZE = (120, 40)
+
+
+def note(n: int, text: str) -> bool:
+    """Whether note number `n` is on screen."""
+    return re.search(rf"\bNote {n}\b", text) is not None
 EVENTS = 100_000
 
 
@@ -25,22 +31,28 @@ async def test_a_case_of_100000_events_opens_on_its_newest_window(app_as, servic
         await settle(pilot)
         assert isinstance(app.screen, CaseScreen)
         text = screen_text(app)
+        assert "Conversation (1 message)" in text and "Note 1" not in text  # notes are the internal trail
+        await pilot.press("v")  # everything
+        await settle(pilot)
+        text = screen_text(app)
         assert f"Note {EVENTS}" in text  # the newest event, on screen
-        assert "o Earlier" in text  # the key, in the footer
+        assert "v View" in text  # the key that switches the view, in the footer
         # the top of the timeline: how many events are not loaded, and the key that loads them
         await pilot.press("home")
         await settle(pilot)
         text = screen_text(app)
-        assert f"Timeline ({total:,} events)" in text
-        assert f"{total - 200:,} earlier events — press o to load more" in text
-        assert "Note 99801" in text and "Note 99800" not in text  # the oldest of the window, nothing before
+        assert f"Everything ({total:,} events)" in text
+        first = 2 * SIZE[1]  # the first window: the newest events that fill the screen twice over
+        assert f"{total - first:,} earlier events — press o to load more" in text
+        oldest = EVENTS - first + 1
+        assert note(oldest, text) and not note(oldest - 1, text)  # the window's oldest event
         await pilot.press("o")
         await settle(pilot)
         text = screen_text(app)
-        assert "Note 99800" in text  # the newest of the page loaded, just above the events shown before
-        assert "Note 99801" in text
+        assert note(oldest - 1, text)  # the newest of the page loaded, just above the events shown before
+        assert note(oldest, text)
         await pilot.press("home")
         await settle(pilot)
         text = screen_text(app)
-        assert f"{total - 400:,} earlier events — press o to load more" in text
-        assert "Note 99601" in text and "Note 99600" not in text
+        assert f"{total - first - 200:,} earlier events — press o to load more" in text  # a page is 200 events
+        assert note(oldest - 200, text) and not note(oldest - 201, text)

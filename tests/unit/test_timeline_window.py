@@ -58,3 +58,26 @@ def test_bad_windows_are_refused(desk):
     with pytest.raises(NotFound):
         svc.case_events(case.id + 1000)
     assert svc.case_events(case.id, before_id=1).events == []
+
+
+def test_the_conversation_window_keeps_what_passed_between_customer_and_desk(desk):
+    svc = desk.svc
+    case = desk.open("Printer jams")
+    svc.add_note(case.id, "internal: looks like the fuser", actor="alice")
+    svc.add_note(case.id, "Could you send a photo of the jam?", actor="alice", internal=False)
+    for i in range(30):
+        svc.add_note(case.id, f"trail {i}", actor="alice")  # internal trail between the messages
+    svc.customer_reply(case.id, "Photo attached.")
+    svc.move(case.id, "pending", actor="alice", sub_status="customer_input", note="Which tray jams?")
+    svc.customer_reply(case.id, "Tray 2.")
+    svc.move(case.id, "in_progress", actor="alice")
+    svc.move(case.id, "awaiting_confirmation", actor="alice", note="Replace the tray 2 roller.")
+    window = svc.case_events(case.id, conversation=True, limit=3)
+    assert [(e.kind, e.body) for e in window.events] == [
+        ("status_changed", "Which tray jams?"), ("customer_replied", "Tray 2."),
+        ("status_changed", "Replace the tray 2 roller."),
+    ]
+    assert window.earlier == 3  # opened, the comment, the first reply
+    earlier = svc.case_events(case.id, conversation=True, before_id=window.events[0].id, limit=10)
+    assert [e.kind for e in earlier.events] == ["opened", "comment", "customer_replied"] and earlier.earlier == 0
+    assert "trail 3" in [e.body for e in svc.case_events(case.id, limit=100).events]  # everything, as before

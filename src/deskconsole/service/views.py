@@ -8,10 +8,11 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from deskconsole.domain.clock import to_utc
+from deskconsole.domain.conversation import MESSAGE_KINDS, STATUS_CHANGED, is_conversation
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.filters import CaseFilter
 from deskconsole.domain.lifecycle import Status, parse_enum
@@ -45,11 +46,17 @@ class ViewsMixin(ServiceBase):
         lean._timeline_in_views = False
         return lean
 
-    def case_events(self, case_id: int, *, before_id: int | None = None, limit: int = TIMELINE_WINDOW) -> EventWindow:
+    def case_events(self, case_id: int, *, before_id: int | None = None, limit: int = TIMELINE_WINDOW,
+                    conversation: bool = False) -> EventWindow:
         """A window of a case's timeline: its newest `limit` events (those before event `before_id`
         when given), oldest first, and how many of its events come before them. Pages go back in
         the order events were recorded (by id, the (case_id, id) index); within a window events are
-        ordered as get_case orders the whole timeline (by time, then id)."""
+        ordered as get_case orders the whole timeline (by time, then id).
+
+        `conversation` keeps only the conversation with the customer (domain/conversation.py): the
+        database narrows to the kinds that may belong to it, then status changes that carried no
+        message to the customer (a close's reason) are left out of the window (`earlier` counts
+        the narrowed events)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_TIMELINE_WINDOW:
             raise InvalidInput(f"limit must be a whole number from 1 to {MAX_TIMELINE_WINDOW}, not {limit!r}")
         if before_id is not None and (isinstance(before_id, bool) or not isinstance(before_id, int)):
@@ -57,6 +64,9 @@ class ViewsMixin(ServiceBase):
         with self._read() as s:
             self._case(s, case_id, lock=False)  # (an unknown case is refused as get_case refuses it)
             query = select(Event).where(Event.case_id == case_id)
+            narrowed = _conversation_kinds() if conversation else None
+            if narrowed is not None:
+                query = query.where(narrowed)
             if before_id is not None:
                 query = query.where(col(Event.id) < before_id)
             rows = list(s.exec(query.order_by(col(Event.id).desc()).limit(limit)).all())
@@ -64,9 +74,12 @@ class ViewsMixin(ServiceBase):
             if rows:
                 earlier = int(s.exec(
                     select(func.count()).select_from(Event)
-                    .where(Event.case_id == case_id, col(Event.id) < _pk(rows[-1].id))
+                    .where(Event.case_id == case_id, col(Event.id) < _pk(rows[-1].id),
+                           *([narrowed] if narrowed is not None else []))
                 ).one())
             events = [_event_view(e) for e in rows]
+            if conversation:
+                events = [e for e in events if is_conversation(e.kind, e.data, e.body)]
             events.sort(key=lambda e: (e.at, e.id))
             return EventWindow(case=case_id, events=events, earlier=earlier)
 
@@ -212,6 +225,12 @@ class ViewsMixin(ServiceBase):
             sla=self._sla_view(s, case),
             merged_into=case.merged_into_id, merged_from=merged_from(s, _pk(case.id)),
         )
+
+
+def _conversation_kinds() -> Any:
+    """The events that may belong to the conversation (domain/conversation.py), as a WHERE clause."""
+    return or_(col(Event.kind).in_(sorted(MESSAGE_KINDS)),
+               and_(col(Event.kind) == STATUS_CHANGED, col(Event.body).is_not(None), col(Event.body) != ""))
 
 
 def _event_view(e: Event) -> EventView:

@@ -104,8 +104,10 @@ class DeskApp(App[None]):
         delivery_interval: float = DELIVERY_INTERVAL,
         environ: Mapping[str, str] | None = None,
         quick: QuickStart | None = None,
+        drafts: Any = None,
     ) -> None:
         super().__init__()
+        self._drafts = drafts  # the composer's drafts (tui/drafts.py); by default in the user's data dir
         self._service = service
         self.quick = quick  # the fast start: no service yet, it loads right after the first paint
         self.startup_error: str | None = None
@@ -169,6 +171,15 @@ class DeskApp(App[None]):
         if self._service is None and self.quick is not None:
             self._service = self.quick.wait()
         return self._service
+
+    @property
+    def drafts(self) -> Any:
+        """The composer's drafts of this desk (tui/drafts.py), kept per case and person."""
+        if self._drafts is None:
+            from deskconsole.tui.drafts import Drafts
+
+            self._drafts = Drafts.for_service(self.service, self.environ)
+        return self._drafts
 
     @property
     def service_ready(self) -> bool:
@@ -269,7 +280,7 @@ class DeskApp(App[None]):
         if pane is None or isinstance(self.screen, HelpScreen):
             return
         entry = BY_NAME.get(pane.PANE)
-        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role))
+        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role, pane.PANE))
 
     # ------------------------------------------------------------ ticker
     def _arm(self, delay: float | None = None) -> None:

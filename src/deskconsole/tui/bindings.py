@@ -36,6 +36,7 @@ class KeyAction:
     roles: frozenset[str] | None = None
     key_display: str | None = None
     builtin: bool = False  # bound by Textual itself (listed, not bound again)
+    priority: bool = False  # before the focused widget's own keys (e.g. a text box's ctrl+e)
 
     def display_key(self) -> str:
         if self.key_display:
@@ -100,12 +101,18 @@ CASE: list[KeyAction] = [
               roles=offered(Action.SET_PENDING)),
     KeyAction("case.resolve", "a", "resolve", "Resolve", "Give the resolution; await the customer's confirmation",
               roles=offered(Action.RESOLVE)),
-    KeyAction("case.reply", "c", "customer_reply", "Reply",
-              "Log what the customer said (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY)),
+    KeyAction("case.compose", "c", "compose('reply')", "Reply",
+              "Write to the customer: the composer, in public reply mode (ctrl+t there makes it an internal note)",
+              roles=offered(Action.NOTE)),
+    KeyAction("case.log_reply", "i", "customer_reply", "Log call",
+              "Log what the customer said to you (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY),
+              show=False),  # (in ? and the palette: the footer is full at 120 columns)
     KeyAction("case.confirmed", "y", "customer_confirmed", "Confirmed",
               "The customer confirmed the resolution (by phone, e-mail or chat): close the case",
               roles=offered(Action.LOG_CONFIRMATION)),
-    KeyAction("case.note", "n", "note", "Note", "Add an internal note", roles=offered(Action.NOTE)),
+    KeyAction("case.note", "n", "compose('note')", "Note",
+              "Write an internal note: the composer, in internal note mode (ctrl+t there makes it a public reply)",
+              roles=offered(Action.NOTE)),
     KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer",
               roles=offered(Action.REQUEST_ESCALATION)),
     KeyAction("case.defect", "d", "log_engineering", "Defect", "Log a defect or enhancement with engineering",
@@ -123,7 +130,11 @@ CASE: list[KeyAction] = [
               "Undo your close within the undo window: the case returns and its held messages are withdrawn",
               roles=WORKERS),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
-    KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the timeline's earlier events (a page at a time)"),
+    KeyAction("case.thread", "v", "toggle_thread", "View",
+              "Show the conversation with the customer only, or everything (notes, status changes, timers too)"),
+    # (not in the footer: the thread's top line says "N earlier messages — press o to load more")
+    KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the thread's earlier messages (a page at a time)",
+              show=False),
     KeyAction("case.down", "j", "scroll_down", "Down", "Scroll the timeline down (also ↓)", show=False),
     KeyAction("case.up", "k", "scroll_up", "Up", "Scroll the timeline up (also ↑)", show=False),
 ]
@@ -168,8 +179,9 @@ SURVEYS: list[KeyAction] = [
 ]
 
 OUTBOX: list[KeyAction] = [
-    KeyAction("outbox.open", "enter", "open_case", "Open case", "Open the case of the selected message",
-              key_display="enter"),
+    KeyAction("outbox.read", "enter", "read_message", "Read",
+              "Show the selected message as it will be or was sent: to, subject and body", key_display="enter"),
+    KeyAction("outbox.open", "o", "open_case", "Open case", "Open the case of the selected message"),
     KeyAction("outbox.filter", "slash", "filter", "Filter", "Filter by case, kind, recipient or error",
               key_display="/"),
     KeyAction("outbox.state", "f", "cycle_state", "State", "Next state: all, queued, failed, sent"),
@@ -195,7 +207,8 @@ def bindings(actions: list[KeyAction]) -> list[Any]:
     from textual.binding import Binding  # (this list is read before Textual is imported: the pre-paint)
 
     return [
-        Binding(a.key, a.action, a.label, show=a.show, id=a.id, key_display=a.key_display, tooltip=a.help)
+        Binding(a.key, a.action, a.label, show=a.show, id=a.id, key_display=a.key_display, tooltip=a.help,
+                priority=a.priority)
         for a in actions
         if a.key is not None and not a.builtin
     ]
@@ -216,6 +229,25 @@ FORM: list[KeyAction] = [
     KeyAction("form.submit", "ctrl+s", "submit", "Submit", "Send the form", key_display="ctrl+s"),
     KeyAction("form.cancel", "escape", "cancel", "Cancel", "Close the form without doing anything",
               key_display="esc"),
+]
+
+COMPOSER: list[KeyAction] = [
+    KeyAction("composer.send", "ctrl+s", "send", "Send",
+              "Send the reply to the customer, or add the note (as the mode above the text says)",
+              key_display="ctrl+s"),
+    KeyAction("composer.mode", "ctrl+t", "switch_mode", "Switch reply/note",
+              "Switch between a public reply to the customer and an internal note", key_display="ctrl+t",
+              priority=True),
+    KeyAction("composer.editor", "ctrl+e", "editor", "Editor",
+              "Edit the text in $VISUAL or $EDITOR; the console comes back when the editor exits",
+              key_display="ctrl+e", priority=True),
+    KeyAction("composer.close", "escape", "close", "Close, keep draft",
+              "Close the composer; the draft is kept for this case until it is sent", key_display="esc"),
+]
+
+MESSAGE: list[KeyAction] = [
+    KeyAction("message.case", "o", "open_case", "Open case", "Open the case this message belongs to"),
+    KeyAction("message.close", "escape,q", "close", "Close", "Back to the outbox", key_display="esc"),
 ]
 
 CONFIRM: list[KeyAction] = [

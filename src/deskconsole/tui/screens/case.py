@@ -16,11 +16,8 @@ from datetime import tzinfo
 from typing import Any
 
 from rich.console import Group
-from rich.padding import Padding
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from deskconsole.domain import labels
@@ -31,18 +28,27 @@ from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, m
 from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui import format as fmt
+from deskconsole.tui.drafts import NOTE, REPLY
 from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import FULL_DISK, PaneScreen
 from deskconsole.tui.styles import style
-from deskconsole.tui.text import cell, clean, long_text, safe
+from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.articles import ArticlePicker
+from deskconsole.tui.widgets.casehead import case_head, case_next, case_text
+from deskconsole.tui.widgets.composer import ComposerScreen
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
+from deskconsole.tui.widgets.thread import Block, ThreadView, event_lines, render_events
 
 # Events the timeline reads at a time (Service.case_events): the newest window, then each page of earlier
 # ones: opening a case reads and draws this many events, however long its timeline.
 WINDOW = 200
+# ...but a case opens on the newest events that fill the screen twice over (each event takes a line
+# at least): drawing and reading 200 events cost more than the rest of opening a case. `o` reads the
+# page before the oldest event loaded.
+FIRST_WINDOW = 60
+CONVERSATION, EVERYTHING = "conversation", "everything"  # what the thread shows
 SUB_STATUSES = [(labels.SUB_STATUS[sub], sub.value) for sub in SubStatus]  # (label, value) for the form
 # Waiting on the customer: send the question, or record how it was already asked (nothing sent).
 ASKED_LABELS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
@@ -57,7 +63,7 @@ PERMISSIONS = {
     "resolve": Action.RESOLVE,
     "close_case": Action.CLOSE,
     "clone": Action.CLONE,
-    "note": Action.NOTE,
+    "compose": Action.NOTE,
     "customer_reply": Action.LOG_CUSTOMER_REPLY,
     "customer_confirmed": Action.LOG_CONFIRMATION,
     "request_escalation": Action.REQUEST_ESCALATION,
@@ -66,99 +72,11 @@ PERMISSIONS = {
     "take": Action.TAKE,
     "reassign": Action.REASSIGN,
 }
-EVENT_STYLES = {
-    "customer_replied": "bold magenta",
-    "note": "yellow",
-    "comment": "cyan",
-    "status_changed": "green",
-    "timer_fired": "bold red",
-    "escalation_requested": "bold yellow",
-    "escalation_approved": "bold red",
-    "escalation_denied": "yellow",
-}
-EVENT_LABELS = {
-    "customer_replied": "customer replied",
-    "note": "internal note",
-    "comment": "comment to customer",
-    "status_changed": "status",
-    "timer_fired": "timer fired",
-}
-
-
-def event_summary(e: EventView) -> Text:
-    d = e.data
-    text = Text(no_wrap=False)
-    if e.kind == "status_changed":
-        frm = d.get("from", "")
-        if d.get("from_sub_status"):
-            frm += "/" + d["from_sub_status"]
-        to = d.get("to", "") + (f"/{d['sub_status']}" if d.get("sub_status") else "")
-        text.append(f"{frm} → {to}")
-        if d.get("cancelled_timers"):
-            text.append(f"  (cancelled: {', '.join(d['cancelled_timers'])})", "dim")
-        if d.get("asked") == "message":
-            text.append("  question sent to the customer", "dim")
-        elif d.get("asked_outside"):
-            how = str(d["asked_outside"])
-            text.append_text(cell(f"  asked {ASKED_LABELS.get(how, how)}: nothing sent", "dim", limit=100))
-    elif e.kind == "customer_confirmed":
-        bits = [d.get("channel", "")] + ([f"logged by {d['logged_by']}"] if d.get("logged_by") else [])
-        text.append_text(cell(", ".join(str(b) for b in bits if b), "dim", limit=100))
-    elif e.kind == "assigned":
-        who = d.get("assignee")
-        text.append_text(cell(f"to {who}" if who else "to the team queue", limit=80))
-        if d.get("previous"):
-            text.append_text(cell(f" (was {d['previous']})", "dim", limit=80))
-    elif e.kind == "timer_fired":
-        text.append(f"{d.get('timer', '').replace('_', ' ')} (due {d.get('due', '')[:16].replace('T', ' ')})")
-    elif e.kind == "priority_changed":
-        text.append(f"{d.get('from')} → {d.get('to')}")
-    elif e.kind == "escalation_approved":
-        text.append_text(cell(f"engineer {d.get('engineer')}, {str(d.get('comm_mode', '')).replace('_', ' ')} "
-                              f"{d.get('comm_frequency', '')}, attendees {d.get('comm_attendees', '')}", limit=200))
-    elif e.kind == "customer_replied":
-        bits = [d.get("channel", "")]
-        if d.get("logged_by"):
-            bits.append(f"logged by {d['logged_by']}")
-        if d.get("after_close"):
-            bits.append("after close")
-        text.append_text(cell(", ".join(b for b in bits if b), "dim", limit=100))
-    elif e.kind in ("defect_logged", "enhancement_logged"):
-        text.append_text(cell(d.get("reference", ""), limit=100))
-    elif e.kind == "survey_answered":
-        text.append(f"score {d.get('score')}" + ("  flagged for follow-up" if d.get("flagged") else ""))
-    elif e.kind == "opened":
-        text.append_text(cell(f"{d.get('severity', '')} {d.get('priority', '')}".strip(), limit=60))
-        if d.get("cloned_from"):
-            text.append(f" cloned from case {d['cloned_from']}")
-    elif e.kind == "cloned":
-        text.append(f"new case {d.get('clone')}")
-    return text
 
 
 def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
-    """The case's events, oldest first; customer text shown literally."""
+    """The case's events, oldest first; customer text shown literally (a short timeline elsewhere)."""
     return Group(Text(f"Timeline ({len(c.events)} events)", style="bold underline"), render_events(c.events, tz))
-
-
-def render_events(events: list[EventView], tz: tzinfo | None) -> Group:
-    """Events as the timeline shows them, in the order given; customer text shown literally."""
-    parts: list[Any] = []
-    for e in events:
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(fmt.when(e.at, tz) + (f" (recorded {fmt.when(e.recorded_at, tz)})" if e.recorded_at and abs((e.recorded_at - e.at).total_seconds()) >= 60 else ""), "dim")  # noqa: E501
-        line.append("  ")
-        line.append_text(cell(e.actor, "bold", limit=28))
-        line.append("  ")
-        line.append(EVENT_LABELS.get(e.kind, e.kind.replace("_", " ")), EVENT_STYLES.get(e.kind, ""))
-        summary = event_summary(e)
-        if summary.plain:
-            line.append("  ")
-            line.append_text(summary)
-        parts.append(line)
-        if e.body and e.kind != "opened":
-            parts.append(Padding(long_text(e.body, "italic" if e.kind == "note" else "", limit=5_000), (0, 0, 0, 4)))
-    return Group(*parts)
 
 
 class CaseScreen(CaseMacroKeys, PaneScreen):
@@ -176,6 +94,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         self.timeline_total = 0
         self.oldest_id: int | None = None
         self.earlier = 0
+        self.mode = CONVERSATION  # the thread shows the conversation with the customer, or everything
+        self.shown_events: list[EventView] = []
         self._lean: tuple[Any, Any] | None = None
 
     @property
@@ -190,15 +110,15 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         yield self.header()
         yield Static(id="case-head", markup=False)
         yield Static(id="case-next", markup=False)
-        with VerticalScroll(id="case-body"):
-            yield Static(id="case-text", markup=False)
-            yield Static(id="case-more", markup=False)  # the timeline's title; how many earlier events
-            # (pages of earlier events, loaded with `o`, are mounted here, oldest on top)
-            yield Static(id="case-timeline", markup=False)  # the newest window of the timeline
+        yield ThreadView(id="case-thread")  # the case's text, then its thread (conversation or everything)
         yield DeskFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#case-body").focus()
+        self.thread.focus()
+
+    @property
+    def thread(self) -> ThreadView:
+        return self.query_one("#case-thread", ThreadView)
 
     # ------------------------------------------------------------------ load
     def on_screen_resume(self) -> None:
@@ -217,12 +137,14 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
             view, window = answer
             self.mark_loaded(marker)
             self.show(view)
-            self.show_timeline(window)
+            self.show_timeline(window, mode)
             if then is not None:
                 then()
 
+        mode = self.mode
+
         def load() -> tuple[CaseView, EventWindow]:
-            return self.service.get_case(case_id, events=False), self.service.case_events(case_id, limit=WINDOW)
+            return self.service.get_case(case_id, events=False), self.read_window(case_id)
 
         self.call(load, then=loaded)
 
@@ -234,166 +156,115 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         """The case's header and text (its timeline comes in windows: show_timeline)."""
         self.case, self.case_id = view, view.id
         self.query_one("#case-head", Static).update(self.render_head(view))
-        self.query_one("#case-text", Static).update(self.render_text(view))
+        if self.timeline_case == view.id:
+            self.thread.set_blocks(self.head_blocks())  # (another case's text waits for its thread)
         self.refresh_countdowns()
         self.refresh_bindings()
 
     # -------------------------------------------------------------- timeline
-    def reload_timeline(self) -> None:
-        """Read the newest window of the timeline again (after an action)."""
-        case_id = self.case_id
-        if case_id is not None:
-            self.call(lambda: self.service.case_events(case_id, limit=WINDOW), then=self.show_timeline,
-                      group="timeline")
+    def read_window(self, case_id: int, before_id: int | None = None) -> EventWindow:
+        """A window of the thread as it is shown now (the conversation, or everything): the newest
+        events that fill the screen, or the page before `before_id`."""
+        limit = WINDOW if before_id is not None else max(FIRST_WINDOW, 2 * self.size.height)
+        return self.service.case_events(case_id, before_id=before_id, limit=limit,
+                                        conversation=self.mode == CONVERSATION)
 
-    def show_timeline(self, window: EventWindow) -> None:
-        """The newest window of a case's timeline; pages of earlier events loaded before are dropped.
-        A case just opened, or one shown down to its newest event, shows its newest event."""
-        if window.case != self.case_id:
-            return
-        body = self.query_one("#case-body", VerticalScroll)
-        follow = window.case != self.timeline_case or body.scroll_y >= body.max_scroll_y - 1
-        pages = self.query(".case-page")
-        follow = follow or bool(pages)
-        pages.remove()
+    def reload_timeline(self, *, follow: bool = False) -> None:
+        """Read the newest window of the thread again (after an action, or another view of it)."""
+        case_id, mode = self.case_id, self.mode
+        if case_id is not None:
+            self.call(lambda: self.read_window(case_id),
+                      then=lambda window: self.show_timeline(window, mode, follow=follow), group="timeline")
+
+    def show_timeline(self, window: EventWindow, mode: str | None = None, *, follow: bool = False) -> None:
+        """The newest window of a case's thread; pages of earlier events loaded before are dropped.
+        A case just opened shows its newest event; otherwise the line at the top of the screen stays
+        there, and a thread read to its end follows new events."""
+        if window.case != self.case_id or (mode or self.mode) != self.mode:
+            return  # another case, or the other view of the thread, was asked for meanwhile
+        follow = follow or window.case != self.timeline_case
         self.timeline_case = window.case
         self.timeline_total = window.earlier + len(window.events)
         self.earlier = window.earlier
         self.oldest_id = min((e.id for e in window.events), default=None)
-        self.query_one("#case-timeline", Static).update(render_events(window.events, self.desk.tz))
-        self.query_one("#case-more", Static).update(self.render_more())
+        self.shown_events = list(window.events)
+        self.thread.set_blocks(self.head_blocks(), self.event_blocks(self.shown_events), follow=follow)
         self.refresh_bindings()
-        if follow:
-            body.scroll_end(animate=False)
 
-    def render_more(self) -> Group:
-        parts: list[Any] = [Text(f"Timeline ({self.timeline_total:,} events)", style="bold underline")]
+    def event_blocks(self, events: list[EventView]) -> list[Block]:
+        tz = self.desk.tz
+        return [Block(e.id, event_lines(e, tz)) for e in events]
+
+    def head_blocks(self) -> list[Block]:
+        """What comes above the events: the case's text, the thread's title and what is not loaded."""
+        blocks = [] if self.case is None else [Block("text", [(self.render_text(self.case), 0)])]
+        title = Text(no_wrap=True, overflow="ellipsis")
+        key = self._entries["toggle_thread"].display_key()
+        if self.mode == CONVERSATION:
+            n = self.timeline_total
+            title.append(f"Conversation ({n:,} message{'' if n == 1 else 's'})", "bold underline")
+            title.append(f"  messages with the customer only · {key} shows everything", "dim")
+        else:
+            n = self.timeline_total
+            title.append(f"Everything ({n:,} event{'' if n == 1 else 's'})", "bold underline")
+            title.append(f"  the conversation and the internal trail · {key} shows the conversation only", "dim")
+        parts = [(title, 0)]
         if self.earlier:
             key = self._entries["earlier"].display_key()
-            parts.append(Text(f"{self.earlier:,} earlier events — press {key} to load more", style="bold"))
-        return Group(*parts)
+            what = "message" if self.mode == CONVERSATION else "event"
+            what += "" if self.earlier == 1 else "s"
+            parts.append((Text(f"{self.earlier:,} earlier {what} — press {key} to load more", style="bold"), 0))
+        elif self.timeline_case is not None and not self.timeline_total:
+            parts.append((Text("no messages with the customer yet", "dim italic"), 0))
+        return blocks + [Block("title", parts)]
+
+    def action_toggle_thread(self) -> None:
+        """Show the conversation only, or everything (the internal trail too)."""
+        self.mode = EVERYTHING if self.mode == CONVERSATION else CONVERSATION
+        self.shown_events = []
+        self.oldest_id = None
+        self.earlier = 0
+        self.thread.set_blocks(self.head_blocks(), [])
+        self.reload_timeline(follow=True)
+        self.notify(f"Showing {'the conversation with the customer' if self.mode == CONVERSATION else 'everything'}",
+                    title=f"Case {self.case_id}", markup=False, timeout=3)
 
     def action_earlier(self) -> None:
         """The page of events before the oldest shown, read from the database in a worker."""
-        case_id, before = self.case_id, self.oldest_id
+        case_id, before, mode = self.case_id, self.oldest_id, self.mode
         if case_id is None or before is None or not self.earlier:
             return
-        self.call(lambda: self.service.case_events(case_id, before_id=before, limit=WINDOW),
-                  then=lambda window: self.show_earlier(window, before), group="earlier")
+        self.call(lambda: self.read_window(case_id, before),
+                  then=lambda window: self.show_earlier(window, before, mode), group="earlier")
 
-    def show_earlier(self, window: EventWindow, before: int) -> None:
-        """Put a page of earlier events above those shown, keeping in place what was on screen."""
-        if window.case != self.timeline_case or before != self.oldest_id or not window.events:
+    def show_earlier(self, window: EventWindow, before: int, mode: str) -> None:
+        """Put a page of earlier events above those shown, keeping in place what was on screen; were
+        they at the top, the page's newest events come into view above them."""
+        if (window.case != self.timeline_case or before != self.oldest_id or not window.events
+                or mode != self.mode):
             return  # a reload or another page came first
-        body = self.query_one("#case-body", VerticalScroll)
-        more = self.query_one("#case-more", Static)
-        pages = list(self.query(".case-page"))
-        anchor = pages[0] if pages else self.query_one("#case-timeline", Static)
-        row = anchor.virtual_region.y - body.scroll_y  # where the oldest event shown is on screen
-        page = Static(render_events(window.events, self.desk.tz), classes="case-page", markup=False)
+        thread = self.thread
+        first = thread.line_of(before)
+        row = None if first is None else first - round(thread.scroll_y)
         self.earlier = window.earlier
         self.oldest_id = min(e.id for e in window.events)
-        more.update(self.render_more())
+        self.shown_events = list(window.events) + self.shown_events
+        thread.set_blocks(self.head_blocks(), self.event_blocks(self.shown_events))
+        if row is not None and not 0 <= row < thread.size.height:
+            row = thread.size.height * 2 // 3
+        new_first = thread.line_of(before)
+        if row is not None and new_first is not None:
+            thread.scroll_to(y=max(0, new_first - row), animate=False, immediate=True, force=True)
         self.refresh_bindings()
 
-        def keep() -> None:
-            # the events shown before stay where they were; were they off screen, the page's newest
-            # events come into view above them
-            at = row if 0 <= row < body.size.height else body.size.height * 2 // 3
-            body.scroll_to(y=max(0, anchor.virtual_region.y - at), animate=False)
-
-        async def place() -> None:
-            await body.mount(page, after=more)
-            self.call_after_refresh(keep)
-
-        self.call_later(place)
-
     def render_head(self, c: CaseView) -> Group:
-        top = Text(no_wrap=True, overflow="ellipsis")
-        top.append(f" Case {c.id} ", "bold reverse")
-        top.append(" ")
-        top.append_text(fmt.priority_text(c.priority))
-        top.append("  ")
-        top.append_text(fmt.status_text(c.status, c.sub_status, full=True))
-        if c.escalation is not None:
-            top.append("  ")
-            top.append_text(fmt.escalation_text(c.escalation.state))
-        if c.attention:
-            top.append("  ⚑ ", "bold red")
-            top.append_text(cell(c.attention, "bold red", limit=70))
-        title = safe(c.title, "bold", single_line=True, limit=300)
-        grid = Table.grid(padding=(0, 1), expand=True)
-        for _ in range(3):
-            grid.add_column(style="dim", no_wrap=True)
-            grid.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-        esc = c.escalation
-        esc_state = Text("none", "dim") if esc is None else Text(esc.state, fmt.ESCALATION_STYLES.get(esc.state, ""))
-        tz = self.desk.tz
-        grid.add_row(
-            "Customer", cell(c.customer, limit=40),
-            "Assignee", cell(c.assignee or "team queue", "" if c.assignee else "italic"),
-            "Escalation", esc_state,
-        )
-        grid.add_row(
-            "Contact", cell(c.contact or "—", limit=40),
-            "Area", cell(c.product_area or "—"),
-            "Engineer", cell((esc.engineer if esc else None) or "—"),
-        )
-        grid.add_row(
-            "Opened", fmt.when(c.created_at, tz),
-            "Severity", c.severity.replace("_", " "),
-            "Eng. ref", cell(c.engineering_ref or "—"),
-        )
-        changed = Text(no_wrap=True, overflow="ellipsis")
-        changed.append("Changed  ", "dim")
-        changed.append(fmt.when(c.updated_at, tz) + " ")
-        changed.append_text(cell(f"{c.last_actor or ''} {c.last_change or ''}".strip(), limit=80))
-        changed.append(f"  · version {c.version}", "dim")
-        if c.cloned_from:
-            changed.append(f"  · cloned from case {c.cloned_from}", "dim")
-        return Group(top, title, grid, changed)
+        return case_head(c, self.desk.tz)
 
     def render_next(self, c: CaseView) -> Text:
-        now = self.desk.clock.now()
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append("What happens next: ", "bold")
-        if c.status == "closed":
-            line.append(f"closed {fmt.when(c.closed_at, self.desk.tz)}")
-            if c.close_reason:
-                line.append(" — ")
-                line.append_text(cell(c.close_reason, limit=60))
-        if not c.timers:
-            if c.status != "closed":
-                line.append("no timer running", "dim")
-            return line
-        for i, t in enumerate(c.timers):
-            if i or c.status == "closed":
-                line.append("  ·  ", "dim")
-            line.append(labels.label(labels.TIMER_KIND_NEXT, t.kind) + " ")
-            line.append_text(fmt.countdown(t.due, now))
-            line.append(f" ({fmt.when(t.due, self.desk.tz)})", "dim")
-        return line
+        return case_next(c, self.desk.tz, self.desk.clock.now())
 
-    def render_text(self, c: CaseView) -> Group:
-        parts: list[Any] = [Text("Description", style="bold underline")]
-        parts.append(long_text(c.description or "(none)", "" if c.description else "dim italic"))
-        if c.resolution:
-            parts += [Text(""), Text("Resolution", style="bold underline"), long_text(c.resolution)]
-        if c.articles:
-            parts += [Text(""), Text("Knowledge base", style="bold underline")]
-            for a in c.articles:
-                parts.append(Text.assemble((f"#{a.id} ", "bold"), cell(a.title, limit=100), (f"  {a.state}", "dim")))
-        if c.survey is not None:
-            s = c.survey
-            line = Text(f"survey sent {fmt.when(s.sent_at, self.desk.tz)}")
-            if s.score is not None:
-                line.append(f" · score {s.score}", "bold red" if s.flagged else "bold green")
-                if s.comment:
-                    line.append(" · ")
-                    line.append_text(cell(s.comment, limit=200))
-            parts += [Text(""), Text("Survey", style="bold underline"), line]
-        parts.append(Text(""))
-        return Group(*parts)
+    def render_text(self, c: CaseView) -> Text:
+        return case_text(c, self.desk.tz)
 
     def refresh_countdowns(self) -> None:
         super().refresh_countdowns()
@@ -402,7 +273,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
 
     # ------------------------------------------------------------ what applies
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("back", "reload", "scroll_down", "scroll_up"):
+        if action in ("back", "reload", "scroll_down", "scroll_up", "toggle_thread"):
             return True
         if action == "earlier":
             return self.earlier > 0  # (shown only while earlier events are left to load)
@@ -434,10 +305,10 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         self.reload()
 
     def action_scroll_down(self) -> None:
-        self.query_one("#case-body", VerticalScroll).scroll_down(animate=False)
+        self.thread.scroll_down(animate=False)
 
     def action_scroll_up(self) -> None:
-        self.query_one("#case-body", VerticalScroll).scroll_up(animate=False)
+        self.thread.scroll_up(animate=False)
 
     def applied(self, result: Any, done: str) -> None:
         view, notice = result if isinstance(result, tuple) else (result, None)
@@ -493,7 +364,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         case = self.case
         version = case.version
         context = Text.assemble((f"Case {case.id} ", "bold"), cell(case.title, limit=70), "  ",
-                                fmt.status_text(case.status, case.sub_status, full=True))
+                                fmt.status_text(case.status, case.sub_status))
 
         def again(vals: dict[str, Any], message: str) -> None:
             self.form(title, fields, submit, done, values=vals, error=message)
@@ -586,16 +457,61 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
             "Customer reply logged",
         )
 
-    def action_note(self) -> None:
-        cid = self.case_id
-        self.form(
-            "Add a note",
-            [Field("body", "Note", "area"),
-             Field("to_customer", "Send to the customer as a comment (otherwise internal)", "check")],
-            lambda vals, v: self.service.add_note(cid, vals["body"], actor=self.me,
-                                                  internal=not vals["to_customer"], expected_version=v),
-            lambda vals: "Comment sent to the customer" if vals["to_customer"] else "Internal note added",
-        )
+    # --------------------------------------------------------------- composer
+    def action_compose(self, mode: str = REPLY) -> None:
+        """The composer on this case: its draft when one is kept (in the draft's mode), else empty in `mode`."""
+        if self.case is None:
+            return
+        draft = self.desk.drafts.load(self.me, self.case.id)
+        if draft is not None:
+            mode = draft.mode
+        self.open_composer(mode, draft.text if draft else "",
+                           notice="Your draft is back: it is kept until it is sent." if draft else None)
+
+    def open_composer(self, mode: str, text: str, message: str | None = None, *, notice: str | None = None) -> None:
+        """The composer with `text`; sent through the service, or reopened with the refusal and the text."""
+        if self.case is None:
+            return
+        case = self.case
+        cid, version, drafts, me = case.id, case.version, self.desk.drafts, self.me
+        context = Text.assemble((f"Case {case.id} ", "bold"), cell(case.title, limit=70), "  ",
+                                fmt.status_text(case.status, case.sub_status))
+
+        def save(body: str, how: str) -> str | None:
+            try:
+                drafts.save(me, cid, body, how)
+            except OSError as err:
+                return f"The draft cannot be kept ({clean(err, single_line=True)}): copy your text somewhere."
+            return None
+
+        def answered(result: tuple[str, str] | None) -> None:
+            if result is None:
+                return
+            how, body = result
+
+            def sent(answer: Any) -> None:
+                drafts.discard(me, cid)
+                self.applied(answer, "Reply sent to the customer" if how == REPLY else "Internal note added")
+
+            def refused(err: Exception) -> None:
+                if isinstance(err, Conflict):
+                    words = self.conflict_text(err) + "The case is reloaded and your text kept: send again."
+                    self.reload(then=lambda: self.open_composer(how, body, words))
+                elif isinstance(err, DeskError):
+                    self.open_composer(how, body, (err.console or str(err)) + " Your text is kept as a draft.")
+                elif connection_lost(err):
+                    self.desk.database_lost(err)
+                    self.open_composer(how, body, "Not sent: the database cannot be reached. Your text is kept as "
+                                                  "a draft: send again when the header no longer says so.")
+                else:
+                    self.show_refusal(err)
+
+            self.call(lambda: self.service.add_note(cid, body, actor=me, internal=how == NOTE,
+                                                    expected_version=version),
+                      then=sent, otherwise=refused, group="action", exclusive=False)
+
+        self.app.push_screen(ComposerScreen(context, case.contact or "", text=text, mode=mode, error=message,
+                                            notice=notice, save=save, environ=self.desk.environ), answered)
 
     def action_request_escalation(self) -> None:
         cid = self.case_id

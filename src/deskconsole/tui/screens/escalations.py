@@ -194,7 +194,7 @@ class EscalationsScreen(PaneScreen):
         top.append(" ")
         top.append_text(fmt.priority_text(e.case_priority or ""))
         top.append("  ")
-        top.append_text(fmt.status_text(e.case_status or "", None, full=True))
+        top.append_text(fmt.status_text(e.case_status or "", None))
         top.append("  ")
         top.append_text(fmt.escalation_text(e.state))
         grid = Table.grid(padding=(0, 1))

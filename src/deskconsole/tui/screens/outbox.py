@@ -184,7 +184,7 @@ class OutboxScreen(LocalFilter, PaneScreen):
 
     # --------------------------------------------------------------- actions
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "open_case":
+        if action in ("open_case", "read_message"):
             return bool(self.shown) or None
         if action == "page":
             if parameters and parameters[0] == 1:
@@ -204,7 +204,22 @@ class OutboxScreen(LocalFilter, PaneScreen):
         event.stop()
         o = self.shown.get(event.row_key.value)
         if o is not None:
-            self.desk.open_case(o.case)
+            self.read(o)
+
+    def action_read_message(self) -> None:
+        key = self.table.selected_key
+        if key is not None and key in self.shown:
+            self.read(self.shown[key])
+
+    def read(self, o: OutboxView) -> None:
+        """The message as it will be or was sent (to, subject, body); `o` there opens its case."""
+        from deskconsole.tui.screens.outbox_message import MessageScreen
+
+        def answered(what: str | None) -> None:
+            if what == "case":
+                self.desk.open_case(o.case)
+
+        self.app.push_screen(MessageScreen(o, self.desk.tz, STATE_STYLES), answered)
 
     def action_cycle_state(self) -> None:
         self.set_state_to(STATES[(STATES.index(self.state) + 1) % len(STATES)])

@@ -9,18 +9,55 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from deskconsole.domain import labels
+from deskconsole.domain.lifecycle import EscalationState, Status, SubStatus
+from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import HELP, KeyAction, bindings
 from deskconsole.tui.panes import GLOBAL
 from deskconsole.tui.styles import style
+
+STATUS_MEANING = {
+    Status.NEW: "just opened, not yet worked",
+    Status.IN_PROGRESS: "an analyst is investigating",
+    Status.PENDING: "waiting on something outside support (what: after the /)",
+    Status.AWAITING_CONFIRMATION: "the resolution was given; waiting for the customer to confirm it",
+    Status.REOPENED: "the customer answered the resolution: it did not solve it",
+    Status.UPDATE_RECEIVED: "the customer answered a question: support must act",
+    Status.CLOSED: "done; a clone starts new work",
+}
+
+
+def legend(pane: str) -> list[tuple[Text, str]]:
+    """What the symbols and words of a pane mean: the same labels the pane draws (domain/labels.py)."""
+    rows: list[tuple[Text, str]] = []
+    if pane in ("queue", "case"):
+        rows.append((Text("⚑", "bold red"), "needs someone: a reply after close, a customer to chase by phone, …"))
+        for state, meaning in (
+            (EscalationState.REQUESTED, "escalation asked for: waiting on a manager's decision"),
+            (EscalationState.APPROVED, "escalated: approved by a manager, daily status updates due"),
+            (EscalationState.DENIED, "escalation denied by a manager"),
+            (EscalationState.DE_ESCALATED, "de-escalated"),
+        ):
+            rows.append((fmt.escalation_text(state.value), meaning))
+        for status in Status:
+            rows.append((fmt.status_text(status.value), f"{STATUS_MEANING[status]} ({status.value})"))
+        for sub in SubStatus:
+            rows.append((Text(labels.status_label(Status.PENDING.value, sub.value)),
+                         f"pending, waiting on {labels.SUB_STATUS[sub]} (pending/{sub.value})"))
+    if pane == "case":
+        rows.append((Text("◀", "bold magenta"), "a message from the customer (the thread)"))
+        rows.append((Text("▶", "bold cyan"), "the desk to the customer: a reply, a question, a resolution"))
+    return rows
 
 
 class HelpScreen(ModalScreen[None]):
     CSS_PATH = style("forms.tcss")
     BINDINGS = bindings(HELP)
 
-    def __init__(self, pane_title: str, actions: list[KeyAction], role: str) -> None:
+    def __init__(self, pane_title: str, actions: list[KeyAction], role: str, pane: str = "") -> None:
         super().__init__(classes="form-screen", id="help")
         self.pane_title = pane_title
+        self.pane = pane
         self.actions = actions
         self.role = role
 
@@ -43,6 +80,11 @@ class HelpScreen(ModalScreen[None]):
             for a in rows:
                 grid.add_row(a.display_key(), Text(f"{a.label} — {a.help}"))
             grid.add_row("", "")
+        symbols = legend(self.pane)
+        if symbols:
+            grid.add_row(Text("What you see", style="underline"), "")
+            for shown, meaning in symbols:
+                grid.add_row(shown, Text(meaning))
         return grid
 
     def action_close(self) -> None:
