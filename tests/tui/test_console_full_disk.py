@@ -13,6 +13,7 @@ from tuidesk import make_service, screen_text, settle, until
 import tmpfs_disk
 from deskconsole.tui.app import make_app
 from deskconsole.tui.screens.case import CaseScreen
+from deskconsole.tui.widgets.composer import ComposerScreen
 from deskconsole.tui.widgets.form import FormScreen
 
 SIZE = (120, 40)
@@ -50,15 +51,15 @@ async def test_a_note_and_a_question_that_cannot_be_stored_keep_their_text_and_s
             app.open_case(ids["vpn"])
             assert await until(pilot, lambda: isinstance(app.screen, CaseScreen) and app.screen.case is not None)
 
-            # an internal note
+            # an internal note, in the composer
             await pilot.press("n")
             await settle(pilot)
-            app.screen.query_one("#field-body", TextArea).focus()
+            app.screen.query_one("#composer-text", TextArea).focus()
             await pilot.press(*NOTE)
             tmpfs_disk.fill(disk)
             await pilot.press("ctrl+s")
-            assert await until(pilot, lambda: isinstance(app.screen, FormScreen) and FULL in form_error(app))
-            assert app.screen.query_one("#field-body", TextArea).text == NOTE
+            assert await until(pilot, lambda: isinstance(app.screen, ComposerScreen) and FULL in form_error(app))
+            assert app.screen.query_one("#composer-text", TextArea).text == NOTE
             assert app.is_running
             await pilot.press("escape")
             await settle(pilot)
