@@ -18,6 +18,7 @@ Service is one facade composed of one part per capability:
 - timers.py       tick, firing timers, settling a case's overdue ones
 - views.py        case lists, a case's view, the outbox, change markers
 - batch.py        batches of actions in one transaction, ingest progress marks
+- mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.knowledge import KnowledgeMixin
+from deskconsole.service.mail import MailMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -74,6 +76,7 @@ class Service(
     TimersMixin,
     ViewsMixin,
     BatchMixin,
+    MailMixin,
     RoutingMixin,
     ServiceBase,
 ):
