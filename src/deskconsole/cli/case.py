@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from deskconsole.cli.common import Context, countdown, done, safe, safe_block, when
+from deskconsole.cli.mail import event_detail as mail_event_detail
 from deskconsole.domain.clock import format_countdown
 from deskconsole.domain.lifecycle import EscalationState
-from deskconsole.mail.cli import event_detail as mail_event_detail
 
 
 def cmd_case_list(ctx: Context) -> int:

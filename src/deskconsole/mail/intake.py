@@ -18,11 +18,12 @@ machine mail, even released by an agent, and the desk's own addresses are never 
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from deskconsole.domain.errors import DeskError
+from deskconsole.domain.errors import DeskError, InvalidInput
 from deskconsole.domain.mail import MailFacts, MailLookups
 from deskconsole.mail.parse import Parsed, clean, describe_attachments, one_line, parse_message
 from deskconsole.mail.thread import (
@@ -37,6 +38,9 @@ from deskconsole.mail.thread import (
 )
 from deskconsole.service.mail import InboundMail, MailResult, MailStep, ParkedMail
 
+FROM_ENV = "DESKCONSOLE_SMTP_FROM"
+ADDRESSES_ENV = "DESKCONSOLE_MAIL_ADDRESSES"
+LOOP_ENV = "DESKCONSOLE_MAIL_LOOP_LIMIT"
 Result = MailResult  # (the name the IMAP side and the tests use)
 ParkedView = ParkedMail
 _PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|tr|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -64,6 +68,39 @@ def inbound(parsed: Parsed, raw: bytes | None) -> InboundMail:
         attachments=[(a.sha256, a.size, a.content_type, a.data) for a in parsed.attachments if a.data is not None],
         parsed=parsed,
     )
+
+
+def own_addresses(environ: Mapping[str, str]) -> frozenset[str]:
+    """The desk's own addresses (whose mail is parked): DESKCONSOLE_SMTP_FROM (default
+    deskconsole@localhost), DESKCONSOLE_MAIL_ADDRESSES (comma separated), the IMAP login's address."""
+    found = {environ.get(FROM_ENV, "").strip() or "deskconsole@localhost"}
+    found.update(a.strip() for a in environ.get(ADDRESSES_ENV, "").split(","))
+    url = environ.get("DESKCONSOLE_IMAP_URL", "")
+    if url:
+        try:
+            from deskconsole.mail.imap import parse_imap_url
+
+            user = parse_imap_url(url, environ).user
+            if "@" in user:
+                found.add(user)
+        except InvalidInput:
+            pass
+    return frozenset(a.lower() for a in found if a and "@" in a)
+
+
+def make_intake(service: Any, environ: Mapping[str, str] | None = None, source: str = "receive") -> Intake:
+    """The Intake the environment configures (own addresses, DESKCONSOLE_MAIL_LOOP_LIMIT), for the
+    CLI and the console alike; a bad loop limit is refused (InvalidInput)."""
+    env = os.environ if environ is None else environ
+    limit = LOOP_LIMIT
+    if env.get(LOOP_ENV, "").strip():
+        try:
+            limit = int(env[LOOP_ENV])
+        except ValueError:
+            raise InvalidInput(f"{LOOP_ENV} must be a whole number, not {env[LOOP_ENV]!r}") from None
+        if limit < 1:
+            raise InvalidInput(f"{LOOP_ENV} must be 1 or more")
+    return Intake(service, own_addresses=own_addresses(env), loop_limit=limit, source=source)
 
 
 class Intake:
