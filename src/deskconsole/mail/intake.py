@@ -144,6 +144,11 @@ class Intake:
     def raw(self, inbound_id: int) -> bytes:
         return self.service.raw_mail(inbound_id)
 
+    def text_of(self, inbound_id: int) -> str:
+        """A stored message's words as the desk reads them (HTML made text), for a person to look at."""
+        parsed = parse_message(self.raw(inbound_id), self.own_addresses)
+        return parsed.text.strip() or parsed.refused or "(no text)"
+
     # ------------------------------------------------------------------ what the service asks (MailRules)
     def reread(self, raw: bytes, message_id: str) -> InboundMail:
         parsed = parse_message(raw, self.own_addresses)
