@@ -7,6 +7,7 @@ from typing import Any
 
 from deskconsole.cli.common import Context, countdown, done, safe, safe_block, when
 from deskconsole.cli.mail import event_detail as mail_event_detail
+from deskconsole.cli.mail import raw_hints as mail_raw_hints
 from deskconsole.domain.clock import format_countdown
 from deskconsole.domain.lifecycle import EscalationState
 
@@ -39,7 +40,7 @@ def cmd_case_list(ctx: Context) -> int:
 def cmd_case_show(ctx: Context) -> int:
     case = ctx.service.get_case(ctx.args.id)
     if ctx.args.json:
-        ctx.out.json(case.to_json())
+        ctx.out.json(mail_raw_hints(case.to_json()))
         return 0
     line = ctx.out.line
     status = case.status + (f" / {case.sub_status}" if case.sub_status else "")

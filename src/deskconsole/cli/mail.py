@@ -135,3 +135,13 @@ def event_detail(kind: str, data: Mapping[str, Any]) -> str:
     if data.get("inbound"):
         parts.append(f"message #{data['inbound']} (deskconsole mail raw {data['inbound']})")
     return "; ".join(parts)
+
+
+def raw_hints(case_json: dict[str, Any]) -> dict[str, Any]:
+    """`case show --json`: each event that came by e-mail also says how to get its raw message
+    (`"raw": "deskconsole mail raw N"` in its data, beside channel, from, subject and threaded)."""
+    for event in case_json.get("events") or []:
+        data = event.get("data")
+        if isinstance(data, dict) and data.get("channel") == "email" and data.get("inbound"):
+            data["raw"] = f"deskconsole mail raw {data['inbound']}"
+    return case_json
