@@ -8,12 +8,14 @@ as Auto-Submitted: auto-replied, at most once a day per sender and case, never f
 from __future__ import annotations
 
 import json
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlmodel import Session, select
 from test_mail_intake import DESK, START, World, run_cli
 
+from deskconsole.mail.intake import Intake
 from deskconsole.service.cases import CLOSED_REPLY_ATTENTION
 from deskconsole.store.models import Outbox
 
@@ -144,3 +146,25 @@ def test_cli_receive_tells_the_sender_and_outbox_lists_it(world, db_url, monkeyp
         ("ann@initech.example", f"[case {case_id}] This case is closed")]
     code, out, _ = run_cli([*base, "case", "show", str(case_id), "--json"], monkeypatch)
     assert json.loads(out)["attention"] == CLOSED_REPLY_ATTENTION
+
+
+def test_four_messages_at_once_from_one_sender_get_one_answer(world):
+    case_id = closed_case(world)
+    raws = [world.mail(f"Message {n}", subject=f"Re: [case {case_id}] Following up") for n in range(4)]
+    results, barrier = [], threading.Barrier(4)
+
+    def go(raw: bytes) -> None:
+        intake = Intake(world.svc, own_addresses=frozenset({DESK}))
+        barrier.wait()
+        results.append(intake.receive(raw))
+
+    threads = [threading.Thread(target=go, args=(raw,)) for raw in raws]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.outcome for r in results) == ["replied"] * 4
+    assert sum("is told by mail" in r.reason for r in results) == 1
+    assert [row.to for row in answers(world, case_id)] == ["ann@initech.example"]
+    bodies = sorted(e.body for e in world.svc.get_case(case_id).events if e.kind == "customer_replied")
+    assert bodies == [f"Message {n}" for n in range(4)]
