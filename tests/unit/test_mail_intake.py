@@ -340,3 +340,24 @@ def test_cli_receive_parked_release_and_case_show(world, db_url, monkeypatch):
     assert code == 2 and err.startswith("error: ")
     code, out, err = run_cli([*base, "mail", "receive"], monkeypatch, b"")
     assert code == 1 and json.loads(out)["ok"] is False and json.loads(out)["error"] == "the message is empty"
+
+
+def test_case_show_says_where_each_mail_came_from_and_how_to_get_it(world, db_url, monkeypatch):
+    monkeypatch.setenv("DESKCONSOLE_NOW", START)
+    base = ["--db", db_url, "--as", "alice"]
+    first = world.receive(world.mail("Export fails", subject="Export"))
+    reply = world.receive(world.mail("Still failing", subject=f"Re: [case {first.case}] Export"))
+    assert (reply.outcome, reply.case) == ("replied", first.case)
+    code, out, _ = run_cli([*base, "case", "show", str(first.case)], monkeypatch)
+    assert code == 0
+    assert (f"by e-mail from ann@initech.example; subject 'Re: [case {first.case}] Export'; threaded by subject tag; "
+            f"message #{reply.inbound} (deskconsole mail raw {reply.inbound})") in out
+    code, out, _ = run_cli([*base, "case", "show", str(first.case), "--json"], monkeypatch)
+    events = [e for e in json.loads(out)["events"] if (e.get("data") or {}).get("channel") == "email"]
+    assert [(e["kind"], e["data"]["from"], e["data"]["subject"], e["data"].get("threaded"), e["data"]["raw"])
+            for e in events] == [
+        ("opened", "ann@initech.example", "Export", None, f"deskconsole mail raw {first.inbound}"),
+        ("customer_replied", "ann@initech.example", f"Re: [case {first.case}] Export", "by subject tag",
+         f"deskconsole mail raw {reply.inbound}"),
+    ]
+    assert b"Still failing" in world.intake.raw(reply.inbound)

@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel, select
 from deskconsole.domain.clock import FixedClock, to_utc
 from deskconsole.domain.errors import DeskError
 from deskconsole.service import Service
+from deskconsole.service.cases import CLOSED_REPLY_ATTENTION
 from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.store.models import (
     Article,
@@ -138,8 +139,10 @@ def _check_invariants(engine, closed_rows: dict[int, tuple]) -> None:
             assert running["auto_close"] == running["reminder"] == 0, (case.id, case.status, running)
         if case.status == "closed":
             assert running["status_update"] == 0 and case.closed_at is not None
+        # (a customer's reply raises a closed case's attention flag, and cloning it lowers it: nothing else changes)
+        attention = None if case.attention == CLOSED_REPLY_ATTENTION else case.attention
         snap = (case.title, case.status, case.sub_status, case.priority, case.version, case.closed_at,
-                case.close_reason, case.resolution, case.assignee_id, case.attention)
+                case.close_reason, case.resolution, case.assignee_id, attention)
         if case.id in closed_rows:
             assert snap == closed_rows[case.id], f"closed case {case.id} changed"
         elif case.status == "closed":

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from deskconsole.cli.common import Context, countdown, done, print_case_line, safe, safe_block, when
+from deskconsole.cli.mail import event_detail as mail_event_detail
+from deskconsole.cli.mail import raw_hints as mail_raw_hints
 from deskconsole.domain.clock import format_countdown
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState
-from deskconsole.mail.cli import event_detail as mail_event_detail
 from deskconsole.service.many import Action, Assign, Close, Move
 
 
@@ -42,7 +43,7 @@ def cmd_case_list(ctx: Context) -> int:
 def cmd_case_show(ctx: Context) -> int:
     case = ctx.service.get_case(ctx.args.id)
     if ctx.args.json:
-        ctx.out.json(case.to_json())
+        ctx.out.json(mail_raw_hints(case.to_json()))
         return 0
     line = ctx.out.line
     status = case.status + (f" / {case.sub_status}" if case.sub_status else "")

@@ -21,7 +21,6 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
 from deskconsole.domain.text import visible
 from deskconsole.domain.timers import TimerKind
-from deskconsole.mail.cli import register as register_mail
 from deskconsole.settings import Settings
 
 if TYPE_CHECKING:
@@ -120,6 +119,17 @@ def positive(text: str) -> int:
     value = non_negative(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A number of seconds, more than 0 and at most a day (an interval between polls)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400 seconds: {text!r}")
     return value
 
 
@@ -267,7 +277,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     top.leaf("tick", _cmd("cmd_tick"), "fire every timer due now, once; one JSON line per fired timer")
     add_deliver_command(top.sub, [top.common]).set_defaults(func=_cmd("cmd_deliver"))
-    register_mail(top.sub, [top.common])
+
+    mail = top.group("mail", "inbound e-mail: fetch, receive, parked, release")
+    p = mail.leaf("fetch", _cmd("cmd_mail_fetch"),
+                  "apply each new message of the IMAP mailbox DESKCONSOLE_IMAP_URL once")
+    p.add_argument("--watch", action="store_true", help="keep going: IDLE where the server has it, else polling")
+    p.add_argument("--interval", type=seconds, default=30.0, metavar="SECONDS",
+                   help="with --watch: seconds between polls, and before reconnecting (default 30)")
+    mail.leaf("receive", _cmd("cmd_mail_receive"), "apply one RFC 5322 message from standard input")
+    p = mail.leaf("parked", _cmd("cmd_mail_parked"), "machine mail held with its reason")
+    p.add_argument("--json", action="store_true")
+    p = mail.leaf("release", _cmd("cmd_mail_release"), "apply a parked message as an ordinary one")
+    p.add_argument("id", type=positive)
+    p = mail.leaf("raw", _cmd("cmd_mail_raw"), "print a stored message as it arrived")
+    p.add_argument("id", type=positive)
 
     sla = top.group("sla", "service levels: the desk's calendars and policies")
     p = sla.leaf("load", _cmd("cmd_sla_load"),
@@ -518,6 +541,7 @@ COMMANDS = {
     "macro": ("cmd_macro_load", "cmd_macro_list", "cmd_case_macro", "cmd_case_undo"),
     "db": ("cmd_db_version", "cmd_db_upgrade"),
     "sla": ("cmd_sla_load", "cmd_sla_show", "cmd_report_sla"),
+    "mail": ("cmd_mail_fetch", "cmd_mail_receive", "cmd_mail_parked", "cmd_mail_release", "cmd_mail_raw"),
 }
 MODULE_OF = {name: module for module, names in COMMANDS.items() for name in names}
 

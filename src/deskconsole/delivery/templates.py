@@ -28,8 +28,10 @@ DEFAULT_LANGUAGE = "en"
 
 CUSTOMER_KINDS = frozenset({
     "awaiting_confirmation", "question", "reminder", "survey", "followup", "comment", "status_update",
-    "escalation_approved", "de_escalated", "defect_logged", "enhancement_logged",
+    "escalation_approved", "de_escalated", "defect_logged", "enhancement_logged", "closed_reply",
 })
+# Kinds sent without the footer asking to keep [case N] in the subject.
+_NO_FOOTER = frozenset({"closed_reply"})
 STAFF_KINDS = frozenset({"escalation_requested", "escalation_denied", "status_update_due", "sla_breach"})
 
 _SPACE = re.compile(r"\s+")
@@ -230,6 +232,32 @@ _CUSTOMER: dict[str, dict[str, _Tpl]] = {
     },
 }
 
+# The automatic answer to a customer who wrote to a closed case (sent as Auto-Submitted:
+# auto-replied, at most once a day per sender and case: service/mail.py).
+_CUSTOMER["closed_reply"] = {
+    "en": _t(
+        "[case $case] This case is closed",
+        "Thank you for your message. Your case $case ($title) is closed, so it cannot be taken up again; "
+        "your message is kept on it.",
+        "If you still need help, please write to us in a new message (not a reply to this one, and without "
+        "[case $case] in the subject): we will open a new case for it.",
+    ),
+    "de": _t(
+        "[case $case] Dieser Fall ist abgeschlossen",
+        "Vielen Dank für Ihre Nachricht. Ihr Fall $case ($title) ist abgeschlossen und kann nicht wieder "
+        "aufgenommen werden; Ihre Nachricht ist bei ihm gespeichert.",
+        "Wenn Sie weiterhin Hilfe brauchen, schreiben Sie uns bitte eine neue Nachricht (keine Antwort auf "
+        "diese und ohne [case $case] im Betreff): Wir eröffnen dafür einen neuen Fall.",
+    ),
+    "fr": _t(
+        "[case $case] Ce dossier est clôturé",
+        "Merci de votre message. Votre dossier $case ($title) est clôturé et ne peut pas être repris ; "
+        "votre message y est conservé.",
+        "Si vous avez encore besoin d'aide, écrivez-nous dans un nouveau message (pas en réponse à celui-ci, "
+        "et sans [case $case] dans l'objet) : nous ouvrirons un nouveau dossier.",
+    ),
+}
+
 _FOOTER = {
     "en": "Please keep [case $case] in the subject when you reply.",
     "de": "Bitte lassen Sie [case $case] im Betreff stehen, wenn Sie antworten.",
@@ -382,7 +410,7 @@ def render(
             vals["comm_mode"] = word(vals.get("comm_mode"), lang)
         if kind == "reminder":
             vals["asked_intro"] = _asked_intro(vals.get("question"), vals.get("asked_outside"), lang)
-        return _compose(_CUSTOMER[kind][lang], vals, _FOOTER[lang], lang)
+        return _compose(_CUSTOMER[kind][lang], vals, None if kind in _NO_FOOTER else _FOOTER[lang], lang)
     # No template for this kind: the row's own words, in the language they were written in.
     tpl = _Tpl(fallback_subject.replace("$", "$$"), ("@body",))
     fallback = _compose(tpl, {"body": clean(fallback_body)}, None, DEFAULT_LANGUAGE)

@@ -313,7 +313,9 @@ def build_message(
     msg["Message-ID"] = row.message_id
     # Every message about a case names the same thread root, so mail programs group them.
     msg["References"] = f"<case-{case.id}@{opts.domain}>"
-    if row.kind not in ("comment", "status_update"):
+    if row.kind == "closed_reply":  # an answer to the customer's own message (RFC 3834)
+        msg["Auto-Submitted"] = "auto-replied"
+    elif row.kind not in ("comment", "status_update"):
         msg["Auto-Submitted"] = "auto-generated"
     msg["X-Deskconsole-Case"] = str(case.id)
     msg["X-Deskconsole-Kind"] = one_line(row.kind, 40)

@@ -1,97 +1,51 @@
-"""Applying one inbound message to the desk: duplicate check, threading, parking, then the case.
+"""Applying inbound messages to the desk: parse, then let the service record and apply each one.
 
 `Intake.receive(raw)` is what `mail receive` and `mail fetch` call for each message. The
-message's record (table inbound_message: Message-ID unique, outcome, case, reason, the raw
-message) and its effect on a case (Service.open_case / customer_reply / customer_confirm /
-answer_survey, each inside Service.batch) commit in ONE transaction: a crash leaves either
-both or neither. The record is written first, so a second copy of the message (another
-`mail fetch` at the same moment, or a re-run after a crash before the IMAP flag was set) is
-stopped by the unique Message-ID and answered `duplicate`, naming the case the first went to.
+service (service/mail.py) owns the records: one transaction writes a message's inbound_message
+row and its effect on a case, a second copy of a Message-ID is a `duplicate`, a message that
+cannot be applied is recorded as `refused`. This module is the mail side of it: the message
+parsed (mail/parse.py), what the service should read for it, the threading decision
+(mail/thread.py), and that decision carried out through the service's actions.
 
 Outcomes: opened, replied, confirmed, survey, parked, duplicate; a message that cannot be
-applied at all (over a size limit, empty, unreadable) is recorded as `refused` (its raw
-message not kept) and answered `ok: false` with the reason.
+applied at all (over a size limit, empty, unreadable) is answered `ok: false` with the reason.
+
+A reply to a closed case is kept on the case (its status stays) and the sender is told by mail
+to write a new message (Service.answer_closed_reply: at most once a day per sender and case);
+machine mail, even released by an agent, and the desk's own addresses are never answered.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from sqlalchemy import CursorResult, and_, func, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlmodel import Session, col
-
-from deskconsole.domain.clock import format_time, to_utc
-from deskconsole.domain.errors import DeskError, InvalidInput, NotFound
+from deskconsole.domain.errors import DeskError, InvalidInput
+from deskconsole.domain.mail import MailFacts, MailLookups
 from deskconsole.mail.parse import Parsed, clean, describe_attachments, one_line, parse_message
 from deskconsole.mail.thread import (
     FREE_MAIL,
     LOOP_LIMIT,
-    LOOP_WINDOW,
-    CaseFacts,
     Decision,
-    SentMail,
     decide,
     domain_of,
     our_candidates,
     parse_our_id,
     subject_tag,
 )
-from deskconsole.store.models import Agent, Case, InboundMessage, MailAttachment, Outbox, Survey
+from deskconsole.service.mail import InboundMail, MailResult, MailStep, ParkedMail
 
-# (SQLModel leaves __table__ untyped)
-_IM = InboundMessage.__table__  # type: ignore[attr-defined]
-_ATT = MailAttachment.__table__  # type: ignore[attr-defined]
+FROM_ENV = "DESKCONSOLE_SMTP_FROM"
+ADDRESSES_ENV = "DESKCONSOLE_MAIL_ADDRESSES"
+LOOP_ENV = "DESKCONSOLE_MAIL_LOOP_LIMIT"
+Result = MailResult  # (the name the IMAP side and the tests use)
+ParkedView = ParkedMail
 _PREFIX = re.compile(r"^\s*((re|fw|fwd|aw|wg|tr|sv|antw)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 _TAG_TEXT = re.compile(r"\[\s*case\s*#?\s*\d{1,10}\s*\]", re.IGNORECASE)
 TITLE_MAX = 200
-DOMAIN_LOOKBACK = 20_000  # cases looked at (newest first) to find a new sender's customer by domain
-
-
-@dataclass
-class Result:
-    """One message's answer line: {"message_id", "ok", "outcome", "case", "reason"} (+ "error")."""
-
-    message_id: str
-    ok: bool
-    outcome: str | None
-    case: int | None
-    reason: str
-    error: str | None = None
-    inbound: int | None = None  # the inbound_message row
-
-    @property
-    def handled(self) -> bool:
-        """Recorded for good: the server may mark the message done."""
-        return self.inbound is not None or self.outcome == "duplicate"
-
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"message_id": self.message_id, "ok": self.ok, "outcome": self.outcome,
-                               "case": self.case, "reason": self.reason}
-        if not self.ok:
-            out["error"] = self.error or self.reason
-        return out
-
-
-@dataclass
-class ParkedView:
-    id: int
-    message_id: str
-    from_: str | None
-    subject: str
-    reason: str | None
-    received_at: datetime
-    size: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "message_id": self.message_id, "from": self.from_, "subject": self.subject,
-                "reason": self.reason, "received_at": format_time(self.received_at), "size": self.size}
 
 
 def title_of(parsed: Parsed) -> str:
@@ -103,8 +57,54 @@ def title_of(parsed: Parsed) -> str:
     return one_line(subject, TITLE_MAX)
 
 
+def inbound(parsed: Parsed, raw: bytes | None) -> InboundMail:
+    """A parsed message as the service records it (`raw` what is kept of it)."""
+    return InboundMail(
+        message_id=parsed.message_id, has_message_id=parsed.has_message_id, content_hash=parsed.content_hash,
+        size=parsed.size, from_addr=parsed.from_addr, from_name=parsed.from_name, subject=parsed.subject,
+        raw=None if parsed.refused is not None else (raw if parsed.kept is None else parsed.kept),
+        refused=parsed.refused,
+        attachments_json=json.dumps(describe_attachments(parsed)) if parsed.attachments else None,
+        attachments=[(a.sha256, a.size, a.content_type, a.data) for a in parsed.attachments if a.data is not None],
+        parsed=parsed,
+    )
+
+
+def own_addresses(environ: Mapping[str, str]) -> frozenset[str]:
+    """The desk's own addresses (whose mail is parked): DESKCONSOLE_SMTP_FROM (default
+    deskconsole@localhost), DESKCONSOLE_MAIL_ADDRESSES (comma separated), the IMAP login's address."""
+    found = {environ.get(FROM_ENV, "").strip() or "deskconsole@localhost"}
+    found.update(a.strip() for a in environ.get(ADDRESSES_ENV, "").split(","))
+    url = environ.get("DESKCONSOLE_IMAP_URL", "")
+    if url:
+        try:
+            from deskconsole.mail.imap import parse_imap_url
+
+            user = parse_imap_url(url, environ).user
+            if "@" in user:
+                found.add(user)
+        except InvalidInput:
+            pass
+    return frozenset(a.lower() for a in found if a and "@" in a)
+
+
+def make_intake(service: Any, environ: Mapping[str, str] | None = None, source: str = "receive") -> Intake:
+    """The Intake the environment configures (own addresses, DESKCONSOLE_MAIL_LOOP_LIMIT), for the
+    CLI and the console alike; a bad loop limit is refused (InvalidInput)."""
+    env = os.environ if environ is None else environ
+    limit = LOOP_LIMIT
+    if env.get(LOOP_ENV, "").strip():
+        try:
+            limit = int(env[LOOP_ENV])
+        except ValueError:
+            raise InvalidInput(f"{LOOP_ENV} must be a whole number, not {env[LOOP_ENV]!r}") from None
+        if limit < 1:
+            raise InvalidInput(f"{LOOP_ENV} must be 1 or more")
+    return Intake(service, own_addresses=own_addresses(env), loop_limit=limit, source=source)
+
+
 class Intake:
-    """Inbound mail for one Service (one database)."""
+    """Inbound mail for one Service (one database): the rules the service applies messages by."""
 
     def __init__(
         self,
@@ -118,19 +118,6 @@ class Intake:
         self.own_addresses = frozenset(a.lower() for a in own_addresses)
         self.loop_limit = loop_limit
         self.source = source
-        self._reader = service.engine.execution_options(deskconsole_readonly=True)
-
-    @contextmanager
-    def _batch(self) -> Iterator[Session]:
-        """One Service.batch(): its session, with self.service bound to it meanwhile (so the
-        actions this intake calls join the batch's transaction)."""
-        outer = self.service
-        with outer.batch(light=True) as batch:
-            self.service = batch.service
-            try:
-                yield batch.session
-            finally:
-                self.service = outer
 
     # ------------------------------------------------------------------ receive
     def receive(self, raw: bytes, *, after_commit: Callable[[Result], None] | None = None) -> Result:
@@ -138,195 +125,55 @@ class Intake:
 
     def receive_many(self, raws: list[bytes], *,
                      after_commit: Callable[[Result], None] | None = None) -> list[Result]:
-        """Apply several messages in one transaction, each in a savepoint of it (a message is still
-        whole or nothing); the answers are final once this returns (committed). Should the
-        transaction fail as a whole (a deadlock between two fetches on PostgreSQL, say), each
-        message is applied again in a transaction of its own."""
-        parsed = [parse_message(raw, self.own_addresses) for raw in raws]
-        try:
-            with self._batch() as s:
-                results = [self._one(s, p, raw) for p, raw in zip(parsed, raws, strict=True)]
-        except DBAPIError:
-            if len(raws) == 1:
-                found = self._existing(parsed[0].message_id)
-                if found is None:
-                    raise
-                results = [found]
-            else:
-                return [self.receive(raw, after_commit=after_commit) for raw in raws]
+        """Apply several messages in one transaction, each whole or nothing (Service.take_in_mail);
+        the answers are final (committed) once this returns."""
+        mails = [inbound(parse_message(raw, self.own_addresses), raw) for raw in raws]
+        results = self.service.take_in_mail(mails, self)
         if after_commit is not None:
             for result in results:
                 after_commit(result)
         return results
 
-    def _one(self, s: Session, parsed: Parsed, raw: bytes) -> Result:
-        found = self._existing(parsed.message_id, s)
-        if found is not None:
-            return found
-        try:
-            with s.begin_nested():
-                if parsed.refused is not None:
-                    row_id = self._insert(s, parsed, None, outcome="refused", reason=parsed.refused,
-                                          with_attachments=False)
-                    return Result(parsed.message_id, False, None, None, parsed.refused, inbound=row_id)
-                return self._apply_in(s, parsed, raw)
-        except IntegrityError:
-            # another intake recorded the same Message-ID at this moment (PostgreSQL: it has committed)
-            found = self._existing(parsed.message_id, s)
-            if found is None:
-                raise
-            return found
-        except DeskError as exc:  # the service refused it: recorded as refused, so it is not tried forever
-            reason = f"cannot be applied: {exc}"
-            with s.begin_nested():
-                row_id = self._insert(s, parsed, raw, outcome="refused", reason=reason, with_attachments=False)
-            return Result(parsed.message_id, False, None, None, reason, inbound=row_id)
+    def parked(self, *, newest_first: bool = False) -> list[ParkedView]:
+        return self.service.parked_mail(newest_first=newest_first)
 
-    def _existing(self, message_id: str, s: Session | None = None) -> Result | None:
-        query = (select(_IM.c.id, _IM.c.case_id, _IM.c.outcome, _IM.c.reason, _IM.c.received_at)
-                 .where(_IM.c.message_id == message_id))
-        if s is None:
-            with Session(self._reader) as own, own.begin():
-                row = own.execute(query).first()
-        else:
-            row = s.execute(query).first()
-        if row is None or row.outcome == "pending":
-            return None
-        if row.outcome == "refused":
-            return Result(message_id, False, None, None, row.reason or "refused", inbound=row.id)
-        first = f"case {row.case_id}" if row.case_id else f"parked as #{row.id}" if row.outcome == "parked" else "-"
-        return Result(message_id, True, "duplicate", row.case_id,
-                      f"already taken in at {format_time(to_utc(row.received_at))} ({row.outcome}, {first})")
+    def release(self, inbound_id: int, *, actor: str | None) -> Result:
+        """Apply a parked message as an ordinary one (machine mail and loop checks skipped)."""
+        return self.service.release_mail(inbound_id, actor=actor, rules=self)
 
-    def _insert(self, s: Session, parsed: Parsed, raw: bytes | None, *, outcome: str, reason: str | None,
-                with_attachments: bool = True) -> int:
-        values = {
-            "message_id": parsed.message_id, "has_message_id": parsed.has_message_id,
-            "content_hash": parsed.content_hash, "from_addr": parsed.from_addr, "from_name": parsed.from_name,
-            "subject": parsed.subject, "outcome": outcome, "reason": reason, "source": self.source,
-            "received_at": self.service.now(), "size": parsed.size, "raw": raw,
-            "attachments": json.dumps(describe_attachments(parsed)) if parsed.attachments else None,
-        }
-        inserted = cast("CursorResult[Any]", s.execute(_IM.insert().values(**values)))  # (an INSERT's result)
-        key = inserted.inserted_primary_key
-        assert key is not None, "an INSERT's result has the new row's key"
-        row_id = key[0]
-        if with_attachments:
-            self._store_attachments(s, parsed)
-        return int(row_id)
+    def raw(self, inbound_id: int) -> bytes:
+        return self.service.raw_mail(inbound_id)
 
-    def _store_attachments(self, s: Session, parsed: Parsed) -> None:
-        wanted = {a.sha256: a for a in parsed.attachments if a.data is not None}
-        if not wanted:
-            return
-        have = set(s.execute(select(_ATT.c.sha256).where(_ATT.c.sha256.in_(list(wanted)))).scalars())
-        now = self.service.now()
-        dialect = s.get_bind().dialect.name
-        dialect_insert: Callable[..., Any]  # (the two dialects' INSERTs both have ON CONFLICT DO NOTHING)
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        for digest, att in wanted.items():
-            if digest in have:
-                continue
-            s.execute(dialect_insert(_ATT).values(
-                sha256=digest, size=att.size, content_type=att.content_type[:200], data=att.data, created_at=now,
-            ).on_conflict_do_nothing(index_elements=["sha256"]))
+    def text_of(self, inbound_id: int) -> str:
+        """A stored message's words as the desk reads them (HTML made text), for a person to look at."""
+        parsed = parse_message(self.raw(inbound_id), self.own_addresses)
+        return parsed.text.strip() or parsed.refused or "(no text)"
 
-    # ------------------------------------------------------------------ facts
-    def _facts(self, s: Session, parsed: Parsed, row_id: int) -> dict[str, Any]:
+    # ------------------------------------------------------------------ what the service asks (MailRules)
+    def reread(self, raw: bytes, message_id: str) -> InboundMail:
+        parsed = parse_message(raw, self.own_addresses)
+        parsed.message_id = message_id
+        return inbound(parsed, None)
+
+    def lookups(self, mail: InboundMail) -> MailLookups:
+        parsed: Parsed = mail.parsed
         ours = [mid for mid, _ in our_candidates(parsed)]
-        sent: dict[str, SentMail] = {}
-        look = [*ours, *([parsed.message_id] if parse_our_id(parsed.message_id) else [])]
-        if look:
-            for mid, case_id, kind in s.execute(
-                select(col(Outbox.message_id), col(Outbox.case_id), col(Outbox.kind))
-                .where(col(Outbox.message_id).in_(look))
-            ).all():
-                sent[mid] = SentMail(case_id, kind)
-        earlier: dict[str, int] = {}
-        thread_ids = parsed.thread_ids
-        if thread_ids:
-            for mid, case_id in s.execute(
-                select(_IM.c.message_id, _IM.c.case_id).where(
-                    and_(_IM.c.message_id.in_(thread_ids), _IM.c.case_id.is_not(None), _IM.c.id != row_id))
-            ).all():
-                earlier[mid] = case_id
-        wanted = {m.case_id for m in sent.values()} | set(earlier.values())
-        tag = subject_tag(parsed.subject)
-        if tag is not None:
-            wanted.add(tag)
-        cases: dict[int, CaseFacts] = {}
-        if wanted:
-            rows = s.execute(
-                select(col(Case.id), col(Case.status), col(Case.contact), col(Case.customer), col(Survey.id),
-                       col(Survey.answered_at))
-                .outerjoin(Survey, col(Survey.case_id) == col(Case.id))
-                .where(col(Case.id).in_(sorted(wanted)))
-            ).all()
-            for cid, status, contact, customer, survey_id, answered in rows:
-                cases[cid] = CaseFacts(cid, status, contact, customer, survey_id is not None and answered is None)
-        recent = 0
-        if parsed.from_addr:
-            since = self.service.now() - LOOP_WINDOW
-            recent = s.execute(
-                select(func.count()).select_from(_IM).where(and_(
-                    _IM.c.from_addr == parsed.from_addr, _IM.c.received_at >= since, _IM.c.id != row_id,
-                    _IM.c.outcome != "refused",
-                ))
-            ).scalar_one()
-        return {"sent": sent, "earlier": earlier, "cases": cases, "recent_from_sender": recent}
+        if parse_our_id(parsed.message_id):
+            ours.append(parsed.message_id)
+        return MailLookups(ours, parsed.thread_ids, subject_tag(parsed.subject), parsed.from_addr)
 
-    def _customer_for(self, s: Session, sender: str | None) -> str:
-        """The sender's customer: by their address on an earlier case, then by their domain, else the
-        domain itself (the address for a free-mail domain)."""
-        if not sender:
-            return "unknown sender"
-        found = s.execute(select(col(Case.customer)).where(col(Case.contact) == sender)
-                          .order_by(col(Case.id).desc()).limit(1)).scalar_one_or_none()
-        if found:
-            return found
-        domain = domain_of(sender)
-        if domain and domain not in FREE_MAIL:
-            # the most recent DOMAIN_LOOKBACK cases only: a LIKE on the end of an address takes no index
-            newest = s.execute(select(func.max(col(Case.id)))).scalar_one() or 0
-            found = s.execute(select(col(Case.customer)).where(and_(
-                col(Case.id) > newest - DOMAIN_LOOKBACK, col(Case.contact).like(f"%@{_like(domain)}", escape="\\"),
-            )).order_by(col(Case.id).desc()).limit(1)).scalar_one_or_none()
-            if found:
-                return found
-            return domain[:200]
-        return sender[:200]
+    def decide(self, mail: InboundMail, facts: MailFacts, *, release: bool) -> Decision:
+        parsed: Parsed = mail.parsed
+        own_mail = facts.sent.get(parsed.message_id)
+        if own_mail is not None and not release:
+            return Decision("park", reason=f"the desk's own message (case {own_mail.case_id}) came back")
+        return decide(parsed, loop_limit=self.loop_limit, release=release, sent=facts.sent, earlier=facts.earlier,
+                      cases=facts.cases, recent_from_sender=facts.recent_from_sender)
+
+    def apply(self, step: MailStep, mail: InboundMail, decision: Decision, row_id: int) -> tuple[str, int | None, str]:
+        return self._do(step, mail.parsed, decision, row_id)
 
     # ------------------------------------------------------------------ apply
-    def _apply_in(self, s: Session, parsed: Parsed, raw: bytes | None, *, release_row: int | None = None,
-                  released_by: str | None = None) -> Result:
-        svc = self.service
-        if release_row is None:
-            row_id = self._insert(s, parsed, raw if parsed.kept is None else parsed.kept, outcome="pending",
-                                  reason=None)
-        else:
-            row_id = release_row
-            held = cast("CursorResult[Any]", s.execute(  # (an UPDATE's result has a rowcount)
-                update(_IM).where(and_(_IM.c.id == row_id, _IM.c.outcome == "parked")).values(outcome="pending")
-            )).rowcount
-            if held != 1:  # another release took it first
-                raise InvalidInput(f"inbound message {row_id} is no longer parked")
-        facts = self._facts(s, parsed, row_id)
-        own_mail = facts["sent"].get(parsed.message_id)
-        if own_mail is not None and release_row is None:
-            decision = Decision("park", reason=f"the desk's own message (case {own_mail.case_id}) came back")
-        else:
-            decision = decide(parsed, loop_limit=self.loop_limit, release=release_row is not None, **facts)
-        outcome, case_id, reason = self._do(s, parsed, decision, row_id)
-        values: dict[str, Any] = {"outcome": outcome, "case_id": case_id, "reason": reason,
-                                  "threaded": decision.threaded}
-        if release_row is not None:
-            values.update(released_at=svc.now(), released_by=released_by)
-        s.execute(update(_IM).where(_IM.c.id == row_id).values(**values))
-        return Result(parsed.message_id, True, outcome, case_id, reason, inbound=row_id)
-
     def _event_data(self, parsed: Parsed, decision: Decision, row_id: int, full: bool) -> dict[str, Any]:
         data: dict[str, Any] = {
             "channel": "email", "from": parsed.from_addr, "subject": parsed.subject,
@@ -354,8 +201,14 @@ class Intake:
             return "(no text; attachments: " + ", ".join(a.name for a in parsed.attachments[:20]) + ")"
         return "(an empty message)"
 
-    def _do(self, s: Session, parsed: Parsed, d: Decision, row_id: int) -> tuple[str, int | None, str]:
-        svc = self.service
+    def answerable(self, parsed: Parsed) -> bool:
+        """Whether the desk may answer this message by mail: a sender that is not the desk's own, and
+        no machine mail (also when an agent released it)."""
+        sender = parsed.from_addr
+        return bool(sender) and "@" in (sender or "") and parsed.machine is None and sender not in self.own_addresses
+
+    def _do(self, step: MailStep, parsed: Parsed, d: Decision, row_id: int) -> tuple[str, int | None, str]:
+        svc = step.service
         if d.action == "park":
             return "parked", None, d.reason
         how = f" {d.threaded}" if d.threaded else ""
@@ -376,8 +229,13 @@ class Intake:
             case, notice = svc.customer_reply(d.case_id, clean(self._words(parsed)), channel="email",
                                               event_data=self._event_data(parsed, d, row_id, True))
             reason = notice or f"reply{how}: case {case.id} is {case.status}"
+            if case.status == "closed" and self.answerable(parsed):
+                if svc.answer_closed_reply(case.id, parsed.from_addr):
+                    reason += f"; {parsed.from_addr} is told by mail to write a new message"
+                else:
+                    reason += f"; {parsed.from_addr} was already told within a day"
             return "replied", case.id, reason
-        customer = self._customer_for(s, parsed.from_addr)
+        customer = step.customer_for(parsed.from_addr, free_mail=FREE_MAIL, domain=domain_of(parsed.from_addr))
         case, _ = svc.open_case(
             title_of(parsed), customer, description=clean(self._words(parsed)), contact=parsed.from_addr,
             event_data=self._event_data(parsed, d, row_id, True),
@@ -386,43 +244,3 @@ class Intake:
         if d.notes:
             reason += "; " + "; ".join(d.notes)
         return "opened", case.id, reason
-
-    # ------------------------------------------------------------------ parked
-    def parked(self) -> list[ParkedView]:
-        with Session(self._reader) as s, s.begin():
-            rows = s.execute(
-                select(_IM.c.id, _IM.c.message_id, _IM.c.from_addr, _IM.c.subject, _IM.c.reason,
-                       _IM.c.received_at, _IM.c.size).where(_IM.c.outcome == "parked").order_by(_IM.c.id)
-            ).all()
-        return [ParkedView(r.id, r.message_id, r.from_addr, r.subject, r.reason, to_utc(r.received_at), r.size)
-                for r in rows]
-
-    def release(self, inbound_id: int, *, actor: str | None) -> Result:
-        """Apply a parked message as an ordinary one (machine mail and loop checks skipped)."""
-        if not actor:
-            raise InvalidInput("who is releasing it? give --as NAME or set DESKCONSOLE_USER")
-        with Session(self._reader) as s, s.begin():
-            agent = s.execute(select(col(Agent.name)).where(col(Agent.name) == actor)).scalar_one_or_none()
-            if agent is None:
-                raise NotFound(f"unknown agent {actor!r}: add them with 'deskconsole agent add'")
-            row = s.execute(select(_IM.c.outcome, _IM.c.raw, _IM.c.message_id)
-                            .where(_IM.c.id == inbound_id)).first()
-        if row is None:
-            raise NotFound(f"no inbound message {inbound_id}")
-        if row.outcome != "parked":
-            raise InvalidInput(f"inbound message {inbound_id} is not parked (it was {row.outcome})")
-        parsed = parse_message(bytes(row.raw or b""), self.own_addresses)
-        parsed.message_id = row.message_id
-        with self._batch() as s:
-            return self._apply_in(s, parsed, None, release_row=inbound_id, released_by=actor)
-
-    def raw(self, inbound_id: int) -> bytes:
-        with Session(self._reader) as s, s.begin():
-            row = s.execute(select(_IM.c.raw).where(_IM.c.id == inbound_id)).first()
-        if row is None or row.raw is None:
-            raise NotFound(f"no stored message {inbound_id}")
-        return bytes(row.raw)
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

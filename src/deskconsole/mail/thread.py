@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 
+from deskconsole.domain.mail import LOOP_WINDOW as LOOP_WINDOW  # (the rules name it; the service counts in it)
+from deskconsole.domain.mail import CaseFacts, SentMail
 from deskconsole.mail.parse import Parsed
 from deskconsole.mail.text import first_word
 
 LOOP_LIMIT = 20  # messages from one address per LOOP_WINDOW; the next ones are parked
-LOOP_WINDOW = timedelta(hours=1)
 
 CONFIRM_WORDS = frozenset({"confirm", "confirmed", "bestätigt", "bestätige", "confirme", "confirmé"})
 FREE_MAIL = frozenset({
@@ -48,23 +48,6 @@ FREE_MAIL = frozenset({
 _OUR_ID = re.compile(r"^<c(\d{1,10})\.o(\d{1,12})\.([A-Za-z0-9_-]{8,64})@[^<>@\s]+>$")
 _TAG = re.compile(r"\[\s*case\s*#?\s*(\d{1,10})\s*\]", re.IGNORECASE)
 _SCORE = re.compile(r"^([1-5])(?:\s*/\s*5)?[.!,;:)]*$")
-
-
-@dataclass(frozen=True)
-class SentMail:
-    """An outbox row named by a message's In-Reply-To/References."""
-
-    case_id: int
-    kind: str
-
-
-@dataclass(frozen=True)
-class CaseFacts:
-    id: int
-    status: str
-    contact: str | None
-    customer: str
-    survey_open: bool = False  # a survey was sent and is not answered
 
 
 @dataclass

@@ -24,6 +24,7 @@ Service is one facade composed of one part per capability:
 - merge.py        merging a duplicate case into another
 - macros.py       the team's macros: loaded from a file, listed, applied as one action
 - undo.py         undoing an agent's close within the undo window
+- mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.knowledge import KnowledgeMixin
 from deskconsole.service.macros import LoadedMacros, MacrosMixin
+from deskconsole.service.mail import MailMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
 from deskconsole.service.merge import MergeMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
@@ -90,6 +92,7 @@ class Service(
     ViewsMixin,
     FilteringMixin,
     BatchMixin,
+    MailMixin,
     RoutingMixin,
     MacrosMixin,
     UndoMixin,

@@ -52,6 +52,9 @@ from deskconsole.store import identity
 from deskconsole.store.models import Case
 from deskconsole.store.watch import note_write
 
+# a closed case a customer wrote to: someone should see it (cloning it answers it)
+CLOSED_REPLY_ATTENTION = "the customer replied after close"
+
 
 class CasesMixin(ServiceBase):
     """Cases and the customer's events on them."""
@@ -261,6 +264,8 @@ class CasesMixin(ServiceBase):
                         assignee=analyst.name if analyst else None, queue=None if analyst else "team")
             self._event(s, source, "cloned", agent.name, now, clone=case.id)
             self._sla(s, case, now, agent.name, SlaChange(opened=True))
+            if source.attention == CLOSED_REPLY_ATTENTION:
+                source.attention = None
             return self._case_view(s, case)
 
     def assign(
@@ -372,6 +377,7 @@ class CasesMixin(ServiceBase):
             extra = {"channel": channel, **({"logged_by": logged_by} if logged_by else {}), **(event_data or {})}
             if case.status == Status.CLOSED:
                 self._event(s, case, "customer_replied", who, when, body=body, after_close=True, **extra)
+                case.attention = CLOSED_REPLY_ATTENTION
                 return self._case_view(s, case), (
                     f"case {case.id} is closed: the reply is kept on its timeline; clone it to start new work"
                 )

@@ -251,7 +251,17 @@ class DeskApp(App[None]):
         return None
 
     # ------------------------------------------------------------- panes
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pane" and parameters:  # a pane for some roles only (tui/panes.py) is not offered to others
+            entry = BY_NAME.get(str(parameters[0]))
+            if entry is not None and not entry.offered_to(self.role):
+                return False
+        return True
+
     def action_pane(self, name: str) -> None:
+        entry = BY_NAME.get(name)
+        if entry is not None and not entry.offered_to(self.role):
+            return
         if name == "case" and self.case_id is None:
             self.notify("No case open yet: pick one in a list and press enter.", title="Case detail")
             return

@@ -203,6 +203,18 @@ OUTBOX: list[KeyAction] = [
     *moves("outbox"),
 ]
 
+# Machine mail held with its reason (tui/screens/parked.py): managers and supervisors.
+MAIL_LEADS = frozenset({Role.MANAGER, Role.SUPERVISOR})
+PARKED: list[KeyAction] = [
+    KeyAction("parked.release", "a", "release", "Release",
+              "Release the selected message: apply it as ordinary mail (asks first)", roles=MAIL_LEADS),
+    KeyAction("parked.filter", "slash", "filter", "Filter", "Filter by sender, subject or reason", key_display="/"),
+    KeyAction("parked.reload", "r", "reload", "Refresh", "Read the parked mail again", show=False),
+    KeyAction("parked.back", "escape", "back", "Back", "Clear the filter, or go back to the queue",
+              show=False, key_display="esc"),
+    *moves("parked"),
+]
+
 def bindings(actions: list[KeyAction]) -> list[Any]:
     """Textual bindings for the entries that have a key of their own."""
     from textual.binding import Binding  # (this list is read before Textual is imported: the pre-paint)

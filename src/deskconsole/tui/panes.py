@@ -29,6 +29,8 @@ class Pane:
     stylesheet: str  # its file in styles/
     actions: Sequence[KeyAction]  # its keys (bindings.py)
     first: bool = False  # the start screen: its stylesheet is the App's own, read before the first frame
+    roles: frozenset[str] | None = None  # who is offered it (None: everyone)
+    in_header: bool = True  # named in the header's pane list (a pane for some roles only is not)
 
     @property
     def header_title(self) -> str:
@@ -36,7 +38,10 @@ class Pane:
 
     def key_action(self) -> KeyAction:
         return KeyAction(f"pane.{self.name}", self.key, f"app.pane('{self.name}')", self.tab, self.help,
-                         show=False)
+                         show=False, roles=self.roles)
+
+    def offered_to(self, role: str) -> bool:
+        return self.roles is None or role in self.roles
 
     def screen_class(self) -> type:
         module, _, name = self.screen.partition(":")
@@ -60,6 +65,8 @@ PANES: tuple[Pane, ...] = (
          keys.SURVEYS),
     Pane("outbox", "6", "Outbox", "Outbox", "Show the outbox: messages to customers and managers",
          "outbox:OutboxScreen", "outbox.tcss", keys.OUTBOX),
+    Pane("parked", "7", "Parked mail", "Parked", "Show parked mail: machine mail held with its reason",
+         "parked:ParkedScreen", "parked.tcss", keys.PARKED, roles=keys.MAIL_LEADS, in_header=False),
 )
 BY_NAME: dict[str, Pane] = {p.name: p for p in PANES}
 
