@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -56,3 +57,28 @@ async def test_a_case_of_100000_events_opens_on_its_newest_window(app_as, servic
         text = screen_text(app)
         assert f"{total - first - 200:,} earlier events — press o to load more" in text  # a page is 200 events
         assert note(oldest - 200, text) and not note(oldest - 201, text)
+
+
+async def test_the_escalation_review_of_a_case_of_100000_events_shows_its_newest_window(
+    app_as, service, ids, clock, tmp_path,
+):
+    from rich.console import Console
+    from textual.widgets import Static
+
+    from deskconsole.tui.screens.escalations import REVIEW_WINDOW, EscalationsScreen
+
+    add_notes(tmp_path / "desk.db", ids["vpn"], EVENTS)  # the first request the review shows
+    total = len(service.get_case(ids["vpn"]).events)
+    app = app_as("maria")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        review = app.screen
+        assert isinstance(review, EscalationsScreen)
+        assert review.case is not None and review.case.id == ids["vpn"]
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(review.query_one("#esc-timeline", Static).content)
+        text = console.export_text()
+        assert f"Timeline ({total:,} events)  the newest {REVIEW_WINDOW}" in text
+        assert note(EVENTS, text) and not note(EVENTS - REVIEW_WINDOW, text)

@@ -12,7 +12,6 @@ The pane reloads by itself when the change watcher reports a change to its case.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import tzinfo
 from typing import Any
 
 from rich.console import Group
@@ -39,7 +38,7 @@ from deskconsole.tui.widgets.casehead import case_head, case_next, case_text
 from deskconsole.tui.widgets.composer import ComposerScreen
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
-from deskconsole.tui.widgets.thread import Block, ThreadView, event_lines, render_events
+from deskconsole.tui.widgets.thread import Block, ThreadView, event_lines
 
 # Events the timeline reads at a time (Service.case_events): the newest window, then each page of earlier
 # ones: opening a case reads and draws this many events, however long its timeline.
@@ -72,11 +71,6 @@ PERMISSIONS = {
     "take": Action.TAKE,
     "reassign": Action.REASSIGN,
 }
-
-
-def render_timeline(c: CaseView, tz: tzinfo | None) -> Group:
-    """The case's events, oldest first; customer text shown literally (a short timeline elsewhere)."""
-    return Group(Text(f"Timeline ({len(c.events)} events)", style="bold underline"), render_events(c.events, tz))
 
 
 class CaseScreen(CaseMacroKeys, PaneScreen):

@@ -20,16 +20,16 @@ from textual.widgets import DataTable, Label, Static
 from deskconsole.domain.errors import DeskError
 from deskconsole.domain.lifecycle import EscalationState, Role
 from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
-from deskconsole.domain.views import CaseView, EscalationView
+from deskconsole.domain.views import CaseView, EscalationView, EventWindow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
-from deskconsole.tui.screens.case import render_timeline
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean, long_text, safe
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import Field, FormScreen
 from deskconsole.tui.widgets.table import KeyedTable
+from deskconsole.tui.widgets.thread import render_events
 
 REQUEST_COLUMNS = [
     ("case", "Case", 6),
@@ -45,6 +45,8 @@ APPROVED_COLUMNS = [
     ("due", "Status update", 16),
     ("title", "Title", 20),
 ]
+# The review shows the case's newest events (Service.case_events), however long its timeline.
+REVIEW_WINDOW = 60
 COMM_MODES = [("e-mail", "email"), ("phone", "phone"), ("conference call", "conference_call")]
 
 
@@ -172,18 +174,30 @@ class EscalationsScreen(PaneScreen):
         if self.case is None or self.case.id != esc.case:
             self.query_one("#esc-timeline", Static).update(Text("loading the case…", "dim"))
         case_id = esc.case
-        self.call(lambda: self.service.get_case(case_id), then=self.show_case, group="detail")
+        lean = self.desk.service.without_timelines()  # the case without its events: they come in a window
 
-    def show_case(self, view: CaseView) -> None:
+        def read() -> tuple[CaseView, EventWindow]:
+            return lean.get_case(case_id), lean.case_events(case_id, limit=REVIEW_WINDOW)
+
+        self.call(read, then=self.show_case, group="detail")
+
+    def show_case(self, read: tuple[CaseView, EventWindow]) -> None:
+        view, window = read
         if self.showing is None or self.showing.case != view.id:
             return
         self.case = view
+        total = window.earlier + len(window.events)
+        title = Text(f"Timeline ({total:,} events)", style="bold underline")
+        if window.earlier:
+            title.append(f"  the newest {len(window.events)}; the case pane (2) pages back through the others",
+                         style="dim")
         parts = [
             Text(""),
             Text("Description", style="bold underline"),
             long_text(view.description or "(none)"),
             Text(""),
-            render_timeline(view, self.desk.tz),
+            title,
+            render_events(window.events, self.desk.tz),
         ]
         self.query_one("#esc-timeline", Static).update(Group(*parts))
 
