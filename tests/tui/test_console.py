@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from rich.text import Text
-from tuidesk import HOSTILE_TITLE, screen_text, settle
+from tuidesk import HOSTILE_TITLE, help_text, screen_text, settle
 
 from deskconsole.domain.errors import NotFound
 from deskconsole.settings import Settings
@@ -113,9 +111,7 @@ async def test_help_lists_every_binding_of_the_pane(app_as):
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        console = Console(width=120, record=True, file=io.StringIO())
-        console.print(app.screen.table())  # (the whole list: the screen shows its first lines, and scrolls)
-        text = console.export_text()
+        text = help_text(app)
         for entry in [*panes.pane("queue").actions, *panes.GLOBAL]:
             if entry.offered_to("alice" and "analyst"):
                 assert entry.label in text, entry.label

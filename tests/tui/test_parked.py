@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tuidesk import HOSTILE_TITLE, recording, screen_text, settle
+from tuidesk import HOSTILE_TITLE, help_text, recording, screen_text, settle
 
 from deskconsole.mail.intake import Intake
 from deskconsole.tui.screens.parked import ParkedScreen
@@ -111,7 +111,7 @@ async def test_an_analyst_is_not_offered_the_parked_list(app_as, service, clock)
         assert isinstance(app.screen, QueueScreen)  # the key does nothing for an analyst
         await pilot.press("question_mark")
         await settle(pilot)
-        assert "Parked" not in screen_text(app)
+        assert "Parked" not in help_text(app)
 
 
 async def test_the_help_and_palette_name_the_parked_list_for_leads(app_as, service, clock):
@@ -120,8 +120,7 @@ async def test_the_help_and_palette_name_the_parked_list_for_leads(app_as, servi
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
-        help_text = screen_text(app)
-        assert "Show parked mail: machine mail held with its reason" in help_text
+        assert "Show parked mail: machine mail held with its reason" in help_text(app)
         await pilot.press("escape")
         await settle(pilot)
         await pilot.press("7")
@@ -129,7 +128,7 @@ async def test_the_help_and_palette_name_the_parked_list_for_leads(app_as, servi
         assert "No parked mail." in screen_text(app)
         await pilot.press("question_mark")
         await settle(pilot)
-        assert "Release the selected message" in screen_text(app)
+        assert "Release the selected message" in help_text(app)
 
     from deskconsole.tui.commands import DeskCommands
 

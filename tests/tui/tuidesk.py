@@ -136,6 +136,17 @@ def screen_text(app) -> str:
     return "\n".join("".join(seg.text for seg in strip) for strip in screen_strips(app.screen))
 
 
+def help_text(app) -> str:
+    """The whole key list of the help screen in front (the screen shows its first lines, and scrolls)."""
+    import io
+
+    from rich.console import Console
+
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(app.screen.table())
+    return console.export_text()
+
+
 async def until(pilot, seen, rounds: int = 200) -> bool:
     """Pause (0.05 s at a time, at most `rounds` times) until `seen()` holds; whether it did."""
     for _ in range(rounds):

@@ -29,6 +29,7 @@ from deskconsole.store.engine import init_schema, make_engine
 imap_box = mailconf.imap_box  # the mailbox fixture (tests/unit/mailconf.py), used by name
 
 NOW = "2026-11-30T09:00:00Z"
+CLOSED = "2026-11-30T08:50:00Z"  # the closes whose surveys deliver sends: their undo window is over by NOW
 DESK = "desk@support.example"
 DONE = b"$Deskconsole"
 
@@ -180,7 +181,7 @@ def test_deliver_on_a_full_disk_records_and_prints_sent_only_for_what_it_recorde
     db = disk / "desk.db"
     url = make_desk(db)
     engine = make_engine(url)
-    svc = Service(engine, FixedClock(NOW))
+    svc = Service(engine, FixedClock(CLOSED))
     for n in range(12):
         case, _ = svc.open_case(f"Export {n} fails", "initech", contact=f"ann{n}@initech.example")
         svc.close(case.id, reason="duplicate of an older case", actor="alice")  # a survey each, to send
@@ -219,7 +220,7 @@ def test_deliver_watch_on_a_full_disk_reports_what_it_recorded_before_the_error(
 
     url = make_desk(disk / "desk.db")
     engine = make_engine(url)
-    svc = Service(engine, FixedClock(NOW))
+    svc = Service(engine, FixedClock(CLOSED))
     for n in range(6):
         case, _ = svc.open_case(f"Export {n} fails", "initech", contact=f"ann{n}@initech.example")
         svc.close(case.id, reason="duplicate of an older case", actor="alice")
@@ -235,7 +236,7 @@ def test_deliver_watch_on_a_full_disk_reports_what_it_recorded_before_the_error(
         stop.set()
 
     try:
-        watch(engine, svc.clock, SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{controller.port}")),
+        watch(engine, FixedClock(NOW), SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{controller.port}")),
               DeliveryOptions(sender=DESK), interval=0.01, stop=stop, on_results=heard.extend, on_error=failed)
     finally:
         controller.stop()

@@ -128,11 +128,7 @@ class Intake:
         """Apply several messages in one transaction, each whole or nothing (Service.take_in_mail);
         the answers are final (committed) once this returns."""
         mails = [inbound(parse_message(raw, self.own_addresses), raw) for raw in raws]
-        results = self.service.take_in_mail(mails, self)
-        if after_commit is not None:
-            for result in results:
-                after_commit(result)
-        return results
+        return self.service.take_in_mail(mails, self, after_commit)
 
     def parked(self, *, newest_first: bool = False) -> list[ParkedView]:
         return self.service.parked_mail(newest_first=newest_first)

@@ -165,21 +165,31 @@ class MailMixin(ServiceBase):
         with self.batch(light=True) as batch:  # type: ignore[attr-defined]  # (BatchMixin, on the Service)
             yield MailStep(batch.service, batch.session)
 
-    def take_in_mail(self, mails: Sequence[InboundMail], rules: MailRules) -> list[MailResult]:
+    def take_in_mail(self, mails: Sequence[InboundMail], rules: MailRules,
+                     after_commit: Callable[[MailResult], None] | None = None) -> list[MailResult]:
         """Apply several messages in one transaction, each in a savepoint of it (a message is still
-        whole or nothing); the answers are final once this returns (committed). Should the
-        transaction fail as a whole (a deadlock between two fetches on PostgreSQL, say), each
-        message is applied again in a transaction of its own."""
+        whole or nothing); the answers are final once this returns (committed), and each is given
+        to `after_commit` once its transaction has committed. Should the transaction fail as a whole
+        (a deadlock between two fetches on PostgreSQL, a full disk), each message is applied again
+        in a transaction of its own, each reported as it commits: should one of them fail too, its
+        error ends the call, and those before it are stored and were reported."""
         try:
             with self._mail_batch() as step:
-                return [self._take_one(step, mail, rules) for mail in mails]
+                results = [self._take_one(step, mail, rules) for mail in mails]
         except DBAPIError:
             if len(mails) != 1:
-                return [result for mail in mails for result in self.take_in_mail([mail], rules)]
+                one_by_one: list[MailResult] = []
+                for mail in mails:
+                    one_by_one += self.take_in_mail([mail], rules, after_commit)
+                return one_by_one
             found = self._mail_existing(mails[0].message_id)
             if found is None:
                 raise
-            return [found]
+            results = [found]
+        if after_commit is not None:
+            for result in results:
+                after_commit(result)
+        return results
 
     def _take_one(self, step: MailStep, mail: InboundMail, rules: MailRules) -> MailResult:
         s = step._s

@@ -16,6 +16,7 @@ cursor events, which deskconsole does not use.
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -97,11 +98,16 @@ class Prepared:
                 cursor.executemany(self.sql, params)
             else:
                 cursor.execute(self.sql, params)
-            return take(cursor)
-        except BaseException as exc:  # noqa: BLE001 - _raise re-raises it the way SQLAlchemy would
+            result = take(cursor)
+        except BaseException as exc:
+            # The cursor first, quietly: after a full disk SQLite may have closed the connection
+            # under it, and "cannot operate on a closed database" must not hide the error itself.
+            with contextlib.suppress(Exception):
+                cursor.close()
             _raise(conn, exc, self.sql, params)
-        finally:
-            cursor.close()
+            raise
+        cursor.close()
+        return result
 
     def execute(self, conn: Connection, dbapi: Any, values: Mapping[str, Any]) -> int:
         """Run it; the number of rows it changed."""

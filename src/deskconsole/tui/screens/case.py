@@ -493,8 +493,12 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
                     self.reload(then=lambda: self.open_composer(how, body, words))
                 elif isinstance(err, DeskError):
                     self.open_composer(how, body, (err.console or str(err)) + " Your text is kept as a draft.")
-                elif (why := self.not_saved(err)) is not None:  # a full disk, the database out of reach
-                    self.open_composer(how, body, why)
+                elif storage_full(err):
+                    self.open_composer(how, body, self.not_saved(err))
+                elif connection_lost(err):
+                    self.desk.database_lost(err)
+                    self.open_composer(how, body, "Not sent: the database cannot be reached. Your text is kept as "
+                                                  "a draft: send again when the header no longer says so.")
                 else:
                     self.show_refusal(err)
 
