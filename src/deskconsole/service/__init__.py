@@ -24,6 +24,7 @@ Service is one facade composed of one part per capability:
 - merge.py        merging a duplicate case into another
 - macros.py       the team's macros: loaded from a file, listed, applied as one action
 - undo.py         undoing an agent's close within the undo window
+- insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
+from deskconsole.service.insight import InsightMixin
 from deskconsole.service.knowledge import KnowledgeMixin
 from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
@@ -93,6 +95,7 @@ class Service(
     RoutingMixin,
     MacrosMixin,
     UndoMixin,
+    InsightMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""
