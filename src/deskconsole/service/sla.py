@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from deskconsole.domain.calendar import format_business_time
+from deskconsole.domain.calendar import BusinessCalendar, format_business_time
 from deskconsole.domain.clock import format_time, to_utc
 from deskconsole.domain.errors import PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status
@@ -180,6 +180,15 @@ class SlaMixin(ServiceBase):
         self._sla_cache = None  # (read afresh: `sla show` shows what is stored)
         with self._read() as s:
             return self._sla_desk(s)
+
+    def sla_clocks(self) -> dict[str, BusinessCalendar]:
+        """The calendar each priority's targets run on (the console measures the business time
+        left with it); empty while no policies are loaded. Read through the desk cache."""
+        with self._read() as s:
+            desk = self._sla_desk(s)
+        if desk is None:
+            return {}
+        return {p: desk.calendars[pol.calendar] for p, pol in desk.policies.items() if pol.calendar in desk.calendars}
 
     def _sla_loader(self, s: Session, actor: str | None) -> str | None:
         """Who loads policies: a supervisor; on PostgreSQL the administrator too (acting as no agent)."""

@@ -68,7 +68,7 @@ QUEUE: list[KeyAction] = [
     KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
     KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/"),
     KeyAction("queue.view", "v", "cycle_view", "View", "Next view: mine, unassigned, all, escalated"),
-    KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, last updated"),
+    KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, updated, SLA due"),
     KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
               roles=offered(Action.TAKE_NEXT)),
     KeyAction("queue.next_page", "right_square_bracket", "page(1)", "Next page",
