@@ -143,3 +143,44 @@ def test_report_backlog_and_csat_on_the_command_line(cli_desk) -> None:
     refused = desk.refused("report", "backlog", "--since", "2026-11-25", "--until", "2026-11-20")
     assert refused.err == "error: --until must come after --since\n"
 
+
+
+INSIGHT_POLICY = """\
+[policies.P3]
+calendar = "24x7"
+first_response = "2h"
+resolution = "8h"
+"""
+
+
+def test_insight_weekly_figures(desk) -> None:
+    """Mon 2026-11-30: A resolved at the first reply; B answered, then resolved; C resolved, reopened
+    by the customer, resolved again; D breaches its first response (answered late)."""
+    desk.clock.set("2026-11-30T09:00:00Z")
+    desk.svc.load_sla(INSIGHT_POLICY, actor="sue")
+    a, b, c, d = (desk.open(f"Case {n}", "acme", product_area="billing") for n in "ABCD")
+    for case in (a, b, c, d):
+        desk.svc.move(case.id, "in_progress", actor="alice")
+    desk.later(minutes=30)
+    desk.svc.move(a.id, "awaiting_confirmation", note="Cleared the cache.", actor="alice")
+    desk.svc.add_note(b.id, "Looking into it.", internal=False, actor="alice")
+    desk.later(minutes=30)
+    desk.svc.move(b.id, "awaiting_confirmation", note="Fixed the export.", actor="alice")
+    desk.svc.move(c.id, "awaiting_confirmation", note="Restarted the service.", actor="alice")
+    desk.svc.customer_reply(c.id, "Still broken.")
+    desk.later(hours=2)  # 11:00: D's first response is due
+    desk.svc.tick()
+    desk.svc.move(c.id, "awaiting_confirmation", note="Replaced the disk.", actor="alice")
+    desk.svc.add_note(d.id, "Sorry for the wait.", internal=False, actor="alice")
+    desk.clock.set("2026-12-08T09:00:00Z")  # the next week
+    figures = desk.svc.insight(weeks=2)
+    assert figures.weeks == ["2026-11-30", "2026-12-07"]
+    # met: A (first response, resolution), B (2 + resolution), C (first response, resolution twice... the
+    # second after reopening), D's late answer is no "met"; breached: D's first response
+    assert figures.sla == [{"week": "2026-11-30", "priority": "P3", "met": 7, "breached": 1, "compliance": 87.5}]
+    assert figures.resolutions == [{"week": "2026-11-30", "resolved": 4, "reopened": 1, "first_contact": 1,
+                                    "reopen_rate": 25.0, "fcr_rate": 25.0}]
+    assert [(r["age"], r["open"]) for r in figures.backlog] == [("7-30d", 4)]
+    assert figures.csat == []
+    with pytest.raises(InvalidInput):
+        desk.svc.insight(weeks=0)

@@ -37,7 +37,7 @@ from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
-from deskconsole.service.insight import InsightMixin
+from deskconsole.service.insight import InsightFiguresMixin
 from deskconsole.service.knowledge import KnowledgeMixin
 from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
@@ -95,7 +95,7 @@ class Service(
     RoutingMixin,
     MacrosMixin,
     UndoMixin,
-    InsightMixin,
+    InsightFiguresMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""

@@ -7,7 +7,10 @@ never every case read into Python:
 - backlog: the open cases (status IN the open statuses: the (status, id) index) counted per age
   bucket of their opening time, and per agent, priority or customer;
 - csat: the answered surveys (the answered_at index) counted per week (weeks start on Monday, UTC)
-  with their average score and the share scoring 4 or 5.
+  with their average score and the share scoring 4 or 5;
+- the Insight pane's weekly figures from the service-level metric events (the (kind, at) index of
+  sla_metric): targets met and breached per priority, resolutions, resolutions reopened, and
+  resolutions at the first reply (first-contact resolution). They exist where policies were loaded.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, exists, func, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from deskconsole.domain.clock import format_time, to_utc
@@ -24,7 +27,7 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import Status
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import _db_time
-from deskconsole.store.models import Agent, Case, Survey
+from deskconsole.store.models import Agent, Case, SlaMetric, Survey
 
 REPORT_GROUPS = ("agent", "priority", "customer")
 OPEN_STATUSES = tuple(s.value for s in Status if s is not Status.CLOSED)
@@ -49,6 +52,21 @@ AGE_BUCKETS = (
 _CASE_T = Case.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
 _AGENT_T = Agent.__table__  # type: ignore[attr-defined]  # (above)
 _SURVEY_T = Survey.__table__  # type: ignore[attr-defined]  # (above)
+_METRIC_T = SlaMetric.__table__  # type: ignore[attr-defined]  # (above)
+INSIGHT_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class Insight:
+    """What the Insight pane draws: the open backlog by age (AGE_BUCKETS order), and per week (the
+    `weeks` Mondays, oldest first) service-level compliance per priority, CSAT, reopen rate and
+    first-contact resolution. Every list holds plain rows (dicts) of one aggregate query."""
+
+    weeks: list[str]
+    backlog: list[dict[str, Any]]
+    sla: list[dict[str, Any]]  # week, priority, met, breached, compliance
+    csat: list[dict[str, Any]]  # week, answered, average, csat (report csat's rows)
+    resolutions: list[dict[str, Any]]  # week, resolved, reopened, first_contact, reopen_rate, fcr_rate
 
 
 def check_range(since: datetime | None, until: datetime | None, by: str | None) -> None:
@@ -139,3 +157,64 @@ def _parse(value: Any) -> datetime:
     if isinstance(value, str):
         return datetime.fromisoformat(value)
     return value
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+class InsightFiguresMixin(InsightMixin):
+    """The Insight pane's figures (Insight), each an aggregate query."""
+
+    def insight(self, *, weeks: int = INSIGHT_WEEKS) -> Insight:
+        """The desk at a glance: the backlog now, and the last `weeks` weeks (this one included)."""
+        if not 1 <= weeks <= 520:
+            raise InvalidInput(f"weeks must be from 1 to 520, not {weeks}")
+        now = self.now()
+        monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0, microsecond=0)
+        first = monday - timedelta(weeks=weeks - 1)
+        names = [(first + timedelta(weeks=i)).date().isoformat() for i in range(weeks)]
+        backlog = self.backlog_report()
+        csat = self.csat_report(since=first)
+        m, c = _METRIC_T, _CASE_T
+        week = self._week_of(m.c.at)
+        # A fulfilment is met unless its target was breached since it last (re)started: the lookups go
+        # by the case (the (case_id, id) index; `|| ''` keeps SQLite off the (kind, at) one).
+        b, s = _METRIC_T.alias("b"), _METRIC_T.alias("s")
+        began = (select(func.coalesce(func.max(s.c.id), 0))
+                 .where(s.c.case_id == m.c.case_id, s.c.target == m.c.target,
+                        (s.c.kind + "").in_(["start", "reopen"]), s.c.id < m.c.id)
+                 .scalar_subquery())
+        breached_before = exists().where(b.c.case_id == m.c.case_id, b.c.target == m.c.target,
+                                         (b.c.kind + "") == "breach", b.c.id < m.c.id, b.c.id > began)
+        met = func.sum(case((and_(m.c.kind == "fulfil", ~breached_before), 1), else_=0))
+        breached = func.sum(case((m.c.kind == "breach", 1), else_=0))
+        sla_query = (select(week.label("week"), c.c.priority, met.label("met"), breached.label("breached"))
+                     .select_from(m).join(c, c.c.id == m.c.case_id)
+                     .where(m.c.kind.in_(["fulfil", "breach"]), m.c.at >= _db_time(first))
+                     .group_by(week, c.c.priority).order_by(week, c.c.priority))
+        # Resolutions per week; reopened: the resolution ran again; first contact: the first response
+        # was fulfilled by the same act (the first reply resolved it) and it never reopened.
+        f, r = _METRIC_T.alias("f"), _METRIC_T.alias("r")
+        same_act = exists().where(f.c.case_id == m.c.case_id, f.c.target == "first_response",
+                                  (f.c.kind + "") == "fulfil", f.c.at == m.c.at)
+        reopened_later = exists().where(r.c.case_id == m.c.case_id, r.c.target == "resolution",
+                                        (r.c.kind + "") == "reopen", r.c.id > m.c.id)
+        resolved = func.sum(case((m.c.kind == "fulfil", 1), else_=0))
+        reopens = func.sum(case((m.c.kind == "reopen", 1), else_=0))
+        first_contact = func.sum(case((and_(m.c.kind == "fulfil", same_act, ~reopened_later), 1), else_=0))
+        resolution_query = (select(week.label("week"), resolved.label("resolved"), reopens.label("reopened"),
+                                   first_contact.label("first_contact"))
+                            .where(m.c.kind.in_(["fulfil", "reopen"]), m.c.at >= _db_time(first),
+                                   m.c.target == "resolution")
+                            .group_by(week).order_by(week))
+        with self._read() as session:
+            sla_rows = session.execute(sla_query).all()
+            resolution_rows = session.execute(resolution_query).all()
+        sla = [{"week": row.week, "priority": row.priority, "met": int(row.met), "breached": int(row.breached),
+                "compliance": _share(int(row.met), int(row.met) + int(row.breached))} for row in sla_rows]
+        resolutions = [{"week": row.week, "resolved": int(row.resolved), "reopened": int(row.reopened),
+                        "first_contact": int(row.first_contact),
+                        "reopen_rate": _share(int(row.reopened), int(row.resolved)),
+                        "fcr_rate": _share(int(row.first_contact), int(row.resolved))} for row in resolution_rows]
+        return Insight(names, backlog, sla, csat, resolutions)
