@@ -84,7 +84,7 @@ def test_the_queue_is_pre_painted_then_the_console_paints_over_it(console, servi
     early, late = pty.out.split(DRIVER_STARTED, 1)
     # Before the console's driver started: the alternate screen, the queue's header, table and footer.
     assert early.startswith(b"\x1b[?1049h\x1b[?25l")
-    assert b"deskconsole" in early and b" Case    P   SLA     Status " in early and title in early
+    assert b"deskconsole" in early and b" Case    P   SLA    Status " in early and title in early
     assert b"alice" in early and b"Take next" in early
     # Then the console's own frame, with the same row.
     assert title in late

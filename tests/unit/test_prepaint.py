@@ -58,7 +58,7 @@ def test_hostile_text_reaches_the_terminal_only_as_visible_escapes():
         assert "請求書の合計が一致しませ " in lines[3]  # 12 wide characters: 24 cells
         assert "株式会社テス " in lines[3]  # 13 cells: the 7th wide character does not fit and leaves a space
         assert "Emoji 🎉🎉🎉 title with   Ünïcødé" in lines[4]
-        assert lines[4].endswith("update overdue")  # the column goes on past the screen's edge
+        assert "▲▲ ESC   update overdue  " in lines[4]  # cut at the column's 15 cells
 
 
 def test_the_frame_is_the_queue_screen_at_that_size():
@@ -67,8 +67,8 @@ def test_the_frame_is_the_queue_screen_at_that_size():
                         now=NOW, tz=UTC)
     text = ["".join(t for t, _ in line) for line in lines]
     assert text[0].startswith(" deskconsole   1 Queue ") and "sue · supervisor  2026-11-25 09:00:00 UTC" in text[0]
-    assert text[1].startswith(" Case    P   SLA     Status            Title                     Customer       ")
-    assert text[2].startswith(" 1       P3          new               Case number 1 ")
+    assert text[1].startswith(" Case    P   SLA    Status            Title                     Customer       ")
+    assert text[2].startswith(" 1       P3         new               Case number 1 ")
     assert text[36].startswith(" 35      P3 ")  # 35 rows fit over the horizontal scroll bar
     assert text[37].rstrip().endswith("▏")
     assert text[38].startswith(" view all  sort oldest  page 1  100 cases shown  ] next page")
