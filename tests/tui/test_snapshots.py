@@ -106,3 +106,21 @@ def test_queue_sla_sorted(snap_compare, app_as, ids, service, clock):
     """The SLA column (late red, past the warning amber, business time left) sorted by the soonest due."""
     sla_cases(service, clock)
     assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("s", "s", "s", "s", "j", "j", "j"))
+
+
+def test_insight(snap_compare, app_as, ids, service, clock):
+    """The Insight pane's charts: backlog by age, SLA compliance, CSAT, reopen rate, first contact."""
+    from test_insight import resolve_one
+
+    sla_cases(service, clock)
+    resolve_one(service, clock)
+    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("7"))
+
+
+def test_insight_numbers(snap_compare, app_as, ids, service, clock):
+    """The same figures as tables (`n`)."""
+    from test_insight import resolve_one
+
+    sla_cases(service, clock)
+    resolve_one(service, clock)
+    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("7", "n"))

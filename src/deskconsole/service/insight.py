@@ -63,6 +63,7 @@ class Insight:
     first-contact resolution. Every list holds plain rows (dicts) of one aggregate query."""
 
     weeks: list[str]
+    ages: list[str]  # the age buckets' names, youngest first
     backlog: list[dict[str, Any]]
     sla: list[dict[str, Any]]  # week, priority, met, breached, compliance
     csat: list[dict[str, Any]]  # week, answered, average, csat (report csat's rows)
@@ -217,4 +218,4 @@ class InsightFiguresMixin(InsightMixin):
                         "first_contact": int(row.first_contact),
                         "reopen_rate": _share(int(row.reopened), int(row.resolved)),
                         "fcr_rate": _share(int(row.first_contact), int(row.resolved))} for row in resolution_rows]
-        return Insight(names, backlog, sla, csat, resolutions)
+        return Insight(names, [b.name for b in AGE_BUCKETS], backlog, sla, csat, resolutions)

@@ -241,6 +241,11 @@ class DeskApp(App[None]):
 
     # ------------------------------------------------------------- panes
     def action_pane(self, name: str) -> None:
+        entry = BY_NAME.get(name)
+        if entry is not None and entry.roles is not None and self.role not in entry.roles:
+            who = " and ".join(sorted(f"{role}s" for role in entry.roles))
+            self.notify(f"{entry.title} is for {who}.", title=entry.title, severity="warning")
+            return
         if name == "case" and self.case_id is None:
             self.notify("No case open yet: pick one in a list and press enter.", title="Case detail")
             return

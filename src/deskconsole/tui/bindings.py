@@ -167,6 +167,15 @@ SURVEYS: list[KeyAction] = [
     *moves("surveys"),
 ]
 
+# The Insight pane: supervisors and managers (who watch the desk and decide escalations).
+LEADS = frozenset({Role.SUPERVISOR, Role.MANAGER})
+INSIGHT: list[KeyAction] = [
+    KeyAction("insight.numbers", "n", "toggle_numbers", "Numbers",
+              "Show each chart's numbers as a table, or the charts"),
+    KeyAction("insight.reload", "r", "reload", "Refresh", "Read the figures again"),
+    KeyAction("insight.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
+]
+
 OUTBOX: list[KeyAction] = [
     KeyAction("outbox.open", "enter", "open_case", "Open case", "Open the case of the selected message",
               key_display="enter"),

@@ -10,7 +10,7 @@ from rich.text import Text
 from deskconsole.tui.panes import PANES
 from deskconsole.tui.text import clean
 
-PANE_TITLES = [(p.name, p.header_title) for p in PANES]  # "1 Queue", ... (tui/panes.py)
+PANE_TITLES = [(p.name, p.header_title) for p in PANES if p.in_header]  # "1 Queue", ... (tui/panes.py)
 
 
 def header_line(pane: str, user: str, role: str, now: datetime, width: int, down: datetime | None = None) -> Text:

@@ -29,6 +29,8 @@ class Pane:
     stylesheet: str  # its file in styles/
     actions: Sequence[KeyAction]  # its keys (bindings.py)
     first: bool = False  # the start screen: its stylesheet is the App's own, read before the first frame
+    roles: frozenset[str] | None = None  # who may show it (None: everyone)
+    in_header: bool = True  # listed in the header's pane list (which has room for six at 120 columns)
 
     @property
     def header_title(self) -> str:
@@ -36,7 +38,7 @@ class Pane:
 
     def key_action(self) -> KeyAction:
         return KeyAction(f"pane.{self.name}", self.key, f"app.pane('{self.name}')", self.tab, self.help,
-                         show=False)
+                         show=False, roles=self.roles)
 
     def screen_class(self) -> type:
         module, _, name = self.screen.partition(":")
@@ -60,6 +62,9 @@ PANES: tuple[Pane, ...] = (
          keys.SURVEYS),
     Pane("outbox", "6", "Outbox", "Outbox", "Show the outbox: messages to customers and managers",
          "outbox:OutboxScreen", "outbox.tcss", keys.OUTBOX),
+    Pane("insight", "7", "Insight", "Insight", "Show the desk at a glance: backlog, service levels, CSAT, "
+         "reopens, first-contact resolution", "insight:InsightScreen", "insight.tcss", keys.INSIGHT,
+         roles=keys.LEADS, in_header=False),
 )
 BY_NAME: dict[str, Pane] = {p.name: p for p in PANES}
 
