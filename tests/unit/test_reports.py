@@ -102,9 +102,10 @@ def test_each_report_is_one_indexed_query_on_sqlite(desk, db_url) -> None:
     try:
         desk.svc.backlog_report(by="priority")
         desk.svc.csat_report(since=datetime(2026, 11, 1, tzinfo=UTC))
+        desk.svc.insight()  # (backlog, csat again, then its two queries of the metric events)
     finally:
         event.remove(desk.svc.engine, "before_cursor_execute", seen)
-    assert len(statements) == 2, "each report is one aggregate query"
+    assert len(statements) == 6, "each report is one aggregate query; the Insight pane's figures four"
     plans = []
     with desk.svc.engine.connect() as conn:
         for statement, parameters in statements:
@@ -114,6 +115,12 @@ def test_each_report_is_one_indexed_query_on_sqlite(desk, db_url) -> None:
     assert plans[0].startswith("SEARCH case USING INDEX ix_case_status"), plans[0]
     assert "USING INDEX ix_survey_answered_at" in plans[1], plans[1]
     assert "SCAN" not in plans[1].replace("SCAN CONSTANT", ""), plans[1]
+    for plan in plans[4:]:  # the metric events by (kind, at); every lookup of a case's own by (case_id, id)
+        assert plan.startswith("SEARCH sla_metric USING INDEX ix_sla_metric_kind_at (kind=? AND at>?)"), plan
+        assert "SCAN" not in plan, plan
+        lookups = [step for step in plan.split(" / ") if step.startswith("SEARCH ") and " AS " not in step
+                   and not step.startswith(("SEARCH sla_metric USING INDEX ix_sla_metric_kind_at", "SEARCH case"))]
+        assert all("ix_sla_metric_case" in step for step in lookups), plan
 
 
 @pytest.fixture
@@ -184,3 +191,20 @@ def test_insight_weekly_figures(desk) -> None:
     assert figures.csat == []
     with pytest.raises(InvalidInput):
         desk.svc.insight(weeks=0)
+
+
+def test_insight_judges_each_next_response_by_its_own_cycle(desk) -> None:
+    """A next response breached once and then answered in time the next time counts one of each."""
+    desk.clock.set("2026-11-30T09:00:00Z")
+    desk.svc.load_sla(INSIGHT_POLICY + 'next_response = "1h"\n', actor="sue")
+    case = desk.open("Case E", "acme", product_area="billing")
+    desk.svc.add_note(case.id, "On it.", internal=False, actor="alice")  # first response: met
+    desk.svc.customer_reply(case.id, "Any news?")
+    desk.later(hours=2)
+    desk.svc.tick()  # next response: breached
+    desk.svc.add_note(case.id, "Sorry, still looking.", internal=False, actor="alice")  # late: not met
+    desk.svc.customer_reply(case.id, "Thanks, and now?")
+    desk.later(minutes=10)
+    desk.svc.add_note(case.id, "Found it.", internal=False, actor="alice")  # in time: met
+    figures = desk.svc.insight(weeks=1)
+    assert [(r["met"], r["breached"]) for r in figures.sla] == [(2, 1)]

@@ -185,7 +185,7 @@ class InsightFiguresMixin(InsightMixin):
         began = (select(func.coalesce(func.max(s.c.id), 0))
                  .where(s.c.case_id == m.c.case_id, s.c.target == m.c.target,
                         (s.c.kind + "").in_(["start", "reopen"]), s.c.id < m.c.id)
-                 .scalar_subquery())
+                 .correlate(m).scalar_subquery())
         breached_before = exists().where(b.c.case_id == m.c.case_id, b.c.target == m.c.target,
                                          (b.c.kind + "") == "breach", b.c.id < m.c.id, b.c.id > began)
         met = func.sum(case((and_(m.c.kind == "fulfil", ~breached_before), 1), else_=0))
