@@ -84,7 +84,7 @@ def test_the_queue_is_pre_painted_then_the_console_paints_over_it(console, servi
     early, late = pty.out.split(DRIVER_STARTED, 1)
     # Before the console's driver started: the alternate screen, the queue's header, table and footer.
     assert early.startswith(b"\x1b[?1049h\x1b[?25l")
-    assert b"deskconsole" in early and b" Case    P   Status " in early and title in early
+    assert b"deskconsole" in early and b" Case    P   SLA    Status " in early and title in early
     assert b"alice" in early and b"Take next" in early
     # Then the console's own frame, with the same row.
     assert title in late
@@ -130,7 +130,7 @@ async def test_the_console_shows_the_window_the_pre_paint_read_without_reading_i
     quick = open_quick(settings.db_url, "alice", settings.make_service)
     assert quick is not None
     rows = quick.list_cases(view="mine", actor="alice", sort="oldest", limit=PAGE)
-    marked = [replace(rows[0], title="Read once by the pre-paint")]  # not in the database: only handed over
+    marked = [replace(rows[0], title="Read by the pre-paint")]  # not in the database: only handed over
     quick.handover(dict(view="mine", actor="alice", text=None, sort="oldest", after=None, limit=PAGE), marked)
     app = open_console(settings, SimpleNamespace(quick=quick), ticker=False, tz=UTC)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -139,5 +139,5 @@ async def test_the_console_shows_the_window_the_pre_paint_read_without_reading_i
                 break
             await pilot.pause(0.01)
         await settle(pilot)
-        assert "Read once by the pre-paint" in screen_text(app)
+        assert "Read by the pre-paint" in screen_text(app)
         assert app.screen.table.row_count == 1

@@ -53,12 +53,12 @@ def test_hostile_text_reaches_the_terminal_only_as_visible_escapes():
         assert len(lines) == 40
         assert all(cell_len(line) == 120 for line in lines), [cell_len(line) for line in lines]
         shown = "\n".join(lines)
-        assert "⚑ [bold red]x[/] \\x1b[31mr " in shown  # the title, literally, cut to its 26 cells
+        assert "⚑ [bold red]x[/] \\x1b[31  " in shown  # the title, literally, cut to its 24 cells
         assert "alice\\x1b[2J" in lines[0]
-        assert "請求書の合計が一致しません " in lines[3]  # 13 wide characters: 26 cells
+        assert "請求書の合計が一致しませ " in lines[3]  # 12 wide characters: 24 cells
         assert "株式会社テス " in lines[3]  # 13 cells: the 7th wide character does not fit and leaves a space
-        assert "Emoji 🎉🎉🎉 title with wi" in lines[4]
-        assert "update overdue 5m " in lines[4]  # cut at the column's 17 cells
+        assert "Emoji 🎉🎉🎉 title with   Ünïcødé" in lines[4]
+        assert "▲▲ ESC   update overdue  " in lines[4]  # cut at the column's 15 cells
 
 
 def test_the_frame_is_the_queue_screen_at_that_size():
@@ -67,8 +67,8 @@ def test_the_frame_is_the_queue_screen_at_that_size():
                         now=NOW, tz=UTC)
     text = ["".join(t for t, _ in line) for line in lines]
     assert text[0].startswith(" deskconsole   1 Queue ") and "sue · supervisor  2026-11-25 09:00:00 UTC" in text[0]
-    assert text[1].startswith(" Case    P   Status              Title                       Customer       ")
-    assert text[2].startswith(" 1       P3  new                 Case number 1 ")
+    assert text[1].startswith(" Case    P   SLA    Status            Title                     Customer       ")
+    assert text[2].startswith(" 1       P3         new               Case number 1 ")
     assert text[36].startswith(" 35      P3 ")  # 35 rows fit over the horizontal scroll bar
     assert text[37].rstrip().endswith("▏")
     assert text[38].startswith(" view all  sort oldest  page 1  100 cases shown  ] next page")

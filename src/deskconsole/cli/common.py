@@ -306,12 +306,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = report.leaf("sla", _cmd("cmd_report_sla"), "service-level compliance per target: met and breached",
                     epilog="A target counts on the day its outcome happened: met when fulfilled in time, "
                     "breached when its breach was recorded. Days are UTC.")
-    p.add_argument("--since", type=calendar_date, metavar="D", help="from this day (YYYY-MM-DD)")
-    p.add_argument("--until", type=calendar_date, metavar="D", help="through this day (YYYY-MM-DD)")
-    p.add_argument("--by", choices=["agent", "priority", "customer"])
-    form = p.add_mutually_exclusive_group()
-    form.add_argument("--json", action="store_true")
-    form.add_argument("--csv", action="store_true")
+    _report_options(p)
+    p = report.leaf("backlog", _cmd("cmd_report_backlog"), "the open cases by age, now",
+                    epilog="Ages: <1d, 1-3d, 3-7d, 7-30d, >30d since the case was opened. --since/--until keep "
+                    "the cases opened on those days (UTC).")
+    _report_options(p)
+    p = report.leaf("csat", _cmd("cmd_report_csat"),
+                    "satisfaction per week: surveys answered, average score, CSAT (share scoring 4-5)",
+                    epilog="Weeks start on Monday (UTC); a survey counts in the week it was answered.")
+    _report_options(p)
 
     case = top.group("case", "work on cases")
     p = case.leaf("list", _cmd("cmd_case_list"), "matching cases, oldest first")
@@ -500,6 +503,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report_options(p: argparse.ArgumentParser) -> None:
+    """`report sla|backlog|csat`'s options."""
+    p.add_argument("--since", type=calendar_date, metavar="D", help="from this day (YYYY-MM-DD)")
+    p.add_argument("--until", type=calendar_date, metavar="D", help="through this day (YYYY-MM-DD)")
+    p.add_argument("--by", choices=["agent", "priority", "customer"])
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true")
+    form.add_argument("--csv", action="store_true")
+
+
 def _version_and_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expect-version", type=int, metavar="N",
                    help="refuse if the case changed since you read this version")
@@ -542,6 +555,7 @@ COMMANDS = {
     "db": ("cmd_db_version", "cmd_db_upgrade"),
     "sla": ("cmd_sla_load", "cmd_sla_show", "cmd_report_sla"),
     "mail": ("cmd_mail_fetch", "cmd_mail_receive", "cmd_mail_parked", "cmd_mail_release", "cmd_mail_raw"),
+    "report": ("cmd_report_backlog", "cmd_report_csat"),
 }
 MODULE_OF = {name: module for module, names in COMMANDS.items() for name in names}
 

@@ -74,26 +74,10 @@ def target_line(ctx: Context, state: dict[str, Any]) -> str:
 
 
 def cmd_report_sla(ctx: Context) -> int:
-    from datetime import UTC, datetime, timedelta
+    from deskconsole.cli.report import print_report, report_range
 
-    a = ctx.args
-    since = datetime.fromisoformat(a.since).replace(tzinfo=UTC) if a.since else None
-    until = datetime.fromisoformat(a.until).replace(tzinfo=UTC) + timedelta(days=1) if a.until else None
-    rows = ctx.service.sla_report(since=since, until=until, by=a.by)
-    columns = ["group", "target", "met", "breached", "compliance"]
-    if a.json:
-        ctx.out.json(rows)
-    elif a.csv:
-        import csv
-        import io
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([row[c] for c in columns] for row in rows)
-        ctx.out.out.write(buffer.getvalue())
-    else:
-        ctx.out.table([(a.by or "desk").upper(), "TARGET", "MET", "BREACHED", "COMPLIANCE"],
-                      [[row["group"], row["target"], row["met"], row["breached"], f"{row['compliance']:g}%"]
-                       for row in rows])
-    return 0
+    since, until = report_range(ctx)
+    rows = ctx.service.sla_report(since=since, until=until, by=ctx.args.by)
+    return print_report(ctx, rows, ["group", "target", "met", "breached", "compliance"],
+                        [(ctx.args.by or "desk").upper(), "TARGET", "MET", "BREACHED", "COMPLIANCE"],
+                        lambda r: [r["group"], r["target"], r["met"], r["breached"], f"{r['compliance']:g}%"])

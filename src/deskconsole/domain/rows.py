@@ -45,3 +45,7 @@ class CaseRow(JsonView):
     escalation: str | None = None
     next_timer: str | None = None
     next_timer_due: datetime | None = None
+    # service levels: the soonest pending sla_breach and sla_warning timers, and whether a breach was recorded
+    sla_due: datetime | None = None
+    sla_warning_due: datetime | None = None
+    sla_breached: bool = False

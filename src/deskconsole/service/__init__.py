@@ -25,6 +25,7 @@ Service is one facade composed of one part per capability:
 - macros.py       the team's macros: loaded from a file, listed, applied as one action
 - undo.py         undoing an agent's close within the undo window
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
+- insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
+from deskconsole.service.insight import InsightFiguresMixin
 from deskconsole.service.knowledge import KnowledgeMixin
 from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.mail import MailMixin
@@ -96,6 +98,7 @@ class Service(
     RoutingMixin,
     MacrosMixin,
     UndoMixin,
+    InsightFiguresMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""

@@ -27,9 +27,9 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from deskconsole.domain.calendar import format_business_time
+from deskconsole.domain.calendar import BusinessCalendar, format_business_time
 from deskconsole.domain.clock import format_time, to_utc
-from deskconsole.domain.errors import InvalidInput, PermissionDenied
+from deskconsole.domain.errors import PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status
 from deskconsole.domain.sla import (
     TARGETS,
@@ -90,7 +90,6 @@ _METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id,
     .order_by(_METRIC_T.c.id)
 )
 DESK_ID = 1
-REPORT_BY = ("agent", "priority", "customer")
 TARGET_WORDS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
 
 
@@ -181,6 +180,15 @@ class SlaMixin(ServiceBase):
         self._sla_cache = None  # (read afresh: `sla show` shows what is stored)
         with self._read() as s:
             return self._sla_desk(s)
+
+    def sla_clocks(self) -> dict[str, BusinessCalendar]:
+        """The calendar each priority's targets run on (the console measures the business time
+        left with it); empty while no policies are loaded. Read through the desk cache."""
+        with self._read() as s:
+            desk = self._sla_desk(s)
+        if desk is None:
+            return {}
+        return {p: desk.calendars[pol.calendar] for p, pol in desk.policies.items() if pol.calendar in desk.calendars}
 
     def _sla_loader(self, s: Session, actor: str | None) -> str | None:
         """Who loads policies: a supervisor; on PostgreSQL the administrator too (acting as no agent)."""
@@ -387,10 +395,9 @@ class SlaMixin(ServiceBase):
         [since, until), per agent, priority or customer (`by`; None: the whole desk). A target
         counts when its outcome happened: met when it was fulfilled in time, breached when its
         breach was recorded. Read by the (kind, at) index of sla_metric."""
-        if by is not None and by not in REPORT_BY:
-            raise InvalidInput(f"--by must be one of {', '.join(REPORT_BY)}, not {by!r}")
-        if since is not None and until is not None and until <= since:
-            raise InvalidInput("--until must come after --since")
+        from deskconsole.service.insight import check_range
+
+        check_range(since, until, by)
         m, c = _METRIC_T, _CASE_T
         query = (select(m.c.case_id, m.c.target, m.c.kind, m.c.at, c.c.priority, c.c.customer, c.c.assignee_id)
                  .join(c, c.c.id == m.c.case_id)

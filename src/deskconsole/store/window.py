@@ -26,15 +26,27 @@ from deskconsole.domain.rows import CaseRow
 from deskconsole.store.search import PG_DOCUMENT, case_number, filter_words, match_expression
 
 VIEWS = ("all", "mine", "unassigned", "open", "escalated")
-SORTS = ("oldest", "newest", "priority", "updated")
+SORTS = ("oldest", "newest", "priority", "updated", "sla")
 
 # The columns CaseRow is made from, in order (see case_row).
 _COLUMNS = (
     "w.id, w.priority, w.status, w.sub_status, w.title, w.customer, a.name, w.product_area, "
     "w.created_at, w.updated_at, w.version, w.attention, "
     "(SELECT e.state FROM escalation e WHERE e.case_id = w.id ORDER BY e.id DESC LIMIT 1), "
-    "t.kind, t.due_at"
+    "t.kind, t.due_at, "
+    # service levels: the soonest pending breach and warning, and whether a breach was recorded
+    # (lookups by the case: the (case_id, state) index of timer, the (case_id, id) one of sla_metric;
+    # min(coalesce(..)) and `|| ''` keep SQLite off the (state, due_at) and (kind, at) indexes, which would
+    # read every pending timer or breach)
+    "(SELECT min(coalesce(s.due_at, s.due_at)) FROM timer s WHERE s.case_id = w.id AND s.state = 'pending' "
+    "AND s.kind || '' = 'sla_breach'), "
+    "(SELECT min(coalesce(s.due_at, s.due_at)) FROM timer s WHERE s.case_id = w.id AND s.state = 'pending' "
+    "AND s.kind || '' = 'sla_warning'), "
+    "(SELECT count(*) FROM (SELECT 1 FROM sla_metric m WHERE m.case_id = w.id AND m.kind || '' = 'breach' LIMIT 1) b)"
 )
+# The "sla" sort: cases with a running service-level target by the due time of their (one) pending
+# breach timer (the (state, due_at) index of timer), then every other case by id.
+_SLA_TIMER = "t.state = 'pending' AND t.kind = 'sla_breach'"
 _CASE_COLUMNS = ("c.id, c.priority, c.status, c.sub_status, c.title, c.customer, c.assignee_id, c.product_area, "
                  "c.created_at, c.updated_at, c.version, c.attention")
 _ORDER = {  # inner (over "case" c) and outer (over the window w)
@@ -42,6 +54,7 @@ _ORDER = {  # inner (over "case" c) and outer (over the window w)
     "newest": ("c.id DESC", "w.id DESC"),
     "priority": ("c.priority, c.id", "w.priority, w.id"),
     "updated": ("c.updated_at DESC, c.id DESC", "w.updated_at DESC, w.id DESC"),
+    "sla": ("part, CASE WHEN part = 0 THEN sla_key END, id", "w.part, CASE WHEN w.part = 0 THEN w.sla_key END, w.id"),
 }
 
 
@@ -63,6 +76,8 @@ def anchor_sql(sort: str, after: int) -> Plan | None:
         return Plan('SELECT priority FROM "case" WHERE id = ?', (after,))
     if sort == "updated":
         return Plan('SELECT updated_at FROM "case" WHERE id = ?', (after,))
+    if sort == "sla":  # (None: the case has no running target; the page goes on among those without)
+        return Plan("SELECT min(t.due_at) FROM timer t WHERE t.case_id = ? AND " + _SLA_TIMER, (after,))
     return None
 
 
@@ -153,7 +168,7 @@ def window_sql(
     if view not in VIEWS:
         raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
     if sort not in SORTS:
-        raise InvalidInput(f"unknown sort {sort!r} (oldest, newest, priority, updated)")
+        raise InvalidInput(f"unknown sort {sort!r} (oldest, newest, priority, updated, sla)")
     where: list[str] = []
     params: list[Any] = []
     if status is not None:
@@ -179,6 +194,9 @@ def window_sql(
         params += found.params
         if found.join is not None:
             key, join = "case_fts.rowid", found.join
+    if sort == "sla":
+        inner, params = _sla_window(where, params, after, anchor, limit)
+        return _outer(inner, sort, params)
     if after is not None:
         if sort == "oldest":
             where.append(f"{key} > ?")
@@ -192,7 +210,7 @@ def window_sql(
         elif anchor is not None and sort == "updated":
             where.append("(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))")
             params += [anchor, anchor, after]
-    inner_order, outer_order = _ORDER[sort]
+    inner_order = _ORDER[sort][0]
     inner = f'SELECT {_CASE_COLUMNS} FROM "case" c'
     if common and dialect == "sqlite" and sort in _WALK_INDEX and text and text.strip():
         inner += f" INDEXED BY {_WALK_INDEX[sort]}"
@@ -205,17 +223,50 @@ def window_sql(
     if limit is not None:
         inner += " LIMIT ?"
         params.append(limit)
-    # The window is chosen first (its LIMIT keeps the joins to the rows shown), then its names,
-    # escalation and soonest running timer are looked up per row.
+    return _outer(inner, sort, params)
+
+
+def _outer(inner: str, sort: str, params: Sequence[Any]) -> Plan:
+    """The window chosen first (its LIMIT keeps the joins to the rows shown), then its names,
+    escalation, soonest running timer and service levels looked up per row."""
     sql = (
         f"SELECT {_COLUMNS} FROM ({inner}) w "
         "LEFT JOIN agent a ON a.id = w.assignee_id "
         "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
         # (an expression: the (case_id, state) index, not the due-time one)
         "ORDER BY coalesce(t2.due_at, t2.due_at), t2.id LIMIT 1) "
-        f"ORDER BY {outer_order}"
+        f"ORDER BY {_ORDER[sort][1]}"
     )
     return Plan(sql, tuple(params))
+
+
+def _sla_window(where: Sequence[str], params: Sequence[Any], after: int | None, anchor: Any,
+                limit: int | None) -> tuple[str, list[Any]]:
+    """The "sla" sort's window over `c`: the cases with a pending breach timer, soonest due first
+    (walking the timer's (state, due_at) index), then those without one by id; a page goes on
+    after `after` (its due time, `anchor`, None when it had no running target)."""
+    running = [_SLA_TIMER, *where]
+    running_params = list(params)
+    others = [f"NOT EXISTS (SELECT 1 FROM timer t WHERE t.case_id = c.id AND {_SLA_TIMER})", *where]
+    others_params = list(params)
+    if after is not None:
+        if anchor is not None:
+            running.append("(t.due_at > ? OR (t.due_at = ? AND c.id > ?))")
+            running_params += [anchor, anchor, after]
+        else:  # past every running one
+            running.append("1 = 0")
+            others.append("c.id > ?")
+            others_params.append(after)
+    tail = " LIMIT ?" if limit is not None else ""
+    # (the second part's sla_key is a time of the same type, never compared: its `part` orders it after)
+    first = (f'SELECT {_CASE_COLUMNS}, 0 AS part, t.due_at AS sla_key FROM timer t JOIN "case" c ON c.id = t.case_id '
+             f"WHERE {' AND '.join(running)} ORDER BY t.due_at, c.id{tail}")
+    second = (f'SELECT {_CASE_COLUMNS}, 1 AS part, c.created_at AS sla_key FROM "case" c '
+              f"WHERE {' AND '.join(others)} ORDER BY c.id{tail}")
+    limits = [limit] if limit is not None else []
+    inner = (f"SELECT * FROM (SELECT * FROM ({first}) s1 UNION ALL SELECT * FROM ({second}) s2) u "
+             f"ORDER BY {_ORDER['sla'][0]}{tail}")
+    return inner, [*running_params, *limits, *others_params, *limits, *limits]
 
 
 def _time(value: Any) -> datetime | None:
@@ -234,12 +285,13 @@ def _time_of(value: Any) -> datetime:
 def case_row(row: Sequence[Any]) -> CaseRow:
     """One result row of window_sql as the queue's CaseRow."""
     (case_id, priority, status, sub_status, title, customer, assignee, product_area, created_at, updated_at,
-     version, attention, escalation, timer_kind, timer_due) = row
+     version, attention, escalation, timer_kind, timer_due, sla_due, sla_warning_due, sla_breached) = row
     return CaseRow(
         id=case_id, priority=priority, status=status, sub_status=sub_status, title=title, customer=customer,
         assignee=assignee, product_area=product_area, created_at=_time_of(created_at), updated_at=_time_of(updated_at),
         version=version, attention=attention, escalation=escalation, next_timer=timer_kind,
-        next_timer_due=_time(timer_due),
+        next_timer_due=_time(timer_due), sla_due=_time(sla_due), sla_warning_due=_time(sla_warning_due),
+        sla_breached=bool(sla_breached),
     )
 
 

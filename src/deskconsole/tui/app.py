@@ -261,6 +261,8 @@ class DeskApp(App[None]):
     def action_pane(self, name: str) -> None:
         entry = BY_NAME.get(name)
         if entry is not None and not entry.offered_to(self.role):
+            who = " and ".join(sorted(f"{role}s" for role in entry.roles or ()))
+            self.notify(f"{entry.title} is for {who}.", title=entry.title, severity="warning")
             return
         if name == "case" and self.case_id is None:
             self.notify("No case open yet: pick one in a list and press enter.", title="Case detail")

@@ -69,7 +69,7 @@ QUEUE: list[KeyAction] = [
     KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
     KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/"),
     KeyAction("queue.view", "v", "cycle_view", "View", "Next view: mine, unassigned, all, escalated"),
-    KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, last updated"),
+    KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, updated, SLA due"),
     KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
               roles=offered(Action.TAKE_NEXT)),
     KeyAction("queue.next_page", "right_square_bracket", "page(1)", "Next page",
@@ -177,6 +177,15 @@ SURVEYS: list[KeyAction] = [
               key_display="tab"),
     KeyAction("surveys.reload", "r", "reload", "Refresh", "Read the surveys again", show=False),
     *moves("surveys"),
+]
+
+# The Insight pane: supervisors and managers (who watch the desk and decide escalations).
+LEADS = frozenset({Role.SUPERVISOR, Role.MANAGER})
+INSIGHT: list[KeyAction] = [
+    KeyAction("insight.numbers", "n", "toggle_numbers", "Numbers",
+              "Show each chart's numbers as a table, or the charts"),
+    KeyAction("insight.reload", "r", "reload", "Refresh", "Read the figures again"),
+    KeyAction("insight.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
 ]
 
 OUTBOX: list[KeyAction] = [

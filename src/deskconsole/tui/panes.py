@@ -67,6 +67,9 @@ PANES: tuple[Pane, ...] = (
          "outbox:OutboxScreen", "outbox.tcss", keys.OUTBOX),
     Pane("parked", "7", "Parked mail", "Parked", "Show parked mail: machine mail held with its reason",
          "parked:ParkedScreen", "parked.tcss", keys.PARKED, roles=keys.MAIL_LEADS, in_header=False),
+    Pane("insight", "8", "Insight", "Insight", "Show the desk at a glance: backlog, service levels, CSAT, "
+         "reopens, first-contact resolution", "insight:InsightScreen", "insight.tcss", keys.INSIGHT,
+         roles=keys.LEADS, in_header=False),
 )
 BY_NAME: dict[str, Pane] = {p.name: p for p in PANES}
 

@@ -13,19 +13,23 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.text import cell
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from deskconsole.domain.calendar import BusinessCalendar
     from deskconsole.domain.rows import CaseRow
 
 PAGE = 100
 COLUMNS = [
     ("id", "Case", 6),
     ("priority", "P", 2),
-    ("status", "Status", 18),
-    ("title", "Title", 26),
+    ("sla", "SLA", 5),
+    ("status", "Status", 16),
+    ("title", "Title", 24),
     ("customer", "Customer", 13),
-    ("assignee", "Assignee", 9),
+    ("assignee", "Assignee", 8),
     ("age", "Age", 4),
     ("escalation", "Esc", 7),
-    ("next", "Next timer", 17),
+    ("next", "Next timer", 15),
 ]
 
 
@@ -40,8 +44,10 @@ def first_query(role: str, user: str) -> dict[str, Any]:
     return dict(view=first_view(role), actor=user, text=None, sort="oldest", after=None, limit=PAGE)
 
 
-def row_cells(r: CaseRow, now: datetime) -> dict[str, Text]:
-    """A queue row's cells: what the queue screen and the pre-paint show for it."""
+def row_cells(r: CaseRow, now: datetime, clocks: Mapping[str, BusinessCalendar] | None = None) -> dict[str, Text]:
+    """A queue row's cells: what the queue screen and the pre-paint show for it. `clocks`: the
+    calendar of each priority's targets (Service.sla_clocks; without it the SLA column counts
+    wall-clock time)."""
     title = Text(no_wrap=True)
     if r.attention:
         title.append("⚑ ", "bold red")
@@ -49,6 +55,7 @@ def row_cells(r: CaseRow, now: datetime) -> dict[str, Text]:
     return {
         "id": Text(str(r.id), style="bold"),
         "priority": fmt.priority_text(r.priority),
+        "sla": fmt.sla_text(r, now, (clocks or {}).get(r.priority)),
         "status": fmt.status_text(r.status, r.sub_status),
         "title": title,
         "customer": cell(r.customer, limit=30),

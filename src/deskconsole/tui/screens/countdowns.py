@@ -21,7 +21,7 @@ from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 
 KINDS: list[TimerKind | None] = [None, TimerKind.AUTO_CLOSE, TimerKind.REMINDER, TimerKind.FOLLOWUP,
-                                  TimerKind.STATUS_UPDATE]
+                                  TimerKind.STATUS_UPDATE, TimerKind.SLA_WARNING, TimerKind.SLA_BREACH]
 COLUMNS = [
     ("case", "Case", 6),
     ("kind", "Timer", 13),

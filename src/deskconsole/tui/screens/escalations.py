@@ -191,6 +191,7 @@ class EscalationsScreen(PaneScreen):
         if window.earlier:
             title.append(f"  the newest {len(window.events)}; the case pane (2) pages back through the others",
                          style="dim")
+        self.query_one("#esc-summary", Static).update(self.render_summary(self.showing, view))
         parts = [
             Text(""),
             Text("Description", style="bold underline"),
@@ -201,7 +202,8 @@ class EscalationsScreen(PaneScreen):
         ]
         self.query_one("#esc-timeline", Static).update(Group(*parts))
 
-    def render_summary(self, e: EscalationView) -> Group:
+    def render_summary(self, e: EscalationView, case: CaseView | None = None) -> Group:
+        """The request and its assessment; with the case (read apart) its service levels now too."""
         tz = self.desk.tz
         top = Text(no_wrap=True, overflow="ellipsis")
         top.append(f" Case {e.case} ", "bold reverse")
@@ -226,6 +228,11 @@ class EscalationsScreen(PaneScreen):
         grid.add_row("Severity, impact", safe(e.severity_impact or "—"))
         grid.add_row("Business risk", safe(e.business_risk or "—"))
         grid.add_row("SLA", safe(e.sla_commitments or "—"))
+        if case is None and self.case is not None and self.case.id == e.case:
+            case = self.case
+        if case is not None and case.id == e.case:
+            for name, state in fmt.sla_states(case.sla, tz):
+                grid.add_row(f"  {name}", state)
         grid.add_row("Actions taken", safe(e.actions_taken or "—"))
         grid.add_row(Text("Checklist", style="bold"), "")
         grid.add_row("Problem statement", yes_no(e.problem_statement_ok))

@@ -22,7 +22,7 @@ from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
 
 VIEWS = ["mine", "unassigned", "all", "escalated"]
-SORTS = ["oldest", "newest", "priority", "updated"]
+SORTS = ["oldest", "newest", "priority", "updated", "sla"]
 
 
 class QueueScreen(QueueMacroKeys, PaneScreen):
@@ -41,6 +41,7 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
         self._asked = 0  # numbers each window asked for: only the newest one is shown
         self._keys_state: tuple[bool, ...] | None = None
         self.filter_problem: str | None = None  # why the filter text is no filter (yet)
+        self.clocks: dict[str, Any] = {}  # the calendar of each priority's service levels (Service.sla_clocks)
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -87,8 +88,18 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
             if asked == self._asked:
                 self.show_refusal(error)
 
-        self.call(lambda: self.desk.list_cases(**query), then=lambda rows: self.show(rows, marker, query, asked),
-                  otherwise=refused)
+        def window() -> tuple[list[CaseRow], dict[str, Any] | None]:
+            rows = self.desk.list_cases(**query)
+            # (the calendars once the service has loaded: the first windows may come before it)
+            return rows, self.service.sla_clocks() if self.desk.service_ready else None
+
+        def answered(found: tuple[list[CaseRow], dict[str, Any] | None]) -> None:
+            rows, clocks = found
+            if clocks is not None:
+                self.clocks = clocks
+            self.show(rows, marker, query, asked)
+
+        self.call(window, then=answered, otherwise=refused)
 
     def show(self, rows: list[CaseRow], marker: int, query: dict[str, Any] | None = None,
              asked: int | None = None) -> None:
@@ -107,7 +118,7 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
         self.desk.painted()
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
-        return row_cells(r, now)
+        return row_cells(r, now, self.clocks)
 
     def update_status(self) -> None:
         line = Text(no_wrap=True)
@@ -139,6 +150,8 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
         for key, r in self.rows.items():
             if r.next_timer_due is not None:
                 table.set_cell(key, "next", fmt.timer_countdown(r.next_timer, r.next_timer_due, now))
+            if r.sla_due is not None:
+                table.set_cell(key, "sla", fmt.sla_text(r, now, self.clocks.get(r.priority)))
 
     # --------------------------------------------------------------- actions
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
