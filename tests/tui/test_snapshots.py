@@ -127,7 +127,7 @@ def test_insight(snap_compare, app_as, ids, service, clock):
 
     sla_cases(service, clock)
     resolve_one(service, clock)
-    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("7"))
+    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("8"))
 
 
 def test_insight_numbers(snap_compare, app_as, ids, service, clock):
@@ -136,4 +136,4 @@ def test_insight_numbers(snap_compare, app_as, ids, service, clock):
 
     sla_cases(service, clock)
     resolve_one(service, clock)
-    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("7", "n"))
+    assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("8", "n"))

@@ -251,15 +251,10 @@ class DeskApp(App[None]):
         return None
 
     # ------------------------------------------------------------- panes
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "pane" and parameters:  # a pane for some roles only (tui/panes.py) is not offered to others
-            entry = BY_NAME.get(str(parameters[0]))
-            if entry is not None and not entry.offered_to(self.role):
-                return False
-        return True
-
     def action_pane(self, name: str) -> None:
         entry = BY_NAME.get(name)
+        # a pane for some roles only (tui/panes.py): help and the palette offer it to them alone; its
+        # key, pressed by anyone else, says who it is for
         if entry is not None and not entry.offered_to(self.role):
             who = " and ".join(sorted(f"{role}s" for role in entry.roles or ()))
             self.notify(f"{entry.title} is for {who}.", title=entry.title, severity="warning")
