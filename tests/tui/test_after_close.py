@@ -11,8 +11,8 @@ from tuidesk import build_desk, recording, screen_text, settle, until
 
 from deskconsole.domain.asking import CLOSED_REPLY_ATTENTION
 from deskconsole.service import Service
-from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.store.changes import Change
+from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.tui.app import make_app
 from deskconsole.tui.messages import DeskChanged
 from deskconsole.tui.screens.case import CaseScreen
@@ -75,7 +75,7 @@ async def test_another_analysts_console_is_not_told(app_as, service, ids):
         assert not any("closed case" in t for t in told)
 
 
-async def test_F_opens_the_follow_up_case_with_the_reply_and_clears_the_flag(app_as, service, ids):
+async def test_f_opens_the_follow_up_case_with_the_reply_and_clears_the_flag(app_as, service, ids):
     closed = ids["closed7"]
     service.customer_reply(closed, HOSTILE, channel="email")
     assert service.get_case(closed).attention == CLOSED_REPLY_ATTENTION
@@ -107,7 +107,7 @@ async def test_F_opens_the_follow_up_case_with_the_reply_and_clears_the_flag(app
         assert app.case_id == closed and len(service.list_cases()) == cases
 
 
-async def test_F_is_not_offered_on_a_closed_case_nobody_wrote_to(app_as, service, ids):
+async def test_f_is_not_offered_on_a_closed_case_nobody_wrote_to(app_as, service, ids):
     app = app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -453,7 +453,8 @@ class DeskApp(App[None]):
                 first = first[:89] + "…"
             elif first != words.strip():
                 first += " …"
-            self.notify(f"The customer wrote to closed case {reply.case} ({clean(reply.title, single_line=True)[:60]}): "
+            title = clean(reply.title, single_line=True)[:60]
+            self.notify(f"The customer wrote to closed case {reply.case} ({title}): "
                         f"“{first}” — open it and press F for a follow-up case.",
                         title="Reply after close", severity="warning", timeout=20, markup=False)
 
