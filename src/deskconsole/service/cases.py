@@ -271,7 +271,8 @@ class CasesMixin(ServiceBase):
                 updated_at=_db_time(now),
                 version=1,
                 last_actor=agent.name,
-                last_change=f"{'followed up' if reply is not None else 'cloned'} it from case {source.id}",
+                last_change=(f"opened it as the follow-up of case {source.id}" if reply is not None
+                             else f"cloned it from case {source.id}"),
             )
             analyst = self._route(s, case)
             case.assignee_id = analyst.id if analyst else None
