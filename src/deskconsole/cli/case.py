@@ -209,7 +209,7 @@ def cmd_case_merge(ctx: Context) -> int:
 
 
 def cmd_case_clone(ctx: Context) -> int:
-    case = ctx.service.clone(ctx.args.id, actor=ctx.user)
+    case = ctx.service.clone(ctx.args.id, actor=ctx.user, with_reply=ctx.args.with_reply)
     ctx.out.line(str(case.id))
     return 0
 

@@ -365,6 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print TARGET as JSON afterwards")
     p = case.leaf("clone", _cmd("cmd_case_clone"), "open a new case from a closed one; prints the new id")
     p.add_argument("id", type=case_id)
+    p.add_argument("--with-reply", action="store_true",
+                   help="the follow-up of the customer's reply after close: the reply is the new case's description")
     p = case.leaf("assign", _cmd("cmd_case_assign"),
                   "assign cases to an analyst (managers, supervisors; analysts take for themselves)")
     p.add_argument("id", type=case_id, nargs="+", metavar="ID", help="one or more cases, each assigned on its own")

@@ -14,6 +14,8 @@ from datetime import datetime
 ASKED_OUTSIDE = ("phone", "email", "chat", "in_person")
 # How a customer's confirmation of the resolution reached the agent who logs it.
 CONFIRMED_HOW = ("phone", "email", "chat")
+# a closed case a customer wrote to: someone should see it (its follow-up case, a clone, answers it)
+CLOSED_REPLY_ATTENTION = "the customer replied after close"
 CONFIRMED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat"}
 _ASKED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
 

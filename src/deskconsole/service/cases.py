@@ -4,15 +4,17 @@ replies and confirmations.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from deskconsole.domain.asking import CONFIRMED_HOW, CONFIRMED_WORDS
+from deskconsole.domain.asking import CLOSED_REPLY_ATTENTION, CONFIRMED_HOW, CONFIRMED_WORDS
 from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.lifecycle import (
     REPLY_TARGET,
@@ -46,14 +48,24 @@ from deskconsole.service.records import (
     _customer_address,
     _db,
     _db_time,
+    _pk,
     clean_text,
 )
 from deskconsole.store import identity
-from deskconsole.store.models import Case
+from deskconsole.store.models import Agent, Case, Event
 from deskconsole.store.watch import note_write
 
-# a closed case a customer wrote to: someone should see it (cloning it answers it)
-CLOSED_REPLY_ATTENTION = "the customer replied after close"
+REPLY_LOOKBACK = 200  # the customer's replies a follow-up looks through for the newest one after close
+
+
+@dataclass(frozen=True)
+class ClosedReply:
+    """A customer's reply to a closed case, as its assignee's console announces it."""
+
+    case: int
+    title: str
+    event: int
+    body: str
 
 
 class CasesMixin(ServiceBase):
@@ -228,7 +240,10 @@ class CasesMixin(ServiceBase):
                         undo_until=now + self.durations.undo_window)
             return self._case_view(s, case)
 
-    def clone(self, case_id: int, *, actor: str | None) -> CaseView:
+    def clone(self, case_id: int, *, actor: str | None, with_reply: bool = False) -> CaseView:
+        """A new case from a closed one, linked both ways (its `cloned_from`, and a "cloned" event on
+        the closed case). `with_reply`: the follow-up of a customer's reply after close, whose
+        description is that reply (the newest such reply); refused when the case has none."""
         with self._tx() as s:
             agent = self._actor(s, actor, CASE_WORKERS, "clone cases")
             source = self._case(s, case_id)
@@ -236,10 +251,14 @@ class CasesMixin(ServiceBase):
                 raise InvalidTransition(
                     f"case {source.id} is {source.status}: only a closed case is cloned; work on it instead"
                 )
+            reply = self._reply_after_close(s, source.id) if with_reply else None
+            if with_reply and reply is None:
+                raise InvalidInput(f"case {source.id} has no customer reply after close to follow up",
+                                   console="The customer has not written since this case closed.")
             now = self.now()
             case = Case(
                 title=source.title,
-                description=source.description,
+                description=reply.body or "" if reply is not None else source.description,
                 customer=source.customer,
                 contact=source.contact,
                 language=source.language,
@@ -252,21 +271,57 @@ class CasesMixin(ServiceBase):
                 updated_at=_db_time(now),
                 version=1,
                 last_actor=agent.name,
-                last_change=f"cloned it from case {source.id}",
+                last_change=(f"opened it as the follow-up of case {source.id}" if reply is not None
+                             else f"cloned it from case {source.id}"),
             )
             analyst = self._route(s, case)
             case.assignee_id = analyst.id if analyst else None
             s.add(case)
             s.flush()
+            follow: dict[str, Any] = {"follow_up_of_reply": reply.id} if reply is not None else {}
             self._event(s, case, "opened", agent.name, now, body=case.description or None,
-                        title=case.title, cloned_from=source.id, priority=case.priority)
+                        title=case.title, cloned_from=source.id, priority=case.priority, **follow)
             self._event(s, case, "assigned", "router", now,
                         assignee=analyst.name if analyst else None, queue=None if analyst else "team")
-            self._event(s, source, "cloned", agent.name, now, clone=case.id)
+            self._event(s, source, "cloned", agent.name, now, clone=case.id, **follow)
             self._sla(s, case, now, agent.name, SlaChange(opened=True))
             if source.attention == CLOSED_REPLY_ATTENTION:
                 source.attention = None
             return self._case_view(s, case)
+
+    def follow_up(self, case_id: int, *, actor: str | None) -> CaseView:
+        """The follow-up case of a customer's reply to a closed case: clone(with_reply=True)."""
+        return self.clone(case_id, actor=actor, with_reply=True)
+
+    @staticmethod
+    def _reply_after_close(s: Any, case_id: int) -> Event | None:
+        """The newest customer reply written to a case after it closed."""
+        replies = s.exec(select(Event).where(Event.case_id == case_id, Event.kind == "customer_replied")
+                         .order_by(col(Event.id).desc()).limit(REPLY_LOOKBACK)).all()
+        return next((e for e in replies if e.data and json.loads(e.data).get("after_close")), None)
+
+    def replies_after_close(self, assignee: str, *, after: int | None = None,
+                            limit: int = 20) -> tuple[int, list[ClosedReply]]:
+        """What the console of `assignee` announces: customer replies to closed cases assigned to
+        them, written after event `after` (oldest first, at most `limit`), and the event id to
+        ask from next time. `after` None: none yet, only where the desk's events stand now."""
+        with self._read() as s:
+            if after is None:
+                newest = s.exec(select(func.max(Event.id))).one()
+                return int(newest or 0), []
+            newest = int(s.exec(select(func.max(Event.id))).one() or 0)
+            rows = s.exec(
+                select(Event, Case.title)
+                .join(Case, col(Case.id) == col(Event.case_id))
+                .join(Agent, col(Agent.id) == col(Case.assignee_id))
+                .where(col(Event.id) > after, col(Event.id) <= newest, Event.kind == "customer_replied",
+                       Case.status == Status.CLOSED, Agent.name == assignee)
+                .order_by(col(Event.id)).limit(limit)
+            ).all()
+            found = [ClosedReply(case=e.case_id, title=title, event=_pk(e.id), body=e.body or "")
+                     for e, title in rows if e.data and json.loads(e.data).get("after_close")]
+            last = _pk(rows[-1][0].id) if len(rows) >= limit else max(after, newest)
+            return last, found
 
     def assign(
         self, case_id: int, assignee: str | None, *, actor: str | None, expected_version: int | None = None

@@ -137,6 +137,9 @@ class DeskApp(App[None]):
         self._server_down = False
         self._styles_read = False  # the stylesheets of tui/styles.py's LATER (load_styles)
         self._service_asked = False  # load_service ran (fast start)
+        # Customer replies to closed cases assigned to this person are announced (after_close_check):
+        # the newest event id looked at (None: not yet asked where the desk stands).
+        self.replies_seen: int | None = None
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -149,8 +152,10 @@ class DeskApp(App[None]):
             self.set_interval(1.0, self.countdown_tick, name="countdowns")
         if self.quick is not None:
             self.set_timer(1.0, self.load_service, name="service-load")  # in case no window gets painted
-        elif self.delivery:
-            self._start_delivery()
+        else:
+            self.after_close_check()
+            if self.delivery:
+                self._start_delivery()
 
     def on_key(self, event: events.Key) -> None:
         """A printable key that comes back unhandled while a text box has focus was typed in one
@@ -239,6 +244,7 @@ class DeskApp(App[None]):
             self.quick.close()
         if self.ticker:
             self._arm(0.2)
+        self.after_close_check()
         if self.delivery:
             self._start_delivery()
 
@@ -362,6 +368,8 @@ class DeskApp(App[None]):
         pane = self.pane
         if pane is not None:
             pane.changed(message.change)
+        if message.change.cases is None or message.change.cases:
+            self.after_close_check()
 
     def on_database_lost(self, message: DatabaseLost) -> None:
         self.database_lost(message.error)
@@ -408,6 +416,44 @@ class DeskApp(App[None]):
             pane = self.pane
             if pane is not None:
                 pane.reload()
+            self.after_close_check()
+
+    # ------------------------------------------------------- replies after close
+    def after_close_check(self) -> None:
+        """Look (in a worker) for customer replies to closed cases of this analyst since the last look;
+        each is notified here, in this console only (the case's last assignee's)."""
+        if self.role != "analyst" or not self.service_ready:
+            return
+        self.run_worker(self._after_close_run, thread=True, group="after-close", exclusive=False,
+                        exit_on_error=False, name="after-close")
+
+    def _after_close_run(self) -> None:
+        try:
+            mark, replies = self.service.replies_after_close(self.user, after=self.replies_seen)
+        except Exception as exc:
+            if connection_lost(exc):
+                return  # (the watcher or the ticker says so; the next change looks again)
+            raise
+        self.call_from_thread(self.announce_replies, mark, replies)
+
+    def announce_replies(self, mark: int, replies: list[Any]) -> None:
+        seen = self.replies_seen
+        if seen is not None and mark <= seen:
+            return  # another look came back first with as much or more
+        self.replies_seen = mark
+        for reply in replies:
+            if seen is not None and reply.event <= seen:
+                continue
+            words = clean(reply.body, single_line=True)
+            first = " ".join(words.split()[:12])
+            if len(first) > 90:
+                first = first[:89] + "…"
+            elif first != words.strip():
+                first += " …"
+            title = clean(reply.title, single_line=True)[:60]
+            self.notify(f"The customer wrote to closed case {reply.case} ({title}): "
+                        f"“{first}” — open it and press F for a follow-up case.",
+                        title="Reply after close", severity="warning", timeout=20, markup=False)
 
     # ----------------------------------------------------------- delivery
     def _start_delivery(self) -> None:

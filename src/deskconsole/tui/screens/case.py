@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from deskconsole.domain import labels
-from deskconsole.domain.asking import ASKED_OUTSIDE
+from deskconsole.domain.asking import ASKED_OUTSIDE, CLOSED_REPLY_ATTENTION
 from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
@@ -62,6 +62,7 @@ PERMISSIONS = {
     "resolve": Action.RESOLVE,
     "close_case": Action.CLOSE,
     "clone": Action.CLONE,
+    "follow_up": Action.CLONE,  # (offered only while the customer's reply after close waits: follow_up_waits)
     "compose": Action.NOTE,
     "customer_reply": Action.LOG_CUSTOMER_REPLY,
     "customer_confirmed": Action.LOG_CONFIRMATION,
@@ -275,6 +276,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
             return None
         if action in MACRO_KEYS:
             return self.macro_key_applies(action)  # (tui/macros.py: u shown while an undo is possible)
+        if action == "follow_up" and not self.follow_up_waits():
+            return False
         verdict = self.verdict(action)
         return verdict is None or verdict.allowed  # what does not apply leaves the footer (why_not says why)
 
@@ -285,9 +288,16 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
             return None
         return may(Person(self.me, self.role), permission, CaseState.of(self.case))
 
+    def follow_up_waits(self) -> bool:
+        """The case shown is closed and its customer wrote since: a follow-up case answers it."""
+        return self.case is not None and self.case.status == "closed" and self.case.attention == CLOSED_REPLY_ATTENTION
+
     def why_not(self, action: str) -> str | None:
         if action in MACRO_KEYS:
             return self.macro_key_why_not(action)  # (tui/macros.py)
+        if action == "follow_up" and self.case is not None and not self.follow_up_waits():
+            return (f"case {self.case.id}: a follow-up is opened from a closed case the customer wrote to "
+                    "after it closed")
         verdict = self.verdict(action)
         return None if verdict is None or verdict else verdict.reason
 
@@ -574,6 +584,20 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
                       exclusive=False)
 
         self.app.push_screen(ConfirmScreen(Text(f"Open a new case cloned from closed case {cid}?")), answered)
+
+    def action_follow_up(self) -> None:
+        """One key: the follow-up case of the customer's reply after close, opened in this pane."""
+        if self.case is None or not self.follow_up_waits():
+            return
+        cid, me = self.case.id, self.me
+
+        def opened(view: CaseView) -> None:
+            self.notify(f"Case {view.id} opened with the customer's reply to closed case {cid}",
+                        title="Follow-up", markup=False)
+            self.desk.open_case(view.id)
+
+        self.call(lambda: self.service.follow_up(cid, actor=me), then=opened, otherwise=self.show_refusal,
+                  group="action", exclusive=False)
 
     def action_take(self) -> None:
         cid = self.case_id
