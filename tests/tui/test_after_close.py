@@ -95,6 +95,9 @@ async def test_f_opens_the_follow_up_case_with_the_reply_and_clears_the_flag(app
         screen = app.screen
         assert isinstance(screen, CaseScreen) and screen.case is not None and screen.case.id == follow.id
         assert "It [b]broke[/b] again" in screen_text(app)  # the reply is the new case's text, literally
+        # the thread says where the case came from (an agent opened it: not "via ingest")
+        assert f"the follow-up of a reply to case {closed}" in screen_text(app)
+        assert "via ingest" not in screen_text(app)
         source = service.get_case(closed)
         assert source.attention is None and source.events[-1].kind == "cloned"
         assert source.events[-1].data["clone"] == follow.id

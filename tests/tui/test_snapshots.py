@@ -137,3 +137,29 @@ def test_insight_numbers(snap_compare, app_as, ids, service, clock):
     sla_cases(service, clock)
     resolve_one(service, clock)
     assert snap_compare(build(app_as, ids, "sam"), terminal_size=SIZE, run_before=go("8", "n"))
+
+
+MACROS = """\
+[macros.ask-for-logs]
+reply = "Hello {customer}, please send the logs of case {case.id}. {agent}"
+status = "pending"
+sub_status = "customer_input"
+
+[macros.thank-you]
+reply = "Thank you, {customer}!"
+"""
+
+
+def test_macro_picker(snap_compare, app_as, service, ids):
+    service.load_macros(MACROS, actor="maria")
+    assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go("M", *"ask", case="vpn"))
+
+
+def test_case_closed_with_undo_offered(snap_compare, app_as, service, ids):
+    service.close(ids["vpn"], reason="Solved on the phone", actor="alice")  # within the undo window: u offered
+    assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go(case="vpn"))
+
+
+def test_reply_after_close_offers_a_follow_up(snap_compare, app_as, service, ids):
+    service.customer_reply(ids["closed7"], "It [b]broke[/b] again after the update.", channel="email")
+    assert snap_compare(build(app_as, ids, "alice"), terminal_size=SIZE, run_before=go(case="closed7"))

@@ -171,11 +171,17 @@ def message_lines(e: EventView, tz: tzinfo | None) -> list[tuple[Text, int]]:
     head.append("  ")
     head.append_text(sender(e))
     head.append("  ")
-    channel = channel_label(d.get("channel") or ("ingest" if e.kind == "opened" else ""))
+    # a case opened without a channel came by ingest when the customer opened it, else an agent did
+    opened_by = "ingest" if e.actor.startswith("customer:") else "console"
+    channel = channel_label(d.get("channel") or (opened_by if e.kind == "opened" else ""))
     how = Text(style="dim")  # (wraps: a subject is worth reading whole)
     if e.kind == "opened":
         head.append("opened the case")
-        how.append(f"via {channel}")
+        if d.get("cloned_from"):
+            what = "the follow-up of a reply to" if d.get("follow_up_of_reply") else "cloned from"
+            how.append(f"{what} case {d['cloned_from']}")
+        else:
+            how.append(f"via {channel}")
     elif e.kind == "customer_replied":
         head.append("wrote" + (" after the case was closed" if d.get("after_close") else ""))
         how.append(f"via {channel}")
