@@ -16,13 +16,19 @@ ASKED_OUTSIDE = ("phone", "email", "chat", "in_person")
 CONFIRMED_HOW = ("phone", "email", "chat")
 # a closed case a customer wrote to: someone should see it (its follow-up case, a clone, answers it)
 CLOSED_REPLY_ATTENTION = "the customer replied after close"
-CONFIRMED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat"}
-_ASKED_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
+# How something reached the desk outside it, in words (a question asked, a confirmation logged).
+HOW_WORDS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
+CONFIRMED_WORDS = {how: HOW_WORDS[how] for how in CONFIRMED_HOW}
+
+
+def awaits_follow_up(status: str, attention: str | None) -> bool:
+    """A closed case its customer wrote to since it closed: a follow-up case answers it."""
+    return status == "closed" and attention == CLOSED_REPLY_ATTENTION
 
 
 def asked_words(how: str) -> str:
     """How a question was asked outside the desk, as words: phone -> "by phone"; other text in brackets."""
-    return _ASKED_WORDS.get(how, f"({how})")
+    return HOW_WORDS.get(how, f"({how})")
 
 
 def question_message(case_id: int, title: str, question: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from deskconsole.domain import labels
-from deskconsole.domain.asking import ASKED_OUTSIDE, CLOSED_REPLY_ATTENTION
+from deskconsole.domain.asking import ASKED_OUTSIDE, CONFIRMED_HOW, HOW_WORDS, awaits_follow_up
 from deskconsole.domain.errors import Conflict, DeskError
 from deskconsole.domain.lifecycle import SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
@@ -50,11 +50,10 @@ FIRST_WINDOW = 60
 CONVERSATION, EVERYTHING = "conversation", "everything"  # what the thread shows
 SUB_STATUSES = [(labels.SUB_STATUS[sub], sub.value) for sub in SubStatus]  # (label, value) for the form
 # Waiting on the customer: send the question, or record how it was already asked (nothing sent).
-ASKED_LABELS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
 ASKED_CHOICES = [("send it to the customer now", "")] + [
-    (f"already asked {ASKED_LABELS[how]}: send nothing", how) for how in ASKED_OUTSIDE
+    (f"already asked {HOW_WORDS[how]}: send nothing", how) for how in ASKED_OUTSIDE
 ]
-CONFIRM_CHOICES = [("by phone", "phone"), ("by e-mail", "email"), ("in a chat", "chat")]
+CONFIRM_CHOICES = [(HOW_WORDS[how], how) for how in CONFIRMED_HOW]
 # Each action key of the pane and what it asks of the service (domain/permissions.py judges it).
 PERMISSIONS = {
     "start_work": Action.START_WORK,
@@ -290,7 +289,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
 
     def follow_up_waits(self) -> bool:
         """The case shown is closed and its customer wrote since: a follow-up case answers it."""
-        return self.case is not None and self.case.status == "closed" and self.case.attention == CLOSED_REPLY_ATTENTION
+        return self.case is not None and awaits_follow_up(self.case.status, self.case.attention)
 
     def why_not(self, action: str) -> str | None:
         if action in MACRO_KEYS:
@@ -417,7 +416,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
             if vals["sub_status"] != SubStatus.CUSTOMER_INPUT:
                 return label
             if vals["asked"]:
-                return f"{label}: asked {ASKED_LABELS.get(vals['asked'], vals['asked'])} (nothing sent)"
+                return f"{label}: asked {HOW_WORDS.get(vals['asked'], vals['asked'])} (nothing sent)"
             return f"{label}: your question is on its way to the customer"
 
         self.form(

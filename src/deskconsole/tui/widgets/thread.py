@@ -25,6 +25,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from deskconsole.domain.asking import HOW_WORDS
 from deskconsole.domain.conversation import from_customer, is_conversation
 from deskconsole.domain.views import EventView
 from deskconsole.tui import format as fmt
@@ -51,7 +52,6 @@ EVENT_LABELS = {
 }
 # How a message came or went, in words (the events' `channel`).
 CHANNELS = {"email": "e-mail", "portal": "ingest", "phone": "phone", "chat": "chat", "console": "console"}
-ASKED_LABELS = {"phone": "by phone", "email": "by e-mail", "chat": "in a chat", "in_person": "in person"}
 CUSTOMER_STYLE = "bold magenta"
 DESK_STYLE = "bold cyan"
 
@@ -86,7 +86,7 @@ def event_summary(e: EventView) -> Text:
             text.append("  question sent to the customer", "dim")
         elif d.get("asked_outside"):
             how = str(d["asked_outside"])
-            text.append_text(cell(f"  asked {ASKED_LABELS.get(how, how)}: nothing sent", "dim", limit=100))
+            text.append_text(cell(f"  asked {HOW_WORDS.get(how, how)}: nothing sent", "dim", limit=100))
     elif e.kind == "customer_confirmed":
         bits = [channel_label(d.get("channel", ""))] + ([f"logged by {d['logged_by']}"] if d.get("logged_by") else [])
         text.append_text(cell(", ".join(str(b) for b in bits if b), "dim", limit=100))
@@ -202,7 +202,7 @@ def message_lines(e: EventView, tz: tzinfo | None) -> list[tuple[Text, int]]:
         head.append("asked the customer (pending/customer_input)")
         if d.get("asked_outside"):
             asked = str(d["asked_outside"])
-            how.append_text(cell(f"asked {ASKED_LABELS.get(asked, asked)}: nothing sent", limit=80))
+            how.append_text(cell(f"asked {HOW_WORDS.get(asked, asked)}: nothing sent", limit=80))
         else:
             how.append("question sent to the customer through the outbox")
     if d.get("subject"):
