@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from deskconsole.delivery.templates import render
 from deskconsole.domain.errors import InvalidInput, InvalidTransition
+from deskconsole.domain.templates import render
 
 DAY = timedelta(days=1)
 QUESTION = "Could you send us the log file from the affected machine?"  # what Desk.case_in asks (conftest.py)

@@ -20,10 +20,10 @@ from sqlmodel import Session, select
 from deskconsole.delivery import Deliverer, DeliveryOptions, SmtpTransport, deliver_once, parse_smtp_url, requeue
 from deskconsole.delivery.cli import add_deliver_command, run_deliver
 from deskconsole.delivery.smtp_url import smtp_config_from_env
-from deskconsole.delivery.templates import pick_language, render
 from deskconsole.delivery.worker import watch
 from deskconsole.domain.clock import FixedClock
 from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.templates import pick_language, render
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.store.models import Outbox
@@ -511,7 +511,7 @@ def test_international_address_goes_out_with_smtputf8(lite, smtp):
 
 
 def test_a_message_that_cannot_be_built_fails_alone(lite, smtp, monkeypatch):
-    import deskconsole.delivery.worker as worker
+    import deskconsole.service.outbox as worker  # (where the message is rendered)
 
     bad = lite.awaiting()
     good = lite.awaiting(contact="b@acme.example")

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from deskconsole import cli
-from deskconsole.delivery import templates
+from deskconsole.domain import templates
 from deskconsole.domain.text import CONTROLS, visible, without_controls
 from deskconsole.tui.text import clean
 

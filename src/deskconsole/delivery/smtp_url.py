@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.mail import is_address
 
 URL_ENV = "DESKCONSOLE_SMTP_URL"
 USER_ENV = "DESKCONSOLE_SMTP_USER"
@@ -90,17 +91,6 @@ def _flag(name: str, value: str) -> bool:
 
 
 # Pragmatic: one local part and one domain, no spaces, quotes, brackets or separators.
-_ADDRESS_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[^@\s<>()\[\],;:\"\\_]{1,253}$")
-
-
-def is_address(value: str | None) -> bool:
-    """Whether `value` is a bare e-mail address (local@domain)."""
-    if not value or not _ADDRESS_RE.match(value):
-        return False
-    domain = value.rpartition("@")[2]
-    return not domain.startswith((".", "-")) and not domain.endswith((".", "-")) and ".." not in domain
-
-
 def check_address(value: str, what: str) -> str:
     """A bare e-mail address (local@domain), or InvalidInput."""
     value = value.strip()

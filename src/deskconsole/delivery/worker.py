@@ -42,12 +42,10 @@ between passes.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -55,21 +53,19 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, and_, func, or_, update
-from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session, col, select
-
-from deskconsole.delivery.smtp_url import DEADLINE_ENV, DEFAULT_FROM, SmtpConfig, is_address, smtp_config_from_env
-from deskconsole.delivery.templates import STAFF_KINDS, Rendered, one_line, render
+from deskconsole.delivery.smtp_url import DEADLINE_ENV, DEFAULT_FROM, SmtpConfig, smtp_config_from_env
 from deskconsole.delivery.transport import Failure, SmtpTransport, Transport, classify
 from deskconsole.domain.clock import Clock, format_time, to_utc
 from deskconsole.domain.errors import InvalidInput
-from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
-from deskconsole.store.watch import announce, note_write
+from deskconsole.domain.templates import Rendered, one_line
+from deskconsole.service import outbox as ledger
+from deskconsole.service.outbox import FAILED, MAX_ERROR, QUEUED, SENDING, SENT, CaseRow, Engine, OutboxRow
+from deskconsole.service.outbox import due_rows as due_rows
+from deskconsole.service.outbox import requeue as _requeue
 
 log = logging.getLogger("deskconsole.delivery")
 
-QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
+__all__ = ["FAILED", "QUEUED", "SENDING", "SENT"]  # (the row states, named here for the worker's callers)
 DEFAULT_BACKOFF = (
     timedelta(minutes=1),
     timedelta(minutes=5),
@@ -78,7 +74,6 @@ DEFAULT_BACKOFF = (
     timedelta(hours=6),
     timedelta(hours=12),
 )
-MAX_ERROR = 2000
 
 
 @dataclass(frozen=True)
@@ -123,27 +118,7 @@ class DeliveryResult:
         return data
 
 
-@dataclass
-class _Claim:
-    row: Outbox
-    message: EmailMessage | None
-    recipients: list[str]
-    problem: str | None  # why it cannot be sent at all
-
-
 # ------------------------------------------------------------------ claiming
-def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            col(Outbox.state) == QUEUED,
-            or_(col(Outbox.next_attempt_at).is_(None), col(Outbox.next_attempt_at) <= now),
-            # held for the undo window of an agent's close: never before it ends (service/undo.py)
-            or_(col(Outbox.hold_until).is_(None), col(Outbox.hold_until) <= now),
-        ),
-        and_(col(Outbox.state) == SENDING, col(Outbox.claimed_until) < now),
-    )
-
-
 def message_id_for(case_id: int, row_id: int, domain: str, token: str | None = None) -> str:
     """The row's Message-ID, `<cCASE.oROW.TOKEN@DOMAIN>` with a random TOKEN: fixed at the first
     claim and stored on the row, so it is the same for every attempt to send it. Inbound mail
@@ -152,158 +127,21 @@ def message_id_for(case_id: int, row_id: int, domain: str, token: str | None = N
     return f"<c{case_id}.o{row_id}.{token or secrets.token_urlsafe(12)}@{domain}>"
 
 
-def due_rows(engine: Engine, now: datetime, limit: int) -> list[tuple[int, datetime]]:
-    """(id, created_at) of rows that may be claimed now, oldest first."""
-    with Session(engine.execution_options(deskconsole_readonly=True)) as s, s.begin():
-        return [
-            (rid, created)
-            for rid, created in s.exec(
-                select(Outbox.id, Outbox.created_at).where(_due(to_utc(now))).order_by(col(Outbox.id)).limit(limit)
-            ).all()
-            if rid is not None  # (a stored row's id never is)
-        ]
-
-
-@contextmanager
-def _writing(engine: Engine) -> Iterator[Session]:
-    """One write transaction of the worker. On PostgreSQL the cases its writes named (`note_write`)
-    go out to the consoles listening when it commits, so their Outbox panes show the new state."""
-    with Session(engine, expire_on_commit=False) as s, s.begin():
-        yield s
-        if engine.dialect.name == "postgresql":
-            announce(s)  # (nothing when nothing was written)
-
-
-def _claim(engine: Engine, clock: Clock, row_id: int, created_at: datetime, opts: DeliveryOptions) -> _Claim | None:
+def _claim(engine: Engine, clock: Clock, row_id: int, opts: DeliveryOptions) -> ledger.Claim | None:
     now = to_utc(clock.now())
-    with _writing(engine) as s:
-        case_id = s.exec(select(Outbox.case_id).where(Outbox.id == row_id)).first()
-        if case_id is None:
-            return None
-        won = cast("CursorResult[Any]", s.execute(  # (an UPDATE's result has a rowcount)
-            update(Outbox)
-            .where(and_(col(Outbox.id) == row_id, _due(now)))
-            .values(
-                state=SENDING,
-                claimed_until=now + opts.lease,
-                attempts=col(Outbox.attempts) + 1,
-                message_id=func.coalesce(
-                    col(Outbox.message_id), message_id_for(case_id, row_id, opts.domain, opts.token())
-                ),
-            )
-            .execution_options(synchronize_session=False)
-        )).rowcount
-        if won != 1:
-            return None
-        row = s.exec(select(Outbox).where(Outbox.id == row_id)).one()
-        s.refresh(row)
-        note_write(s, row.case_id)
-        if row.attempts > opts.max_attempts:
-            # Claimed again and again without ever being marked: workers keep stopping mid-send.
-            row.state = FAILED
-            row.claimed_until = None
-            row.last_error = (
-                f"gave up after {row.attempts - 1} attempts: delivery was interrupted each time "
-                f"(it may have reached the recipient); last error: {row.last_error or 'none'}"
-            )[:MAX_ERROR]
-            return _Claim(row, None, [], row.last_error)
-        case = s.get(Case, row.case_id)
-        try:
-            assert case is not None, f"case {row.case_id} of outbox row {row.id} exists"  # (a foreign key)
-            recipients, problem = _recipients(s, row, case)
-            if not problem:
-                rendered = rendered_row(s, row, case)
-                message = build_message(row, case, rendered, recipients, opts, now)
-        except Exception as exc:  # one unbuildable row must not block the rows after it
-            log.exception("cannot build the message for outbox row %s", row.id)
-            problem = f"could not build the message: {type(exc).__name__}: {exc}"[:MAX_ERROR]
-        if problem:
-            row.state = FAILED
-            row.claimed_until = None
-            row.last_error = problem
-            return _Claim(row, None, [], problem)
-        return _Claim(row, message, recipients, None)
 
+    def build(row: OutboxRow, case: CaseRow, recipients: list[str], rendered: Rendered) -> EmailMessage:
+        return build_message(row, case, rendered, recipients, opts, now)
 
-def _recipients(s: Session, row: Outbox, case: Case) -> tuple[list[str], str | None]:
-    to = row.to.strip()
-    if is_address(to):
-        return [to], None
-    if to.startswith("customer:"):
-        if case.contact and is_address(case.contact.strip()):
-            return [case.contact.strip()], None
-        return [], (
-            f"no e-mail address for {to}: case {case.id} has no contact address "
-            f"(the message stays here; tell the customer another way)"
-        )
-    if to == "managers":
-        found = s.exec(
-            select(Agent.email).where(Agent.role == "manager", col(Agent.email).is_not(None)).order_by(Agent.name)
-        ).all()
-        emails = [e.strip() for e in found if e and is_address(e.strip())]
-        if emails:
-            return emails, None
-        return [], "no e-mail address for managers: no manager has one (add an e-mail address to a manager)"
-    agent = s.exec(select(Agent).where(Agent.name == to)).first()
-    if agent is None:
-        return [], f"no e-mail address for {to!r}: not an address and no agent has that name"
-    if agent.email and is_address(agent.email.strip()):
-        return [agent.email.strip()], None
-    return [], f"no e-mail address for agent {to}: add one to deliver messages to them"
-
-
-_CLOSE_DATE_KINDS = frozenset({"awaiting_confirmation", "reminder"})  # the kinds whose text says when it closes
-
-
-def rendered_row(s: Session, row: Outbox, case: Case) -> Rendered:
-    """The message an outbox row is (or was) sent as: its template in the case's language, filled."""
-    return render(
-        row.kind, case.language if row.kind not in STAFF_KINDS else None, _values(s, row, case),
-        fallback_subject=row.subject, fallback_body=row.body,
+    return ledger.claim(
+        engine, now, row_id, lease=opts.lease, max_attempts=opts.max_attempts, build=build,
+        message_id=lambda case_id, rid: message_id_for(case_id, rid, opts.domain, opts.token()),
     )
 
 
-def _values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
-    event = s.get(Event, row.event_id)
-    data: dict[str, Any] = {}
-    if event is not None and event.data:
-        try:
-            loaded = json.loads(event.data)
-            data = loaded if isinstance(loaded, dict) else {}
-        except ValueError:
-            data = {}
-    close_due = s.exec(
-        select(func.min(Timer.due_at)).where(
-            Timer.case_id == case.id, Timer.kind == "auto_close", Timer.state == "pending"
-        )
-    ).first() if row.kind in _CLOSE_DATE_KINDS else None
-    actor = event.actor if event is not None else None
-    return {
-        "case": case.id,
-        "title": case.title,
-        "customer": case.customer,
-        "priority": case.priority,
-        "status": case.status.replace("_", " "),
-        "resolution": (event.body if event is not None and row.kind == "awaiting_confirmation" else None)
-        or case.resolution,
-        "close_date": to_utc(close_due).strftime("%Y-%m-%d") if close_due else None,
-        "agent": actor,
-        "requested_by": actor,
-        "decided_by": actor,
-        "body": row.body,
-        "reason": event.body if event is not None else None,
-        "engineer": data.get("engineer"),
-        "comm_mode": data.get("comm_mode"),
-        "comm_frequency": data.get("comm_frequency"),
-        "reference": data.get("reference") or case.engineering_ref,
-        # the question sent (its status change's text), or the one a reminder quotes
-        "question": (event.body if event is not None and row.kind == "question" else data.get("question")),
-        "asked_outside": data.get("asked_outside") if row.kind == "reminder" else None,
-    }
-
-
 def build_message(
-    row: Outbox, case: Case, rendered: Rendered, recipients: Sequence[str], opts: DeliveryOptions, now: datetime
+    row: OutboxRow, case: CaseRow, rendered: Rendered, recipients: Sequence[str], opts: DeliveryOptions,
+    now: datetime,
 ) -> EmailMessage:
     msg = EmailMessage(policy=SMTP_POLICY)
     msg["Subject"] = rendered.subject
@@ -332,33 +170,11 @@ def build_message(
 
 
 # ------------------------------------------------------------------ marking
-def _finish(engine: Engine, row: Outbox, **values: Any) -> bool:
-    """Write the outcome if this worker still holds the claim (same attempt number)."""
-    with _writing(engine) as s:
-        held = cast("CursorResult[Any]", s.execute(  # (an UPDATE's result has a rowcount)
-            update(Outbox)
-            .where(and_(col(Outbox.id) == row.id, col(Outbox.state) == SENDING, col(Outbox.attempts) == row.attempts))
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )).rowcount == 1
-        if held:
-            note_write(s, row.case_id)
-    return held
+def _finish(engine: Engine, row: OutboxRow, **values: Any) -> bool:
+    return ledger.finish(engine, row, **values)
 
 
-def _mark_sent(engine: Engine, row: Outbox, now: datetime, note: str | None) -> None:
-    # Delivered is the truth even if the lease ran out meanwhile and another worker took the row.
-    with _writing(engine) as s:
-        note_write(s, row.case_id)
-        s.execute(
-            update(Outbox)
-            .where(and_(col(Outbox.id) == row.id, col(Outbox.state) != SENT))
-            .values(state=SENT, sent_at=now, claimed_until=None, next_attempt_at=None, last_error=note)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _result(row: Outbox, state: str, recipients: list[str], error: str | None = None,
+def _result(row: OutboxRow, state: str, recipients: list[str], error: str | None = None,
             next_at: datetime | None = None) -> DeliveryResult:
     return DeliveryResult(
         outbox=cast(int, row.id), case=row.case_id,  # (a stored row's id: never None)
@@ -367,7 +183,7 @@ def _result(row: Outbox, state: str, recipients: list[str], error: str | None = 
     )
 
 
-def _release(engine: Engine, row: Outbox, error: str, recipients: list[str]) -> DeliveryResult:
+def _release(engine: Engine, row: OutboxRow, error: str, recipients: list[str]) -> DeliveryResult:
     """Put a claimed row back as it was before the claim: queued, due as before, the attempt not counted."""
     error = error[:MAX_ERROR]
     _finish(engine, row, state=QUEUED, claimed_until=None, attempts=row.attempts - 1, last_error=error)
@@ -376,7 +192,7 @@ def _release(engine: Engine, row: Outbox, error: str, recipients: list[str]) -> 
     return result
 
 
-def _after_failure(engine: Engine, row: Outbox, failure: Failure, now: datetime, opts: DeliveryOptions,
+def _after_failure(engine: Engine, row: OutboxRow, failure: Failure, now: datetime, opts: DeliveryOptions,
                    recipients: list[str]) -> DeliveryResult:
     error = failure.error[:MAX_ERROR]
     if failure.temporary and row.attempts < opts.max_attempts:
@@ -397,7 +213,7 @@ def deliver_once(
     options: DeliveryOptions | None = None,
     *,
     limit: int | None = None,
-    after_send: Callable[[Outbox], None] | None = None,
+    after_send: Callable[[OutboxRow], None] | None = None,
     stop: threading.Event | None = None,
     on_result: Callable[[DeliveryResult], None] | None = None,
 ) -> list[DeliveryResult]:
@@ -425,10 +241,10 @@ def deliver_once(
         return result
 
     try:
-        for row_id, created_at in due_rows(engine, to_utc(clock.now()), limit or opts.batch):
+        for row_id, _created in due_rows(engine, to_utc(clock.now()), limit or opts.batch):
             if stop is not None and stop.is_set():
                 break
-            claim = _claim(engine, clock, row_id, created_at, opts)
+            claim = _claim(engine, clock, row_id, opts)
             if claim is None:
                 continue  # another worker has it
             row = claim.row
@@ -464,14 +280,7 @@ def deliver_once(
                     for rcpt, (code, msg) in refused.items()
                 )
                 note = note[:MAX_ERROR]
-            try:
-                _mark_sent(engine, row, to_utc(clock.now()), note)
-            except DBAPIError as exc:
-                raise InvalidInput(
-                    f"outbox row {row.id} (case {row.case_id}, {row.kind}) was accepted by the mail server, but "
-                    f"recording it sent failed: {getattr(exc, 'orig', None) or exc}; it stays 'sending' and "
-                    f"is sent again with the same Message-ID once its claim runs out"
-                ) from exc
+            ledger.mark_sent(engine, row, to_utc(clock.now()), note)
             done(_result(row, SENT, claim.recipients, note))
     finally:
         transport.close()
@@ -483,20 +292,7 @@ def requeue(engine: Engine, clock: Clock, ids: Sequence[int] | None = None) -> l
 
     The Message-ID stays, so a message that did arrive before is still recognisable.
     """
-    with _writing(engine) as s:
-        query = select(Outbox.id).where(Outbox.state == FAILED)
-        if ids is not None:
-            query = query.where(col(Outbox.id).in_(list(ids)))
-        found = [i for i in s.exec(query.order_by(col(Outbox.id))).all() if i is not None]  # (stored: never None)
-        if found:
-            s.execute(
-                update(Outbox)
-                .where(and_(col(Outbox.id).in_(found), col(Outbox.state) == FAILED))
-                .values(state=QUEUED, attempts=0, next_attempt_at=to_utc(clock.now()), claimed_until=None)
-                .execution_options(synchronize_session=False)
-            )
-            note_write(s, None)  # (their cases are not looked up: every console's Outbox pane reloads)
-        return found
+    return _requeue(engine, to_utc(clock.now()), ids)
 
 
 def watch(

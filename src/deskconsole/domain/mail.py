@@ -3,6 +3,7 @@ reads for one message. Plain values, shared by the service (which reads them) an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,3 +48,14 @@ class MailFacts:
     earlier: dict[str, int] = field(default_factory=dict)
     cases: dict[int, CaseFacts] = field(default_factory=dict)
     recent_from_sender: int = 0
+
+
+_ADDRESS_RE = re.compile(r"^[^@\s<>()\[\],;:\"\\]{1,64}@[^@\s<>()\[\],;:\"\\_]{1,253}$")
+
+
+def is_address(value: str | None) -> bool:
+    """Whether `value` is a bare e-mail address (local@domain)."""
+    if not value or not _ADDRESS_RE.match(value):
+        return False
+    domain = value.rpartition("@")[2]
+    return not domain.startswith((".", "-")) and not domain.endswith((".", "-")) and ".." not in domain

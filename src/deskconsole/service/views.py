@@ -151,9 +151,9 @@ class ViewsMixin(ServiceBase):
             for o in s.exec(query).all():
                 subject, body = o.subject, o.body
                 if rendered:
-                    from deskconsole.delivery.worker import rendered_row  # (the mail code, only when asked)
+                    from deskconsole.service.outbox import rendered as render_row  # (the templates, when asked)
 
-                    message = rendered_row(s, o, s.get_one(Case, o.case_id))
+                    message = render_row(s, o, s.get_one(Case, o.case_id))
                     subject, body = message.subject, message.text
                 views.append(OutboxView(
                     id=_pk(o.id), case=o.case_id, kind=o.kind, to=o.to, subject=subject, body=body,
