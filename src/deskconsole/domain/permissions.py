@@ -124,6 +124,7 @@ _MOVES = {
     Action.RESOLVE: Status.AWAITING_CONFIRMATION,
     Action.CLOSE: Status.CLOSED,
 }
+MOVE_ACTIONS = {status: action for action, status in _MOVES.items()}  # the action a move to that status is
 # Who may, and how the service says "only ... may <doing>".
 _ROLES: dict[Action, tuple[tuple[Role, ...], str]] = {
     Action.START_WORK: (CASE_WORKERS, "move cases"),
@@ -252,4 +253,4 @@ def may(who: Person, action: Action | str, case: CaseState | None = None) -> Ver
     return YES  # NOTE, LINK_ARTICLE on an open case
 
 
-__all__ = ["Action", "CaseState", "Person", "Refusal", "Verdict", "may"]
+__all__ = ["MOVE_ACTIONS", "Action", "CaseState", "Person", "Refusal", "Verdict", "may"]

@@ -20,6 +20,7 @@ from deskconsole.domain.asking import question_message
 from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
+from deskconsole.domain.permissions import Action, CaseState, Person, Refusal, may
 from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
 from deskconsole.domain.views import os_login_beside
@@ -63,6 +64,10 @@ if TYPE_CHECKING:
     from deskconsole.service.routing import NewCase
     from deskconsole.store.models import Article, Escalation, Survey
 
+
+_REFUSALS: dict[Refusal, type[Exception]] = {
+    Refusal.PERMISSION: PermissionDenied, Refusal.STATE: InvalidTransition, Refusal.INPUT: InvalidInput,
+}
 
 _LOGIN = object()  # (os_login not given: the current operating-system login)
 
@@ -272,6 +277,24 @@ class ServiceBase:
             who = " or ".join(r.value for r in roles)
             raise PermissionDenied(f"{agent.name} is {_a(agent.role)}: only {_a(who)} may {doing}")
         return agent
+
+    def _acting(self, s: Session, name: str | None, action: Action, case: CaseRecord | None = None) -> Agent:
+        """The agent acting, once the domain's permission model (domain.permissions.may) lets them
+        do `action` (to `case` as it stands, when given); otherwise its refusal, as the error it
+        names. The console offers keys and the CLI explains refusals from the same answers."""
+        agent = self._me(s, name)
+        self._enforce(agent, action, case)
+        return agent
+
+    @staticmethod
+    def _enforce(agent: Agent, action: Action, case: CaseRecord | None = None, **escalation: str | None) -> None:
+        """Raise the refusal of may(agent, action, case), if it refuses. `escalation`: the case's open
+        escalation (escalation_state, escalation_requested_by, escalation_engineer) when it matters."""
+        state = None if case is None else CaseState(
+            id=case.id, status=case.status, sub_status=case.sub_status, **escalation)
+        verdict = may(Person(agent.name, agent.role), action, state)
+        if not verdict:
+            raise _REFUSALS[verdict.refusal or Refusal.PERMISSION](verdict.reason or f"{agent.name} may not do that")
 
     def _case(self, s: Session, case_id: int, *, lock: bool = True) -> CaseRecord:
         """The case as a CaseRecord (the same one when an action reads it twice), locked on

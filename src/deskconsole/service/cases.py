@@ -27,6 +27,7 @@ from deskconsole.domain.lifecycle import (
     check_move,
     parse_enum,
 )
+from deskconsole.domain.permissions import MOVE_ACTIONS, Action
 from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
@@ -200,7 +201,7 @@ class CasesMixin(ServiceBase):
         if target is Status.CLOSED and asked_outside is None:
             return self.close(case_id, reason=note or "", actor=actor, expected_version=expected_version)
         with self._tx() as s:
-            agent = self._actor(s, actor, CASE_WORKERS, "move cases")
+            agent = self._acting(s, actor, MOVE_ACTIONS.get(target, Action.START_WORK))
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
             check_move(case.id, Status(case.status), self._sub(case), target, target_sub, note,
@@ -230,7 +231,7 @@ class CasesMixin(ServiceBase):
     def close(self, case_id: int, *, reason: str, actor: str | None, expected_version: int | None = None) -> CaseView:
         text = clean_text(reason, "reason", max_len=MAX_TEXT)
         with self._tx() as s:
-            agent = self._actor(s, actor, CASE_WORKERS, "close cases")
+            agent = self._acting(s, actor, Action.CLOSE)
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
             check_move(case.id, Status(case.status), self._sub(case), Status.CLOSED, None, None, text)
@@ -245,12 +246,9 @@ class CasesMixin(ServiceBase):
         the closed case). `with_reply`: the follow-up of a customer's reply after close, whose
         description is that reply (the newest such reply); refused when the case has none."""
         with self._tx() as s:
-            agent = self._actor(s, actor, CASE_WORKERS, "clone cases")
+            agent = self._acting(s, actor, Action.CLONE)
             source = self._case(s, case_id)
-            if source.status != Status.CLOSED:
-                raise InvalidTransition(
-                    f"case {source.id} is {source.status}: only a closed case is cloned; work on it instead"
-                )
+            self._enforce(agent, Action.CLONE, source)
             reply = self._reply_after_close(s, source.id) if with_reply else None
             if with_reply and reply is None:
                 raise InvalidInput(f"case {source.id} has no customer reply after close to follow up",
@@ -371,7 +369,7 @@ class CasesMixin(ServiceBase):
     def take_next(self, *, actor: str | None) -> CaseView | None:
         """Atomically take the oldest most urgent unassigned open case that fits the analyst's skills."""
         with self._tx() as s:
-            agent = self._actor(s, actor, (Role.ANALYST,), "take cases")
+            agent = self._acting(s, actor, Action.TAKE_NEXT)
             skills = [sk for sk in agent.skills.split(",") if sk]
             fits: ColumnElement[bool] = col(Case.product_area).is_(None)
             if skills:
@@ -399,7 +397,7 @@ class CasesMixin(ServiceBase):
         """An internal note (team only) or a comment to the customer (sent through the outbox)."""
         body = clean_text(body, "note", required=True)
         with self._tx() as s:
-            agent = self._actor(s, actor, CASE_WORKERS + (Role.SUPERVISOR,), "write on cases")
+            agent = self._acting(s, actor, Action.NOTE)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "add a note")
             self._check_version(s, case, expected_version)
@@ -424,7 +422,7 @@ class CasesMixin(ServiceBase):
         with self._tx() as s:
             logged_by = None
             if actor is not None:
-                logged_by = self._actor(s, actor, CASE_WORKERS, "log customer contact").name
+                logged_by = self._acting(s, actor, Action.LOG_CUSTOMER_REPLY).name
             case = landing_case(self, s, self._case(s, case_id))  # (a merged case's words go to its target)
             self._check_version(s, case, expected_version)
             when = self._given_time(at, case)
@@ -455,14 +453,17 @@ class CasesMixin(ServiceBase):
         if channel is not None and channel not in CONFIRMED_HOW:
             raise InvalidInput(f"how the customer confirmed: one of {', '.join(CONFIRMED_HOW)}, not {channel!r}")
         with self._tx() as s:
-            logged_by = None
+            logger = None
             if actor is not None:
-                logged_by = self._actor(s, actor, CASE_WORKERS, "log a customer confirmation").name
+                logger = self._acting(s, actor, Action.LOG_CONFIRMATION)
             case = landing_case(self, s, self._case(s, case_id))
-            if case.status != Status.AWAITING_CONFIRMATION:
+            if logger is not None:
+                self._enforce(logger, Action.LOG_CONFIRMATION, case)
+            elif case.status != Status.AWAITING_CONFIRMATION:  # (the customer's own confirmation)
                 raise InvalidTransition(
                     f"case {case.id} is {case.status}: a confirmation only closes a case awaiting confirmation"
                 )
+            logged_by = logger.name if logger is not None else None
             when = self._given_time(at, case)
             who = _customer_actor(case)
             data = {**({"channel": channel} if channel else {}), **({"logged_by": logged_by} if logged_by else {}),

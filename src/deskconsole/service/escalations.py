@@ -8,26 +8,24 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from deskconsole.domain.errors import InvalidInput, InvalidTransition, PermissionDenied
+from deskconsole.domain.errors import InvalidInput, InvalidTransition
 from deskconsole.domain.lifecycle import (
     OPEN_ESCALATION_STATES,
     EscalationState,
     Priority,
-    Role,
     Status,
     parse_enum,
     raise_priority,
 )
+from deskconsole.domain.permissions import Action
 from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseView, EscalationView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
-    CASE_WORKERS,
     COMM_MODES,
     AnyCase,
     CaseRecord,
-    _a,
     _aware,
     _customer_actor,
     _customer_address,
@@ -114,7 +112,7 @@ class EscalationsMixin(ServiceBase):
             "workaround_impractical": workaround_impractical,
         }
         with self._tx() as s:
-            manager = self._actor(s, actor, (Role.MANAGER,), "review escalations")
+            manager = self._acting(s, actor, Action.REVIEW_ESCALATION)
             case = self._case(s, case_id)
             esc = self._requested(s, case)
             for name, value in {**fields, **checks}.items():
@@ -156,15 +154,13 @@ class EscalationsMixin(ServiceBase):
         if decision == "deny" and not (reason and reason.strip()):
             raise InvalidInput(f"case {case_id}: denying an escalation needs a reason")
         with self._tx() as s:
-            manager = self._actor(s, actor, (Role.MANAGER,), "decide escalations")
+            manager = self._acting(s, actor, Action.DECIDE_ESCALATION)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "decide its escalation")
             self._check_version(s, case, expected_version)
             esc = self._requested(s, case)
-            if esc.requested_by == manager.name:
-                raise PermissionDenied(
-                    f"{manager.name} filed this escalation request: another manager must decide it"
-                )
+            self._enforce(manager, Action.DECIDE_ESCALATION, case, escalation_state=esc.state,
+                          escalation_requested_by=esc.requested_by)
             now = self.now()
             esc.decided_by = manager.name
             esc.decided_at = _db_time(now)
@@ -215,12 +211,11 @@ class EscalationsMixin(ServiceBase):
         """The daily status update an approved escalation expects; sent to the customer."""
         body = clean_text(body, "status update", required=True)
         with self._tx() as s:
-            agent = self._actor(s, actor, CASE_WORKERS, "send escalation status updates")
+            agent = self._acting(s, actor, Action.STATUS_UPDATE)
             case = self._case(s, case_id)
-            self._open_case_or_refuse(case, "send a status update")
             esc = self._open_escalation(s, case.id)
-            if esc is None or esc.state != EscalationState.APPROVED:
-                raise InvalidTransition(f"case {case.id} has no approved escalation to report on")
+            self._enforce(agent, Action.STATUS_UPDATE, case, escalation_state=esc.state if esc else None)
+            assert esc is not None  # (may() refuses a case without an approved escalation)
             now = self.now()
             esc.last_status_update_at = _db_time(now)
             self._cancel_timers(s, case, frozenset({TimerKind.STATUS_UPDATE}), now)
@@ -247,14 +242,10 @@ class EscalationsMixin(ServiceBase):
         with self._tx() as s:
             agent = self._me(s, actor)
             case = self._case(s, case_id)
-            self._open_case_or_refuse(case, "de-escalate it")
             esc = self._open_escalation(s, case.id)
-            if esc is None or esc.state != EscalationState.APPROVED:
-                raise InvalidTransition(f"case {case.id} has no approved escalation to de-escalate")
-            if agent.role != Role.MANAGER and agent.name != esc.engineer:
-                raise PermissionDenied(
-                    f"{agent.name} is {_a(agent.role)}: only a manager or the escalation engineer may de-escalate"
-                )
+            self._enforce(agent, Action.DE_ESCALATE, case, escalation_state=esc.state if esc else None,
+                          escalation_engineer=esc.engineer if esc else None)
+            assert esc is not None  # (may() refuses a case without an approved escalation)
             missing = [
                 label
                 for label, ok in (

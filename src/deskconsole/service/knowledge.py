@@ -8,10 +8,10 @@ from sqlmodel import col, select
 
 from deskconsole.domain.errors import InvalidInput, NotFound
 from deskconsole.domain.lifecycle import Status, SubStatus, check_move
+from deskconsole.domain.permissions import Action
 from deskconsole.domain.views import ArticleView, CaseView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
-    CASE_WORKERS,
     MAX_SHORT,
     MAX_TITLE,
     _aware,
@@ -56,7 +56,7 @@ class KnowledgeMixin(ServiceBase):
 
     def link_article(self, case_id: int, article_id: int, *, actor: str | None) -> CaseView:
         with self._tx() as s:
-            agent = self._actor(s, actor, CASE_WORKERS, "link articles")
+            agent = self._acting(s, actor, Action.LINK_ARTICLE)
             case = self._case(s, case_id)
             self._open_case_or_refuse(case, "link an article")
             article = s.get(Article, article_id)
@@ -84,7 +84,7 @@ class KnowledgeMixin(ServiceBase):
         reference = clean_text(reference, "engineering reference", max_len=100, required=True).strip()
         summary = clean_text(summary, "summary", required=True)
         with self._tx() as s:
-            agent = self._actor(s, actor, CASE_WORKERS, "log defects")
+            agent = self._acting(s, actor, Action.LOG_ENGINEERING)
             case = self._case(s, case_id)
             self._check_version(s, case, expected_version)
             status, sub = Status(case.status), self._sub(case)
