@@ -487,7 +487,7 @@ def test_other_commands_never_load_the_console(tmp_path: Path) -> None:
 
 def test_the_console_start_loads_no_other_command(tmp_path: Path) -> None:
     """`deskconsole` (no command) parses its arguments and reaches the console's launch loading
-    the command line's shared module and the console's launch only: no other command's module,
+    the command line's shared modules (parser, argument types, output) and the console's launch only: no other command's module,
     and not shutil with the compression modules it brings (argparse's help width needs them only
     when help is shown). The console's start time is spent on the console."""
     code = (
@@ -496,7 +496,8 @@ def test_the_console_start_loads_no_other_command(tmp_path: Path) -> None:
         "args = common.build_parser().parse_args([])\n"
         "args.func.function()\n"
         "cli = sorted(m for m in sys.modules if m.startswith('deskconsole.cli'))\n"
-        "assert cli == ['deskconsole.cli', 'deskconsole.cli.common', 'deskconsole.cli.console'], cli\n"
+        "shared = ['deskconsole.cli', 'deskconsole.cli.args', 'deskconsole.cli.common', 'deskconsole.cli.output']\n"
+        "assert cli == sorted([*shared, 'deskconsole.cli.console']), cli\n"
         "assert 'shutil' not in sys.modules and 'lzma' not in sys.modules\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -508,7 +509,7 @@ def test_help_wraps_at_the_width_argparse_would_use() -> None:
     code = (
         "import argparse, sys\n"
         "from deskconsole.cli import common\n"
-        "ours, theirs = common._Formatter('deskconsole')._width, argparse.HelpFormatter('deskconsole')._width\n"
+        "ours, theirs = common.Formatter('deskconsole')._width, argparse.HelpFormatter('deskconsole')._width\n"
         "assert ours == theirs, (ours, theirs)\n"
         "print(ours)\n"
     )

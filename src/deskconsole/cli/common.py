@@ -6,20 +6,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import os
-import re
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from deskconsole.delivery.cli import add_deliver_command
 from deskconsole.domain.asking import ASKED_OUTSIDE, CONFIRMED_HOW
-from deskconsole.domain.clock import format_countdown, format_time
+from deskconsole.domain.clock import format_countdown
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState, Role, Severity, Status, SubStatus
-from deskconsole.domain.text import visible
 from deskconsole.domain.timers import TimerKind
 from deskconsole.settings import Settings
 
@@ -29,167 +24,20 @@ if TYPE_CHECKING:
 
 PROG = "deskconsole"
 
-# --------------------------------------------------------------------------- text
-
-
-def safe(value: object) -> str:
-    """One line of untrusted text made inert: every control character shown as an escape (\\x1b)."""
-    return visible(value, lines=False)
-
-
-def safe_block(value: object) -> str:
-    """Multi-line untrusted text: newlines and tabs kept, every other control character escaped."""
-    return visible(value)
-
-
-# Characters JSON may carry raw but a terminal must not get raw (json.dumps escapes only C0 itself).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-
-
-def _json_escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
-
-
-def when(value: datetime | None) -> str:
-    return format_time(value) or "-"
-
-
-class Output:
-    """stdout/stderr for one run; JSON is printed with non-ASCII kept when the stream can take it."""
-
-    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None) -> None:
-        self.out = out or sys.stdout
-        self.err = err or sys.stderr
-        encoding = (getattr(self.out, "encoding", None) or "").lower().replace("-", "")
-        self.ascii_json = encoding not in ("utf8", "utf16", "utf32")
-
-    def line(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-
-    def json(self, value: Any, *, flush: bool = False) -> None:
-        text = json.dumps(value, ensure_ascii=self.ascii_json)
-        if not self.ascii_json:  # DEL, C1 and bidi controls stay escaped (\u009b) even in UTF-8 output
-            text = _JSON_UNSAFE.sub(_json_escape, text)
-        self.out.write(text + "\n")
-        if flush:
-            self.out.flush()
-
-    def table(
-        self, headers: Sequence[str], rows: Sequence[Sequence[object]], *, widths: dict[int, int] | None = None
-    ) -> None:
-        """Left-aligned columns; every cell is untrusted text made safe; the last column is not padded."""
-        widths = widths or {}
-        cells = [
-            [clip(safe("-" if c is None else c), widths.get(i, 10_000)) for i, c in enumerate(r)] for r in rows
-        ]
-        size = [len(h) for h in headers]
-        for r in cells:
-            for i, c in enumerate(r):
-                size[i] = max(size[i], len(c))
-        last = len(headers) - 1
-        for r in [list(headers), *cells]:
-            self.line("  ".join(c if i == last else c.ljust(size[i]) for i, c in enumerate(r)).rstrip())
-
-    def error(self, message: str) -> None:
-        self.err.write("error: " + safe(message) + "\n")
-        self.err.flush()
-
+from deskconsole.cli.args import (  # noqa: E402,F401 - re-exported: the command modules import them from here
+    MAX_ID,
+    Formatter,
+    Parser,
+    calendar_date,
+    case_id,
+    non_negative,
+    positive,
+    seconds,
+    skill_list,
+)
+from deskconsole.cli.output import Output, clip, safe, safe_block, when  # noqa: E402,F401 - re-exported
 
 # ------------------------------------------------------------------------ parser
-
-
-MAX_ID = 2**31 - 1  # ids and limits beyond this are out of every column's range
-
-
-def non_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return min(value, MAX_ID)  # a limit larger than any table is no limit
-
-
-def positive(text: str) -> int:
-    value = non_negative(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more: {text}")
-    return value
-
-
-def seconds(text: str) -> float:
-    """A number of seconds, more than 0 and at most a day (an interval between polls)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400 seconds: {text!r}")
-    return value
-
-
-def case_id(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a case id is a whole number, not {text!r}") from None
-    return value
-
-
-def calendar_date(text: str) -> str:
-    """A day that exists on the calendar, written YYYY-MM-DD (kept as written)."""
-    from datetime import date
-
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a calendar date (YYYY-MM-DD): {text!r}") from None
-    return text
-
-
-def _columns() -> int:
-    """The terminal's width as argparse's help formatter reads it (shutil.get_terminal_size's columns:
-    $COLUMNS, else the terminal's, else 80), without importing shutil (and the compression modules
-    it loads) on every start: the console's start path never formats help."""
-    try:
-        columns = int(os.environ["COLUMNS"])
-    except (KeyError, ValueError):
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]  # None: caught
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    """argparse's help formatter, its width as argparse finds it (two columns less than the
-    terminal's) but through _columns()."""
-
-    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                 width: int | None = None) -> None:
-        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
-
-
-class Parser(argparse.ArgumentParser):
-    """Bad usage is one line on stderr, `error: ...` naming where to look, and exit status 2."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {safe(message)} (see '{self.prog} --help')\n")
-
-
-def skill_list(text: str) -> list[str]:
-    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 STATUSES = [s.value for s in Status]
@@ -210,7 +58,7 @@ class _Commands:
     """Adds leaf commands that accept the global options after the command too."""
 
     def __init__(self, parser: argparse.ArgumentParser, title: str, dest: str) -> None:
-        self.common = argparse.ArgumentParser(add_help=False, formatter_class=_Formatter)
+        self.common = argparse.ArgumentParser(add_help=False, formatter_class=Formatter)
         _global_options(self.common, suppress=True)
         self.sub = parser.add_subparsers(title=title, dest=dest, metavar="COMMAND")
 
