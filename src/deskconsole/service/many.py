@@ -4,8 +4,12 @@
                                   versions={12: 3})
     for o in outcomes: o.case_id, o.case (the case after it), o.error (the refusal)
 
+The actions: Close, Move, Assign (the command line's `case close|move|assign ID [ID …]`), Reply
+(one text written to each case's customer, through the outbox) and ApplyMacro (a team macro, as
+`case macro`); the console's bulk actions on marked cases (tui/marks.py) are these calls.
 Every case is its own transaction (as the action alone would be), its version checked when the
-caller gives one, so one refused case changes nothing and stops nothing.
+caller gives one, so one refused case changes nothing and stops nothing. A bulk close or assign
+is undone as a whole by Service.undo_many (undo.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from deskconsole.domain.errors import DeskError, InvalidInput
 from deskconsole.domain.views import CaseView
 from deskconsole.service.cases import CasesMixin
+from deskconsole.service.macros import MacrosMixin
+from deskconsole.service.records import clean_text
 
 MAX_MANY = 10_000  # cases in one call
 
@@ -38,7 +44,32 @@ class Assign:
     assignee: str | None  # None: back to the team queue
 
 
-Action = Close | Move | Assign
+@dataclass(frozen=True)
+class Reply:
+    """A public reply: `body` written to each case's customer (sent through the outbox)."""
+
+    body: str
+
+
+@dataclass(frozen=True)
+class ApplyMacro:
+    name: str
+
+
+Action = Close | Move | Assign | Reply | ApplyMacro
+
+
+def describe(action: Action) -> str:
+    """The action in a few words (the console's outcome title)."""
+    if isinstance(action, Close):
+        return "Close"
+    if isinstance(action, Move):
+        return f"Move to {action.status}" + (f"/{action.sub_status}" if action.sub_status else "")
+    if isinstance(action, Assign):
+        return f"Assign to {action.assignee}" if action.assignee else "Unassign"
+    if isinstance(action, Reply):
+        return "Reply"
+    return f"Macro {action.name}"
 
 
 @dataclass(frozen=True)
@@ -54,7 +85,7 @@ class Outcome:
         return self.error is None
 
 
-class ManyMixin(CasesMixin):
+class ManyMixin(CasesMixin, MacrosMixin):
     """apply_many: one action over several cases."""
 
     def apply_many(
@@ -66,6 +97,8 @@ class ManyMixin(CasesMixin):
         the order given (an id given twice is applied once)."""
         if len(case_ids) > MAX_MANY:
             raise InvalidInput(f"at most {MAX_MANY:,} cases at once, not {len(case_ids):,}")
+        if isinstance(action, Reply):  # (an empty reply is refused once, not once per case)
+            clean_text(action.body, "reply", required=True)
         versions = versions or {}
         outcomes: list[Outcome] = []
         seen: set[int] = set()
@@ -90,4 +123,8 @@ class ManyMixin(CasesMixin):
                             asked_outside=action.asked_outside, expected_version=version)
         if isinstance(action, Assign):
             return svc.assign(case_id, action.assignee, actor=actor, expected_version=version)
+        if isinstance(action, Reply):
+            return svc.add_note(case_id, action.body, actor=actor, internal=False, expected_version=version)
+        if isinstance(action, ApplyMacro):
+            return svc.apply_macro(case_id, action.name, actor=actor, expected_version=version)
         raise InvalidInput(f"not an action on cases: {action!r}")
