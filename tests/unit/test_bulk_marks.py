@@ -116,3 +116,24 @@ def test_a_bulk_assign_is_undone_back_to_each_previous_assignee(desk, clock) -> 
     assert [desk.svc.get_case(c.id).assignee for c in (a, b)] == ["alice", "bob"]
     with pytest.raises(InvalidInput, match="only a bulk close or a bulk assign"):
         desk.svc.undo_many({a.id: 1}, Reply("x"), actor="mona")  # type: ignore[arg-type]
+
+
+def test_the_consoles_brief_bulk_refuses_one_case_alone_inside_its_transaction(desk) -> None:
+    cases = [desk.case_in("in_progress") for _ in range(4)]
+    shown = {c.id: c.version for c in cases}
+    desk.svc.add_note(cases[2].id, "changed underneath", actor="bob")
+    before = desk.snapshot(cases[2].id)
+    outcomes = desk.svc.apply_many(list(shown) + [cases[0].id, 999_999], Close(reason="withdrawn"),
+                                   actor="alice", versions=shown, brief=True)
+    assert [o.case_id for o in outcomes] == list(shown) + [999_999]
+    assert [o.done for o in outcomes] == [True, True, False, True, False]
+    assert "unknown case 999999" in str(outcomes[-1].error)
+    assert desk.snapshot(cases[2].id) == before  # the refused case: nothing of the close written
+    for o in outcomes:
+        if o.done:
+            view = desk.svc.get_case(o.case_id)
+            assert view.status == "closed" and o.version == view.version and o.case is None
+    undone = desk.svc.undo_many({o.case_id: o.version for o in outcomes if o.done}, Close("withdrawn"),
+                                actor="alice")
+    assert all(o.done for o in undone)
+    assert [desk.svc.get_case(c.id).status for c in cases] == ["in_progress"] * 4
