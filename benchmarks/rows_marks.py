@@ -40,9 +40,9 @@ def _drop(path: Path) -> None:
 
 
 def measure(pristine: Path) -> dict[str, float | int]:
-    from desk import NOW
     from sqlmodel import col, select
 
+    from desk import NOW
     from deskconsole.domain.clock import FixedClock
     from deskconsole.service import Assign, Close, Service
     from deskconsole.store.engine import make_engine

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
 from sqlmodel import col, select
 
 from deskconsole.domain.errors import DeskError, InvalidInput
