@@ -138,7 +138,7 @@ class ManyMixin(CasesMixin, MacrosMixin):
                 done = [i for i in chunk if i not in errors]
                 if done:  # (read in the batch's transaction: exactly what these actions left)
                     left.update((int(i), int(v)) for i, v in batch.session.exec(
-                        select(Case.id, Case.version).where(col(Case.id).in_(done))).all())
+                        select(Case.id, Case.version).where(col(Case.id).in_(done))).all() if i is not None)
         return [Outcome(i, error=errors[i]) if i in errors else Outcome(i, version=left.get(i)) for i in ids]
 
     def _apply_one(self, case_id: int, action: Action, actor: str | None, version: int | None) -> CaseView:
