@@ -179,3 +179,33 @@ async def test_reply_assign_and_macro_on_marked_cases_are_one_call_each(app_as, 
     else:
         bodies = {o.body for i in cases for o in service.list_outbox(case_id=i) if o.kind == "comment"}
         assert bodies == {"Thank you, Acme!", "Thank you, Initech!"}
+
+
+async def test_a_bulk_move_to_pending_asks_for_the_question_and_sends_it_to_each_customer(app_as, service, ids):
+    app = app_as("maria")
+    shown = recording(app)
+    cases = [ids["vpn"], ids["export"]]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for case_id in cases:
+            await put_cursor(pilot, case_id)
+            await pilot.press("space")
+        await pilot.press("m")
+        await settle(pilot)
+        form = app.screen
+        assert isinstance(form, FormScreen) and "Move 2 cases" in screen_text(app)
+        form.query_one("#field-target").value = "pending/customer_input"
+        await settle(pilot)
+        assert "Question to each customer" in screen_text(app)
+        await pilot.press("ctrl+s")  # no question written and none asked outside: the form says so
+        await settle(pilot)
+        assert "Write the question to the customers" in screen_text(app)
+        app.screen.query_one("#field-question").text = "Which version of the app do you run?"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "2 done" in shown
+    for case_id in cases:
+        view = service.get_case(case_id)
+        assert (view.status, view.sub_status) == ("pending", "customer_input")
+        assert [o.body for o in service.list_outbox(case_id=case_id) if o.kind == "question"][-1].count(
+            "Which version of the app do you run?")

@@ -48,7 +48,7 @@ MOVE_TARGETS = (
     [(labels.STATUS[Status.IN_PROGRESS], Status.IN_PROGRESS.value)]
     + [(f"{labels.STATUS[Status.PENDING]}: {labels.SUB_STATUS[sub]}", f"{Status.PENDING.value}/{sub.value}")
        for sub in SubStatus]
-    + [(labels.STATUS[Status.AWAITING_CONFIRMATION], Status.AWAITING_CONFIRMATION.value)]
+    + [("awaiting confirmation (sends each customer the resolution)", Status.AWAITING_CONFIRMATION.value)]
 )
 OTHER_PENDING = tuple(v for _, v in MOVE_TARGETS if v.startswith("pending/") and v != ASKING)
 
@@ -264,7 +264,8 @@ class QueueMarks:
         def submitted(vals: dict[str, Any] | None) -> None:
             if vals is None:
                 return
-            missing = [why for name, why in required.items() if self._shown_blank(fields, vals, name)]
+            missing = [why for name, why in required.items() if self._shown_blank(fields, vals, name)
+                       and not (name == "question" and vals.get("asked"))]  # (asked outside: no text needed)
             if missing:
                 self.bulk_form(title, fields, make, targets, required, values=vals, error=missing[0])
                 return
@@ -359,7 +360,9 @@ class QueueMarks:
                    when=("target", (Status.AWAITING_CONFIRMATION.value,))),
              Field("note", "Note (optional, internal)", "area",
                    when=("target", (Status.IN_PROGRESS.value, *OTHER_PENDING)))],
-            move_action, targets, {"target": "Choose where the cases move to."},
+            move_action, targets, {"target": "Choose where the cases move to.",
+                                   "question": "Write the question to the customers (or say how it was asked).",
+                                   "resolution": "Write the resolution sent to the customers."},
         )
 
     def action_bulk_assign(self) -> None:
