@@ -514,6 +514,7 @@ def main() -> None:
                  f"{tick['baseline_fired']:,} fired, same run)"))
 
     rows.append(ingest_row(pristine, args.ingest))
+    rows.extend(__import__("rows_marks").rows(pristine, n))  # bulk actions on 500 marked cases (issue 17)
     drop(pristine)
 
     widths = [max(len(r[i]) for r in rows + [("what", "measured", "target", "result", "")]) for i in range(4)]

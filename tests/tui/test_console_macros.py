@@ -173,4 +173,4 @@ async def test_the_keys_are_in_help_and_their_lists(app_as):
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
-        assert "Undo close — Undo the selected case's close within the undo window" in help_text(app)
+        assert "Undo close — Undo the last bulk close or assign within the undo window" in help_text(app)

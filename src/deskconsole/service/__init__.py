@@ -20,10 +20,11 @@ Service is one facade composed of one part per capability:
 - batch.py        batches of actions in one transaction, ingest progress marks
 - sla.py          service levels: the desk's policies, each case's targets and their timers
 - filtering.py    the filter language's lists and counts (count_cases)
-- many.py         one action on several cases, each on its own (apply_many)
+- many.py         one action on several cases, each on its own (apply_many: close, move, assign,
+                  reply, macro)
 - merge.py        merging a duplicate case into another
 - macros.py       the team's macros: loaded from a file, listed, applied as one action
-- undo.py         undoing an agent's close within the undo window
+- undo.py         undoing an agent's close within the undo window; a bulk close or assign (undo_many)
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
 - insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
 """
@@ -42,7 +43,7 @@ from deskconsole.service.insight import InsightFiguresMixin
 from deskconsole.service.knowledge import KnowledgeMixin
 from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.mail import MailMixin
-from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
+from deskconsole.service.many import Action, ApplyMacro, Assign, Close, ManyMixin, Move, Outcome, Reply
 from deskconsole.service.merge import MergeMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
@@ -107,6 +108,7 @@ class Service(
 __all__ = [
     "Action",
     "ActionState",
+    "ApplyMacro",
     "Assign",
     "Batch",
     "CaseBrief",
@@ -117,6 +119,7 @@ __all__ = [
     "LoadedMacros",
     "Move",
     "Outcome",
+    "Reply",
     "RoutingMemo",
     "Service",
     "clean_text",

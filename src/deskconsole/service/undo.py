@@ -11,22 +11,31 @@ cancelled, its held messages are withdrawn (state `cancelled`, never sent) and i
 survey removed. Timer auto-closes and customer confirmations hold nothing and are never
 undone. The window is the service's: its clock decides, so the command line and every console
 see the same truth.
+
+`undo_many` takes back a bulk action (Service.apply_many) as a whole, case by case: a bulk close
+(each case's close undone as above) or a bulk assign (each case back to the assignee its
+`assigned` event names as the one before, within the same window). Each case is checked against
+the version the bulk action left it at: a case someone changed since is not undone, and is
+reported with its reason like any other refusal.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 from sqlmodel import Session, col, delete, select
 
 from deskconsole.domain.clock import format_time
-from deskconsole.domain.errors import InvalidTransition, PermissionDenied
+from deskconsole.domain.errors import DeskError, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
+from deskconsole.service.many import Assign, Close, Outcome
 from deskconsole.service.records import CASE_WORKERS, CaseRecord, _aware, _pending_timers
 from deskconsole.store.models import Agent, Event, Outbox, Survey, Timer
 
@@ -35,7 +44,49 @@ _STATUS_EVENTS = ("status_changed", "close_undone")
 
 
 class UndoMixin(ServiceBase):
-    """`case undo`: an agent's close taken back within the undo window."""
+    """`case undo`: an agent's close taken back within the undo window; a bulk close or assign, as a whole."""
+
+    if TYPE_CHECKING:  # (another part of Service, for the type checker only)
+        def assign(self, case_id: int, assignee: str | None, *, actor: str | None,
+                   expected_version: int | None = None) -> CaseView: ...  # cases.py
+
+    def undo_many(self, done: Mapping[int, int], action: Close | Assign, *, actor: str | None) -> list[Outcome]:
+        """Undo a bulk action within the undo window: `done` maps each case the action applied to the
+        version it left the case at. One Outcome per case: undone, or refused with why (the window
+        ended, someone changed the case since, ...); a refused case changes nothing and stops nothing."""
+        if not isinstance(action, Close | Assign):
+            raise InvalidInput("only a bulk close or a bulk assign is undone as a whole")
+        outcomes: list[Outcome] = []
+        for case_id, version in done.items():
+            try:
+                if isinstance(action, Close):
+                    view = self.undo_close(case_id, actor=actor, expected_version=version)
+                else:
+                    view = self.undo_assign(case_id, actor=actor, expected_version=version)
+            except DeskError as exc:
+                outcomes.append(Outcome(case_id, error=exc))
+            else:
+                outcomes.append(Outcome(case_id, case=view))
+        return outcomes
+
+    def undo_assign(self, case_id: int, *, actor: str | None, expected_version: int | None = None) -> CaseView:
+        """Give the case back to whoever had it before its last assignment (or the team queue), within
+        the undo window of that assignment; the assignment's rules apply (Service.assign)."""
+        with self._read() as s:
+            case = self._record(s, case_id)
+            if case is None:
+                raise NotFound(f"unknown case {case_id}")
+            last = s.exec(select(Event).where(Event.case_id == case.id, Event.kind == "assigned")
+                          .order_by(col(Event.id).desc()).limit(1)).first()
+            data = json.loads(last.data or "{}") if last is not None else {}
+            if last is None or "previous" not in data:
+                raise InvalidTransition(f"case {case.id}: there is no reassignment to undo")
+            until = _aware(last.at) + self.durations.undo_window
+            if self.now() >= until:
+                raise InvalidTransition(f"case {case.id}: the undo window of its reassignment ended at "
+                                        f"{format_time(until)}; assign it again instead")
+        # (the version the caller saw checked by the assignment itself, in its own transaction)
+        return self.assign(case_id, data["previous"], actor=actor, expected_version=expected_version)
 
     def undo_close(self, case_id: int, *, actor: str | None, expected_version: int | None = None) -> CaseView:
         """Undo the case's last close, an agent's, within its window; refused otherwise, nothing changed."""

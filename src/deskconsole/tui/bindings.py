@@ -65,6 +65,31 @@ def moves(pane: str) -> list[KeyAction]:
         KeyAction(f"{pane}.up", "k", "cursor_up", "Up", "Move up (also ↑)", show=False),
     ]
 
+# Marks and bulk actions in the queue (tui/marks.py): not in the footer (full); the status line names them
+# while cases are marked. A bulk action works on the marked cases, or the selected one when none is marked.
+MARKS: list[KeyAction] = [
+    KeyAction("queue.mark", "space", "toggle_mark", "Mark", "Mark or unmark the selected case for a bulk action",
+              show=False, key_display="space"),
+    KeyAction("queue.mark_range", "V", "mark_range", "Mark range",
+              "Mark every case from the last one marked to the selected one", show=False),
+    KeyAction("queue.mark_page", "asterisk", "mark_page", "Mark page",
+              "Mark every case on the page (unmark them when all are marked)", show=False, key_display="*"),
+    KeyAction("queue.clear_marks", "U", "clear_marks", "Unmark all",
+              "Clear every mark (esc too, when no filter is open)", show=False),
+    KeyAction("queue.bulk_close", "x", "bulk_close", "Close marked", "Close the marked cases with one reason",
+              show=False, roles=offered(Action.CLOSE)),
+    KeyAction("queue.bulk_assign", "g", "bulk_assign", "Assign marked",
+              "Give the marked cases to an analyst, or back to the team queue", show=False,
+              roles=offered(Action.REASSIGN)),
+    KeyAction("queue.bulk_move", "m", "bulk_move", "Move marked",
+              "Move the marked cases to another status (pending asks the customer your question)", show=False,
+              roles=offered(Action.SET_PENDING)),
+    KeyAction("queue.bulk_macro", "M", "bulk_macro", "Macro on marked",
+              "Apply one of the team's macros to each marked case", show=False, roles=offered(Action.NOTE)),
+    KeyAction("queue.bulk_reply", "c", "bulk_reply", "Reply to marked",
+              "Write one reply, sent to each marked case's customer", show=False, roles=offered(Action.NOTE)),
+]
+
 QUEUE: list[KeyAction] = [
     KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
     KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/"),
@@ -78,7 +103,8 @@ QUEUE: list[KeyAction] = [
               "Show the previous page of cases", key_display="["),
     # (not in the footer, which is full: listed by ? and in the palette; the case pane shows its own while possible)
     KeyAction("queue.undo", "u", "undo_close", "Undo close",
-              "Undo the selected case's close within the undo window", show=False, roles=WORKERS),
+              "Undo the last bulk close or assign within the undo window, else the selected case's close",
+              show=False, roles=WORKERS),
     KeyAction("queue.reload", "r", "reload", "Refresh", "Read the queue again", show=False),
     KeyAction("queue.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
               show=False, key_display="esc"),
@@ -89,6 +115,7 @@ QUEUE: list[KeyAction] = [
     KeyAction("queue.view.escalated", None, "set_view('escalated')", "View: escalated",
               "Show cases with an open escalation"),
     *moves("queue"),
+    *MARKS,
 ]
 
 CASE: list[KeyAction] = [
@@ -278,6 +305,11 @@ MESSAGE: list[KeyAction] = [
 CONFIRM: list[KeyAction] = [
     KeyAction("confirm.yes", "y", "answer(True)", "Yes", "Answer yes"),
     KeyAction("confirm.no", "n,escape", "answer(False)", "No", "Answer no", key_display="n"),
+]
+
+BULK_OUTCOME: list[KeyAction] = [
+    KeyAction("bulk.close", "escape,enter,q", "close", "Close", "Close the outcome of the bulk action",
+              key_display="esc"),
 ]
 
 HELP: list[KeyAction] = [

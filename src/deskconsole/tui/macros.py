@@ -37,15 +37,16 @@ class MacroPicker(ModalScreen[str | None]):
     CSS_PATH = style("forms.tcss")
     BINDINGS = bindings(MACRO_PICKER)
 
-    def __init__(self, service: Any, case_id: int) -> None:
+    def __init__(self, service: Any, case_id: int, *, target: str | None = None) -> None:
         super().__init__(classes="form-screen", id="macro-picker")
         self.service = service
         self.case_id = case_id
+        self.target = target or f"case {case_id}"  # (the queue's bulk macro: "12 cases")
         self.macros: dict[str, Macro] = {}
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
-            yield Label(Text(f"Apply a macro to case {self.case_id}", style="bold"), id="form-title")
+            yield Label(Text(f"Apply a macro to {self.target}", style="bold"), id="form-title")
             box = Input(placeholder="type part of a macro's name", id="macro-query")
             box.cursor_blink = False
             yield box

@@ -14,6 +14,7 @@ from deskconsole.domain.filters import looks_like_filter, parse_filter
 from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.macros import QueueMacroKeys
+from deskconsole.tui.marks import QueueMarks
 from deskconsole.tui.panes import screen_keys
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
 from deskconsole.tui.screens.base import PaneScreen
@@ -25,7 +26,7 @@ VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated", "sla"]
 
 
-class QueueScreen(QueueMacroKeys, PaneScreen):
+class QueueScreen(QueueMarks, QueueMacroKeys, PaneScreen):
     PANE = "queue"
     ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
@@ -118,10 +119,11 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
         self.desk.painted()
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
-        return row_cells(r, now, self.clocks)
+        return self.mark_cells(r, row_cells(r, now, self.clocks))  # (a marked row's look: tui/marks.py)
 
     def update_status(self) -> None:
         line = Text(no_wrap=True)
+        self.marks_status(line)
         line.append(" view ", "dim")
         line.append(self.view, "bold")
         line.append("  sort ", "dim")
@@ -141,6 +143,7 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
             line.append("  ] next page", "dim")
         if not count:
             line.append("  — nothing here: v changes the view", "italic")
+        self.marks_keys(line)
         self.query_one("#queue-status", Static).update(line)
 
     def refresh_countdowns(self) -> None:
@@ -149,9 +152,11 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
         table = self.table
         for key, r in self.rows.items():
             if r.next_timer_due is not None:
-                table.set_cell(key, "next", fmt.timer_countdown(r.next_timer, r.next_timer_due, now))
+                table.set_cell(key, "next", self.marked_value(
+                    key, "next", fmt.timer_countdown(r.next_timer, r.next_timer_due, now)))
             if r.sla_due is not None:
-                table.set_cell(key, "sla", fmt.sla_text(r, now, self.clocks.get(r.priority)))
+                table.set_cell(key, "sla", self.marked_value(
+                    key, "sla", fmt.sla_text(r, now, self.clocks.get(r.priority))))
 
     # --------------------------------------------------------------- actions
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -179,6 +184,7 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
     def action_clear_filter(self) -> None:
         box = self.query_one("#queue-filter", Input)
         if box.has_class("hidden") and not self.text:
+            self.action_clear_marks()  # (esc with no filter open clears the marks: tui/marks.py)
             return
         box.value = ""
         box.add_class("hidden")

@@ -1,0 +1,139 @@
+"""Bulk actions on several cases (issue 17): Service.apply_many closes, moves, assigns, replies and applies
+a macro to each case on its own, versions checked per case, and reports each refusal with its reason;
+Service.undo_many takes a bulk close or assign back as a whole within the undo window. Both databases."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition
+from deskconsole.service import ApplyMacro, Assign, Close, Move, Reply
+
+MACROS = """\
+[macros.duplicate]
+note = "Duplicate of an older case"
+status = "closed"
+
+[macros.ask-for-logs]
+reply = "Hello {customer}, please send the logs of case {case.id}."
+status = "pending"
+sub_status = "customer_input"
+"""
+
+
+def test_a_bulk_close_closes_each_case_and_refuses_the_one_changed_since_it_was_read(desk) -> None:
+    cases = [desk.case_in("in_progress") for _ in range(3)]
+    shown = {c.id: c.version for c in cases}
+    desk.svc.add_note(cases[1].id, "someone else wrote meanwhile", actor="bob")  # after the console read it
+    outcomes = desk.svc.apply_many(list(shown), Close(reason="withdrawn"), actor="alice", versions=shown)
+    assert [o.case_id for o in outcomes] == list(shown)
+    assert [o.done for o in outcomes] == [True, False, True]
+    refused = outcomes[1]
+    assert isinstance(refused.error, Conflict) and "bob added an internal note" in str(refused.error)
+    assert desk.svc.get_case(cases[1].id).status == "in_progress"
+    for o in (outcomes[0], outcomes[2]):
+        view = desk.svc.get_case(o.case_id)
+        assert (view.status, view.close_reason) == ("closed", "withdrawn")
+        assert [e.kind for e in view.events if e.actor == "alice"][-1] == "status_changed"  # audited, per case
+        assert o.case is not None and o.case.version == view.version
+
+
+def test_a_bulk_reply_writes_one_text_to_each_customer_through_the_outbox(desk) -> None:
+    a = desk.case_in("in_progress", customer="acme")
+    b = desk.case_in("new", customer="globex")
+    closed = desk.case_in("closed", customer="initech")
+    outcomes = desk.svc.apply_many([a.id, b.id, closed.id], Reply("We are on it: a fix ships on Friday."),
+                                   actor="alice")
+    assert [o.done for o in outcomes] == [True, True, False]
+    assert "closed" in str(outcomes[2].error)
+    for case, to in ((a, "help@acme.example"), (b, "help@globex.example")):
+        [sent] = [o for o in desk.outbox(case.id) if o.kind == "comment"]
+        assert sent.to == to and sent.body == "We are on it: a fix ships on Friday."
+    assert [o for o in desk.outbox(closed.id) if o.kind == "comment"] == []
+    with pytest.raises(InvalidInput, match="reply is required"):
+        desk.svc.apply_many([a.id], Reply(None), actor="alice")  # type: ignore[arg-type]
+
+
+def test_a_bulk_macro_applies_to_each_case_and_refuses_a_closed_one(desk) -> None:
+    desk.svc.load_macros(MACROS, actor="mona")
+    a = desk.case_in("in_progress", customer="acme")
+    closed = desk.case_in("closed")
+    outcomes = desk.svc.apply_many([a.id, closed.id], ApplyMacro("ask-for-logs"), actor="alice")
+    assert [o.done for o in outcomes] == [True, False]
+    view = desk.svc.get_case(a.id)
+    assert (view.status, view.sub_status) == ("pending", "customer_input")
+    [question] = [o for o in desk.outbox(a.id) if o.kind == "question"]
+    assert f"Hello acme, please send the logs of case {a.id}." in question.body
+
+
+def test_a_bulk_move_to_pending_asks_each_customer_the_question(desk) -> None:
+    cases = [desk.case_in("in_progress") for _ in range(2)]
+    new = desk.case_in("awaiting_confirmation")
+    outcomes = desk.svc.apply_many([c.id for c in cases] + [new.id],
+                                   Move("pending", "customer_input", note="Which version do you run?"),
+                                   actor="alice")
+    assert [o.done for o in outcomes] == [True, True, False]
+    assert isinstance(outcomes[2].error, InvalidTransition)
+    for c in cases:
+        assert [o.body for o in desk.outbox(c.id) if o.kind == "question"][-1].count("Which version do you run?")
+
+
+def test_undo_many_takes_a_bulk_close_back_and_reports_what_it_could_not(desk, clock) -> None:
+    cases = [desk.case_in("in_progress") for _ in range(3)]
+    outcomes = desk.svc.apply_many([c.id for c in cases], Close(reason="duplicate"), actor="alice")
+    done = {o.case_id: o.case.version for o in outcomes if o.case is not None}
+    clock.advance(timedelta(seconds=5))
+    desk.svc.undo_close(cases[2].id, actor="mona")  # a manager already took that close back
+    undone = desk.svc.undo_many(done, Close(reason="duplicate"), actor="alice")
+    assert [o.done for o in undone] == [True, True, False]
+    assert isinstance(undone[2].error, Conflict)
+    assert [desk.svc.get_case(c.id).status for c in cases] == ["in_progress"] * 3
+    assert "mona undid the close" in str(undone[2].error)
+    survey_states = {o.state for o in desk.outbox(cases[0].id) if o.kind == "survey"}
+    assert survey_states == {"cancelled"}
+
+
+def test_undo_many_after_the_window_changes_nothing(desk, clock) -> None:
+    cases = [desk.case_in("in_progress") for _ in range(2)]
+    outcomes = desk.svc.apply_many([c.id for c in cases], Close(reason="duplicate"), actor="alice")
+    clock.advance(timedelta(seconds=10))
+    undone = desk.svc.undo_many({o.case_id: o.case.version for o in outcomes}, Close("duplicate"), actor="alice")
+    assert not any(o.done for o in undone)
+    assert all("undo window" in str(o.error) for o in undone)
+    assert {desk.svc.get_case(c.id).status for c in cases} == {"closed"}
+
+
+def test_a_bulk_assign_is_undone_back_to_each_previous_assignee(desk, clock) -> None:
+    a = desk.case_in("in_progress", actor="alice")
+    b = desk.case_in("in_progress", actor="bob")
+    outcomes = desk.svc.apply_many([a.id, b.id], Assign(None), actor="mona")
+    assert [desk.svc.get_case(c.id).assignee for c in (a, b)] == [None, None]
+    clock.advance(timedelta(seconds=3))
+    undone = desk.svc.undo_many({o.case_id: o.case.version for o in outcomes}, Assign(None), actor="mona")
+    assert [o.done for o in undone] == [True, True]
+    assert [desk.svc.get_case(c.id).assignee for c in (a, b)] == ["alice", "bob"]
+    with pytest.raises(InvalidInput, match="only a bulk close or a bulk assign"):
+        desk.svc.undo_many({a.id: 1}, Reply("x"), actor="mona")  # type: ignore[arg-type]
+
+
+def test_the_consoles_brief_bulk_refuses_one_case_alone_inside_its_transaction(desk) -> None:
+    cases = [desk.case_in("in_progress") for _ in range(4)]
+    shown = {c.id: c.version for c in cases}
+    desk.svc.add_note(cases[2].id, "changed underneath", actor="bob")
+    before = desk.snapshot(cases[2].id)
+    outcomes = desk.svc.apply_many(list(shown) + [cases[0].id, 999_999], Close(reason="withdrawn"),
+                                   actor="alice", versions=shown, brief=True)
+    assert [o.case_id for o in outcomes] == list(shown) + [999_999]
+    assert [o.done for o in outcomes] == [True, True, False, True, False]
+    assert "unknown case 999999" in str(outcomes[-1].error)
+    assert desk.snapshot(cases[2].id) == before  # the refused case: nothing of the close written
+    for o in outcomes:
+        if o.done:
+            view = desk.svc.get_case(o.case_id)
+            assert view.status == "closed" and o.version == view.version and o.case is None
+    undone = desk.svc.undo_many({o.case_id: o.version for o in outcomes if o.done}, Close("withdrawn"),
+                                actor="alice")
+    assert all(o.done for o in undone)
+    assert [desk.svc.get_case(c.id).status for c in cases] == ["in_progress"] * 4
