@@ -26,6 +26,7 @@ Service is one facade composed of one part per capability:
 - undo.py         undoing an agent's close within the undo window
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
 - insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
+- presence.py     who else has a case open or is typing in it (heartbeats)
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.mail import MailMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
 from deskconsole.service.merge import MergeMixin
+from deskconsole.service.presence import PresenceMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -99,6 +101,7 @@ class Service(
     MacrosMixin,
     UndoMixin,
     InsightFiguresMixin,
+    PresenceMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""

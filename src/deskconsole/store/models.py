@@ -312,3 +312,19 @@ class MacroRow(SQLModel, table=True):
     assignee: str | None = Field(default=None, max_length=64)
     loaded_by: str = Field(max_length=64)
     loaded_at: datetime
+
+
+# --- presence: who has a case open, or is typing in it (domain/presence.py; migration 0010) -----
+
+
+class PresenceRow(SQLModel, table=True):
+    """One agent's heartbeat at one case (service/presence.py): written every few seconds while
+    their console shows the case, removed when they leave it; older than domain.presence.TTL, gone."""
+
+    __tablename__ = "presence"
+
+    # (case_id, agent): the primary key's index serves "who is at these cases"
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    agent: str = Field(max_length=64, primary_key=True)
+    state: str = Field(max_length=16)
+    beat: datetime
