@@ -30,6 +30,7 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.drafts import NOTE, REPLY
 from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
+from deskconsole.tui.presence import CasePresence
 from deskconsole.tui.screens.base import FULL_DISK, PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean
@@ -73,7 +74,7 @@ PERMISSIONS = {
 }
 
 
-class CaseScreen(CaseMacroKeys, PaneScreen):
+class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
     CSS_PATH = style(pane("case").stylesheet)
     PANE = "case"
     ACTIONS, BINDINGS = screen_keys("case")
@@ -91,6 +92,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         self.mode = CONVERSATION  # the thread shows the conversation with the customer, or everything
         self.shown_events: list[EventView] = []
         self._lean: tuple[Any, Any] | None = None
+        self.present: list[Any] = []  # who else is at the case (tui/presence.py)
 
     @property
     def service(self) -> Any:
@@ -148,8 +150,10 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
 
     def show(self, view: CaseView) -> None:
         """The case's header and text (its timeline comes in windows: show_timeline)."""
+        self.presence_reset(view.id)
         self.case, self.case_id = view, view.id
-        self.query_one("#case-head", Static).update(self.render_head(view))
+        self.redraw_head()
+        self.desk.presence.beat()
         if self.timeline_case == view.id:
             self.thread.set_blocks(self.head_blocks())  # (another case's text waits for its thread)
         self.refresh_countdowns()
@@ -252,7 +256,11 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         self.refresh_bindings()
 
     def render_head(self, c: CaseView) -> Group:
-        return case_head(c, self.desk.tz)
+        return case_head(c, self.desk.tz, self.present)
+
+    def redraw_head(self) -> None:
+        if self.case is not None:
+            self.query_one("#case-head", Static).update(self.render_head(self.case))
 
     def render_next(self, c: CaseView) -> Text:
         return case_next(c, self.desk.tz, self.desk.clock.now())
@@ -481,6 +489,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
                                 fmt.status_text(case.status, case.sub_status))
 
         def save(body: str, how: str) -> str | None:
+            self.desk.presence.typed(cid, how == REPLY)  # (others see "typing a reply": tui/presence.py)
             try:
                 drafts.save(me, cid, body, how)
             except OSError as err:

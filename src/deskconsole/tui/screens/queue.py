@@ -15,6 +15,7 @@ from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.panes import screen_keys
+from deskconsole.tui.presence import QueuePresence
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
@@ -25,7 +26,7 @@ VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated", "sla"]
 
 
-class QueueScreen(QueueMacroKeys, PaneScreen):
+class QueueScreen(QueuePresence, QueueMacroKeys, PaneScreen):
     PANE = "queue"
     ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
@@ -42,6 +43,7 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
         self._keys_state: tuple[bool, ...] | None = None
         self.filter_problem: str | None = None  # why the filter text is no filter (yet)
         self.clocks: dict[str, Any] = {}  # the calendar of each priority's service levels (Service.sla_clocks)
+        self.marks: dict[str, str] = {}  # who else is at a row's case: its mark (tui/presence.py)
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -116,9 +118,13 @@ class QueueScreen(QueueMacroKeys, PaneScreen):
         self.update_status()
         self._keys_changed()
         self.desk.painted()
+        self.refresh_presence()
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
-        return row_cells(r, now, self.clocks)
+        return self.marked(str(r.id), row_cells(r, now, self.clocks))
+
+    def title_cell(self, r: CaseRow) -> Any:
+        return self.cells(r, self.desk.clock.now())["title"]
 
     def update_status(self) -> None:
         line = Text(no_wrap=True)
