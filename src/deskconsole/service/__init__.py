@@ -27,6 +27,7 @@ Service is one facade composed of one part per capability:
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
 - insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
 - presence.py     who else has a case open or is typing in it (heartbeats)
+- customer.py     a customer's context: their other cases, CSAT and open escalations
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from deskconsole.service.mail import MailMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
 from deskconsole.service.merge import MergeMixin
 from deskconsole.service.presence import PresenceMixin
+from deskconsole.service.customer import CustomerMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -102,6 +104,7 @@ class Service(
     UndoMixin,
     InsightFiguresMixin,
     PresenceMixin,
+    CustomerMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""

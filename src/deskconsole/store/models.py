@@ -32,6 +32,7 @@ class Case(SQLModel, table=True):
         Index("ix_case_status_sub", "status", "sub_status"),
         Index("ix_case_created_id", "created_at", "id"),
         Index("ix_case_merged_into", "merged_into_id"),  # "merged from" (migration 0008)
+        Index("ix_case_customer_status", "customer", "status", "id"),  # a customer's cases (migration 0010)
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -37,6 +37,7 @@ from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.casehead import case_head, case_next, case_text
 from deskconsole.tui.widgets.composer import ComposerScreen
+from deskconsole.tui.widgets.customer import show_customer
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 from deskconsole.tui.widgets.thread import Block, ThreadView, event_lines
@@ -275,7 +276,7 @@ class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
 
     # ------------------------------------------------------------ what applies
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("back", "reload", "scroll_down", "scroll_up", "toggle_thread"):
+        if action in ("back", "reload", "scroll_down", "scroll_up", "toggle_thread", "customer"):
             return True
         if action == "earlier":
             return self.earlier > 0  # (shown only while earlier events are left to load)
@@ -314,6 +315,9 @@ class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def action_customer(self) -> None:
+        show_customer(self, self.case_id)  # (tui/widgets/customer.py)
 
     def action_scroll_down(self) -> None:
         self.thread.scroll_down(animate=False)

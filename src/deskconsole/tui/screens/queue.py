@@ -165,7 +165,7 @@ class QueueScreen(QueuePresence, QueueMacroKeys, PaneScreen):
             if parameters and parameters[0] == 1:
                 return len(self.rows) >= PAGE or None
             return len(self.pages) > 1 or None
-        if action == "open_case":
+        if action in ("open_case", "customer"):
             return bool(self.rows) or None
         return True
 
@@ -258,3 +258,10 @@ class QueueScreen(QueuePresence, QueueMacroKeys, PaneScreen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def action_customer(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            from deskconsole.tui.widgets.customer import show_customer
+
+            show_customer(self, int(key))

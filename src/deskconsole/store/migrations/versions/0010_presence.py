@@ -2,6 +2,8 @@
 
 - `presence`: one row per agent and case, its state (viewing, typing) and last heartbeat; the
   primary key (case_id, agent) is the index every read of it uses.
+- `ix_case_customer_status`: a customer's cases, open ones first (the customer context,
+  service/customer.py).
 
 PostgreSQL: the table's grants and row-level security (store/identity.py GRANTS): every agent
 reads every row; each writes and removes only their own.
@@ -35,6 +37,8 @@ def upgrade() -> None:
             sa.ForeignKeyConstraint(["case_id"], ["case.id"]),
             sa.PrimaryKeyConstraint("case_id", "agent"),
         )
+    if "ix_case_customer_status" not in {i["name"] for i in sa.inspect(bind).get_indexes("case")}:
+        op.create_index("ix_case_customer_status", "case", ["customer", "status", "id"])
     if bind.dialect.name == "postgresql":
         from deskconsole.store.identity import install
 
@@ -42,4 +46,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_case_customer_status", table_name="case")
     op.drop_table("presence")
