@@ -18,7 +18,7 @@ def _acme(service, ids) -> tuple[int, int]:
 
 
 async def test_from_a_case_the_customers_other_cases_open_first_and_enter_opens_one(app_as, service, ids):
-    more, done = _acme(service, ids)
+    more, _done = _acme(service, ids)
     app = app_as("alice")
     async with app.run_test(size=SIZE) as pilot:
         app.open_case(ids["vpn"])

@@ -38,6 +38,7 @@ from deskconsole.service.agents import AgentsMixin
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
+from deskconsole.service.customer import CustomerMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.insight import InsightFiguresMixin
@@ -47,7 +48,6 @@ from deskconsole.service.mail import MailMixin
 from deskconsole.service.many import Action, Assign, Close, ManyMixin, Move, Outcome
 from deskconsole.service.merge import MergeMixin
 from deskconsole.service.presence import PresenceMixin
-from deskconsole.service.customer import CustomerMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import case as when
 from sqlalchemy import func
+from sqlalchemy import select as columns_of
 from sqlmodel import col, select
 
 from deskconsole.domain.customer import (
@@ -40,13 +41,16 @@ class CustomerMixin(ServiceBase):
             if row is None:
                 raise NotFound(f"unknown case {case_id}")
             customer = row
-            columns = (Case.id, Case.priority, Case.status, Case.sub_status, Case.title, Case.assignee_id,
-                       Case.updated_at)
-            mine = Case.customer == customer
-            opened = s.exec(select(*columns).where(mine, col(Case.status).in_(OPEN_STATUSES), Case.id != case_id)
-                            .order_by(col(Case.id).desc()).limit(CONTEXT_CASES)).all()
-            closed = s.exec(select(*columns).where(mine, Case.status == Status.CLOSED.value, Case.id != case_id)
-                            .order_by(col(Case.id).desc()).limit(max(0, CONTEXT_CASES - len(opened)))).all()
+            columns: tuple[Any, ...] = (Case.id, Case.priority, Case.status, Case.sub_status, Case.title,
+                                        Case.assignee_id, Case.updated_at)
+            mine = col(Case.customer) == customer
+            db = s.connection()
+            opened = db.execute(columns_of(*columns)
+                                .where(mine, col(Case.status).in_(OPEN_STATUSES), col(Case.id) != case_id)
+                                .order_by(col(Case.id).desc()).limit(CONTEXT_CASES)).all()
+            closed = db.execute(columns_of(*columns)
+                                .where(mine, col(Case.status) == Status.CLOSED.value, col(Case.id) != case_id)
+                                .order_by(col(Case.id).desc()).limit(max(0, CONTEXT_CASES - len(opened)))).all()
             total, open_count = s.exec(select(
                 func.count(), func.coalesce(func.sum(when((col(Case.status).in_(OPEN_STATUSES), 1), else_=0)), 0)
             ).where(mine)).one()
@@ -59,14 +63,14 @@ class CustomerMixin(ServiceBase):
                 select(Escalation.case_id, Escalation.state)
                 .join(Case, col(Case.id) == Escalation.case_id)
                 .where(mine, col(Escalation.state).in_(OPEN_ESCALATION_STATES))).all()
-            esc = {cid: state for cid, state in escalated}
+            esc: dict[int, str] = {cid: state for cid, state in escalated}  # noqa: C416
             rows = list(opened) + list(closed)
             ids = {r[5] for r in rows if r[5] is not None}
             names = dict(s.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(ids))).all()) if ids else {}
             escalation_rows: list[Any] = []
             missing = [cid for cid in esc if cid not in {r[0] for r in rows}]
             if missing:  # (an escalated case beyond the rows shown, or this one)
-                escalation_rows = list(s.exec(select(*columns).where(col(Case.id).in_(missing))).all())
+                escalation_rows = list(db.execute(columns_of(*columns).where(col(Case.id).in_(missing))).all())
                 more = {r[5] for r in escalation_rows if r[5] is not None} - set(names)
                 if more:
                     names.update(dict(s.exec(select(Agent.id, Agent.name).where(col(Agent.id).in_(more))).all()))
