@@ -246,15 +246,25 @@ class QueueScreen(QueuePresence, QueueMacroKeys, PaneScreen):
         self.reload()
 
     def action_take_next(self) -> None:
-        def taken(view: Any) -> None:
+        me = self.me
+
+        def take() -> tuple[Any, str | None]:
+            service = self.service  # (in the worker: on a fast start it may still be loading)
+            view = service.take_next(actor=me)
+            return view, service.nothing_to_take(actor=me) if view is None else None  # (domain/explain.py)
+
+        def taken(answer: tuple[Any, str | None]) -> None:
+            view, why = answer
             if view is None:
-                self.notify("Nothing unassigned fits your skills right now.", title="Take next")
+                why = why or "nothing unassigned fits your skills"
+                self.notify(clean(why[:1].upper() + why[1:] + "."),
+                            title="Take next: nothing to take", markup=False, timeout=8)
                 return
             self.notify(clean(f"You took case {view.id}: {view.title[:60]}", single_line=True), title="Take next",
                         markup=False)
             self.desk.open_case(view.id)
 
-        self.call(lambda: self.service.take_next(actor=self.me), then=taken, group="action", exclusive=False)
+        self.call(take, then=taken, group="action", exclusive=False)
 
     def action_reload(self) -> None:
         self.reload()
