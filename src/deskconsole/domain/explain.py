@@ -32,4 +32,17 @@ def assignment_warnings(name: str, *, availability: str, skills: Sequence[str], 
     return warnings
 
 
-__all__ = ["assignment_warnings", "nothing_to_take"]
+#: The review's checks of an escalation request (LIFECYCLE.md), as the manager reads them.
+ASSESSMENT_CHECKS = (
+    ("problem_statement_ok", "the problem statement is correct"),
+    ("impact_described", "the business impact is described"),
+    ("workaround_impractical", "a workaround is impractical (or none exists)"),
+)
+
+
+def unchecked_assessment(review: object) -> list[str]:
+    """The review's checks not ticked on an escalation (a view with the three check fields)."""
+    return [words for name, words in ASSESSMENT_CHECKS if not getattr(review, name, None)]
+
+
+__all__ = ["ASSESSMENT_CHECKS", "assignment_warnings", "nothing_to_take", "unchecked_assessment"]

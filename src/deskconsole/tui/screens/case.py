@@ -27,6 +27,7 @@ from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, m
 from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui import format as fmt
+from deskconsole.tui.decisions import reassign
 from deskconsole.tui.drafts import NOTE, REPLY
 from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
@@ -617,20 +618,4 @@ class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
                     "You took the case")
 
     def action_reassign(self) -> None:
-        if self.case is None:
-            return
-        cid = self.case.id
-
-        def agents_loaded(agents: list[Any]) -> None:
-            options = [("team queue (unassigned)", "")]
-            options += [(f"{a.name} ({a.open_cases} open, {', '.join(a.skills) or 'no skills'}, "
-                         f"{a.availability})", a.name) for a in agents if a.role == "analyst"]
-            self.form(
-                "Reassign",
-                [Field("assignee", "Give the case to", "select", options)],
-                lambda vals, v: self.service.assign(cid, vals["assignee"] or None, actor=self.me,
-                                                    expected_version=v),
-                lambda vals: f"Assigned to {vals['assignee']}" if vals["assignee"] else "Back in the team queue",
-            )
-
-        self.call(self.service.list_agents, then=agents_loaded, group="agents")
+        reassign(self)  # (tui/decisions.py: warns before giving the case to someone away or without its skill)
