@@ -77,3 +77,29 @@ def test_bad_beats_are_refused_and_write_nothing(desk) -> None:
     with pytest.raises(InvalidInput, match="whole number"):
         svc.presence_at(["1"], actor="alice")  # type: ignore[list-item]
     assert svc.presence_at([case], actor="sue") == {}
+
+
+def test_the_reads_walk_indexes_not_tables(empty_sqlite_url) -> None:
+    """Presence's read and the customer context's (SQLite's plan): the presence primary key and
+    the case table's (customer, status, id) index, never a scan of a table."""
+    from sqlalchemy import text
+
+    from deskconsole.store.engine import init_schema, make_engine
+
+    engine = make_engine(empty_sqlite_url)
+    init_schema(engine)
+    try:
+        with engine.connect() as conn:
+            def plan(sql: str) -> str:
+                return " | ".join(r[-1] for r in conn.execute(text("EXPLAIN QUERY PLAN " + sql)).all())
+
+            presence = plan("SELECT case_id, agent, state, beat FROM presence WHERE case_id IN (1, 2, 3) "
+                            "AND beat >= '2026-01-01'")
+            assert "USING INDEX sqlite_autoindex_presence_1 (case_id=?)" in presence, presence
+            customer = plan("SELECT id FROM \"case\" WHERE customer = 'acme' AND status IN ('new', 'pending') "
+                            "ORDER BY id DESC LIMIT 50")
+            assert "ix_case_customer_status (customer=? AND status=?)" in customer, customer
+            for shown in (presence, customer):
+                assert "SCAN" not in shown.replace("SCAN CONSTANT ROW", ""), shown
+    finally:
+        engine.dispose()
