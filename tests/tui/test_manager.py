@@ -9,7 +9,7 @@ from tuidesk import screen_text, settle
 
 from deskconsole.tui.screens.case import CaseScreen
 from deskconsole.tui.screens.escalations import EscalationsScreen
-from deskconsole.tui.widgets.form import FormScreen
+from deskconsole.tui.widgets.form import ConfirmScreen, FormScreen
 
 SIZE = (120, 40)
 
@@ -47,7 +47,10 @@ async def test_review_then_approve_shows_priority_and_engineer(app_as, service, 
         assert esc.problem_statement_ok is True and esc.workaround_impractical is False
         assert "Site-to-site VPN down" in screen_text(app)
 
-        await pilot.press("a")
+        await pilot.press("a")  # the review left "a workaround is impractical" unticked: asked once more
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmScreen) and "a workaround is impractical" in screen_text(app)
+        await pilot.press("y")
         await settle(pilot)
         form = app.screen
         assert isinstance(form, FormScreen)
@@ -145,6 +148,11 @@ async def test_supervisor_reassigns_and_notes(app_as, service, ids):
         await settle(pilot)
         app.screen.query_one("#field-assignee", Select).value = "carol"
         await pilot.press("ctrl+s")
+        await settle(pilot)
+        # carol has network, not the case's reports: asked once more
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "carol lacks the case's skill reports (has network)" in screen_text(app)
+        await pilot.press("y")
         await settle(pilot)
         assert app.screen.case.assignee == "carol"
         await pilot.press("n")  # the composer, as an internal note

@@ -27,6 +27,8 @@ Service is one facade composed of one part per capability:
 - undo.py         undoing an agent's close within the undo window; a bulk close or assign (undo_many)
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
 - insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
+- presence.py     who else has a case open or is typing in it (heartbeats)
+- customer.py     a customer's context: their other cases, CSAT and open escalations
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from deskconsole.service.agents import AgentsMixin
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
+from deskconsole.service.customer import CustomerMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.insight import InsightFiguresMixin
@@ -45,6 +48,7 @@ from deskconsole.service.macros import LoadedMacros, MacrosMixin
 from deskconsole.service.mail import MailMixin
 from deskconsole.service.many import Action, ApplyMacro, Assign, Close, ManyMixin, Move, Outcome, Reply
 from deskconsole.service.merge import MergeMixin
+from deskconsole.service.presence import PresenceMixin
 from deskconsole.service.records import (  # noqa: F401 - the names modules and tests import from here
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
@@ -100,6 +104,8 @@ class Service(
     MacrosMixin,
     UndoMixin,
     InsightFiguresMixin,
+    PresenceMixin,
+    CustomerMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""

@@ -10,7 +10,8 @@ from typing import Any, Protocol
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from deskconsole.domain.lifecycle import Availability, Role
+from deskconsole.domain.explain import nothing_to_take
+from deskconsole.domain.lifecycle import Availability, Role, Status
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import _OPEN_STATUS_VALUES, _pk
 from deskconsole.store.models import Agent, Case
@@ -128,3 +129,16 @@ class RoutingMixin(ServiceBase):
         batch = self._batch
         routing = batch.routing if batch is not None else None
         return (routing or RoutingMemo()).route(s, case)
+
+    def nothing_to_take(self, *, actor: str | None) -> str:
+        """Why take_next finds nothing for `actor`: their skills, and the unassigned open cases of
+        other areas (one grouped count over the unassigned open cases: the (assignee_id, status) index)."""
+        with self._read() as s:
+            agent = self._me(s, actor)
+            skills = [sk for sk in agent.skills.split(",") if sk]
+            elsewhere = s.exec(
+                select(Case.product_area, func.count())
+                .where(col(Case.assignee_id).is_(None), col(Case.status) != Status.CLOSED.value)
+                .group_by(col(Case.product_area))
+            ).all()
+        return nothing_to_take(skills, dict(elsewhere))

@@ -115,6 +115,9 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     "sla_metric": [("INSERT", None, EVERYONE)],
     # the team's macros (migration 0009): loaded, replaced and removed by managers and supervisors (RLS)
     "macro": [("INSERT", None, LEADS), ("UPDATE", Except("id"), LEADS), ("DELETE", None, LEADS)],
+    # presence (migration 0010): every agent reads everyone's heartbeats; writes and removes only
+    # their own (RLS)
+    "presence": [("INSERT", None, EVERYONE), ("UPDATE", ("state", "beat"), EVERYONE), ("DELETE", None, EVERYONE)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
@@ -153,6 +156,11 @@ POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "DELETE": (f"{_ROLE} IN ('manager', 'supervisor')", None),
     },
     "survey": {"DELETE": (f"{_IS_AGENT} AND answered_at IS NULL", None)},
+    "presence": {
+        "INSERT": (None, f"agent = {_AGENT}"),
+        "UPDATE": (f"agent = {_AGENT}", f"agent = {_AGENT}"),
+        "DELETE": (f"agent = {_AGENT}", None),
+    },
     "agent": {
         "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor') AND login IS NULL"),
         "UPDATE": (f"login = current_user OR {_ROLE} IN ('manager', 'supervisor')",

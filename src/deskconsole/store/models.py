@@ -32,6 +32,7 @@ class Case(SQLModel, table=True):
         Index("ix_case_status_sub", "status", "sub_status"),
         Index("ix_case_created_id", "created_at", "id"),
         Index("ix_case_merged_into", "merged_into_id"),  # "merged from" (migration 0008)
+        Index("ix_case_customer_status", "customer", "status", "id"),  # a customer's cases (migration 0010)
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -312,3 +313,19 @@ class MacroRow(SQLModel, table=True):
     assignee: str | None = Field(default=None, max_length=64)
     loaded_by: str = Field(max_length=64)
     loaded_at: datetime
+
+
+# --- presence: who has a case open, or is typing in it (domain/presence.py; migration 0010) -----
+
+
+class PresenceRow(SQLModel, table=True):
+    """One agent's heartbeat at one case (service/presence.py): written every few seconds while
+    their console shows the case, removed when they leave it; older than domain.presence.TTL, gone."""
+
+    __tablename__ = "presence"
+
+    # (case_id, agent): the primary key's index serves "who is at these cases"
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    agent: str = Field(max_length=64, primary_key=True)
+    state: str = Field(max_length=16)
+    beat: datetime

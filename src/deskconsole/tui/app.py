@@ -53,6 +53,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from deskconsole.domain import labels
 from deskconsole.domain.clock import Clock
 from deskconsole.domain.errors import DeskError, InvalidInput
+from deskconsole.domain.presence import BEAT_SECONDS
 from deskconsole.store.changes import WatchLost, connection_lost
 from deskconsole.tui import styles
 from deskconsole.tui.bindings import bindings
@@ -60,6 +61,7 @@ from deskconsole.tui.commands import DeskCommands
 from deskconsole.tui.macros import MacroCommands
 from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
 from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
+from deskconsole.tui.presence import PresenceBeat
 from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style, styles_dir
@@ -140,6 +142,7 @@ class DeskApp(App[None]):
         # Customer replies to closed cases assigned to this person are announced (after_close_check):
         # the newest event id looked at (None: not yet asked where the desk stands).
         self.replies_seen: int | None = None
+        self.presence = PresenceBeat(self)  # this person's heartbeat at the case they show (tui/presence.py)
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -150,6 +153,7 @@ class DeskApp(App[None]):
             if self.quick is None:
                 self._arm(0.2)  # (on a fast start: once the service has loaded)
             self.set_interval(1.0, self.countdown_tick, name="countdowns")
+            self.set_interval(BEAT_SECONDS, self.presence.tick, name="presence")
         if self.quick is not None:
             self.set_timer(1.0, self.load_service, name="service-load")  # in case no window gets painted
         else:
@@ -651,6 +655,7 @@ def run_console(settings: Settings, prepainted: Prepainted | None = None) -> int
             app.run()
         finally:
             prepainted.finish()  # the console restored what it saw at its start: our no-echo mode
+    app.presence.leave_now()  # (the case it showed: others see this person gone at once)
     if app.startup_error is not None:
         print(f"error: {app.startup_error}", file=sys.stderr)
         return 1

@@ -106,6 +106,8 @@ QUEUE: list[KeyAction] = [
               "Undo the last bulk close or assign within the undo window, else the selected case's close",
               show=False, roles=WORKERS),
     KeyAction("queue.reload", "r", "reload", "Refresh", "Read the queue again", show=False),
+    KeyAction("queue.customer", "C", "customer", "Customer",
+              "The selected case's customer: their other cases (open first), CSAT and open escalations", show=False),
     KeyAction("queue.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
               show=False, key_display="esc"),
     KeyAction("queue.view.mine", None, "set_view('mine')", "View: mine", "Show open cases assigned to you"),
@@ -161,6 +163,9 @@ CASE: list[KeyAction] = [
               "Undo your close within the undo window: the case returns and its held messages are withdrawn",
               roles=WORKERS),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
+    KeyAction("case.customer", "C", "customer", "Customer",
+              "The customer's other cases (open first), their CSAT and open escalations; enter opens one",
+              show=False),
     KeyAction("case.thread", "v", "toggle_thread", "View",
               "Show the conversation with the customer only, or everything (notes, status changes, timers too)"),
     # (not in the footer: the thread's top line says "N earlier messages — press o to load more")
@@ -318,6 +323,10 @@ HELP: list[KeyAction] = [
 
 PICKER: list[KeyAction] = [
     KeyAction("picker.cancel", "escape", "cancel", "Cancel", "Close without linking", key_display="esc"),
+]
+
+CUSTOMER: list[KeyAction] = [
+    KeyAction("customer.close", "escape", "cancel", "Close", "Close the customer's context", key_display="esc"),
 ]
 
 MACRO_PICKER: list[KeyAction] = [

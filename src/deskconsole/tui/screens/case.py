@@ -27,15 +27,18 @@ from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, m
 from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui import format as fmt
+from deskconsole.tui.decisions import reassign
 from deskconsole.tui.drafts import NOTE, REPLY
 from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
+from deskconsole.tui.presence import CasePresence
 from deskconsole.tui.screens.base import FULL_DISK, PaneScreen
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.articles import ArticlePicker
 from deskconsole.tui.widgets.casehead import case_head, case_next, case_text
 from deskconsole.tui.widgets.composer import ComposerScreen
+from deskconsole.tui.widgets.customer import show_customer
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 from deskconsole.tui.widgets.thread import Block, ThreadView, event_lines
@@ -73,7 +76,7 @@ PERMISSIONS = {
 }
 
 
-class CaseScreen(CaseMacroKeys, PaneScreen):
+class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
     CSS_PATH = style(pane("case").stylesheet)
     PANE = "case"
     ACTIONS, BINDINGS = screen_keys("case")
@@ -91,6 +94,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         self.mode = CONVERSATION  # the thread shows the conversation with the customer, or everything
         self.shown_events: list[EventView] = []
         self._lean: tuple[Any, Any] | None = None
+        self.present: list[Any] = []  # who else is at the case (tui/presence.py)
 
     @property
     def service(self) -> Any:
@@ -148,8 +152,10 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
 
     def show(self, view: CaseView) -> None:
         """The case's header and text (its timeline comes in windows: show_timeline)."""
+        self.presence_reset(view.id)
         self.case, self.case_id = view, view.id
-        self.query_one("#case-head", Static).update(self.render_head(view))
+        self.redraw_head()
+        self.desk.presence.beat()
         if self.timeline_case == view.id:
             self.thread.set_blocks(self.head_blocks())  # (another case's text waits for its thread)
         self.refresh_countdowns()
@@ -252,7 +258,11 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
         self.refresh_bindings()
 
     def render_head(self, c: CaseView) -> Group:
-        return case_head(c, self.desk.tz)
+        return case_head(c, self.desk.tz, self.present)
+
+    def redraw_head(self) -> None:
+        if self.case is not None:
+            self.query_one("#case-head", Static).update(self.render_head(self.case))
 
     def render_next(self, c: CaseView) -> Text:
         return case_next(c, self.desk.tz, self.desk.clock.now())
@@ -267,7 +277,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
 
     # ------------------------------------------------------------ what applies
     def can(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("back", "reload", "scroll_down", "scroll_up", "toggle_thread"):
+        if action in ("back", "reload", "scroll_down", "scroll_up", "toggle_thread", "customer"):
             return True
         if action == "earlier":
             return self.earlier > 0  # (shown only while earlier events are left to load)
@@ -306,6 +316,9 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def action_customer(self) -> None:
+        show_customer(self, self.case_id)  # (tui/widgets/customer.py)
 
     def action_scroll_down(self) -> None:
         self.thread.scroll_down(animate=False)
@@ -481,6 +494,7 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
                                 fmt.status_text(case.status, case.sub_status))
 
         def save(body: str, how: str) -> str | None:
+            self.desk.presence.typed(cid, how == REPLY)  # (others see "typing a reply": tui/presence.py)
             try:
                 drafts.save(me, cid, body, how)
             except OSError as err:
@@ -604,20 +618,4 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
                     "You took the case")
 
     def action_reassign(self) -> None:
-        if self.case is None:
-            return
-        cid = self.case.id
-
-        def agents_loaded(agents: list[Any]) -> None:
-            options = [("team queue (unassigned)", "")]
-            options += [(f"{a.name} ({a.open_cases} open, {', '.join(a.skills) or 'no skills'}, "
-                         f"{a.availability})", a.name) for a in agents if a.role == "analyst"]
-            self.form(
-                "Reassign",
-                [Field("assignee", "Give the case to", "select", options)],
-                lambda vals, v: self.service.assign(cid, vals["assignee"] or None, actor=self.me,
-                                                    expected_version=v),
-                lambda vals: f"Assigned to {vals['assignee']}" if vals["assignee"] else "Back in the team queue",
-            )
-
-        self.call(self.service.list_agents, then=agents_loaded, group="agents")
+        reassign(self)  # (tui/decisions.py: warns before giving the case to someone away or without its skill)

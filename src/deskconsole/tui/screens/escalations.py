@@ -18,10 +18,11 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Label, Static
 
 from deskconsole.domain.errors import DeskError
-from deskconsole.domain.lifecycle import EscalationState, Role
+from deskconsole.domain.lifecycle import EscalationState
 from deskconsole.domain.permissions import Action, CaseState, Person, Verdict, may
 from deskconsole.domain.views import CaseView, EscalationView, EventWindow
 from deskconsole.tui import format as fmt
+from deskconsole.tui.decisions import approve
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style
@@ -351,31 +352,8 @@ class EscalationsScreen(PaneScreen):
 
     def action_approve(self) -> None:
         esc = self.selected("requests")
-        if esc is None:
-            return
-
-        def agents_loaded(agents: list[Any]) -> None:
-            people = [(f"{a.name} ({a.role}{', ' + ', '.join(a.skills) if a.skills else ''})", a.name)
-                      for a in agents if a.role in (Role.ANALYST, Role.MANAGER)]
-            fields = [
-                Field("engineer", "Escalation engineer (the customer's primary contact)", "select", people,
-                      default=self.me),
-                Field("comm_mode", "Communication", "select", COMM_MODES, default="email"),
-                Field("comm_frequency", "How often", "text", default="daily"),
-                Field("comm_attendees", "Who attends", "text", placeholder="customer contacts, engineer, manager"),
-                Field("reason", "Note (optional)", "text"),
-            ]
-
-            def submit(vals: dict[str, Any]) -> Any:
-                return self.service.decide_escalation(
-                    esc.case, "approve", actor=self.me, reason=vals["reason"] or None,
-                    engineer=vals["engineer"] or None, comm_mode=vals["comm_mode"] or "email",
-                    comm_frequency=vals["comm_frequency"] or "daily", comm_attendees=vals["comm_attendees"] or None,
-                )
-
-            self.form(esc, "Approve the escalation", fields, submit, "Escalation approved")
-
-        self.call(self.service.list_agents, then=agents_loaded, group="agents")
+        if esc is not None:
+            approve(self, esc)  # (tui/decisions.py: asks once more over an unticked review; the engineer chosen)
 
     def action_deny(self) -> None:
         esc = self.selected("requests")

@@ -194,6 +194,11 @@ class OutboxScreen(LocalFilter, PaneScreen):
             return self.desk.deliverer is not None or None
         return True
 
+    def why_not(self, action: str) -> str | None:
+        if action == "deliver_now" and self.desk.deliverer is None:
+            return "delivery is off: set DESKCONSOLE_SMTP_URL to send from this console (messages wait here)"
+        return None
+
     def action_open_case(self) -> None:
         key = self.table.selected_key
         if key is not None and key in self.shown:

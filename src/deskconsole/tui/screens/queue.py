@@ -16,6 +16,7 @@ from deskconsole.tui import format as fmt
 from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.marks import QueueMarks
 from deskconsole.tui.panes import screen_keys
+from deskconsole.tui.presence import QueuePresence
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
@@ -26,7 +27,7 @@ VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated", "sla"]
 
 
-class QueueScreen(QueueMarks, QueueMacroKeys, PaneScreen):
+class QueueScreen(QueueMarks, QueuePresence, QueueMacroKeys, PaneScreen):
     PANE = "queue"
     ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
@@ -43,6 +44,7 @@ class QueueScreen(QueueMarks, QueueMacroKeys, PaneScreen):
         self._keys_state: tuple[bool, ...] | None = None
         self.filter_problem: str | None = None  # why the filter text is no filter (yet)
         self.clocks: dict[str, Any] = {}  # the calendar of each priority's service levels (Service.sla_clocks)
+        self.present: dict[str, str] = {}  # who else is at a row's case: its mark (tui/presence.py)
 
     def compose(self) -> ComposeResult:
         yield self.header()
@@ -117,9 +119,14 @@ class QueueScreen(QueueMarks, QueueMacroKeys, PaneScreen):
         self.update_status()
         self._keys_changed()
         self.desk.painted()
+        self.refresh_presence()
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
-        return self.mark_cells(r, row_cells(r, now, self.clocks))  # (a marked row's look: tui/marks.py)
+        # a marked row's look (tui/marks.py) over the presence mark before the title (tui/presence.py)
+        return self.mark_cells(r, self.marked(str(r.id), row_cells(r, now, self.clocks)))
+
+    def title_cell(self, r: CaseRow) -> Any:
+        return self.cells(r, self.desk.clock.now())["title"]
 
     def update_status(self) -> None:
         line = Text(no_wrap=True)
@@ -164,7 +171,7 @@ class QueueScreen(QueueMarks, QueueMacroKeys, PaneScreen):
             if parameters and parameters[0] == 1:
                 return len(self.rows) >= PAGE or None
             return len(self.pages) > 1 or None
-        if action == "open_case":
+        if action in ("open_case", "customer"):
             return bool(self.rows) or None
         return True
 
@@ -246,15 +253,32 @@ class QueueScreen(QueueMarks, QueueMacroKeys, PaneScreen):
         self.reload()
 
     def action_take_next(self) -> None:
-        def taken(view: Any) -> None:
+        me = self.me
+
+        def take() -> tuple[Any, str | None]:
+            service = self.service  # (in the worker: on a fast start it may still be loading)
+            view = service.take_next(actor=me)
+            return view, service.nothing_to_take(actor=me) if view is None else None  # (domain/explain.py)
+
+        def taken(answer: tuple[Any, str | None]) -> None:
+            view, why = answer
             if view is None:
-                self.notify("Nothing unassigned fits your skills right now.", title="Take next")
+                why = why or "nothing unassigned fits your skills"
+                self.notify(clean(why[:1].upper() + why[1:] + "."),
+                            title="Take next: nothing to take", markup=False, timeout=8)
                 return
             self.notify(clean(f"You took case {view.id}: {view.title[:60]}", single_line=True), title="Take next",
                         markup=False)
             self.desk.open_case(view.id)
 
-        self.call(lambda: self.service.take_next(actor=self.me), then=taken, group="action", exclusive=False)
+        self.call(take, then=taken, group="action", exclusive=False)
 
     def action_reload(self) -> None:
         self.reload()
+
+    def action_customer(self) -> None:
+        key = self.table.selected_key
+        if key is not None:
+            from deskconsole.tui.widgets.customer import show_customer
+
+            show_customer(self, int(key))

@@ -5,6 +5,7 @@ Plain rendering from a case view (no service, no screen): customer text shown li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
 from rich.console import Group
@@ -12,13 +13,15 @@ from rich.table import Table
 from rich.text import Text
 
 from deskconsole.domain import labels
+from deskconsole.domain.presence import Presence, describe, mark
 from deskconsole.domain.views import CaseView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.text import cell, long_text, safe
 
 
-def case_head(c: CaseView, tz: tzinfo | None) -> Group:
-    """The case pane's header: number, priority, status, escalation, attention, title, who and when."""
+def case_head(c: CaseView, tz: tzinfo | None, present: Sequence[Presence] = ()) -> Group:
+    """The case pane's header: number, priority, status, escalation, who else is at the case
+    (`present`, domain/presence.py), attention, title, who and when."""
     top = Text(no_wrap=True, overflow="ellipsis")
     top.append(f" Case {c.id} ", "bold reverse")
     top.append(" ")
@@ -28,6 +31,9 @@ def case_head(c: CaseView, tz: tzinfo | None) -> Group:
     if c.escalation is not None:
         top.append("  ")
         top.append_text(fmt.escalation_text(c.escalation.state))
+    if present:
+        top.append(f"  {mark(present)} ", "bold yellow")
+        top.append(describe(present), "bold yellow" if any(p.typing for p in present) else "yellow")
     if c.attention:
         top.append("  ⚑ ", "bold red")
         top.append_text(cell(c.attention, "bold red", limit=70))

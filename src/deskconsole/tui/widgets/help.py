@@ -12,7 +12,7 @@ from textual.widgets import Label, Static
 from deskconsole.domain import labels
 from deskconsole.domain.lifecycle import EscalationState, Status, SubStatus
 from deskconsole.tui import format as fmt
-from deskconsole.tui.bindings import HELP, KeyAction, bindings
+from deskconsole.tui.bindings import HELP, KeyAction, action_name, bindings
 from deskconsole.tui.panes import GLOBAL
 from deskconsole.tui.styles import style
 
@@ -77,8 +77,17 @@ class HelpScreen(ModalScreen[None]):
             if not rows:
                 continue
             grid.add_row(Text(heading, style="underline"), "")
+            why = self.reasons() if group is self.actions else {}
             for a in rows:
-                grid.add_row(a.display_key(), Text(f"{a.label} — {a.help}"))
+                reason = why.get(a.id)
+                if reason is None:
+                    grid.add_row(a.display_key(), Text(f"{a.label} — {a.help}"))
+                    continue
+                # a key that does not apply to what is in front of you: dimmed, and why (domain/permissions.py)
+                line = Text(f"{a.label} — {a.help}", "dim")
+                line.append("\n✗ not now: ", "yellow")
+                line.append(reason, "yellow")
+                grid.add_row(Text(a.display_key(), "dim"), line)
             grid.add_row("", "")
         symbols = legend(self.pane)
         if symbols:
@@ -86,6 +95,19 @@ class HelpScreen(ModalScreen[None]):
             for shown, meaning in symbols:
                 grid.add_row(shown, Text(meaning))
         return grid
+
+    def reasons(self) -> dict[str, str]:
+        """Why each key of the pane behind does not apply now (its why_not), by key id."""
+        pane = getattr(self.app, "pane", None)
+        why_not = getattr(pane, "why_not", None)
+        if why_not is None or getattr(pane, "PANE", None) != self.pane:
+            return {}
+        out = {}
+        for a in self.actions:
+            reason = why_not(action_name(a.action)) if a.offered_to(self.role) else None
+            if reason:
+                out[a.id] = " ".join(str(reason).split())
+        return out
 
     def action_close(self) -> None:
         self.dismiss(None)
