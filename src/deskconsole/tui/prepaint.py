@@ -38,7 +38,8 @@ from rich.text import Text
 
 from deskconsole.tui.headline import header_line
 from deskconsole.tui.panes import GLOBAL, pane
-from deskconsole.tui.queuespec import COLUMNS, PAGE, first_query, first_view, row_cells
+from deskconsole.tui.bindings import PALETTE_CELLS, footer_cells, footer_fit
+from deskconsole.tui.queuespec import PAGE, columns_for, first_query, first_view, row_cells
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
@@ -70,8 +71,8 @@ NAMED: dict[int, RGB] = {
 
 # The footer of the queue: key, label, who is offered it (None: everyone); the shown entries of
 # the queue pane's keys then the global ones (tui/panes.py), `enter` left out (it belongs to the table).
-FOOTER_KEYS: list[tuple[str, str, frozenset[str] | None]] = [
-    (entry.display_key(), entry.label, entry.roles)
+FOOTER_KEYS: list[tuple[str, str, frozenset[str] | None, int]] = [
+    (entry.display_key(), entry.label, entry.roles, entry.rank)
     for entry in [*pane("queue").actions, *GLOBAL]
     if entry.show and entry.key and entry.key != "enter" and not entry.builtin
 ]
@@ -138,8 +139,12 @@ def runs_of(text: Text, fg: RGB, bg: RGB, *, over: Look | None = None) -> Line:
     return out
 
 
-def fit(line: Line, width: int, fill: Look) -> Line:
-    """The runs cut (or padded with `fill`) to exactly `width` cells."""
+def fit(line: Line, width: int, fill: Look, *, ellipsis: bool = False) -> Line:
+    """The runs cut (or padded with `fill`) to exactly `width` cells; with `ellipsis` a cut line
+    ends in `…` (as a table cell whose text overflows with an ellipsis)."""
+    if ellipsis and sum(cell_len(text) for text, _ in line) > width > 0:
+        cut = fit(line, width - 1, fill)
+        return [*cut, ("…", cut[-1][1] if cut else fill)]
     out: Line = []
     used = 0
     for text, how in line:
@@ -189,13 +194,16 @@ def footer_line(role: str, count: int, width: int) -> Line:
     key, label = Look(KEY, PANEL, bold=True), Look(TEXT, PANEL)
     key_off, label_off = Look(KEY_OFF, PANEL, bold=True), Look(LABEL_OFF, PANEL)
     left: Line = []
-    for shown, name, roles in FOOTER_KEYS:
-        if roles is not None and role not in roles:
-            continue
-        off = (shown == "]" and count < PAGE) or shown == "["  # no next page; the first page has no previous
-        left += [(f" {shown} ", key_off if off else key), (f"{name} ", label_off if off else label)]
+    offered = [(shown, name, rank) for shown, name, roles, rank in FOOTER_KEYS if roles is None or role in roles]
+    off = {shown: (shown == "]" and count < PAGE) or shown == "[" for shown, _, _ in offered}  # no next page;
+    # the first page has no previous
+    kept = footer_fit([(shown, footer_cells(shown, name), rank, not off[shown]) for shown, name, rank in offered],
+                      width - PALETTE_CELLS)
+    for shown, name, _ in offered:
+        if shown in kept:
+            left += [(f" {shown} ", key_off if off[shown] else key), (f"{name} ", label_off if off[shown] else label)]
     right: Line = [("▏", Look(FOOTER_RULE, PANEL)), ("^p", key), (" palette", label), (" ", label)]
-    room = width - sum(cell_len(t) for t, _ in right)  # the palette key keeps its place; the keys are cut
+    room = width - sum(cell_len(t) for t, _ in right)  # the palette key keeps its place
     if room < 0:
         return fit(left, width, label)
     return fit(left, room, label) + right
@@ -229,7 +237,8 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
     top = first_line(header_line("queue", user, role, here, width), width)
     lines: list[Line] = [fit(runs_of(top, TEXT, PANEL), width, bar)]
     table_height = max(0, height - 3)  # under the header line, over the status line and the footer
-    content_width = sum(w + 2 for _, _, w in COLUMNS)
+    columns = columns_for(width)
+    content_width = sum(w + 2 for _, _, w in columns)
     content_height = 1 + len(rows)
     vertical = horizontal = False
     for _ in range(2):  # each bar takes room from the other direction
@@ -239,7 +248,7 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
     view_height = max(0, table_height - (1 if horizontal else 0))
 
     heading = Look(TEXT, TABLE_HEADER, bold=True)
-    header: Line = [(" " + set_cell_size(label, w) + " ", heading) for _, label, w in COLUMNS]
+    header: Line = [(" " + set_cell_size(label, w) + " ", heading) for _, label, w in columns]
     table: list[Line] = [fit(header, view_width, heading)]  # the header and the cursor span the whole width
     cursor = Look(CURSOR_TEXT, CURSOR, bold=True)
     for index, r in enumerate(rows[: max(0, view_height - 1)]):
@@ -247,9 +256,10 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
         pad = cursor if over is not None else Look(TEXT, SURFACE)
         cells = row_cells(r, now)
         line: Line = []
-        for key, _, w in COLUMNS:
+        for key, _, w in columns:
             line.append((" ", pad))
-            line += fit(runs_of(cells[key], TEXT, SURFACE, over=over), w, pad)
+            line += fit(runs_of(cells[key], TEXT, SURFACE, over=over), w, pad,
+                        ellipsis=cells[key].overflow == "ellipsis")
             line.append((" ", pad))
         table.append(fit(line, view_width, pad))
     while len(table) < view_height:
