@@ -16,6 +16,9 @@ file named by `DESKCONSOLE_CONFIG`:
     db = "postgresql+psycopg://desk@db.example:5432/desk"
     user = "alice"
 
+    [keys]                       # the console's keys, by action id (tui/keymap.py)
+    close = "X"
+
     [timers]
     awaiting_confirmation_close = "14d"
     customer_input_reminder = "7d"
@@ -100,6 +103,7 @@ class Settings:
     clock: Clock = field(default_factory=clock_from_env)
     config_path: Path | None = None
     user_source: str = "flag"  # where user came from: flag, env, config or login (the default)
+    keys: dict[str, str] = field(default_factory=dict)  # the config file's [keys]: binding id -> keys
 
     def make_engine(self) -> Engine:
         from deskconsole.store.engine import make_engine
@@ -162,7 +166,17 @@ def load_settings(
     except ValueError as exc:
         raise InvalidInput(f"DESKCONSOLE_NOW: {exc}") from None
     return Settings(db_url=db_url, user=who, durations=durations, clock=clock, config_path=config_path,
-                    user_source=user_source)
+                    user_source=user_source, keys=read_keys_table(config, config_path))
+
+
+def read_keys_table(config: Mapping[str, Any], path: Path) -> dict[str, str]:
+    """The config file's `[keys]` table: the console's keys remapped by action id (tui/keymap.py;
+    a bad table is refused with the file, the entry and the reason)."""
+    if "keys" not in config:
+        return {}
+    from deskconsole.tui.keymap import read_keys
+
+    return read_keys(config["keys"], str(path))
 
 
 __all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config"]

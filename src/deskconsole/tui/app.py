@@ -105,8 +105,12 @@ class DeskApp(App[None]):
         environ: Mapping[str, str] | None = None,
         quick: QuickStart | None = None,
         drafts: Any = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.keymap = dict(keymap or {})  # the config file's [keys] (tui/keymap.py), by binding id
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self._drafts = drafts  # the composer's drafts (tui/drafts.py); by default in the user's data dir
         self._service = service
         self.quick = quick  # the fast start: no service yet, it loads right after the first paint
@@ -293,7 +297,8 @@ class DeskApp(App[None]):
         if pane is None or isinstance(self.screen, HelpScreen):
             return
         entry = BY_NAME.get(pane.PANE)
-        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role, pane.PANE))
+        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role, pane.PANE,
+                                    keymap=self.keymap))
 
     # ------------------------------------------------------------ ticker
     def _arm(self, delay: float | None = None) -> None:
@@ -608,6 +613,7 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
     from deskconsole.tui.quickstart import open_quick
 
     options.setdefault("clock", settings.clock)
+    options.setdefault("keymap", settings.keys)
     quick = prepainted.quick if prepainted is not None else open_quick(settings.db_url, settings.user,
                                                                        settings.make_service)
     if quick is None:

@@ -121,7 +121,8 @@ CASE: list[KeyAction] = [
               show=False),  # (in ? and the palette: M Macro took its place in the footer, full at 120 columns)
     KeyAction("case.article", "b", "link_article", "KB", "Search the knowledge base and link an article",
               roles=offered(Action.LINK_ARTICLE), rank=3),
-    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason", roles=offered(Action.CLOSE), rank=1),
+    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason",
+              roles=offered(Action.CLOSE), rank=1),
     KeyAction("case.clone", "l", "clone", "Clone", "Open a new case from this closed one", roles=offered(Action.CLONE)),
     KeyAction("case.follow_up", "F", "follow_up", "Follow-up",
               "The customer wrote after close: open a follow-up case with their reply (a clone, linked both ways)",
@@ -136,7 +137,8 @@ CASE: list[KeyAction] = [
               roles=WORKERS, rank=1),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.thread", "v", "toggle_thread", "View",
-              "Show the conversation with the customer only, or everything (notes, status changes, timers too)", rank=3),
+              "Show the conversation with the customer only, or everything (notes, status changes, timers too)",
+              rank=3),
     # (not in the footer: the thread's top line says "N earlier messages — press o to load more")
     KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the thread's earlier messages (a page at a time)",
               show=False),
@@ -151,7 +153,8 @@ ESCALATIONS: list[KeyAction] = [
               roles=offered(Action.REVIEW_ESCALATION), rank=1),
     KeyAction("esc.approve", "a", "approve", "Approve", "Approve: engineer and communication plan",
               roles=offered(Action.DECIDE_ESCALATION), rank=1),
-    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason", roles=offered(Action.DECIDE_ESCALATION), rank=1),
+    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason",
+              roles=offered(Action.DECIDE_ESCALATION), rank=1),
     KeyAction("esc.status", "u", "status_update", "Status update", "Send the daily status update",
               roles=offered(Action.STATUS_UPDATE)),
     # (a manager, or the escalation's engineer: engineers are analysts or managers)
@@ -221,7 +224,8 @@ MAIL_LEADS = frozenset({Role.MANAGER, Role.SUPERVISOR})
 PARKED: list[KeyAction] = [
     KeyAction("parked.release", "a", "release", "Release",
               "Release the selected message: apply it as ordinary mail (asks first)", roles=MAIL_LEADS, rank=1),
-    KeyAction("parked.filter", "slash", "filter", "Filter", "Filter by sender, subject or reason", key_display="/", rank=1),
+    KeyAction("parked.filter", "slash", "filter", "Filter", "Filter by sender, subject or reason",
+              key_display="/", rank=1),
     KeyAction("parked.reload", "r", "reload", "Refresh", "Read the parked mail again", show=False),
     KeyAction("parked.back", "escape", "back", "Back", "Clear the filter, or go back to the queue",
               show=False, key_display="esc"),

@@ -13,6 +13,7 @@ from textual.worker import Worker
 from deskconsole.domain.errors import DeskError
 from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui.bindings import KeyAction, action_name, by_action
+from deskconsole.tui.keymap import keys_of
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.text import clean
 from deskconsole.tui.textual_adapter import mark_styles_current
@@ -84,7 +85,7 @@ class PaneScreen(Screen):
         if isinstance(self.focused, Input):
             return
         for entry in self.ACTIONS:
-            if entry.key is None or event.key not in entry.key.split(",") or not entry.offered_to(self.role):
+            if event.key not in keys_of(entry, self.desk.keymap) or not entry.offered_to(self.role):
                 continue
             reason = self.why_not(action_name(entry.action))
             if reason:

@@ -15,7 +15,7 @@ from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.panes import screen_keys
-from deskconsole.tui.queuespec import PAGE, columns_for, next_cell, first_view, row_cells
+from deskconsole.tui.queuespec import PAGE, columns_for, first_view, next_cell, row_cells
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.footer import DeskFooter
