@@ -176,7 +176,11 @@ def read_keys_table(config: Mapping[str, Any], path: Path) -> dict[str, str]:
         return {}
     from deskconsole.tui.keymap import read_keys
 
-    return read_keys(config["keys"], str(path))
+    try:
+        source = path.read_text(encoding="utf-8")
+    except OSError:
+        source = None
+    return read_keys(config["keys"], str(path), source)
 
 
 __all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config"]

@@ -154,42 +154,77 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, 
             yield f"{prefix}{name}", value
 
 
-def read_keys(table: Any, where: str) -> Keymap:
+def read_keys(table: Any, where: str, source: str | None = None) -> Keymap:
     """The `[keys]` table of the config file as {binding id: keys in Textual's form}; `where` names
-    the file in refusals (InvalidInput: the file, the entry and the reason)."""
+    the file in refusals (InvalidInput: the file, the line, the entry and the reason), `source` is
+    its text (for the line)."""
+    try:
+        return _read_keys(table, where)
+    except InvalidInput as exc:
+        name = getattr(exc, "entry", None)
+        line = _line_of(source, name) if source and name else None
+        if line is None:
+            raise
+        raise InvalidInput(str(exc).replace(f"config file {where}:", f"config file {where} line {line}:", 1)) from None
+
+
+def _line_of(source: str, name: str) -> int | None:
+    """The line of `name = ...` in the [keys] table of the file's text."""
+    inside = False
+    short = name.rsplit(".", 1)[-1]
+    for number, raw in enumerate(source.splitlines(), 1):
+        text = raw.strip()
+        if text.startswith("["):
+            inside = text.replace(" ", "").startswith("[keys") or inside and text.startswith("[keys.")
+            continue
+        key = text.split("=", 1)[0].strip().replace('"', "").replace("'", "")
+        if inside and "=" in text and (key == name or key.rsplit(".", 1)[-1] == short):
+            return number
+    return None
+
+
+def _refused(message: str, entry: str) -> InvalidInput:
+    error = InvalidInput(message)
+    error.entry = entry  # type: ignore[attr-defined]
+    return error
+
+
+def _read_keys(table: Any, where: str) -> Keymap:
     if table is None:
         return {}
     if not isinstance(table, dict):
         raise InvalidInput(f"config file {where}: [keys] must be a table of action id = \"key\"")
     entries = all_entries()
     keymap: Keymap = {}
+    names: dict[str, str] = {}  # the names the table used
     for name, value in _flatten(table):
         if not isinstance(value, str):
-            raise InvalidInput(f"config file {where}: keys.{name} must be a string like \"X\" or \"ctrl+x\"")
+            raise _refused(f"config file {where}: keys.{name} must be a string like \"X\" or \"ctrl+x\"", name)
         found = find(name)
         if len(found) > 1:
-            raise InvalidInput(f"config file {where}: keys.{name} is in several panes: write one of "
-                               f"{', '.join(sorted(found))}")
+            raise _refused(f"config file {where}: keys.{name} is in several panes: write one of "
+                           f"{', '.join(sorted(found))}", name)
         if not found:
             known = sorted(i for i, e in entries.items() if e.key and not e.builtin)
             near = get_close_matches(name, known, n=3) or known[:3]
-            raise InvalidInput(f"config file {where}: keys.{name}: no action has this id (like: {', '.join(near)}; "
-                               "README's Keys section lists them all)")
+            raise _refused(f"config file {where}: keys.{name}: no action has this id (like: {', '.join(near)}; "
+                           "README's Keys section lists them all)", name)
         key_id = found[0]
         entry = entries[key_id]
         if entry.key is None or entry.builtin:
-            raise InvalidInput(f"config file {where}: keys.{name}: {entry.label!r} has no key of its own to "
-                               "change (find it by name in the command palette, ctrl+p)")
+            raise _refused(f"config file {where}: keys.{name}: {entry.label!r} has no key of its own to "
+                           "change (find it by name in the command palette, ctrl+p)", name)
         try:
             keys = [parse_key(part) for part in value.split(",")] if value.strip() != "," else [_char_name(",")]
         except ValueError as exc:
-            raise InvalidInput(f"config file {where}: keys.{name}: {exc}") from None
+            raise _refused(f"config file {where}: keys.{name}: {exc}", name) from None
         keymap[key_id] = ",".join(keys)
-    _refuse_clashes(keymap, where)
+        names[key_id] = name
+    _refuse_clashes(keymap, where, names)
     return keymap
 
 
-def _refuse_clashes(keymap: Keymap, where: str) -> None:
+def _refuse_clashes(keymap: Keymap, where: str, names: Mapping[str, str]) -> None:
     """A key that would run two actions of one pane is refused (only where the table changed something)."""
     for group_name, group in pane_groups().items():
         owner: dict[str, KeyAction] = {}
@@ -199,9 +234,10 @@ def _refuse_clashes(keymap: Keymap, where: str) -> None:
             for key in keys_of(entry, keymap):
                 other = owner.get(key)
                 if other is not None and other.id != entry.id and (entry.id in keymap or other.id in keymap):
-                    raise InvalidInput(
+                    raise _refused(
                         f"config file {where}: keys: {display(key)!r} would be both {other.id} ({other.label}) "
-                        f"and {entry.id} ({entry.label}) in the {group_name} pane")
+                        f"and {entry.id} ({entry.label}) in the {group_name} pane",
+                        names.get(entry.id) or names[other.id])
                 owner.setdefault(key, entry)
 
 
