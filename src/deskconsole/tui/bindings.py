@@ -332,6 +332,8 @@ HELP: list[KeyAction] = [
 
 PICKER: list[KeyAction] = [
     KeyAction("picker.cancel", "escape", "cancel", "Cancel", "Close without linking", key_display="esc"),
+    KeyAction("picker.results", "down", "results", "Results",
+              "Move to the search results (searching now for what is typed, if not yet)", key_display="↓"),
 ]
 
 MACRO_PICKER: list[KeyAction] = [

@@ -175,7 +175,7 @@ def _line_of(source: str, name: str) -> int | None:
     for number, raw in enumerate(source.splitlines(), 1):
         text = raw.strip()
         if text.startswith("["):
-            inside = text.replace(" ", "").startswith("[keys") or inside and text.startswith("[keys.")
+            inside = text.replace(" ", "").startswith("[keys") or (inside and text.startswith("[keys."))
             continue
         key = text.split("=", 1)[0].strip().replace('"', "").replace("'", "")
         if inside and "=" in text and (key == name or key.rsplit(".", 1)[-1] == short):
