@@ -24,6 +24,8 @@ PAGE = 100
 # never cut mid-word.
 STATUS_WIDTH = max(len(labels.status_label(status.value, sub.value if status == Status.PENDING else None))
                    for status in Status for sub in SubStatus)
+NEXT, NEXT_WIDE = 17, 21  # the next timer's width, and on a roomy screen (a title of NEXT_WIDE_FROM and more)
+NEXT_WIDE_FROM = 40
 # Every column at its usual width (120 columns show them all). The title is the column that takes
 # what is left of the width, and gives it back first, down to TITLE_MIN.
 COLUMNS = [
@@ -36,7 +38,7 @@ COLUMNS = [
     ("assignee", "Assignee", 8),
     ("age", "Age", 4),
     ("escalation", "Esc", 7),
-    ("next", "Next timer", 17),
+    ("next", "Next timer", NEXT),
 ]
 TITLE_MIN = 20
 TITLE_MAX = 140 # wider than that, the title has all of it: the others take their usual width
@@ -61,7 +63,10 @@ def columns_for(width: int) -> list[tuple[str, str, int]]:
             break
         kept.discard(key)
     title = min(TITLE_MAX, max(TITLE_MIN, room - others() - PADDING))
-    return [(key, label, title if key == "title" else w) for key, label, w in COLUMNS if key in kept]
+    spare = title - NEXT_WIDE_FROM
+    grow = max(0, min(NEXT_WIDE - NEXT, spare))  # a roomy screen shows the whole of `close overdue 1h 00m`
+    widths = {"title": title - grow, "next": NEXT + grow}
+    return [(key, label, widths.get(key, w)) for key, label, w in COLUMNS if key in kept]
 
 
 def first_view(role: str) -> str:
