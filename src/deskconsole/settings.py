@@ -35,7 +35,7 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -128,8 +128,10 @@ def load_settings(
     user: str | None = None,
     environ: Mapping[str, str] | None = None,
     config_path: Path | None = None,
+    keys_reader: KeysReader | None = None,
 ) -> Settings:
-    """Flags (the arguments) over environment over config file over defaults."""
+    """Flags (the arguments) over environment over config file over defaults. `keys_reader`: reads
+    the file's [keys] for the console (read_keys_table)."""
     env = os.environ if environ is None else environ
     if config_path is None:
         named = env.get(CONFIG_ENV)
@@ -166,21 +168,24 @@ def load_settings(
     except ValueError as exc:
         raise InvalidInput(f"DESKCONSOLE_NOW: {exc}") from None
     return Settings(db_url=db_url, user=who, durations=durations, clock=clock, config_path=config_path,
-                    user_source=user_source, keys=read_keys_table(config, config_path))
+                    user_source=user_source, keys=read_keys_table(config, config_path, keys_reader))
 
 
-def read_keys_table(config: Mapping[str, Any], path: Path) -> dict[str, str]:
-    """The config file's `[keys]` table: the console's keys remapped by action id (tui/keymap.py;
-    a bad table is refused with the file, the entry and the reason)."""
-    if "keys" not in config:
+KeysReader = Callable[[Any, str, str | None], dict[str, str]]
+
+
+def read_keys_table(config: Mapping[str, Any], path: Path, reader: KeysReader | None) -> dict[str, str]:
+    """The config file's `[keys]` table: the console's keys remapped by action id. `reader` checks
+    it (the console's, deskconsole.tui.keymap.read_keys, handed in by the CLI: the settings, which
+    the core reads too, never import the console); a bad table is refused with the file, the line,
+    the entry and the reason. Without a reader the table is not read ({})."""
+    if "keys" not in config or reader is None:
         return {}
-    from deskconsole.tui.keymap import read_keys
-
     try:
-        source = path.read_text(encoding="utf-8")
+        source: str | None = path.read_text(encoding="utf-8")
     except OSError:
         source = None
-    return read_keys(config["keys"], str(path), source)
+    return reader(config["keys"], str(path), source)
 
 
 __all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config"]

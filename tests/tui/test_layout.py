@@ -3,6 +3,8 @@ the config file's [keys] followed by the bindings, the footer, the help and the 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from tuidesk import help_text, screen_text, settle
 
 from deskconsole.tui.queuespec import columns_for
@@ -62,7 +64,7 @@ async def test_at_80_columns_the_queue_keeps_what_matters_and_re_lays_out_live(a
 def test_columns_fold_in_order_as_the_width_shrinks():
     seen = [tuple(key for key, _, _ in columns_for(width)) for width in range(200, 59, -1)]
     folded = []
-    for before, after in zip(seen, seen[1:], strict=False):
+    for before, after in pairwise(seen):
         folded += [key for key in before if key not in after]
         assert set(after) <= set(before)  # narrower never brings a column back
     assert folded == ["age", "assignee", "escalation", "customer", "sla"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from deskconsole.cli import console_keys
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.settings import load_settings
 from deskconsole.tui.keymap import display, parse_key, read_keys, remap
@@ -14,7 +15,7 @@ from deskconsole.tui.keymap import display, parse_key, read_keys, remap
 def settings_with(tmp_path: Path, text: str):
     config = tmp_path / "config.toml"
     config.write_text(text, encoding="utf-8")
-    return load_settings(environ={"DESKCONSOLE_CONFIG": str(config)})
+    return load_settings(environ={"DESKCONSOLE_CONFIG": str(config)}, keys_reader=console_keys)
 
 
 def test_the_keys_table_remaps_actions_by_id(tmp_path: Path) -> None:
