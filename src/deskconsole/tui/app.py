@@ -89,6 +89,8 @@ class DeskApp(App[None]):
     BINDINGS = bindings(GLOBAL)
     COMMANDS = {DeskCommands, MacroCommands}
     MODES = modes()  # every pane of tui/panes.py; the queue's module is imported above, the others when shown
+    # A pane's screen has the class -narrow under 100 columns (styles/*.tcss lay it out for that)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-roomy")]
 
     def __init__(
         self,
