@@ -16,6 +16,9 @@ file named by `DESKCONSOLE_CONFIG`:
     db = "postgresql+psycopg://desk@db.example:5432/desk"
     user = "alice"
 
+    [keys]                       # the console's keys, by action id (tui/keymap.py)
+    close = "X"
+
     [timers]
     awaiting_confirmation_close = "14d"
     customer_input_reminder = "7d"
@@ -32,7 +35,7 @@ from __future__ import annotations
 import getpass
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -100,6 +103,7 @@ class Settings:
     clock: Clock = field(default_factory=clock_from_env)
     config_path: Path | None = None
     user_source: str = "flag"  # where user came from: flag, env, config or login (the default)
+    keys: dict[str, str] = field(default_factory=dict)  # the config file's [keys]: binding id -> keys
 
     def make_engine(self) -> Engine:
         from deskconsole.store.engine import make_engine
@@ -124,8 +128,10 @@ def load_settings(
     user: str | None = None,
     environ: Mapping[str, str] | None = None,
     config_path: Path | None = None,
+    keys_reader: KeysReader | None = None,
 ) -> Settings:
-    """Flags (the arguments) over environment over config file over defaults."""
+    """Flags (the arguments) over environment over config file over defaults. `keys_reader`: reads
+    the file's [keys] for the console (read_keys_table)."""
     env = os.environ if environ is None else environ
     if config_path is None:
         named = env.get(CONFIG_ENV)
@@ -162,7 +168,24 @@ def load_settings(
     except ValueError as exc:
         raise InvalidInput(f"DESKCONSOLE_NOW: {exc}") from None
     return Settings(db_url=db_url, user=who, durations=durations, clock=clock, config_path=config_path,
-                    user_source=user_source)
+                    user_source=user_source, keys=read_keys_table(config, config_path, keys_reader))
+
+
+KeysReader = Callable[[Any, str, str | None], dict[str, str]]
+
+
+def read_keys_table(config: Mapping[str, Any], path: Path, reader: KeysReader | None) -> dict[str, str]:
+    """The config file's `[keys]` table: the console's keys remapped by action id. `reader` checks
+    it (the console's, deskconsole.tui.keymap.read_keys, handed in by the CLI: the settings, which
+    the core reads too, never import the console); a bad table is refused with the file, the line,
+    the entry and the reason. Without a reader the table is not read ({})."""
+    if "keys" not in config or reader is None:
+        return {}
+    try:
+        source: str | None = path.read_text(encoding="utf-8")
+    except OSError:
+        source = None
+    return reader(config["keys"], str(path), source)
 
 
 __all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config"]

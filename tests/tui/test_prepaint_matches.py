@@ -34,7 +34,7 @@ def prepaint_cells(lines) -> list[list[tuple[str, tuple | None, tuple | None]]]:
 
 
 @pytest.mark.parametrize(("user", "role"), [("alice", "analyst"), ("sam", "supervisor"), ("maria", "manager")])
-@pytest.mark.parametrize("size", [(120, 40), (96, 24)])
+@pytest.mark.parametrize("size", [(120, 40), (96, 24), (80, 24), (200, 60)])
 async def test_the_pre_paint_shows_what_the_consoles_first_frame_shows(app_as, service, user, role, size):
     width, height = size
     query = first_query(role, user)

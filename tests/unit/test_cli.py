@@ -488,8 +488,8 @@ def test_other_commands_never_load_the_console(tmp_path: Path) -> None:
 def test_the_console_start_loads_no_other_command(tmp_path: Path) -> None:
     """`deskconsole` (no command) parses its arguments and reaches the console's launch loading
     the command line's shared modules (parser, argument types, output) and the console's launch
-    only: no other command's module, and not shutil with the compression modules it brings (argparse's help width needs them only
-    when help is shown). The console's start time is spent on the console."""
+    only: no other command's module, and not shutil with the compression modules it brings
+    (argparse's help width needs them only when help is shown). The console's start time is spent on the console."""
     code = (
         "import sys\n"
         "from deskconsole.cli import common\n"

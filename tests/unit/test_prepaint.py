@@ -11,7 +11,7 @@ from rich.color import ColorSystem
 
 from deskconsole.domain.views import CaseRow
 from deskconsole.tui import prepaint
-from deskconsole.tui.prepaint import FOOTER_KEYS, applies, build_frame, frame_lines
+from deskconsole.tui.prepaint import applies, build_frame, footer_keys, frame_lines
 from deskconsole.tui.queuespec import PAGE
 from deskconsole.tui.quickstart import QuickStart
 
@@ -53,12 +53,12 @@ def test_hostile_text_reaches_the_terminal_only_as_visible_escapes():
         assert len(lines) == 40
         assert all(cell_len(line) == 120 for line in lines), [cell_len(line) for line in lines]
         shown = "\n".join(lines)
-        assert "⚑ [bold red]x[/] \\x1b[31  " in shown  # the title, literally, cut to its 24 cells
+        assert "⚑ [bold red]x[/] \\x1b[3…  " in shown  # the title, literally, cut to its 24 cells with a …
         assert "alice\\x1b[2J" in lines[0]
-        assert "請求書の合計が一致しませ " in lines[3]  # 12 wide characters: 24 cells
-        assert "株式会社テス " in lines[3]  # 13 cells: the 7th wide character does not fit and leaves a space
-        assert "Emoji 🎉🎉🎉 title with   Ünïcødé" in lines[4]
-        assert "▲▲ ESC   update overdue  " in lines[4]  # cut at the column's 15 cells
+        assert "請求書の合計が一致しま … " in lines[3]  # 11 wide characters and the …: 24 cells
+        assert "株式会社テス… " in lines[3]  # 13 cells: six wide characters and the …
+        assert "Emoji 🎉🎉🎉 title with…  Ünïcødé" in lines[4]
+        assert "▲▲ ESC   update overdue 5…  " in lines[4]  # cut at the column's 17 cells
 
 
 def test_the_frame_is_the_queue_screen_at_that_size():
@@ -67,10 +67,10 @@ def test_the_frame_is_the_queue_screen_at_that_size():
                         now=NOW, tz=UTC)
     text = ["".join(t for t, _ in line) for line in lines]
     assert text[0].startswith(" deskconsole   1 Queue ") and "sue · supervisor  2026-11-25 09:00:00 UTC" in text[0]
-    assert text[1].startswith(" Case    P   SLA    Status            Title                     Customer       ")
-    assert text[2].startswith(" 1       P3         new               Case number 1 ")
-    assert text[36].startswith(" 35      P3 ")  # 35 rows fit over the horizontal scroll bar
-    assert text[37].rstrip().endswith("▏")
+    assert text[1].startswith(" Case    P   SLA    Status               Title                     Customer       ")
+    assert "Age" not in text[1]  # (folded away at 120 columns)
+    assert text[2].startswith(" 1       P3         new                  Case number 1 ")
+    assert text[37].startswith(" 36      P3 ")  # 36 rows fit: no horizontal scroll bar at any width
     assert text[38].startswith(" view all  sort oldest  page 1  100 cases shown  ] next page")
     assert text[39].startswith(" / Filter  v View  s Sort  ] Next page  [ Prev page  ? Help  q Quit ")
     assert text[39].endswith("▏^p palette ")
@@ -87,8 +87,19 @@ def test_the_frame_is_the_queue_screen_at_that_size():
 def test_footer_keys_are_the_queue_bindings_shown():
     from deskconsole.tui.bindings import GLOBAL, QUEUE
 
-    shown = [(e.display_key(), e.label, e.roles) for e in QUEUE + GLOBAL if e.show and e.key and e.key != "enter"]
-    assert FOOTER_KEYS == shown
+    shown = [(e.id, e.display_key(), e.label, e.roles, e.rank) for e in QUEUE + GLOBAL
+             if e.show and e.key and e.key != "enter"]
+    assert footer_keys() == shown
+
+
+def test_the_footer_keys_follow_the_config_files_keys():
+    keys = {key_id: shown for key_id, shown, *_ in footer_keys({"queue.take": "T", "queue.filter": "ctrl+f"})}
+    assert keys["queue.take"] == "T" and keys["queue.filter"] == "^f"
+    rows = []
+    line = "".join(t for t, _ in frame_lines(width=120, height=10, user="alice", role="analyst", view="mine",
+                                            sort="oldest", rows=rows, now=NOW, tz=UTC,
+                                            keymap={"queue.take": "T"})[-1])
+    assert " T Take next " in line and " t Take next " not in line
 
 
 def test_applies_only_to_a_real_terminal():

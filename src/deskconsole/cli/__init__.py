@@ -49,6 +49,13 @@ def tick_pause_hook(value: str | None) -> Callable[[int], None] | None:
     return pause
 
 
+def console_keys(table: Any, where: str, source: str | None) -> dict[str, str]:
+    """The config file's [keys] for the console (tui/keymap.py), read only when the file has them."""
+    from deskconsole.tui.keymap import read_keys
+
+    return read_keys(table, where, source)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -63,7 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     ctx: Context | None = None
     try:
-        settings = load_settings(db=getattr(args, "db", None), user=getattr(args, "user", None))
+        settings = load_settings(db=getattr(args, "db", None), user=getattr(args, "user", None),
+                                 keys_reader=console_keys)
         ctx = Context(args, settings, out, tick_pause_hook(os.environ.get(TICK_PAUSE_ENV)))
         return args.func(ctx)
     except DeskError as exc:

@@ -40,6 +40,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -79,6 +80,8 @@ if TYPE_CHECKING:
 DELIVERY_INTERVAL = 30.0  # seconds from the end of one delivery pass to the start of the next
 DELIVERY_FIRST_DELAY = 1.0
 DELIVERY_BATCH = 20
+HOLD_KEYS = 3.0  # seconds at most that keys typed after a form's submit wait for its answer (hold_keys)
+KEY_AT_MOST = 1.0  # seconds at most one key holds back the next (a key whose handling never reports back)
 WATCH_WAIT = 0.5  # seconds per wait on the change watcher (how soon the watch worker notices it should stop)
 
 
@@ -88,6 +91,8 @@ class DeskApp(App[None]):
     BINDINGS = bindings(GLOBAL)
     COMMANDS = {DeskCommands, MacroCommands}
     MODES = modes()  # every pane of tui/panes.py; the queue's module is imported above, the others when shown
+    # A pane's screen has the class -narrow under 100 columns (styles/*.tcss lay it out for that)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-roomy")]
 
     def __init__(
         self,
@@ -107,8 +112,12 @@ class DeskApp(App[None]):
         environ: Mapping[str, str] | None = None,
         quick: QuickStart | None = None,
         drafts: Any = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.keymap = dict(keymap or {})  # the config file's [keys] (tui/keymap.py), by binding id
+        if self.keymap:
+            self.set_keymap(self.keymap)
         self._drafts = drafts  # the composer's drafts (tui/drafts.py); by default in the user's data dir
         self._service = service
         self.quick = quick  # the fast start: no service yet, it loads right after the first paint
@@ -143,6 +152,10 @@ class DeskApp(App[None]):
         # the newest event id looked at (None: not yet asked where the desk stands).
         self.replies_seen: int | None = None
         self.presence = PresenceBeat(self)  # this person's heartbeat at the case they show (tui/presence.py)
+        self._keys: deque[events.Key] = deque()  # typed, not yet handed on (fast hands, below)
+        self._key_busy: Timer | None = None  # a key is being handled (at most KEY_AT_MOST seconds)
+        self._keys_held = False  # a form's submit is being answered
+        self._hold_timer: Timer | None = None
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -164,13 +177,87 @@ class DeskApp(App[None]):
     def on_key(self, event: events.Key) -> None:
         """A printable key that comes back unhandled while a text box has focus was typed in one
         burst with the key that moved focus there (`/` then a word): the widget that had focus
-        was handed it first. The box gets it, in order, instead of it being lost."""
+        was handed it first. The box gets it, in order, instead of it being lost (a hidden box
+        never: the key was not meant for it)."""
         from textual.widgets import Input
 
         focused = self.focused
-        if isinstance(focused, Input) and event.is_printable and event.character:
+        if (isinstance(focused, Input) and event.is_printable and event.character and focused.display
+                and not focused.has_class("hidden")):
             event.stop()
             focused.post_message(events.Key(event.key, event.character))
+
+    # ------------------------------------------------------------ fast hands
+    # Textual hands each key to the focused widget's queue at once: keys typed in a burst would all
+    # be queued on the pane in front even when the first of them opens a form or another pane. Here
+    # one key at a time goes in: the next only once the one before has been handled (its actions
+    # run, a screen it opened mounted), and none while a form's submit is being answered.
+    def hold_keys(self) -> None:
+        """Keys typed from now until release_keys() wait: a form was submitted and its answer is on
+        the way; a refusal reopens the form, and what was typed meanwhile (a tab, more text)
+        belongs to it, an acceptance gives them to the pane. Held at most HOLD_KEYS seconds."""
+        if not self._keys_held:
+            self._keys_held = True
+            self._hold_timer = self.set_timer(HOLD_KEYS, lambda: self.release_keys(force=True), name="hold-keys")
+
+    def release_keys(self, *, force: bool = False, answered: bool = False) -> None:
+        """Hand the held keys on, in order, to what is in front now. Not while a form reopened after
+        a refusal is still mounting (its on_mount releases them), nor while a submit's service call
+        runs (unless it `answered`), unless `force`."""
+        from deskconsole.tui.widgets.form import FormScreen
+
+        if not self._keys_held:
+            return
+        if not force:
+            screen = self.screen
+            if isinstance(screen, FormScreen) and not screen.is_mounted:
+                return
+            if not answered and any(w.group == "action" and w.is_running for w in self.workers):
+                return
+        self._keys_held = False
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        self._next_key()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._keys.append(event)
+            self._next_key()
+            return
+        await super().on_event(event)
+
+    def _next_key(self) -> None:
+        if self._key_busy is not None or self._keys_held or not self._keys:
+            return
+        if not self.screen_stack:  # (a pane being switched to: in a moment)
+            self.set_timer(0.02, self._next_key, name="keys")
+            return
+        screen = self.screen
+        if not screen.is_mounted:  # a screen the last key opened: its keys once it is there
+            screen.call_later(self._next_key)
+            return
+        key = self._keys.popleft()
+        self._key_busy = self.set_timer(KEY_AT_MOST, self._key_done, name="key")
+        self.call_later(self._send_key, key)
+
+    async def _send_key(self, key: events.Key) -> None:
+        target = self.focused or self.screen
+        await super().on_event(key)  # (Textual's: priority bindings, else to the focused widget; not queued again)
+        self._after(target)
+
+    def _after(self, node: Any) -> None:
+        """Follow the key up the tree behind it: when this reaches the App, the key was handled."""
+        if node is None or node is self or not node.is_attached:
+            self.call_later(self._key_done)
+            return
+        node.call_later(self._after, node.parent)
+
+    def _key_done(self) -> None:
+        if self._key_busy is not None:
+            self._key_busy.stop()
+            self._key_busy = None
+        self._next_key()
 
     # ------------------------------------------------------------ service
     @property
@@ -297,7 +384,8 @@ class DeskApp(App[None]):
         if pane is None or isinstance(self.screen, HelpScreen):
             return
         entry = BY_NAME.get(pane.PANE)
-        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role, pane.PANE))
+        self.push_screen(HelpScreen(entry.title if entry else pane.PANE, list(pane.ACTIONS), self.role, pane.PANE,
+                                    keymap=self.keymap))
 
     # ------------------------------------------------------------ ticker
     def _arm(self, delay: float | None = None) -> None:
@@ -612,6 +700,7 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
     from deskconsole.tui.quickstart import open_quick
 
     options.setdefault("clock", settings.clock)
+    options.setdefault("keymap", settings.keys)
     quick = prepainted.quick if prepainted is not None else open_quick(settings.db_url, settings.user,
                                                                        settings.make_service)
     if quick is None:

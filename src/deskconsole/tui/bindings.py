@@ -37,6 +37,7 @@ class KeyAction:
     key_display: str | None = None
     builtin: bool = False  # bound by Textual itself (listed, not bound again)
     priority: bool = False  # before the focused widget's own keys (e.g. a text box's ctrl+e)
+    rank: int = 2  # the footer's: 1 stays longest as the terminal narrows, 3 goes first (footer_fit)
 
     def display_key(self) -> str:
         if self.key_display:
@@ -51,7 +52,7 @@ class KeyAction:
 
 # The keys that work everywhere besides each pane's number (tui/panes.py puts the numbers first: GLOBAL).
 EVERYWHERE: list[KeyAction] = [
-    KeyAction("help", "question_mark", "app.help", "Help", "List every key of this pane", key_display="?"),
+    KeyAction("help", "question_mark", "app.help", "Help", "List every key of this pane", key_display="?", rank=1),
     KeyAction("palette", "ctrl+p", "app.command_palette", "Commands", "Find any action by name",
               show=False, builtin=True, key_display="ctrl+p"),
     KeyAction("tick", None, "app.tick", "Run timers now", "Fire every timer that is due now"),
@@ -92,15 +93,15 @@ MARKS: list[KeyAction] = [
 
 QUEUE: list[KeyAction] = [
     KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
-    KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/"),
+    KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/", rank=1),
     KeyAction("queue.view", "v", "cycle_view", "View", "Next view: mine, unassigned, all, escalated"),
     KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, updated, SLA due"),
     KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
-              roles=offered(Action.TAKE_NEXT)),
+              roles=offered(Action.TAKE_NEXT), rank=1),
     KeyAction("queue.next_page", "right_square_bracket", "page(1)", "Next page",
               "Show the next page of cases", key_display="]"),
     KeyAction("queue.prev_page", "left_square_bracket", "page(-1)", "Prev page",
-              "Show the previous page of cases", key_display="["),
+              "Show the previous page of cases", key_display="[", rank=3),
     # (not in the footer, which is full: listed by ? and in the palette; the case pane shows its own while possible)
     KeyAction("queue.undo", "u", "undo_close", "Undo close",
               "Undo the last bulk close or assign within the undo window, else the selected case's close",
@@ -124,15 +125,15 @@ CASE: list[KeyAction] = [
     KeyAction("case.back", "escape", "back", "Back", "Go back to the list you came from", key_display="esc",
               show=False),
     KeyAction("case.start", "w", "start_work", "Start", "Start work: move the case to in progress",
-              roles=offered(Action.START_WORK)),
+              roles=offered(Action.START_WORK), rank=1),
     KeyAction("case.pending", "p", "pending", "Pending",
               "Set pending, with a sub-status; waiting on the customer sends them your question",
-              roles=offered(Action.SET_PENDING)),
+              roles=offered(Action.SET_PENDING), rank=1),
     KeyAction("case.resolve", "a", "resolve", "Resolve", "Give the resolution; await the customer's confirmation",
-              roles=offered(Action.RESOLVE)),
+              roles=offered(Action.RESOLVE), rank=1),
     KeyAction("case.compose", "c", "compose('reply')", "Reply",
               "Write to the customer: the composer, in public reply mode (ctrl+t there makes it an internal note)",
-              roles=offered(Action.NOTE)),
+              roles=offered(Action.NOTE), rank=1),
     KeyAction("case.log_reply", "i", "customer_reply", "Log call",
               "Log what the customer said to you (phone call or e-mail)", roles=offered(Action.LOG_CUSTOMER_REPLY),
               show=False),  # (in ? and the palette: the footer is full at 120 columns)
@@ -141,33 +142,35 @@ CASE: list[KeyAction] = [
               roles=offered(Action.LOG_CONFIRMATION)),
     KeyAction("case.note", "n", "compose('note')", "Note",
               "Write an internal note: the composer, in internal note mode (ctrl+t there makes it a public reply)",
-              roles=offered(Action.NOTE)),
+              roles=offered(Action.NOTE), rank=1),
     KeyAction("case.escalate", "e", "request_escalation", "Escalate", "Request escalation for the customer",
               roles=offered(Action.REQUEST_ESCALATION)),
     KeyAction("case.defect", "d", "log_engineering", "Defect", "Log a defect or enhancement with engineering",
               roles=offered(Action.LOG_ENGINEERING),
               show=False),  # (in ? and the palette: M Macro took its place in the footer, full at 120 columns)
     KeyAction("case.article", "b", "link_article", "KB", "Search the knowledge base and link an article",
-              roles=offered(Action.LINK_ARTICLE)),
-    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason", roles=offered(Action.CLOSE)),
+              roles=offered(Action.LINK_ARTICLE), rank=3),
+    KeyAction("case.close", "x", "close_case", "Close", "Close the case with a reason",
+              roles=offered(Action.CLOSE), rank=1),
     KeyAction("case.clone", "l", "clone", "Clone", "Open a new case from this closed one", roles=offered(Action.CLONE)),
     KeyAction("case.follow_up", "F", "follow_up", "Follow-up",
               "The customer wrote after close: open a follow-up case with their reply (a clone, linked both ways)",
               roles=offered(Action.CLONE)),
-    KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=offered(Action.TAKE)),
+    KeyAction("case.take", "t", "take", "Take", "Assign the case to yourself", roles=offered(Action.TAKE), rank=1),
     KeyAction("case.assign", "g", "reassign", "Reassign", "Give the case to another analyst",
               roles=offered(Action.REASSIGN)),
     KeyAction("case.macro", "M", "apply_macro", "Macro",
-              "Apply one of the team's macros: pick it by typing part of its name"),
+              "Apply one of the team's macros: pick it by typing part of its name", rank=3),
     KeyAction("case.undo", "u", "undo_close", "Undo close",
               "Undo your close within the undo window: the case returns and its held messages are withdrawn",
-              roles=WORKERS),
+              roles=WORKERS, rank=1),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.customer", "C", "customer", "Customer",
               "The customer's other cases (open first), their CSAT and open escalations; enter opens one",
               show=False),
     KeyAction("case.thread", "v", "toggle_thread", "View",
-              "Show the conversation with the customer only, or everything (notes, status changes, timers too)"),
+              "Show the conversation with the customer only, or everything (notes, status changes, timers too)",
+              rank=3),
     # (not in the footer: the thread's top line says "N earlier messages — press o to load more")
     KeyAction("case.earlier", "o", "earlier", "Earlier", "Load the thread's earlier messages (a page at a time)",
               show=False),
@@ -177,26 +180,27 @@ CASE: list[KeyAction] = [
 
 ESCALATIONS: list[KeyAction] = [
     KeyAction("esc.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
-    KeyAction("esc.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter"),
+    KeyAction("esc.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter", rank=1),
     KeyAction("esc.review", "v", "review", "Review", "Record the assessment and checklist",
-              roles=offered(Action.REVIEW_ESCALATION)),
+              roles=offered(Action.REVIEW_ESCALATION), rank=1),
     KeyAction("esc.approve", "a", "approve", "Approve", "Approve: engineer and communication plan",
-              roles=offered(Action.DECIDE_ESCALATION)),
-    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason", roles=offered(Action.DECIDE_ESCALATION)),
+              roles=offered(Action.DECIDE_ESCALATION), rank=1),
+    KeyAction("esc.deny", "d", "deny", "Deny", "Deny, with the reason",
+              roles=offered(Action.DECIDE_ESCALATION), rank=1),
     KeyAction("esc.status", "u", "status_update", "Status update", "Send the daily status update",
               roles=offered(Action.STATUS_UPDATE)),
     # (a manager, or the escalation's engineer: engineers are analysts or managers)
     KeyAction("esc.deescalate", "x", "de_escalate", "De-escalate", "De-escalate with the three confirmations",
               roles=WORKERS),
     KeyAction("esc.switch", "tab", "switch_list", "Other list", "Move between requests and approved escalations",
-              key_display="tab"),
+              key_display="tab", rank=1),
     KeyAction("esc.reload", "r", "reload", "Refresh", "Read the escalations again", show=False),
     *moves("esc"),
 ]
 
 COUNTDOWNS: list[KeyAction] = [
-    KeyAction("timers.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter"),
-    KeyAction("timers.filter", "slash", "filter", "Filter", "Filter by case, title or status", key_display="/"),
+    KeyAction("timers.open", "enter", "open_case", "Open case", "Open the selected case", key_display="enter", rank=1),
+    KeyAction("timers.filter", "slash", "filter", "Filter", "Filter by case, title or status", key_display="/", rank=1),
     KeyAction("timers.kind", "f", "cycle_kind", "Kind", "Next timer kind: all, auto-close, reminder, ..."),
     KeyAction("timers.reload", "r", "reload", "Refresh", "Read the timers again", show=False),
     KeyAction("timers.back", "escape", "back", "Back", "Clear the filter, or go back to the queue",
@@ -207,9 +211,9 @@ COUNTDOWNS: list[KeyAction] = [
 SURVEYS: list[KeyAction] = [
     KeyAction("surveys.back", "escape", "back", "Back", "Back to the queue", key_display="esc", show=False),
     KeyAction("surveys.open", "enter", "open_case", "Open case", "Open the case of the selected survey",
-              key_display="enter"),
+              key_display="enter", rank=1),
     KeyAction("surveys.switch", "tab", "switch_list", "Other list", "Move between flagged and recent answers",
-              key_display="tab"),
+              key_display="tab", rank=1),
     KeyAction("surveys.reload", "r", "reload", "Refresh", "Read the surveys again", show=False),
     *moves("surveys"),
 ]
@@ -225,16 +229,16 @@ INSIGHT: list[KeyAction] = [
 
 OUTBOX: list[KeyAction] = [
     KeyAction("outbox.read", "enter", "read_message", "Read",
-              "Show the selected message as it will be or was sent: to, subject and body", key_display="enter"),
+              "Show the selected message as it will be or was sent: to, subject and body", key_display="enter", rank=1),
     KeyAction("outbox.open", "o", "open_case", "Open case", "Open the case of the selected message"),
     KeyAction("outbox.filter", "slash", "filter", "Filter", "Filter by case, kind, recipient or error",
-              key_display="/"),
+              key_display="/", rank=1),
     KeyAction("outbox.state", "f", "cycle_state", "State", "Next state: all, queued, failed, sent"),
     KeyAction("outbox.send", "s", "deliver_now", "Send now", "Send the messages that are due now (delivery on)"),
     KeyAction("outbox.next_page", "right_square_bracket", "page(1)", "Older", "Show older messages",
               key_display="]"),
     KeyAction("outbox.prev_page", "left_square_bracket", "page(-1)", "Newer", "Show newer messages",
-              key_display="["),
+              key_display="[", rank=3),
     KeyAction("outbox.reload", "r", "reload", "Refresh", "Read the outbox again", show=False),
     KeyAction("outbox.back", "escape", "back", "Back", "Clear the filter, or go back to the queue",
               show=False, key_display="esc"),
@@ -251,13 +255,55 @@ OUTBOX: list[KeyAction] = [
 MAIL_LEADS = frozenset({Role.MANAGER, Role.SUPERVISOR})
 PARKED: list[KeyAction] = [
     KeyAction("parked.release", "a", "release", "Release",
-              "Release the selected message: apply it as ordinary mail (asks first)", roles=MAIL_LEADS),
-    KeyAction("parked.filter", "slash", "filter", "Filter", "Filter by sender, subject or reason", key_display="/"),
+              "Release the selected message: apply it as ordinary mail (asks first)", roles=MAIL_LEADS, rank=1),
+    KeyAction("parked.filter", "slash", "filter", "Filter", "Filter by sender, subject or reason",
+              key_display="/", rank=1),
     KeyAction("parked.reload", "r", "reload", "Refresh", "Read the parked mail again", show=False),
     KeyAction("parked.back", "escape", "back", "Back", "Clear the filter, or go back to the queue",
               show=False, key_display="esc"),
     *moves("parked"),
 ]
+
+# What the footer's right end takes: `▏^p palette ` (Textual's command palette key).
+PALETTE_CELLS = 12
+
+
+def footer_fit(keys: list[tuple[str, int, int, bool]], room: int) -> set[str]:
+    """Which footer keys fit in `room` cells: `keys` are (id, cells, rank, enabled) in the
+    footer's order; while they do not all fit, the highest rank goes first (a dimmed key before
+    an enabled one, the later before the earlier). The ids kept."""
+    kept = {key_id for key_id, _, _, _ in keys}
+    used = sum(cells for _, cells, _, _ in keys)
+    order = sorted(range(len(keys)), key=lambda i: (-keys[i][2], keys[i][3], -i))
+    for i in order:
+        if used <= room:
+            break
+        kept.discard(keys[i][0])
+        used -= keys[i][1]
+    return kept
+
+
+def footer_cells(key_display: str, label: str) -> int:
+    """The cells a footer key takes: ` key label `."""
+    from rich.cells import cell_len
+
+    return cell_len(key_display) + cell_len(label) + 3
+
+
+def rank_of(key_id: str | None) -> int:
+    """A key's footer rank by its id (every list of this module and the panes' numbers)."""
+    if not _RANKS:
+        from deskconsole.tui.panes import GLOBAL, PANES
+
+        for group in (*(p.actions for p in PANES), GLOBAL, FORM, COMPOSER, MESSAGE, CONFIRM, HELP, PICKER,
+                      MACRO_PICKER):
+            for entry in group:
+                _RANKS[entry.id] = entry.rank
+    return _RANKS.get(key_id or "", 2)
+
+
+_RANKS: dict[str, int] = {}
+
 
 def bindings(actions: list[KeyAction]) -> list[Any]:
     """Textual bindings for the entries that have a key of their own."""
@@ -323,6 +369,8 @@ HELP: list[KeyAction] = [
 
 PICKER: list[KeyAction] = [
     KeyAction("picker.cancel", "escape", "cancel", "Cancel", "Close without linking", key_display="esc"),
+    KeyAction("picker.results", "down", "results", "Results",
+              "Move to the search results (searching now for what is typed, if not yet)", key_display="↓"),
 ]
 
 CUSTOMER: list[KeyAction] = [

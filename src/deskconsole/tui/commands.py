@@ -13,6 +13,7 @@ from textual.actions import parse
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from deskconsole.tui.bindings import KeyAction
+from deskconsole.tui.keymap import remap
 from deskconsole.tui.panes import GLOBAL
 
 
@@ -20,7 +21,8 @@ class DeskCommands(Provider):
     def _offered(self) -> Iterator[KeyAction]:
         screen = self.screen
         role = getattr(self.app, "role", "")
-        for entry in [*getattr(screen, "ACTIONS", []), *GLOBAL]:
+        keymap = getattr(self.app, "keymap", {})
+        for entry in remap([*getattr(screen, "ACTIONS", []), *GLOBAL], keymap):
             if entry.builtin or entry.id.endswith((".down", ".up")):
                 continue
             if not entry.offered_to(role):

@@ -36,9 +36,11 @@ from rich.color import Color, ColorSystem
 from rich.style import Style
 from rich.text import Text
 
+from deskconsole.tui.bindings import PALETTE_CELLS, footer_cells, footer_fit
 from deskconsole.tui.headline import header_line
+from deskconsole.tui.keymap import remap
 from deskconsole.tui.panes import GLOBAL, pane
-from deskconsole.tui.queuespec import COLUMNS, PAGE, first_query, first_view, row_cells
+from deskconsole.tui.queuespec import PAGE, columns_for, first_query, first_view, row_cells
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
@@ -68,13 +70,15 @@ NAMED: dict[int, RGB] = {
     5: (244, 0, 95), 6: (88, 209, 235), 7: (196, 197, 181),
 }
 
-# The footer of the queue: key, label, who is offered it (None: everyone); the shown entries of
-# the queue pane's keys then the global ones (tui/panes.py), `enter` left out (it belongs to the table).
-FOOTER_KEYS: list[tuple[str, str, frozenset[str] | None]] = [
-    (entry.display_key(), entry.label, entry.roles)
-    for entry in [*pane("queue").actions, *GLOBAL]
-    if entry.show and entry.key and entry.key != "enter" and not entry.builtin
-]
+def footer_keys(keymap: Mapping[str, str] | None = None) -> list[tuple[str, str, str, frozenset[str] | None, int]]:
+    """The footer of the queue: id, key, label, who is offered it (None: everyone), rank; the shown
+    entries of the queue pane's keys then the global ones (tui/panes.py), after the config file's
+    [keys], `enter` left out (it belongs to the table)."""
+    return [
+        (entry.id, entry.display_key(), entry.label, entry.roles, entry.rank)
+        for entry in remap([*pane("queue").actions, *GLOBAL], keymap or {})
+        if entry.show and entry.key and entry.key != "enter" and not entry.builtin
+    ]
 
 
 @dataclass(frozen=True)
@@ -138,8 +142,12 @@ def runs_of(text: Text, fg: RGB, bg: RGB, *, over: Look | None = None) -> Line:
     return out
 
 
-def fit(line: Line, width: int, fill: Look) -> Line:
-    """The runs cut (or padded with `fill`) to exactly `width` cells."""
+def fit(line: Line, width: int, fill: Look, *, ellipsis: bool = False) -> Line:
+    """The runs cut (or padded with `fill`) to exactly `width` cells; with `ellipsis` a cut line
+    ends in `…` (as a table cell whose text overflows with an ellipsis)."""
+    if ellipsis and sum(cell_len(text) for text, _ in line) > width > 0:
+        cut = fit(line, width - 1, fill)
+        return [*cut, ("…", cut[-1][1] if cut else fill)]
     out: Line = []
     used = 0
     for text, how in line:
@@ -185,17 +193,23 @@ def status_line(view: str, sort: str, count: int) -> Text:
     return line
 
 
-def footer_line(role: str, count: int, width: int) -> Line:
+def footer_line(role: str, count: int, width: int, keymap: Mapping[str, str] | None = None) -> Line:
     key, label = Look(KEY, PANEL, bold=True), Look(TEXT, PANEL)
     key_off, label_off = Look(KEY_OFF, PANEL, bold=True), Look(LABEL_OFF, PANEL)
     left: Line = []
-    for shown, name, roles in FOOTER_KEYS:
-        if roles is not None and role not in roles:
-            continue
-        off = (shown == "]" and count < PAGE) or shown == "["  # no next page; the first page has no previous
-        left += [(f" {shown} ", key_off if off else key), (f"{name} ", label_off if off else label)]
+    offered = [(key_id, shown, name, rank) for key_id, shown, name, roles, rank in footer_keys(keymap)
+               if roles is None or role in roles]
+    # no next page; the first page has no previous
+    off = {key_id: (key_id == "queue.next_page" and count < PAGE) or key_id == "queue.prev_page"
+           for key_id, _, _, _ in offered}
+    kept = footer_fit([(key_id, footer_cells(shown, name), rank, not off[key_id])
+                       for key_id, shown, name, rank in offered], width - PALETTE_CELLS)
+    for key_id, shown, name, _ in offered:
+        if key_id in kept:
+            dim = off[key_id]
+            left += [(f" {shown} ", key_off if dim else key), (f"{name} ", label_off if dim else label)]
     right: Line = [("▏", Look(FOOTER_RULE, PANEL)), ("^p", key), (" palette", label), (" ", label)]
-    room = width - sum(cell_len(t) for t, _ in right)  # the palette key keeps its place; the keys are cut
+    room = width - sum(cell_len(t) for t, _ in right)  # the palette key keeps its place
     if room < 0:
         return fit(left, width, label)
     return fit(left, room, label) + right
@@ -222,14 +236,15 @@ def scrollbar(size: int, virtual: int, window: int, *, vertical: bool) -> list[R
 
 # ----------------------------------------------------------------------- frame
 def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sort: str, rows: Sequence[CaseRow],
-                now: datetime, tz: tzinfo | None) -> list[Line]:
+                now: datetime, tz: tzinfo | None, keymap: Mapping[str, str] | None = None) -> list[Line]:
     """The queue's first screen, line by line, each exactly `width` cells."""
     here = now.astimezone(tz)
     bar = Look(TEXT, PANEL)
     top = first_line(header_line("queue", user, role, here, width), width)
     lines: list[Line] = [fit(runs_of(top, TEXT, PANEL), width, bar)]
     table_height = max(0, height - 3)  # under the header line, over the status line and the footer
-    content_width = sum(w + 2 for _, _, w in COLUMNS)
+    columns = columns_for(width)
+    content_width = sum(w + 2 for _, _, w in columns)
     content_height = 1 + len(rows)
     vertical = horizontal = False
     for _ in range(2):  # each bar takes room from the other direction
@@ -239,7 +254,7 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
     view_height = max(0, table_height - (1 if horizontal else 0))
 
     heading = Look(TEXT, TABLE_HEADER, bold=True)
-    header: Line = [(" " + set_cell_size(label, w) + " ", heading) for _, label, w in COLUMNS]
+    header: Line = [(" " + set_cell_size(label, w) + " ", heading) for _, label, w in columns]
     table: list[Line] = [fit(header, view_width, heading)]  # the header and the cursor span the whole width
     cursor = Look(CURSOR_TEXT, CURSOR, bold=True)
     for index, r in enumerate(rows[: max(0, view_height - 1)]):
@@ -247,9 +262,10 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
         pad = cursor if over is not None else Look(TEXT, SURFACE)
         cells = row_cells(r, now)
         line: Line = []
-        for key, _, w in COLUMNS:
+        for key, _, w in columns:
             line.append((" ", pad))
-            line += fit(runs_of(cells[key], TEXT, SURFACE, over=over), w, pad)
+            line += fit(runs_of(cells[key], TEXT, SURFACE, over=over), w, pad,
+                        ellipsis=cells[key].overflow == "ellipsis")
             line.append((" ", pad))
         table.append(fit(line, view_width, pad))
     while len(table) < view_height:
@@ -265,7 +281,7 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
         table.append(bottom)
     lines += table[:table_height]
     lines.append(fit(runs_of(status_line(view, sort, len(rows)), TEXT, PANEL), width, bar))
-    lines.append(fit(footer_line(role, len(rows), width), width, bar))
+    lines.append(fit(footer_line(role, len(rows), width, keymap), width, bar))
     return lines[:height]
 
 
@@ -309,10 +325,10 @@ def render(lines: Sequence[Line], system: ColorSystem) -> str:
 
 def build_frame(*, width: int, height: int, user: str, role: str, rows: Sequence[CaseRow], now: datetime,
                 tz: tzinfo | None = None, view: str | None = None, sort: str = "oldest",
-                system: ColorSystem = ColorSystem.TRUECOLOR) -> str:
+                system: ColorSystem = ColorSystem.TRUECOLOR, keymap: Mapping[str, str] | None = None) -> str:
     """The queue's first screen as ANSI escapes for a width x height terminal."""
     lines = frame_lines(width=width, height=height, user=user, role=role, view=view or first_view(role),
-                        sort=sort, rows=rows, now=now, tz=tz)
+                        sort=sort, rows=rows, now=now, tz=tz, keymap=keymap)
     return render(lines, system)
 
 
@@ -431,7 +447,8 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
         rows = quick.list_cases(**query)
         quick.handover(query, rows)
         frame = build_frame(width=width, height=height, user=quick.name, role=quick.role, rows=rows,
-                            now=settings.clock.now(), view=view, sort=sort, system=color_system(environ))
+                            now=settings.clock.now(), view=view, sort=sort, system=color_system(environ),
+                            keymap=settings.keys)
         data = (ENTER + frame).encode("utf-8")
         entered = True
         while data:

@@ -13,6 +13,7 @@ from textual.worker import Worker
 from deskconsole.domain.errors import DeskError
 from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui.bindings import KeyAction, action_name, by_action
+from deskconsole.tui.keymap import keys_of
 from deskconsole.tui.messages import ServiceAnswered, ServiceRefused
 from deskconsole.tui.text import clean
 from deskconsole.tui.textual_adapter import mark_styles_current
@@ -29,6 +30,9 @@ FULL_DISK = "the disk holding the desk is full (or failing), and nothing of it w
 class PaneScreen(Screen):
     PANE: ClassVar[str] = ""
     ACTIONS: ClassVar[list[KeyAction]] = []
+    # The first visit of a pane focuses its list, never its hidden filter box (keys typed in a burst
+    # while the pane mounts would be typed into the filter): panes without a list focus in on_mount.
+    AUTO_FOCUS = "DataTable"
 
     def __init__(self) -> None:
         super().__init__(id=f"pane-{self.PANE}", classes="pane")
@@ -84,7 +88,7 @@ class PaneScreen(Screen):
         if isinstance(self.focused, Input):
             return
         for entry in self.ACTIONS:
-            if entry.key is None or event.key not in entry.key.split(",") or not entry.offered_to(self.role):
+            if event.key not in keys_of(entry, self.desk.keymap) or not entry.offered_to(self.role):
                 continue
             reason = self.why_not(action_name(entry.action))
             if reason:
@@ -132,6 +136,7 @@ class PaneScreen(Screen):
         message.stop()
         if message.then is not None:
             message.then(message.result)
+        self.app.call_after_refresh(self.desk.release_keys, answered=True)  # (keys typed after a form's submit)
 
     def on_service_refused(self, message: ServiceRefused) -> None:
         message.stop()
@@ -139,6 +144,7 @@ class PaneScreen(Screen):
             message.otherwise(message.error)
         else:
             self.show_refusal(message.error)
+        self.app.call_after_refresh(self.desk.release_keys, answered=True)
 
     def not_saved(self, error: Exception) -> str | None:
         """Why a form's submit was not stored when submitting again later will do (a full disk, the

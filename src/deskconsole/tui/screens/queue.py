@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
@@ -17,7 +17,7 @@ from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.marks import QueueMarks
 from deskconsole.tui.panes import screen_keys
 from deskconsole.tui.presence import QueuePresence
-from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
+from deskconsole.tui.queuespec import PAGE, columns_for, first_view, next_cell, row_cells
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.footer import DeskFooter
@@ -51,7 +51,7 @@ class QueueScreen(QueueMarks, QueuePresence, QueueMacroKeys, PaneScreen):
         yield Input(placeholder="filter: words in title or customer, a case number, or terms: status:new "
                     "prio:P1,P2 area:billing customer:acme assignee:me|none esc:open age:>3d",
                     id="queue-filter", classes="hidden filter")
-        yield KeyedTable(COLUMNS, id="queue-table")
+        yield KeyedTable(columns_for(self.app.size.width), id="queue-table")
         yield Static(id="queue-status", markup=False)
         yield DeskFooter()
 
@@ -59,6 +59,10 @@ class QueueScreen(QueueMarks, QueuePresence, QueueMacroKeys, PaneScreen):
         self.view = first_view(self.role)
         self.query_one("#queue-filter", Input).cursor_blink = False
         self.query_one(KeyedTable).focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The columns follow the terminal's width (queuespec.columns_for)."""
+        self.table.set_columns(columns_for(event.size.width))
 
     @property
     def table(self) -> KeyedTable:
@@ -159,8 +163,7 @@ class QueueScreen(QueueMarks, QueuePresence, QueueMacroKeys, PaneScreen):
         table = self.table
         for key, r in self.rows.items():
             if r.next_timer_due is not None:
-                table.set_cell(key, "next", self.marked_value(
-                    key, "next", fmt.timer_countdown(r.next_timer, r.next_timer_due, now)))
+                table.set_cell(key, "next", self.marked_value(key, "next", next_cell(r, now)))
             if r.sla_due is not None:
                 table.set_cell(key, "sla", self.marked_value(
                     key, "sla", fmt.sla_text(r, now, self.clocks.get(r.priority))))

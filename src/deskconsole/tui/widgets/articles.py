@@ -28,6 +28,7 @@ class ArticlePicker(ModalScreen[int | None]):
         self.case_id = case_id
         self.initial = query
         self._debounce: Timer | None = None
+        self._shown: str | None = None  # the words the results answer
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -63,11 +64,28 @@ class ArticlePicker(ModalScreen[int | None]):
             except Exception as exc:  # noqa: BLE001 -- shown, never raised into the console
                 self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
                 return
-            self.app.call_from_thread(self.show, found, focus)
+            self.app.call_from_thread(self.show, found, focus, query)
 
         self.run_worker(job, thread=True, exclusive=True, group="search", exit_on_error=False)
 
-    def show(self, articles: list[Any], focus: bool = False) -> None:
+    def action_results(self) -> None:
+        """`↓` from the search box: to the results, searching first for what was typed since the last
+        search (typed fast, the results may not have caught up with the words yet)."""
+        box = self.query_one("#article-query", Input)
+        if self._debounce is not None:
+            self._debounce.stop()
+        if self._shown != box.value:
+            self.search(box.value, focus=True)
+            return
+        results = self.query_one("#article-results", OptionList)
+        if results.option_count and not results.get_option_at_index(0).disabled:
+            results.focus()
+            results.highlighted = 0
+
+    def show(self, articles: list[Any], focus: bool = False, query: str | None = None) -> None:
+        if query is not None and query != self.query_one("#article-query", Input).value and not focus:
+            return  # (the words changed since: their own search answers)
+        self._shown = query
         results = self.query_one("#article-results", OptionList)
         results.clear_options()
         for a in articles:
@@ -77,7 +95,7 @@ class ArticlePicker(ModalScreen[int | None]):
         if not articles:
             results.add_option(Option(Text("no article matches", style="dim italic"), disabled=True))
         elif focus:
-            results.focus()
+            self.set_focus(results)
             results.highlighted = 0
 
     @on(OptionList.OptionSelected, "#article-results")

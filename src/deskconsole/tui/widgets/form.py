@@ -115,7 +115,10 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             box.cursor_blink = False  # a steady cursor (and stable snapshots)
         focusable = [w for w in self.query("Input, TextArea, Select, Checkbox") if not w.has_class("hidden")]
         if focusable:
-            focusable[0].focus()
+            self.set_focus(focusable[0])  # now: a tab typed right after moves on from it
+        held = getattr(self.app, "release_keys", None)
+        if held is not None:
+            self.call_after_refresh(held, answered=True)  # keys typed while the last submit was answered
 
     def collect(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -132,6 +135,11 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
         return out
 
     def action_submit(self) -> None:
+        app = self.app
+        hold = getattr(app, "hold_keys", None)
+        if hold is not None:  # what is typed next waits for the answer (DeskApp.hold_keys)
+            hold()
+            app.call_after_refresh(app.release_keys)  # (at once, when the submit started no service call)
         self.dismiss(self.collect())
 
     def action_cancel(self) -> None:

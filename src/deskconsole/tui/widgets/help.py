@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,6 +15,7 @@ from deskconsole.domain import labels
 from deskconsole.domain.lifecycle import EscalationState, Status, SubStatus
 from deskconsole.tui import format as fmt
 from deskconsole.tui.bindings import HELP, KeyAction, action_name, bindings
+from deskconsole.tui.keymap import remap
 from deskconsole.tui.panes import GLOBAL
 from deskconsole.tui.styles import style
 
@@ -54,11 +57,13 @@ class HelpScreen(ModalScreen[None]):
     CSS_PATH = style("forms.tcss")
     BINDINGS = bindings(HELP)
 
-    def __init__(self, pane_title: str, actions: list[KeyAction], role: str, pane: str = "") -> None:
+    def __init__(self, pane_title: str, actions: list[KeyAction], role: str, pane: str = "", *,
+                 keymap: Mapping[str, str] | None = None) -> None:
         super().__init__(classes="form-screen", id="help")
         self.pane_title = pane_title
         self.pane = pane
-        self.actions = actions
+        self.keymap = keymap or {}
+        self.actions = remap(actions, self.keymap)
         self.role = role
 
     def compose(self) -> ComposeResult:
@@ -72,7 +77,7 @@ class HelpScreen(ModalScreen[None]):
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", min_width=8)
         grid.add_column()
-        for heading, group in ((self.pane_title, self.actions), ("Everywhere", GLOBAL)):
+        for heading, group in ((self.pane_title, self.actions), ("Everywhere", remap(GLOBAL, self.keymap))):
             rows = [a for a in group if a.offered_to(self.role)]
             if not rows:
                 continue

@@ -28,6 +28,25 @@ class KeyedTable(FastDataTable):
         for key, label, width in self._columns_spec:
             self.add_column(label, key=key, width=width)
 
+    def set_columns(self, columns: Sequence[tuple[str, str, int | None]]) -> None:
+        """Show these columns instead (the terminal was resized): the rows are drawn again in them,
+        the cursor stays on its row."""
+        columns = list(columns)
+        if columns == self._columns_spec:
+            return
+        self._columns_spec = columns
+        if not self.is_mounted:
+            return  # (on_mount adds them)
+        selected, row = self.selected_key, self.cursor_row
+        self.clear(columns=True)
+        for key, label, width in columns:
+            self.add_column(label, key=key, width=width)
+        self._append_rows([(key, self._cells[key]) for key in self._order])
+        if selected is not None:
+            self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=True)
+        elif self.row_count:
+            self.move_cursor(row=min(row, self.row_count - 1), animate=False, scroll=False)
+
     @property
     def selected_key(self) -> str | None:
         if not self.row_count:
