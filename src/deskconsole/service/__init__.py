@@ -22,6 +22,7 @@ Service is one facade composed of one part per capability:
 - filtering.py    the filter language's lists and counts (count_cases)
 - many.py         one action on several cases, each on its own (apply_many)
 - merge.py        merging a duplicate case into another
+- editing.py      editing a case's fields and tags; splitting a customer's message out into its own case
 - macros.py       the team's macros: loaded from a file, listed, applied as one action
 - undo.py         undoing an agent's close within the undo window
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
@@ -36,6 +37,7 @@ from deskconsole.service.agents import AgentsMixin
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
+from deskconsole.service.editing import EditingMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.insight import InsightFiguresMixin
@@ -84,6 +86,7 @@ from deskconsole.store.engine import FileReplaced
 class Service(
     ManyMixin,
     MergeMixin,
+    EditingMixin,
     CasesMixin,
     EscalationsMixin,
     KnowledgeMixin,

@@ -115,6 +115,8 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     "sla_metric": [("INSERT", None, EVERYONE)],
     # the team's macros (migration 0009): loaded, replaced and removed by managers and supervisors (RLS)
     "macro": [("INSERT", None, LEADS), ("UPDATE", Except("id"), LEADS), ("DELETE", None, LEADS)],
+    # tags on cases (migration 0010): added and removed by the service's edit actions
+    "case_tag": [("INSERT", None, EVERYONE), ("DELETE", None, EVERYONE)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
