@@ -363,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", dest="target", type=case_id, required=True, metavar="TARGET")
     p.add_argument("--force", action="store_true", help="merge even when the cases are for different customers")
     p.add_argument("--json", action="store_true", help="print TARGET as JSON afterwards")
+    __import__("deskconsole.cli.editing").cli.editing.add_edit_commands(case, _version_and_json)  # edit, tag, split
     p = case.leaf("clone", _cmd("cmd_case_clone"), "open a new case from a closed one; prints the new id")
     p.add_argument("id", type=case_id)
     p.add_argument("--with-reply", action="store_true",

@@ -123,5 +123,20 @@ def describe_changes(changes: dict[str, tuple[Any, Any]], tags: TagChange | None
     return "; ".join(words)
 
 
+def edit_words(kind: str, data: dict[str, Any]) -> str:
+    """How the timeline tells an edit, a tagging or a split (the CLI's `case show` and the console's thread)."""
+    if kind == "edited":
+        label = data.get("label") or EDITABLE.get(str(data.get("field")), str(data.get("field")))
+        return f"{label}: {data.get('from') or '—'} → {data.get('to') or '—'}"
+    if kind == "tagged":
+        parts = [f"+{t}" for t in data.get("added") or []] + [f"-{t}" for t in data.get("removed") or []]
+        return " ".join(parts)
+    if kind == "split_into":
+        return f"a message split out into case {data.get('into')}"
+    if kind == "opened" and data.get("split_from"):
+        return f"split from case {data.get('split_from')}"
+    return ""
+
+
 __all__ = ["EDITABLE", "MAX_TAGS", "SPLIT_KINDS", "TagChange", "change_tags", "clean_tag", "clean_tags",
-           "describe_changes", "may_edit", "may_split"]
+           "describe_changes", "edit_words", "may_edit", "may_split"]
