@@ -250,7 +250,8 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
         ("add_index", "ix_inbound_message_content_hash"), ("add_index", "ix_inbound_outcome_id"),
         ("add_index", "ix_outbox_message_id"), ("add_index", "ix_sla_metric_case"),
         ("add_index", "ix_sla_metric_kind_at"),
-        ("add_table", "case_tag"), ("add_table", "inbound_message"), ("add_table", "macro"), ("add_table", "mail_attachment"),
+        ("add_table", "case_tag"), ("add_table", "inbound_message"), ("add_table", "macro"),
+        ("add_table", "mail_attachment"),
         ("add_table", "sla_desk"), ("add_table", "sla_metric")]
     init_schema(blank)
     assert _differences(blank) == []

@@ -170,7 +170,7 @@ def cmd_case_open(ctx: Context) -> int:
     a = ctx.args
     case, created = ctx.service.open_case(
         a.title, a.customer, description=a.description, contact=a.contact, product_area=a.product_area,
-        severity=a.severity, ref=a.ref, actor=ctx.user, language=a.language,
+        severity=a.severity, ref=a.ref, actor=ctx.user, language=a.language, priority=a.priority,
     )
     return done(ctx, case, "opened:" if created else "already exists:")
 

@@ -336,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contact", metavar="EMAIL")
     p.add_argument("--area", dest="product_area", metavar="AREA")
     p.add_argument("--severity", choices=SEVERITIES)
+    p.add_argument("--priority", choices=["P1", "P2", "P3", "P4"], help="instead of the one the severity gives")
     p.add_argument("--ref")
     p.add_argument("--language", metavar="TAG", help="the customer's language for messages, e.g. de or fr-CH")
     p.add_argument("--json", action="store_true")

@@ -198,7 +198,7 @@ class EditingMixin(ServiceBase):
             inbound = data.get("inbound")
             moved = 0
             if isinstance(inbound, int):
-                moved = s.execute(  # type: ignore[call-overload]
+                moved = s.connection().execute(
                     update(_INBOUND_T).where(_INBOUND_T.c.id == inbound, _INBOUND_T.c.case_id == source.id)
                     .values(case_id=new.id)).rowcount
             self._event(s, new, "opened", agent.name, now, body=body or None, title=new.title,

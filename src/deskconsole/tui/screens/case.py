@@ -28,6 +28,7 @@ from deskconsole.domain.views import CaseView, EventView, EventWindow
 from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui import format as fmt
 from deskconsole.tui.drafts import NOTE, REPLY
+from deskconsole.tui.editing import EDIT_KEYS, CaseEditKeys
 from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.screens.base import FULL_DISK, PaneScreen
@@ -73,7 +74,7 @@ PERMISSIONS = {
 }
 
 
-class CaseScreen(CaseMacroKeys, PaneScreen):
+class CaseScreen(CaseEditKeys, CaseMacroKeys, PaneScreen):
     CSS_PATH = style(pane("case").stylesheet)
     PANE = "case"
     ACTIONS, BINDINGS = screen_keys("case")
@@ -275,6 +276,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
             return None
         if action in MACRO_KEYS:
             return self.macro_key_applies(action)  # (tui/macros.py: u shown while an undo is possible)
+        if action in EDIT_KEYS:
+            return self.edit_key_applies(action)  # (tui/editing.py)
         if action == "follow_up" and not self.follow_up_waits():
             return False
         verdict = self.verdict(action)
@@ -294,6 +297,8 @@ class CaseScreen(CaseMacroKeys, PaneScreen):
     def why_not(self, action: str) -> str | None:
         if action in MACRO_KEYS:
             return self.macro_key_why_not(action)  # (tui/macros.py)
+        if action in EDIT_KEYS:
+            return self.edit_key_why_not(action)  # (tui/editing.py)
         if action == "follow_up" and self.case is not None and not self.follow_up_waits():
             return (f"case {self.case.id}: a follow-up is opened from a closed case the customer wrote to "
                     "after it closed")

@@ -13,6 +13,7 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.filters import looks_like_filter, parse_filter
 from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
+from deskconsole.tui.editing import NewCaseKey
 from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.panes import screen_keys
 from deskconsole.tui.queuespec import COLUMNS, PAGE, first_view, row_cells
@@ -25,7 +26,7 @@ VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated", "sla"]
 
 
-class QueueScreen(QueueMacroKeys, PaneScreen):
+class QueueScreen(NewCaseKey, QueueMacroKeys, PaneScreen):
     PANE = "queue"
     ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
