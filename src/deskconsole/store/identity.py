@@ -206,7 +206,9 @@ def _policies(table: str) -> list[str]:
     for command in sorted(commands):
         rules = {key: value for key, value in special.items() if key.split()[0] == command}
         if not rules:
-            rules = {command: (None if command == "INSERT" else _IS_AGENT, None if command == "SELECT" else _IS_AGENT)}
+            # (PostgreSQL takes no WITH CHECK for SELECT or DELETE, no USING for INSERT)
+            rules = {command: (None if command == "INSERT" else _IS_AGENT,
+                               None if command in ("SELECT", "DELETE") else _IS_AGENT)}
         for key, (using, check) in rules.items():
             name = "deskconsole_" + key.lower().replace(" ", "_")
             clause = f"CREATE POLICY {name} ON {t} FOR {command}"
