@@ -83,7 +83,7 @@ QUEUE: list[KeyAction] = [
     # (not in the footer, which is full: listed by ? and in the palette; the case pane shows its own while possible)
     KeyAction("queue.undo", "u", "undo_close", "Undo close",
               "Undo the selected case's close within the undo window", show=False, roles=WORKERS),
-    KeyAction("queue.new", "N", "new_case", "New case", "Open a new case for a customer (e.g. from a phone call)",
+    KeyAction("queue.new", "N", "new_case", "New case", "Open a new case for a customer (a phone call)",
               show=False),
     KeyAction("queue.reload", "r", "reload", "Refresh", "Read the queue again", show=False),
     KeyAction("queue.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
@@ -150,7 +150,7 @@ CASE: list[KeyAction] = [
     KeyAction("case.split", "S", "split_message", "Split",
               "Split a customer's message (the one in view) out into a new case of the same customer",
               roles=SPLITTERS, show=False),
-    KeyAction("case.new", "N", "new_case", "New case", "Open a new case for a customer (e.g. from a phone call)",
+    KeyAction("case.new", "N", "new_case", "New case", "Open a new case for a customer (a phone call)",
               show=False),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.thread", "v", "toggle_thread", "View",
