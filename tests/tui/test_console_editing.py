@@ -40,7 +40,8 @@ async def test_e_edits_the_fields_and_tags_in_one_form(app_as, service, ids):
         await pilot.press("ctrl+s")
         await settle(pilot)
         case = service.get_case(ids["vat"])
-        assert (case.title, case.priority, case.tags) == ("Invoice 2026-114: wrong VAT rate", "P2", ["month-end", "vip"])
+        assert (case.title, case.priority, case.tags) == (
+            "Invoice 2026-114: wrong VAT rate", "P2", ["month-end", "vip"])
         assert "Case changed" in shown
         text = screen_text(app)
         assert "#month-end #vip" in text and "Invoice 2026-114: wrong VAT rate" in text

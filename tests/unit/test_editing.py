@@ -44,7 +44,7 @@ def test_an_edit_is_refused_whole_when_stale_closed_not_allowed_or_a_no_op(desk)
         svc.edit_case(case.id, actor="alice", title="   ")
     with pytest.raises(InvalidInput, match="priority"):
         svc.edit_case(case.id, actor="alice", priority="P9")
-    with pytest.raises(InvalidInput, match="tag 'two words!'|a tag is one word"):
+    with pytest.raises(InvalidInput, match="tag 'bad!': a tag is one word"):
         svc.edit_case(case.id, actor="alice", add_tags=["ok", "bad!"])
     with pytest.raises(InvalidInput, match="both added and removed"):
         svc.edit_case(case.id, actor="alice", add_tags=["x"], remove_tags=["x"])
