@@ -108,7 +108,8 @@ def test_a_split_message_becomes_a_case_and_its_mail_thread_follows(db_url) -> N
         assert new.id != case_id and new.status == "new"
         assert new.description.startswith("Also: our invoice 4711 is wrong")
         assert (new.customer, new.contact) == (source.customer, source.contact)
-        assert new.title == "Re: Login fails" and new.split_from == case_id
+        # (the subject is the old case's: the message's first words are the title)
+        assert new.title == "Also: our invoice 4711 is wrong" and new.split_from == case_id
         after = svc.get_case(case_id)
         assert after.split_into == [new.id] and after.version == source.version + 1
         assert [e.data["into"] for e in after.events if e.kind == "split_into"] == [new.id]

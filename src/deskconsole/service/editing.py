@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -41,6 +42,7 @@ from deskconsole.store.models import Case, CaseTag, Event, InboundMessage
 
 _INBOUND_T = InboundMessage.__table__  # type: ignore[attr-defined]
 _TAG_T = CaseTag.__table__  # type: ignore[attr-defined]
+_REPLY_PREFIX = re.compile(r"^(?:(?:re|fwd?|aw|wg|tr)\s*:\s*)+", re.IGNORECASE)
 SPLIT_TITLE = 120  # a split case's title, from the message's first words, is at most this long
 
 
@@ -175,7 +177,7 @@ class EditingMixin(ServiceBase):
             now = self.now()
             sev = Severity(source.severity)
             new = Case(
-                title=title or _title_of(data, body, source.id),
+                title=title or _title_of(data, body, source.id, source.title),
                 description=body,
                 customer=source.customer,
                 contact=source.contact,
@@ -221,10 +223,11 @@ class EditingMixin(ServiceBase):
         return None
 
 
-def _title_of(data: dict[str, Any], body: str, source_id: int) -> str:
-    """A split case's title: the mail's subject, else the message's first words."""
-    subject = " ".join(str(data.get("subject") or "").split())
-    if subject:
+def _title_of(data: dict[str, Any], body: str, source_id: int, source_title: str) -> str:
+    """A split case's title: the mail's subject (without Re:/Fwd:) when it is not the old case's
+    title, else the message's first words."""
+    subject = _REPLY_PREFIX.sub("", " ".join(str(data.get("subject") or "").split()))
+    if subject and subject.casefold() != " ".join(source_title.split()).casefold():
         return subject[:SPLIT_TITLE]
     words = " ".join(body.split())
     if not words:
