@@ -47,7 +47,7 @@ FILTERS = st.builds(
     sla=_set(st.just("breached")),
     older_than=st.none() | _AGE,
     newer_than=st.none() | _AGE,
-    tags=_set(_TEXT),
+    tags=_set(_TEXT.map(str.lower).filter(lambda t: t == " ".join(t.split()) and t)),  # (kept lower case)
     words=st.lists(_TEXT, max_size=4).map(tuple),
 )
 
@@ -197,11 +197,15 @@ def test_a_filter_combines_with_limit_view_and_search(desk, cases) -> None:
     assert [r.id for r in svc.list_cases(filter="customer:acme", text="refund")] == [cases["escalated"]]
 
 
-def test_tags_are_refused_with_the_reason(desk, cases) -> None:
+def test_tags_filter_the_cases_carrying_them(desk, cases) -> None:
     svc = desk.svc
     assert svc.list_cases(filter="sla:breached") == []  # no service levels loaded: nothing breached
-    with pytest.raises(InvalidInput, match="tag:x: cases have no tags in this desk"):
-        svc.count_cases("tag:x")
+    assert svc.count_cases("tag:x") == 0
+    svc.tag_case(cases["login"], add=["x"], actor="alice")
+    svc.tag_case(cases["export"], add=["y"], actor="alice")
+    assert [r.id for r in svc.list_cases(filter="tag:X")] == [cases["login"]]
+    assert [r.id for r in svc.list_cases(filter="tag:x,y")] == [cases["login"], cases["export"]]
+    assert svc.count_cases("tag:x,y") == 2
 
 
 # ------------------------------------------------------------------------------ the plans
@@ -217,6 +221,8 @@ INDEXED = [
     ("customer:acme", "case_fts"),
     ("customer:acme status:new", "case_fts"),
     ("login fails", "case_fts"),
+    ("tag:vip", "ix_case_tag_tag"),
+    ("tag:vip status:new", "ix_case_tag_tag"),
 ]
 
 

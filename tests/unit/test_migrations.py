@@ -239,22 +239,23 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
         return d[1].name if d[0] in ("add_index", "add_table") else f"{d[2]}.{d[3].name}"
 
     assert sorted((d[0], name(d)) for d in _differences(blank)) == [
-        ("add_column", "agent.login"), ("add_column", "case.merged_into_id"), ("add_column", "event.login"),
+        ("add_column", "agent.login"), ("add_column", "case.merged_into_id"), ("add_column", "case.split_from_id"),
+        ("add_column", "event.login"),
         ("add_column", "event.os_login"), ("add_column", "outbox.hold_until"),
         ("add_index", "ix_agent_login"), ("add_index", "ix_case_area_status"), ("add_index", "ix_case_contact_id"),
         ("add_index", "ix_case_created_id"), ("add_index", "ix_case_customer_status"),
-        ("add_index", "ix_case_merged_into"), ("add_index", "ix_case_status_sub"),
-        ("add_index", "ix_case_updated_id"),
+        ("add_index", "ix_case_merged_into"), ("add_index", "ix_case_split_from"), ("add_index", "ix_case_status_sub"),
+        ("add_index", "ix_case_tag_tag"), ("add_index", "ix_case_updated_id"),
         ("add_index", "ix_inbound_from_received"), ("add_index", "ix_inbound_message_case_id"),
         ("add_index", "ix_inbound_message_content_hash"), ("add_index", "ix_inbound_outcome_id"),
         ("add_index", "ix_outbox_message_id"), ("add_index", "ix_sla_metric_case"),
         ("add_index", "ix_sla_metric_kind_at"),
-        ("add_table", "inbound_message"), ("add_table", "macro"), ("add_table", "mail_attachment"),
-        ("add_table", "presence"),
+        ("add_table", "case_tag"), ("add_table", "inbound_message"), ("add_table", "macro"),
+        ("add_table", "mail_attachment"), ("add_table", "presence"),
         ("add_table", "sla_desk"), ("add_table", "sla_metric")]
     init_schema(blank)
     assert _differences(blank) == []
-    assert REVISIONS[-1] == HEAD_REVISION == "0010"
+    assert REVISIONS[-1] == HEAD_REVISION == "0011"
     # and the newest revision file is the head the code checks against
     with blank.begin() as conn:
         from alembic.script import ScriptDirectory

@@ -76,6 +76,12 @@ def cmd_case_show(ctx: Context) -> int:
         fields.append(("merged into", f"case {case.merged_into}"))
     if case.merged_from:
         fields.append(("merged from", ", ".join(f"case {n}" for n in case.merged_from)))
+    if case.tags:
+        fields.append(("tags", ", ".join(case.tags)))
+    if case.split_from:
+        fields.append(("split from", f"case {case.split_from}"))
+    if case.split_into:
+        fields.append(("split into", ", ".join(f"case {n}" for n in case.split_into)))
     if case.closed_at:
         fields.append(("closed", f"{when(case.closed_at)}: {case.close_reason or '-'}"))
     esc = case.escalation
@@ -147,6 +153,10 @@ def _detail_of(e: Any) -> str:
         return f"{d.get('timer')} (due {d.get('due', '')[:19]})"
     if e.kind == "priority_changed":
         return f"{d.get('from')} → {d.get('to')}"
+    if e.kind in ("edited", "tagged", "split_into") or (e.kind == "opened" and d.get("split_from")):
+        from deskconsole.domain.editing import edit_words  # (the console's thread says the same)
+
+        return edit_words(e.kind, d)
     if e.kind.startswith("sla_") and d.get("target"):  # service levels: the target named
         return str(d["target"]).replace("_", " ")
     if e.kind == "survey_answered":
@@ -160,7 +170,7 @@ def cmd_case_open(ctx: Context) -> int:
     a = ctx.args
     case, created = ctx.service.open_case(
         a.title, a.customer, description=a.description, contact=a.contact, product_area=a.product_area,
-        severity=a.severity, ref=a.ref, actor=ctx.user, language=a.language,
+        severity=a.severity, ref=a.ref, actor=ctx.user, language=a.language, priority=a.priority,
     )
     return done(ctx, case, "opened:" if created else "already exists:")
 

@@ -184,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contact", metavar="EMAIL")
     p.add_argument("--area", dest="product_area", metavar="AREA")
     p.add_argument("--severity", choices=SEVERITIES)
+    p.add_argument("--priority", choices=["P1", "P2", "P3", "P4"], help="instead of the one the severity gives")
     p.add_argument("--ref")
     p.add_argument("--language", metavar="TAG", help="the customer's language for messages, e.g. de or fr-CH")
     p.add_argument("--json", action="store_true")
@@ -211,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--into", dest="target", type=case_id, required=True, metavar="TARGET")
     p.add_argument("--force", action="store_true", help="merge even when the cases are for different customers")
     p.add_argument("--json", action="store_true", help="print TARGET as JSON afterwards")
+    _edit_commands(case)  # edit, tag, split (cli/editing.py)
     p = case.leaf("clone", _cmd("cmd_case_clone"), "open a new case from a closed one; prints the new id")
     p.add_argument("id", type=case_id)
     p.add_argument("--with-reply", action="store_true",
@@ -363,6 +365,34 @@ def _report_options(p: argparse.ArgumentParser) -> None:
     form.add_argument("--csv", action="store_true")
 
 
+def _edit_commands(case: _Commands) -> None:
+    """`case edit|tag|split` (their functions: cli/editing.py)."""
+    p = case.leaf("edit", _cmd("cmd_case_edit"),
+                  "change a case's title, contact, product area, severity, priority or tags (one action)")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--title")
+    p.add_argument("--contact", metavar="EMAIL", help="the customer's e-mail address ('' clears it)")
+    p.add_argument("--area", dest="product_area", metavar="AREA", help="the product area ('' clears it)")
+    p.add_argument("--severity", choices=SEVERITIES)
+    p.add_argument("--priority", choices=["P1", "P2", "P3", "P4"])
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="add a tag (repeatable; a,b adds both)")
+    p.add_argument("--untag", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)")
+    _version_and_json(p)
+    p = case.leaf("tag", _cmd("cmd_case_tag"), "add or remove a case's tags (tag:x in --filter finds them)")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--add", action="append", default=[], metavar="TAG", help="add a tag (repeatable; a,b adds both)")
+    p.add_argument("--remove", action="append", default=[], metavar="TAG", help="remove a tag (repeatable)")
+    _version_and_json(p)
+    p = case.leaf("split", _cmd("cmd_case_split"),
+                  "split a customer's message out of a case into a new case of the same customer "
+                  "(its mail thread follows); prints the new case")
+    p.add_argument("id", type=case_id)
+    p.add_argument("--event", type=int, required=True, metavar="EVENT_ID",
+                   help="the message's event id (case show --json lists them)")
+    p.add_argument("--title", help="the new case's title (default: the mail's subject or the message's first words)")
+    _version_and_json(p)
+
+
 def _version_and_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--expect-version", type=int, metavar="N",
                    help="refuse if the case changed since you read this version")
@@ -406,6 +436,7 @@ COMMANDS = {
     "sla": ("cmd_sla_load", "cmd_sla_show", "cmd_report_sla"),
     "mail": ("cmd_mail_fetch", "cmd_mail_receive", "cmd_mail_parked", "cmd_mail_release", "cmd_mail_raw"),
     "report": ("cmd_report_backlog", "cmd_report_csat"),
+    "editing": ("cmd_case_edit", "cmd_case_tag", "cmd_case_split"),
 }
 MODULE_OF = {name: module for module, names in COMMANDS.items() for name in names}
 

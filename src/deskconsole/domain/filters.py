@@ -216,8 +216,8 @@ def _value(term: str, key: str, item: str) -> str:
         if item.upper() not in {p.value for p in Priority}:
             raise InvalidInput(f"{term}: unknown priority {item!r}; {_allowed(key)}")
         return item.upper()
-    if key == "area":
-        return item.lower()
+    if key in ("area", "tag"):
+        return item.lower()  # (as cases keep product areas and tags)
     if key == "assignee" and item.lower() in (ASSIGNEE_ME, ASSIGNEE_NONE):
         return item.lower()
     return item

@@ -182,6 +182,9 @@ class CaseView(JsonView):
     sla: dict[str, Any] | None = None
     merged_into: int | None = None  # the case this one was merged into (case merge)
     merged_from: list[int] = field(default_factory=list)  # the cases merged into this one
+    tags: list[str] = field(default_factory=list)  # sorted (case tag / case edit --tag)
+    split_from: int | None = None  # the case this one's message was split out of (case split)
+    split_into: list[int] = field(default_factory=list)  # the cases split out of this one
 
 
 @dataclass

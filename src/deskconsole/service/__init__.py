@@ -23,6 +23,7 @@ Service is one facade composed of one part per capability:
 - many.py         one action on several cases, each on its own (apply_many: close, move, assign,
                   reply, macro)
 - merge.py        merging a duplicate case into another
+- editing.py      editing a case's fields and tags; splitting a customer's message out into its own case
 - macros.py       the team's macros: loaded from a file, listed, applied as one action
 - undo.py         undoing an agent's close within the undo window; a bulk close or assign (undo_many)
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
@@ -40,6 +41,7 @@ from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.customer import CustomerMixin
+from deskconsole.service.editing import EditingMixin
 from deskconsole.service.escalations import EscalationsMixin
 from deskconsole.service.filtering import FilteringMixin
 from deskconsole.service.insight import InsightFiguresMixin
@@ -89,6 +91,7 @@ from deskconsole.store.engine import FileReplaced
 class Service(
     ManyMixin,
     MergeMixin,
+    EditingMixin,
     CasesMixin,
     EscalationsMixin,
     KnowledgeMixin,

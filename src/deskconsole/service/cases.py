@@ -86,9 +86,11 @@ class CasesMixin(ServiceBase):
         actor: str | None = None,
         language: str | None = None,
         event_data: dict[str, Any] | None = None,
+        priority: str | None = None,
     ) -> tuple[CaseView, bool]:
         """Open a case (routing it), or give back the existing one for a known ref. Returns (case, created).
-        `event_data` goes onto the "opened" event (e.g. the channel, sender and subject of a mail)."""
+        `event_data` goes onto the "opened" event (e.g. the channel, sender and subject of a mail);
+        `priority`, when given, instead of the one the severity gives."""
         title = clean_text(title, "title", max_len=MAX_TITLE, required=True)
         customer = clean_text(customer, "customer", max_len=MAX_SHORT, required=True)
         description = clean_text(description, "description") or ""
@@ -99,10 +101,11 @@ class CasesMixin(ServiceBase):
         if language is not None and not LANGUAGE_RE.match(language):
             raise InvalidInput(f"language {language!r}: use a language tag such as en, de or fr-CH")
         sev = parse_enum(Severity, severity or Severity.NORMAL, "severity")
+        prio = parse_enum(Priority, priority, "priority") if priority else SEVERITY_PRIORITY[sev]
         when = self._given_time(at)
         try:
             return self._open_new(title, customer, description, contact, language, product_area, sev, ref, when,
-                                  actor, event_data)
+                                  actor, event_data, prio)
         except IntegrityError:
             if ref is None:
                 raise
@@ -116,7 +119,7 @@ class CasesMixin(ServiceBase):
     def _open_new(
         self, title: str, customer: str, description: str, contact: str | None, language: str | None,
         product_area: str | None, sev: Severity, ref: str | None, when: datetime, actor: str | None,
-        event_data: dict[str, Any] | None = None,
+        event_data: dict[str, Any] | None = None, prio: Priority | None = None,
     ) -> tuple[CaseView, bool]:
         with self._tx() as s:
             actor = identity.acting(self._who, actor) if actor is not None else None
@@ -138,7 +141,7 @@ class CasesMixin(ServiceBase):
                 language=language.lower() if language else None,
                 product_area=product_area.strip().lower() if product_area else None,
                 severity=sev.value,
-                priority=SEVERITY_PRIORITY[sev].value,
+                priority=(prio or SEVERITY_PRIORITY[sev]).value,
                 status=Status.NEW.value,
                 created_at=_db_time(when),
                 updated_at=_db_time(when),

@@ -202,6 +202,7 @@ class CaseRecord:
     last_actor: str | None
     last_change: str | None
     merged_into_id: int | None
+    split_from_id: int | None
     _changed: dict[str, Any]
 
     def __init__(self, values: Any) -> None:

@@ -20,6 +20,7 @@ from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseRow, CaseView, EventView, EventWindow, OutboxView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.batch import CaseBrief
+from deskconsole.service.editing import case_tags, split_into
 from deskconsole.service.filtering import as_filter, driver_cursor, filter_terms
 from deskconsole.service.merge import merged_from
 from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
@@ -224,6 +225,7 @@ class ViewsMixin(ServiceBase):
             language=case.language,
             sla=self._sla_view(s, case),
             merged_into=case.merged_into_id, merged_from=merged_from(s, _pk(case.id)),
+            tags=case_tags(s, _pk(case.id)), split_from=case.split_from_id, split_into=split_into(s, _pk(case.id)),
         )
 
 

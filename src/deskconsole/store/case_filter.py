@@ -9,7 +9,7 @@ the escalation table). A sub-status alone also asks for `pending` (only pending 
 the status index serves it.
 
 `sla:breached` asks for a breach recorded or a breach timer overdue (sla_breached_sql: both lookups
-by the case). `tag:` is refused in one place (`_tag_terms`): cases carry no tags.
+by the case). `tag:` asks for a tag of the case (case_tag's ix_case_tag_tag).
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def filter_sql(
     if f.sla:  # "breached", the one state the language has
         add(sla_breached_sql("c", "?"), db_time(now, dialect))
     if f.tags:
-        _tag_terms(f.tags)
+        add(_tag_terms(f.tags), *f.tags)
     match = None
     if dialect == "sqlite" and f.customers and len(terms) == 1 and terms[0].startswith("c.id IN (SELECT rowid"):
         match = str(params[0])
@@ -172,9 +172,9 @@ def sla_breached_sql(case: str, now: str) -> str:
             f" AND t.kind = 'sla_breach' AND t.due_at <= {now}))")
 
 
-def _tag_terms(values: tuple[str, ...]) -> None:
-    """`tag:`: cases carry no tags in this desk."""
-    raise InvalidInput(f"tag:{values[0]}: cases have no tags in this desk; filter by area:, customer: or words")
+def _tag_terms(values: tuple[str, ...]) -> str:
+    """`tag:`: the cases carrying any one of the tags, by the (tag, case_id) index of case_tag."""
+    return f"c.id IN (SELECT t.case_id FROM case_tag t WHERE t.tag IN ({_marks(values)}))"
 
 
 def count_sql(fs: FilterSQL, dialect: str = "sqlite") -> Plan:

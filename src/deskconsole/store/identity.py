@@ -118,6 +118,8 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     # presence (migration 0010): every agent reads everyone's heartbeats; writes and removes only
     # their own (RLS)
     "presence": [("INSERT", None, EVERYONE), ("UPDATE", ("state", "beat"), EVERYONE), ("DELETE", None, EVERYONE)],
+    # tags on cases (migration 0010): added and removed by the service's edit actions
+    "case_tag": [("INSERT", None, EVERYONE), ("DELETE", None, EVERYONE)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
@@ -212,7 +214,9 @@ def _policies(table: str) -> list[str]:
     for command in sorted(commands):
         rules = {key: value for key, value in special.items() if key.split()[0] == command}
         if not rules:
-            rules = {command: (None if command == "INSERT" else _IS_AGENT, None if command == "SELECT" else _IS_AGENT)}
+            # (PostgreSQL takes no WITH CHECK for SELECT or DELETE, no USING for INSERT)
+            rules = {command: (None if command == "INSERT" else _IS_AGENT,
+                               None if command in ("SELECT", "DELETE") else _IS_AGENT)}
         for key, (using, check) in rules.items():
             name = "deskconsole_" + key.lower().replace(" ", "_")
             clause = f"CREATE POLICY {name} ON {t} FOR {command}"

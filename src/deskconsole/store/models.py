@@ -61,6 +61,8 @@ class Case(SQLModel, table=True):
     last_change: str | None = Field(default=None, max_length=200)
     # the case this one was merged into (`case merge`; migration 0008; no foreign key: see there)
     merged_into_id: int | None = None
+    # the case a message was split out of (`case split`; migration 0010; no foreign key, as merged_into_id)
+    split_from_id: int | None = None
 
 
 class Event(SQLModel, table=True):
@@ -329,3 +331,22 @@ class PresenceRow(SQLModel, table=True):
     agent: str = Field(max_length=64, primary_key=True)
     state: str = Field(max_length=16)
     beat: datetime
+
+
+# --- tags on cases (service/editing.py; migration 0010) -----------------------------------------
+
+
+class CaseTag(SQLModel, table=True):
+    """One tag of a case (lower case); `tag:x` in the filter language reads ix_case_tag_tag."""
+
+    __tablename__ = "case_tag"
+    __table_args__ = (Index("ix_case_tag_tag", "tag", "case_id"),)
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    tag: str = Field(max_length=64, primary_key=True)
+    added_by: str = Field(max_length=64)
+    added_at: datetime
+
+
+# "split into" (the cases split out of one), by the case they came from (migration 0010)
+Index("ix_case_split_from", col(Case.split_from_id))

@@ -14,10 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from deskconsole.domain.editing import EDITORS as _EDITORS
+from deskconsole.domain.editing import SPLITTERS as _SPLITTERS
 from deskconsole.domain.lifecycle import Role
 from deskconsole.domain.permissions import Action, Person, may
 
 WORKERS = frozenset({Role.ANALYST, Role.MANAGER})
+EDITORS = frozenset(_EDITORS)  # who edits and merges cases (domain/editing.py, domain/merging.py)
+SPLITTERS = frozenset(_SPLITTERS)
 
 
 def offered(action: Action) -> frozenset[Role]:
@@ -106,6 +110,8 @@ QUEUE: list[KeyAction] = [
     KeyAction("queue.undo", "u", "undo_close", "Undo close",
               "Undo the last bulk close or assign within the undo window, else the selected case's close",
               show=False, roles=WORKERS),
+    KeyAction("queue.new", "N", "new_case", "New case", "Open a new case for a customer (a phone call)",
+              show=False),
     KeyAction("queue.reload", "r", "reload", "Refresh", "Read the queue again", show=False),
     KeyAction("queue.customer", "C", "customer", "Customer",
               "The selected case's customer: their other cases (open first), CSAT and open escalations", show=False),
@@ -164,6 +170,19 @@ CASE: list[KeyAction] = [
     KeyAction("case.undo", "u", "undo_close", "Undo close",
               "Undo your close within the undo window: the case returns and its held messages are withdrawn",
               roles=WORKERS, rank=1),
+    # editing (tui/editing.py): in ? and the palette (the footer is full at 120 columns)
+    KeyAction("case.edit", "E", "edit_case", "Edit",
+              "Edit the case: title, contact, product area, severity, priority and tags", roles=EDITORS, show=False),
+    KeyAction("case.unassign", "U", "unassign", "Unassign", "Put the case back in the team queue",
+              roles=offered(Action.REASSIGN), show=False),
+    KeyAction("case.merge", "m", "merge_case", "Merge",
+              "Merge this case into another (asks for its number and shows it first); this one closes "
+              "'merged into N'", roles=EDITORS, show=False),
+    KeyAction("case.split", "S", "split_message", "Split",
+              "Split a customer's message (the one in view) out into a new case of the same customer",
+              roles=SPLITTERS, show=False),
+    KeyAction("case.new", "N", "new_case", "New case", "Open a new case for a customer (a phone call)",
+              show=False),
     KeyAction("case.reload", "r", "reload", "Reload", "Read the case again", show=False),
     KeyAction("case.customer", "C", "customer", "Customer",
               "The customer's other cases (open first), their CSAT and open escalations; enter opens one",

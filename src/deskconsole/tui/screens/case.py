@@ -29,6 +29,7 @@ from deskconsole.store.changes import Change, connection_lost, storage_full
 from deskconsole.tui import format as fmt
 from deskconsole.tui.decisions import reassign
 from deskconsole.tui.drafts import NOTE, REPLY
+from deskconsole.tui.editing import EDIT_KEYS, CaseEditKeys
 from deskconsole.tui.macros import MACRO_KEYS, CaseMacroKeys
 from deskconsole.tui.panes import pane, screen_keys
 from deskconsole.tui.presence import CasePresence
@@ -76,7 +77,7 @@ PERMISSIONS = {
 }
 
 
-class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
+class CaseScreen(CasePresence, CaseEditKeys, CaseMacroKeys, PaneScreen):
     CSS_PATH = style(pane("case").stylesheet)
     PANE = "case"
     ACTIONS, BINDINGS = screen_keys("case")
@@ -285,6 +286,8 @@ class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
             return None
         if action in MACRO_KEYS:
             return self.macro_key_applies(action)  # (tui/macros.py: u shown while an undo is possible)
+        if action in EDIT_KEYS:
+            return self.edit_key_applies(action)  # (tui/editing.py)
         if action == "follow_up" and not self.follow_up_waits():
             return False
         verdict = self.verdict(action)
@@ -304,6 +307,8 @@ class CaseScreen(CasePresence, CaseMacroKeys, PaneScreen):
     def why_not(self, action: str) -> str | None:
         if action in MACRO_KEYS:
             return self.macro_key_why_not(action)  # (tui/macros.py)
+        if action in EDIT_KEYS:
+            return self.edit_key_why_not(action)  # (tui/editing.py)
         if action == "follow_up" and self.case is not None and not self.follow_up_waits():
             return (f"case {self.case.id}: a follow-up is opened from a closed case the customer wrote to "
                     "after it closed")

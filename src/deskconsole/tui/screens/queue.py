@@ -13,6 +13,7 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.filters import looks_like_filter, parse_filter
 from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
+from deskconsole.tui.editing import NewCaseKey
 from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.marks import QueueMarks
 from deskconsole.tui.panes import screen_keys
@@ -27,7 +28,7 @@ VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated", "sla"]
 
 
-class QueueScreen(QueueMarks, QueuePresence, QueueMacroKeys, PaneScreen):
+class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScreen):
     PANE = "queue"
     ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter

@@ -31,6 +31,8 @@ def case_head(c: CaseView, tz: tzinfo | None, present: Sequence[Presence] = ()) 
     if c.escalation is not None:
         top.append("  ")
         top.append_text(fmt.escalation_text(c.escalation.state))
+    if c.tags:  # (tags are plain words: TAG_RE)
+        top.append("  " + " ".join(f"#{t}" for t in c.tags), "cyan")
     if present:
         top.append(f"  {mark(present)} ", "bold yellow")
         top.append(describe(present), "bold yellow" if any(p.typing for p in present) else "yellow")
@@ -66,7 +68,21 @@ def case_head(c: CaseView, tz: tzinfo | None, present: Sequence[Presence] = ()) 
     changed.append(f"  · version {c.version}", "dim")
     if c.cloned_from:
         changed.append(f"  · cloned from case {c.cloned_from}", "dim")
+    for words in links(c):  # merged into/from, split from/into
+        changed.append(f"  · {words}", "bold" if words.startswith("merged into") else "dim")
     return Group(top, title, grid, changed)
+
+
+def links(c: CaseView) -> list[str]:
+    """The case's links to other cases by merge and split, in words."""
+    out = [f"merged into case {c.merged_into}"] if c.merged_into else []
+    if c.merged_from:
+        out.append("merged from case " + ", ".join(str(n) for n in c.merged_from))
+    if c.split_from:
+        out.append(f"split from case {c.split_from}")
+    if c.split_into:
+        out.append("split into case " + ", ".join(str(n) for n in c.split_into))
+    return out
 
 def case_next(c: CaseView, tz: tzinfo | None, now: datetime) -> Text:
     """What happens next: the case's timers and their countdowns."""

@@ -27,6 +27,7 @@ from textual.strip import Strip
 
 from deskconsole.domain.asking import HOW_WORDS
 from deskconsole.domain.conversation import from_customer, is_conversation
+from deskconsole.domain.editing import edit_words
 from deskconsole.domain.views import EventView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.text import cell, long_text
@@ -117,8 +118,12 @@ def event_summary(e: EventView) -> Text:
         text.append_text(cell(f"{d.get('severity', '')} {d.get('priority', '')}".strip(), limit=60))
         if d.get("cloned_from"):
             text.append(f" cloned from case {d['cloned_from']}")
+        if d.get("split_from"):
+            text.append(f" {edit_words(e.kind, d)}")
     elif e.kind == "cloned":
         text.append(f"new case {d.get('clone')}")
+    elif e.kind in ("edited", "tagged", "split_into"):
+        text.append_text(cell(edit_words(e.kind, d), limit=200))
     return text
 
 
@@ -180,6 +185,9 @@ def message_lines(e: EventView, tz: tzinfo | None) -> list[tuple[Text, int]]:
         if d.get("cloned_from"):
             what = "the follow-up of a reply to" if d.get("follow_up_of_reply") else "cloned from"
             how.append(f"{what} case {d['cloned_from']}")
+        elif d.get("split_from"):  # (tui/editing.py: the customer's message, split out of another case)
+            how.append(f"the customer's message split out of case {d['split_from']}"
+                       + (f" (it came via {channel})" if d.get("channel") else ""))
         else:
             how.append(f"via {channel}")
     elif e.kind == "customer_replied":
