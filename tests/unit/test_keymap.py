@@ -19,8 +19,8 @@ def settings_with(tmp_path: Path, text: str):
 
 
 def test_the_keys_table_remaps_actions_by_id(tmp_path: Path) -> None:
-    s = settings_with(tmp_path, '[keys]\nclose = "X"\nqueue.take_next = "T"\n"case.note" = "ctrl+n,N"\nhelp = "f1"\n')
-    assert s.keys == {"case.close": "X", "queue.take": "T", "case.note": "ctrl+n,N", "help": "f1"}
+    s = settings_with(tmp_path, '[keys]\nclose = "X"\nqueue.take_next = "T"\n"case.note" = "ctrl+n,K"\nhelp = "f1"\n')
+    assert s.keys == {"case.close": "X", "queue.take": "T", "case.note": "ctrl+n,K", "help": "f1"}
     assert settings_with(tmp_path, 'user = "alice"\n').keys == {}
 
 

@@ -21,6 +21,7 @@ class KeyedTable(FastDataTable):
         kwargs.setdefault("zebra_stripes", False)
         super().__init__(**kwargs)
         self._columns_spec = list(columns)
+        self._shown = {c[0] for c in self._columns_spec}  # the columns drawn at this width
         self._cells: dict[str, dict[str, Any]] = {}
         self._order: list[str] = []
 
@@ -35,6 +36,7 @@ class KeyedTable(FastDataTable):
         if columns == self._columns_spec:
             return
         self._columns_spec = columns
+        self._shown = {c[0] for c in columns}
         if not self.is_mounted:
             return  # (on_mount adds them)
         selected, row = self.selected_key, self.cursor_row
@@ -81,7 +83,7 @@ class KeyedTable(FastDataTable):
                     added = True
                 else:
                     for column, value in cells.items():
-                        if not same(old.get(column), value):
+                        if column in self._shown and not same(old.get(column), value):
                             self.update_cell(key, column, value)
                 self._cells[key] = dict(cells)
             if added or gone or kept != wanted:
@@ -114,12 +116,14 @@ class KeyedTable(FastDataTable):
         self.order_rows(position)
 
     def set_cell(self, key: str, column: str, value: Any) -> None:
-        """Change one cell if it looks different (countdowns each second)."""
+        """Change one cell if it looks different (countdowns each second). A column folded away at
+        this width keeps the value for when it shows again."""
         cells = self._cells.get(key)
         if cells is None or same(cells.get(column), value):
             return
         cells[column] = value
-        self.update_cell(key, column, value)
+        if column in self._shown:
+            self.update_cell(key, column, value)
 
     def cells(self, key: str) -> dict[str, Any] | None:
         return self._cells.get(key)
