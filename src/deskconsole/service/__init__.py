@@ -26,6 +26,7 @@ Service is one facade composed of one part per capability:
 - undo.py         undoing an agent's close within the undo window
 - mail.py         inbound mail's records (taken in, parked, released, raw) and the answer to a closed case
 - insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
+- saved_views.py  an agent's saved views of the queue, and every view's capped count
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ from deskconsole.service.records import (  # noqa: F401 - the names modules and 
     clean_text,
 )
 from deskconsole.service.routing import RoutingMemo, RoutingMixin
+from deskconsole.service.saved_views import SavedViewsMixin
 from deskconsole.service.sla import SlaMixin
 from deskconsole.service.surveys import SurveysMixin
 from deskconsole.service.timers import TimersMixin
@@ -99,6 +101,7 @@ class Service(
     MacrosMixin,
     UndoMixin,
     InsightFiguresMixin,
+    SavedViewsMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""
