@@ -134,7 +134,10 @@ class SavedViewsMixin(ServiceBase):
     def list_view(self, view: View, *, actor: str | None, typed: str | None = None, **query: Any) -> list[CaseRow]:
         """The cases of a view (narrowed by `typed`), as list_cases gives them; `sort` defaults to the view's."""
         query.setdefault("sort", view.sort or "oldest")
-        return self.list_cases(actor=actor, **view_query(view, typed), **query)
+        asked = view_query(view, typed)
+        more = query.pop("text", None)
+        asked["text"] = " ".join(t for t in (asked["text"], more) if t) or None
+        return self.list_cases(actor=actor, **asked, **query)
 
 
 def _count(service: ServiceBase, s: Any, cursor: Any, paramstyle: str, dialect: str, f: CaseFilter,
