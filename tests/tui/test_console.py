@@ -147,14 +147,16 @@ async def test_palette_runs_actions_by_name(app_as, ids):
 async def test_queue_pages_by_keyset(app_as, service, monkeypatch):
     monkeypatch.setattr(queue_module, "PAGE", 5)
     app = app_as("sam")
+    # a supervisor opens on the Open view: its cases, oldest first, five to a page
+    opened = [str(r.id) for r in service.list_cases(view="open")]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         queue = app.screen
         first = queue.table.keys()
-        assert first == ["1", "2", "3", "4", "5"]
+        assert first == opened[:5]
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert queue.table.keys() == ["6", "7", "8", "9", "10"]
+        assert queue.table.keys() == opened[5:10]
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert queue.table.keys() == first

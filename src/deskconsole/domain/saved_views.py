@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from deskconsole.domain.errors import InvalidInput
-from deskconsole.domain.filters import CaseFilter, format_filter, parse_filter
+from deskconsole.domain.filters import CaseFilter, format_filter, looks_like_filter, parse_filter
 from deskconsole.domain.lifecycle import Role, Status
 
 SORTS = ("oldest", "newest", "priority", "updated", "sla")
@@ -188,6 +188,36 @@ def narrow(a: CaseFilter, b: CaseFilter) -> CaseFilter | None:
                    newer_than=min(newer) if newer else None, words=words)
 
 
+def view_query(view: View, typed: str | None = None) -> dict[str, Any]:
+    """What Service.list_cases is asked for a view, narrowed by what was typed after `/` (the
+    filter language, or plain words to search): `view`, `filter`, `text`. InvalidInput for a bad
+    term, or when the typed filter and the view's ask for things no case has at once."""
+    typed = (typed or "").strip() or None
+    own = view.case_filter()
+    query: dict[str, Any] = {"view": view.base, "filter": None, "text": None}
+    if typed is not None and not looks_like_filter(typed):
+        query["text"] = typed
+        typed = None
+    if typed is None and own.empty:
+        return query
+    both = narrow(own, parse_filter(typed) if typed is not None else CaseFilter())
+    if both is None:
+        raise InvalidInput("nothing can match: this view's filter and yours ask for different values of one key")
+    query["filter"] = both
+    return query
+
+
+def saved_filter(view: View, typed: str | None) -> str:
+    """The filter a view saved from `view` with `typed` narrowing it stands for, whole (its base
+    included): what the queue shows now, as one filter text. InvalidInput as view_query."""
+    whole = view.count_filter()
+    typed_filter = parse_filter(typed) if typed and typed.strip() else CaseFilter()
+    both = narrow(whole, typed_filter) if whole is not None else None
+    if both is None:
+        raise InvalidInput("nothing can match: this view's filter and yours ask for different values of one key")
+    return format_filter(both)
+
+
 def count_text(count: int | None, cap: int = COUNT_CAP) -> str:
     """A tab's count: `1,204`; `10k+` at the cap (there are at least that many); `…` not known yet."""
     if count is None:
@@ -223,5 +253,7 @@ __all__ = [
     "from_record",
     "make_view",
     "narrow",
+    "saved_filter",
     "saved_record",
+    "view_query",
 ]

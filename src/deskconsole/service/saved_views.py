@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from deskconsole.domain.errors import InvalidInput, NotFound
-from deskconsole.domain.filters import CaseFilter, looks_like_filter, parse_filter
+from deskconsole.domain.filters import CaseFilter
 from deskconsole.domain.saved_views import (
     BUILT_IN,
     COUNT_CAP,
@@ -28,8 +28,8 @@ from deskconsole.domain.saved_views import (
     find_view,
     from_record,
     make_view,
-    narrow,
     saved_record,
+    view_query,
 )
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.filtering import driver_cursor, filter_terms
@@ -39,25 +39,6 @@ from deskconsole.store.models import SavedViewRow
 
 if TYPE_CHECKING:
     from deskconsole.domain.rows import CaseRow
-
-
-def view_query(view: View, typed: str | None = None) -> dict[str, Any]:
-    """What Service.list_cases is asked for a view, narrowed by what was typed after `/` (the
-    filter language, or plain words to search): `view`, `filter`, `text`. InvalidInput for a bad
-    term, or when the typed filter and the view's ask for things no case has at once."""
-    typed = (typed or "").strip() or None
-    own = view.case_filter()
-    query: dict[str, Any] = {"view": view.base, "filter": None, "text": None}
-    if typed is not None and not looks_like_filter(typed):
-        query["text"] = typed
-        typed = None
-    if typed is None and own.empty:
-        return query
-    both = narrow(own, parse_filter(typed) if typed is not None else CaseFilter())
-    if both is None:
-        raise InvalidInput("nothing can match: this view's filter and yours ask for different values of one key")
-    query["filter"] = both
-    return query
 
 
 class SavedViewsMixin(ServiceBase):
@@ -147,4 +128,4 @@ def _count(service: ServiceBase, s: Any, cursor: Any, paramstyle: str, dialect: 
     return int(cursor.fetchone()[0])
 
 
-__all__ = ["SavedViewsMixin", "view_query"]
+__all__ = ["SavedViewsMixin"]

@@ -66,7 +66,10 @@ from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from deskconsole.domain.rows import CaseRow
+    from deskconsole.domain.saved_views import View
     from deskconsole.settings import Settings
     from deskconsole.tui.prepaint import Prepainted
     from deskconsole.tui.quickstart import QuickStart
@@ -105,8 +108,10 @@ class DeskApp(App[None]):
         environ: Mapping[str, str] | None = None,
         quick: QuickStart | None = None,
         drafts: Any = None,
+        views: Sequence[View] = (),
     ) -> None:
         super().__init__()
+        self.config_views = list(views)  # the config file's [[views]]: tabs of the queue (tui/queueviews.py)
         self._drafts = drafts  # the composer's drafts (tui/drafts.py); by default in the user's data dir
         self._service = service
         self.quick = quick  # the fast start: no service yet, it loads right after the first paint
@@ -608,6 +613,7 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
     from deskconsole.tui.quickstart import open_quick
 
     options.setdefault("clock", settings.clock)
+    options.setdefault("views", settings.views)
     quick = prepainted.quick if prepainted is not None else open_quick(settings.db_url, settings.user,
                                                                        settings.make_service)
     if quick is None:
