@@ -167,12 +167,14 @@ async def test_views_and_sort(app_as, ids):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         queue = app.screen
-        assert queue.view == "mine"
-        await pilot.press("v")  # unassigned
+        assert queue.view == "mine" and queue.current.name == "Mine"
+        await pilot.press("tab", "v")  # Open, Unassigned
         await settle(pilot)
+        assert queue.current.name == "Unassigned"
         assert queue.table.keys() == [str(ids["export"])]
-        await pilot.press("v", "v")  # escalated
+        await pilot.press("tab", "tab")  # Breached, Escalated
         await settle(pilot)
+        assert queue.current.name == "Escalated"
         assert set(queue.table.keys()) == {str(ids["vpn"]), str(ids["storage"]), str(ids["hostile"])}
         await pilot.press("s", "s")  # priority
         await settle(pilot)
@@ -227,7 +229,7 @@ def test_the_core_never_imports_textual():
 
 async def test_queue_pages_in_priority_order(app_as, service, monkeypatch):
     monkeypatch.setattr(queue_module, "PAGE", 4)
-    everything = [str(r.id) for r in service.list_cases(view="all", sort="priority")]
+    everything = [str(r.id) for r in service.list_cases(view="open", sort="priority")]  # (sam opens on Open)
     app = app_as("sam")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -67,8 +67,8 @@ def moves(pane: str) -> list[KeyAction]:
     ]
 
 QUEUE: list[KeyAction] = [
-    KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
-    KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/"),
+    # (first: Textual's Screen binds tab already, so its footer shows the tab key first; the pre-paint
+    # draws the keys in this order)
     KeyAction("queue.view", "tab,v", "cycle_view(1)", "View",
               "Next view tab: Mine, Open, Unassigned, Breached, Escalated, All, then the config file's and yours",
               key_display="tab"),
@@ -78,6 +78,8 @@ QUEUE: list[KeyAction] = [
               "Save what the queue shows (the view and your / filter) as a view tab of your own", show=False),
     KeyAction("queue.delete_view", "W", "delete_view", "Delete view", "Delete the view tab in front (one you saved)",
               show=False),
+    KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
+    KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/"),
     KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, updated, SLA due"),
     KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
               roles=offered(Action.TAKE_NEXT)),
