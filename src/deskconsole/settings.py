@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from deskconsole.domain.saved_views import View
-
     from deskconsole.service import Service
 
 CONFIG_ENV = "DESKCONSOLE_CONFIG"

@@ -198,4 +198,5 @@ def _settled(*keys: str):
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)], ids=["80x24", "120x40", "200x60"])
 def test_snapshot_queue_with_tabs(snap_compare, open_as, service, size):
     app = _with_a_saved_view(service, open_as, "maria")
-    assert snap_compare(app, terminal_size=size, run_before=_settled("shift+tab", "shift+tab"))  # Open -> Mine -> the saved view
+    # Open -> Mine -> round to the saved view
+    assert snap_compare(app, terminal_size=size, run_before=_settled("shift+tab", "shift+tab"))

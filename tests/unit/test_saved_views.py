@@ -15,6 +15,7 @@ from test_sla_queue import POLICY
 from deskconsole.domain.errors import InvalidInput, NotFound
 from deskconsole.domain.filters import parse_filter
 from deskconsole.domain.saved_views import (
+    BASE_FILTERS,
     BUILT_IN,
     COLUMNS,
     View,
@@ -28,6 +29,7 @@ from deskconsole.domain.saved_views import (
 )
 from deskconsole.settings import load_settings
 from deskconsole.store.case_filter import capped_count_sql, filter_sql
+from deskconsole.store.window import VIEWS as WINDOW_VIEWS
 from deskconsole.tui.queuespec import COLUMNS as QUEUE_COLUMNS
 
 
@@ -85,8 +87,9 @@ def test_a_bad_config_view_is_one_error_line_on_the_command_line(sqlite_url, tmp
     assert "config file" in run.err and "view 'Mine too'" in run.err and "unknown filter key 'sort'" in run.err
 
 
-def test_the_domain_knows_the_queues_columns() -> None:
+def test_the_domain_knows_the_queues_columns_and_window_views() -> None:
     assert tuple(key for key, _, _ in QUEUE_COLUMNS) == COLUMNS
+    assert set(BASE_FILTERS) == set(WINDOW_VIEWS)
 
 
 # ------------------------------------------------------------------------------ the domain

@@ -11,8 +11,8 @@ from deskconsole.cli.mail import raw_hints as mail_raw_hints
 from deskconsole.domain.clock import format_countdown
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState
+from deskconsole.domain.saved_views import BASE_FILTERS as WINDOW_VIEWS
 from deskconsole.service.many import Action, Assign, Close, Move
-from deskconsole.store.window import VIEWS as WINDOW_VIEWS
 
 
 def cmd_case_list(ctx: Context) -> int:

@@ -15,7 +15,7 @@ def views_of(ctx: Context) -> list[View]:
     the config file's, their saved ones (none for a name that is no agent)."""
     role, saved = Role.SUPERVISOR.value, []
     try:
-        role = ctx.service.get_agent(ctx.user).role
+        role = ctx.service.get_agent(ctx.user or "").role
         saved = ctx.service.saved_views(actor=ctx.user)
     except NotFound:  # (on SQLite a name that is no agent may still read)
         pass

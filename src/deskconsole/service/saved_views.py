@@ -33,7 +33,7 @@ from deskconsole.domain.saved_views import (
 )
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.filtering import driver_cursor, filter_terms
-from deskconsole.service.records import _db_time
+from deskconsole.service.records import _db_time, _pk
 from deskconsole.store.case_filter import capped_count_sql
 from deskconsole.store.models import SavedViewRow
 
@@ -43,9 +43,6 @@ if TYPE_CHECKING:
 
 class SavedViewsMixin(ServiceBase):
     """An agent's saved views, and the capped counts of any views."""
-
-    if TYPE_CHECKING:  # (the other parts of Service, for the type checker only)
-        def list_cases(self, **query: Any) -> list[CaseRow]: ...  # views.py
 
     def saved_views(self, *, actor: str | None) -> list[View]:
         """The views the agent acting saved, oldest first."""
@@ -73,7 +70,7 @@ class SavedViewsMixin(ServiceBase):
                                        f"('deskconsole view delete {view.name}')")
                 if len(mine) >= MAX_SAVED:
                     raise InvalidInput(f"you have {MAX_SAVED} saved views, the most there may be: delete one first")
-                s.add(SavedViewRow(agent_id=agent.id, name_key=view.key, created_at=_db_time(self.now()),
+                s.add(SavedViewRow(agent_id=_pk(agent.id), name_key=view.key, created_at=_db_time(self.now()),
                                    **record))
         except IntegrityError:  # saved at the same moment elsewhere
             raise InvalidInput(f"you have a view called {view.name!r} already") from None
@@ -118,7 +115,7 @@ class SavedViewsMixin(ServiceBase):
         asked = view_query(view, typed)
         more = query.pop("text", None)
         asked["text"] = " ".join(t for t in (asked["text"], more) if t) or None
-        return self.list_cases(actor=actor, **asked, **query)
+        return self.list_cases(actor=actor, **asked, **query)  # type: ignore[attr-defined]  # views.py
 
 
 def _count(service: ServiceBase, s: Any, cursor: Any, paramstyle: str, dialect: str, f: CaseFilter,

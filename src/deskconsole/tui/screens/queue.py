@@ -14,8 +14,8 @@ from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.panes import screen_keys
-from deskconsole.tui.queueviews import QueueViews
 from deskconsole.tui.queuespec import COLUMNS, PAGE, row_cells
+from deskconsole.tui.queueviews import QueueViews
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.footer import DeskFooter
