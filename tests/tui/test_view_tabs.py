@@ -200,3 +200,27 @@ def test_snapshot_queue_with_tabs(snap_compare, open_as, service, size):
     app = _with_a_saved_view(service, open_as, "maria")
     # Open -> Mine -> round to the saved view
     assert snap_compare(app, terminal_size=size, run_before=_settled("shift+tab", "shift+tab"))
+
+
+async def test_on_a_fast_start_the_counts_come_once_the_service_has_loaded(service, clock, monkeypatch):
+    import threading
+
+    from test_quickstart import settings_for, wait_until
+
+    from deskconsole.tui.app import open_console
+
+    gate = threading.Event()
+    settings = settings_for(service, "sam", clock, monkeypatch, gate)
+    service.save_view("Acme", "customer:acme", actor="sam")
+    app = open_console(settings, ticker=False, tz=UTC)
+    async with app.run_test(size=SIZE) as pilot:
+        queue = app.screen
+        await wait_until(pilot, lambda: queue.table.row_count > 0)
+        # the first frame: the tabs every desk has (and the config file's), not counted yet
+        assert queue.tabs.plain.strip() == " · ".join(v.name for v in built_in("supervisor"))
+        gate.set()
+        await wait_until(pilot, lambda: app.service_ready)
+        await wait_until(pilot, lambda: queue.counts is not None and "Acme" in queue.counts)
+        await settle(pilot)
+        views = [*built_in("supervisor"), *service.saved_views(actor="sam")]
+        assert queue.tabs.plain.strip() == tab_text(service, "sam", views)

@@ -252,6 +252,9 @@ class DeskApp(App[None]):
         self.after_close_check()
         if self.delivery:
             self._start_delivery()
+        loaded = getattr(self.pane, "service_loaded", None)  # (the queue's view tabs: tui/queueviews.py)
+        if loaded is not None:
+            loaded()
 
     @property
     def pane(self) -> PaneScreen | None:

@@ -80,6 +80,10 @@ class QueueViews:
         if self.counted_marker != marker:
             self.count_views(marker)
 
+    def service_loaded(self) -> None:
+        """The service loaded after the first window was shown (fast start): the saved views and the counts now."""
+        self.after_window(self.desk.marker)
+
     def load_saved_views(self) -> None:
         def read() -> list[View]:
             return self.service.saved_views(actor=self.me)
