@@ -23,12 +23,11 @@ TARGET_MS = 50.0
 def rows(pristine: Path, cases: int) -> list[tuple[str, str, str, str, str]]:
     sys.path.insert(0, str(HERE))
     from desk import AGENTS, NOW
-    from run import drop, fresh_copy
-
     from deskconsole.domain.clock import FixedClock
     from deskconsole.domain.saved_views import BUILT_IN, count_text
     from deskconsole.service import Service
     from deskconsole.store.engine import init_schema, make_engine
+    from run import drop, fresh_copy
 
     work = fresh_copy(pristine, "bench-views.db")
     out: list[tuple[str, str, str, str, str]] = []
