@@ -624,6 +624,7 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
     from deskconsole.tui.queuespec import first_query
 
     quick.read_ahead(first_query(quick.role, quick.name))  # the first frame shows rows, not an empty table
+    quick.saved_views()  # (and the user's own view tabs: tui/queueviews.py)
     return DeskApp(None, quick.name, quick.role, quick=quick, **options)
 
 

@@ -442,7 +442,7 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
         quick.handover(query, rows)
         frame = build_frame(width=width, height=height, user=quick.name, role=quick.role, rows=rows,
                             now=settings.clock.now(), view=view, sort=sort, system=color_system(environ),
-                            views=[*built_in(quick.role), *settings.views])
+                            views=[*built_in(quick.role), *settings.views, *quick.saved_views()])
         data = (ENTER + frame).encode("utf-8")
         entered = True
         while data:

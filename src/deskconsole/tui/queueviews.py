@@ -45,7 +45,9 @@ class QueueViews:
 
     def start_views(self) -> None:
         """The views known before any read (built-in, config) and the one to open on."""
-        self.views: list[View] = [*built_in(self.role), *getattr(self.desk, "config_views", ())]
+        quick = getattr(self.desk, "quick", None)  # (a fast start read the saved ones already: the first frame has them)
+        saved = quick.saved_views() if quick is not None and not self.desk.service_ready else []
+        self.views: list[View] = [*built_in(self.role), *getattr(self.desk, "config_views", ()), *saved]
         self.current: View = first_view(self.role)
         self.view = self.current.base
         self.counts: dict[str, int] | None = None
