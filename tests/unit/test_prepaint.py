@@ -81,7 +81,8 @@ def test_the_frame_is_the_queue_screen_at_that_size():
     assert prepaint.CURSOR not in {how.bg for _, how in lines[4]}
     counted = frame_lines(width=120, height=40, user="sue", role="supervisor", view="open", sort="oldest", rows=rows,
                           now=NOW, tz=UTC, counts={"Open": 1_234, "Unassigned": 3, "Breached": 0, "All": 10_000})
-    assert "".join(t for t, _ in counted[1]).rstrip() == " Open 1,234 · Unassigned 3 · Breached 0 · Escalated … · All 10k+"
+    tabs = "".join(t for t, _ in counted[1]).rstrip()
+    assert tabs == " Open 1,234 · Unassigned 3 · Breached 0 · Escalated … · All 10k+"
     analyst = frame_lines(width=90, height=10, user="alice", role="analyst", view="mine", sort="oldest",
                           rows=rows[:2], now=NOW, tz=UTC)
     footer = "".join(t for t, _ in analyst[-1])

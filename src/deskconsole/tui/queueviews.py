@@ -45,7 +45,7 @@ class QueueViews:
 
     def start_views(self) -> None:
         """The views known before any read (built-in, config) and the one to open on."""
-        quick = getattr(self.desk, "quick", None)  # (a fast start read the saved ones already: the first frame has them)
+        quick = getattr(self.desk, "quick", None)  # (a fast start read the saved ones already: in the first frame)
         saved = quick.saved_views() if quick is not None and not self.desk.service_ready else []
         self.views: list[View] = [*built_in(self.role), *getattr(self.desk, "config_views", ()), *saved]
         self.current: View = first_view(self.role)
