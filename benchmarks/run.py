@@ -516,6 +516,7 @@ def main() -> None:
     rows.append(ingest_row(pristine, args.ingest))
     rows.extend(__import__("rows_marks").rows(pristine, n))  # bulk actions on 500 marked cases (issue 17)
     rows += __import__("rows_presence").rows(pristine, n)  # presence and the customer context
+    rows += __import__("rows_views").rows(pristine, n)  # each built-in view's count (benchmarks/rows_views.py)
     drop(pristine)
 
     widths = [max(len(r[i]) for r in rows + [("what", "measured", "target", "result", "")]) for i in range(4)]

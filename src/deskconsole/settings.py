@@ -9,6 +9,7 @@ variable, the config file, a default that just works.
 | acting user | `--as` | `DESKCONSOLE_USER` | `user = "..."` | the login name |
 | "now" | — | `DESKCONSOLE_NOW` | — | the real clock |
 | timer durations | — | `DESKCONSOLE_<NAME>`, e.g. `..._CUSTOMER_INPUT_REMINDER=3d` | `[timers]` | LIFECYCLE.md |
+| views of the queue | — | — | `[[views]]` (read_views) | the built-in views only |
 
 The config file is `config.toml` in the user config dir (platformdirs), or the
 file named by `DESKCONSOLE_CONFIG`:
@@ -47,6 +48,7 @@ from deskconsole.domain.timers import Durations
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
+    from deskconsole.domain.saved_views import View
     from deskconsole.service import Service
 
 CONFIG_ENV = "DESKCONSOLE_CONFIG"
@@ -104,6 +106,7 @@ class Settings:
     config_path: Path | None = None
     user_source: str = "flag"  # where user came from: flag, env, config or login (the default)
     keys: dict[str, str] = field(default_factory=dict)  # the config file's [keys]: binding id -> keys
+    views: list[View] = field(default_factory=list)  # the config file's [[views]] (read_views)
 
     def make_engine(self) -> Engine:
         from deskconsole.store.engine import make_engine
@@ -168,7 +171,8 @@ def load_settings(
     except ValueError as exc:
         raise InvalidInput(f"DESKCONSOLE_NOW: {exc}") from None
     return Settings(db_url=db_url, user=who, durations=durations, clock=clock, config_path=config_path,
-                    user_source=user_source, keys=read_keys_table(config, config_path, keys_reader))
+                    user_source=user_source, keys=read_keys_table(config, config_path, keys_reader),
+                    views=read_views(config, config_path))
 
 
 KeysReader = Callable[[Any, str, str | None], dict[str, str]]
@@ -188,4 +192,22 @@ def read_keys_table(config: Mapping[str, Any], path: Path, reader: KeysReader | 
     return reader(config["keys"], str(path), source)
 
 
-__all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config"]
+def read_views(config: Mapping[str, Any], path: Path) -> list[View]:
+    """The config file's views of the queue, `[[views]]` tables (name, filter, optional sort and
+    columns; domain/saved_views.py): a bad one is refused with the file, the view and the reason.
+
+        [[views]]
+        name = "Billing P1"
+        filter = "area:billing prio:P1 status:new,in_progress"
+        sort = "sla"
+        columns = ["id", "priority", "sla", "status", "title"]
+    """
+    if "views" not in config:
+        return []
+    from deskconsole.domain.saved_views import config_views
+
+    return config_views(config["views"], path)
+
+
+__all__ = ["Settings", "default_config_path", "load_settings", "login_name", "read_config", "read_keys_table",
+           "read_views"]

@@ -147,14 +147,16 @@ async def test_palette_runs_actions_by_name(app_as, ids):
 async def test_queue_pages_by_keyset(app_as, service, monkeypatch):
     monkeypatch.setattr(queue_module, "PAGE", 5)
     app = app_as("sam")
+    # a supervisor opens on the Open view: its cases, oldest first, five to a page
+    opened = [str(r.id) for r in service.list_cases(view="open")]
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         queue = app.screen
         first = queue.table.keys()
-        assert first == ["1", "2", "3", "4", "5"]
+        assert first == opened[:5]
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert queue.table.keys() == ["6", "7", "8", "9", "10"]
+        assert queue.table.keys() == opened[5:10]
         await pilot.press("left_square_bracket")
         await settle(pilot)
         assert queue.table.keys() == first
@@ -165,12 +167,14 @@ async def test_views_and_sort(app_as, ids):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         queue = app.screen
-        assert queue.view == "mine"
-        await pilot.press("v")  # unassigned
+        assert queue.view == "mine" and queue.current.name == "Mine"
+        await pilot.press("tab", "v")  # Open, Unassigned
         await settle(pilot)
+        assert queue.current.name == "Unassigned"
         assert queue.table.keys() == [str(ids["export"])]
-        await pilot.press("v", "v")  # escalated
+        await pilot.press("tab", "tab")  # Breached, Escalated
         await settle(pilot)
+        assert queue.current.name == "Escalated"
         assert set(queue.table.keys()) == {str(ids["vpn"]), str(ids["storage"]), str(ids["hostile"])}
         await pilot.press("s", "s")  # priority
         await settle(pilot)
@@ -225,7 +229,7 @@ def test_the_core_never_imports_textual():
 
 async def test_queue_pages_in_priority_order(app_as, service, monkeypatch):
     monkeypatch.setattr(queue_module, "PAGE", 4)
-    everything = [str(r.id) for r in service.list_cases(view="all", sort="priority")]
+    everything = [str(r.id) for r in service.list_cases(view="open", sort="priority")]  # (sam opens on Open)
     app = app_as("sam")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -9,6 +9,7 @@ from datetime import UTC
 import pytest
 from tuidesk import NOW, settle
 
+from deskconsole.domain.saved_views import built_in
 from deskconsole.tui.prepaint import frame_lines
 from deskconsole.tui.queuespec import PAGE, first_query
 from deskconsole.tui.textual_adapter import screen_strips
@@ -39,8 +40,10 @@ async def test_the_pre_paint_shows_what_the_consoles_first_frame_shows(app_as, s
     width, height = size
     query = first_query(role, user)
     rows = service.list_cases(**query)
+    # (the console's first frame has the tabs without counts, as the pre-paint: compared here once counted)
+    counts = service.view_counts(built_in(role), actor=user)
     painted = frame_lines(width=width, height=height, user=user, role=role, view=query["view"], sort=query["sort"],
-                          rows=rows[:PAGE], now=NOW, tz=UTC)
+                          rows=rows[:PAGE], now=NOW, tz=UTC, counts=counts)
     app = app_as(user)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)

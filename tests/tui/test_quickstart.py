@@ -152,6 +152,9 @@ async def test_paging_puts_the_cursor_on_top_and_a_refresh_keeps_it_on_its_case(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         queue = app.screen
+        await pilot.press("shift+tab")  # Open -> All (the tabs go round)
+        await settle(pilot)
+        assert queue.view == "all"
         await pilot.press("j", "j", "j")
         assert queue.table.selected_key == "4"
         await pilot.press("right_square_bracket")
@@ -166,7 +169,7 @@ async def test_paging_puts_the_cursor_on_top_and_a_refresh_keeps_it_on_its_case(
         assert queue.table.selected_key == "1"
         # Another view starts on top too; a live refresh of the same window keeps the cursor on its
         # case while the change shows.
-        await pilot.press("j", "v")  # all -> escalated
+        await pilot.press("j", "shift+tab")  # All -> Escalated
         await settle(pilot)
         assert queue.view == "escalated" and queue.table.cursor_row == 0
         await pilot.press("j")

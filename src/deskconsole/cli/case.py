@@ -11,13 +11,20 @@ from deskconsole.cli.mail import raw_hints as mail_raw_hints
 from deskconsole.domain.clock import format_countdown
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import EscalationState
+from deskconsole.domain.saved_views import BASE_FILTERS as WINDOW_VIEWS
 from deskconsole.service.many import Action, Assign, Close, Move
 
 
 def cmd_case_list(ctx: Context) -> int:
     a = ctx.args
-    rows = ctx.service.list_cases(status=a.status, limit=a.limit, view=a.view, actor=ctx.user, text=a.search,
-                                  filter=a.filter)
+    if a.view in WINDOW_VIEWS:
+        rows = ctx.service.list_cases(status=a.status, limit=a.limit, view=a.view, actor=ctx.user, text=a.search,
+                                      filter=a.filter)
+    else:  # a named view (cli/views.py): its filter narrowed by --filter, its sort
+        from deskconsole.cli.views import named_view
+
+        rows = ctx.service.list_view(named_view(ctx, a.view), actor=ctx.user, typed=a.filter, status=a.status,
+                                     limit=a.limit, text=a.search)
     if a.json:
         ctx.out.json([r.to_json() for r in rows])
         return 0

@@ -168,7 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = case.leaf("list", _cmd("cmd_case_list"), "matching cases, oldest first")
     p.add_argument("--status", choices=STATUSES)
     p.add_argument("--limit", type=non_negative, metavar="N")
-    p.add_argument("--view", choices=["all", "open", "mine", "unassigned", "escalated"], default="all")
+    p.add_argument("--view", metavar="NAME", default="all",
+                   help="a view: all, open, mine, unassigned, escalated, breached, or a view of the config file "
+                   "or saved ('deskconsole view list'); its filter and sort apply")
     p.add_argument("--search", metavar="TEXT", help="words in the title or customer")
     p.add_argument("--filter", metavar="EXPR",
                    help="the filter language: status: sub: prio:P1,P2 area: customer: assignee:me|none|NAME "
@@ -348,6 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = macro.leaf("list", _cmd("cmd_macro_list"), "the team's macros")
     p.add_argument("--json", action="store_true")
 
+    view = top.group("view", "views of the queue: built-in, the config file's and your saved ones")
+    p = view.leaf("list", _cmd("cmd_view_list"), "every view you have, with its filter and sort")
+    p.add_argument("--json", action="store_true")
+    p = view.leaf("save", _cmd("cmd_view_save"), "save a view of your own (a tab of the console's queue)")
+    p.add_argument("name", help="the view's name")
+    p.add_argument("--filter", metavar="EXPR", required=True, help="the filter language, as in case list --filter")
+    p.add_argument("--sort", choices=["oldest", "newest", "priority", "updated", "sla"])
+    p.add_argument("--columns", metavar="A,B", help="the queue's columns it shows, comma separated")
+    p = view.leaf("delete", _cmd("cmd_view_delete"), "delete one of your saved views")
+    p.add_argument("name")
+
     db = top.group("db", "the database's schema version")
     db.leaf("version", _cmd("cmd_db_version"), "the database's schema version and this deskconsole's (changes nothing)")
     db.leaf("upgrade", _cmd("cmd_db_upgrade"), "create or upgrade the database to this deskconsole's schema "
@@ -437,6 +450,7 @@ COMMANDS = {
     "mail": ("cmd_mail_fetch", "cmd_mail_receive", "cmd_mail_parked", "cmd_mail_release", "cmd_mail_raw"),
     "report": ("cmd_report_backlog", "cmd_report_csat"),
     "editing": ("cmd_case_edit", "cmd_case_tag", "cmd_case_split"),
+    "views": ("cmd_view_list", "cmd_view_save", "cmd_view_delete"),
 }
 MODULE_OF = {name: module for module, names in COMMANDS.items() for name in names}
 

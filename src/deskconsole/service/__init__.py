@@ -30,6 +30,7 @@ Service is one facade composed of one part per capability:
 - insight.py      the backlog and CSAT figures (report backlog|csat, the Insight pane)
 - presence.py     who else has a case open or is typing in it (heartbeats)
 - customer.py     a customer's context: their other cases, CSAT and open escalations
+- saved_views.py  an agent's saved views of the queue, and every view's capped count
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ from deskconsole.service.records import (  # noqa: F401 - the names modules and 
     clean_text,
 )
 from deskconsole.service.routing import RoutingMemo, RoutingMixin
+from deskconsole.service.saved_views import SavedViewsMixin
 from deskconsole.service.sla import SlaMixin
 from deskconsole.service.surveys import SurveysMixin
 from deskconsole.service.timers import TimersMixin
@@ -109,6 +111,7 @@ class Service(
     InsightFiguresMixin,
     PresenceMixin,
     CustomerMixin,
+    SavedViewsMixin,
     ServiceBase,
 ):
     """The support-case life cycle over one database."""

@@ -167,9 +167,12 @@ def sla_breached_sql(case: str, now: str) -> str:
     or its breach timer due and not fired yet (nobody ticked). `case` names the case table in the
     query, `now` the placeholder bound to now. Both lookups go by the case: the (case_id, id) index
     of sla_metric, the (case_id, state) one of timer."""
-    return (f"(EXISTS (SELECT 1 FROM sla_metric m WHERE m.case_id = {case}.id AND m.kind = 'breach')"
-            f" OR EXISTS (SELECT 1 FROM timer t WHERE t.case_id = {case}.id AND t.state = 'pending'"
-            f" AND t.kind = 'sla_breach' AND t.due_at <= {now}))")
+    # (`|| ''` keeps SQLite on those per-case indexes: with a plain `kind =` / `state =` it chose the
+    # (kind, at) and (state, due_at) ones and read every breach or pending timer for each case, 89 s
+    # for the Breached view at 100,000 cases)
+    return (f"(EXISTS (SELECT 1 FROM sla_metric m WHERE m.case_id = {case}.id AND m.kind || '' = 'breach')"
+            f" OR EXISTS (SELECT 1 FROM timer t WHERE t.case_id = {case}.id AND t.state || '' = 'pending'"
+            f" AND t.kind || '' = 'sla_breach' AND t.due_at <= {now}))")
 
 
 def _tag_terms(values: tuple[str, ...]) -> str:
@@ -198,4 +201,12 @@ def count_sql(fs: FilterSQL, dialect: str = "sqlite") -> Plan:
     return Plan(sql, tuple(params))
 
 
-__all__ = ["FilterSQL", "count_sql", "db_time", "filter_sql"]
+def capped_count_sql(fs: FilterSQL, dialect: str = "sqlite", cap: int = 10_000) -> Plan:
+    """count_sql, stopping at `cap` matches (a view's tab: it reads at most `cap` index entries
+    however many cases match, and an answer of `cap` means "at least that many")."""
+    plan = count_sql(fs, dialect)
+    inner = "SELECT 1" + plan.sql.removeprefix("SELECT count(*)")
+    return Plan(f"SELECT count(*) FROM ({inner} LIMIT ?) capped", (*plan.params, cap))
+
+
+__all__ = ["FilterSQL", "capped_count_sql", "count_sql", "db_time", "filter_sql"]

@@ -120,6 +120,9 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
     "presence": [("INSERT", None, EVERYONE), ("UPDATE", ("state", "beat"), EVERYONE), ("DELETE", None, EVERYONE)],
     # tags on cases (migration 0010): added and removed by the service's edit actions
     "case_tag": [("INSERT", None, EVERYONE), ("DELETE", None, EVERYONE)],
+    # views an agent saved (migration 0010): each agent reads and writes its own only (RLS)
+    "saved_view": [("INSERT", None, EVERYONE), ("UPDATE", Except("id", "agent_id"), EVERYONE),
+                   ("DELETE", None, EVERYONE)],
 }
 
 # The agent acting in this desk, by login (NULL: none). SECURITY DEFINER: they read the agent
@@ -127,6 +130,8 @@ GRANTS: dict[str, list[tuple[str, tuple[str, ...] | None, tuple[str, ...]]]] = {
 _ROLE = "(SELECT deskconsole_role_of(current_user))"
 _AGENT = "(SELECT deskconsole_agent_of(current_user))"
 _IS_AGENT = f"{_ROLE} IS NOT NULL"
+# a saved view of the agent whose login this is (saved_view.agent_id)
+_OWN_VIEW = "agent_id IN (SELECT a.id FROM agent a WHERE a.login = current_user)"
 #: What only a manager writes on an escalation: a new request has none of it.
 DECISION_COLUMNS = (
     "severity_impact", "business_risk", "sla_commitments", "actions_taken", "problem_statement_ok",
@@ -163,6 +168,8 @@ POLICIES: dict[str, dict[str, tuple[str | None, str | None]]] = {
         "UPDATE": (f"agent = {_AGENT}", f"agent = {_AGENT}"),
         "DELETE": (f"agent = {_AGENT}", None),
     },
+    "saved_view": {command: (None if command == "INSERT" else _OWN_VIEW, None if command in ("SELECT", "DELETE")
+                             else _OWN_VIEW) for command in ("SELECT", "INSERT", "UPDATE", "DELETE")},
     "agent": {
         "INSERT": (None, f"{_ROLE} IN ('manager', 'supervisor') AND login IS NULL"),
         "UPDATE": (f"login = current_user OR {_ROLE} IN ('manager', 'supervisor')",

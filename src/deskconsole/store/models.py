@@ -350,3 +350,22 @@ class CaseTag(SQLModel, table=True):
 
 # "split into" (the cases split out of one), by the case they came from (migration 0010)
 Index("ix_case_split_from", col(Case.split_from_id))
+
+
+# --- saved views: an agent's own tabs of the queue (domain/saved_views.py; migration 0010) -------
+
+
+class SavedViewRow(SQLModel, table=True):
+    """A view an agent saved from the console (or `view save`): theirs alone (PostgreSQL: RLS)."""
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("agent_id", "name_key", name="uq_saved_view_agent_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", nullable=False)
+    name: str = Field(max_length=32)
+    name_key: str = Field(max_length=32)  # the name casefolded: one view of a name per agent
+    filter: str = Field(sa_column=Column(Text, nullable=False))
+    sort: str | None = Field(default=None, max_length=16)
+    columns: str | None = Field(default=None, max_length=200)  # column ids, comma separated
+    created_at: datetime

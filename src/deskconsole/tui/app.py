@@ -69,7 +69,10 @@ from deskconsole.tui.styles import style, styles_dir
 from deskconsole.tui.text import clean
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from deskconsole.domain.rows import CaseRow
+    from deskconsole.domain.saved_views import View
     from deskconsole.settings import Settings
     from deskconsole.tui.prepaint import Prepainted
     from deskconsole.tui.quickstart import QuickStart
@@ -113,11 +116,13 @@ class DeskApp(App[None]):
         quick: QuickStart | None = None,
         drafts: Any = None,
         keymap: Mapping[str, str] | None = None,
+        views: Sequence[View] = (),
     ) -> None:
         super().__init__()
         self.keymap = dict(keymap or {})  # the config file's [keys] (tui/keymap.py), by binding id
         if self.keymap:
             self.set_keymap(self.keymap)
+        self.config_views = list(views)  # the config file's [[views]]: tabs of the queue (tui/queueviews.py)
         self._drafts = drafts  # the composer's drafts (tui/drafts.py); by default in the user's data dir
         self._service = service
         self.quick = quick  # the fast start: no service yet, it loads right after the first paint
@@ -338,6 +343,9 @@ class DeskApp(App[None]):
         self.after_close_check()
         if self.delivery:
             self._start_delivery()
+        loaded = getattr(self.pane, "service_loaded", None)  # (the queue's view tabs: tui/queueviews.py)
+        if loaded is not None:
+            loaded()
 
     @property
     def pane(self) -> PaneScreen | None:
@@ -701,6 +709,7 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
 
     options.setdefault("clock", settings.clock)
     options.setdefault("keymap", settings.keys)
+    options.setdefault("views", settings.views)
     quick = prepainted.quick if prepainted is not None else open_quick(settings.db_url, settings.user,
                                                                        settings.make_service)
     if quick is None:
@@ -708,6 +717,7 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
     from deskconsole.tui.queuespec import first_query
 
     quick.read_ahead(first_query(quick.role, quick.name))  # the first frame shows rows, not an empty table
+    quick.saved_views()  # (and the user's own view tabs: tui/queueviews.py)
     return DeskApp(None, quick.name, quick.role, quick=quick, **options)
 
 

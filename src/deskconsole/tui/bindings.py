@@ -18,6 +18,7 @@ from deskconsole.domain.editing import EDITORS as _EDITORS
 from deskconsole.domain.editing import SPLITTERS as _SPLITTERS
 from deskconsole.domain.lifecycle import Role
 from deskconsole.domain.permissions import Action, Person, may
+from deskconsole.domain.saved_views import CASE_HOLDERS
 
 WORKERS = frozenset({Role.ANALYST, Role.MANAGER})
 EDITORS = frozenset(_EDITORS)  # who edits and merges cases (domain/editing.py, domain/merging.py)
@@ -96,9 +97,19 @@ MARKS: list[KeyAction] = [
 ]
 
 QUEUE: list[KeyAction] = [
+    # (first: Textual's Screen binds tab already, so its footer shows the tab key first; the pre-paint
+    # draws the keys in this order)
+    KeyAction("queue.view", "tab,v", "cycle_view(1)", "View",
+              "Next view tab: Mine, Open, Unassigned, Breached, Escalated, All, then the config file's and yours",
+              key_display="tab"),
+    KeyAction("queue.view_prev", "shift+tab", "cycle_view(-1)", "Previous view", "The view tab before this one",
+              show=False, key_display="shift+tab"),
+    KeyAction("queue.save_view", "w", "save_view", "Save view",
+              "Save what the queue shows (the view and your / filter) as a view tab of your own", show=False),
+    KeyAction("queue.delete_view", "W", "delete_view", "Delete view", "Delete the view tab in front (one you saved)",
+              show=False),
     KeyAction("queue.open", "enter", "open_case", "Open", "Open the selected case", key_display="enter"),
     KeyAction("queue.filter", "slash", "filter", "Filter", "Filter the queue as you type", key_display="/", rank=1),
-    KeyAction("queue.view", "v", "cycle_view", "View", "Next view: mine, unassigned, all, escalated"),
     KeyAction("queue.sort", "s", "cycle_sort", "Sort", "Next sort: oldest, newest, priority, updated, SLA due"),
     KeyAction("queue.take", "t", "take_next", "Take next", "Take the next unassigned case that fits your skills",
               roles=offered(Action.TAKE_NEXT), rank=1),
@@ -117,9 +128,13 @@ QUEUE: list[KeyAction] = [
               "The selected case's customer: their other cases (open first), CSAT and open escalations", show=False),
     KeyAction("queue.clear_filter", "escape", "clear_filter", "Clear filter", "Clear and close the filter",
               show=False, key_display="esc"),
-    KeyAction("queue.view.mine", None, "set_view('mine')", "View: mine", "Show open cases assigned to you"),
+    KeyAction("queue.view.mine", None, "set_view('mine')", "View: mine", "Show open cases assigned to you",
+              roles=CASE_HOLDERS),
+    KeyAction("queue.view.open", None, "set_view('open')", "View: open", "Show every case not closed"),
     KeyAction("queue.view.unassigned", None, "set_view('unassigned')", "View: unassigned",
               "Show open cases nobody has taken"),
+    KeyAction("queue.view.breached", None, "set_view('breached')", "View: breached",
+              "Show open cases with a breached service-level target"),
     KeyAction("queue.view.all", None, "set_view('all')", "View: all", "Show every case"),
     KeyAction("queue.view.escalated", None, "set_view('escalated')", "View: escalated",
               "Show cases with an open escalation"),

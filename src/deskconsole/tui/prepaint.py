@@ -36,15 +36,19 @@ from rich.color import Color, ColorSystem
 from rich.style import Style
 from rich.text import Text
 
+from deskconsole.domain.saved_views import built_in
+from deskconsole.domain.saved_views import first_view as opening_view
 from deskconsole.tui.bindings import PALETTE_CELLS, footer_cells, footer_fit
 from deskconsole.tui.headline import header_line
 from deskconsole.tui.keymap import remap
 from deskconsole.tui.panes import GLOBAL, pane
 from deskconsole.tui.queuespec import PAGE, columns_for, first_query, first_view, row_cells
 from deskconsole.tui.text import clean
+from deskconsole.tui.viewtabs import tab_line
 
 if TYPE_CHECKING:
     from deskconsole.domain.rows import CaseRow
+    from deskconsole.domain.saved_views import View
     from deskconsole.settings import Settings
     from deskconsole.tui.quickstart import QuickStart
 
@@ -189,7 +193,7 @@ def status_line(view: str, sort: str, count: int) -> Text:
     if count == PAGE:
         line.append("  ] next page", "dim")
     if not count:
-        line.append("  — nothing here: v changes the view", "italic")
+        line.append("  — nothing here: tab changes the view", "italic")
     return line
 
 
@@ -236,13 +240,19 @@ def scrollbar(size: int, virtual: int, window: int, *, vertical: bool) -> list[R
 
 # ----------------------------------------------------------------------- frame
 def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sort: str, rows: Sequence[CaseRow],
-                now: datetime, tz: tzinfo | None, keymap: Mapping[str, str] | None = None) -> list[Line]:
-    """The queue's first screen, line by line, each exactly `width` cells."""
+                now: datetime, tz: tzinfo | None, keymap: Mapping[str, str] | None = None,
+                views: Sequence[View] | None = None, counts: Mapping[str, int] | None = None) -> list[Line]:
+    """The queue's first screen, line by line, each exactly `width` cells. `views`: the view tabs
+    (default: the built-in ones of the role), the first view of the role in front; `counts`: their
+    counts (None: not counted yet, as the console's first frame shows them)."""
     here = now.astimezone(tz)
     bar = Look(TEXT, PANEL)
     top = first_line(header_line("queue", user, role, here, width), width)
     lines: list[Line] = [fit(runs_of(top, TEXT, PANEL), width, bar)]
-    table_height = max(0, height - 3)  # under the header line, over the status line and the footer
+    front = opening_view(role).name
+    tabs = tab_line(built_in(role) if views is None else views, front, counts, width)
+    lines.append(fit(runs_of(tabs, TEXT, PANEL), width, bar))
+    table_height = max(0, height - 4)  # under the header and tab lines, over the status line and the footer
     columns = columns_for(width)
     content_width = sum(w + 2 for _, _, w in columns)
     content_height = 1 + len(rows)
@@ -280,7 +290,7 @@ def frame_lines(*, width: int, height: int, user: str, role: str, view: str, sor
             bottom.append((" ", Look(TEXT, SCROLL_BACK)))
         table.append(bottom)
     lines += table[:table_height]
-    lines.append(fit(runs_of(status_line(view, sort, len(rows)), TEXT, PANEL), width, bar))
+    lines.append(fit(runs_of(status_line(front, sort, len(rows)), TEXT, PANEL), width, bar))
     lines.append(fit(footer_line(role, len(rows), width, keymap), width, bar))
     return lines[:height]
 
@@ -325,10 +335,11 @@ def render(lines: Sequence[Line], system: ColorSystem) -> str:
 
 def build_frame(*, width: int, height: int, user: str, role: str, rows: Sequence[CaseRow], now: datetime,
                 tz: tzinfo | None = None, view: str | None = None, sort: str = "oldest",
-                system: ColorSystem = ColorSystem.TRUECOLOR, keymap: Mapping[str, str] | None = None) -> str:
+                system: ColorSystem = ColorSystem.TRUECOLOR, keymap: Mapping[str, str] | None = None,
+                views: Sequence[View] | None = None) -> str:
     """The queue's first screen as ANSI escapes for a width x height terminal."""
     lines = frame_lines(width=width, height=height, user=user, role=role, view=view or first_view(role),
-                        sort=sort, rows=rows, now=now, tz=tz, keymap=keymap)
+                        sort=sort, rows=rows, now=now, tz=tz, keymap=keymap, views=views)
     return render(lines, system)
 
 
@@ -448,7 +459,8 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
         quick.handover(query, rows)
         frame = build_frame(width=width, height=height, user=quick.name, role=quick.role, rows=rows,
                             now=settings.clock.now(), view=view, sort=sort, system=color_system(environ),
-                            keymap=settings.keys)
+                            keymap=settings.keys,
+                            views=[*built_in(quick.role), *settings.views, *quick.saved_views()])
         data = (ENTER + frame).encode("utf-8")
         entered = True
         while data:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from deskconsole.domain import labels
-from deskconsole.domain.lifecycle import Role, Status, SubStatus
+from deskconsole.domain.lifecycle import Status, SubStatus
+from deskconsole.domain.saved_views import first_view as opening_view
 from deskconsole.tui import format as fmt
 from deskconsole.tui.text import cell
 
@@ -70,8 +71,9 @@ def columns_for(width: int) -> list[tuple[str, str, int]]:
 
 
 def first_view(role: str) -> str:
-    """The view the queue opens on: an analyst's own cases, everyone else's whole desk."""
-    return "mine" if role == Role.ANALYST else "all"
+    """The window view the queue opens on (domain/saved_views.py first_view: Mine for analysts,
+    Open for everyone else)."""
+    return opening_view(role).base
 
 
 def first_query(role: str, user: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deskconsole.domain.rows import CaseRow
+from deskconsole.domain.saved_views import View, from_record
 from deskconsole.store.window import read_window
 from deskconsole.tui.loading import loading
 
@@ -60,6 +61,7 @@ class QuickStart:
         self._service: Any = None
         self._error: BaseException | None = None
         self._handed: tuple[dict[str, Any], list[CaseRow]] | None = None
+        self._saved: list[View] | None = None  # saved_views(), once read
 
     def handover(self, query: dict[str, Any], rows: list[CaseRow]) -> None:
         """A window read already (the terminal pre-paint's): the console's first ask for this
@@ -110,6 +112,29 @@ class QuickStart:
                 cursor.close()
                 if self._paramstyle != "qmark":
                     self._connection.rollback()  # end the read transaction psycopg opened
+
+    def saved_views(self) -> list[View]:
+        """This user's saved views (the queue's tabs: domain/saved_views.py), read once; [] when they
+        cannot be read here (a desk older than migration 0010: the service reads them once loaded)."""
+        if self._saved is not None:
+            return self._saved
+        found: list[View] = []
+        with self._lock:
+            if self._connection is not None:
+                cursor = self._connection.cursor()
+                mark = "?" if self._paramstyle == "qmark" else "%s"
+                try:
+                    cursor.execute(f"SELECT name, filter, sort, columns FROM saved_view WHERE agent_id = {mark} "
+                                   "ORDER BY id", (self.agent_id,))
+                    found = [from_record(*row) for row in cursor.fetchall()]
+                except Exception:  # noqa: BLE001 -- no tabs of one's own in the first frame; the service reads them
+                    found = []
+                finally:
+                    cursor.close()
+                    if self._paramstyle != "qmark":
+                        self._connection.rollback()
+        self._saved = found
+        return found
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,6 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Input, Static
 
 from deskconsole.domain.errors import InvalidInput
-from deskconsole.domain.filters import looks_like_filter, parse_filter
 from deskconsole.domain.rows import CaseRow
 from deskconsole.tui import format as fmt
 from deskconsole.tui.editing import NewCaseKey
@@ -18,24 +17,26 @@ from deskconsole.tui.macros import QueueMacroKeys
 from deskconsole.tui.marks import QueueMarks
 from deskconsole.tui.panes import screen_keys
 from deskconsole.tui.presence import QueuePresence
-from deskconsole.tui.queuespec import PAGE, columns_for, first_view, next_cell, row_cells
+from deskconsole.tui.queuespec import PAGE, columns_for, next_cell, row_cells
+from deskconsole.tui.queueviews import QueueViews
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.footer import DeskFooter
 from deskconsole.tui.widgets.table import KeyedTable
+from deskconsole.tui.widgets.tabs import ViewTabs
 
-VIEWS = ["mine", "unassigned", "all", "escalated"]
 SORTS = ["oldest", "newest", "priority", "updated", "sla"]
 
 
-class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScreen):
+class QueueScreen(QueueMarks, QueuePresence, QueueViews, NewCaseKey, QueueMacroKeys, PaneScreen):
     PANE = "queue"
     ACTIONS, BINDINGS = screen_keys("queue")
     AUTO_FOCUS = "#queue-table"  # keys typed while the console starts move the cursor, not into the filter
 
     def __init__(self) -> None:
         super().__init__()
-        self.view = "all"
+        self.view = "all"  # the window view (store/window.py) the view in front stands on
+        self.start_views()  # (queueviews.py: the tabs)
         self.sort = "oldest"
         self.text = ""
         self.pages: list[int | None] = [None]  # where each page starts (keyset "after")
@@ -49,6 +50,7 @@ class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScr
 
     def compose(self) -> ComposeResult:
         yield self.header()
+        yield ViewTabs(id="queue-tabs")
         yield Input(placeholder="filter: words in title or customer, a case number, or terms: status:new "
                     "prio:P1,P2 area:billing customer:acme assignee:me|none esc:open age:>3d",
                     id="queue-filter", classes="hidden filter")
@@ -57,7 +59,7 @@ class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScr
         yield DeskFooter()
 
     def on_mount(self) -> None:
-        self.view = first_view(self.role)
+        self.draw_tabs()
         self.query_one("#queue-filter", Input).cursor_blink = False
         self.query_one(KeyedTable).focus()
 
@@ -72,17 +74,13 @@ class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScr
     # ------------------------------------------------------------------ load
     def reload(self) -> None:
         """Read the window in front (a thread worker); a newer reload makes older answers stale."""
-        query = {"view": self.view, "actor": self.me, "text": self.text.strip() or None, "sort": self.sort,
-                 "after": self.pages[-1], "limit": PAGE}
         self.filter_problem = None
-        if query["text"] and looks_like_filter(query["text"]):  # status:new prio:P1 ... (domain/filters.py)
-            try:
-                query["filter"] = parse_filter(query["text"])
-            except InvalidInput as exc:  # (half typed, most often) said under the table; the rows stay
-                self.filter_problem = str(exc)
-                self.update_status()
-                return
-            query["text"] = None
+        try:  # the view in front, narrowed by a filter (status:new prio:P1 ...: domain/filters.py) or words
+            query = {**self.window_query(), "after": self.pages[-1], "limit": PAGE}
+        except InvalidInput as exc:  # (half typed, most often) said under the table; the rows stay
+            self.filter_problem = str(exc)
+            self.update_status()
+            return
         marker = self.desk.marker
         self._asked += 1
         asked = self._asked
@@ -125,6 +123,7 @@ class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScr
         self._keys_changed()
         self.desk.painted()
         self.refresh_presence()
+        self.after_window(marker)  # (the tabs' counts, when the desk changed)
 
     def cells(self, r: CaseRow, now: Any) -> dict[str, Any]:
         # a marked row's look (tui/marks.py) over the presence mark before the title (tui/presence.py)
@@ -137,7 +136,7 @@ class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScr
         line = Text(no_wrap=True)
         self.marks_status(line)
         line.append(" view ", "dim")
-        line.append(self.view, "bold")
+        line.append(cell(self.current.name, "bold", limit=32))
         line.append("  sort ", "dim")
         line.append(self.sort, "bold")
         if self.text.strip():
@@ -154,7 +153,7 @@ class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScr
         if count == PAGE:
             line.append("  ] next page", "dim")
         if not count:
-            line.append("  — nothing here: v changes the view", "italic")
+            line.append("  — nothing here: tab changes the view", "italic")
         self.marks_keys(line)
         self.query_one("#queue-status", Static).update(line)
 
@@ -230,16 +229,6 @@ class QueueScreen(QueueMarks, QueuePresence, NewCaseKey, QueueMacroKeys, PaneScr
         if state != self._keys_state:
             self._keys_state = state
             self.refresh_bindings()
-
-    def action_cycle_view(self) -> None:
-        self.set_view_to(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
-
-    def action_set_view(self, view: str) -> None:
-        self.set_view_to(view)
-
-    def set_view_to(self, view: str) -> None:
-        self.view = view
-        self._restart()
 
     def action_cycle_sort(self) -> None:
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
