@@ -139,7 +139,7 @@ def cached_pg(server: str, cases: int, due: int) -> Path:
     name = f"{PG_PREFIX}{cases}_{due}_{tag}"
     existing = {row[0] for row in _admin(server, "SELECT datname FROM pg_database")}
     for stale in existing:
-        if stale.startswith(f"{PG_PREFIX}{cases}_{due}_") and stale != name or stale.startswith(f"{PG_PREFIX}work_"):
+        if (stale.startswith(f"{PG_PREFIX}{cases}_{due}_") and stale != name) or stale.startswith(f"{PG_PREFIX}work_"):
             _admin(server, f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')  # an older schema, a run cut short
     if name not in existing:
         building = name + "_tmp"
