@@ -70,3 +70,48 @@ def test_a_tick_on_postgres_names_the_cases_it_changed(desk, db_url) -> None:
         assert heard == cases
     finally:
         watcher.close()
+
+
+# ---------------------------------------------------------------------- ingest
+def _ingest(desk, *lines: str) -> tuple[int, list[dict]]:
+    import io
+
+    from deskconsole.ingest import ingest_stream
+
+    class Out:
+        def __init__(self) -> None:
+            self.out, self.err, self.lines = io.StringIO(), io.StringIO(), []
+
+        def json(self, value: dict, *, flush: bool = False) -> None:
+            self.lines.append(value)
+
+    out = Out()
+    status = ingest_stream(desk.svc, io.BytesIO("".join(line + "\n" for line in lines).encode()), out)
+    return status, out.lines
+
+
+def test_bad_lines_among_good_ones_leave_the_good_ones_whole_and_case_ids_without_gaps(desk) -> None:
+    """Lines are applied several to a transaction without a savepoint each: a line refused before it
+    wrote anything (unknown case, bad JSON, a missing field) is answered alone and its neighbours are
+    kept as they are; the cases opened around it get consecutive ids (on PostgreSQL a rolled-back
+    batch would have used up ids)."""
+    before = desk.open(title="Already here")
+    opened = json.dumps({"type": "case.opened", "title": "Export drops accents", "customer": "globex"})
+    status, results = _ingest(
+        desk,
+        opened, opened,
+        json.dumps({"type": "customer.replied", "case": 999_999, "body": "Unknown case."}),
+        opened,
+        "{not json",
+        json.dumps({"type": "case.opened", "customer": "globex"}),
+        opened,
+        json.dumps({"type": "customer.replied", "case": before.id, "body": "Any news?"}),
+    )
+    assert status == 1
+    assert [r["ok"] for r in results] == [True, True, False, True, False, False, True, True]
+    ids = [r["case"] for r in results if r["ok"] and r["case"] != before.id]
+    assert ids == list(range(before.id + 1, before.id + 5)), "consecutive case ids"
+    assert "unknown case 999999" in results[2]["error"] and "missing field 'title'" in results[5]["error"]
+    assert [e.body for e in desk.svc.get_case(before.id).events if e.kind == "customer_replied"] == ["Any news?"]
+    for case_id in ids:
+        assert [e.kind for e in desk.svc.get_case(case_id).events][0] == "opened"
