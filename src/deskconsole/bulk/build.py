@@ -229,18 +229,25 @@ def _pg_set_aside(cur: Any) -> list[str]:
 
     An index built once over all the rows, and a foreign key checked with one join, cost a fraction
     of keeping each index and checking each key row by row (most of a million-case build's server
-    time). Primary keys and unique constraints stay: rows arrive in id order, so they only append."""
+    time). Primary keys and unique constraints stay: rows arrive in id order, so they only append.
+    A login that does not own the tables (only their owner may drop and make indexes) loads them as
+    they are."""
+    tables = [f'"{t}"' for t in PG_BULK_TABLES]
+    cur.execute("SELECT bool_and(pg_has_role(current_user, relowner, 'USAGE')) FROM pg_class "
+                "WHERE oid = ANY(%s::regclass[])", (tables,))
+    if not cur.fetchone()[0]:
+        return []
     cur.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
         "WHERE i.indrelid = ANY(%s::regclass[]) "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1",
-        ([f'"{t}"' for t in PG_BULK_TABLES],),
+        (tables,),
     )
     indexes = cur.fetchall()
     cur.execute(
         "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint "
         "WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
-        ([f'"{t}"' for t in PG_BULK_TABLES],),
+        (tables,),
     )
     keys = cur.fetchall()
     for table, name, _ in keys:
