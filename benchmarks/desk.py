@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sqlite3
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from deskconsole.bulk import build_bulk
 from deskconsole.domain.clock import FixedClock
@@ -184,3 +186,18 @@ def drop_copy(url: str) -> None:
         return
     for suffix in ("", "-wal", "-shm"):
         Path(str(parsed.database) + suffix).unlink(missing_ok=True)
+
+
+def sqlite_path(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+def dbapi(url: str) -> tuple[Any, str]:
+    """A plain driver connection to the desk at `url` and its parameter style (as the fast start)."""
+    path = sqlite_path(url)
+    if path is not None:
+        return sqlite3.connect(path), "qmark"
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    return psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)), "format"
