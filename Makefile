@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 DEMO_DB ?= .demo/desk.db
 DEMO_USER ?= alice
 
-.PHONY: demo demo-fresh test check bench wheel clean bytecode
+.PHONY: demo demo-fresh test check bench bench-pg wheel clean bytecode
 
 # An editable install compiles nothing, and with PYTHONDONTWRITEBYTECODE set Python never
 # writes what it compiles: every start would compile the sources again (a tenth of a second).
@@ -55,8 +55,24 @@ check: $(STAMP)
 	echo "== mypy"; $(BIN)/mypy || status=1; \
 	exit $$status
 
+# make bench                       every row on SQLite (1,000,000 cases; BENCH_ARGS="--cases 100000" for less)
+# make bench DB=postgresql+psycopg://USER@HOST:PORT/DB   the same rows on that PostgreSQL server
+# make bench DB=both                SQLite and $$DESKCONSOLE_BENCH_PG_URL side by side
+# make bench-pg                     SQLite and the project's own PostgreSQL side by side: a throwaway
+#                                   cluster kept (halted) in benchmarks/.cache/pg-cluster, so its desks are cached
+DB ?= sqlite
+PG_CLUSTER := benchmarks/.cache/pg-cluster
+
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/run.py --db '$(DB)' $(BENCH_ARGS)
+
+bench-pg: $(STAMP)
+	@mkdir -p benchmarks/.cache
+	@set -e; \
+	if [ -f $(PG_CLUSTER)/.pg-throwaway ]; then env=$$(scripts/pg-throwaway.sh resume $(PG_CLUSTER)); \
+	else env=$$(scripts/pg-throwaway.sh start $(PG_CLUSTER)); fi; \
+	eval "$$env"; trap 'scripts/pg-throwaway.sh halt $(PG_CLUSTER)' EXIT; \
+	$(BIN)/python benchmarks/run.py --db "sqlite,$$DESKCONSOLE_TEST_PG_URL" $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo dist build .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache

@@ -1,11 +1,23 @@
 """The benchmark: every figure of the scale targets, measured on this machine, with the target beside it.
 
-    make bench                                   # 1,000,000 cases
-    .venv/bin/python benchmarks/run.py --cases 100000    # a quicker run
+    make bench                                   # 1,000,000 cases, SQLite
+    make bench DB=postgresql+psycopg://USER@HOST:PORT/DB   # the same rows on that PostgreSQL server
+    make bench-pg                                # both side by side, on the project's own cluster
+    .venv/bin/python benchmarks/run.py --cases 100000 --db sqlite,postgresql+psycopg://...   # a quicker run
 
-The desks are built once by bulk insert and cached under benchmarks/.cache/ (a 1M desk
-takes a few minutes the first time); each measurement works on a fresh copy. deskconsole's
-sources are compiled to bytecode first, as pip does when it installs the wheel.
+--db names the databases measured, comma-separated: `sqlite`, a PostgreSQL URL (any database on the
+server: the benchmark makes its own databases there), or `both` (SQLite and $DESKCONSOLE_BENCH_PG_URL).
+The desks are built once by bulk insert and cached: SQLite files under benchmarks/.cache/, and on
+PostgreSQL a database `deskbench_<cases>_<due>_<tag>` on the server (a 1M desk takes a few minutes the
+first time); each measurement works on a fresh copy (a file copy; CREATE DATABASE ... TEMPLATE).
+`make bench-pg` keeps its cluster under benchmarks/.cache/pg-cluster (halted between runs), so its
+desks are cached too. With several databases the table shows a column for each; the notes follow it.
+deskconsole's sources are compiled to bytecode first, as pip does when it installs the wheel.
+
+Rows of other modules (benchmarks/rows_*.py, `rows(pristine, cases)`) run once per database: `pristine`
+names that database's pristine desk (a SQLite file, or on PostgreSQL a small .pg file naming the
+template database); `desk.pristine_copy(pristine, name)` gives the URL of a fresh copy to measure on,
+`desk.drop_copy(url)` removes it, `desk.is_pg(pristine)` tells which database it is.
 
 What each row measures:
   demo            `deskconsole demo --cases N` into a fresh file, timed as a whole process (the real N:
@@ -33,12 +45,16 @@ What each row measures:
   memory          that process's peak resident set (VmHWM) after all of the above.
   tick            in-process Service.tick(): median of 50 with nothing due; one tick firing the due
                   reminders, against plain sqlite3 doing the same select and writes on another copy of
-                  the same file in the same run.
+                  the same file in the same run (SQLite), against SQLite's tick in the same run
+                  (PostgreSQL: <= 1.5x; n/a when SQLite is not measured).
   ingest          JSON lines (case.opened and customer.replied, half each) piped into `deskconsole ingest`
                   with DESKCONSOLE_NOW at the desk's end (as the console and tick rows), on a fresh copy of the
                   desk that is on disk before the clock starts (fsync), whole process,
                   lines per second (the process start, about a second, included; the note also gives
                   the rate without it). --ingest-only runs just this row.
+  team            PostgreSQL only: 20 consoles' change pollers (LISTEN, as the console's watcher) and 8
+                  processes ticking in a loop on the same database while the console types into the queue
+                  filter: the filter keystroke -> rows p90 (benchmarks/team.py).
 """
 
 from __future__ import annotations
@@ -58,7 +74,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-CACHE = HERE / ".cache"  # as desk.py (imported late: only where a desk is built or its clock read)
+from desk import dbapi, sqlite_path  # noqa: E402  (benchmarks/ on the path first)
+from terminal import bench_terminal, terminal_note  # noqa: E402
+
+CACHE = HERE / ".cache"  # as desk.py
 DB_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how the tables hold times in SQLite
 USER = "sue"  # the desk's supervisor: the queue opens on every case
 
@@ -81,21 +100,33 @@ def drop(path: Path) -> None:
 
 
 # ------------------------------------------------------------------------ demo
-def bench_demo(cases: int) -> dict:
+def bench_demo(cases: int, server: str | None) -> dict:
+    """`deskconsole demo` into a new SQLite file, or (server: a PostgreSQL URL) a new database there."""
+    from desk import _admin, drop_copy, with_database
+
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "demo.db"
+        if server is None:
+            url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        else:
+            url = with_database(server, "deskbench_work_demo")
+            _admin(server, 'DROP DATABASE IF EXISTS "deskbench_work_demo" WITH (FORCE)',
+                   'CREATE DATABASE "deskbench_work_demo"')
         t = time.perf_counter()
-        out = subprocess.run(deskconsole() + ["--db", f"sqlite:///{path}", "demo", "--cases", str(cases)],
+        out = subprocess.run(deskconsole() + ["--db", url, "demo", "--cases", str(cases)],
                              capture_output=True, text=True)
         elapsed = time.perf_counter() - t
-        size = sum(p.stat().st_size for p in Path(tmp).glob("demo.db*"))
+        if server is None:
+            size = sum(p.stat().st_size for p in Path(tmp).glob("demo.db*"))
+        else:
+            size = _admin(server, "SELECT pg_database_size('deskbench_work_demo')")[0][0]
+            drop_copy(url)
     if out.returncode != 0:
         return {"error": out.stderr.strip()[-300:]}
     return {"seconds": elapsed, "note": f"measured, whole process; {size / 1e6:,.0f} MB on disk"}
 
 
 # --------------------------------------------------------------------- console
-def bench_console(path: Path, presses: int, user: str = USER) -> dict:
+def bench_console(url: str, presses: int, user: str = USER) -> dict:
     from desk import NOW
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,7 +134,7 @@ def bench_console(path: Path, presses: int, user: str = USER) -> dict:
         env = dict(os.environ, DESKCONSOLE_NOW=NOW.isoformat())
         start = f"import sys; sys.path.insert(0, {str(HERE)!r}); import consoleprobe; consoleprobe.main()"
         spawned = time.time()
-        args = {"url": f"sqlite:///{path}", "result": str(result), "presses": presses, "spawned": spawned,
+        args = {"url": url, "result": str(result), "presses": presses, "spawned": spawned,
                 "user": user}
         out = subprocess.run([sys.executable, "-c", start, json.dumps(args)], capture_output=True, text=True,
                              timeout=1800, env=env)
@@ -112,123 +143,16 @@ def bench_console(path: Path, presses: int, user: str = USER) -> dict:
         return json.loads(result.read_text())
 
 
-# -------------------------------------------------------------- terminal start
-DRIVER_STARTED = b"\x1b[?1000h"  # Textual's terminal driver turning the mouse on: written by nothing else
-
-
-def first_row_title(path: Path, user: str) -> str:
-    """The title the queue shows first for `user` (as the console reads it), cut to fit its column."""
-    from deskconsole.store.window import read_window
-    from deskconsole.tui.queuespec import first_view
-    from deskconsole.tui.text import clean
-
-    con = sqlite3.connect(path)
-    try:
-        agent_id, role = con.execute("SELECT id, role FROM agent WHERE name = ?", (user,)).fetchone()
-        view = first_view(role)
-        rows = read_window(con.cursor(), "qmark", view=view, sort="oldest", text=None, after=None, limit=1,
-                           me=agent_id if view == "mine" else None)
-    finally:
-        con.close()
-    return clean(rows[0].title, single_line=True)[:16] if rows else ""
-
-
-def terminal_start(path: Path, user: str, title: bytes, prepaint: bool) -> dict:
-    """One `deskconsole` start under a pty: seconds to the first row on screen, pre-painted and Textual's."""
-    import fcntl
-    import select
-    import struct
-    import termios
-
-    from desk import NOW
-
-    env = dict(os.environ, TERM="xterm-256color", COLORTERM="truecolor", DESKCONSOLE_NOW=NOW.isoformat())
-    for name in ("DESKCONSOLE_NO_PREPAINT", "NO_COLOR", "TEXTUAL_DRIVER"):
-        env.pop(name, None)
-    if not prepaint:
-        env["DESKCONSOLE_NO_PREPAINT"] = "1"
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    import resource
-
-    out = b""
-    seen: dict[str, float] = {}
-    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(deskconsole() + ["--db", f"sqlite:///{path}", "--as", user], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, start_new_session=True)
-    try:
-        end = time.monotonic() + 300
-        while "textual" not in seen and time.monotonic() < end and proc.poll() is None:
-            ready, _, _ = select.select([master], [], [], 0.05)
-            if not ready:
-                continue
-            out += os.read(master, 1 << 16)
-            now = time.perf_counter() - t0
-            before, started, after = out.partition(DRIVER_STARTED)
-            if "prepaint" not in seen and title in before:
-                seen["prepaint"] = now
-            if started and title in after:
-                seen["textual"] = now
-        os.write(master, b"q")
-        end = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < end:
-            if select.select([master], [], [], 0.05)[0]:
-                os.read(master, 1 << 16)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        os.close(master)
-        os.close(slave)
-    if "textual" not in seen:
-        return {"error": out.decode(errors="replace")[-300:]}
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    seen["cpu"] = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)  # the whole run, start to quit
-    return seen
-
-
-def bench_terminal(path: Path, user: str, runs: int) -> dict:
-    """Median figures of `runs` pty starts with the pre-paint, and `runs` without it."""
-    title = first_row_title(path, user).encode()
-    figures: dict = {"prepaint": [], "textual": [], "alone": [], "cpu": [], "alone_cpu": []}
-    for _ in range(runs):
-        on = terminal_start(path, user, title, prepaint=True)
-        off = terminal_start(path, user, title, prepaint=False)
-        for result in (on, off):
-            if "error" in result:
-                return result
-        figures["prepaint"].append(on.get("prepaint"))
-        figures["textual"].append(on["textual"])
-        figures["alone"].append(off["textual"])
-        figures["cpu"].append(on["cpu"])
-        figures["alone_cpu"].append(off["cpu"])
-    if None in figures["prepaint"]:
-        return {"error": "no pre-paint seen (is the terminal path off?)"}
-    return figures
-
-
-def terminal_note(figures: dict) -> str:
-    def runs(values: list[float]) -> str:
-        return "/".join(f"{v:.2f}" for v in values)
-
-    return (f"pty 120x40, median of {len(figures['prepaint'])} ({runs(figures['prepaint'])} s); Textual's first "
-            f"frame after it at {median(figures['textual']):.2f} s ({runs(figures['textual'])}); without the "
-            f"pre-paint the first row shows at {median(figures['alone']):.2f} s ({runs(figures['alone'])}); "
-            f"CPU per run (start to quit, user+sys) {median(figures['cpu']):.2f} s with, "
-            f"{median(figures['alone_cpu']):.2f} s without")
-
-
 # ------------------------------------------------------------------------ tick
 def bench_tick(pristine: Path, due: int) -> dict:
-    from desk import NOW
+    from desk import NOW, drop_copy, is_pg, pristine_copy
     from deskconsole.domain.clock import FixedClock
     from deskconsole.service import Service
     from deskconsole.store.engine import make_engine
 
     figures: dict = {}
-    work = fresh_copy(pristine, "bench-tick.db")
-    engine = make_engine(f"sqlite:///{work}")
+    work = pristine_copy(pristine, "bench-tick.db")
+    engine = make_engine(work)
     service = Service(engine, FixedClock(NOW))
     service.tick(now=NOW - timedelta(days=1))  # warm the connection; nothing is due a day earlier
     t = time.perf_counter()
@@ -243,8 +167,9 @@ def bench_tick(pristine: Path, due: int) -> dict:
         assert not again
     figures["idle_ms"] = statistics.median(runs) * 1000
     engine.dispose()
-    drop(work)
-
+    drop_copy(work)
+    if is_pg(pristine):
+        return figures  # (compared with SQLite's tick in the same run)
     base = fresh_copy(pristine, "bench-baseline.db")
     figures["baseline_s"], figures["baseline_fired"] = plain_sqlite_tick(base)
     drop(base)
@@ -311,17 +236,23 @@ def plain_sqlite_tick(path: Path) -> tuple[float, int]:
 
 # ---------------------------------------------------------------------- ingest
 def bench_ingest(pristine: Path, lines: int) -> dict:
-    work = fresh_copy(pristine, "bench-ingest.db")
-    # The copy's gigabytes on disk before the clock starts: otherwise ingest's first commits (their
-    # checkpoint's fsync) wait for the kernel to write the whole fresh copy, which a desk in use is not.
-    fd = os.open(work, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    con = sqlite3.connect(work)
-    open_ids = [r[0] for r in con.execute(
-        "SELECT id FROM \"case\" WHERE status != 'closed' ORDER BY id DESC LIMIT ?", (lines,))]
+    from desk import drop_copy, pristine_copy
+
+    url = pristine_copy(pristine, "bench-ingest.db")
+    work = sqlite_path(url)
+    if work is not None:
+        # The copy's gigabytes on disk before the clock starts: otherwise ingest's first commits (their
+        # checkpoint's fsync) wait for the kernel to write the whole fresh copy, which a desk in use is not.
+        fd = os.open(work, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    con, paramstyle = dbapi(url)
+    cur = con.cursor()
+    cur.execute("SELECT id FROM \"case\" WHERE status != 'closed' ORDER BY id DESC LIMIT "
+                + ("?" if paramstyle == "qmark" else "%s"), (lines,))
+    open_ids = [r[0] for r in cur.fetchall()]
     con.close()
     events = []
     for i in range(lines):
@@ -332,7 +263,6 @@ def bench_ingest(pristine: Path, lines: int) -> dict:
             events.append({"type": "customer.replied", "case": open_ids[(i // 2) % len(open_ids)],
                            "body": f"Here are the logs you asked for ({i})."})
     payload = "".join(json.dumps(e) + "\n" for e in events).encode()
-    url = f"sqlite:///{work}"
     from desk import NOW
 
     # the desk's own "now", as for the console and tick: on the real clock every timer that fell due
@@ -349,7 +279,7 @@ def bench_ingest(pristine: Path, lines: int) -> dict:
     elapsed = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
-    drop(work)
+    drop_copy(url)
     ok = sum(1 for line in out.stdout.splitlines() if json.loads(line).get("ok"))
     return {"rate": lines / elapsed, "seconds": elapsed, "ok": ok, "lines": lines,
             "steady_rate": lines / max(elapsed - startup, 1e-9), "startup_s": startup, "cpu_s": cpu_s}
@@ -401,16 +331,210 @@ def compile_sources() -> None:
         compileall.compile_file(str(HERE / helper), quiet=1)
 
 
+Row = tuple[str, str, str, str, str]  # what, measured, target, result, note
+
+
+def databases(spec: str) -> list[tuple[str, str | None]]:
+    """(label, PostgreSQL server URL or None for SQLite) for each database --db names."""
+    found: list[tuple[str, str | None]] = []
+    for item in (part.strip() for part in spec.split(",")):
+        if item == "both":
+            server = os.environ.get("DESKCONSOLE_BENCH_PG_URL")
+            if not server:
+                raise SystemExit("error: --db both needs DESKCONSOLE_BENCH_PG_URL (a PostgreSQL URL); "
+                                 "or run `make bench-pg`")
+            found += [("sqlite", None), ("postgresql", server)]
+        elif item == "sqlite":
+            found.append(("sqlite", None))
+        elif item.startswith("postgresql"):
+            found.append(("postgresql", item))
+        else:
+            raise SystemExit(f"error: --db takes sqlite, a postgresql+psycopg:// URL or both, not {item!r}")
+    return list(dict.fromkeys(found))
+
+
+def measure(label: str, server: str | None, args: argparse.Namespace, sqlite_tick_s: float | None,
+            figures: dict) -> list[Row]:
+    """Every row on one database. `sqlite_tick_s`: SQLite's 1,000-due tick in this run, if measured;
+    `figures` receives this database's (for the next one to compare with)."""
+    from desk import cached, cached_pg, drop_copy, pristine_copy
+
+    n = args.cases
+    t = time.perf_counter()
+    if server is None:
+        work = cached(n, args.due)
+        pristine = work.with_name(work.name.replace("work-", "bench-pristine-"))
+        drop(pristine)
+        work.rename(pristine)
+        size = f"{pristine.stat().st_size / 1e6:,.0f} MB"
+    else:
+        pristine = cached_pg(server, n, args.due)
+        from sqlalchemy.engine import make_url
+
+        from desk import _admin
+
+        name = make_url(pristine.read_text().strip()).database
+        size_query = f"SELECT pg_database_size('{name}')"
+        size = f"{_admin(server, size_query)[0][0] / 1e6:,.0f} MB"
+    print(f"  {label}: desk ready in {time.perf_counter() - t:.1f} s ({size})", flush=True)
+
+    rows: list[Row] = []
+    try:
+        if args.ingest_only:
+            return [ingest_row(pristine, args.ingest)]
+        demo_target = 60 if server is None else 90
+        if not args.skip_demo:
+            print(f"  {label}: demo ...", flush=True)
+            demo = bench_demo(n, server)
+            if "error" in demo:
+                rows.append((f"demo --cases {n:,}", "failed", f"<= {demo_target} s", "MISS", demo["error"]))
+            else:
+                rows.append((f"demo --cases {n:,}", f"{demo['seconds']:,.1f} s", f"<= {demo_target} s",
+                             verdict(demo["seconds"], demo_target), demo["note"]))
+
+        print(f"  {label}: console ...", flush=True)
+        work_url = pristine_copy(pristine, "bench-console.db")
+        console = bench_console(work_url, args.presses)
+        drop_copy(work_url)
+        rows += console_rows(console)
+        if args.terminal_runs > 0:
+            print(f"  {label}: terminal start ...", flush=True)
+            work_url = pristine_copy(pristine, "bench-terminal.db")
+            terminal = bench_terminal(work_url, USER, args.terminal_runs)
+            drop_copy(work_url)
+            if "error" in terminal:
+                rows.append(("terminal start -> queue pre-painted", "failed", "<= 0.5 s", "MISS",
+                             (terminal["error"].splitlines() or [""])[-1]))
+            else:
+                value = median(terminal["prepaint"])
+                rows.append(("terminal start -> queue pre-painted", f"{value:.2f} s", "<= 0.5 s",
+                             verdict(value, 0.5), terminal_note(terminal)))
+
+        print(f"  {label}: tick ...", flush=True)
+        tick = bench_tick(pristine, args.due)
+        figures["tick_s"] = tick["due_s"]
+        rows.append(("tick, nothing due", f"{tick['idle_ms']:.2f} ms", "<= 2 ms", verdict(tick["idle_ms"], 2),
+                     "in-process, median of 50"))
+        what = f"tick, {args.due:,} due"
+        if server is None:
+            ratio = tick["due_s"] / tick["baseline_s"]
+            rows.append((what, f"{tick['due_s'] * 1000:,.0f} ms", "<= 3x sqlite3", verdict(ratio, 3),
+                         f"{tick['fired']:,} fired; {ratio:.1f}x plain sqlite3 ({tick['baseline_s'] * 1000:,.0f} ms, "
+                         f"{tick['baseline_fired']:,} fired, same run)"))
+        elif sqlite_tick_s is None:
+            rows.append((what, f"{tick['due_s'] * 1000:,.0f} ms", "<= 1.5x SQLite", "n/a",
+                         f"{tick['fired']:,} fired; SQLite not measured in this run (--db sqlite,URL compares)"))
+        else:
+            ratio = tick["due_s"] / sqlite_tick_s
+            rows.append((what, f"{tick['due_s'] * 1000:,.0f} ms", "<= 1.5x SQLite", verdict(ratio, 1.5),
+                         f"{tick['fired']:,} fired; {ratio:.2f}x SQLite's tick in this run "
+                         f"({sqlite_tick_s * 1000:,.0f} ms)"))
+
+        rows.append(ingest_row(pristine, args.ingest))
+        if server is not None and args.team:
+            print(f"  {label}: team (20 pollers, 8 tickers, one console typing) ...", flush=True)
+            rows.append(team_row(pristine, args.presses))
+        # rows of benchmarks/rows_*.py: one line each, here (they run once per database; see the top)
+        if server is None:  # (these modules measure on a copy of the SQLite file so far)
+            rows += __import__("rows_marks").rows(pristine, n)  # bulk actions on 500 marked cases
+            rows += __import__("rows_presence").rows(pristine, n)  # presence and the customer context
+            rows += __import__("rows_views").rows(pristine, n)  # each built-in view's count
+    finally:
+        if server is None:
+            drop(pristine)
+    return rows
+
+
+def team_row(pristine: Path, presses: int) -> Row:
+    from team import console_under_load
+
+    result = console_under_load(pristine, bench_console, presses)
+    if "error" in result:
+        return ("filter -> rows, 20 pollers + 8 tickers", "failed", "p90 <= 100 ms", "MISS",
+                result["error"].splitlines()[-1])
+    values = sorted(result["filter_result_ms"])
+    p90 = values[min(len(values) - 1, int(len(values) * 0.9))] if values else None
+    return ("filter -> rows, 20 pollers + 8 tickers", "-" if p90 is None else f"p90 {p90:.1f} ms",
+            "p90 <= 100 ms", verdict(p90, 100),
+            f"{spread(values)}; median {median(values) or 0:.1f} ms; {result['ticks']:,} ticks and "
+            f"{result['notices']:,} change notices meanwhile")
+
+
+def console_rows(console: dict) -> list[Row]:
+    if "error" in console:
+        return [("console (start, keys, memory)", "failed", "", "MISS", console["error"].splitlines()[-1])]
+    start = console["start_s"]
+    rows: list[Row] = [("console start -> queue painted", f"{start:.2f} s", "<= 0.5 s", verdict(start, 0.5),
+                        f"CPU {console['start_cpu_s']:.2f} s; python up {console['python_start_s']:.2f} s, imports "
+                        f"{console['imports_s']:.2f} s; "
+                        f"service loaded behind it at {console['service_loaded_s']:.2f} s")]
+    for label, key, note in (
+        ("key j (cursor move), median", "cursor_ms", ""),
+        ("key ] (next page), median", "page_ms", ""),
+        ("filter keystroke -> echo, median", "filter_echo_ms", ""),
+        ("filter keystroke -> rows, median", "filter_result_ms", "query + screen, no debounce; "),
+    ):
+        value = median(console[key])
+        target = 16 if key == "cursor_ms" else 50
+        rows.append((label, "-" if value is None else f"{value:.1f} ms", f"<= {target} ms",
+                     verdict(value, target), note + spread(console[key])))
+    values = sorted(console["filter_result_ms"])
+    p90 = values[min(len(values) - 1, int(len(values) * 0.9))] if values else None
+    rows.append(("filter keystroke -> rows, p90", "-" if p90 is None else f"{p90:.1f} ms", "<= 100 ms",
+                 verdict(p90, 100), "as the median's row"))
+    rows.append(("console resident memory (peak)", f"{console['VmHWM']:.0f} MB", "<= 100 MB",
+                 verdict(console["VmHWM"], 100), f"VmHWM; {console['VmRSS']:.0f} MB resident at the end"))
+    return rows
+
+
+def print_table(n: int, results: dict[str, list[Row]]) -> None:
+    """One column of measured/target/result per database; then each database's notes."""
+    labels = list(results)
+    whats = list(dict.fromkeys(row[0] for rows in results.values() for row in rows))
+    by = {label: {row[0]: row for row in rows} for label, rows in results.items()}
+    head = ["what"]
+    for label in labels:
+        head += [label if len(labels) > 1 else "measured", "target", "result"]
+    table = [head]
+    for what in whats:
+        line = [what]
+        for label in labels:
+            row = by[label].get(what)
+            line += list(row[1:4]) if row else ["-", "", ""]
+        table.append(line)
+    widths = [max(len(line[i]) for line in table) for i in range(len(head))]
+    print()
+    print(f"deskconsole at {n:,} cases" + (f" ({labels[0]})" if len(labels) == 1 else ""))
+    for k, line in enumerate(table):
+        text = "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
+        if len(labels) == 1:
+            text += "  " + ("note" if k == 0 else by[labels[0]][line[0]][4])
+        print(text.rstrip())
+        if k == 0:
+            print("  ".join("-" * w for w in widths) + ("  ----" if len(labels) == 1 else ""))
+    if len(labels) > 1:
+        for label in labels:
+            print(f"\nnotes, {label}:")
+            for row in results[label]:
+                if row[4]:
+                    print(f"  {row[0]}: {row[4]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Measure deskconsole against its scale targets.")
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases in the desk (default 1,000,000)")
+    parser.add_argument("--db", default="sqlite",
+                        help="databases measured, comma-separated: sqlite, a postgresql+psycopg:// URL, or both "
+                             "(SQLite and $DESKCONSOLE_BENCH_PG_URL); default sqlite")
     parser.add_argument("--due", type=int, default=1_000, help="reminders due for the tick row (default 1,000)")
     parser.add_argument("--presses", type=int, default=30, help="presses per key measured (default 30)")
     parser.add_argument("--ingest", type=int, default=10_000, help="lines piped into ingest (default 10,000)")
     parser.add_argument("--ingest-only", action="store_true", help="measure only the ingest row")
     parser.add_argument("--skip-demo", action="store_true", help="leave the demo row out")
-    parser.add_argument("--console-db", type=Path,
-                        help="only time the console (start, keys, memory) on this SQLite file, e.g. the demo desk")
+    parser.add_argument("--no-team", dest="team", action="store_false",
+                        help="leave the PostgreSQL team row (pollers and tickers under a typing console) out")
+    parser.add_argument("--console-db", help="only time the console (start, keys, memory) on this SQLite file "
+                                             "or database URL, e.g. the demo desk")
     parser.add_argument("--user", default=USER, help=f"who the console runs as (default {USER})")
     parser.add_argument("--terminal-runs", type=int, default=3,
                         help="pty starts measured for the terminal start row, each with and without the pre-paint "
@@ -418,7 +542,8 @@ def main() -> None:
     args = parser.parse_args()
     compile_sources()
     if args.console_db:
-        result = bench_console(args.console_db.resolve(), args.presses, args.user)
+        url = args.console_db if "://" in args.console_db else f"sqlite:///{Path(args.console_db).resolve()}"
+        result = bench_console(url, args.presses, args.user)
         if "error" in result:
             raise SystemExit(f"error: {result['error'].splitlines()[-1]}")
         print(f"console on {args.console_db} as {args.user}: start -> queue painted {result['start_s']:.2f} s "
@@ -430,7 +555,7 @@ def main() -> None:
             value = median(result[key])
             print(f"  {label} median {'-' if value is None else f'{value:.1f}'} ms ({spread(result[key])})")
         if args.terminal_runs > 0:
-            terminal = bench_terminal(args.console_db.resolve(), args.user, args.terminal_runs)
+            terminal = bench_terminal(url, args.user, args.terminal_runs)
             if "error" in terminal:
                 print(f"  terminal start failed: {terminal['error'].splitlines()[-1] if terminal['error'] else ''}")
             else:
@@ -438,95 +563,23 @@ def main() -> None:
                       + terminal_note(terminal))
         return
 
-    from desk import cached
-
+    targets = databases(args.db)
     n = args.cases
-    print(f"deskconsole benchmark: {n:,} cases, {args.due:,} due; {os.cpu_count()} CPUs; "
-          f"python {sys.version.split()[0]}", flush=True)
-    t = time.perf_counter()
-    work = cached(n, args.due)
-    pristine = work.with_name(work.name.replace("work-", "bench-pristine-"))
-    drop(pristine)
-    work.rename(pristine)
-    print(f"  desk ready in {time.perf_counter() - t:.1f} s ({pristine.stat().st_size / 1e6:,.0f} MB)", flush=True)
-
-    rows: list[tuple[str, str, str, str, str]] = []  # what, measured, target, result, note
+    print(f"deskconsole benchmark: {n:,} cases, {args.due:,} due; {', '.join(label for label, _ in targets)}; "
+          f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}", flush=True)
+    results: dict[str, list[Row]] = {}
+    sqlite_figures: dict = {}
+    for label, server in targets:
+        figures: dict = {}
+        results[label] = measure(label, server, args, sqlite_figures.get("tick_s"), figures)
+        if server is None:
+            sqlite_figures = figures
     if args.ingest_only:
-        row = ingest_row(pristine, args.ingest)
-        drop(pristine)
-        print(f"{row[0]}: {row[1]} (target {row[2]}: {row[3]}); {row[4]}")
+        for label, rows in results.items():
+            row = rows[0]
+            print(f"{label}, {row[0]}: {row[1]} (target {row[2]}: {row[3]}); {row[4]}")
         return
-
-    if not args.skip_demo:
-        print("  demo ...", flush=True)
-        demo = bench_demo(n)
-        if "error" in demo:
-            rows.append((f"demo --cases {n:,}", "failed", "<= 60 s", "MISS", demo["error"]))
-        else:
-            rows.append((f"demo --cases {n:,}", f"{demo['seconds']:,.1f} s", "<= 60 s",
-                         verdict(demo["seconds"], 60), demo["note"]))
-
-    print("  console ...", flush=True)
-    work = fresh_copy(pristine, "bench-console.db")
-    console = bench_console(work, args.presses)
-    drop(work)
-    if "error" in console:
-        rows.append(("console (start, keys, memory)", "failed", "", "MISS", console["error"].splitlines()[-1]))
-    else:
-        start = console["start_s"]
-        rows.append(("console start -> queue painted", f"{start:.2f} s", "<= 0.5 s", verdict(start, 0.5),
-                     f"CPU {console['start_cpu_s']:.2f} s; python up {console['python_start_s']:.2f} s, imports "
-                     f"{console['imports_s']:.2f} s; "
-                     f"service loaded behind it at {console['service_loaded_s']:.2f} s"))
-        for label, key, note in (
-            ("key j (cursor move), median", "cursor_ms", ""),
-            ("key ] (next page), median", "page_ms", ""),
-            ("filter keystroke -> echo, median", "filter_echo_ms", ""),
-            ("filter keystroke -> rows, median", "filter_result_ms", "query + screen, no debounce; "),
-        ):
-            value = median(console[key])
-            target = 16 if key == "cursor_ms" else 50
-            rows.append((label, "-" if value is None else f"{value:.1f} ms", f"<= {target} ms",
-                         verdict(value, target), note + spread(console[key])))
-        rows.append(("console resident memory (peak)", f"{console['VmHWM']:.0f} MB", "<= 100 MB",
-                     verdict(console["VmHWM"], 100), f"VmHWM; {console['VmRSS']:.0f} MB resident at the end"))
-    if args.terminal_runs > 0:
-        print("  terminal start ...", flush=True)
-        work = fresh_copy(pristine, "bench-terminal.db")
-        terminal = bench_terminal(work, USER, args.terminal_runs)
-        drop(work)
-        if "error" in terminal:
-            rows.append(("terminal start -> queue pre-painted", "failed", "<= 0.5 s", "MISS",
-                         (terminal["error"].splitlines() or [""])[-1]))
-        else:
-            value = median(terminal["prepaint"])
-            rows.append(("terminal start -> queue pre-painted", f"{value:.2f} s", "<= 0.5 s", verdict(value, 0.5),
-                         terminal_note(terminal)))
-
-    print("  tick ...", flush=True)
-    tick = bench_tick(pristine, args.due)
-    rows.append(("tick, nothing due", f"{tick['idle_ms']:.2f} ms", "<= 2 ms", verdict(tick["idle_ms"], 2),
-                 "in-process, median of 50"))
-    ratio = tick["due_s"] / tick["baseline_s"]
-    rows.append((f"tick, {tick['fired']:,} due", f"{tick['due_s'] * 1000:,.0f} ms", "<= 3x sqlite3",
-                 verdict(ratio, 3),
-                 f"{ratio:.1f}x plain sqlite3 ({tick['baseline_s'] * 1000:,.0f} ms, "
-                 f"{tick['baseline_fired']:,} fired, same run)"))
-
-    rows.append(ingest_row(pristine, args.ingest))
-    rows.extend(__import__("rows_marks").rows(pristine, n))  # bulk actions on 500 marked cases (issue 17)
-    rows += __import__("rows_presence").rows(pristine, n)  # presence and the customer context
-    rows += __import__("rows_views").rows(pristine, n)  # each built-in view's count (benchmarks/rows_views.py)
-    drop(pristine)
-
-    widths = [max(len(r[i]) for r in rows + [("what", "measured", "target", "result", "")]) for i in range(4)]
-    print()
-    print(f"deskconsole at {n:,} cases")
-    head = ("what", "measured", "target", "result")
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)) + "  note")
-    print("  ".join("-" * w for w in widths) + "  ----")
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4])
+    print_table(n, results)
 
 
 if __name__ == "__main__":

@@ -283,6 +283,82 @@ def _pg_database(base: str) -> tuple[str, object]:
     return make_url(base).set(database=name).render_as_string(hide_password=False), drop
 
 
+# ------------------------------------------------- a console typing among pollers and tickers (run.py)
+POLLERS, TICKERS = 20, 8
+
+
+def poller(url: str, stop: str, analyst: str) -> None:
+    """One console's change poller (in a process of its own): LISTEN as the console's watcher does, and on
+    each change read the console's window again (its first page, as the queue refreshes), until `stop`
+    exists; prints how many changes it heard."""
+    import psycopg
+
+    from deskconsole.store.watch import open_watcher
+    from deskconsole.store.window import read_window
+    from deskconsole.tui.queuespec import PAGE
+
+    engine = make_engine(url)
+    watcher = open_watcher(engine)
+    conn = psycopg.connect(engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+                           autocommit=True)
+    me = conn.execute("SELECT id FROM agent WHERE name = %s", (analyst,)).fetchone()
+    heard = 0
+    while not os.path.exists(stop):
+        change = watcher.wait(0.25)
+        if change is None:
+            continue
+        heard += 1
+        read_window(conn.cursor(), "format", view="mine", sort="oldest", text=None, after=None, limit=PAGE,
+                    me=me[0] if me else None)
+    watcher.close()
+    conn.close()
+    print(heard)
+
+
+def ticker(url: str, stop: str, now: str) -> None:
+    """One console's ticker (in a process of its own): Service.tick at `now`, again and again until `stop`
+    exists (a console ticks every few seconds; eight of them, at once, are this much busier); prints the ticks."""
+    svc = Service(make_engine(url), FixedClock(datetime.fromisoformat(now)))
+    ticks = 0
+    while not os.path.exists(stop):
+        svc.tick()
+        ticks += 1
+        time.sleep(0.2)
+    print(ticks)
+
+
+def console_under_load(pristine: Path, console: object, presses: int) -> dict:
+    """run.py's team row: POLLERS pollers and TICKERS tickers on a fresh copy of the PostgreSQL desk while
+    `console(url, presses)` (run.bench_console) times the console's keys; its figures, with the ticks done
+    and the changes heard meanwhile."""
+    from desk import NOW, drop_copy, pristine_copy
+
+    url = pristine_copy(pristine, "bench-team")
+    with tempfile.TemporaryDirectory() as tmp:
+        stop = str(Path(tmp) / "stop")
+        here = str(Path(__file__).resolve().parent)
+        start = f"import sys; sys.path.insert(0, {here!r}); import team; team.{{}}(*sys.argv[1:])"
+        procs = [subprocess.Popen([sys.executable, "-c", start.format("poller"), url, stop, f"analyst{i % 20}"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for i in range(POLLERS)]
+        procs += [subprocess.Popen([sys.executable, "-c", start.format("ticker"), url, stop, NOW.isoformat()],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                  for _ in range(TICKERS)]
+        try:
+            result = console(url, presses)  # type: ignore[operator]  # (run.bench_console)
+        finally:
+            Path(stop).touch()
+            outputs = [p.communicate(timeout=120) for p in procs]
+            drop_copy(url)
+    failed = [err for p, (_, err) in zip(procs, outputs, strict=True) if p.returncode]
+    if failed and "error" not in result:
+        result = {"error": failed[0].strip() or "a poller or ticker failed"}
+    counts = [int(out.strip() or 0) for out, _ in outputs]
+    result["notices"] = sum(counts[:POLLERS])
+    result["ticks"] = sum(counts[POLLERS:])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pg", metavar="URL", help="also run on this PostgreSQL server (a fresh database is made)")

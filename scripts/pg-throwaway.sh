@@ -9,6 +9,9 @@
 #                                       server cannot enter get o+x) instead of a
 #                                       fresh mktemp directory; lets a caller set its
 #                                       cleanup trap before anything is started.
+#   scripts/pg-throwaway.sh halt DIR    stop the server but keep DIR and its databases
+#   scripts/pg-throwaway.sh resume DIR  start a halted DIR again (a new free port; prints
+#                                       the same export lines as start)
 #
 # The cluster listens on 127.0.0.1 on a free port only (unix socket inside DIR), trusts
 # every local connection, runs with fsync off, and has an empty `deskconsole_test`
@@ -129,8 +132,44 @@ cmd_start() {
     printf 'export DESKCONSOLE_TEST_PG_URL=%q\n' "$url"
 }
 
+# The server of a DIR this script made: stop it, keeping its files (`resume` starts it again).
+cmd_halt() {
+    local dir=${1:?usage: pg-throwaway.sh halt DIR}
+    [[ -f $dir/$MARKER ]] || die "refusing to touch $dir: no $MARKER marker in it"
+    DIR=$(cd -- "$dir" && pwd -P)
+    [[ -f $DIR/data/postmaster.pid ]] || return 0
+    as_owner "$(pg_bindir)/pg_ctl" -D "$DIR/data" -m fast -w stop >/dev/null 2>&1 \
+        || log "pg_ctl stop failed (server already gone?)"
+}
+
+cmd_resume() {
+    local dir=${1:?usage: pg-throwaway.sh resume DIR} bin port attempt started=0
+    [[ -f $dir/$MARKER && -d $dir/data ]] || die "$dir is no cluster made by pg-throwaway.sh start"
+    DIR=$(cd -- "$dir" && pwd -P)
+    bin=$(pg_bindir)
+    if [[ -f $DIR/data/postmaster.pid ]]; then
+        cmd_halt "$DIR"  # (left running by an earlier run: its port is unknown here)
+    fi
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        if as_owner "$bin/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 \
+            -o "-c listen_addresses=127.0.0.1 -p $port -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+            start >/dev/null; then
+            started=1
+            break
+        fi
+        log "start on port $port failed (attempt $attempt)"
+    done
+    (( started )) || { tail -n 30 "$DIR/server.log" >&2 || true; die "could not start PostgreSQL"; }
+    log "PostgreSQL up again on 127.0.0.1:$port, dir $DIR"
+    printf 'export PG_THROWAWAY_DIR=%q\n' "$DIR"
+    printf 'export DESKCONSOLE_TEST_PG_URL=%q\n' "postgresql+psycopg://postgres@127.0.0.1:$port/$DBNAME"
+}
+
 case ${1:-} in
     start) shift; cmd_start "$@" ;;
     stop)  shift; cmd_stop "$@" ;;
-    *) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+    halt)  shift; cmd_halt "$@" ;;
+    resume) shift; cmd_resume "$@" ;;
+    *) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

@@ -271,8 +271,14 @@ class SeedLoad:
     def load(self, rows: list[tuple], timings: Counter[str] | None = None) -> None:
         """Write the tables' rows for these seed rows (the seed table holds this chunk only)."""
         start = time.perf_counter()
-        self.cur.execute(f"DELETE FROM {SEED_TABLE}")
-        insert_many(self.cur, self.d, self.many, self.one, rows)
+        if self.d.pg:  # COPY: the seed rows in one stream, not a statement each
+            self.cur.execute(f"TRUNCATE {SEED_TABLE}")
+            with self.cur.copy(f"COPY {SEED_TABLE} FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            self.cur.execute(f"DELETE FROM {SEED_TABLE}")
+            insert_many(self.cur, self.d, self.many, self.one, rows)
         if timings is not None:
             timings["seed"] += time.perf_counter() - start
         self._make(timings)

@@ -458,6 +458,10 @@ class _Builder:
         self.tick_until(self.end)
         self.clock.set(self.end)
         self._fired(self.svc.tick())
+        if not self.bulk:  # (build_bulk refreshed them after the bulk of a large desk)
+            from deskconsole.bulk import refresh_statistics
+
+            refresh_statistics(self.svc.engine)  # ANALYZE / PRAGMA optimize: sane plans on the new desk at once
         s = self.summary
         s.cases = len(self.status_of)
         s.timers_fired = self.fired

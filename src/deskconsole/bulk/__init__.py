@@ -35,7 +35,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine
 
-from deskconsole.bulk.build import _Build
+from deskconsole.bulk.build import _Build, refresh_statistics
 from deskconsole.bulk.lives import CHUNK, BulkSummary, fingerprint  # noqa: F401 - (fingerprint: as before)
 from deskconsole.bulk.planner import _Planner
 from deskconsole.domain.errors import InvalidInput
@@ -83,4 +83,4 @@ def build_bulk(
     return _Build(engine, planner, chunk, progress).run()
 
 
-__all__ = ["BulkSummary", "build_bulk"]
+__all__ = ["BulkSummary", "build_bulk", "refresh_statistics"]

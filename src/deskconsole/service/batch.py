@@ -15,7 +15,8 @@ from sqlmodel import Session, select
 from deskconsole.domain.lifecycle import Status
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import _write_cases, action_state
-from deskconsole.store.watch import TrackedSession, announce
+from deskconsole.store.prepared import writes_sent
+from deskconsole.store.watch import TrackedSession, announce, session_writes
 
 if TYPE_CHECKING:
     from deskconsole.service import Service
@@ -36,9 +37,8 @@ class Batch:
         self.failed_without_savepoint = False
         self.light = light
         self.routing = routing
-        # PostgreSQL does not hand out again the ids a rolled-back batch took: keep case ids
-        # without gaps there by rolling back single actions only.
-        self.savepoints = savepoints or service._pg
+        self.savepoints = savepoints
+        self._pg = service._pg
 
     def alive(self) -> bool:
         """Whether the batch's transaction still exists in the database (see
@@ -55,17 +55,34 @@ class Batch:
     def savepoint(self, *, always: bool = False) -> Iterator[Session]:
         action_state(self.session).next_action()  # the cases one action read belong to it alone
         if not (self.savepoints or always):  # see batch(): a failure ends the whole batch
+            before = self._writes()
             try:
                 yield self.session
             except BaseException:
-                # even one its caller handles (a ref opened meanwhile by another writer)
-                self.failed_without_savepoint = True
+                # even one its caller handles (a ref opened meanwhile by another writer); on PostgreSQL
+                # not one that wrote nothing yet (most refusals: the checks come before the writes),
+                # so the batch goes on without rolling back (PostgreSQL does not hand out again the
+                # ids a rolled-back batch took: this keeps case ids without gaps, as a savepoint did)
+                if before is None or self._writes() != before or self._unflushed():
+                    self.failed_without_savepoint = True
                 raise
             _write_cases(self.session)
             return
         with self.session.begin_nested():
             yield self.session
             _write_cases(self.session)
+
+
+    def _writes(self) -> tuple[int, int] | None:
+        """PostgreSQL: the writes sent so far in this batch (through the session, through prepared
+        statements), to tell whether a failed action wrote anything; None on SQLite (not counted)."""
+        if not self._pg:
+            return None
+        return session_writes(self.session), writes_sent(self.session.connection())
+
+    def _unflushed(self) -> bool:
+        s = self.session
+        return bool(s.new or s.dirty or s.deleted)
 
 
 class CaseBrief:
@@ -90,10 +107,11 @@ class BatchMixin(ServiceBase):
 
         An action that refuses (or fails) rolls back to its own savepoint only, so each
         action is still whole or nothing; the batch commits when the block ends and rolls
-        back entirely if the block raises. Without `savepoints` (SQLite) an action that refuses
+        back entirely if the block raises. Without `savepoints` an action that refuses
         or fails may leave part of itself behind, and the batch's `failed_without_savepoint` is
         then set: the caller must end the block by raising (rolling the whole batch back), and
-        not go on with it. With `light`, actions give back a CaseBrief
+        not go on with it (on PostgreSQL it is set only when the action had written something;
+        one refused before writing leaves the batch as it was). With `light`, actions give back a CaseBrief
         (id and status) instead of building a full CaseView. `routing` keeps what routing
         reads across batches (see RoutingMemo). Batches hold their row locks until they
         commit: keep them short in time.

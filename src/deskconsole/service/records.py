@@ -31,7 +31,7 @@ COMM_MODES = ("email", "phone", "conference_call")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8}){0,2}$")
 TICK_BATCH = 500
-PG_TICK_CHUNK = 25  # timers per tick transaction on PostgreSQL (their cases stay locked until it commits)
+PG_TICK_CHUNK = 100  # timers per tick transaction on PostgreSQL, fired set-based (their cases locked until it commits)
 PRIORITY_ORDER = [p.value for p in Priority]
 _event_data = json.JSONEncoder(default=str).encode  # an event's data as json.dumps(data, default=str) writes it
 # Routing's count of open cases per analyst: with `status IN (the open ones)` SQLite seeks each

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import Session, col, select
@@ -38,6 +38,7 @@ from deskconsole.service.records import (
 )
 from deskconsole.store import identity
 from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
+from deskconsole.store.watch import note_write
 
 
 class TimersMixin(ServiceBase):
@@ -85,15 +86,16 @@ class TimersMixin(ServiceBase):
         if applied:
             hook(self._tick_applied)
 
-    def _due(self, s: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
-        return cast("list[tuple[int, int]]", list(  # (ids of stored rows: never None)
-            s.exec(
-                select(col(Timer.id), col(Timer.case_id))
-                .where(Timer.state == TimerState.PENDING, Timer.due_at <= _db_time(now))
-                .order_by(col(Timer.due_at), col(Timer.id))
-                .limit(limit)
-            ).all()
-        ))
+    @staticmethod
+    def _due(s: Session, now: datetime, limit: int) -> list[Any]:
+        """The first `limit` timers due at `now`, in due order: rows of id, case_id, kind, due_at."""
+        table = Timer.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
+        return list(s.execute(
+            select(table.c.id, table.c.case_id, table.c.kind, table.c.due_at)
+            .where(table.c.state == TimerState.PENDING, table.c.due_at <= _db_time(now))
+            .order_by(table.c.due_at, table.c.id)
+            .limit(limit)
+        ).all())
 
     def _tick_pass(self, now: datetime, committed: Callable[[list[Fired]], None]) -> bool:
         """One batch of due timers: whether any were due at all. What this process fired goes to
@@ -104,32 +106,26 @@ class TimersMixin(ServiceBase):
                 fired, seen = self._tick_pass_bulk(s, now)
             committed(fired)
             return seen
-        # PostgreSQL: a few dozen timers per transaction. Lock their cases first (the same order as
+        # PostgreSQL: a chunk of timers per transaction. Lock their cases first (the same order as
         # every action), skipping cases another ticker or an action holds; those are retried one by
-        # one, blocking, at the end if their timer is still pending. A claim and its effect always
-        # commit together: a ticker killed mid-transaction leaves neither.
+        # one, blocking, at the end if their timer is still pending. The locked ones fire set-based,
+        # as SQLite's pass does (_fire_rows). A claim and its effect always commit together: a ticker
+        # killed mid-transaction leaves neither.
         with self._read() as s:
             due = self._due(s, now, TICK_BATCH)
         skipped: list[tuple[int, int]] = []
         for first in range(0, len(due), PG_TICK_CHUNK):
             chunk = due[first:first + PG_TICK_CHUNK]
-            done: list[Fired] = []
             with self._tx() as s:
                 locked = set(s.exec(  # only cases whose timer is still pending: another ticker's work is done
                     select(Case.id)
                     .join(Timer, col(Timer.case_id) == col(Case.id))
-                    .where(col(Timer.id).in_([timer_id for timer_id, _ in chunk]), Timer.state == TimerState.PENDING)
+                    .where(col(Timer.id).in_([row.id for row in chunk]), Timer.state == TimerState.PENDING)
                     .order_by(col(Case.id))
                     .with_for_update(of=Case, skip_locked=True)
                 ).all())
-                for timer_id, case_id in chunk:
-                    if case_id not in locked:
-                        skipped.append((timer_id, case_id))
-                        continue
-                    result = self._fire(s, timer_id, case_id, now)
-                    self._tick_checkpoint(int(result is not None))
-                    if result:
-                        done.append(result)
+                skipped += [(row.id, row.case_id) for row in chunk if row.case_id not in locked]
+                done = self._fire_rows(s, [row for row in chunk if row.case_id in locked], now)
             committed(done)
         if skipped:
             with self._read() as s:
@@ -154,15 +150,18 @@ class TimersMixin(ServiceBase):
         pass won. Timers are applied in due order: runs of reminders and follow-ups go through
         executemany statements, auto-closes and status updates through the per-timer effects.
         """
-        table = Timer.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
-        due = s.execute(
-            select(table.c.id, table.c.case_id, table.c.kind, table.c.due_at)
-            .where(table.c.state == TimerState.PENDING, table.c.due_at <= _db_time(now))
-            .order_by(table.c.due_at, table.c.id)
-            .limit(TICK_BATCH)
-        ).all()
+        due = self._due(s, now, TICK_BATCH)
         if not due:
             return [], False
+        return self._fire_rows(s, due, now), True
+
+    def _fire_rows(self, s: Session, due: Sequence[Any], now: datetime) -> list[Fired]:
+        """Fire these due timers (rows of id, case_id, kind, due_at, in due order) in this transaction,
+        the common kinds with bulk statements; the caller holds their cases (SQLite: the write lock;
+        PostgreSQL: their rows locked). A timer another ticker claimed meanwhile is left alone."""
+        if not due:
+            return []
+        table = Timer.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
         # Only reminders and follow-ups are claimed up front: nothing earlier in a batch can cancel
         # them (a reminder precedes its case's auto-close; a follow-up belongs to a closed case).
         # Auto-closes and status updates are claimed one by one when their turn comes, so that an
@@ -195,10 +194,11 @@ class TimersMixin(ServiceBase):
         if run:
             fired.extend(self._fire_bulk(s, run, now))
             self._tick_checkpoint(len(run))
-        return fired, True
+        return fired
 
     def _fire_bulk(self, s: Session, timers: Sequence[Any], now: datetime) -> list[Fired]:
-        """The effects of claimed reminders and follow-ups, as _fire_claimed writes them, in bulk."""
+        """The effects of claimed reminders and follow-ups, as _fire_claimed writes them, in bulk (both
+        databases)."""
         _write_cases(s)  # the per-timer effects before these rows, in order (their cases read afresh after)
         s.flush()
         action_state(s).pending_timers = {}  # (their timers were claimed past _fire)
@@ -235,6 +235,7 @@ class TimersMixin(ServiceBase):
         ).scalars().all()
         outbox, touched = [], []
         for t, _event, event_id in zip(timers, events, event_ids, strict=True):
+            note_write(s, t.case_id)  # (PostgreSQL: the consoles hear which cases changed)
             case = cases[t.case_id]
             due = to_utc(t.due_at)
             if t.kind == TimerKind.REMINDER:
@@ -258,7 +259,8 @@ class TimersMixin(ServiceBase):
                 .values(
                     attention="chase by phone: customer input overdue",
                     version=cases_t.c.version + 1,
-                    updated_at=func.max(cases_t.c.updated_at, bindparam("b_due", type_=cases_t.c.updated_at.type)),
+                    updated_at=(func.greatest if self._pg else func.max)(
+                        cases_t.c.updated_at, bindparam("b_due", type_=cases_t.c.updated_at.type)),
                     last_actor="timer",
                     last_change="sent the customer a reminder"[:MAX_SHORT],
                 ),

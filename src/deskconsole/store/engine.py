@@ -286,6 +286,19 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Give the planner fresh statistics after a bulk load, so a new desk has sane plans at once:
+    ANALYZE on PostgreSQL (every table, sampled), PRAGMA optimize on SQLite (what it finds worth
+    analysing, with a bounded sample)."""
+    with engine.connect() as conn:
+        if is_postgres(engine):
+            conn.exec_driver_sql("ANALYZE")
+        else:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("PRAGMA optimize")
+        conn.commit()
+
+
 # --- the schema: versions and upgrades ------------------------------------------------------------
 
 #: Every schema revision this deskconsole knows, oldest first (store/migrations/versions).

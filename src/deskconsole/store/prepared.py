@@ -209,20 +209,38 @@ class Runner:
 
     def insert(self, statement: ClauseElement, row: Mapping[str, Any]) -> int:
         """INSERT one row (the columns it names; the others take their defaults): its new id."""
+        self._wrote()
         return self.statements(statement, tuple(row)).insert(self.conn, self.dbapi, row)
 
     def insert_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
         """INSERT rows that all name the same columns, in one executemany."""
+        self._wrote()
         self.statements(statement, tuple(rows[0])).executemany(self.conn, self.dbapi, rows)
 
     def execute(self, statement: ClauseElement, values: Mapping[str, Any], columns: Iterable[str] | None = None) -> int:
         """Run an UPDATE (SET: `columns`, when the statement does not name them itself) or any
         other statement without rows: the number of rows it changed."""
+        self._wrote()
         prepared = self.statements(statement, None if columns is None else tuple(columns))
         return prepared.execute(self.conn, self.dbapi, values)
 
     def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+        self._wrote()
         self.statements(statement).executemany(self.conn, self.dbapi, rows)
 
+    def _wrote(self) -> None:
+        """Count a write statement sent on this connection (see writes_sent)."""
+        info = self.conn.info
+        info[WRITES] = info.get(WRITES, 0) + 1
 
-__all__ = ["Prepared", "Runner", "Statements", "sqlite_time", "statements"]
+
+WRITES = "deskconsole_writes"  # Connection.info key: write statements Runners sent on it
+
+
+def writes_sent(conn: Connection) -> int:
+    """How many write statements Runners have sent on this connection (it only grows): a caller that
+    compares two readings knows whether anything was written in between through them."""
+    return int(conn.info.get(WRITES, 0))
+
+
+__all__ = ["Prepared", "Runner", "Statements", "sqlite_time", "statements", "writes_sent"]

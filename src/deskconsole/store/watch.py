@@ -258,12 +258,22 @@ def _collect(session: Session, _context: Any) -> None:
         if isinstance(case_id, int):
             touched.add(case_id)
     session.info[WROTE] = True
+    session.info[FLUSHES] = session.info.get(FLUSHES, 0) + 1
 
 
 @event.listens_for(TrackedSession, "do_orm_execute")
 def _statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
+        state.session.info[FLUSHES] = state.session.info.get(FLUSHES, 0) + 1
+
+
+FLUSHES = "deskconsole_session_writes"  # TrackedSession.info: flushes and write statements through it
+
+
+def session_writes(session: Session) -> int:
+    """How many flushes and write statements a TrackedSession has sent (it only grows)."""
+    return int(session.info.get(FLUSHES, 0))
 
 
 def note_write(session: Session, case_id: int | None) -> None:
@@ -302,4 +312,5 @@ __all__ = [
     "open_watcher",
     "parse_payload",
     "payload",
+    "session_writes",
 ]
