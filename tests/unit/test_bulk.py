@@ -159,8 +159,10 @@ REPLAY_AGENTS = [("sue", "supervisor", [], None), ("mona", "manager", [], None)]
 ]
 
 
-@pytest.mark.parametrize("sla", [None, DEMO_POLICY], ids=["no-policy", "service-levels"])
-def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path: Path, sla: str | None) -> None:
+@pytest.mark.parametrize(("sla", "since"), [(None, None), (DEMO_POLICY, None), (DEMO_POLICY, 20)],
+                         ids=["no-policy", "service-levels", "service-levels-loaded-mid-history"])
+def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path: Path, sla: str | None,
+                                                                       since: int | None) -> None:
     # the operating-system login is one of the analysts': the events record it beside every other
     # actor, and not beside that analyst's own (as the service does). With service levels (the
     # demo's policies, loaded before the history), the service derives the metric events, their
@@ -169,10 +171,13 @@ def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path:
     bulk = desk(f"sqlite:///{tmp_path}/bulk.db", REPLAY_AGENTS)
     if sla is not None:
         bulk.load_sla(sla, actor="sue")
-    summary = build_bulk(bulk.engine, 160, end=END, seed=11, open_share=0.4, os_login=login, sla=sla)
+    # (`since`: the policies loaded that many days before the end, amid the cases' lives)
+    loaded = END - since * D if since is not None else None
+    summary = build_bulk(bulk.engine, 160, end=END, seed=11, open_share=0.4, os_login=login, sla=sla,
+                         sla_since=loaded)
     clock = FixedClock(END - 400 * D)
     replay = desk(f"sqlite:///{tmp_path}/replay.db", REPLAY_AGENTS, clock=clock, os_login=login)
-    if sla is not None:
+    if sla is not None and loaded is None:
         replay.load_sla(sla, actor="sue")
 
     cases = [bulk.get_case(r.id) for r in bulk.list_cases()]
@@ -186,8 +191,16 @@ def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path:
     opened: set[int] = set()
     for at, _cid, _eid, e, case in steps:
         while ticks and ticks[0] < at:
+            if loaded is not None and ticks[0] > loaded:
+                clock.set(loaded)
+                replay.load_sla(sla, actor="sue")
+                loaded = None
             clock.set(ticks.pop(0))
             replay.tick()
+        if loaded is not None and at >= loaded:
+            clock.set(loaded)
+            replay.load_sla(sla, actor="sue")
+            loaded = None
         clock.set(at)
         kind, actor = e.kind, e.actor
         if kind == "opened":
@@ -256,6 +269,10 @@ def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path:
     if sla is None:
         assert not any(kind.startswith("sla_") for kind in kinds)
         assert rows(bulk, "SELECT count(*) FROM sla_metric") == [(0,)]
+    elif since is not None:  # the cases opened before the load have no first response nor resolution target
+        started = rows(bulk, "SELECT count(DISTINCT case_id) FROM sla_metric WHERE kind = 'start' "
+                             "AND target = 'resolution'")[0][0]
+        assert 0 < started < len(cases)
     else:  # a desk whose service levels are at work: started, paused, met, warned of, breached, pending
         assert {"sla_started", "sla_paused", "sla_resumed", "sla_fulfilled", "sla_breached",
                 "sla_reopened"} <= set(kinds)

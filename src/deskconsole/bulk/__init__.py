@@ -60,6 +60,7 @@ def build_bulk(
     chunk: int = CHUNK,
     os_login: str | object | None = _LOGIN,
     sla: DeskSla | str | None = None,
+    sla_since: datetime | None = None,
 ) -> BulkSummary:
     """Add `cases` cases whose histories end by `end`, written in bulk.
 
@@ -72,6 +73,9 @@ def build_bulk(
     events do) beside its actor when they differ. `sla`: the desk's service levels (a DeskSla or a
     policy file's text, loaded on the desk already: Service.load_sla); each case then gets its metric
     events, its audit events, its SLA timers and breach messages as the service would have written them.
+    `sla_since`: when the policies were loaded (default: before every case): what happened before
+    then had no service levels (a case opened before gets a next response target from a reply after).
+    Each case walked costs about a millisecond (slalife): a million-case desk loads them late.
     """
     if not isinstance(cases, int) or cases < 0:
         raise InvalidInput(f"the bulk desk needs 0 cases or more, not {cases!r}")
@@ -84,7 +88,7 @@ def build_bulk(
     login = os_login[:64] if isinstance(os_login, str) else None
     desk = load_toml(sla) if isinstance(sla, str) else sla
     planner = _Planner(engine, cases, end, durations or Durations(), seed, due, open_share, opened_before, customers,
-                       login, desk)
+                       login, desk, sla_since)
     return _Build(engine, planner, chunk, progress).run()
 
 

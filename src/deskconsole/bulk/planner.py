@@ -50,10 +50,12 @@ class _Planner:
     def __init__(
         self, engine: Engine, cases: int, end: datetime, durations: Durations, seed: int, due: int,
         open_share: float, opened_before: datetime | None, customers: Sequence[tuple[str, str | None]] | None,
-        os_login: str | None = None, sla: DeskSla | None = None,
+        os_login: str | None = None, sla: DeskSla | None = None, sla_since: datetime | None = None,
     ) -> None:
         self.pg = is_postgres(engine)
         self.sla = sla  # the desk's service levels (None: none loaded, no rows for them)
+        # when they were loaded: the steps of a case before then had none (None: before every case)
+        self.sla_since = None if sla_since is None else int(sla_since.astimezone(UTC).timestamp())
         self.os_login = os_login  # the operating-system login the events record beside their actors
         self.total = cases
         self.rng = random.Random(seed)
@@ -224,7 +226,7 @@ class _Planner:
         def randint(low: int, high: int) -> int:
             return low + int(rnd() * (high - low + 1))
 
-        walker, lives, manager_of = self.walker, self.lives, self.manager_of
+        walker, lives, manager_of, sla_since = self.walker, self.lives, self.manager_of, self.sla_since
         for key in range(first, first + size):
             cid += 1
             t1 = t2 = t3 = 0
@@ -373,18 +375,20 @@ class _Planner:
             v = kind_id[kind]
             per_kind[v] += 1
             events, timers, outbox, surveys = counts[v]
-            close_data = None
+            close_data = cancelled = None
             if walker is not None:
                 at = {"t0": opened, "t1": t1, "t2": t2, "t3": t3}
                 actors = {"who": who, "assignee": assignee}
+                steps = [Step(at[t], actors[a], slot, change, settle) for t, a, slot, change, settle
+                         in lives[v].sla_steps if sla_since is None or at[t] >= sla_since]
+            if walker is not None and steps:
                 cancelled, more_events, more_timers, more_outbox = walker.walk(
                     sla, (cid, priority, title, customer, assignee, manager_of.get(assignee, "managers")),
-                    [Step(at[t], actors[a], slot, change, settle) for t, a, slot, change, settle in lives[v].sla_steps],
-                    eb, eb + events, tb + timers, ob + outbox)
-                if plan == "closed:analyst":
-                    close_data = data(*self._analyst_close, *((("cancelled_timers", tuple(cancelled)),)
-                                                              if cancelled else ()))
+                    steps, eb, eb + events, tb + timers, ob + outbox)
                 events, timers, outbox = events + more_events, timers + more_timers, outbox + more_outbox
+            if walker is not None and plan == "closed:analyst":  # its close names the SLA timers it cancelled
+                close_data = data(*self._analyst_close, *((("cancelled_timers", tuple(cancelled)),)
+                                                          if cancelled else ()))
             append((cid, v, eb, tb, ob, sb, ref, title, description, customer, contact, area, severity, priority,
                     assignee_id, assignee, who, address, opened_data, assigned_data, resolution, reason, reply,
                     score, comment, flagged, survey_data, close_data, tt))

@@ -13,12 +13,14 @@ life's own.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from deskconsole.domain.calendar import BusinessCalendar
 from deskconsole.domain.lifecycle import Status
 from deskconsole.domain.sla import (
     AUDIT_KIND,
@@ -108,13 +110,50 @@ class SlaRows:
         return bool(self.metrics or self.events or self.timers)
 
 
+class _Remembered(BusinessCalendar):
+    """A calendar that remembers its measures and additions: a case's walk asks the domain's rules
+    the same ones again and again (each evaluation replays the target's history)."""
+
+    KEEP = 200_000  # answers kept, then forgotten at once
+
+    @classmethod
+    def of(cls, calendar: BusinessCalendar) -> _Remembered:
+        remembered = copy.copy(calendar)
+        remembered.__class__ = cls
+        assert isinstance(remembered, cls)
+        remembered._measured = {}
+        remembered._added = {}
+        return remembered
+
+    _measured: dict[tuple[int, int], int]
+    _added: dict[tuple[int, int], int]
+
+    def measure_seconds(self, start: int, end: int) -> int:
+        key = (start, end)
+        found = self._measured.get(key)
+        if found is None:
+            if len(self._measured) > self.KEEP:
+                self._measured.clear()
+            found = self._measured[key] = super().measure_seconds(start, end)
+        return found
+
+    def add_seconds(self, start: int, seconds: int) -> int:
+        key = (start, seconds)
+        found = self._added.get(key)
+        if found is None:
+            if len(self._added) > self.KEEP:
+                self._added.clear()
+            found = self._added[key] = super().add_seconds(start, seconds)
+        return found
+
+
 class CaseSla:
     """Walks cases' steps through the domain's rules and makes their rows (one per build)."""
 
     def __init__(self, desk: DeskSla, end: int, micro: int, pg: bool, recorded: Any, login: str | None,
                  tick_at: Callable[[int], int]) -> None:
-        self.desk = desk
-        self.calendars = desk.calendars
+        self.calendars = {name: _Remembered.of(calendar) for name, calendar in desk.calendars.items()}
+        self.desk = replace(desk, calendars=self.calendars)
         self.end = end
         self.micro = micro
         self.pg = pg
