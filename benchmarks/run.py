@@ -514,6 +514,7 @@ def main() -> None:
                  f"{tick['baseline_fired']:,} fired, same run)"))
 
     rows.append(ingest_row(pristine, args.ingest))
+    rows += __import__("rows_sla").rows(pristine, n)  # service levels (benchmarks/rows_sla.py)
     drop(pristine)
 
     widths = [max(len(r[i]) for r in rows + [("what", "measured", "target", "result", "")]) for i in range(4)]
