@@ -11,11 +11,12 @@ import hashlib
 import shutil
 import sqlite3
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from deskconsole.bulk import build_bulk
+from deskconsole.bulk.slalife import DEMO_POLICY
 from deskconsole.domain.clock import FixedClock
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
@@ -27,6 +28,7 @@ SKILLS = ["billing", "login", "reporting", "integrations", "mobile", "performanc
 AGENTS = [("sue", "supervisor", [], None), ("mona", "manager", [], None)] + [
     (f"analyst{i}", "analyst", [SKILLS[i % 6], SKILLS[(i + 1 + i // 6) % 6]], "mona") for i in range(20)
 ]
+SLA_DAYS = 30  # the desk's policies were loaded this long before NOW (bulk/slalife.py walks each case since)
 CUSTOMERS = [(f"Customer {k}", None) for k in range(997)]
 
 
@@ -52,7 +54,10 @@ def build_url(url: str, name: str, cases: int, due: int = 0, seed: int = 1) -> N
         print(f"\r  building {name}: {done:,}/{total:,} cases ({time.perf_counter() - start:.0f} s)",
               end="", flush=True)
 
-    build_bulk(engine, cases, end=NOW, seed=seed, due=due, open_share=0.2, customers=CUSTOMERS, progress=progress)
+    # the demo's service levels, loaded SLA_DAYS before NOW: the cases active since have their rows
+    service.load_sla(DEMO_POLICY, actor="sue")
+    build_bulk(engine, cases, end=NOW, seed=seed, due=due, open_share=0.2, customers=CUSTOMERS, progress=progress,
+               sla=DEMO_POLICY, sla_since=NOW - timedelta(days=SLA_DAYS))
     print()
     engine.dispose()
 

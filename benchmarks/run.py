@@ -439,6 +439,7 @@ def measure(label: str, server: str | None, args: argparse.Namespace, sqlite_tic
             rows += __import__("rows_marks").rows(pristine, n)  # bulk actions on 500 marked cases
             rows += __import__("rows_presence").rows(pristine, n)  # presence and the customer context
             rows += __import__("rows_views").rows(pristine, n)  # each built-in view's count
+            rows += __import__("rows_sla").rows(pristine, n)  # service levels: reports, Insight, tick, SLA paging
     finally:
         if server is None:
             drop(pristine)

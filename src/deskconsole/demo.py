@@ -53,6 +53,10 @@ from deskconsole.domain.clock import FixedClock
 from deskconsole.domain.errors import DeskError, InvalidInput
 
 HORIZON = timedelta(days=35)
+# A large demo's service levels were loaded this long before its lively weeks: the bulk cases active
+# since then have their targets, timers and breaches (walked case by case: bulk/slalife.py, about a
+# millisecond each), the older history had none.
+SLA_BEFORE = timedelta(days=14)
 BULK_ABOVE = 200  # larger demos write all but the LIVELY newest cases in bulk
 LIVELY = 60
 TICK_EVERY = timedelta(hours=1)
@@ -209,6 +213,14 @@ class _Builder:
             self.articles.append(self.svc.add_article(title, body).id)
         self.summary.articles = len(ARTICLES)
         self.svc.load_macros(DEMO_MACROS, actor=SUPERVISOR)  # the team's macros (M in the case pane)
+        if self.bulk:
+            # a large desk has service levels (the demo policy: P1-P4 on two calendars), loaded SLA_BEFORE
+            # its lively weeks: the cases active since then get their targets, timers and breaches
+            from deskconsole.bulk.slalife import DEMO_POLICY
+
+            self.clock.set(self.start - SLA_BEFORE)
+            self.svc.load_sla(DEMO_POLICY, actor=SUPERVISOR)
+            self.clock.set(self.start)
         self.at(self.ago(3 * D), lambda: self.svc.set_availability(AWAY_ANALYST, "away", actor=SUPERVISOR))
 
     # ------------------------------------------------------------------- cases
@@ -418,11 +430,12 @@ class _Builder:
     def add_history(self) -> None:
         """The bulk of a large desk: cases opened before the lively weeks, written in bulk (deskconsole.bulk)."""
         from deskconsole.bulk import build_bulk
+        from deskconsole.bulk.slalife import DEMO_POLICY
 
         self.bulk_summary = build_bulk(
             self.svc.engine, self.bulk, end=self.end, durations=self.svc.durations, seed=self.seed,
             opened_before=self.start, progress=self._report_bulk if self.progress is not None else None,
-            os_login=self.svc.os_login,
+            os_login=self.svc.os_login, sla=DEMO_POLICY, sla_since=self.start - SLA_BEFORE,
         )
 
     def _report_bulk(self, done: int, _total: int) -> None:

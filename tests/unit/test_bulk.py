@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from deskconsole import demo
 from deskconsole.bulk import build_bulk
+from deskconsole.bulk.slalife import DEMO_POLICY
 from deskconsole.domain.clock import FixedClock, to_utc
 from deskconsole.domain.timers import Durations
 from deskconsole.service import Service
@@ -158,14 +159,26 @@ REPLAY_AGENTS = [("sue", "supervisor", [], None), ("mona", "manager", [], None)]
 ]
 
 
-def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sla", "since"), [(None, None), (DEMO_POLICY, None), (DEMO_POLICY, 20)],
+                         ids=["no-policy", "service-levels", "service-levels-loaded-mid-history"])
+def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path: Path, sla: str | None,
+                                                                       since: int | None) -> None:
     # the operating-system login is one of the analysts': the events record it beside every other
-    # actor, and not beside that analyst's own (as the service does)
+    # actor, and not beside that analyst's own (as the service does). With service levels (the
+    # demo's policies, loaded before the history), the service derives the metric events, their
+    # audit events, the SLA timers and the breach messages from the same steps and ticks.
     login = f"{demo.AREAS[0]}-analyst"
     bulk = desk(f"sqlite:///{tmp_path}/bulk.db", REPLAY_AGENTS)
-    build_bulk(bulk.engine, 160, end=END, seed=11, open_share=0.4, os_login=login)
+    if sla is not None:
+        bulk.load_sla(sla, actor="sue")
+    # (`since`: the policies loaded that many days before the end, amid the cases' lives)
+    loaded = END - since * D if since is not None else None
+    summary = build_bulk(bulk.engine, 160, end=END, seed=11, open_share=0.4, os_login=login, sla=sla,
+                         sla_since=loaded)
     clock = FixedClock(END - 400 * D)
     replay = desk(f"sqlite:///{tmp_path}/replay.db", REPLAY_AGENTS, clock=clock, os_login=login)
+    if sla is not None and loaded is None:
+        replay.load_sla(sla, actor="sue")
 
     cases = [bulk.get_case(r.id) for r in bulk.list_cases()]
     steps = []
@@ -178,8 +191,16 @@ def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path:
     opened: set[int] = set()
     for at, _cid, _eid, e, case in steps:
         while ticks and ticks[0] < at:
+            if loaded is not None and ticks[0] > loaded:
+                clock.set(loaded)
+                replay.load_sla(sla, actor="sue")
+                loaded = None
             clock.set(ticks.pop(0))
             replay.tick()
+        if loaded is not None and at >= loaded:
+            clock.set(loaded)
+            replay.load_sla(sla, actor="sue")
+            loaded = None
         clock.set(at)
         kind, actor = e.kind, e.actor
         if kind == "opened":
@@ -203,8 +224,9 @@ def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path:
             replay.customer_confirm(case.id)
         elif kind == "survey_answered":
             replay.answer_survey(case.id, e.data["score"], e.body)
-        else:
-            assert kind in ("assigned", "status_changed", "note", "timer_fired", "article_drafted"), kind
+        else:  # what the service writes itself (service levels: from the steps above and the ticks)
+            assert kind in ("assigned", "status_changed", "note", "timer_fired", "article_drafted") or (
+                sla is not None and kind.startswith("sla_")), kind
     for when in ticks:
         clock.set(when)
         replay.tick()
@@ -235,9 +257,29 @@ def test_replaying_the_history_through_the_service_gives_the_same_desk(tmp_path:
         ("timer", "case_id, kind, state, started_at, due_at, fired_at, cancelled_at"),
         ("survey", "case_id, sent_at, \"to\", answered_at, score, comment, flagged"),
         ("article", "title, body, fingerprint, state, source_case_id, created_at"),
+        ("sla_metric", "case_id, target, kind, at, seconds, calendar, warning, used"),
     ):
         query = f"SELECT {columns} FROM {table} ORDER BY {columns}"
         assert rows(replay, query) == rows(bulk, query), table
+    # the event rows are the same too, in the same order per case (its timeline's)
+    query = ("SELECT case_id, at, actor, kind, body, data, os_login FROM event WHERE kind != 'article_drafted' "
+             "ORDER BY case_id, at, id")
+    assert rows(replay, query) == rows(bulk, query)
+    kinds = dict(rows(bulk, "SELECT kind, count(*) FROM event GROUP BY kind"))
+    if sla is None:
+        assert not any(kind.startswith("sla_") for kind in kinds)
+        assert rows(bulk, "SELECT count(*) FROM sla_metric") == [(0,)]
+    elif since is not None:  # the cases opened before the load have no first response nor resolution target
+        started = rows(bulk, "SELECT count(DISTINCT case_id) FROM sla_metric WHERE kind = 'start' "
+                             "AND target = 'resolution'")[0][0]
+        assert 0 < started < len(cases)
+    else:  # a desk whose service levels are at work: started, paused, met, warned of, breached, pending
+        assert {"sla_started", "sla_paused", "sla_resumed", "sla_fulfilled", "sla_breached",
+                "sla_reopened"} <= set(kinds)
+        states = dict(rows(bulk, "SELECT kind || '/' || state, count(*) FROM timer WHERE kind LIKE 'sla%' GROUP BY 1"))
+        assert {"sla_warning/fired", "sla_breach/fired", "sla_breach/pending", "sla_warning/cancelled"} <= set(states)
+        assert rows(bulk, "SELECT count(*) FROM outbox WHERE kind = 'sla_breach'")[0][0] == kinds["sla_breached"] > 0
+        assert summary.sla_metrics == rows(bulk, "SELECT count(*) FROM sla_metric")[0][0]
 
 
 def test_a_bulk_desk_on_postgres(pg_url: str, tmp_path: Path) -> None:
@@ -362,10 +404,10 @@ def test_a_failed_build_leaves_the_desk_as_it_was(tmp_path: Path, monkeypatch: p
         else:
             seeds = bulk._Planner._seeds
 
-            def failing(self: Any, first: int, size: int) -> list[tuple]:
+            def failing(self: Any, first: int, size: int, sla: Any) -> list[tuple]:
                 if first >= 500:
                     raise RuntimeError("planner broke")
-                return seeds(self, first, size)
+                return seeds(self, first, size, sla)
 
             m.setattr(bulk._Planner, "_seeds", failing)
             with pytest.raises(BesideFailed, match="planner broke"):

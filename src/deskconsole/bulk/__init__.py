@@ -39,6 +39,7 @@ from deskconsole.bulk.build import _Build, refresh_statistics
 from deskconsole.bulk.lives import CHUNK, BulkSummary, fingerprint  # noqa: F401 - (fingerprint: as before)
 from deskconsole.bulk.planner import _Planner
 from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.sla import DeskSla, load_toml
 from deskconsole.domain.timers import Durations
 
 _LOGIN = object()  # build_bulk's os_login not given: this process's operating-system login
@@ -58,6 +59,8 @@ def build_bulk(
     progress: Callable[[int, int], None] | None = None,
     chunk: int = CHUNK,
     os_login: str | object | None = _LOGIN,
+    sla: DeskSla | str | None = None,
+    sla_since: datetime | None = None,
 ) -> BulkSummary:
     """Add `cases` cases whose histories end by `end`, written in bulk.
 
@@ -67,7 +70,12 @@ def build_bulk(
     Cases open no later than `opened_before` (default: ten minutes before `end`), so that
     cases added afterwards through the service keep ids in order of opening. Every event records
     `os_login` (by default the operating-system login running this process, as a Service's
-    events do) beside its actor when they differ.
+    events do) beside its actor when they differ. `sla`: the desk's service levels (a DeskSla or a
+    policy file's text, loaded on the desk already: Service.load_sla); each case then gets its metric
+    events, its audit events, its SLA timers and breach messages as the service would have written them.
+    `sla_since`: when the policies were loaded (default: before every case): what happened before
+    then had no service levels (a case opened before gets a next response target from a reply after).
+    Each case walked costs about a millisecond (slalife): a million-case desk loads them late.
     """
     if not isinstance(cases, int) or cases < 0:
         raise InvalidInput(f"the bulk desk needs 0 cases or more, not {cases!r}")
@@ -78,8 +86,9 @@ def build_bulk(
 
         os_login = login_name()
     login = os_login[:64] if isinstance(os_login, str) else None
+    desk = load_toml(sla) if isinstance(sla, str) else sla
     planner = _Planner(engine, cases, end, durations or Durations(), seed, due, open_share, opened_before, customers,
-                       login)
+                       login, desk, sla_since)
     return _Build(engine, planner, chunk, progress).run()
 
 

@@ -22,10 +22,11 @@ from deskconsole.bulk.lives import (
     SEED_CUSTOMER,
     SEED_TIMES,
     SEED_TITLE,
+    SLA_TABLES,
     BulkSummary,
 )
 from deskconsole.bulk.planner import _Planner
-from deskconsole.bulkload import Beside, Dialect, SeedImage, SeedLoad, insert_many, remove_database
+from deskconsole.bulkload import ROWS_PER_INSERT, Beside, Dialect, SeedImage, SeedLoad, insert_many, remove_database
 from deskconsole.store import search
 from deskconsole.store.engine import adopt_database_file, refresh_statistics
 
@@ -72,8 +73,9 @@ class _Build:
         article_sql = f'INSERT INTO article ({", ".join(ARTICLE_COLUMNS)}) VALUES ({", ".join([self.d.mark] * 7)})'
         marks = ", ".join([self.d.mark] * len(EVENT_COLUMNS))
         event_sql = f'INSERT INTO event ({", ".join(EVENT_COLUMNS)}) VALUES ({marks})'
+        sla_sql = {table: self._insert(table, columns) for table, columns in SLA_TABLES}
         with SeedLoad(cur, self.d, SEED_COLUMNS, p.loads(self.d), images=images, made=made) as load:
-            for size, articles, drafted, seeds in chunks:
+            for size, articles, drafted, sla, seeds in chunks:
                 if images:
                     load.take(seeds, self.timings)
                 else:
@@ -81,9 +83,23 @@ class _Build:
                 if articles:
                     insert_many(cur, self.d, article_sql, article_sql, articles)
                     insert_many(cur, self.d, event_sql, event_sql, drafted)
+                if sla:
+                    start = time.perf_counter()
+                    for table, rows in (("event", sla.events), ("sla_metric", sla.metrics), ("timer", sla.timers),
+                                        ("outbox", sla.outbox)):
+                        if rows:
+                            insert_many(cur, self.d, *sla_sql[table], rows)
+                    self.timings["service levels"] += time.perf_counter() - start
                 done += size
                 self.report(done * share)
         return load
+
+    def _insert(self, table: str, columns: Sequence[str]) -> tuple[str, str]:
+        """INSERT statements of `table`'s `columns`: of ROWS_PER_INSERT rows at a time, and of one."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        one = "(" + ", ".join([self.d.mark] * len(columns)) + ")"
+        head = f'INSERT INTO "{table}" ({names}) VALUES '
+        return head + ", ".join([one] * ROWS_PER_INSERT), head + one
 
     def _in_transaction(self) -> BulkSummary:
         raw = self.engine.raw_connection()
@@ -107,7 +123,7 @@ class _Build:
                     for statement in restore:
                         cur.execute(statement)
                     self.timings["indexes and keys"] += time.perf_counter() - start
-                    for table in ("case", "event", "timer", "outbox", "survey", "article"):
+                    for table in ("case", "event", "timer", "outbox", "survey", "article", "sla_metric"):
                         cur.execute(
                             f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
                             f'(SELECT COALESCE(MAX(id), 0) + 1 FROM "{table}"), false)'
@@ -171,8 +187,8 @@ class _Build:
                     sqlite3.register_adapter(type(None), lambda none: none)
                     made = [t for t in planner.loads(self.d) if t.table in BESIDE]
                     images = SeedImage(SEED_COLUMNS, self.d, made, beside_ddl)
-                    for size, articles, drafted, seeds in planner.chunks(chunk):
-                        yield size, articles, drafted, images.image(seeds)
+                    for size, articles, drafted, sla, seeds in planner.chunks(chunk):
+                        yield size, articles, drafted, sla, images.image(seeds)
                         index.add((row[0], row[SEED_TITLE], row[SEED_CUSTOMER]) for row in seeds)
                     beside_phases.update((f"{phase} (beside)", seconds) for phase, seconds in images.seconds.items())
 

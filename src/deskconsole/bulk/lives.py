@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from deskconsole.bulk.slalife import METRIC_COLUMNS, SLOT
 from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, Unless, text
 from deskconsole.demodata import PLAN_WEIGHTS
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
+from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.views import os_login_beside
 
 CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
@@ -52,6 +54,9 @@ TIMER_COLUMNS = ("id", "case_id", "kind", "state", "started_at", "due_at", "fire
 OUTBOX_COLUMNS = ("id", "case_id", "event_id", "kind", "to", "subject", "body", "created_at", "state", "attempts")
 SURVEY_COLUMNS = ("id", "case_id", "sent_at", "to", "answered_at", "score", "comment", "flagged")
 ARTICLE_COLUMNS = ("id", "title", "body", "fingerprint", "state", "source_case_id", "created_at")
+# the tables a chunk's service-level rows (slalife.SlaRows) go to, with their columns
+SLA_TABLES = (("event", EVENT_COLUMNS), ("sla_metric", METRIC_COLUMNS), ("timer", TIMER_COLUMNS),
+              ("outbox", OUTBOX_COLUMNS))
 TABLES = (
     ("case", CASE_COLUMNS), ("event", EVENT_COLUMNS), ("timer", TIMER_COLUMNS), ("outbox", OUTBOX_COLUMNS),
     ("survey", SURVEY_COLUMNS),
@@ -66,6 +71,7 @@ SEED_COLUMNS = (
     ("who", "TEXT"), ("address", "TEXT"), ("opened_data", "TEXT"), ("assigned_data", "TEXT"),
     ("resolution", "TEXT"), ("reason", "TEXT"), ("reply", "TEXT"),
     ("score", "BIGINT"), ("comment", "TEXT"), ("flagged", "BOOLEAN"), ("survey_data", "TEXT"),
+    ("close_data", "TEXT"),  # with service levels: the data of an analyst's close (the timers it cancelled)
     ("tt", "TEXT"),  # the times below, each TIME_WIDTH characters (UTC, 'YYYY-MM-DD HH:MM:SS.ffffff')
 )
 # opened, worked, the third step (pending, awaiting confirmation, closed by the analyst), the customer's
@@ -92,6 +98,7 @@ class BulkSummary:
     events: int = 0
     outbox: int = 0
     articles: int = 0
+    sla_metrics: int = 0  # service-level metric events (a desk with policies)
     phases: dict[str, float] = field(default_factory=dict)  # seconds spent: planning, each table, the index, ...
 
 
@@ -148,8 +155,12 @@ def _json_cache() -> Callable[..., str]:
 class _Life:
     """The rows one kind of case gets, each cell a constant or an expression over its seed row."""
 
-    def __init__(self, data: Callable[..., str], recorded: Any = None, login: str | None = None) -> None:
+    def __init__(self, data: Callable[..., str], recorded: Any = None, login: str | None = None,
+                 sla: bool = False) -> None:
         self.data = data
+        self.sla = sla  # the desk has service levels: the steps they hear of keep event ids (slot)
+        self.span = 0  # the event ids the life takes: its events' and its slots'
+        self.sla_steps: list[tuple[str, str, int | None, SlaChange, bool]] = []  # slalife.Step's, at seed times
         self.recorded = recorded  # every event's recorded_at: when the build really writes it
         self.login = login  # the operating-system login writing the build, recorded as the service does
         self.events: list[dict[str, Any]] = []
@@ -170,13 +181,23 @@ class _Life:
 
     def event(self, kind: str, actor: Any, at: Any, body: Any = None, data: Any = None,
               recorded: Any = None) -> Id:
-        eid = Id("eb", len(self.events) + 1)
+        self.span += 1
+        eid = Id("eb", self.span)
         if self.recorded is not None:
             recorded = self.recorded
         self.events.append({"id": eid, "case_id": CID, "at": at, "recorded_at": at if recorded is None else recorded,
                             "actor": actor, "kind": kind, "body": body, "data": data,
                             "os_login": self.os_login(actor)})
         return eid
+
+    def step(self, at: str, actor: str, change: SlaChange, *, settle: bool = True, writes: bool = True) -> None:
+        """An action service levels hear of, at the seed time `at` by "who" or "assignee": its audit
+        events (`writes`) take the event ids kept here, after the life's events so far; `settle`: it
+        fires the case's timers due by then first (slalife.CaseSla.walk)."""
+        if self.sla:
+            self.sla_steps.append((at, actor, self.span if writes else None, change, settle))
+            if writes:
+                self.span += SLOT
 
     def os_login(self, actor: Any) -> Any:
         """The event's os_login cell: the login beside an actor that is someone else (os_login_beside),
@@ -187,7 +208,7 @@ class _Life:
 
     def enter(self, to: str, to_sub: str | None, actor: Any, at: Any, *, body: Any = None,
               cancelled: tuple[str, ...] = (), cause: str | None = None, recorded: Any = None,
-              asked: bool = False) -> Id:
+              asked: bool = False, data: Any = None) -> Id:
         items = [("from", self.status), ("from_sub_status", self.sub), ("to", to), ("sub_status", to_sub)]
         if cancelled:
             items.append(("cancelled_timers", cancelled))  # a tuple: JSON writes it as a list
@@ -200,7 +221,7 @@ class _Life:
         self.last_actor = actor
         self.last_change = "moved it to " + to + (f"/{to_sub}" if to_sub else "")
         self.status, self.sub = to, to_sub
-        return self.event("status_changed", actor, at, body, self.data(*items), recorded)
+        return self.event("status_changed", actor, at, body, self.data(*items) if data is None else data, recorded)
 
     def timer(self, kind: str, state: str, started: Any, due: Any, fired: Any = None, cancelled: Any = None) -> None:
         self.timers.append({"id": Id("tb", len(self.timers) + 1), "case_id": CID, "kind": kind, "state": state,
@@ -236,19 +257,23 @@ class _Life:
 
 
 def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = None,
-          login: str | None = None) -> _Life:
-    """What the service writes for a case of this kind: the steps of its plan, as rows over its seed row."""
+          login: str | None = None, sla: bool = False) -> _Life:
+    """What the service writes for a case of this kind: the steps of its plan, as rows over its seed row
+    (with `sla`, the steps service levels hear of: their rows are slalife's)."""
     plan = kind[0]
-    life = _Life(data, recorded, login)  # recorded: every event's recorded_at (the build's real time)
+    life = _Life(data, recorded, login, sla)  # recorded: every event's recorded_at (the build's real time)
     life.event("opened", WHO, T0, Seed("description"), Seed("opened_data"))
     life.event("assigned", "router", T0, None, Seed("assigned_data"))
+    life.step("t0", "who", SlaChange(opened=True))
     if plan == "new":
         return life
     life.enter("in_progress", None, ASSIGNEE, T1)
+    life.step("t1", "assignee", SlaChange(status=("new", "in_progress")), writes=False)  # (both clocks run on)
 
     def confirm_request() -> None:
         life.resolution = RESOLUTION
         eid = life.enter("awaiting_confirmation", None, ASSIGNEE, T2, body=RESOLUTION)
+        life.step("t2", "assignee", SlaChange(status=("in_progress", "awaiting_confirmation")))
         life.message(eid, "awaiting_confirmation", text("[case ", CID, "] Please confirm our resolution"),
                      text("We believe case ", CID, " (", TITLE, ") is resolved:\n\n", RESOLUTION,
                           "\n\nReply if it is not; to confirm it and close the case, reply with the word CONFIRM "
@@ -285,16 +310,20 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         note = PENDING_NOTES[sub] if plan.startswith("pending:") else INPUT_NOTE
         if sub == "customer_input":  # the note is the question, sent to the customer (Service.move)
             eid = life.enter("pending", sub, ASSIGNEE, T2, body=note, asked=True)
+            life.step("t2", "assignee", SlaChange(status=("in_progress", "pending"), public_reply=True))
             life.message(eid, "question", text("[case ", CID, "] We need information from you"),
                          text("To go on with case ", CID, " (", TITLE, ") we need an answer from you:\n\n", note,
                               "\n\nPlease reply to this message."), T2)
         else:
             life.enter("pending", sub, ASSIGNEE, T2)
+            life.step("t2", "assignee", SlaChange(status=("in_progress", "pending")))
             life.event("note", ASSIGNEE, T2, note)
         if plan == "update_received":
             life.event("customer_replied", WHO, T3, REPLY, data(("channel", "portal")))
+            life.step("t3", "who", SlaChange(customer_reply=True))
             life.enter("update_received", None, WHO, T3, cancelled=("reminder", "auto_close"),
                        cause="customer_replied")
+            life.step("t3", "who", SlaChange(status=("pending", "update_received")), settle=False)
             life.timer("reminder", "cancelled", T2, RD, None, T3)
             life.timer("auto_close", "cancelled", T2, CD, None, T3)
         elif sub == "customer_input" and plan != "closed:auto_input":
@@ -307,7 +336,9 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         confirm_request()
         if plan == "reopened":
             life.event("customer_replied", WHO, T3, REPLY, data(("channel", "portal")))
+            life.step("t3", "who", SlaChange(customer_reply=True))
             life.enter("reopened", None, WHO, T3, cancelled=("auto_close",), cause="customer_replied")
+            life.step("t3", "who", SlaChange(status=("awaiting_confirmation", "reopened")), settle=False)
             life.timer("auto_close", "cancelled", T2, CD, None, T3)
         else:
             life.timer("auto_close", "pending", T2, CD)
@@ -317,7 +348,9 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
     # closed, one way or another; the follow-up and the survey come after
     if plan == "closed:analyst":
         life.close_reason = REASON
-        close = life.enter("closed", None, ASSIGNEE, T2, body=REASON)
+        # (with service levels, the timers the close cancelled are the case's own: its close_data cell)
+        close = life.enter("closed", None, ASSIGNEE, T2, body=REASON, data=Seed("close_data") if sla else None)
+        life.step("t2", "assignee", SlaChange(status=("in_progress", "closed")))
         closed_at, recorded = T2, T2
     elif plan == "closed:confirmed":
         confirm_request()

@@ -35,8 +35,10 @@ from deskconsole.bulk.lives import (
     _Times,
     fingerprint,
 )
+from deskconsole.bulk.slalife import CaseSla, SlaRows, Step
 from deskconsole.bulkload import Dialect, TableLoad, text
 from deskconsole.domain.errors import InvalidInput
+from deskconsole.domain.sla import DeskSla
 from deskconsole.domain.timers import Durations
 from deskconsole.domain.views import os_login_beside
 from deskconsole.store.engine import is_postgres
@@ -48,9 +50,12 @@ class _Planner:
     def __init__(
         self, engine: Engine, cases: int, end: datetime, durations: Durations, seed: int, due: int,
         open_share: float, opened_before: datetime | None, customers: Sequence[tuple[str, str | None]] | None,
-        os_login: str | None = None,
+        os_login: str | None = None, sla: DeskSla | None = None, sla_since: datetime | None = None,
     ) -> None:
         self.pg = is_postgres(engine)
+        self.sla = sla  # the desk's service levels (None: none loaded, no rows for them)
+        # when they were loaded: the steps of a case before then had none (None: before every case)
+        self.sla_since = None if sla_since is None else int(sla_since.astimezone(UTC).timestamp())
         self.os_login = os_login  # the operating-system login the events record beside their actors
         self.total = cases
         self.rng = random.Random(seed)
@@ -86,10 +91,14 @@ class _Planner:
         real = datetime.now(UTC)
         self.recorded_value: Any = real if self.pg else real.strftime("%Y-%m-%d %H:%M:%S.%f")
         recorded = text(real.strftime("%Y-%m-%d %H:%M:%S.%f"))
-        self.lives = [_life(kind, self.ac_days, self.data, recorded, os_login) for kind in self.kinds]
+        self.lives = [_life(kind, self.ac_days, self.data, recorded, os_login, sla is not None)
+                      for kind in self.kinds]
         self.kind_id = {kind: v for v, kind in enumerate(self.kinds)}
-        self.counts = [(len(life.events), len(life.timers), len(life.outbox), len(life.survey))
-                       for life in self.lives]
+        self.counts = [(life.span, len(life.timers), len(life.outbox), len(life.survey)) for life in self.lives]
+        self.walker = None if sla is None else CaseSla(sla, self.E, self.times.micro, self.pg, self.recorded_value,
+                                                        os_login, self.tick_at)
+        self.sla_counts = Counter()  # the service-level rows written: events, metric events, timers, messages
+        self._analyst_close = ("from", "in_progress"), ("from_sub_status", None), ("to", "closed"), ("sub_status", None)
         self.per_kind = [0] * len(self.kinds)
         self._opened_data: dict[tuple[str, str, str], str] = {}
         self._unassigned = self.data(("assignee", None), ("queue", "team"))
@@ -102,7 +111,12 @@ class _Planner:
 
         from deskconsole.store.models import Agent, Article, Case, Event, Outbox, Survey, Timer
 
-        agents = conn.execute(select(Agent.id, Agent.name, Agent.role, Agent.skills, Agent.availability)).all()
+        agents = conn.execute(select(Agent.id, Agent.name, Agent.role, Agent.skills, Agent.availability,
+                                     Agent.manager_id)).all()
+        names = {a.id: a.name for a in agents}
+        # who hears of a breach: the analyst's manager (Service._manager_for)
+        self.manager_of = {a.name: names.get(a.manager_id, "managers") if a.manager_id else "managers"
+                           for a in agents}
         self.analysts = [(a.id, a.name, [s for s in a.skills.split(",") if s]) for a in agents
                          if a.role == "analyst" and a.availability == "available"]
         if not any(skills for _, _, skills in self.analysts):
@@ -122,6 +136,10 @@ class _Planner:
         self.outbox_id = conn.execute(select(func.max(Outbox.id))).scalar() or 0
         self.survey_id = conn.execute(select(func.max(Survey.id))).scalar() or 0
         self.article_id = conn.execute(select(func.max(Article.id))).scalar() or 0
+        if self.walker is not None:
+            from deskconsole.store.models import SlaMetric
+
+            self.walker.metric_id = conn.execute(select(func.max(SlaMetric.id))).scalar() or 0
         self.seen = set(conn.execute(select(Article.fingerprint)).scalars())
         self.fresh = self.case_id == 0
         self.drafts: dict[str, tuple[int, int, int, str]] = {}  # resolution -> its earliest closing so far
@@ -129,18 +147,22 @@ class _Planner:
         self.due_keys = set(self.rng.sample(range(self._due_room()), self.due)) if self.due else set()
 
     # ---------------------------------------------------------------- planning
-    def chunks(self, chunk: int) -> Iterator[tuple[int, list[tuple], list[tuple], list[tuple]]]:
-        """(cases, article rows, their article_drafted events, seed rows), chunk by chunk."""
+    def chunks(self, chunk: int) -> Iterator[tuple[int, list[tuple], list[tuple], SlaRows, list[tuple]]]:
+        """(cases, article rows, their article_drafted events, service-level rows, seed rows), chunk by chunk."""
         done = 0
         while done < self.total:
             size = min(chunk, self.total - done)
             start = time.perf_counter()
-            seeds = self._seeds(done, size)
+            sla = SlaRows()
+            seeds = self._seeds(done, size, sla)
+            if self.walker is not None:
+                self.sla_counts.update(events=len(sla.events), metrics=len(sla.metrics), outbox=len(sla.outbox),
+                                       fired=sum(row[3] == "fired" for row in sla.timers))
             articles: list[tuple] = []
             drafted: list[tuple] = []
             self._draft(drafted, articles, None if done + size >= self.total else self._opened(done + size - 1))
             self.plan_seconds += time.perf_counter() - start
-            yield size, articles, drafted, seeds
+            yield size, articles, drafted, sla, seeds
             done += size
 
     def _opened(self, key: int) -> int:
@@ -170,7 +192,7 @@ class _Planner:
         """When the demo's hourly tick (on the hour grid that ends at `end`) processed a timer due then."""
         return self.E - ((self.E - due) // HOUR) * HOUR
 
-    def _seeds(self, first: int, size: int) -> list[tuple]:
+    def _seeds(self, first: int, size: int, sla: SlaRows) -> list[tuple]:
         rng = self.rng
         rnd = rng.random
         T = self.times.text  # noqa: N806 -- hot-loop alias, short like the row templates it fills
@@ -204,8 +226,10 @@ class _Planner:
         def randint(low: int, high: int) -> int:
             return low + int(rnd() * (high - low + 1))
 
+        walker, lives, manager_of, sla_since = self.walker, self.lives, self.manager_of, self.sla_since
         for key in range(first, first + size):
             cid += 1
+            t1 = t2 = t3 = 0
             opened = first_open + (span * (2 * key + 1)) // den
             # the plan: the newest cases are the open ones, the chance rising from 0 to 1 over the
             # newest 2 x open_share
@@ -351,9 +375,23 @@ class _Planner:
             v = kind_id[kind]
             per_kind[v] += 1
             events, timers, outbox, surveys = counts[v]
+            close_data = cancelled = None
+            if walker is not None:
+                at = {"t0": opened, "t1": t1, "t2": t2, "t3": t3}
+                actors = {"who": who, "assignee": assignee}
+                steps = [Step(at[t], actors[a], slot, change, settle) for t, a, slot, change, settle
+                         in lives[v].sla_steps if sla_since is None or at[t] >= sla_since]
+            if walker is not None and steps:
+                cancelled, more_events, more_timers, more_outbox = walker.walk(
+                    sla, (cid, priority, title, customer, assignee, manager_of.get(assignee, "managers")),
+                    steps, eb, eb + events, tb + timers, ob + outbox)
+                events, timers, outbox = events + more_events, timers + more_timers, outbox + more_outbox
+            if walker is not None and plan == "closed:analyst":  # its close names the SLA timers it cancelled
+                close_data = data(*self._analyst_close, *((("cancelled_timers", tuple(cancelled)),)
+                                                          if cancelled else ()))
             append((cid, v, eb, tb, ob, sb, ref, title, description, customer, contact, area, severity, priority,
                     assignee_id, assignee, who, address, opened_data, assigned_data, resolution, reason, reply,
-                    score, comment, flagged, survey_data, tt))
+                    score, comment, flagged, survey_data, close_data, tt))
             eb, tb, ob, sb = eb + events, tb + timers, ob + outbox, sb + surveys
         self.case_id, self.event_id, self.timer_id, self.outbox_id, self.survey_id = cid, eb, tb, ob, sb
         return seeds
@@ -388,7 +426,10 @@ class _Planner:
             s.outbox += n * len(life.outbox)
             s.timers_fired += n * sum(t["state"] == "fired" for t in life.timers)
             s.surveys_answered += n * life.answered
-        s.events += self.articles
+        s.events += self.articles + self.sla_counts["events"]
+        s.outbox += self.sla_counts["outbox"]
+        s.timers_fired += self.sla_counts["fired"]
+        s.sla_metrics = self.sla_counts["metrics"]
         order = ("new", "in_progress", "pending", "awaiting_confirmation", "reopened", "update_received", "closed")
         s.by_status = {k: statuses[k] for k in order if statuses[k]}
         s.phases["plan"] = self.plan_seconds

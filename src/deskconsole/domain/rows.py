@@ -45,7 +45,9 @@ class CaseRow(JsonView):
     escalation: str | None = None
     next_timer: str | None = None
     next_timer_due: datetime | None = None
-    # service levels: the soonest pending sla_breach and sla_warning timers, and whether a breach was recorded
+    # service levels: the soonest pending sla_breach and sla_warning timers, whether a breach was recorded,
+    # and whether the warning of a target still open fired
     sla_due: datetime | None = None
     sla_warning_due: datetime | None = None
     sla_breached: bool = False
+    sla_warned: bool = False

@@ -21,7 +21,7 @@ from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_tim
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Refusal, may
-from deskconsole.domain.sla import SlaChange
+from deskconsole.domain.sla import DeskSla, SlaChange
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
 from deskconsole.domain.views import os_login_beside
 from deskconsole.service.records import (
@@ -99,6 +99,7 @@ class ServiceBase:
         def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime,
                       stamp: dict[str, str]) -> None: ...  # sla.py
         def _sla_view(self, s: Session, case: AnyCase) -> dict[str, Any]: ...  # sla.py
+        def _sla_desk(self, s: Session) -> DeskSla | None: ...  # sla.py
 
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,

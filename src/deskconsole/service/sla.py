@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -28,25 +28,30 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from deskconsole.domain.calendar import BusinessCalendar, format_business_time
-from deskconsole.domain.clock import format_time, to_utc
+from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status
 from deskconsole.domain.sla import (
+    AUDIT_KIND,
     TARGETS,
+    WARNED,
     DeskSla,
+    History,
     MetricEvent,
     MetricKind,
     SlaChange,
     SlaFileError,
     TargetStatus,
-    applies,
+    armed,
+    audit_data,
+    breach_message,
+    change_events,
     evaluate,
     load_toml,
     policy_change_event,
-    record,
+    settle,
     sla_json,
-    start_event,
-    status_events,
+    timer_hits,
 )
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.service.base import ServiceBase
@@ -63,19 +68,8 @@ from deskconsole.service.records import (
 from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric
 
 SLA_TIMERS = frozenset({TimerKind.SLA_WARNING, TimerKind.SLA_BREACH})
-WARNED = "warning"  # a sla_metric kind of the service's own: the target's warning timer fired
 DESK_RECHECK_SECONDS = 5.0  # how long a Service trusts "no policy document loaded" without reading
 MAX_CALENDAR_NAME = 64
-# The audit event of each metric event (its data names the target).
-AUDIT_KIND = {
-    MetricKind.START: "sla_started",
-    MetricKind.PAUSE: "sla_paused",
-    MetricKind.RESUME: "sla_resumed",
-    MetricKind.FULFIL: "sla_fulfilled",
-    MetricKind.BREACH: "sla_breached",
-    MetricKind.POLICY: "sla_policy_changed",
-    MetricKind.REOPEN: "sla_reopened",
-}
 _DESK_KEY = "deskconsole_sla_desk"  # the session.info key of the desk read in this transaction
 
 _DESK_T = SlaDesk.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
@@ -90,33 +84,11 @@ _METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id,
     .order_by(_METRIC_T.c.id)
 )
 DESK_ID = 1
-TARGET_WORDS = {"first_response": "first response", "next_response": "next response", "resolution": "resolution"}
 
 
-@dataclass
-class _History:
-    """A case's metric events per target, oldest first, and when each target's warning fired."""
-
-    events: dict[str, list[MetricEvent]] = field(default_factory=lambda: {k: [] for k in TARGETS})
-    warned: dict[str, list[datetime]] = field(default_factory=lambda: {k: [] for k in TARGETS})
-
-    def warned_this_cycle(self, kind: str) -> bool:
-        """Whether the warning fired since the target last started, moved to a policy or reopened."""
-        begun = [e.at for e in self.events[kind]
-                 if e.kind in (MetricKind.START, MetricKind.POLICY, MetricKind.REOPEN)]
-        return bool(begun) and any(at >= begun[-1] for at in self.warned[kind])
-
-    def same_promise(self, kind: str, event: MetricEvent) -> bool:
-        """Whether a policy event would promise the target what its latest start or policy event did."""
-        promised = next((e for e in reversed(self.events[kind])
-                         if e.kind in (MetricKind.START, MetricKind.POLICY)), None)
-        return promised is not None and (promised.target, promised.calendar, promised.warning) == (
-            event.target, event.calendar, event.warning)
-
-
-def _history(rows: Sequence[Any]) -> _History:
-    """A case's _History from its sla_metric rows (target, kind, at, seconds, calendar, warning, used), by id."""
-    history = _History()
+def _history(rows: Sequence[Any]) -> History:
+    """A case's History from its sla_metric rows (target, kind, at, seconds, calendar, warning, used), by id."""
+    history = History()
     for target, kind, at, seconds, calendar, warning, used in rows:
         if target not in history.events:
             continue
@@ -268,71 +240,33 @@ class SlaMixin(ServiceBase):
         desk = self._sla_desk(s)
         if desk is None:
             return
-        priority = str(case.priority)
         history = self._sla_history(s, case.id)
-        wanted: list[tuple[str, MetricEvent]] = []
-        if change.opened:
-            wanted += [(k, e) for k in ("first_response", "resolution")
-                       if (e := start_event(desk, priority, k, at)) is not None]
-        if change.customer_reply:
-            wanted += [(k, e) for k in ("next_response",) if (e := start_event(desk, priority, k, at)) is not None]
-        if change.public_reply:
-            wanted += [(k, MetricEvent(MetricKind.FULFIL, at)) for k in ("first_response", "next_response")]
-        if change.status is not None:
-            old, new = change.status
-            if new == Status.CLOSED:  # closing stops every clock still running (no outcome of its own)
-                wanted += [(k, MetricEvent(MetricKind.PAUSE, at)) for k in TARGETS]
-            else:
-                wanted += list(status_events(old, new, at).items())
-        if change.priority:
-            wanted += [(k, e) for k in TARGETS
-                       if (e := policy_change_event(history.events[k], desk, priority, k, at)) is not None
-                       and not history.same_promise(k, e)]  # (a P1 escalated stays P1: nothing moves)
+        wanted = change_events(desk, history, str(case.priority), change, at)
         if self._sla_write(s, case, desk, history, wanted, actor):
             self._sla_arm(s, case, desk, history, at)
 
-    def _sla_history(self, s: Session, case_id: int) -> _History:
+    def _sla_history(self, s: Session, case_id: int) -> History:
         # (through the session, not a prepared statement: those have no result processor for a float)
         return _history(s.execute(_METRICS_OF_CASE, {"case_id": case_id}).all())
 
-    def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: _History,
+    def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: History,
                    wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
         """Store each wanted event that changes its target (and its audit event); whether any did."""
         db = _db(s)
         written = False
-        for kind, wanted_event in wanted:
-            events = history.events[kind]
-            if not applies(events, wanted_event, desk.calendars):
-                continue
-            event = record(events, wanted_event, desk.calendars)
+        for kind, event in settle(history, wanted, desk.calendars):
             db.insert(_INSERT_METRIC, {
                 "case_id": case.id, "target": kind, "kind": event.kind.value, "at": _db_time(event.at),
                 "seconds": event.target, "calendar": event.calendar, "warning": event.warning, "used": event.used,
             })
-            details: dict[str, Any] = {k: v for k, v in (("seconds", event.target), ("calendar", event.calendar),
-                                          ("used", event.used)) if v is not None}
-            if event.kind is MetricKind.POLICY and event.target is None:
-                details["withdrawn"] = True
-            self._event(s, case, AUDIT_KIND[event.kind], actor, event.at, None, target=kind, **details, **data)
-            events.append(event)
+            self._event(s, case, AUDIT_KIND[event.kind], actor, event.at, None, **audit_data(kind, event), **data)
             written = True
         return written
 
-    def _sla_arm(self, s: Session, case: Any, desk: DeskSla, history: _History, at: datetime) -> None:
+    def _sla_arm(self, s: Session, case: Any, desk: DeskSla, history: History, at: datetime) -> None:
         """Keep one pending sla_warning and one sla_breach timer per case, due at the soonest
         warning and breach of its targets (none while every target is paused, met or done)."""
-        want: dict[TimerKind, datetime] = {}
-        for kind in TARGETS:
-            state = evaluate(history.events[kind], desk.calendars, at)
-            if state is None:
-                continue
-            if state.breach_due is not None:
-                due = min(state.breach_due, want.get(TimerKind.SLA_BREACH, state.breach_due))
-                want[TimerKind.SLA_BREACH] = due
-            if state.state is TargetStatus.RUNNING and state.warning_due is not None \
-                    and not history.warned_this_cycle(kind):
-                due = min(state.warning_due, want.get(TimerKind.SLA_WARNING, state.warning_due))
-                want[TimerKind.SLA_WARNING] = due
+        want = armed(history, desk.calendars, at)
         db = _db(s)
         pending = _pending_timers(s).get(case.id)
         if pending is None:
@@ -355,18 +289,7 @@ class SlaMixin(ServiceBase):
         (as of the timer's due instant), tell the manager of a breach, and re-arm."""
         desk = self._sla_desk(s) or DeskSla()
         history = self._sla_history(s, case.id)
-        hits: list[tuple[str, datetime]] = []
-        for target in TARGETS:
-            state = evaluate(history.events[target], desk.calendars, due)
-            if state is None:
-                continue
-            if kind is TimerKind.SLA_BREACH and state.breach_due is not None and state.breach_due <= due \
-                    and not state.breach_recorded:
-                hits.append((target, state.breach_due))
-            elif kind is TimerKind.SLA_WARNING and state.state is TargetStatus.RUNNING \
-                    and state.warning_due is not None and state.warning_due <= due \
-                    and not history.warned_this_cycle(target):
-                hits.append((target, state.warning_due))
+        hits = timer_hits(history, desk.calendars, kind, due)
         event = self._event(s, case, "timer_fired", "timer", due, **stamp, targets=[t for t, _ in hits])
         if kind is TimerKind.SLA_WARNING:
             for target, _ in hits:
@@ -377,15 +300,8 @@ class SlaMixin(ServiceBase):
         elif hits:
             self._sla_write(s, case, desk, history, [(t, MetricEvent(MetricKind.BREACH, at)) for t, at in hits],
                             "timer")
-            names = " and ".join(TARGET_WORDS[t] for t, _ in hits)
-            assignee = self._assignee_name(s, case)
-            self._outbox(
-                s, case, event, "sla_breach", self._manager_for(s, case),
-                f"[case {case.id}] Service level breached: {names}",
-                f"Case {case.id} ({case.title}) for {case.customer}, {case.priority}, breached its {names} target "
-                f"at {format_time(hits[0][1])}. It is "
-                + (f"assigned to {assignee}." if assignee else "unassigned, in the team queue."),
-            )
+            self._outbox(s, case, event, "sla_breach", self._manager_for(s, case), *breach_message(
+                case.id, case.title, case.customer, str(case.priority), self._assignee_name(s, case), hits))
         self._sla_arm(s, case, desk, history, due)
 
     # ------------------------------------------------------------------ reports
@@ -411,7 +327,7 @@ class SlaMixin(ServiceBase):
             rows = s.execute(query).all()
             # a fulfilment was in time or late: judged from its case's events (met, or breached before)
             fulfilled = sorted({r.case_id for r in rows if r.kind == MetricKind.FULFIL.value})
-            histories: dict[int, _History] = {}
+            histories: dict[int, History] = {}
             for first in range(0, len(fulfilled), 500):
                 chunk = fulfilled[first:first + 500]
                 found: dict[int, list[Any]] = {case_id: [] for case_id in chunk}

@@ -122,7 +122,7 @@ class ViewsMixin(ServiceBase):
                 text = " ".join(t for t in (text, fs.text) if t) or None
             # One piece of SQL (store/window.py) for the service and the console's first paint.
             return read_window(cursor, paramstyle, view=view, sort=sort, me=me, status=status,
-                               text=text, after=after, limit=limit, **extra)
+                               text=text, after=after, limit=limit, sla=self._sla_desk(s) is not None, **extra)
 
     def list_outbox(
         self,

@@ -34,16 +34,35 @@ _COLUMNS = (
     "w.created_at, w.updated_at, w.version, w.attention, "
     "(SELECT e.state FROM escalation e WHERE e.case_id = w.id ORDER BY e.id DESC LIMIT 1), "
     "t.kind, t.due_at, "
-    # service levels: the soonest pending breach and warning, and whether a breach was recorded
+)
+
+
+def sla_columns(sla: bool) -> str:
+    """The window's service-level columns: the soonest pending breach and warning, whether a breach
+    was recorded and whether an open target's warning fired (its cycle not begun again nor fulfilled
+    since). Without policies (`sla` False: the desk never had any, so no case has a metric row or an
+    SLA timer) they are constants and the page runs no lookup for them."""
+    if not sla:
+        return "NULL, NULL, 0, 0"
     # (lookups by the case: the (case_id, state) index of timer, the (case_id, id) one of sla_metric;
     # min(coalesce(..)) and `|| ''` keep SQLite off the (state, due_at) and (kind, at) indexes, which would
     # read every pending timer or breach)
-    "(SELECT min(coalesce(s.due_at, s.due_at)) FROM timer s WHERE s.case_id = w.id AND s.state = 'pending' "
-    "AND s.kind || '' = 'sla_breach'), "
-    "(SELECT min(coalesce(s.due_at, s.due_at)) FROM timer s WHERE s.case_id = w.id AND s.state = 'pending' "
-    "AND s.kind || '' = 'sla_warning'), "
-    "(SELECT count(*) FROM (SELECT 1 FROM sla_metric m WHERE m.case_id = w.id AND m.kind || '' = 'breach' LIMIT 1) b)"
-)
+    return (
+        "(SELECT min(coalesce(s.due_at, s.due_at)) FROM timer s WHERE s.case_id = w.id AND s.state = 'pending' "
+        "AND s.kind || '' = 'sla_breach'), "
+        "(SELECT min(coalesce(s.due_at, s.due_at)) FROM timer s WHERE s.case_id = w.id AND s.state = 'pending' "
+        "AND s.kind || '' = 'sla_warning'), "
+        "(SELECT count(*) FROM (SELECT 1 FROM sla_metric m WHERE m.case_id = w.id AND m.kind || '' = 'breach' "
+        "LIMIT 1) b), "
+        "(SELECT count(*) FROM (SELECT 1 FROM sla_metric m WHERE m.case_id = w.id AND m.kind || '' = 'warning' "
+        "AND NOT EXISTS (SELECT 1 FROM sla_metric n WHERE n.case_id = w.id AND n.target = m.target AND n.id > m.id "
+        "AND n.kind IN ('start', 'policy', 'reopen', 'fulfil')) LIMIT 1) v)"
+    )
+
+
+SLA_PROBE = "SELECT count(*) FROM sla_desk"  # policies were loaded (the desk's one row): the page looks SLAs up
+
+
 # The "sla" sort: cases with a running service-level target by the due time of their (one) pending
 # breach timer (the (state, due_at) index of timer), then every other case by id.
 _SLA_TIMER = "t.state = 'pending' AND t.kind = 'sla_breach'"
@@ -160,11 +179,13 @@ def window_sql(
     common: bool = False,
     where_terms: Sequence[str] = (),
     where_params: Sequence[Any] = (),
+    sla: bool = True,
 ) -> Plan:
     """One window of the queue. `me` is the acting agent's id (view "mine"); `anchor` is what
     anchor_sql read for `after` (sorts priority and updated; None when that case is not there);
     `common`: the text filter is common (common_probe), so SQLite walks the sort's index.
-    `where_terms`/`where_params`: more terms over `c` (a filter's: store/case_filter.py)."""
+    `where_terms`/`where_params`: more terms over `c` (a filter's: store/case_filter.py).
+    `sla`: the desk has policies (False: no service-level lookups, see sla_columns)."""
     if view not in VIEWS:
         raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
     if sort not in SORTS:
@@ -196,7 +217,7 @@ def window_sql(
             key, join = "case_fts.rowid", found.join
     if sort == "sla":
         inner, params = _sla_window(where, params, after, anchor, limit)
-        return _outer(inner, sort, params)
+        return _outer(inner, sort, params, sla)
     if after is not None:
         if sort == "oldest":
             where.append(f"{key} > ?")
@@ -223,14 +244,14 @@ def window_sql(
     if limit is not None:
         inner += " LIMIT ?"
         params.append(limit)
-    return _outer(inner, sort, params)
+    return _outer(inner, sort, params, sla)
 
 
-def _outer(inner: str, sort: str, params: Sequence[Any]) -> Plan:
+def _outer(inner: str, sort: str, params: Sequence[Any], sla: bool = True) -> Plan:
     """The window chosen first (its LIMIT keeps the joins to the rows shown), then its names,
     escalation, soonest running timer and service levels looked up per row."""
     sql = (
-        f"SELECT {_COLUMNS} FROM ({inner}) w "
+        f"SELECT {_COLUMNS}{sla_columns(sla)} FROM ({inner}) w "
         "LEFT JOIN agent a ON a.id = w.assignee_id "
         "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
         # (an expression: the (case_id, state) index, not the due-time one)
@@ -285,18 +306,22 @@ def _time_of(value: Any) -> datetime:
 def case_row(row: Sequence[Any]) -> CaseRow:
     """One result row of window_sql as the queue's CaseRow."""
     (case_id, priority, status, sub_status, title, customer, assignee, product_area, created_at, updated_at,
-     version, attention, escalation, timer_kind, timer_due, sla_due, sla_warning_due, sla_breached) = row
+     version, attention, escalation, timer_kind, timer_due, sla_due, sla_warning_due, sla_breached, sla_warned) = row
     return CaseRow(
         id=case_id, priority=priority, status=status, sub_status=sub_status, title=title, customer=customer,
         assignee=assignee, product_area=product_area, created_at=_time_of(created_at), updated_at=_time_of(updated_at),
         version=version, attention=attention, escalation=escalation, next_timer=timer_kind,
         next_timer_due=_time(timer_due), sla_due=_time(sla_due), sla_warning_due=_time(sla_warning_due),
-        sla_breached=bool(sla_breached),
+        sla_breached=bool(sla_breached), sla_warned=bool(sla_warned),
     )
 
 
-def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
-    """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed."""
+def read_window(cursor: Any, paramstyle: str, *, sla: bool | None = None, **query: Any) -> list[CaseRow]:
+    """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed. `sla`:
+    whether the desk has policies, if the caller knows (the service does); None: asked (SLA_PROBE)."""
+    if sla is None:
+        cursor.execute(SLA_PROBE)
+        sla = cursor.fetchone()[0] > 0
     after, sort = query.get("after"), query.get("sort", "oldest")
     if after is not None:
         anchor = anchor_sql(sort, after)
@@ -310,7 +335,7 @@ def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
     if probe is not None:
         cursor.execute(probe.sql, probe.params)
         query["common"] = cursor.fetchone()[0] >= COMMON_MATCHES
-    plan = window_sql(**query, dialect=dialect).for_driver(paramstyle)
+    plan = window_sql(**query, dialect=dialect, sla=sla).for_driver(paramstyle)
     cursor.execute(plan.sql, plan.params)
     return [case_row(r) for r in cursor.fetchall()]
 
@@ -325,6 +350,7 @@ __all__ = [
     "case_row",
     "common_probe",
     "read_window",
+    "sla_columns",
     "text_condition",
     "window_sql",
 ]

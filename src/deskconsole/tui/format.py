@@ -111,7 +111,8 @@ def business_left(seconds: int) -> str:
 def sla_text(r: CaseRow, now: datetime, calendar: BusinessCalendar | None = None) -> Text:
     """A queue row's service level: the business time left of its soonest running target (measured
     on `calendar`, the one of its priority's policy; wall-clock time without one), red when a target
-    is breached, amber past the warning; blank when no target runs (closed cases too)."""
+    is breached, amber once a target still open is past its warning; blank when no target runs (closed
+    cases too)."""
     if r.status == Status.CLOSED:
         return Text("")
     if r.sla_due is None or r.sla_due <= now:  # no running target, or its breach is due (not ticked yet)
@@ -119,9 +120,10 @@ def sla_text(r: CaseRow, now: datetime, calendar: BusinessCalendar | None = None
     seconds = calendar.measure(now, r.sla_due) if calendar is not None else int((r.sla_due - now).total_seconds())
     if r.sla_breached:
         style = SLA_BREACHED
-    elif r.sla_warning_due is None or r.sla_warning_due <= now or r.sla_warning_due >= r.sla_due:
-        # no warning pending before the soonest breach: that target's warning fired (a target warns
-        # before it breaches), or it is due now
+    elif r.sla_warned or r.sla_warning_due is None or r.sla_warning_due <= now or r.sla_warning_due >= r.sla_due:
+        # a target still open is past its warning: its warning fired (whichever target breaches
+        # first), or none is pending before the soonest breach (that target's fired: a target warns
+        # before it breaches), or the pending one is due now
         style = SLA_WARNED
     else:
         style = ""
