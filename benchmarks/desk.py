@@ -28,7 +28,7 @@ SKILLS = ["billing", "login", "reporting", "integrations", "mobile", "performanc
 AGENTS = [("sue", "supervisor", [], None), ("mona", "manager", [], None)] + [
     (f"analyst{i}", "analyst", [SKILLS[i % 6], SKILLS[(i + 1 + i // 6) % 6]], "mona") for i in range(20)
 ]
-SLA_DAYS = 30  # the desk's policies were loaded this long before NOW (bulk/slalife.py walks each case since)
+SLA_DAYS = 7  # the desk's policies were loaded this long before NOW (bulk/slalife.py walks each case since)
 CUSTOMERS = [(f"Customer {k}", None) for k in range(997)]
 
 
