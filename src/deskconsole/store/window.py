@@ -92,24 +92,15 @@ class TextFilter:
     join: str | None = None
 
 
+# The open view's condition, as its partial indexes state it (migration 0010: `c.id > 0`, true of
+# every case, keeps those indexes to this view).
+OPEN_VIEW = "c.status <> 'closed' AND c.id > 0"
 FTS_JOIN = "JOIN case_fts ON case_fts.rowid = c.id"
-# A filter that matches at least this many cases is "common": on SQLite the sorts by priority and by
-# last update then walk their index and keep the matching cases (the first page is met early) instead
-# of fetching every match and sorting it (a second at a million cases for a word in a tenth of them).
-COMMON_MATCHES = 2000
-_WALK_INDEX = {"priority": "ix_case_priority_id", "updated": "ix_case_updated_id"}
-
-
-def common_probe(text: str | None, sort: str) -> Plan | None:
-    """On SQLite: the query telling whether `text` is a common filter for `sort` (it answers
-    COMMON_MATCHES then), or None when no index walk could apply."""
-    if sort not in _WALK_INDEX or not text:
-        return None
-    plain = [parts for parts in filter_words(text) if parts and case_number(parts) is None]
-    if not plain:
-        return None
-    return Plan("SELECT count(*) FROM (SELECT rowid FROM case_fts WHERE case_fts MATCH ? LIMIT ?)",
-                (match_expression(plain, "sqlite"), COMMON_MATCHES))
+# The cases a narrowing window (a filter word, the escalated view) matches, found first through
+# their index (the text index, the escalations) into a materialized set, then sorted and paged:
+# no planner can turn that into a walk of the case table in the sort's order filtering every row
+# (what PostgreSQL did for a rare or absent word, estimating thousands of matches and finding none).
+MATCHED = "matched"
 
 
 def text_condition(text: str, dialect: str = "sqlite", *, join: bool = True) -> TextFilter:
@@ -157,13 +148,11 @@ def window_sql(
     anchor: Any = None,
     limit: int | None = None,
     dialect: str = "sqlite",
-    common: bool = False,
     where_terms: Sequence[str] = (),
     where_params: Sequence[Any] = (),
 ) -> Plan:
     """One window of the queue. `me` is the acting agent's id (view "mine"); `anchor` is what
-    anchor_sql read for `after` (sorts priority and updated; None when that case is not there);
-    `common`: the text filter is common (common_probe), so SQLite walks the sort's index.
+    anchor_sql read for `after` (sorts priority and updated; None when that case is not there).
     `where_terms`/`where_params`: more terms over `c` (a filter's: store/case_filter.py)."""
     if view not in VIEWS:
         raise InvalidInput(f"unknown view {view!r} (all, mine, unassigned, open, escalated)")
@@ -180,7 +169,7 @@ def window_sql(
     elif view == "unassigned":
         where += ["c.assignee_id IS NULL", "c.status != 'closed'"]
     elif view == "open":
-        where.append("c.status != 'closed'")
+        where.append(OPEN_VIEW)
     elif view == "escalated":
         states = sorted(str(s) for s in OPEN_ESCALATION_STATES)
         where.append(f"c.id IN (SELECT case_id FROM escalation WHERE state IN ({', '.join('?' * len(states))}))")
@@ -188,15 +177,26 @@ def window_sql(
     where += where_terms
     params += where_params
     key, join = "c.id", None  # in the id orders: the index's rowid when joined (the same number)
+    # (PostgreSQL walks the case table in id order to keep one agent's cases rather than read the
+    # range of the assignee's index, its rows being in id order: the agent's cases are read first)
+    narrowed = view == "escalated" or (dialect != "sqlite" and view in ("mine", "unassigned"))
     if text and text.strip():
-        found = text_condition(text, dialect, join=sort in ("oldest", "newest"))
+        # SQLite's full-text index hands its ids in id order, lazily: the id orders join it
+        fts_join = dialect == "sqlite" and sort in ("oldest", "newest") and view != "escalated"
+        found = text_condition(text, dialect, join=fts_join)
         where += found.terms
         params += found.params
         if found.join is not None:
             key, join = "case_fts.rowid", found.join
+        else:
+            narrowed = True
+    source, cte, cte_params = '"case" c', "", []
+    if narrowed:  # the matches first, through their index; then sorted and paged (MATCHED)
+        cte = f'WITH {MATCHED} AS MATERIALIZED (SELECT {_CASE_COLUMNS} FROM "case" c WHERE {" AND ".join(where)}) '
+        source, where, cte_params, params = f"{MATCHED} c", [], params, []
     if sort == "sla":
-        inner, params = _sla_window(where, params, after, anchor, limit)
-        return _outer(inner, sort, params)
+        inner, params = _sla_window(source, where, params, after, anchor, limit)
+        return _outer(inner, sort, [*cte_params, *params], cte)
     if after is not None:
         if sort == "oldest":
             where.append(f"{key} > ?")
@@ -211,9 +211,7 @@ def window_sql(
             where.append("(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))")
             params += [anchor, anchor, after]
     inner_order = _ORDER[sort][0]
-    inner = f'SELECT {_CASE_COLUMNS} FROM "case" c'
-    if common and dialect == "sqlite" and sort in _WALK_INDEX and text and text.strip():
-        inner += f" INDEXED BY {_WALK_INDEX[sort]}"
+    inner = f"SELECT {_CASE_COLUMNS} FROM {source}"
     if join is not None:
         inner += f" {join}"
         inner_order = inner_order.replace("c.id", key)
@@ -223,14 +221,15 @@ def window_sql(
     if limit is not None:
         inner += " LIMIT ?"
         params.append(limit)
-    return _outer(inner, sort, params)
+    return _outer(inner, sort, [*cte_params, *params], cte)
 
 
-def _outer(inner: str, sort: str, params: Sequence[Any]) -> Plan:
+def _outer(inner: str, sort: str, params: Sequence[Any], cte: str = "") -> Plan:
     """The window chosen first (its LIMIT keeps the joins to the rows shown), then its names,
-    escalation, soonest running timer and service levels looked up per row."""
+    escalation, soonest running timer and service levels looked up per row. `cte`: the matched
+    cases the window reads (MATCHED), when it narrows."""
     sql = (
-        f"SELECT {_COLUMNS} FROM ({inner}) w "
+        f"{cte}SELECT {_COLUMNS} FROM ({inner}) w "
         "LEFT JOIN agent a ON a.id = w.assignee_id "
         "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
         # (an expression: the (case_id, state) index, not the due-time one)
@@ -240,12 +239,12 @@ def _outer(inner: str, sort: str, params: Sequence[Any]) -> Plan:
     return Plan(sql, tuple(params))
 
 
-def _sla_window(where: Sequence[str], params: Sequence[Any], after: int | None, anchor: Any,
+def _sla_window(source: str, where: Sequence[str], params: Sequence[Any], after: int | None, anchor: Any,
                 limit: int | None) -> tuple[str, list[Any]]:
     """The "sla" sort's window over `c`: the cases with a pending breach timer, soonest due first
     (walking the timer's (state, due_at) index), then those without one by id; a page goes on
     after `after` (its due time, `anchor`, None when it had no running target)."""
-    running = [_SLA_TIMER, *where]
+    running = [_SLA_TIMER, *where]  # (`source`: the case table or the matched cases, as `c`)
     running_params = list(params)
     others = [f"NOT EXISTS (SELECT 1 FROM timer t WHERE t.case_id = c.id AND {_SLA_TIMER})", *where]
     others_params = list(params)
@@ -259,9 +258,9 @@ def _sla_window(where: Sequence[str], params: Sequence[Any], after: int | None, 
             others_params.append(after)
     tail = " LIMIT ?" if limit is not None else ""
     # (the second part's sla_key is a time of the same type, never compared: its `part` orders it after)
-    first = (f'SELECT {_CASE_COLUMNS}, 0 AS part, t.due_at AS sla_key FROM timer t JOIN "case" c ON c.id = t.case_id '
+    first = (f'SELECT {_CASE_COLUMNS}, 0 AS part, t.due_at AS sla_key FROM timer t JOIN {source} ON c.id = t.case_id '
              f"WHERE {' AND '.join(running)} ORDER BY t.due_at, c.id{tail}")
-    second = (f'SELECT {_CASE_COLUMNS}, 1 AS part, c.created_at AS sla_key FROM "case" c '
+    second = (f'SELECT {_CASE_COLUMNS}, 1 AS part, c.created_at AS sla_key FROM {source} '
               f"WHERE {' AND '.join(others)} ORDER BY c.id{tail}")
     limits = [limit] if limit is not None else []
     inner = (f"SELECT * FROM (SELECT * FROM ({first}) s1 UNION ALL SELECT * FROM ({second}) s2) u "
@@ -306,24 +305,18 @@ def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
             found = cursor.fetchone()
             query["anchor"] = found[0] if found else None
     dialect = "sqlite" if paramstyle == "qmark" else "postgresql"
-    probe = common_probe(query.get("text"), sort) if dialect == "sqlite" else None
-    if probe is not None:
-        cursor.execute(probe.sql, probe.params)
-        query["common"] = cursor.fetchone()[0] >= COMMON_MATCHES
     plan = window_sql(**query, dialect=dialect).for_driver(paramstyle)
     cursor.execute(plan.sql, plan.params)
     return [case_row(r) for r in cursor.fetchall()]
 
 
 __all__ = [
-    "COMMON_MATCHES",
     "SORTS",
     "VIEWS",
     "Plan",
     "TextFilter",
     "anchor_sql",
     "case_row",
-    "common_probe",
     "read_window",
     "text_condition",
     "window_sql",

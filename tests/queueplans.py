@@ -1,0 +1,106 @@
+"""Every query the queue asks (each view x each sort x with and without a filter word, and the
+filter language's counts), and what their plans read of the case table.
+
+A plan passes when it reads the case table only through an index range (PostgreSQL: an Index
+Cond, or a bitmap of one; SQLite: SEARCH), never a sequential scan or a walk of a whole index.
+The one exception: a window with no condition at all (view "all" with no filter, or view "open"
+through its partial index) may walk its order's index, since every row read is a row shown and
+the LIMIT ends the walk at the page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from deskconsole.domain.filters import parse_filter
+from deskconsole.store.case_filter import count_sql, filter_sql
+from deskconsole.store.window import MATCHED, SORTS, VIEWS, Plan, window_sql
+
+#: filter words: rare and absent ones, a common one, a customer's name, a word and a case number
+WORDS = (None, "billing", "zzzq", "report", "acme", "export 42")
+#: the filter language's terms, counted and listed
+FILTERS = ("status:new", "status:pending sub:customer_input", "prio:P1,P2", "area:billing", "customer:acme",
+           "assignee:me", "assignee:none", "esc:open", "sla:breached", "age:>3d", "age:<1d",
+           "status:in_progress assignee:me", "prio:P1 login")
+# the partial indexes that hold exactly the open cases (migration 0010): a walk of one is the view
+OPEN_INDEXES = ("ix_case_open_id", "ix_case_open_priority", "ix_case_open_updated")
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    plan: Plan
+    walk_ok: bool  # no condition at all: walking the order's index reads only rows shown
+
+
+def queries(dialect: str, me: int, now: datetime | None = None) -> Iterator[Query]:
+    now = now or datetime(2026, 12, 5, tzinfo=UTC)
+    for view in VIEWS:
+        for sort in SORTS:
+            for word in WORDS:
+                plan = window_sql(view=view, sort=sort, me=me, text=word, limit=100, dialect=dialect)
+                yield Query(f"{view}/{sort}/{word}", plan, word is None and view in ("all", "open"))
+    for expr in FILTERS:
+        fs = filter_sql(parse_filter(expr), now=now, me=me, agents={}, dialect=dialect)
+        yield Query(f"count {expr}", count_sql(fs, dialect), False)
+
+
+def pg_walks(cursor: Any, q: Query) -> list[str]:
+    """The plan's reads of the case table that are not index ranges (empty: the plan passes)."""
+    p = q.plan.for_driver("format")
+    cursor.execute("EXPLAIN (FORMAT JSON) " + p.sql, p.params)
+    (raw,) = cursor.fetchone()
+    doc = raw if isinstance(raw, list) else json.loads(raw)
+    bad: list[str] = []
+
+    def visit(node: dict[str, Any]) -> None:
+        if node.get("Relation Name") == "case":
+            kind = node["Node Type"]
+            if kind == "Seq Scan":
+                bad.append(f"Seq Scan on case (Filter: {node.get('Filter')})")
+            elif kind in ("Index Scan", "Index Only Scan") and "Index Cond" not in node:
+                if not q.walk_ok or "Filter" in node:
+                    bad.append(f"{kind} using {node.get('Index Name')} without Index Cond "
+                               f"(Filter: {node.get('Filter')})")
+        for child in node.get("Plans", []):
+            visit(child)
+
+    visit(doc[0]["Plan"])
+    return bad
+
+
+_CASE_READ = re.compile(r"^(SCAN|SEARCH) (c|case)\b(.*)$")
+
+
+def sqlite_walks(connection: Any, q: Query) -> list[str]:
+    """The same on SQLite: EXPLAIN QUERY PLAN's SCAN of the case table (a SEARCH is a range).
+    When the window reads the matched cases (store/window.py MATCHED, also aliased `c`), only
+    the reads that fill that set read the case table as `c`."""
+    rows = connection.execute("EXPLAIN QUERY PLAN " + q.plan.sql, q.plan.params).fetchall()
+    parent = {row[0]: row[1] for row in rows}
+    matched = {row[0] for row in rows if row[-1].startswith(f"MATERIALIZE {MATCHED}")}
+
+    def in_matched(node: int) -> bool:
+        while node in parent:
+            if node in matched:
+                return True
+            node = parent[node]
+        return False
+
+    bad = []
+    for row in rows:
+        found = _CASE_READ.match(row[-1])
+        if not found or found.group(1) == "SEARCH":
+            continue
+        if matched and found.group(2) == "c" and not in_matched(row[0]):
+            continue  # the matched set, not the table
+        rest = found.group(3)
+        if q.walk_ok and (q.name.startswith("all/") or any(f"INDEX {i}" in rest for i in OPEN_INDEXES)):
+            continue
+        bad.append(row[-1])
+    return bad
