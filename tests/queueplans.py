@@ -65,10 +65,9 @@ def pg_walks(cursor: Any, q: Query) -> list[str]:
             kind = node["Node Type"]
             if kind == "Seq Scan":
                 bad.append(f"Seq Scan on case (Filter: {node.get('Filter')})")
-            elif kind in ("Index Scan", "Index Only Scan") and "Index Cond" not in node:
-                if not q.walk_ok or "Filter" in node:
-                    bad.append(f"{kind} using {node.get('Index Name')} without Index Cond "
-                               f"(Filter: {node.get('Filter')})")
+            elif (kind in ("Index Scan", "Index Only Scan") and "Index Cond" not in node
+                  and (not q.walk_ok or "Filter" in node)):
+                bad.append(f"{kind} using {node.get('Index Name')} without Index Cond (Filter: {node.get('Filter')})")
         for child in node.get("Plans", []):
             visit(child)
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from queueplans import Query, pg_walks, queries, sqlite_walks
 from sqlalchemy.engine import make_url
 
 from deskconsole import demo
@@ -27,6 +26,7 @@ from deskconsole.domain.timers import Durations
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.store.window import Plan
+from queueplans import Query, pg_walks, queries, sqlite_walks
 
 pytestmark = pytest.mark.slow
 CASES = 100_000

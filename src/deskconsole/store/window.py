@@ -14,7 +14,10 @@ place is read first (`anchor_sql`) and handed to `window_sql` as `anchor`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -294,26 +297,97 @@ def case_row(row: Sequence[Any]) -> CaseRow:
     )
 
 
-def read_window(cursor: Any, paramstyle: str, **query: Any) -> list[CaseRow]:
-    """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed."""
+class Superseded(Exception):
+    """A window read stopped because a newer one was asked for (Superseding): nobody wants it."""
+
+
+class Superseding:
+    """Window reads where only the newest is wanted (the console's queue: each keystroke asks for
+    its window). Starting one stops the one still running, on the server: its driver connection is
+    told to stop (sqlite3's interrupt(), psycopg's cancel_safe()), and that read raises Superseded.
+    The stopped read's connection is usable again once its transaction is rolled back (the service's
+    session and the quick connection do that as any failed read's).
+
+    A read is told to stop only while it is inside `running` (under the lock that ends it), so a
+    connection gone back to its pool for other work is never interrupted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._newest = 0
+        self._running: dict[int, Any] = {}  # ticket -> the driver connection of a read in progress
+
+    @contextmanager
+    def running(self, connection: Any) -> Iterator[Callable[[], None]]:
+        """A read on `connection`; it is given a check to call between statements (raises
+        Superseded once a newer read has started)."""
+        with self._lock:
+            self._newest += 1
+            ticket = self._newest
+            for older in list(self._running.values()):
+                _stop(older)
+            self._running = {ticket: connection}
+
+        def check() -> None:
+            if ticket != self._newest:
+                raise Superseded("a newer window was asked for")
+
+        try:
+            yield check
+        except Exception as exc:
+            if ticket != self._newest:  # stopped (or failing) after a newer read started: not wanted
+                raise Superseded("a newer window was asked for") from exc
+            raise
+        finally:
+            with self._lock:
+                self._running.pop(ticket, None)
+
+
+def _stop(connection: Any) -> None:
+    """Stop the statement running on this driver connection (sqlite3 or psycopg), if any."""
+    if isinstance(connection, sqlite3.Connection):
+        connection.interrupt()
+        return
+    cancel = getattr(connection, "cancel_safe", None) or connection.cancel
+    try:
+        cancel()
+    except Exception:  # noqa: BLE001 -- the server could not be told: the read runs to its end, unseen
+        pass
+
+
+def read_window(cursor: Any, paramstyle: str, *, newest: Superseding | None = None, **query: Any) -> list[CaseRow]:
+    """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed.
+    `newest`: this read is one of those where only the newest is wanted (Superseding)."""
+    if newest is None:
+        return _read_window(cursor, paramstyle, query, lambda: None)
+    with newest.running(cursor.connection) as check:
+        return _read_window(cursor, paramstyle, query, check)
+
+
+def _read_window(cursor: Any, paramstyle: str, query: dict[str, Any], check: Callable[[], None]) -> list[CaseRow]:
     after, sort = query.get("after"), query.get("sort", "oldest")
     if after is not None:
         anchor = anchor_sql(sort, after)
         if anchor is not None:
             anchor = anchor.for_driver(paramstyle)
+            check()
             cursor.execute(anchor.sql, anchor.params)
             found = cursor.fetchone()
             query["anchor"] = found[0] if found else None
     dialect = "sqlite" if paramstyle == "qmark" else "postgresql"
     plan = window_sql(**query, dialect=dialect).for_driver(paramstyle)
+    check()
     cursor.execute(plan.sql, plan.params)
-    return [case_row(r) for r in cursor.fetchall()]
+    rows = cursor.fetchall()
+    check()
+    return [case_row(r) for r in rows]
 
 
 __all__ = [
     "SORTS",
     "VIEWS",
     "Plan",
+    "Superseded",
+    "Superseding",
     "TextFilter",
     "anchor_sql",
     "case_row",

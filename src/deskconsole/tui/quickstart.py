@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deskconsole.domain.rows import CaseRow
-from deskconsole.store.window import read_window
+from deskconsole.store.window import Superseded, Superseding, read_window
 from deskconsole.tui.loading import loading
 
 
@@ -89,7 +89,8 @@ class QuickStart:
 
     # ------------------------------------------------------------ reading
     def list_cases(self, *, view: str = "all", actor: str | None = None, text: str | None = None,
-                   sort: str = "oldest", after: int | None = None, limit: int | None = None) -> list[CaseRow]:
+                   sort: str = "oldest", after: int | None = None, limit: int | None = None,
+                   newest: Superseding | None = None) -> list[CaseRow]:
         """One window, as Service.list_cases reads it (for this console's own user)."""
         query = dict(view=view, actor=actor, text=text, sort=sort, after=after, limit=limit)
         handed = self.handed(query)
@@ -105,7 +106,7 @@ class QuickStart:
             cursor = self._connection.cursor()
             try:
                 return read_window(cursor, self._paramstyle, view=view, sort=sort, text=text, after=after,
-                                   limit=limit, me=self.agent_id if view == "mine" else None)
+                                   limit=limit, me=self.agent_id if view == "mine" else None, newest=newest)
             finally:
                 cursor.close()
                 if self._paramstyle != "qmark":
@@ -202,4 +203,4 @@ def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickS
     return QuickStart(connection, paramstyle, tuple(agent), load)
 
 
-__all__ = ["QuickStart", "open_quick"]
+__all__ = ["QuickStart", "Superseded", "Superseding", "open_quick"]
