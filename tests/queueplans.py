@@ -87,11 +87,12 @@ _CASE_READ = re.compile(r"^(SCAN|SEARCH) (c|case)\b(.*)$")
 
 def sqlite_walks(connection: Any, q: Query) -> list[str]:
     """The same on SQLite: EXPLAIN QUERY PLAN's SCAN of the case table (a SEARCH is a range).
-    When the window reads the matched cases (store/window.py MATCHED, also aliased `c`), only
-    the reads that fill that set read the case table as `c`."""
+    When the window reads a set of cases made first (store/window.py MATCHED, or the first PROBE
+    cases: a subquery), also aliased `c`, only the reads that fill that set read the table as `c`."""
     rows = connection.execute("EXPLAIN QUERY PLAN " + q.plan.sql, q.plan.params).fetchall()
     parent = {row[0]: row[1] for row in rows}
-    matched = {row[0] for row in rows if row[-1].startswith(f"MATERIALIZE {MATCHED}")}
+    matched = {row[0] for row in rows
+               if row[-1] in (f"MATERIALIZE {MATCHED}", "MATERIALIZE c", "CO-ROUTINE c")}
 
     def in_matched(node: int) -> bool:
         while node in parent:

@@ -95,17 +95,20 @@ class TextFilter:
     join: str | None = None
 
 
-# On PostgreSQL a filter word's window is first asked among this many cases of the view in order
-# (window_sql's `probe`): a word in one case of 20 or more fills a page of 100 there (a rarer one: its
-# matches are few, read first at little cost; this costs ~25 ms at any size, of to_tsvector per case).
+# A filter word's window is first asked among this many cases of the view in order (window_sql's
+# `probe`): a word in one case of 20 or more fills a page of 100 there (a rarer one: its matches are
+# few, read first at little cost). On PostgreSQL for every order (its text index hands the matches
+# unordered; ~25 ms at any size, of to_tsvector per case), on SQLite for priority and last update
+# (its index hands them in id order, lazily: the id orders join it).
 PROBE = 2000
 
 
 def probes(*, view: str = "all", sort: str = "oldest", status: str | None = None,
            where_terms: Sequence[str] = (), dialect: str = "sqlite", **_: Any) -> bool:
-    """Whether a filter word's window is asked among the first PROBE cases first (PostgreSQL; the
+    """Whether a filter word's window is asked among the first PROBE cases first (see PROBE; the
     views whose order is an index of their own, no other condition: the first PROBE are a range)."""
-    return dialect != "sqlite" and view in ("all", "open") and sort != "sla" and status is None and not where_terms
+    orders = ("priority", "updated") if dialect == "sqlite" else ("oldest", "newest", "priority", "updated")
+    return view in ("all", "open") and sort in orders and status is None and not where_terms
 
 # The open view's condition, as its partial indexes state it (migration 0010: `c.id > 0`, true of
 # every case, keeps those indexes to this view).
@@ -404,7 +407,7 @@ def _read_window(cursor: Any, paramstyle: str, query: dict[str, Any], check: Cal
     limit = query.get("limit")
     if limit and (query.get("text") or "").strip() and probes(dialect=dialect, **query):
         # a common word fills its page among the first cases in order (PROBE cases, a range): asked
-        # first, its matches need not all be read (PostgreSQL's text index hands them unordered)
+        # first, its matches need not all be read and sorted
         plan = window_sql(**query, dialect=dialect, probe=PROBE).for_driver(paramstyle)
         check()
         cursor.execute(plan.sql, plan.params)
