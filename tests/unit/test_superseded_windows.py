@@ -119,3 +119,42 @@ def test_a_read_superseded_before_it_sent_its_statement_sends_none() -> None:
                 older()
     finally:
         con.close()
+
+
+def test_the_quick_connection_stops_the_older_window_before_it_waits_for_it(desk, monkeypatch) -> None:
+    """The console's first windows come from one quick connection, read by one window at a time: a
+    newer window stops the older first instead of waiting minutes for the connection."""
+    from deskconsole.tui.quickstart import open_quick
+
+    for title in ("VPN drops every hour", "Invoice total wrong"):
+        desk.open(title, "initech")
+    slow_windows(monkeypatch, "vp")
+    url = desk.svc.engine.url.render_as_string(hide_password=False)
+    user = desk.svc.list_agents()[0].name
+    quick = open_quick(url, user, lambda: None)
+    assert quick is not None
+    newest = Superseding()
+    failed: list[BaseException] = []
+    running = threading.Event()
+
+    def typed_vp() -> None:
+        try:
+            quick.list_cases(actor=user, text="vp", limit=50, newest=newest)
+        except BaseException as exc:  # noqa: BLE001 -- what the older read ended with is the test's
+            failed.append(exc)
+
+    connection = quick._connection
+    if isinstance(connection, sqlite3.Connection):
+        connection.set_progress_handler(lambda: running.set() or 0, 10_000)
+    reader = threading.Thread(target=typed_vp)
+    reader.start()
+    try:
+        until_running(connection, running)
+        rows = quick.list_cases(actor=user, text="vpn", limit=50, newest=newest)
+        reader.join(60)
+        assert not reader.is_alive(), "the superseded window is still running"
+        assert [r.title for r in rows] == ["VPN drops every hour"]
+        (error,) = failed
+        assert isinstance(error, Superseded)
+    finally:
+        quick.close()

@@ -346,6 +346,14 @@ class Superseding:
         self._newest = 0
         self._running: dict[int, Any] = {}  # ticket -> the driver connection of a read in progress
 
+    def supersede(self) -> None:
+        """Stop every read started so far (a newer one is about to start, after a wait of its own:
+        the quick connection is read by one window at a time)."""
+        with self._lock:
+            self._newest += 1
+            for older in list(self._running.values()):
+                _stop(older)
+
     @contextmanager
     def running(self, connection: Any) -> Iterator[Callable[[], None]]:
         """A read on `connection`; it is given a check to call between statements (raises

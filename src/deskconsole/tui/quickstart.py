@@ -92,6 +92,8 @@ class QuickStart:
                    sort: str = "oldest", after: int | None = None, limit: int | None = None,
                    newest: Superseding | None = None) -> list[CaseRow]:
         """One window, as Service.list_cases reads it (for this console's own user)."""
+        if newest is not None:
+            newest.supersede()  # the window read before this one holds the connection: stopped first
         query = dict(view=view, actor=actor, text=text, sort=sort, after=after, limit=limit)
         handed = self.handed(query)
         if handed is not None:
