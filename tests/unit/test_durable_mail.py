@@ -36,7 +36,7 @@ DONE = b"$Deskconsole"
 
 @pytest.fixture
 def disk(tmp_path: Path):
-    with tmpfs_disk.small_disk(tmp_path, "2m") as where:
+    with tmpfs_disk.small_disk(tmp_path, "3m") as where:  # (a new desk with its indexes, migration 0010: ~2 MB)
         yield where
 
 

@@ -244,7 +244,11 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
         ("add_column", "event.os_login"), ("add_column", "outbox.hold_until"),
         ("add_index", "ix_agent_login"), ("add_index", "ix_case_area_status"), ("add_index", "ix_case_contact_id"),
         ("add_index", "ix_case_created_id"), ("add_index", "ix_case_customer_status"),
-        ("add_index", "ix_case_merged_into"), ("add_index", "ix_case_split_from"), ("add_index", "ix_case_status_sub"),
+        ("add_index", "ix_case_merged_into"),
+        ("add_index", "ix_case_open_assignee_id"), ("add_index", "ix_case_open_assignee_priority"),
+        ("add_index", "ix_case_open_assignee_updated"), ("add_index", "ix_case_open_id"),
+        ("add_index", "ix_case_open_priority"), ("add_index", "ix_case_open_updated"),
+        ("add_index", "ix_case_split_from"), ("add_index", "ix_case_status_sub"),
         ("add_index", "ix_case_tag_tag"), ("add_index", "ix_case_updated_id"),
         ("add_index", "ix_inbound_from_received"), ("add_index", "ix_inbound_message_case_id"),
         ("add_index", "ix_inbound_message_content_hash"), ("add_index", "ix_inbound_outcome_id"),
@@ -255,7 +259,7 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
         ("add_table", "sla_desk"), ("add_table", "sla_metric")]
     init_schema(blank)
     assert _differences(blank) == []
-    assert REVISIONS[-1] == HEAD_REVISION == "0012"
+    assert REVISIONS[-1] == HEAD_REVISION == "0013"
     # and the newest revision file is the head the code checks against
     with blank.begin() as conn:
         from alembic.script import ScriptDirectory

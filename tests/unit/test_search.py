@@ -116,14 +116,9 @@ def test_a_changed_title_or_customer_shows_up_in_the_filter(desk, cases) -> None
     assert found(desk, "xlsx") == []
 
 
-@pytest.fixture(params=["sqlite", "sqlite-walk", "postgres"])
-def db_url(request, monkeypatch) -> str:
-    """Every test here on SQLite, on PostgreSQL, and on SQLite with every filter taken as common:
-    the sorts by priority and by update then walk their index instead of sorting the matches."""
-    if request.param == "sqlite-walk":
-        import deskconsole.store.window as window
-
-        monkeypatch.setattr(window, "COMMON_MATCHES", 1)
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request) -> str:
+    """Every test here on SQLite and on PostgreSQL."""
     return request.getfixturevalue("pg_url" if request.param == "postgres" else "sqlite_url")
 
 

@@ -26,7 +26,7 @@ from deskconsole.service.merge import merged_from
 from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
 from deskconsole.store.models import Article, Case, CaseArticle, Escalation, Event, Outbox, Survey, Timer
 from deskconsole.store.watch import Watcher, open_watcher
-from deskconsole.store.window import read_window
+from deskconsole.store.window import Superseding, read_window
 
 TIMELINE_WINDOW = 200  # events in one window of a case's timeline (case_events)
 MAX_TIMELINE_WINDOW = 5_000
@@ -100,12 +100,15 @@ class ViewsMixin(ServiceBase):
         sort: str = "oldest",
         after: int | None = None,
         filter: CaseFilter | str | None = None,
+        newest: Superseding | None = None,
     ) -> list[CaseRow]:
         """Cases for a list: oldest first by default; views all/mine/unassigned/escalated/open;
         `filter` the filter language's terms (domain/filters.py; text is parsed), with `text`.
 
         `after` continues from a case id (keyset pagination): the next page after that case in the
         chosen order (for priority and updated, after that case's place in the order).
+        `newest`: only the newest of these reads is wanted (the console's typing): a newer one stops
+        this one on the server, which then raises Superseded (store/window.py).
         """
         if status is not None:
             parse_enum(Status, status, "status")
@@ -122,7 +125,8 @@ class ViewsMixin(ServiceBase):
                 text = " ".join(t for t in (text, fs.text) if t) or None
             # One piece of SQL (store/window.py) for the service and the console's first paint.
             return read_window(cursor, paramstyle, view=view, sort=sort, me=me, status=status,
-                               text=text, after=after, limit=limit, sla=self._sla_desk(s) is not None, **extra)
+                               text=text, after=after, limit=limit, newest=newest, sla=self._sla_desk(s) is not None,
+                               **extra)
 
     def list_outbox(
         self,

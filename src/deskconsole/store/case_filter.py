@@ -22,7 +22,7 @@ from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.filters import ASSIGNEE_ME, ASSIGNEE_NONE, CaseFilter
 from deskconsole.domain.lifecycle import OPEN_ESCALATION_STATES, Status
 from deskconsole.store.search import PG_DOCUMENT, case_number, filter_words, match_expression
-from deskconsole.store.window import Plan, text_condition
+from deskconsole.store.window import MATCHED, Plan, text_condition
 
 _OPEN_ESCALATIONS = tuple(sorted(str(s) for s in OPEN_ESCALATION_STATES))
 
@@ -40,6 +40,10 @@ class FilterSQL:
     hints: list[str] = field(default_factory=list)
     hint_params: list[Any] = field(default_factory=list)
     match: str | None = None
+    # the ids of the cases a count starts from (a query over another table's index), when a term
+    # has no index over the case table (sla:breached): the count reads those cases by id
+    narrow: str | None = None
+    narrow_params: list[Any] = field(default_factory=list)
 
     @property
     def window_terms(self) -> list[str]:
@@ -130,14 +134,16 @@ def filter_sql(
             # them instead of walking every older case (min(+id): through the created_at index).
             hints.append('c.id >= (SELECT min(+id) FROM "case" WHERE created_at > ?)')
             hint_params.append(since)
+    narrow, narrow_params = None, []
     if f.sla:  # "breached", the one state the language has
         add(sla_breached_sql("c", "?"), db_time(now, dialect))
+        narrow, narrow_params = _BREACHED_IDS, [db_time(now, dialect)]
     if f.tags:
         add(_tag_terms(f.tags), *f.tags)
     match = None
     if dialect == "sqlite" and f.customers and len(terms) == 1 and terms[0].startswith("c.id IN (SELECT rowid"):
         match = str(params[0])
-    return FilterSQL(terms, params, f.search_text(), hints, hint_params, match)
+    return FilterSQL(terms, params, f.search_text(), hints, hint_params, match, narrow, narrow_params)
 
 
 def _customer_terms(customers: tuple[str, ...], dialect: str, add: Any) -> None:
@@ -175,6 +181,12 @@ def sla_breached_sql(case: str, now: str) -> str:
             f" AND t.kind || '' = 'sla_breach' AND t.due_at <= {now}))")
 
 
+# The cases with a breach recorded or a breach timer due (sla_breached_sql's two lookups, by their own
+# indexes: (kind, at) of sla_metric, (state, due_at) of timer).
+_BREACHED_IDS = ("SELECT m.case_id AS id FROM sla_metric m WHERE m.kind = 'breach' UNION "
+                 "SELECT t.case_id FROM timer t WHERE t.state = 'pending' AND t.kind = 'sla_breach' AND t.due_at <= ?")
+
+
 def _tag_terms(values: tuple[str, ...]) -> str:
     """`tag:`: the cases carrying any one of the tags, by the (tag, case_id) index of case_tag."""
     return f"c.id IN (SELECT t.case_id FROM case_tag t WHERE t.tag IN ({_marks(values)}))"
@@ -196,6 +208,10 @@ def count_sql(fs: FilterSQL, dialect: str = "sqlite") -> Plan:
         terms += found.terms
         params += found.params
     sql = 'SELECT count(*) FROM "case" c'
+    if fs.narrow is not None:  # those cases first, then each read by its id
+        sql = (f"WITH {MATCHED} AS MATERIALIZED ({fs.narrow}) "
+               f'SELECT count(*) FROM {MATCHED} b JOIN "case" c ON c.id = b.id')
+        params = [*fs.narrow_params, *params]
     if terms:
         sql += " WHERE " + " AND ".join(terms)
     return Plan(sql, tuple(params))

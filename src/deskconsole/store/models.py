@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel, col
 
 
@@ -21,6 +21,17 @@ class Agent(SQLModel, table=True):
     login: str | None = Field(default=None, index=True, unique=True, max_length=63)
 
 
+_OPEN, _OPEN_VIEW = "status <> 'closed'", "status <> 'closed' AND id > 0"  # (migration 0010 says why)
+_OPEN_INDEXES = (
+    ("ix_case_open_id", ("id",), _OPEN_VIEW),
+    ("ix_case_open_priority", ("priority", "id"), _OPEN_VIEW),
+    ("ix_case_open_updated", ("updated_at", "id"), _OPEN_VIEW),
+    ("ix_case_open_assignee_id", ("assignee_id", "id"), _OPEN),
+    ("ix_case_open_assignee_priority", ("assignee_id", "priority", "id"), _OPEN),
+    ("ix_case_open_assignee_updated", ("assignee_id", "updated_at", "id"), _OPEN),
+)
+
+
 class Case(SQLModel, table=True):
     __table_args__ = (
         Index("ix_case_status_id", "status", "id"),
@@ -33,6 +44,9 @@ class Case(SQLModel, table=True):
         Index("ix_case_created_id", "created_at", "id"),
         Index("ix_case_merged_into", "merged_into_id"),  # "merged from" (migration 0008)
         Index("ix_case_customer_status", "customer", "status", "id"),  # a customer's cases (migration 0010)
+        # the queue's open, mine and unassigned views in each order: open cases only (migration 0010)
+        *(Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
+          for name, columns, where in _OPEN_INDEXES),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -14,7 +14,10 @@ place is read first (`anchor_sql`) and handed to `window_sql` as `anchor`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -111,24 +114,30 @@ class TextFilter:
     join: str | None = None
 
 
+# A filter word's window is first asked among this many cases of the view in order (window_sql's
+# `probe`): a word in one case of 20 or more fills a page of 100 there (a rarer one: its matches are
+# few, read first at little cost). On PostgreSQL for every order (its text index hands the matches
+# unordered; ~25 ms at any size, of to_tsvector per case), on SQLite for priority and last update
+# (its index hands them in id order, lazily: the id orders join it).
+PROBE = 2000
+
+
+def probes(*, view: str = "all", sort: str = "oldest", status: str | None = None,
+           where_terms: Sequence[str] = (), dialect: str = "sqlite", **_: Any) -> bool:
+    """Whether a filter word's window is asked among the first PROBE cases first (see PROBE; the
+    views whose order is an index of their own, no other condition: the first PROBE are a range)."""
+    orders = ("priority", "updated") if dialect == "sqlite" else ("oldest", "newest", "priority", "updated")
+    return view in ("all", "open") and sort in orders and status is None and not where_terms
+
+# The open view's condition, as its partial indexes state it (migration 0010: `c.id > 0`, true of
+# every case, keeps those indexes to this view).
+OPEN_VIEW = "c.status <> 'closed' AND c.id > 0"
 FTS_JOIN = "JOIN case_fts ON case_fts.rowid = c.id"
-# A filter that matches at least this many cases is "common": on SQLite the sorts by priority and by
-# last update then walk their index and keep the matching cases (the first page is met early) instead
-# of fetching every match and sorting it (a second at a million cases for a word in a tenth of them).
-COMMON_MATCHES = 2000
-_WALK_INDEX = {"priority": "ix_case_priority_id", "updated": "ix_case_updated_id"}
-
-
-def common_probe(text: str | None, sort: str) -> Plan | None:
-    """On SQLite: the query telling whether `text` is a common filter for `sort` (it answers
-    COMMON_MATCHES then), or None when no index walk could apply."""
-    if sort not in _WALK_INDEX or not text:
-        return None
-    plain = [parts for parts in filter_words(text) if parts and case_number(parts) is None]
-    if not plain:
-        return None
-    return Plan("SELECT count(*) FROM (SELECT rowid FROM case_fts WHERE case_fts MATCH ? LIMIT ?)",
-                (match_expression(plain, "sqlite"), COMMON_MATCHES))
+# The cases a narrowing window (a filter word, the escalated view) matches, found first through
+# their index (the text index, the escalations) into a materialized set, then sorted and paged:
+# no planner can turn that into a walk of the case table in the sort's order filtering every row
+# (what PostgreSQL did for a rare or absent word, estimating thousands of matches and finding none).
+MATCHED = "matched"
 
 
 def text_condition(text: str, dialect: str = "sqlite", *, join: bool = True) -> TextFilter:
@@ -176,14 +185,16 @@ def window_sql(
     anchor: Any = None,
     limit: int | None = None,
     dialect: str = "sqlite",
-    common: bool = False,
+    probe: int | None = None,
     where_terms: Sequence[str] = (),
     where_params: Sequence[Any] = (),
     sla: bool = True,
 ) -> Plan:
     """One window of the queue. `me` is the acting agent's id (view "mine"); `anchor` is what
-    anchor_sql read for `after` (sorts priority and updated; None when that case is not there);
-    `common`: the text filter is common (common_probe), so SQLite walks the sort's index.
+    anchor_sql read for `after` (sorts priority and updated; None when that case is not there).
+    `probe` (a filter word, views all and open, not the "sla" sort): the window among the first
+    `probe` cases of the view in the sort's order only (a range that long), to be asked first:
+    when it fills `limit` rows they are the window's (read_window; else the matches are read first).
     `where_terms`/`where_params`: more terms over `c` (a filter's: store/case_filter.py).
     `sla`: the desk has policies (False: no service-level lookups, see sla_columns)."""
     if view not in VIEWS:
@@ -201,7 +212,7 @@ def window_sql(
     elif view == "unassigned":
         where += ["c.assignee_id IS NULL", "c.status != 'closed'"]
     elif view == "open":
-        where.append("c.status != 'closed'")
+        where.append(OPEN_VIEW)
     elif view == "escalated":
         states = sorted(str(s) for s in OPEN_ESCALATION_STATES)
         where.append(f"c.id IN (SELECT case_id FROM escalation WHERE state IN ({', '.join('?' * len(states))}))")
@@ -209,15 +220,34 @@ def window_sql(
     where += where_terms
     params += where_params
     key, join = "c.id", None  # in the id orders: the index's rowid when joined (the same number)
+    probing: list[str] = []  # the text's terms over the first `probe` cases (with their params)
+    probing_params: list[Any] = []
+    # (PostgreSQL walks the case table in id order to keep one agent's cases rather than read the
+    # range of the assignee's index, its rows being in id order: the agent's cases are read first)
+    narrowed = view == "escalated" or (dialect != "sqlite" and view in ("mine", "unassigned"))
     if text and text.strip():
-        found = text_condition(text, dialect, join=sort in ("oldest", "newest"))
-        where += found.terms
-        params += found.params
-        if found.join is not None:
+        # SQLite's full-text index hands its ids in id order, lazily: the id orders join it
+        fts_join = dialect == "sqlite" and sort in ("oldest", "newest") and view != "escalated"
+        found = text_condition(text, dialect, join=fts_join)
+        if probe is not None and probes(view=view, sort=sort, status=status, where_terms=where_terms,
+                                        dialect=dialect):
+            probing, probing_params = found.terms, found.params
+        else:
+            where += found.terms
+            params += found.params
+        if probing:
+            pass  # (the case table, read as a range: see below)
+        elif found.join is not None:
             key, join = "case_fts.rowid", found.join
+        else:
+            narrowed = True
+    source, cte, cte_params = '"case" c', "", []
+    if narrowed:  # the matches first, through their index; then sorted and paged (MATCHED)
+        cte = f'WITH {MATCHED} AS MATERIALIZED (SELECT {_CASE_COLUMNS} FROM "case" c WHERE {" AND ".join(where)}) '
+        source, where, cte_params, params = f"{MATCHED} c", [], params, []
     if sort == "sla":
-        inner, params = _sla_window(where, params, after, anchor, limit)
-        return _outer(inner, sort, params, sla)
+        inner, params = _sla_window(source, where, params, after, anchor, limit)
+        return _outer(inner, sort, [*cte_params, *params], cte, sla)
     if after is not None:
         if sort == "oldest":
             where.append(f"{key} > ?")
@@ -232,26 +262,28 @@ def window_sql(
             where.append("(c.updated_at < ? OR (c.updated_at = ? AND c.id < ?))")
             params += [anchor, anchor, after]
     inner_order = _ORDER[sort][0]
-    inner = f'SELECT {_CASE_COLUMNS} FROM "case" c'
-    if common and dialect == "sqlite" and sort in _WALK_INDEX and text and text.strip():
-        inner += f" INDEXED BY {_WALK_INDEX[sort]}"
+    inner = f"SELECT {_CASE_COLUMNS} FROM {source}"
     if join is not None:
         inner += f" {join}"
         inner_order = inner_order.replace("c.id", key)
     if where:
         inner += " WHERE " + " AND ".join(where)
     inner += f" ORDER BY {inner_order}"
+    if probing:  # the first `probe` cases in order (a range), the text's matches among them
+        inner = (f"SELECT * FROM ({inner} LIMIT ?) c WHERE {' AND '.join(probing)} ORDER BY {inner_order}")
+        params += [probe, *probing_params]
     if limit is not None:
         inner += " LIMIT ?"
         params.append(limit)
-    return _outer(inner, sort, params, sla)
+    return _outer(inner, sort, [*cte_params, *params], cte, sla)
 
 
-def _outer(inner: str, sort: str, params: Sequence[Any], sla: bool = True) -> Plan:
+def _outer(inner: str, sort: str, params: Sequence[Any], cte: str = "", sla: bool = True) -> Plan:
     """The window chosen first (its LIMIT keeps the joins to the rows shown), then its names,
-    escalation, soonest running timer and service levels looked up per row."""
+    escalation, soonest running timer and service levels looked up per row. `cte`: the matched
+    cases the window reads (MATCHED), when it narrows."""
     sql = (
-        f"SELECT {_COLUMNS}{sla_columns(sla)} FROM ({inner}) w "
+        f"{cte}SELECT {_COLUMNS}{sla_columns(sla)} FROM ({inner}) w "
         "LEFT JOIN agent a ON a.id = w.assignee_id "
         "LEFT JOIN timer t ON t.id = (SELECT t2.id FROM timer t2 WHERE t2.case_id = w.id AND t2.state = 'pending' "
         # (an expression: the (case_id, state) index, not the due-time one)
@@ -261,12 +293,12 @@ def _outer(inner: str, sort: str, params: Sequence[Any], sla: bool = True) -> Pl
     return Plan(sql, tuple(params))
 
 
-def _sla_window(where: Sequence[str], params: Sequence[Any], after: int | None, anchor: Any,
+def _sla_window(source: str, where: Sequence[str], params: Sequence[Any], after: int | None, anchor: Any,
                 limit: int | None) -> tuple[str, list[Any]]:
     """The "sla" sort's window over `c`: the cases with a pending breach timer, soonest due first
     (walking the timer's (state, due_at) index), then those without one by id; a page goes on
     after `after` (its due time, `anchor`, None when it had no running target)."""
-    running = [_SLA_TIMER, *where]
+    running = [_SLA_TIMER, *where]  # (`source`: the case table or the matched cases, as `c`)
     running_params = list(params)
     others = [f"NOT EXISTS (SELECT 1 FROM timer t WHERE t.case_id = c.id AND {_SLA_TIMER})", *where]
     others_params = list(params)
@@ -280,9 +312,9 @@ def _sla_window(where: Sequence[str], params: Sequence[Any], after: int | None, 
             others_params.append(after)
     tail = " LIMIT ?" if limit is not None else ""
     # (the second part's sla_key is a time of the same type, never compared: its `part` orders it after)
-    first = (f'SELECT {_CASE_COLUMNS}, 0 AS part, t.due_at AS sla_key FROM timer t JOIN "case" c ON c.id = t.case_id '
+    first = (f'SELECT {_CASE_COLUMNS}, 0 AS part, t.due_at AS sla_key FROM timer t JOIN {source} ON c.id = t.case_id '
              f"WHERE {' AND '.join(running)} ORDER BY t.due_at, c.id{tail}")
-    second = (f'SELECT {_CASE_COLUMNS}, 1 AS part, c.created_at AS sla_key FROM "case" c '
+    second = (f'SELECT {_CASE_COLUMNS}, 1 AS part, c.created_at AS sla_key FROM {source} '
               f"WHERE {' AND '.join(others)} ORDER BY c.id{tail}")
     limits = [limit] if limit is not None else []
     inner = (f"SELECT * FROM (SELECT * FROM ({first}) s1 UNION ALL SELECT * FROM ({second}) s2) u "
@@ -316,9 +348,84 @@ def case_row(row: Sequence[Any]) -> CaseRow:
     )
 
 
-def read_window(cursor: Any, paramstyle: str, *, sla: bool | None = None, **query: Any) -> list[CaseRow]:
-    """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed. `sla`:
-    whether the desk has policies, if the caller knows (the service does); None: asked (SLA_PROBE)."""
+class Superseded(Exception):
+    """A window read stopped because a newer one was asked for (Superseding): nobody wants it."""
+
+
+class Superseding:
+    """Window reads where only the newest is wanted (the console's queue: each keystroke asks for
+    its window). Starting one stops the one still running, on the server: its driver connection is
+    told to stop (sqlite3's interrupt(), psycopg's cancel_safe()), and that read raises Superseded.
+    The stopped read's connection is usable again once its transaction is rolled back (the service's
+    session and the quick connection do that as any failed read's).
+
+    A read is told to stop only while it is inside `running` (under the lock that ends it), so a
+    connection gone back to its pool for other work is never interrupted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._newest = 0
+        self._running: dict[int, Any] = {}  # ticket -> the driver connection of a read in progress
+
+    def supersede(self) -> None:
+        """Stop every read started so far (a newer one is about to start, after a wait of its own:
+        the quick connection is read by one window at a time)."""
+        with self._lock:
+            self._newest += 1
+            for older in list(self._running.values()):
+                _stop(older)
+
+    @contextmanager
+    def running(self, connection: Any) -> Iterator[Callable[[], None]]:
+        """A read on `connection`; it is given a check to call between statements (raises
+        Superseded once a newer read has started)."""
+        with self._lock:
+            self._newest += 1
+            ticket = self._newest
+            for older in list(self._running.values()):
+                _stop(older)
+            self._running = {ticket: connection}
+
+        def check() -> None:
+            if ticket != self._newest:
+                raise Superseded("a newer window was asked for")
+
+        try:
+            yield check
+        except Exception as exc:
+            if ticket != self._newest:  # stopped (or failing) after a newer read started: not wanted
+                raise Superseded("a newer window was asked for") from exc
+            raise
+        finally:
+            with self._lock:
+                self._running.pop(ticket, None)
+
+
+def _stop(connection: Any) -> None:
+    """Stop the statement running on this driver connection (sqlite3 or psycopg), if any."""
+    if isinstance(connection, sqlite3.Connection):
+        connection.interrupt()
+        return
+    cancel = getattr(connection, "cancel_safe", None) or connection.cancel
+    try:
+        cancel()
+    except Exception:  # noqa: BLE001 -- the server could not be told: the read runs to its end, unseen
+        pass
+
+
+def read_window(cursor: Any, paramstyle: str, *, newest: Superseding | None = None, sla: bool | None = None,
+                **query: Any) -> list[CaseRow]:
+    """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed.
+    `newest`: this read is one of those where only the newest is wanted (Superseding). `sla`: whether
+    the desk has policies, if the caller knows (the service does); None: asked (SLA_PROBE)."""
+    if newest is None:
+        return _read_window(cursor, paramstyle, query, lambda: None, sla)
+    with newest.running(cursor.connection) as check:
+        return _read_window(cursor, paramstyle, query, check, sla)
+
+
+def _read_window(cursor: Any, paramstyle: str, query: dict[str, Any], check: Callable[[], None],
+                 sla: bool | None) -> list[CaseRow]:
     if sla is None:
         cursor.execute(SLA_PROBE)
         sla = cursor.fetchone()[0] > 0
@@ -327,28 +434,39 @@ def read_window(cursor: Any, paramstyle: str, *, sla: bool | None = None, **quer
         anchor = anchor_sql(sort, after)
         if anchor is not None:
             anchor = anchor.for_driver(paramstyle)
+            check()
             cursor.execute(anchor.sql, anchor.params)
             found = cursor.fetchone()
             query["anchor"] = found[0] if found else None
     dialect = "sqlite" if paramstyle == "qmark" else "postgresql"
-    probe = common_probe(query.get("text"), sort) if dialect == "sqlite" else None
-    if probe is not None:
-        cursor.execute(probe.sql, probe.params)
-        query["common"] = cursor.fetchone()[0] >= COMMON_MATCHES
+    limit = query.get("limit")
+    if limit and (query.get("text") or "").strip() and probes(dialect=dialect, **query):
+        # a common word fills its page among the first cases in order (PROBE cases, a range): asked
+        # first, its matches need not all be read and sorted
+        plan = window_sql(**query, dialect=dialect, probe=PROBE, sla=sla).for_driver(paramstyle)
+        check()
+        cursor.execute(plan.sql, plan.params)
+        rows = cursor.fetchall()
+        if len(rows) >= limit:
+            check()
+            return [case_row(r) for r in rows]
     plan = window_sql(**query, dialect=dialect, sla=sla).for_driver(paramstyle)
+    check()
     cursor.execute(plan.sql, plan.params)
-    return [case_row(r) for r in cursor.fetchall()]
+    rows = cursor.fetchall()
+    check()
+    return [case_row(r) for r in rows]
 
 
 __all__ = [
-    "COMMON_MATCHES",
     "SORTS",
     "VIEWS",
     "Plan",
+    "Superseded",
+    "Superseding",
     "TextFilter",
     "anchor_sql",
     "case_row",
-    "common_probe",
     "read_window",
     "sla_columns",
     "text_condition",

@@ -63,6 +63,7 @@ from deskconsole.tui.macros import MacroCommands
 from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
 from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
 from deskconsole.tui.presence import PresenceBeat
+from deskconsole.tui.quickstart import Superseded
 from deskconsole.tui.screens import queue as _queue_screen  # noqa: F401 - the start pane: imported before the first frame
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.styles import style, styles_dir
@@ -292,6 +293,8 @@ class DeskApp(App[None]):
         if quick is not None and not quick.loaded:
             try:
                 return quick.list_cases(**query)
+            except Superseded:
+                raise  # a newer window was asked for: nobody wants this one
             except Exception:  # noqa: BLE001 -- the service answers instead (and refuses what is wrong)
                 pass
         return self.service.list_cases(**query)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from deskconsole.domain.rows import CaseRow
 from deskconsole.domain.saved_views import View, from_record
-from deskconsole.store.window import read_window
+from deskconsole.store.window import Superseded, Superseding, read_window
 from deskconsole.tui.loading import loading
 
 
@@ -91,8 +91,11 @@ class QuickStart:
 
     # ------------------------------------------------------------ reading
     def list_cases(self, *, view: str = "all", actor: str | None = None, text: str | None = None,
-                   sort: str = "oldest", after: int | None = None, limit: int | None = None) -> list[CaseRow]:
+                   sort: str = "oldest", after: int | None = None, limit: int | None = None,
+                   newest: Superseding | None = None) -> list[CaseRow]:
         """One window, as Service.list_cases reads it (for this console's own user)."""
+        if newest is not None:
+            newest.supersede()  # the window read before this one holds the connection: stopped first
         query = dict(view=view, actor=actor, text=text, sort=sort, after=after, limit=limit)
         handed = self.handed(query)
         if handed is not None:
@@ -107,7 +110,7 @@ class QuickStart:
             cursor = self._connection.cursor()
             try:
                 return read_window(cursor, self._paramstyle, view=view, sort=sort, text=text, after=after,
-                                   limit=limit, me=self.agent_id if view == "mine" else None)
+                                   limit=limit, me=self.agent_id if view == "mine" else None, newest=newest)
             finally:
                 cursor.close()
                 if self._paramstyle != "qmark":
@@ -227,4 +230,4 @@ def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickS
     return QuickStart(connection, paramstyle, tuple(agent), load)
 
 
-__all__ = ["QuickStart", "open_quick"]
+__all__ = ["QuickStart", "Superseded", "Superseding", "open_quick"]

@@ -19,6 +19,7 @@ from deskconsole.tui.panes import screen_keys
 from deskconsole.tui.presence import QueuePresence
 from deskconsole.tui.queuespec import PAGE, columns_for, next_cell, row_cells
 from deskconsole.tui.queueviews import QueueViews
+from deskconsole.tui.quickstart import Superseding  # (the store's, as the quick connection reads windows)
 from deskconsole.tui.screens.base import PaneScreen
 from deskconsole.tui.text import cell, clean
 from deskconsole.tui.widgets.footer import DeskFooter
@@ -43,6 +44,7 @@ class QueueScreen(QueueMarks, QueuePresence, QueueViews, NewCaseKey, QueueMacroK
         self.rows: dict[str, CaseRow] = {}
         self.shown: dict[str, Any] | None = None  # the query the rows on screen answer
         self._asked = 0  # numbers each window asked for: only the newest one is shown
+        self._windows = Superseding()  # and a newer one stops the older still running on the server
         self._keys_state: tuple[bool, ...] | None = None
         self.filter_problem: str | None = None  # why the filter text is no filter (yet)
         self.clocks: dict[str, Any] = {}  # the calendar of each priority's service levels (Service.sla_clocks)
@@ -95,7 +97,7 @@ class QueueScreen(QueueMarks, QueuePresence, QueueViews, NewCaseKey, QueueMacroK
                 self.show_refusal(error)
 
         def window() -> tuple[list[CaseRow], dict[str, Any] | None]:
-            rows = self.desk.list_cases(**query)
+            rows = self.desk.list_cases(**query, newest=self._windows)
             # (the calendars once the service has loaded: the first windows may come before it)
             return rows, self.service.sla_clocks() if self.desk.service_ready else None
 

@@ -1,0 +1,148 @@
+"""No queue query walks the case table, on either database, at 100,000 cases (issue 18).
+
+Every window the queue asks for (each view x each sort x with and without a filter word: a rare
+word, an absent one, a common one, a customer's name, a word with a case number) and the filter
+language's counts are EXPLAINed on a 100,000-case desk written by the bulk builder once for this
+module (then ANALYZE, as a new desk gets it); a sequential scan or an index walked whole that
+throws rows away fails (tests/queueplans.py says what passes).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from deskconsole import demo
+from deskconsole.bulk import build_bulk
+from deskconsole.domain.clock import FixedClock
+from deskconsole.domain.timers import Durations
+from deskconsole.service import Service
+from deskconsole.store.engine import init_schema, make_engine
+from deskconsole.store.window import Plan
+from queueplans import Query, pg_walks, queries, sqlite_walks
+
+pytestmark = pytest.mark.slow
+CASES = 100_000
+END = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def _build(url: str) -> int:
+    """A desk of CASES cases as the bulk demo writes it; the id of the analyst whose queue is read."""
+    engine = make_engine(url)
+    try:
+        init_schema(engine)
+        service = Service(engine, FixedClock(END), Durations())
+        first = demo.AGENTS[0][0]
+        for name, role, skills, manager in demo.AGENTS:
+            service.add_agent(name, role, actor=None if name == first else first, skills=skills, manager=manager)
+        build_bulk(engine, CASES, end=END, seed=5)
+        analyst = next(name for name, role, *_ in demo.AGENTS if role == "analyst")
+        return _agent_id(url, analyst)
+    finally:
+        engine.dispose()
+
+
+def _agent_id(url: str, name: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT id FROM agent WHERE name = %s" if "postgresql" in url
+                                            else "SELECT id FROM agent WHERE name = ?", (name,)).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def sqlite_desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    path = tmp_path_factory.mktemp("plans") / "desk.db"
+    me = _build(f"sqlite:///{path}")
+    with sqlite3.connect(path) as con:
+        con.execute("ANALYZE")
+    return path, me
+
+
+@pytest.fixture(scope="module")
+def pg_desk(request: pytest.FixtureRequest) -> Iterator[tuple[str, int]]:
+    """A database of its own (from the migrated template), filled in bulk, then ANALYZEd."""
+    template = request.getfixturevalue("pg_template")
+    base = make_url(request.getfixturevalue("pg_base_url"))
+    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"plans_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = base.set(database=name)
+    try:
+        me = _build(url.render_as_string(hide_password=False))
+        plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute("ANALYZE")
+        yield plain, me
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def pg_base_url() -> str:
+    import os
+
+    base = os.environ.get("DESKCONSOLE_TEST_PG_URL", "").strip()
+    if not base:
+        pytest.skip("PostgreSQL not available: set DESKCONSOLE_TEST_PG_URL (scripts/pg-throwaway.sh)")
+    return base
+
+
+def _report(walks: dict[str, list[str]]) -> str:
+    return "\n".join(f"{name}: {'; '.join(found)}" for name, found in walks.items())
+
+
+def test_no_queue_query_walks_the_case_table_on_sqlite(sqlite_desk: tuple[Path, int]) -> None:
+    path, me = sqlite_desk
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute('SELECT count(*) FROM "case"').fetchone()[0] == CASES
+        asked = list(queries("sqlite", me, END))
+        walks = {q.name: found for q in asked if (found := sqlite_walks(con, q))}
+    finally:
+        con.close()
+    assert len(asked) > 150
+    assert not walks, _report(walks)
+
+
+@pytest.mark.postgres
+def test_no_queue_query_walks_the_case_table_on_postgres(pg_desk: tuple[str, int]) -> None:
+    url, me = pg_desk
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        cursor.execute('SELECT count(*) FROM "case"')
+        assert cursor.fetchone()[0] == CASES
+        asked = list(queries("postgresql", me, END))
+        walks = {q.name: found for q in asked if (found := pg_walks(cursor, q))}
+    assert len(asked) > 150
+    assert not walks, _report(walks)
+
+
+# The check itself fails on a walk: a condition no index serves reads every case.
+_WALK = Plan("SELECT c.id FROM \"case\" c WHERE c.title LIKE ? ORDER BY c.id LIMIT 100", ("%zzzq%",))
+
+
+def test_the_check_catches_a_walk(sqlite_desk: tuple[Path, int]) -> None:
+    path, _ = sqlite_desk
+    con = sqlite3.connect(path)
+    try:
+        assert sqlite_walks(con, Query("walk", _WALK, False))
+    finally:
+        con.close()
+
+
+@pytest.mark.postgres
+def test_the_check_catches_a_walk_on_postgres(pg_desk: tuple[str, int]) -> None:
+    url, _ = pg_desk
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        assert pg_walks(cursor, Query("walk", _WALK, False))
