@@ -30,12 +30,12 @@ async def test_a_newer_keystroke_stops_the_older_window(app_as, ids, monkeypatch
             return plan
         return Plan(f"SELECT w.* FROM {SLOW} s CROSS JOIN ({plan.sql}) w", plan.params)
 
-    def read(cursor: Any, paramstyle: str, query: dict[str, Any], check: Any) -> Any:
+    def read(cursor: Any, paramstyle: str, query: dict[str, Any], check: Any, sla: Any = None) -> Any:
         slow = query.get("text") == "vp"
         if slow:  # tell the test once the slow statement runs
             cursor.connection.set_progress_handler(lambda: started.set() or 0, 10_000)
         try:
-            return real_read(cursor, paramstyle, query, check)
+            return real_read(cursor, paramstyle, query, check, sla)
         except BaseException as exc:
             if slow:
                 ended.append(exc)

@@ -221,8 +221,8 @@ def capped_count_sql(fs: FilterSQL, dialect: str = "sqlite", cap: int = 10_000) 
     """count_sql, stopping at `cap` matches (a view's tab: it reads at most `cap` index entries
     however many cases match, and an answer of `cap` means "at least that many")."""
     plan = count_sql(fs, dialect)
-    inner = "SELECT 1" + plan.sql.removeprefix("SELECT count(*)")
-    return Plan(f"SELECT count(*) FROM ({inner} LIMIT ?) capped", (*plan.params, cap))
+    cte, _, rest = plan.sql.partition("SELECT count(*)")  # (cte: the narrowing WITH ..., when there is one)
+    return Plan(f"{cte}SELECT count(*) FROM (SELECT 1{rest} LIMIT ?) capped", (*plan.params, cap))
 
 
 __all__ = ["FilterSQL", "capped_count_sql", "count_sql", "db_time", "filter_sql"]
