@@ -43,7 +43,8 @@ async def test_at_80_columns_the_queue_keeps_what_matters_and_re_lays_out_live(a
         assert table_columns(app) == ["id", "priority", "status", "title", "next"]
         lines = screen_text(app).splitlines()
         assert "sam · supervisor" in lines[0] and "1 Queue" in lines[0]  # who, and the pane
-        assert lines[1].split() == ["Case", "P", "Status", "Title", "Next", "timer"]
+        assert lines[1].startswith(" Open 8 · ")  # the view tabs
+        assert lines[2].split() == ["Case", "P", "Status", "Title", "Next", "timer"]
         assert "? Help" in lines[-1] and "/ Filter" in lines[-1] and "t Take next" not in lines[-1]
         assert "pending/development" in screen_text(app) or "pending/customer" in screen_text(app)
         assert all(len(line) <= 80 for line in lines)
