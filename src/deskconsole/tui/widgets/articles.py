@@ -57,15 +57,24 @@ class ArticlePicker(ModalScreen[int | None]):
             self._debounce.stop()
         self.search(event.value, focus=True)
 
-    def search(self, query: str, focus: bool = False) -> None:
+    def search(self, query: str, focus: bool = False, hold: bool = False) -> None:
+        """Search in a worker; `hold`: the keys typed meanwhile wait for the results (DeskApp.hold_keys),
+        so an `enter` typed right after `↓` picks the first result rather than searching again."""
+        release = getattr(self.app, "release_keys", None)
+
         def job() -> None:
             try:
                 found = self.service.search_articles(query)
             except Exception as exc:  # noqa: BLE001 -- shown, never raised into the console
                 self.app.call_from_thread(self.notify, str(exc), severity="error", markup=False)
-                return
-            self.app.call_from_thread(self.show, found, focus, query)
+                found = None
+            if found is not None:
+                self.app.call_from_thread(self.show, found, focus, query)
+            if hold and release is not None:
+                self.app.call_from_thread(release, answered=True)
 
+        if hold and release is not None:
+            self.app.hold_keys()  # type: ignore[attr-defined]  # (DeskApp's, as release_keys)
         self.run_worker(job, thread=True, exclusive=True, group="search", exit_on_error=False)
 
     def action_results(self) -> None:
@@ -75,7 +84,7 @@ class ArticlePicker(ModalScreen[int | None]):
         if self._debounce is not None:
             self._debounce.stop()
         if self._shown != box.value:
-            self.search(box.value, focus=True)
+            self.search(box.value, focus=True, hold=True)
             return
         results = self.query_one("#article-results", OptionList)
         if results.option_count and not results.get_option_at_index(0).disabled:
