@@ -23,13 +23,15 @@ from typing import Any
 from deskconsole.domain.calendar import BusinessCalendar
 from deskconsole.domain.lifecycle import Status
 from deskconsole.domain.sla import (
-    AUDIT_KIND,
-    WARNED,
     DeskSla,
-    History,
     MetricEvent,
     MetricKind,
     SlaChange,
+)
+from deskconsole.domain.sla_steps import (
+    AUDIT_KIND,
+    WARNED,
+    History,
     armed,
     audit_data,
     breach_message,

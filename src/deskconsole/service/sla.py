@@ -32,25 +32,27 @@ from deskconsole.domain.clock import to_utc
 from deskconsole.domain.errors import PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status
 from deskconsole.domain.sla import (
-    AUDIT_KIND,
     TARGETS,
-    WARNED,
     DeskSla,
-    History,
     MetricEvent,
     MetricKind,
     SlaChange,
     SlaFileError,
     TargetStatus,
+    evaluate,
+    load_toml,
+    policy_change_event,
+    sla_json,
+)
+from deskconsole.domain.sla_steps import (
+    AUDIT_KIND,
+    WARNED,
+    History,
     armed,
     audit_data,
     breach_message,
     change_events,
-    evaluate,
-    load_toml,
-    policy_change_event,
     settle,
-    sla_json,
     timer_hits,
 )
 from deskconsole.domain.timers import TimerKind, TimerState

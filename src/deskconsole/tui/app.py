@@ -40,12 +40,10 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections import deque
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import events, on
 from textual.app import App
 from textual.timer import Timer
@@ -53,14 +51,16 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from deskconsole.domain import labels
 from deskconsole.domain.clock import Clock
-from deskconsole.domain.errors import DeskError, InvalidInput
+from deskconsole.domain.errors import DeskError
 from deskconsole.domain.presence import BEAT_SECONDS
 from deskconsole.store.changes import WatchLost, connection_lost
 from deskconsole.tui import styles
+from deskconsole.tui.appdelivery import DELIVERY_INTERVAL, DeliveryPart
 from deskconsole.tui.bindings import bindings
 from deskconsole.tui.commands import DeskCommands
+from deskconsole.tui.keyflow import KeyFlow
 from deskconsole.tui.macros import MacroCommands
-from deskconsole.tui.messages import DatabaseLost, DeskChanged, OutboxDelivered, ServiceLoaded, TimersTicked
+from deskconsole.tui.messages import DatabaseLost, DeskChanged, ServiceLoaded, TimersTicked
 from deskconsole.tui.panes import BY_NAME, GLOBAL, modes
 from deskconsole.tui.presence import PresenceBeat
 from deskconsole.tui.quickstart import Superseded
@@ -81,15 +81,10 @@ if TYPE_CHECKING:
 # Panes other than the queue (and the delivery worker) are imported when first used (tui/panes.py),
 # and their stylesheets read after the first frame (tui/styles.py): the console's start pays only
 # for what paints the queue.
-DELIVERY_INTERVAL = 30.0  # seconds from the end of one delivery pass to the start of the next
-DELIVERY_FIRST_DELAY = 1.0
-DELIVERY_BATCH = 20
-HOLD_KEYS = 3.0  # seconds at most that keys typed after a form's submit wait for its answer (hold_keys)
-KEY_AT_MOST = 1.0  # seconds at most one key holds back the next (a key whose handling never reports back)
 WATCH_WAIT = 0.5  # seconds per wait on the change watcher (how soon the watch worker notices it should stop)
 
 
-class DeskApp(App[None]):
+class DeskApp(KeyFlow, DeliveryPart, App[None]):
     TITLE = "deskconsole"
     CSS_PATH = [style(name) for name in styles.FIRST]
     BINDINGS = bindings(GLOBAL)
@@ -158,10 +153,6 @@ class DeskApp(App[None]):
         # the newest event id looked at (None: not yet asked where the desk stands).
         self.replies_seen: int | None = None
         self.presence = PresenceBeat(self)  # this person's heartbeat at the case they show (tui/presence.py)
-        self._keys: deque[events.Key] = deque()  # typed, not yet handed on (fast hands, below)
-        self._key_busy: Timer | None = None  # a key is being handled (at most KEY_AT_MOST seconds)
-        self._keys_held = False  # a form's submit is being answered
-        self._hold_timer: Timer | None = None
 
     # ------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -192,78 +183,6 @@ class DeskApp(App[None]):
                 and not focused.has_class("hidden")):
             event.stop()
             focused.post_message(events.Key(event.key, event.character))
-
-    # ------------------------------------------------------------ fast hands
-    # Textual hands each key to the focused widget's queue at once: keys typed in a burst would all
-    # be queued on the pane in front even when the first of them opens a form or another pane. Here
-    # one key at a time goes in: the next only once the one before has been handled (its actions
-    # run, a screen it opened mounted), and none while a form's submit is being answered.
-    def hold_keys(self) -> None:
-        """Keys typed from now until release_keys() wait: a form was submitted and its answer is on
-        the way; a refusal reopens the form, and what was typed meanwhile (a tab, more text)
-        belongs to it, an acceptance gives them to the pane. Held at most HOLD_KEYS seconds."""
-        if not self._keys_held:
-            self._keys_held = True
-            self._hold_timer = self.set_timer(HOLD_KEYS, lambda: self.release_keys(force=True), name="hold-keys")
-
-    def release_keys(self, *, force: bool = False, answered: bool = False) -> None:
-        """Hand the held keys on, in order, to what is in front now. Not while a form reopened after
-        a refusal is still mounting (its on_mount releases them), nor while a submit's service call
-        runs (unless it `answered`), unless `force`."""
-        from deskconsole.tui.widgets.form import FormScreen
-
-        if not self._keys_held:
-            return
-        if not force:
-            screen = self.screen
-            if isinstance(screen, FormScreen) and not screen.is_mounted:
-                return
-            if not answered and any(w.group == "action" and w.is_running for w in self.workers):
-                return
-        self._keys_held = False
-        if self._hold_timer is not None:
-            self._hold_timer.stop()
-            self._hold_timer = None
-        self._next_key()
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded:
-            self._keys.append(event)
-            self._next_key()
-            return
-        await super().on_event(event)
-
-    def _next_key(self) -> None:
-        if self._key_busy is not None or self._keys_held or not self._keys:
-            return
-        if not self.screen_stack:  # (a pane being switched to: in a moment)
-            self.set_timer(0.02, self._next_key, name="keys")
-            return
-        screen = self.screen
-        if not screen.is_mounted:  # a screen the last key opened: its keys once it is there
-            screen.call_later(self._next_key)
-            return
-        key = self._keys.popleft()
-        self._key_busy = self.set_timer(KEY_AT_MOST, self._key_done, name="key")
-        self.call_later(self._send_key, key)
-
-    async def _send_key(self, key: events.Key) -> None:
-        target = self.focused or self.screen
-        await super().on_event(key)  # (Textual's: priority bindings, else to the focused widget; not queued again)
-        self._after(target)
-
-    def _after(self, node: Any) -> None:
-        """Follow the key up the tree behind it: when this reaches the App, the key was handled."""
-        if node is None or node is self or not node.is_attached:
-            self.call_later(self._key_done)
-            return
-        node.call_later(self._after, node.parent)
-
-    def _key_done(self) -> None:
-        if self._key_busy is not None:
-            self._key_busy.stop()
-            self._key_busy = None
-        self._next_key()
 
     # ------------------------------------------------------------ service
     @property
@@ -558,81 +477,7 @@ class DeskApp(App[None]):
                         f"“{first}” — open it and press F for a follow-up case.",
                         title="Reply after close", severity="warning", timeout=20, markup=False)
 
-    # ----------------------------------------------------------- delivery
-    def _start_delivery(self) -> None:
-        """Build the deliverer once, from the environment (off without DESKCONSOLE_SMTP_URL)."""
-        if self.deliverer is None:
-            from deskconsole.delivery.worker import Deliverer
-
-            try:
-                self.deliverer = Deliverer.from_env(self.service.engine, self.clock, self.environ)
-            except InvalidInput as exc:
-                self.delivery_problem = clean(str(exc), single_line=True)
-                self.notify(f"Delivery is off: {self.delivery_problem}", title="DESKCONSOLE_SMTP_URL",
-                            severity="warning", timeout=10, markup=False)
-        if self.deliverer is not None:
-            self._arm_delivery(DELIVERY_FIRST_DELAY)
-
-    def delivery_line(self) -> Text:
-        """Whether this console delivers the outbox, for the Outbox pane."""
-        line = Text(no_wrap=True, overflow="ellipsis")
-        if self.deliverer is None:
-            line.append(" delivery off", "bold yellow")
-            if self.delivery_problem:
-                line.append(": DESKCONSOLE_SMTP_URL is not usable (", "dim")
-                line.append(self.delivery_problem, "yellow")
-                line.append("); messages wait here", "dim")
-            else:
-                line.append(": set DESKCONSOLE_SMTP_URL; messages wait here", "dim")
-            return line
-        line.append(" delivery on", "bold green")
-        config = getattr(self.deliverer.transport, "config", None)
-        where = config.safe_url() if config is not None else type(self.deliverer.transport).__name__
-        line.append(": ")
-        line.append(clean(where, single_line=True), "bold")
-        if self._server_down and self.last_delivery is not None:
-            line.append(f"  mail server unreachable at {self.last_delivery[0].astimezone(self.tz):%H:%M:%S}; "
-                        "messages stay queued and are tried again", "bold yellow")
-        elif self.last_delivery is not None:
-            at, sent, failed = self.last_delivery
-            line.append(f"  last pass {at.astimezone(self.tz):%H:%M:%S}: ", "dim")
-            line.append(f"{sent} sent", "green" if sent else "dim")
-            line.append(", ", "dim")
-            line.append(f"{failed} failed", "bold red" if failed else "dim")
-        return line
-
-    def _arm_delivery(self, delay: float | None = None) -> None:
-        if self._delivery_timer is not None:
-            self._delivery_timer.stop()
-        self._delivery_timer = self.set_timer(self.delivery_interval if delay is None else delay,
-                                              self._deliver, name="delivery")
-
-    def _delivering(self) -> bool:
-        return any(w.group == "delivery" and w.is_running for w in self.workers)
-
-    def deliver_now(self) -> None:
-        """Send what is due now (the delivery worker, once), unless a pass is running already."""
-        if self.deliverer is None:
-            self.notify("Delivery is off: set DESKCONSOLE_SMTP_URL to send from this console.", title="Outbox")
-            return
-        if self._delivering():
-            self.notify("A delivery pass is running already.", title="Outbox")
-            return
-        self._deliver()
-
-    def _deliver(self) -> Worker | None:
-        if self.deliverer is None or self._delivering():
-            return None
-        if self._delivery_timer is not None:
-            self._delivery_timer.stop()
-            self._delivery_timer = None
-        return self.run_worker(self._deliver_run, thread=True, group="delivery", exclusive=True,
-                               exit_on_error=False, name="delivery")
-
-    def _deliver_run(self) -> None:
-        results = self.deliverer.run_once(limit=DELIVERY_BATCH)
-        self.post_message(OutboxDelivered(results))
-
+    # ----------------------------------------------------------- delivery (tui/appdelivery.py)
     @on(Worker.StateChanged)
     def _delivery_done(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "delivery" or event.worker.node is not self:
@@ -650,33 +495,6 @@ class DeskApp(App[None]):
             and not self._delivering()
         ):
             self._arm_delivery()
-
-    def on_outbox_delivered(self, message: OutboxDelivered) -> None:
-        results = message.results
-        failed = [r for r in results if r.state == "failed"]
-        self.last_delivery = (self.clock.now(), sum(1 for r in results if r.state == "sent"), len(failed))
-        for r in failed[:3]:
-            self.notify(
-                clean(f"message {r.outbox} (case {r.case}, {r.kind.replace('_', ' ')} to {r.to}) failed: {r.error}",
-                      single_line=True)[:400],
-                title="Delivery failed", severity="error", timeout=15, markup=False,
-            )
-        if len(failed) > 3:
-            self.notify(f"and {len(failed) - 3} more messages failed: see the Outbox (6)", title="Delivery failed",
-                        severity="error", timeout=15, markup=False)
-        down = any(getattr(r, "server_unavailable", False) for r in results)
-        if down and not self._server_down:
-            error = next((r.error for r in results if r.server_unavailable), "")
-            self.notify(clean(f"The mail server cannot be reached; messages stay queued and are tried again. "
-                              f"{error}", single_line=True)[:400],
-                        title="Delivery", severity="warning", timeout=10, markup=False)
-        self._server_down = down
-        pane = self.pane
-        if pane is not None and pane.PANE == "outbox":
-            if results:
-                pane.reload()
-            else:
-                pane.show_delivery()
 
     def countdown_tick(self) -> None:
         """Move the countdowns on screen (in memory, no database)."""
