@@ -19,6 +19,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from tuidesk import NOW, build_desk, make_service
 
 from deskconsole.domain.clock import FixedClock
+from deskconsole.service import Service
+from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.tui.app import DeskApp, make_app
 
 SIZE = (120, 40)
@@ -81,3 +83,19 @@ def smtp():
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared(request, tmp_path, clock):
+    """(this console's service, another process's service, case ids) over one database: what a
+    second console or the CLI writes, seen live by the console under test."""
+    url = f"sqlite:///{tmp_path}/desk.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    mine, theirs = make_engine(url), make_engine(url)
+    init_schema(mine)
+    svc = Service(mine, clock)
+    ids = build_desk(svc, clock)
+    try:
+        yield svc, Service(theirs, clock), ids
+    finally:
+        theirs.dispose()
+        mine.dispose()

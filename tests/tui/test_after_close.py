@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC
 
-import pytest
-from tuidesk import build_desk, recording, screen_text, settle, until
+from tuidesk import recording, screen_text, settle, until
 
 from deskconsole.domain.asking import CLOSED_REPLY_ATTENTION
-from deskconsole.service import Service
 from deskconsole.store.changes import Change
-from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.tui.app import make_app
 from deskconsole.tui.messages import DeskChanged
 from deskconsole.tui.screens.case import CaseScreen
@@ -21,23 +18,8 @@ SIZE = (120, 40)
 HOSTILE = "It [b]broke[/b] again \x1b[31mafter[/] the update:\nsame error, please call me back on Monday morning"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared_live(request, tmp_path, clock):
-    """(this console's service, another process's service, case ids) over one database."""
-    url = f"sqlite:///{tmp_path}/desk.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    mine, theirs = make_engine(url), make_engine(url)
-    init_schema(mine)
-    svc = Service(mine, clock)
-    ids = build_desk(svc, clock)
-    try:
-        yield svc, Service(theirs, clock), ids
-    finally:
-        theirs.dispose()
-        mine.dispose()
-
-
-async def test_a_reply_after_close_is_announced_live_to_the_last_assignee_only(shared_live):
-    svc, other, ids = shared_live
+async def test_a_reply_after_close_is_announced_live_to_the_last_assignee_only(shared):
+    svc, other, ids = shared
     closed = ids["closed7"]
     assert svc.get_case(closed).assignee == "alice"
     alice = make_app(svc, "alice", ticker=False, live=True, tz=UTC)

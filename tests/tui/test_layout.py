@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from tuidesk import help_text, screen_text, settle
+from tuidesk import build, go, help_text, screen_text, settle
 
 from deskconsole.tui.queuespec import columns_for
 
@@ -16,23 +16,6 @@ def table_columns(app) -> list[str]:
     return [str(column.key.value) for column in app.screen.table.ordered_columns]
 
 
-def go(*keys: str, case: str | None = None):
-    async def run_before(pilot) -> None:
-        await settle(pilot)
-        if case is not None:
-            pilot.app.open_case(pilot.app.desk_ids[case])
-            await settle(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
-
-    return run_before
-
-
-def build(app_as, ids, user):
-    app = app_as(user)
-    app.desk_ids = ids
-    return app
 
 
 # ------------------------------------------------------------------ sizes

@@ -7,31 +7,13 @@ from __future__ import annotations
 
 from datetime import UTC
 
-import pytest
-from tuidesk import build_desk, screen_text, settle, until
+from tuidesk import screen_text, settle, until
 
 from deskconsole.domain.presence import TTL, TYPING, VIEWING
 from deskconsole.service import Service
-from deskconsole.store.engine import init_schema, make_engine
 from deskconsole.tui.app import make_app
 
 SIZE = (120, 40)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def shared(request, tmp_path, clock):
-    """(alice's console's service, bob's service, case ids) over one database."""
-    url = f"sqlite:///{tmp_path}/desk.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
-    mine = make_engine(url)
-    init_schema(mine)
-    svc = Service(mine, clock)
-    ids = build_desk(svc, clock)
-    theirs = make_engine(url)
-    try:
-        yield svc, Service(theirs, clock), ids
-    finally:
-        theirs.dispose()
-        mine.dispose()
 
 
 def _at(other: Service, case: int) -> list[tuple[str, str]]:

@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-from tuidesk import settle
+from tuidesk import build, go
 
 SIZE = (120, 40)
 
 
-def go(*keys: str, case: str | None = None):
-    async def run_before(pilot) -> None:
-        await settle(pilot)
-        if case is not None:
-            pilot.app.open_case(pilot.app.desk_ids[case])
-            await settle(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await settle(pilot)
-
-    return run_before
-
-
-def build(app_as, ids, user):
-    app = app_as(user)
-    app.desk_ids = ids
-    return app
 
 
 def test_queue(snap_compare, app_as, ids):

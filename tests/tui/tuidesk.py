@@ -190,3 +190,24 @@ def recording(app) -> list[str]:
 
     app.notify = record
     return shown
+
+
+def go(*keys: str, case: str | None = None):
+    """A snapshot's run_before: the desk settled, the case opened (a key of desk_ids), keys pressed."""
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        if case is not None:
+            pilot.app.open_case(pilot.app.desk_ids[case])
+            await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+
+    return run_before
+
+
+def build(app_as, ids, user):
+    """The console of `user`, carrying the desk's case ids for go()."""
+    app = app_as(user)
+    app.desk_ids = ids
+    return app
