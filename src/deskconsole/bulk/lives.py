@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +14,8 @@ from typing import Any
 from deskconsole.bulk.slalife import METRIC_COLUMNS, SLOT
 from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, Unless, text
 from deskconsole.demodata import PLAN_WEIGHTS
+from deskconsole.domain import firing
+from deskconsole.domain.effects import CaseChange, Effect, Event, Move, Outbox, Slot, slots
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
 from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.views import os_login_beside
@@ -84,6 +86,28 @@ CID, WHO, ASSIGNEE, ADDRESS, TITLE = Seed("cid"), Seed("who"), Seed("assignee"),
 RESOLUTION, REASON, REPLY = Seed("resolution"), Seed("reason"), Seed("reply")
 T0, T1, T2, T3, RD, RF, CD, CF, FD, FF, TA = (Time(n) for n in SEED_TIMES)
 BLANK = " " * TIME_WIDTH
+
+# The seed row's cells as the domain's rules are asked with them (domain/effects.py's Slots)
+RD_, RF_, CD_, CF_, FD_, FF_ = (Slot(n, "time") for n in ("rd", "rf", "cd", "cf", "fd", "ff"))
+_SLOT_CELL: dict[str, Callable[[str], Any]] = {"seed": Seed, "time": Time, "iso": Iso, "day": Day}
+_LIFE_FIELDS = frozenset({"attention"})  # the case fields a bulk case's effects may set
+
+
+def _case(status: str) -> firing.CaseFacts:
+    """A bulk case as the rules read it: its seed row's cells, in `status`."""
+    return firing.CaseFacts(Slot("cid"), Slot("title"), Slot("customer"), Slot("address"), status)
+
+
+def _cell(value: Any) -> Any:
+    """A value of an effect as a cell over the seed row: a Slot its cell, a text with Slots in it
+    the text joined from its pieces; anything else as it is."""
+    if isinstance(value, Slot):
+        return _SLOT_CELL[value.form](value.name)
+    if isinstance(value, str) and "{{" in value:
+        parts = [_cell(part) if isinstance(part, Slot) else part for part in slots(value)]
+        return text(*parts) if len(parts) > 1 or not isinstance(parts[0], (Seed, Time)) else parts[0]
+    return value
+
 
 # kinds of case: (plan,), ("pending:customer_input", reminder fired?), (closed plan, follow-up fired?, answer)
 NO_ANSWER, ANSWER_FIRST, ANSWER_AFTER = 0, 1, 2  # the survey answer: none, before the follow-up fired, after
@@ -227,18 +251,41 @@ class _Life:
         self.timers.append({"id": Id("tb", len(self.timers) + 1), "case_id": CID, "kind": kind, "state": state,
                             "started_at": started, "due_at": due, "fired_at": fired, "cancelled_at": cancelled})
 
-    def message(self, event: Id, kind: str, subject: Any, body: Any, created: Any) -> None:
+    def message(self, event: Id, kind: str, subject: Any, body: Any, created: Any, to: Any = ADDRESS) -> None:
         self.outbox.append({"id": Id("ob", len(self.outbox) + 1), "case_id": CID, "event_id": event, "kind": kind,
-                            "to": ADDRESS, "subject": subject, "body": body, "created_at": created,
+                            "to": to, "subject": subject, "body": body, "created_at": created,
                             "state": "queued", "attempts": 0})
 
-    def fired(self, kind: str, due: Any, fired: Any, question: str | None = None) -> Id:
-        """The tick processed the timer due at `due` at `fired`: its firing event (a reminder's
-        carries the question it quotes)."""
-        quoted = f', "question": {json.dumps(question)}' if question else ""
-        stamp = text('{"timer": "', kind, '", "due": "', Iso(due.name), '", "fired": "', Iso(fired.name),
-                     '"' + quoted + "}")
-        return self.event("timer_fired", "timer", due, None, stamp, fired)
+    def apply(self, effects: Sequence[Effect], recorded: Time) -> Id | None:
+        """The rows of a step's effects (domain/effects.py), as the service's executor writes them
+        (service/effects.py), their Slots the cells of the seed row; `recorded`: when the step was
+        processed (a late timer's firing: its events' recorded_at, its messages' created_at). The
+        id of the event written last."""
+        eid: Id | None = None
+        for effect in effects:
+            if isinstance(effect, Event):
+                eid = self.event(effect.kind, effect.actor, _cell(effect.at), _cell(effect.body),
+                                 _cell(json.dumps(dict(effect.data), default=str)) if effect.data else None, recorded)
+            elif isinstance(effect, Outbox):
+                assert eid is not None, "a message follows the event it is queued for"
+                subject, body = effect.text()
+                self.message(eid, effect.kind, _cell(subject), _cell(body), recorded, to=_cell(effect.to))
+            elif isinstance(effect, CaseChange):
+                self.version += 1
+                self.updated = _cell(effect.at)
+                self.last_actor, self.last_change = effect.actor, effect.change
+                for name, value in effect.fields.items():
+                    assert name in _LIFE_FIELDS, f"a bulk case keeps no {name}"
+                    setattr(self, name, value)
+            elif isinstance(effect, Move):
+                sub = effect.sub_status.value if effect.sub_status else None
+                eid = self.enter(effect.status.value, sub, effect.actor, _cell(effect.at), body=effect.reason,
+                                 recorded=recorded)
+                if effect.status == "closed":
+                    self.close_reason = effect.reason
+            else:
+                raise TypeError(f"no bulk rows for {effect!r}")
+        return eid
 
     def case_row(self) -> dict[str, Any]:
         return {
@@ -281,23 +328,17 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
                           f"{ac_days} days."), T2)
 
     def reminder(question: str) -> None:
-        """The reminder of pending/customer_input, fired by the tick: sent quoting the question
-        (domain/asking.py's words), and the case flagged."""
+        """The reminder of pending/customer_input, fired by the tick (domain/firing.py): sent quoting
+        the question, and the case flagged."""
         life.timer("reminder", "fired", T2, RD, RF)
-        eid = life.fired("reminder", RD, RF, question)
-        life.message(eid, "reminder", text("[case ", CID, "] We are waiting for your answer"),
-                     text("Case ", CID, " (", TITLE, ") is waiting for information from you. We asked:\n\n",
-                          question, "\n\nWithout an answer it closes on ", Day("cd"), "."), RF)
-        life.version += 1
-        life.updated = RD
-        life.last_actor, life.last_change = "timer", "sent the customer a reminder"
-        life.attention = "chase by phone: customer input overdue"
+        life.apply(firing.reminder(_case(life.status), RD_, RF_, CD_, {"question": question}), RF)
 
-    def auto_close(reason: str) -> Id:
+    def auto_close() -> Id:
         """The auto-close started at T2, due at CD, fired at CF, closes the case as "timer"."""
         life.timer("auto_close", "fired", T2, CD, CF)
-        life.fired("auto_close", CD, CF)
-        return life.enter("closed", None, "timer", CD, body=reason, recorded=CF)
+        closed = life.apply(firing.auto_close(_case(life.status), CD_, CF_), CF)
+        assert closed is not None  # (the close's status change)
+        return closed
 
     def answer() -> None:
         life.answered = True
@@ -361,13 +402,11 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         closed_at, recorded = T3, T3
     elif plan == "closed:auto_confirm":
         confirm_request()
-        life.close_reason = "auto-closed: resolution not confirmed in time"
-        close = auto_close(life.close_reason)
+        close = auto_close()
         closed_at, recorded = CD, CF
     else:  # closed:auto_input (pending/customer_input entered above)
         reminder(INPUT_NOTE)
-        life.close_reason = "auto-closed: no customer input in time"
-        close = auto_close(life.close_reason)
+        close = auto_close()
         closed_at, recorded = CD, CF
     # _on_closed: the survey and its message (a draft article for a new resolution: _Planner.drafts)
     life.attention = None
@@ -381,10 +420,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         if answered == ANSWER_FIRST:
             answer()
         life.timer("followup", "fired", closed_at, FD, FF)
-        eid = life.fired("followup", FD, FF)
-        life.message(eid, "followup", text("[case ", CID, "] Following up"),
-                     text("Case ", CID, " (", TITLE, ") was closed yesterday. If anything is still wrong, "
-                          "reply and we will open a new case linked to it."), FF)
+        life.apply(firing.followup(_case(life.status), FD_, FF_), FF)
     else:
         life.timer("followup", "pending", closed_at, FD)
     if answered == ANSWER_AFTER:

@@ -1,13 +1,12 @@
 """Asking the customer: the question a move to pending/customer_input sends, and the reminder
 that quotes it seven days later (LIFECYCLE.md, Timers).
 
-The texts are the outbox rows' own subject and body (what is listed, and sent when deskconsole
-has no template for the row's language); the service and the bulk desk builder both write them.
+The question's text is its outbox row's own subject and body (what is listed, and sent when
+deskconsole has no template for the row's language); the reminder's is domain/templates.py's
+(`row_text`), written from the firing's effects (domain/firing.py).
 """
 
 from __future__ import annotations
-
-from datetime import datetime
 
 # How a question asked outside the desk is recorded (the command line's --asked-outside choices;
 # any other short text is kept as written).
@@ -37,23 +36,4 @@ def question_message(case_id: int, title: str, question: str) -> tuple[str, str]
         f"[case {case_id}] We need information from you",
         f"To go on with case {case_id} ({title}) we need an answer from you:\n\n{question}\n\n"
         "Please reply to this message.",
-    )
-
-
-def reminder_message(
-    case_id: int, title: str, closes: datetime, question: str | None, asked_outside: str | None
-) -> tuple[str, str]:
-    """The reminder of a customer_input stay, quoting its question (or saying how it was asked)."""
-    if question and asked_outside:
-        asked = f" We asked you {asked_words(asked_outside)}:\n\n{question}\n\n"
-    elif question:
-        asked = f" We asked:\n\n{question}\n\n"
-    elif asked_outside:
-        asked = f" We asked you for it {asked_words(asked_outside)}. "
-    else:
-        asked = " "
-    return (
-        f"[case {case_id}] We are waiting for your answer",
-        f"Case {case_id} ({title}) is waiting for information from you.{asked}"
-        f"Without an answer it closes on {closes:%Y-%m-%d}.",
     )

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from string import Template
+from typing import Any
 
+from deskconsole.domain.asking import asked_words
 from deskconsole.domain.text import without_controls
 
 LANGUAGES = ("en", "de", "fr")
@@ -322,6 +324,43 @@ _STAFF: dict[str, _Tpl] = {
         "See it with: deskconsole case show $case",
     ),
 }
+
+
+# ---------------------------------------------------------------- the rows' own words
+# An outbox row keeps a subject and body of its own, in English: what `outbox list` shows and what
+# is sent for a kind without a template. Written from the same kind and values as the template
+# (domain/effects.py's Outbox), here and nowhere else.
+def _reminder_row(v: Mapping[str, Any]) -> tuple[str, str]:
+    question, how = v.get("question"), v.get("asked_outside")
+    if question and how:
+        asked = f" We asked you {asked_words(how)}:\n\n{question}\n\n"
+    elif question:
+        asked = f" We asked:\n\n{question}\n\n"
+    elif how:
+        asked = f" We asked you for it {asked_words(how)}. "
+    else:
+        asked = " "
+    return (f"[case {v['case']}] We are waiting for your answer",
+            f"Case {v['case']} ({v['title']}) is waiting for information from you.{asked}"
+            f"Without an answer it closes on {v['close_date']}.")
+
+
+_ROW_TEXT: dict[str, Callable[[Mapping[str, Any]], tuple[str, str]]] = {
+    "reminder": _reminder_row,
+    "followup": lambda v: (
+        f"[case {v['case']}] Following up",
+        f"Case {v['case']} ({v['title']}) was closed yesterday. If anything is still wrong, "
+        "reply and we will open a new case linked to it."),
+    "status_update_due": lambda v: (
+        f"[case {v['case']}] Daily status update due",
+        f"Escalated case {v['case']} ({v['title']}) is due its daily status update to {v['customer']}."),
+}
+
+
+def row_text(kind: str, values: Mapping[str, Any]) -> tuple[str, str]:
+    """The subject and body an outbox row of `kind` keeps, from the values its template is filled
+    with (case, title, customer, close_date, question, asked_outside: as message_values names them)."""
+    return _ROW_TEXT[kind](values)
 
 
 # ---------------------------------------------------------------- rendering

@@ -8,20 +8,21 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import func, update
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from deskconsole.domain.asking import reminder_message
 from deskconsole.domain.clock import to_utc
-from deskconsole.domain.lifecycle import EscalationState, Status, parse_enum
+from deskconsole.domain.firing import CaseFacts, EscalationFacts, fire
+from deskconsole.domain.lifecycle import Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
-from deskconsole.domain.views import Fired, TimerView, os_login_beside
+from deskconsole.domain.views import Fired, TimerView
 from deskconsole.service.base import ServiceBase
+from deskconsole.service.effects import apply, apply_many
 from deskconsole.service.records import (
     _CLAIM_TIMER,
     _PENDING_TIMERS,
     _TIMER_BY_ID,
-    MAX_SHORT,
     PG_TICK_CHUNK,
     TICK_BATCH,
     AnyCase,
@@ -30,15 +31,18 @@ from deskconsole.service.records import (
     _customer_address,
     _db,
     _db_time,
-    _event_data,
     _pending_timers,
     _pk,
     _write_cases,
     action_state,
 )
 from deskconsole.store import identity
-from deskconsole.store.models import Agent, Case, Event, Outbox, Timer
-from deskconsole.store.watch import note_write
+from deskconsole.store.models import Agent, Case, Event, Timer
+
+
+def _facts(case: Any) -> CaseFacts:
+    """What a firing reads of a case (a CaseRecord, or a row of those columns)."""
+    return CaseFacts(case.id, case.title, case.customer, _customer_address(case), case.status)
 
 
 class TimersMixin(ServiceBase):
@@ -197,81 +201,31 @@ class TimersMixin(ServiceBase):
         return fired
 
     def _fire_bulk(self, s: Session, timers: Sequence[Any], now: datetime) -> list[Fired]:
-        """The effects of claimed reminders and follow-ups, as _fire_claimed writes them, in bulk (both
-        databases)."""
+        """The effects of claimed reminders and follow-ups (domain/firing.py, as _fire_claimed has them)
+        written set-based (service/effects.py's apply_many), on both databases."""
         _write_cases(s)  # the per-timer effects before these rows, in order (their cases read afresh after)
         s.flush()
         action_state(s).pending_timers = {}  # (their timers were claimed past _fire)
-        # (SQLModel leaves __table__ untyped)
-        cases_t, events_t, outbox_t = Case.__table__, Event.__table__, Outbox.__table__  # type: ignore[attr-defined]  # (above)
+        cases_t = Case.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
         case_ids = sorted({t.case_id for t in timers})
         cases = {
             c.id: c
             for c in s.execute(
-                select(cases_t.c.id, cases_t.c.title, cases_t.c.customer, cases_t.c.contact)
+                core_select(cases_t.c.id, cases_t.c.title, cases_t.c.customer, cases_t.c.contact, cases_t.c.status)
                 .where(cases_t.c.id.in_(case_ids))
             ).all()
         }
-        events, fired = [], []
-        recorded, created = self.real_now(), _db_time(self.now())
-        login = os_login_beside(self.os_login, "timer")
         asked = self._asked(s, [t.case_id for t in timers if t.kind == TimerKind.REMINDER])
+        batch, fired = [], []
         for t in timers:
             due = to_utc(t.due_at)
             kind = TimerKind(t.kind)
-            stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
-            if kind is TimerKind.REMINDER:
-                stamp.update(asked.get(t.case_id, {}))
-            row = {
-                "case_id": t.case_id, "at": _db_time(due), "recorded_at": recorded, "actor": "timer",
-                "kind": "timer_fired", "body": None, "data": _event_data(stamp),
-            }
-            if self.os_login is not None:
-                row["os_login"] = login
-            events.append(row)
+            effects = fire(_facts(cases[t.case_id]), kind, due, now, self.durations, asked=asked.get(t.case_id, {}))
+            batch.append((t.case_id, effects))
             fired.append(Fired(case=t.case_id, timer=kind.value, due=due, fired=now))
-        event_ids = s.execute(
-            insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True), events
-        ).scalars().all()
-        outbox, touched = [], []
-        for t, _event, event_id in zip(timers, events, event_ids, strict=True):
-            note_write(s, t.case_id)  # (PostgreSQL: the consoles hear which cases changed)
-            case = cases[t.case_id]
-            due = to_utc(t.due_at)
-            if t.kind == TimerKind.REMINDER:
-                message_kind, (subject, body) = "reminder", self._reminder_message(case.id, case.title, due,
-                                                                                   asked.get(case.id, {}))
-                touched.append({"b_id": t.case_id, "b_due": _db_time(due)})
-            else:
-                message_kind, (subject, body) = "followup", self._followup_message(case.id, case.title)
-            outbox.append({
-                "case_id": t.case_id, "event_id": event_id, "kind": message_kind,
-                "to": _customer_address(case), "subject": subject, "body": body,
-                "created_at": created, "state": "queued", "sent_at": None, "attempts": 0,
-                "next_attempt_at": None, "last_error": None, "message_id": None, "claimed_until": None,
-            })
-        s.execute(insert(outbox_t), outbox)
-        if touched:
-            # as _touch: version + 1, updated_at never moves back (a late timer is as of its due time)
-            s.execute(
-                update(cases_t)
-                .where(cases_t.c.id == bindparam("b_id"))
-                .values(
-                    attention="chase by phone: customer input overdue",
-                    version=cases_t.c.version + 1,
-                    updated_at=(func.greatest if self._pg else func.max)(
-                        cases_t.c.updated_at, bindparam("b_due", type_=cases_t.c.updated_at.type)),
-                    last_actor="timer",
-                    last_change="sent the customer a reminder"[:MAX_SHORT],
-                ),
-                touched,
-            )
+        apply_many(self, s, batch)
         s.expire_all()  # rows written past the session: later per-timer effects read them afresh
         return fired
-
-    def _reminder_message(self, case_id: int, title: str, due: datetime, asked: dict[str, str]) -> tuple[str, str]:
-        closes = due + self.durations.customer_input_close - self.durations.customer_input_reminder
-        return reminder_message(case_id, title, closes, asked.get("question"), asked.get("asked_outside"))
 
     @staticmethod
     def _asked(s: Session, case_ids: Sequence[int]) -> dict[int, dict[str, str]]:
@@ -304,14 +258,6 @@ class TimersMixin(ServiceBase):
             asked[case_id] = found
         return asked
 
-    @staticmethod
-    def _followup_message(case_id: int, title: str) -> tuple[str, str]:
-        return (
-            f"[case {case_id}] Following up",
-            f"Case {case_id} ({title}) was closed yesterday. If anything is still wrong, "
-            "reply and we will open a new case linked to it.",
-        )
-
     def _fire(
         self, s: Session, timer_id: int, case_id: int, now: datetime, timer: tuple[str, datetime] | None = None,
     ) -> Fired | None:
@@ -335,47 +281,11 @@ class TimersMixin(ServiceBase):
         assert case is not None, "the caller holds the case's lock"
         due = to_utc(due_at)
         kind = TimerKind(timer_kind)
-        stamp = {"timer": kind.value, "due": due.isoformat(), "fired": now.isoformat()}
-        if kind is TimerKind.REMINDER:
-            asked = self._asked(s, [case.id]).get(case.id, {})
-            case.attention = "chase by phone: customer input overdue"
-            self._touch(case, "timer", "sent the customer a reminder", due)
-            event = self._event(s, case, "timer_fired", "timer", due, **stamp, **asked)
-            self._outbox(
-                s, case, event, "reminder", _customer_address(case),
-                *self._reminder_message(case.id, case.title, due, asked),
-            )
-        elif kind is TimerKind.AUTO_CLOSE:
-            self._event(s, case, "timer_fired", "timer", due, **stamp)
-            reason = (
-                "auto-closed: resolution not confirmed in time"
-                if case.status == Status.AWAITING_CONFIRMATION
-                else "auto-closed: no customer input in time"
-            )
-            self._enter(s, case, Status.CLOSED, None, "timer", due, reason=reason)
-        elif kind is TimerKind.FOLLOWUP:
-            event = self._event(s, case, "timer_fired", "timer", due, **stamp)
-            self._outbox(
-                s, case, event, "followup", _customer_address(case), *self._followup_message(case.id, case.title)
-            )
-        elif kind in (TimerKind.SLA_WARNING, TimerKind.SLA_BREACH):
-            self._fire_sla(s, case, kind, due, stamp)  # service levels (sla.py)
-        elif kind is TimerKind.STATUS_UPDATE:
-            esc = self._open_escalation(s, case.id)
-            event = self._event(s, case, "timer_fired", "timer", due, **stamp)
-            if esc is not None and esc.state == EscalationState.APPROVED and case.status != Status.CLOSED:
-                case.attention = "daily escalation status update due"
-                self._touch(case, "timer", "flagged the daily status update as due", due)
-                self._outbox(
-                    s, case, event, "status_update_due", esc.engineer or esc.manager or "managers",
-                    f"[case {case.id}] Daily status update due",
-                    f"Escalated case {case.id} ({case.title}) is due its daily status update to {case.customer}.",
-                )
-                step = self.durations.escalation_status_update
-                following = due + step
-                while following <= now:
-                    following += step
-                self._start_timer(s, case, TimerKind.STATUS_UPDATE, following - step, step)
+        escalation = None
+        if kind is TimerKind.STATUS_UPDATE and (esc := self._open_escalation(s, case.id)) is not None:
+            escalation = EscalationFacts(esc.state, esc.engineer or esc.manager or "managers")
+        asked = self._asked(s, [case.id]).get(case.id, {}) if kind is TimerKind.REMINDER else None
+        apply(self, s, case, fire(_facts(case), kind, due, now, self.durations, asked=asked, escalation=escalation))
         return Fired(case=case.id, timer=kind.value, due=due, fired=now)
 
     def running_timers(self, *, kind: str | None = None, limit: int = 500) -> list[TimerView]:
