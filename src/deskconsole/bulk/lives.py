@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +18,7 @@ from deskconsole.domain import firing
 from deskconsole.domain.effects import CaseChange, Effect, Event, Move, Outbox, Slot, slots
 from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
 from deskconsole.domain.sla import SlaChange
+from deskconsole.domain.templates import row_text
 from deskconsole.domain.views import os_login_beside
 
 CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
@@ -90,6 +91,7 @@ BLANK = " " * TIME_WIDTH
 # The seed row's cells as the domain's rules are asked with them (domain/effects.py's Slots)
 RD_, RF_, CD_, CF_, FD_, FF_ = (Slot(n, "time") for n in ("rd", "rf", "cd", "cf", "fd", "ff"))
 _SLOT_CELL: dict[str, Callable[[str], Any]] = {"seed": Seed, "time": Time, "iso": Iso, "day": Day}
+CASE_VALUES = {"case": Slot("cid"), "title": Slot("title")}  # a message's values every bulk case has
 _LIFE_FIELDS = frozenset({"attention"})  # the case fields a bulk case's effects may set
 
 
@@ -256,6 +258,12 @@ class _Life:
                             "to": to, "subject": subject, "body": body, "created_at": created,
                             "state": "queued", "attempts": 0})
 
+    def send(self, event: Id, kind: str, values: Mapping[str, Any], created: Any, to: str = Slot("address")) -> None:
+        """A message of `kind` for `event`, its subject and body domain/templates.py's (`row_text`) for
+        `values` (Slots: the seed row's cells)."""
+        subject, body = row_text(kind, values)
+        self.message(event, kind, _cell(subject), _cell(body), created, to=_cell(to))
+
     def apply(self, effects: Sequence[Effect], recorded: Time) -> Id | None:
         """The rows of a step's effects (domain/effects.py), as the service's executor writes them
         (service/effects.py), their Slots the cells of the seed row; `recorded`: when the step was
@@ -268,8 +276,7 @@ class _Life:
                                  _cell(json.dumps(dict(effect.data), default=str)) if effect.data else None, recorded)
             elif isinstance(effect, Outbox):
                 assert eid is not None, "a message follows the event it is queued for"
-                subject, body = effect.text()
-                self.message(eid, effect.kind, _cell(subject), _cell(body), recorded, to=_cell(effect.to))
+                self.send(eid, effect.kind, effect.values, recorded, to=effect.to)
             elif isinstance(effect, CaseChange):
                 self.version += 1
                 self.updated = _cell(effect.at)
@@ -321,11 +328,8 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         life.resolution = RESOLUTION
         eid = life.enter("awaiting_confirmation", None, ASSIGNEE, T2, body=RESOLUTION)
         life.step("t2", "assignee", SlaChange(status=("in_progress", "awaiting_confirmation")))
-        life.message(eid, "awaiting_confirmation", text("[case ", CID, "] Please confirm our resolution"),
-                     text("We believe case ", CID, " (", TITLE, ") is resolved:\n\n", RESOLUTION,
-                          "\n\nReply if it is not; to confirm it and close the case, reply with the word CONFIRM "
-                          "first. Without an answer the case closes in "
-                          f"{ac_days} days."), T2)
+        life.send(eid, "awaiting_confirmation", {**CASE_VALUES, "resolution": Slot("resolution"),
+                                                 "close_days": ac_days}, T2)
 
     def reminder(question: str) -> None:
         """The reminder of pending/customer_input, fired by the tick (domain/firing.py): sent quoting
@@ -352,9 +356,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         if sub == "customer_input":  # the note is the question, sent to the customer (Service.move)
             eid = life.enter("pending", sub, ASSIGNEE, T2, body=note, asked=True)
             life.step("t2", "assignee", SlaChange(status=("in_progress", "pending"), public_reply=True))
-            life.message(eid, "question", text("[case ", CID, "] We need information from you"),
-                         text("To go on with case ", CID, " (", TITLE, ") we need an answer from you:\n\n", note,
-                              "\n\nPlease reply to this message."), T2)
+            life.send(eid, "question", {**CASE_VALUES, "question": note}, T2)
         else:
             life.enter("pending", sub, ASSIGNEE, T2)
             life.step("t2", "assignee", SlaChange(status=("in_progress", "pending")))
@@ -411,9 +413,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
     # _on_closed: the survey and its message (a draft article for a new resolution: _Planner.drafts)
     life.attention = None
     life.closed = closed_at
-    life.message(close, "survey", text("[case ", CID, "] How did we do?"),
-                 text("Case ", CID, " (", TITLE, ") is closed. Please rate our support from 1 to 5, "
-                      "with a comment if you like."), recorded)
+    life.send(close, "survey", CASE_VALUES, recorded)
     follow_fired, answered = kind[1], kind[2]
     if follow_fired:
         # fired by the next tick, or by the survey answer if that came first (it settles the case)

@@ -1,9 +1,8 @@
 """Asking the customer: the question a move to pending/customer_input sends, and the reminder
 that quotes it seven days later (LIFECYCLE.md, Timers).
 
-The question's text is its outbox row's own subject and body (what is listed, and sent when
-deskconsole has no template for the row's language); the reminder's is domain/templates.py's
-(`row_text`), written from the firing's effects (domain/firing.py).
+The texts of both are their outbox rows' own subject and body (what is listed, and sent when
+deskconsole has no template for the row's language): domain/templates.py's `row_text`.
 """
 
 from __future__ import annotations
@@ -28,12 +27,3 @@ def awaits_follow_up(status: str, attention: str | None) -> bool:
 def asked_words(how: str) -> str:
     """How a question was asked outside the desk, as words: phone -> "by phone"; other text in brackets."""
     return HOW_WORDS.get(how, f"({how})")
-
-
-def question_message(case_id: int, title: str, question: str) -> tuple[str, str]:
-    """The subject and body of the question sent to the customer."""
-    return (
-        f"[case {case_id}] We need information from you",
-        f"To go on with case {case_id} ({title}) we need an answer from you:\n\n{question}\n\n"
-        "Please reply to this message.",
-    )

@@ -346,6 +346,18 @@ def _reminder_row(v: Mapping[str, Any]) -> tuple[str, str]:
 
 
 _ROW_TEXT: dict[str, Callable[[Mapping[str, Any]], tuple[str, str]]] = {
+    "awaiting_confirmation": lambda v: (
+        f"[case {v['case']}] Please confirm our resolution",
+        f"We believe case {v['case']} ({v['title']}) is resolved:\n\n{v['resolution']}\n\n"
+        "Reply if it is not; to confirm it and close the case, reply with the word CONFIRM first. "
+        f"Without an answer the case closes in {v['close_days']} days."),
+    "question": lambda v: (
+        f"[case {v['case']}] We need information from you",
+        f"To go on with case {v['case']} ({v['title']}) we need an answer from you:\n\n{v['question']}\n\n"
+        "Please reply to this message."),
+    "survey": lambda v: (
+        f"[case {v['case']}] How did we do?",
+        f"Case {v['case']} ({v['title']}) is closed. Please rate our support from 1 to 5, with a comment if you like."),
     "reminder": _reminder_row,
     "followup": lambda v: (
         f"[case {v['case']}] Following up",
@@ -359,7 +371,8 @@ _ROW_TEXT: dict[str, Callable[[Mapping[str, Any]], tuple[str, str]]] = {
 
 def row_text(kind: str, values: Mapping[str, Any]) -> tuple[str, str]:
     """The subject and body an outbox row of `kind` keeps, from the values its template is filled
-    with (case, title, customer, close_date, question, asked_outside: as message_values names them)."""
+    with (case, title, customer, resolution, close_date, question, asked_outside: as message_values
+    names them; close_days: the days a resolution awaits its confirmation)."""
     return _ROW_TEXT[kind](values)
 
 

@@ -16,12 +16,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
-from deskconsole.domain.asking import question_message
 from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Refusal, may
 from deskconsole.domain.sla import DeskSla, SlaChange
+from deskconsole.domain.templates import row_text
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
 from deskconsole.domain.views import os_login_beside
 from deskconsole.service.records import (
@@ -511,17 +511,12 @@ class ServiceBase:
         self._sla(s, case, at, actor, SlaChange(status=(previous[0], status.value),
                                                 public_reply=bool(question) and "asked_outside" not in data))
         if status is Status.AWAITING_CONFIRMATION:
-            days = self.durations.awaiting_confirmation_close.days
-            self._outbox(
-                s, case, event, "awaiting_confirmation", _customer_address(case),
-                f"[case {case.id}] Please confirm our resolution",
-                f"We believe case {case.id} ({case.title}) is resolved:\n\n{case.resolution}\n\n"
-                f"Reply if it is not; to confirm it and close the case, reply with the word CONFIRM first. "
-                f"Without an answer the case closes in {days} days.",
-            )
+            self._outbox(s, case, event, "awaiting_confirmation", _customer_address(case), *row_text(
+                "awaiting_confirmation", {"case": case.id, "title": case.title, "resolution": case.resolution,
+                                          "close_days": self.durations.awaiting_confirmation_close.days}))
         if question and "asked_outside" not in data:
-            self._outbox(s, case, event, "question", _customer_address(case), *question_message(case.id, case.title,
-                                                                                                 question))
+            self._outbox(s, case, event, "question", _customer_address(case), *row_text(
+                "question", {"case": case.id, "title": case.title, "question": question}))
         if status is Status.CLOSED and not quiet:
             self._on_closed(s, case, event, at, hold_until=undo_until)
         return event
@@ -534,9 +529,7 @@ class ServiceBase:
         db.insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(at), "to": to})
         self._outbox(
             s, case, event, "survey", to,
-            f"[case {case.id}] How did we do?",
-            f"Case {case.id} ({case.title}) is closed. "
-            "Please rate our support from 1 to 5, with a comment if you like.",
+            *row_text("survey", {"case": case.id, "title": case.title}),
             hold_until=hold_until,
         )
         if case.resolution:
