@@ -50,7 +50,7 @@ def iso(at: When) -> str:
 
 def day(at: When) -> str:
     """An instant's date, as the messages write it (YYYY-MM-DD)."""
-    return Slot(at.name, "day") if isinstance(at, Slot) else f"{at:%Y-%m-%d}"
+    return Slot(at.name, "day") if isinstance(at, Slot) else at.date().isoformat()  # (%Y-%m-%d, faster)
 
 
 def slots(value: str) -> list[str | Slot]:
