@@ -50,7 +50,7 @@ def test_a_bulk_desk_with_service_levels_then_the_service_writes_new_metric_rows
         engine.dispose()
 
 
-def test_the_first_frames_policy_probe_works_under_an_analysts_own_login(team: Team) -> None:
+def test_the_first_frames_policy_probe_works_under_an_analysts_own_login(team: Team) -> None:  # noqa: F811
     admin = make_engine(team.url)
     try:
         Service(admin, FixedClock(END)).load_sla(DEMO_POLICY, actor="sofia")
