@@ -38,7 +38,8 @@ SCRIPT = textwrap.dedent(
     assert shipped == ["0001_initial.py", "0002_case_search.py", "0003_case_updated_index.py",
                        "0004_inbound_mail.py", "0005_pg_roles.py", "0006_event_recorded_at.py",
                        "0007_service_levels.py", "0008_case_filter_and_merge.py", "0009_macros_undo.py",
-                       "0010_presence.py", "0011_tags.py", "0012_views.py", "0013_queueidx.py"], shipped
+                       "0010_presence.py", "0011_tags.py", "0012_views.py", "0013_queueidx.py",
+                       "0014_slasort.py"], shipped
 
     engine = make_engine("sqlite:///" + sys.argv[1])
     init_schema(engine)  # a new database: the shipped migrations build it

@@ -25,7 +25,7 @@ from deskconsole.domain.clock import FixedClock
 from deskconsole.domain.timers import Durations
 from deskconsole.service import Service
 from deskconsole.store.engine import init_schema, make_engine
-from deskconsole.store.window import Plan
+from deskconsole.store.window import Plan, window_sql
 from queueplans import Query, pg_walks, queries, sqlite_walks
 
 pytestmark = pytest.mark.slow
@@ -146,3 +146,78 @@ def test_the_check_catches_a_walk_on_postgres(pg_desk: tuple[str, int]) -> None:
     url, _ = pg_desk
     with psycopg.connect(url) as conn, conn.cursor() as cursor:
         assert pg_walks(cursor, Query("walk", _WALK, False))
+
+
+# ---------------------------------------------------------------- the "sla" sort, SLA timers present
+# The sort's first part reads the pending breach timers in due order through their own partial index
+# (migration 0014), a range from a page's anchor on; never every pending timer (reminders, auto-closes)
+# through the (state, due_at) index nor the timer table whole. The timers are put on a fifth of the
+# open cases inside a transaction that is rolled back (the desk stays as the other tests read it).
+SLA_TIMERS = ("INSERT INTO timer (case_id, kind, state, started_at, due_at) "
+              "SELECT id, 'sla_breach', 'pending', created_at, updated_at FROM \"case\" "
+              "WHERE status <> 'closed' AND id % 5 = 0")
+ANCHOR = "SELECT min(due_at) FROM timer WHERE state = 'pending' AND kind = 'sla_breach'"
+
+
+def _sla_pages(dialect: str, me: int, anchor: object) -> Iterator[Query]:
+    for view in ("all", "open", "mine", "unassigned"):
+        # (views all and open: the cases without a running target are their index in id order, up to the LIMIT)
+        walk_ok = view in ("all", "open")
+        yield Query(f"{view}/sla first page", window_sql(view=view, sort="sla", me=me, limit=60, dialect=dialect),
+                    walk_ok)
+        yield Query(f"{view}/sla next page", window_sql(view=view, sort="sla", me=me, limit=60, dialect=dialect,
+                                                         after=1000, anchor=anchor), walk_ok)
+
+
+def _sqlite_timer_walks(con: sqlite3.Connection, q: Query) -> list[str]:
+    rows = con.execute("EXPLAIN QUERY PLAN " + q.plan.sql, q.plan.params).fetchall()
+    return [row[-1] for row in rows
+            if (row[-1].startswith(("SCAN t", "SEARCH t ")) and "ix_timer_sla_due" not in row[-1]
+                and "ix_timer_case_state" not in row[-1] and "PRIMARY KEY" not in row[-1])
+            or "ix_timer_pending_due" in row[-1]]
+
+
+def test_the_sla_sort_reads_breach_timers_through_their_index_on_sqlite(sqlite_desk: tuple[Path, int]) -> None:
+    path, me = sqlite_desk
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        added = con.execute(SLA_TIMERS).rowcount
+        con.execute("ANALYZE")
+        (anchor,) = con.execute(ANCHOR).fetchone()
+        asked = list(_sla_pages("sqlite", me, anchor))
+        walks = {q.name: found for q in asked if (found := _sqlite_timer_walks(con, q) + sqlite_walks(con, q))}
+        con.execute("ROLLBACK")
+    finally:
+        con.close()
+    assert added > 1000
+    assert not walks, _report(walks)
+
+
+@pytest.mark.postgres
+def test_the_sla_sort_reads_breach_timers_through_their_index_on_postgres(pg_desk: tuple[str, int]) -> None:
+    url, me = pg_desk
+    with psycopg.connect(url) as conn, conn.cursor() as cursor:
+        added = cursor.execute(SLA_TIMERS).rowcount
+        cursor.execute("ANALYZE timer")
+        cursor.execute(ANCHOR)
+        (anchor,) = cursor.fetchone()
+        walks: dict[str, list[str]] = {}
+        for q in _sla_pages("postgresql", me, anchor):
+            p = q.plan.for_driver("format")
+            cursor.execute("EXPLAIN (FORMAT JSON) " + p.sql, p.params)
+            (raw,) = cursor.fetchone()
+            found = [f"{node['Node Type']} on timer using {node.get('Index Name')}" for node in _nodes(raw[0]["Plan"])
+                     if node.get("Relation Name") == "timer"
+                     and (node["Node Type"] == "Seq Scan" or node.get("Index Name") == "ix_timer_pending_due")]
+            if found := found + pg_walks(cursor, q):
+                walks[q.name] = found
+        conn.rollback()
+    assert added > 1000
+    assert not walks, _report(walks)
+
+
+def _nodes(node: dict) -> Iterator[dict]:
+    yield node
+    for child in node.get("Plans", []):
+        yield from _nodes(child)

@@ -37,6 +37,7 @@ second: 10 h for "mon-fri 08:00-18:00"; for mon-thu 08:00-18:00 and fri
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -271,6 +272,9 @@ class BusinessCalendar:
         self._sources = [_holiday_source(code) for code in self.holidays]
         self._closed_cache: dict[int, bool] = {}
         self._day_cache: dict[int, tuple[Range, ...]] = {}
+        # always open: business time is wall-clock time (no day to look at)
+        self._always = all(day == ((0, DAY),) for day in self.week) and not self.holidays and not self.dates
+        self._line = _Timeline(self)
 
     # ---- construction
 
@@ -406,14 +410,9 @@ class BusinessCalendar:
     def add_seconds(self, start: int, seconds: int) -> int:
         if seconds < 0:
             raise ValueError("business time to add must not be negative")
-        if seconds == 0:
-            return start
-        left = seconds
-        for a, b in self._stretches(start):
-            if left <= b - a:
-                return a + left
-            left -= b - a
-        raise AssertionError("unreachable")  # pragma: no cover
+        if seconds == 0 or self._always:
+            return start + seconds
+        return self._line.reach(start, seconds)
 
     def measure(self, start: datetime, end: datetime) -> int:
         """Business seconds in [start, end); 0 when end is not after start."""
@@ -422,7 +421,12 @@ class BusinessCalendar:
     def measure_seconds(self, start: int, end: int) -> int:
         if end <= start:
             return 0
-        total = 0
+        if self._always:
+            return end - start
+        found = self._line.between(start, end)
+        if found is not None:
+            return found
+        total = 0  # (instants further apart than the span keeps: day by day)
         for a, b in self._stretches(start, end):
             if a >= end:
                 break
@@ -453,6 +457,97 @@ class BusinessCalendar:
             parts.append("closed " + ", ".join(sorted(d.isoformat() for d in self.dates)))
         parts.append("business day " + format_business_time(self.business_day))
         return " · ".join(parts)
+
+
+class _Timeline:
+    """A calendar's open stretches over a span of local dates, in order, never overlapping (as
+    `_stretches` gives them), with the open seconds before each: the business time between two
+    instants is a difference of two lookups, and the instant a duration is reached one bisection.
+
+    The span covers the local dates first..last; it answers an instant whose local date and the one
+    before lie in it (`_stretches` looks from the day before), and grows to the instants asked for:
+    forward a day at a time, backward by doubling (rebuilt from the calendar's cached days).
+    """
+
+    KEEP = 20000  # days; an instant this far from the span starts a new one around it
+
+    def __init__(self, calendar: BusinessCalendar) -> None:
+        self.calendar = calendar
+        self.first, self.last = 1, 0  # local date ordinals (first > last: nothing built yet)
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.before: list[int] = []  # open seconds of the span before starts[i]
+        self.upto: list[int] = []    # ... before ends[i]
+        self.valid_from = self.valid_to = 0  # the instants it answers: [valid_from, valid_to)
+
+    def _midnight(self, ordinal: int) -> int:
+        return self.calendar._instant(date.fromordinal(ordinal), 0, end=False)
+
+    def _append(self, ordinal: int) -> None:
+        floor = self.ends[-1] if self.ends else None
+        total = self.upto[-1] if self.upto else 0
+        for a, b in self.calendar.open_ranges(date.fromordinal(ordinal)):
+            if floor is not None:
+                a = max(a, floor)
+            if b > a:
+                self.starts.append(a)
+                self.ends.append(b)
+                self.before.append(total)
+                total += b - a
+                self.upto.append(total)
+                floor = b
+        self.last = ordinal
+        self.valid_to = self._midnight(ordinal + 1)
+
+    def _build(self, first: int, last: int) -> None:
+        self.starts, self.ends, self.before, self.upto = [], [], [], []
+        self.first = first
+        for ordinal in range(first, last + 1):
+            self._append(ordinal)
+        self.valid_from = self._midnight(first + 1)
+
+    def answers(self, moment: int) -> bool:
+        return self.valid_from <= moment < self.valid_to
+
+    def cover(self, moment: int) -> None:
+        """Grow the span so that it answers `moment` (or start one around it, when far or none)."""
+        if self.answers(moment):
+            return
+        day = self.calendar._local_date(moment).toordinal()
+        if self.first > self.last or day - 1 > self.last + self.KEEP or day < self.first - self.KEEP:
+            self._build(day - 1, day)
+            return
+        if day - 1 < self.first:
+            self._build(min(day - 1, self.first - (self.last - self.first + 1)), self.last)  # (doubling)
+        while self.last < day:
+            self._append(self.last + 1)
+
+    def used_before(self, moment: int) -> int:
+        """Open seconds of the span before `moment` (which it answers)."""
+        i = bisect_right(self.starts, moment) - 1
+        if i < 0:
+            return 0
+        return self.before[i] + min(moment, self.ends[i]) - self.starts[i]
+
+    def between(self, start: int, end: int) -> int | None:
+        """Open seconds in [start, end) (start < end); None when one span cannot answer both."""
+        self.cover(start)
+        self.cover(end)
+        if not self.answers(start):
+            return None
+        return self.used_before(end) - self.used_before(start)
+
+    def reach(self, start: int, seconds: int) -> int:
+        """The earliest instant at which `seconds` (> 0) of open time have passed since `start`."""
+        self.cover(start)
+        wanted = self.used_before(start) + seconds
+        limit = self.last + _MAX_DAYS
+        while not self.upto or self.upto[-1] < wanted:
+            if self.last >= limit:
+                raise CalendarError(f"calendar {self.calendar.name}: no open time found within {_MAX_DAYS} days")
+            self._append(self.last + 1)
+        i = bisect_left(self.upto, wanted)
+        return self.starts[i] + wanted - self.before[i]
 
 
 def format_business_time(seconds: int) -> str:

@@ -414,6 +414,7 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
     """
     moment = to_seconds(now)
     cycle: _Cycle | None = None
+    begun = 0  # when the cycle last started, moved to a policy or reopened (its warning is not earlier)
     for event in events:
         at = to_seconds(event.at)
         if at > moment:  # the state as of `now`: what was recorded later has not happened yet
@@ -422,6 +423,7 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
             if (cycle is None or cycle.fulfilled) and event.target:
                 cycle = _Cycle(event.target, _calendar(calendars, event.calendar),
                                event.warning if event.warning is not None else DEFAULT_WARNING, at)
+                begun = at
             continue
         if cycle is None:
             continue
@@ -435,6 +437,7 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
         elif event.kind is MetricKind.REOPEN and cycle.fulfilled:
             cycle.fulfilled = False
             cycle.running_since = at
+            begun = at
         elif event.kind is MetricKind.BREACH:
             cycle.breach_at = at if cycle.breach_at is None else cycle.breach_at
         elif event.kind is MetricKind.POLICY and not cycle.fulfilled:
@@ -446,6 +449,7 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
             if cycle.used >= cycle.target and cycle.reached_at is None:  # breached under the old policy: for good
                 cycle.reached_at = cycle.crossing(cycle.target) or at
             cycle.target, cycle.calendar = event.target, _calendar(calendars, event.calendar)
+            begun = at
             if event.warning is not None:
                 cycle.warning = event.warning
             cycle.running_since = at if running else None
@@ -477,7 +481,9 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
         assert cycle.running_since is not None
         due = breach_due = cycle.calendar.add(from_seconds(cycle.running_since), target - cycle.used)
         reach = cycle.crossing(warn_at)
-        warning_due = from_seconds(reach) if reach is not None else due
+        # (a target reopened or moved to a policy past its warning warns as of then: a warning given
+        # before it belongs to the cycle before, and one due earlier would be due again once fired)
+        warning_due = from_seconds(max(reach, begun)) if reach is not None else due
     phase = TargetPhase.FULFILLED if cycle.fulfilled else TargetPhase.RUNNING if running else TargetPhase.PAUSED
     return TargetState(state, used, target, due, warning_due, breach_due, phase, cycle.breach_at is not None)
 

@@ -98,11 +98,16 @@ class Event(SQLModel, table=True):
     os_login: str | None = Field(default=None, max_length=64)
 
 
+_SLA_DUE = "state = 'pending' AND kind = 'sla_breach'"
+
+
 class Timer(SQLModel, table=True):
     __table_args__ = (
         # tick looks only at pending timers by due time: cost follows what is due.
         Index("ix_timer_pending_due", "state", "due_at"),
         Index("ix_timer_case_state", "case_id", "state"),
+        # the queue's "sla" sort: pending breach timers by due time (migration 0014)
+        Index("ix_timer_sla_due", "due_at", "case_id", sqlite_where=text(_SLA_DUE), postgresql_where=text(_SLA_DUE)),
     )
 
     id: int | None = Field(default=None, primary_key=True)

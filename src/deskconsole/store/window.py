@@ -67,7 +67,7 @@ SLA_PROBE = "SELECT count(*) FROM sla_desk"  # policies were loaded (the desk's 
 
 
 # The "sla" sort: cases with a running service-level target by the due time of their (one) pending
-# breach timer (the (state, due_at) index of timer), then every other case by id.
+# breach timer (the partial index of those timers, migration 0014), then every other case by id.
 _SLA_TIMER = "t.state = 'pending' AND t.kind = 'sla_breach'"
 _CASE_COLUMNS = ("c.id, c.priority, c.status, c.sub_status, c.title, c.customer, c.assignee_id, c.product_area, "
                  "c.created_at, c.updated_at, c.version, c.attention")
@@ -296,7 +296,8 @@ def _outer(inner: str, sort: str, params: Sequence[Any], cte: str = "", sla: boo
 def _sla_window(source: str, where: Sequence[str], params: Sequence[Any], after: int | None, anchor: Any,
                 limit: int | None) -> tuple[str, list[Any]]:
     """The "sla" sort's window over `c`: the cases with a pending breach timer, soonest due first
-    (walking the timer's (state, due_at) index), then those without one by id; a page goes on
+    (a range of the pending breach timers' own index, migration 0014), then those without one by
+    id, each part paged with its own LIMIT before the two are put together; a page goes on
     after `after` (its due time, `anchor`, None when it had no running target)."""
     running = [_SLA_TIMER, *where]  # (`source`: the case table or the matched cases, as `c`)
     running_params = list(params)
@@ -304,7 +305,8 @@ def _sla_window(source: str, where: Sequence[str], params: Sequence[Any], after:
     others_params = list(params)
     if after is not None:
         if anchor is not None:
-            running.append("(t.due_at > ? OR (t.due_at = ? AND c.id > ?))")
+            # (a range of the index from the anchor on: `>=` first, then past the anchor's own case)
+            running.append("t.due_at >= ? AND (t.due_at > ? OR t.case_id > ?)")
             running_params += [anchor, anchor, after]
         else:  # past every running one
             running.append("1 = 0")
@@ -313,7 +315,7 @@ def _sla_window(source: str, where: Sequence[str], params: Sequence[Any], after:
     tail = " LIMIT ?" if limit is not None else ""
     # (the second part's sla_key is a time of the same type, never compared: its `part` orders it after)
     first = (f'SELECT {_CASE_COLUMNS}, 0 AS part, t.due_at AS sla_key FROM timer t JOIN {source} ON c.id = t.case_id '
-             f"WHERE {' AND '.join(running)} ORDER BY t.due_at, c.id{tail}")
+             f"WHERE {' AND '.join(running)} ORDER BY t.due_at, t.case_id{tail}")
     second = (f'SELECT {_CASE_COLUMNS}, 1 AS part, c.created_at AS sla_key FROM {source} '
               f"WHERE {' AND '.join(others)} ORDER BY c.id{tail}")
     limits = [limit] if limit is not None else []
