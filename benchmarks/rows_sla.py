@@ -10,7 +10,6 @@ were loaded: desk.py).
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import time
@@ -44,16 +43,13 @@ def _verdict(value: float, target: float) -> str:
 
 
 def rows(pristine: Path, cases: int) -> list[Row]:
-    from desk import NOW
+    from desk import NOW, drop_copy, pristine_copy
     from deskconsole.domain.clock import FixedClock
     from deskconsole.service import Service
     from deskconsole.store.engine import make_engine
 
-    work = pristine.with_name("bench-sla.db")
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(work) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(pristine, work)
-    engine = make_engine(f"sqlite:///{work}")
+    work = pristine_copy(pristine, "bench-sla.db")  # a SQLite file or a PostgreSQL database (desk.py)
+    engine = make_engine(work)
     service = Service(engine, FixedClock(NOW))
     out: list[Row] = []
     try:
@@ -101,8 +97,7 @@ def rows(pristine: Path, cases: int) -> list[Row]:
                     f"{len(times)} pages of {PAGE_SIZE}, worst {worst:.1f} ms"))
     finally:
         engine.dispose()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(work) + suffix).unlink(missing_ok=True)
+        drop_copy(work)
     return out
 
 
