@@ -103,3 +103,47 @@ def test_a_kept_events_id_is_read_when_asked_for_and_ids_follow_the_order_writte
     assert [tuple(row) for row in stored] == list(zip(ids, ["note0", "note1", "note2"], strict=True))
     assert ids == sorted(ids)
     engine.dispose()
+
+
+def test_an_ingest_batch_links_each_message_to_its_own_event_and_a_refused_line_leaves_nothing(desk) -> None:
+    """On both databases (on PostgreSQL the events are kept and sent together): the manager's
+    message names the escalation's event, and the refused lines around it write nothing."""
+    import io
+    import json
+
+    from deskconsole.ingest import ingest_stream
+    from deskconsole.store.models import Event, Outbox
+
+    case = desk.open(title="Export is empty")
+    other = desk.open(title="Login loops")
+    before = desk.snapshot(other.id)
+
+    class Out:
+        def __init__(self) -> None:
+            self.out, self.err = io.StringIO(), io.StringIO()
+
+        def json(self, value: dict, *, flush: bool = False) -> None:
+            self.out.write(json.dumps(value) + "\n")
+
+    lines = [
+        {"type": "escalation.requested", "case": case.id, "reason": "Month end is blocked"},
+        {"type": "customer.replied", "case": 10**6, "body": "Anyone?"},  # no such case
+        {"type": "customer.replied", "case": case.id, "body": "Here are the logs."},
+        {"type": "escalation.requested", "case": case.id, "reason": "Again"},  # one open escalation per case
+        {"type": "customer.confirmed", "case": other.id},  # not awaiting confirmation: refused
+    ]
+    out = Out()
+    status = ingest_stream(desk.svc, io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), out)
+    results = [json.loads(line) for line in out.out.getvalue().splitlines()]
+    assert status == 1
+    assert [r["ok"] for r in results] == [True, False, True, False, False]
+    assert desk.snapshot(other.id) == before
+    with Session(desk.svc.engine) as s:
+        events = s.exec(select(Event).where(Event.case_id == case.id).order_by(Event.id)).all()
+        messages = s.exec(select(Outbox).where(Outbox.case_id == case.id,
+                                               Outbox.kind == "escalation_requested")).all()
+    kinds = [e.kind for e in events]
+    assert kinds.count("escalation_requested") == 1 and kinds.count("customer_replied") == 1
+    assert kinds.index("escalation_requested") < kinds.index("customer_replied")  # ids in the order written
+    assert len(messages) == 1
+    assert messages[0].event_id == next(e.id for e in events if e.kind == "escalation_requested")
