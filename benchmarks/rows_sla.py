@@ -56,7 +56,8 @@ def rows(pristine: Path, cases: int) -> list[Row]:
         with engine.connect() as conn:
             metrics = conn.exec_driver_sql("SELECT count(*) FROM sla_metric").scalar() or 0
             pending = conn.exec_driver_sql(
-                "SELECT count(*) FROM timer WHERE state = 'pending' AND kind IN ('sla_warning', 'sla_breach')").scalar() or 0
+                "SELECT count(*) FROM timer WHERE state = 'pending' AND kind IN ('sla_warning', 'sla_breach')"
+            ).scalar() or 0
         note = f"{cases:,} cases, {metrics:,} metric events, {pending:,} SLA timers pending"
         since = NOW - timedelta(days=90)
         for name, report in (("sla", service.sla_report), ("backlog", service.backlog_report),
