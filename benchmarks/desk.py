@@ -45,8 +45,8 @@ def build_url(url: str, name: str, cases: int, due: int = 0, seed: int = 1) -> N
     engine = make_engine(url)
     init_schema(engine)
     service = Service(engine, FixedClock(NOW))
-    for name, role, skills, manager in AGENTS:
-        service.add_agent(name, role, actor=None if name == AGENTS[0][0] else AGENTS[0][0], skills=skills,
+    for agent, role, skills, manager in AGENTS:  # (not `name`: the progress line below shows the desk's)
+        service.add_agent(agent, role, actor=None if agent == AGENTS[0][0] else AGENTS[0][0], skills=skills,
                           manager=manager)
     start = time.perf_counter()
 

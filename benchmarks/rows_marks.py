@@ -15,7 +15,6 @@ other open cases back to the team queue. Target: 2 s each at 1,000,000 cases.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,14 +25,6 @@ MARKED = 500
 TARGET_S = 2.0
 
 
-def _copy(source: Path, name: str) -> Path:
-    target = HERE / ".cache" / name
-    target.parent.mkdir(exist_ok=True)
-    _drop(target)
-    shutil.copyfile(source, target)
-    return target
-
-
 def _drop(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -42,14 +33,14 @@ def _drop(path: Path) -> None:
 def measure(pristine: Path) -> dict[str, float | int]:
     from sqlmodel import col, select
 
-    from desk import NOW
+    from desk import NOW, drop_copy, pristine_copy
     from deskconsole.domain.clock import FixedClock
     from deskconsole.service import Assign, Close, Service
     from deskconsole.store.engine import make_engine
     from deskconsole.store.models import Case, Event
 
-    work = _copy(pristine, "bench-marks.db")
-    engine = make_engine(f"sqlite:///{work}")
+    work = pristine_copy(pristine, "bench-marks.db")  # a SQLite file or a PostgreSQL database
+    engine = make_engine(work)
     service = Service(engine, FixedClock(NOW))
     try:
         with service._read() as s:  # the cases the queue would show and mark, with the versions it showed
@@ -75,7 +66,7 @@ def measure(pristine: Path) -> dict[str, float | int]:
                 "refused": sum(not o.done for o in closed + assigned), "events": events}
     finally:
         engine.dispose()
-        _drop(work)
+        drop_copy(work)
 
 
 def rows(pristine: Path, cases: int) -> list[tuple[str, str, str, str, str]]:

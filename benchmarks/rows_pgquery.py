@@ -4,8 +4,9 @@ plain driver connection, PAGE rows), on SQLite and PostgreSQL.
 
     .venv/bin/python benchmarks/rows_pgquery.py --sqlite DESK.db [--pg URL]   # prints the rows
 
-`rows(pristine, cases)` is the SQLite part for benchmarks/run.py (a read-only connection: the
-pristine desk is not changed); `pg_rows(url, cases)` the same on a PostgreSQL desk.
+`rows(pristine, cases)` is what benchmarks/run.py calls on each database's pristine desk:
+`sqlite_rows(path, cases)` on a SQLite file (a read-only connection: the desk is not changed),
+`pg_rows(url, cases)` the same on a PostgreSQL desk.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +22,8 @@ from typing import Any
 
 from deskconsole.store.window import read_window
 from deskconsole.tui.queuespec import PAGE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # desk.py, when run on its own
 
 Row = tuple[str, str, str, str, str]
 REPEAT = 9
@@ -79,6 +83,24 @@ _BUSIEST_ANALYST = ("SELECT c.assignee_id FROM \"case\" c JOIN agent a ON a.id =
 
 
 def rows(pristine: Path, cases: int) -> list[Row]:
+    """run.py's rows on its pristine desk (desk.py): a SQLite file opened read-only, or (a .pg file
+    naming it) the PostgreSQL template database, read through a copy of it (a template cannot be
+    connected to while it is copied)."""
+    from desk import drop_copy, is_pg, pristine_copy
+
+    # (one name per row on both databases: run.py's table puts them side by side)
+    if is_pg(pristine):
+        url = pristine_copy(pristine, "bench-pgquery")
+        try:
+            found = pg_rows(url, cases)
+        finally:
+            drop_copy(url)
+    else:
+        found = sqlite_rows(pristine, cases)
+    return [(f"queue read: {what.split(' ', 1)[1]}", *rest) for what, *rest in found]  # type: ignore[misc]
+
+
+def sqlite_rows(pristine: Path, cases: int) -> list[Row]:
     """The rows on the SQLite desk `pristine` (opened read-only)."""
     con = sqlite3.connect(f"file:{pristine}?mode=ro", uri=True)
     try:
@@ -119,7 +141,7 @@ def main() -> None:
     args = parser.parse_args()
     found: list[Row] = []
     if args.sqlite:
-        found += rows(args.sqlite, args.cases)
+        found += sqlite_rows(args.sqlite, args.cases)
     if args.pg:
         found += pg_rows(args.pg, args.cases)
     width = max((len(r[0]) for r in found), default=0)

@@ -13,12 +13,12 @@ on a fresh copy of the desk (migrated to this schema first), through the Service
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 def _median_ms(fn, runs: int) -> float:
@@ -37,14 +37,14 @@ def _verdict(value: float, target: float) -> str:
 def rows(pristine: Path, cases: int) -> list[tuple[str, str, str, str, str]]:
     from sqlalchemy import text
 
+    from desk import drop_copy, pristine_copy
     from deskconsole.domain.presence import TYPING
     from deskconsole.service import Service
     from deskconsole.store.engine import init_schema, make_engine
 
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / "presence.db"
-        shutil.copyfile(pristine, work)
-        engine = make_engine(f"sqlite:///{work}")
+    work = pristine_copy(pristine, "bench-presence.db")  # a SQLite file or a PostgreSQL database
+    try:
+        engine = make_engine(work)
         t = time.perf_counter()
         init_schema(engine)  # (a desk cached at an older schema: migration 0010's table and index)
         migrate_s = time.perf_counter() - t
@@ -68,6 +68,8 @@ def rows(pristine: Path, cases: int) -> list[tuple[str, str, str, str, str]]:
             context = _median_ms(lambda: svc.customer_context(customer_case), 20)
         finally:
             engine.dispose()
+    finally:
+        drop_copy(work)
     return [
         ("presence heartbeat, median", f"{beat:.2f} ms", "<= 10 ms", _verdict(beat, 10),
          f"upsert + who else is there, one transaction; migration 0010 on this desk took {migrate_s:.1f} s"),

@@ -10,7 +10,6 @@ were loaded: desk.py).
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import time
@@ -44,23 +43,21 @@ def _verdict(value: float, target: float) -> str:
 
 
 def rows(pristine: Path, cases: int) -> list[Row]:
-    from desk import NOW
+    from desk import NOW, drop_copy, pristine_copy
     from deskconsole.domain.clock import FixedClock
     from deskconsole.service import Service
     from deskconsole.store.engine import make_engine
 
-    work = pristine.with_name("bench-sla.db")
-    for suffix in ("", "-wal", "-shm"):
-        Path(str(work) + suffix).unlink(missing_ok=True)
-    shutil.copyfile(pristine, work)
-    engine = make_engine(f"sqlite:///{work}")
+    work = pristine_copy(pristine, "bench-sla.db")  # a SQLite file or a PostgreSQL database (desk.py)
+    engine = make_engine(work)
     service = Service(engine, FixedClock(NOW))
     out: list[Row] = []
     try:
         with engine.connect() as conn:
             metrics = conn.exec_driver_sql("SELECT count(*) FROM sla_metric").scalar() or 0
             pending = conn.exec_driver_sql(
-                "SELECT count(*) FROM timer WHERE state = 'pending' AND kind LIKE 'sla%'").scalar() or 0
+                "SELECT count(*) FROM timer WHERE state = 'pending' AND kind IN ('sla_warning', 'sla_breach')"
+            ).scalar() or 0
         note = f"{cases:,} cases, {metrics:,} metric events, {pending:,} SLA timers pending"
         since = NOW - timedelta(days=90)
         for name, report in (("sla", service.sla_report), ("backlog", service.backlog_report),
@@ -101,8 +98,7 @@ def rows(pristine: Path, cases: int) -> list[Row]:
                     f"{len(times)} pages of {PAGE_SIZE}, worst {worst:.1f} ms"))
     finally:
         engine.dispose()
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(work) + suffix).unlink(missing_ok=True)
+        drop_copy(work)
     return out
 
 

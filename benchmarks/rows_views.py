@@ -22,17 +22,16 @@ TARGET_MS = 50.0
 
 def rows(pristine: Path, cases: int) -> list[tuple[str, str, str, str, str]]:
     sys.path.insert(0, str(HERE))
-    from desk import AGENTS, NOW
+    from desk import AGENTS, NOW, drop_copy, pristine_copy
     from deskconsole.domain.clock import FixedClock
     from deskconsole.domain.saved_views import BUILT_IN, count_text
     from deskconsole.service import Service
     from deskconsole.store.engine import init_schema, make_engine
-    from run import drop, fresh_copy
 
-    work = fresh_copy(pristine, "bench-views.db")
+    work = pristine_copy(pristine, "bench-views.db")  # a SQLite file or a PostgreSQL database
     out: list[tuple[str, str, str, str, str]] = []
     try:
-        engine = make_engine(f"sqlite:///{work}")
+        engine = make_engine(work)
         init_schema(engine)  # (the saved views' table, when the cached desk is older)
         service = Service(engine, FixedClock(NOW))
         analyst = next(name for name, role, _, _ in AGENTS if role == "analyst")
@@ -50,7 +49,7 @@ def rows(pristine: Path, cases: int) -> list[tuple[str, str, str, str, str]]:
                         f"shows {count_text(count)} at {cases:,} cases; median of {RUNS}, max {max(times):.1f} ms"))
         engine.dispose()
     finally:
-        drop(work)
+        drop_copy(work)
     return out
 
 

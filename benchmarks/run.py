@@ -435,11 +435,11 @@ def measure(label: str, server: str | None, args: argparse.Namespace, sqlite_tic
             print(f"  {label}: team (20 pollers, 8 tickers, one console typing) ...", flush=True)
             rows.append(team_row(pristine, args.presses))
         # rows of benchmarks/rows_*.py: one line each, here (they run once per database; see the top)
-        if server is None:  # (these modules measure on a copy of the SQLite file so far)
-            rows += __import__("rows_marks").rows(pristine, n)  # bulk actions on 500 marked cases
-            rows += __import__("rows_presence").rows(pristine, n)  # presence and the customer context
-            rows += __import__("rows_views").rows(pristine, n)  # each built-in view's count
-            rows += __import__("rows_sla").rows(pristine, n)  # service levels: reports, Insight, tick, SLA paging
+        rows += __import__("rows_marks").rows(pristine, n)  # bulk actions on 500 marked cases
+        rows += __import__("rows_presence").rows(pristine, n)  # presence and the customer context
+        rows += __import__("rows_views").rows(pristine, n)  # each built-in view's count
+        rows += __import__("rows_sla").rows(pristine, n)  # service levels: reports, Insight, tick, SLA paging
+        rows += __import__("rows_pgquery").rows(pristine, n)  # the queue's reads: filter keystrokes, first pages
     finally:
         if server is None:
             drop(pristine)

@@ -353,6 +353,15 @@ def seed_ddl(d: Dialect, seed_columns: Sequence[tuple[str, str]], temp: bool) ->
     return f"CREATE {'TEMP ' if temp else ''}TABLE {SEED_TABLE} ({cols})"
 
 
+def copy_rows(cur: Any, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    """PostgreSQL: `rows` (tuples of `columns`' values) into `table` by COPY: one stream, no
+    statement per row for the server to parse and plan."""
+    names = ", ".join(f'"{c}"' for c in columns)
+    with cur.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
 def insert_many(cur: Any, d: Dialect, many: str, one: str, rows: list[tuple]) -> None:
     """executemany; on SQLite with ROWS_PER_INSERT rows to a statement (fewer, larger steps: faster)."""
     per = ROWS_PER_INSERT

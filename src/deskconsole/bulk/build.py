@@ -26,7 +26,16 @@ from deskconsole.bulk.lives import (
     BulkSummary,
 )
 from deskconsole.bulk.planner import _Planner
-from deskconsole.bulkload import ROWS_PER_INSERT, Beside, Dialect, SeedImage, SeedLoad, insert_many, remove_database
+from deskconsole.bulkload import (
+    ROWS_PER_INSERT,
+    Beside,
+    Dialect,
+    SeedImage,
+    SeedLoad,
+    copy_rows,
+    insert_many,
+    remove_database,
+)
 from deskconsole.store import search
 from deskconsole.store.engine import adopt_database_file, refresh_statistics
 
@@ -81,13 +90,19 @@ class _Build:
                 else:
                     load.load(seeds, self.timings)
                 if articles:
-                    insert_many(cur, self.d, article_sql, article_sql, articles)
-                    insert_many(cur, self.d, event_sql, event_sql, drafted)
+                    if self.pg:  # (COPY: one stream, not a statement per row)
+                        copy_rows(cur, "article", ARTICLE_COLUMNS, articles)
+                        copy_rows(cur, "event", EVENT_COLUMNS, drafted)
+                    else:
+                        insert_many(cur, self.d, article_sql, article_sql, articles)
+                        insert_many(cur, self.d, event_sql, event_sql, drafted)
                 if sla:
                     start = time.perf_counter()
                     for table, rows in (("event", sla.events), ("sla_metric", sla.metrics), ("timer", sla.timers),
                                         ("outbox", sla.outbox)):
-                        if rows:
+                        if rows and self.pg:
+                            copy_rows(cur, table, dict(SLA_TABLES)[table], rows)
+                        elif rows:
                             insert_many(cur, self.d, *sla_sql[table], rows)
                     self.timings["service levels"] += time.perf_counter() - start
                 done += size

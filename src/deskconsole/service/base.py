@@ -56,6 +56,7 @@ from deskconsole.service.records import (
 from deskconsole.store import identity
 from deskconsole.store.engine import database_file, database_file_problem, is_postgres
 from deskconsole.store.models import Agent, Timer
+from deskconsole.store.prepared import Later
 from deskconsole.store.watch import TrackedSession, announce, note_write
 
 if TYPE_CHECKING:
@@ -70,6 +71,26 @@ _REFUSALS: dict[Refusal, type[Exception]] = {
 }
 
 _LOGIN = object()  # (os_login not given: the current operating-system login)
+
+
+class _LaterWritten(Written):
+    """A Written event whose id is read from the database only when asked for (Runner.insert_later)."""
+
+    __slots__ = ("_later",)
+
+    def __init__(self, later: Later, **values: Any) -> None:
+        self._later = later
+        self.os_login = None
+        for name, value in values.items():
+            setattr(self, name, value)
+
+    @property
+    def id(self) -> int:
+        return self._later.id
+
+    @id.setter
+    def id(self, value: int) -> None:
+        self._later.value = value
 
 
 class ServiceBase:
@@ -364,8 +385,9 @@ class ServiceBase:
     ) -> Written:
         row = self._event_row(case, kind, actor, at, body, **data)
         note_write(s, case.id)  # (the flush that would have seen an Event object does not happen)
-        # An insert of the row alone: no ORM object and no flush of the unit of work.
-        return Written(id=_db(s).insert(_INSERT_EVENT, row), **row)
+        # An insert of the row alone: no ORM object and no flush of the unit of work; in a batch on
+        # PostgreSQL kept to go with the next rows, its id read only if asked for (store/prepared.py).
+        return _LaterWritten(_db(s).insert_later(_INSERT_EVENT, row), **row)
 
     def _event_row(
         self, case: AnyCase | SimpleNamespace, kind: str, actor: str, at: datetime, body: str | None = None,
@@ -391,7 +413,7 @@ class ServiceBase:
         *, hold_until: datetime | None = None,
     ) -> None:
         """Queue a message; `hold_until`: not sent before then (an agent's close, for its undo window)."""
-        _db(s).insert(_INSERT_OUTBOX, {
+        _db(s).insert_later(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
             "created_at": _db_time(self.now()), "state": "queued", "attempts": 0,
             **({"hold_until": _db_time(hold_until)} if hold_until is not None else {}),
@@ -422,7 +444,7 @@ class ServiceBase:
 
     def _start_timer(self, s: Session, case: CaseRecord, kind: TimerKind, start: datetime, delay: timedelta) -> None:
         _pending_timers(s).pop(case.id, None)
-        _db(s).insert(_INSERT_TIMER, {
+        _db(s).insert_later(_INSERT_TIMER, {
             "case_id": case.id, "kind": kind, "state": TimerState.PENDING,
             "started_at": _db_time(start), "due_at": _db_time(start + delay),
         })

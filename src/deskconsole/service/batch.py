@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from deskconsole.domain.lifecycle import Status
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import _write_cases, action_state
-from deskconsole.store.prepared import writes_sent
+from deskconsole.store.prepared import defer_inserts, flush_deferred, writes_sent
 from deskconsole.store.watch import TrackedSession, announce, session_writes
 
 if TYPE_CHECKING:
@@ -71,6 +71,9 @@ class Batch:
         with self.session.begin_nested():
             yield self.session
             _write_cases(self.session)
+            # the rows kept for later (PostgreSQL) go now, inside the line's savepoint: one that fails
+            # is this line's failure, rolled back with it
+            flush_deferred(self.session.connection())
 
 
     def _writes(self) -> tuple[int, int] | None:
@@ -126,7 +129,9 @@ class BatchMixin(ServiceBase):
             batch = Batch(self, session, light, routing, savepoints)  # type: ignore[arg-type]  # (self: a Service)
             try:
                 with session.begin():
-                    yield batch
+                    # PostgreSQL: rows whose ids nobody reads go in together (store/prepared.py)
+                    with defer_inserts(session.connection()):
+                        yield batch
                     if self._pg:
                         announce(session)
             except BaseException:

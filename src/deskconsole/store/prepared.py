@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import operator
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.util import find_tables
 from sqlmodel.sql.sqltypes import UTCDateTime
 
 _REQUIRED = object()
@@ -57,6 +58,11 @@ class Prepared:
                 raise TypeError(f"a Prepared insert takes scalar defaults only ({column.key})")
             prefetch[column.key] = column.default.arg
         self.sql = str(compiled)
+        # the tables it reads or writes: a row kept for later (Runner) goes first when it goes into one
+        tables = find_tables(statement, include_crud=True, include_joins=True)
+        self.tables = frozenset(t.name for t in tables)
+        # and those its rows may refer to (an INSERT's foreign keys): a kept row of one goes first too
+        self.refers = frozenset(fk.column.table.name for t in tables for fk in getattr(t, "foreign_keys", ()))
         self.positional = dialect.positional
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.construct_params(_check=False))
         processors: Mapping[str, Any] = compiled._bind_processors
@@ -190,7 +196,15 @@ def statements(dialect: Dialect) -> Statements:
 
 class Runner:
     """Prepared statements on one SQLAlchemy connection's driver connection, inside whatever
-    transaction (and savepoint) that connection is in. Keep one per transaction."""
+    transaction (and savepoint) that connection is in. Keep one per transaction.
+
+    On a connection that defers inserts (see defer_inserts: PostgreSQL, a batch), the rows of
+    insert_many and insert_later are not sent at once but kept on the connection and sent
+    together, in order, in one pipeline: before any statement that reads or writes a table
+    they go into (or any statement at all that does not come through a Runner), before a
+    savepoint begins, is released or the transaction commits. A rollback (to a savepoint)
+    forgets the rows kept since. So they are in the database before anything could look for
+    them, and the transaction is still all or nothing; what they save is a round trip each."""
 
     __slots__ = ("conn", "dbapi", "statements")
 
@@ -201,32 +215,76 @@ class Runner:
 
     def first(self, statement: ClauseElement, values: Mapping[str, Any]) -> dict[str, Any] | None:
         """The first row of a SELECT as {column: value}, or None."""
-        return self.statements(statement).first(self.conn, self.dbapi, values)
+        prepared = self.statements(statement)
+        self._before(prepared)
+        return prepared.first(self.conn, self.dbapi, values)
 
     def all(self, statement: ClauseElement, values: Mapping[str, Any]) -> list[Any]:
         """Every row of a SELECT, as tuples."""
-        return self.statements(statement).all(self.conn, self.dbapi, values)
+        prepared = self.statements(statement)
+        self._before(prepared)
+        return prepared.all(self.conn, self.dbapi, values)
 
     def insert(self, statement: ClauseElement, row: Mapping[str, Any]) -> int:
         """INSERT one row (the columns it names; the others take their defaults): its new id."""
         self._wrote()
-        return self.statements(statement, tuple(row)).insert(self.conn, self.dbapi, row)
+        prepared = self.statements(statement, tuple(row))
+        self._before(prepared)
+        return prepared.insert(self.conn, self.dbapi, row)
 
     def insert_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
-        """INSERT rows that all name the same columns, in one executemany."""
+        """INSERT rows that all name the same columns, in one executemany (kept for later on a
+        connection that defers inserts: nobody reads their ids)."""
         self._wrote()
-        self.statements(statement, tuple(rows[0])).executemany(self.conn, self.dbapi, rows)
+        prepared = self.statements(statement, tuple(rows[0]))
+        kept = self.conn.info.get(DEFERRED)
+        if kept is not None:
+            self._before(prepared, keeping=True)
+            kept.append((prepared, [prepared.params(row) for row in rows], None))
+            return
+        prepared.executemany(self.conn, self.dbapi, rows)
+
+    def insert_later(self, statement: ClauseElement, row: Mapping[str, Any]) -> Later:
+        """INSERT one row: at once, or kept for later (see the class). Its id, when asked for
+        (Later.id), sends the kept rows first if it is not yet known."""
+        kept = self.conn.info.get(DEFERRED)
+        if kept is None:
+            return Later(self.conn, self.insert(statement, row))
+        self._wrote()
+        prepared = self.statements(statement, tuple(row))
+        self._before(prepared, keeping=True)
+        later = Later(self.conn, None)
+        kept.append((prepared, [prepared.params(row)], [later] if prepared.returning else None))
+        return later
 
     def execute(self, statement: ClauseElement, values: Mapping[str, Any], columns: Iterable[str] | None = None) -> int:
         """Run an UPDATE (SET: `columns`, when the statement does not name them itself) or any
         other statement without rows: the number of rows it changed."""
         self._wrote()
         prepared = self.statements(statement, None if columns is None else tuple(columns))
+        self._before(prepared)
         return prepared.execute(self.conn, self.dbapi, values)
 
     def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
         self._wrote()
-        self.statements(statement).executemany(self.conn, self.dbapi, rows)
+        prepared = self.statements(statement)
+        self._before(prepared)
+        prepared.executemany(self.conn, self.dbapi, rows)
+
+    def _before(self, prepared: Prepared, *, keeping: bool = False) -> None:
+        """Send the kept rows first when `prepared` touches a table they go into (unless it is kept
+        too, behind them: rows of one table go in the order given, and get their ids in that order),
+        or one of its rows may refer to one of them."""
+        kept = self.conn.info.get(DEFERRED)
+        if not kept:
+            return
+        touched = prepared.refers if keeping else prepared.tables | prepared.refers
+        if not prepared.tables or any(not touched.isdisjoint(k[0].tables) for k in kept):
+            self.flush()  # (a statement whose tables are not known: always)
+
+    def flush(self) -> None:
+        """Send the rows kept for later, if any (see the class)."""
+        flush_deferred(self.conn)
 
     def _wrote(self) -> None:
         """Count a write statement sent on this connection (see writes_sent)."""
@@ -235,6 +293,115 @@ class Runner:
 
 
 WRITES = "deskconsole_writes"  # Connection.info key: write statements Runners sent on it
+DEFERRED = "deskconsole_deferred"  # Connection.info key: the rows kept for later, while inserts are deferred
+
+
+def flush_deferred(conn: Connection) -> None:
+    """Send the rows Runners kept for later on this connection, in the order they were given, in
+    one pipeline (one round trip; an error is raised as Connection.execute would raise it)."""
+    kept = conn.info.get(DEFERRED)
+    if not kept:
+        return
+    rows, kept[:] = list(kept), []
+    # (a statement given rows several times in a row goes in one executemany; a row whose id may
+    # be asked for (a Later) is given it)
+    merged: list[tuple[Prepared, list[Any], list[Later | None]]] = []
+    for prepared, params, laters in rows:
+        if not (merged and merged[-1][0] is prepared):
+            merged.append((prepared, [], []))
+        merged[-1][1].extend(params)
+        merged[-1][2].extend(laters if laters is not None else [None] * len(params))
+    dbapi: Any = conn.connection.dbapi_connection  # (psycopg's: pipeline(), executemany(returning=))
+    cursors: list[tuple[Any, list[Later | None]]] = []
+    try:
+        with dbapi.pipeline():  # every statement sent, then one wait for all their results
+            for prepared, params, laters in merged:
+                cursor = dbapi.cursor()
+                returning = any(later is not None for later in laters)
+                cursors.append((cursor, laters if returning else []))
+                cursor.executemany(prepared.sql, params, returning=returning)
+        for cursor, laters in cursors:
+            for k, later in enumerate(laters):
+                if k:
+                    cursor.nextset()
+                found = cursor.fetchone()
+                if later is not None:
+                    later.value = found[0]
+    except BaseException as exc:  # (in a pipeline an error comes when it ends)
+        _raise(conn, exc, "; ".join(p.sql for p, _, _ in merged), None)
+        raise
+    finally:
+        for cursor, _ in cursors:
+            with contextlib.suppress(Exception):
+                cursor.close()
+
+
+class Later:
+    """The id of a row Runner.insert_later wrote, or kept for later: asked for, the kept rows are
+    sent first if it is not known yet."""
+
+    __slots__ = ("conn", "value")
+
+    def __init__(self, conn: Connection, value: int | None) -> None:
+        self.conn = conn
+        self.value = value
+
+    @property
+    def id(self) -> int:
+        if self.value is None:
+            flush_deferred(self.conn)
+        if self.value is None:
+            raise RuntimeError("the row was rolled back before its id was read")
+        return self.value
+
+
+@contextlib.contextmanager
+def defer_inserts(conn: Connection) -> Iterator[None]:
+    """While the block runs, Runners on `conn` keep the rows of insert_many and insert_later and
+    send them together (see Runner). PostgreSQL only (on SQLite a statement is no round trip):
+    elsewhere nothing changes. The rows still kept when the block ends are sent then, unless it
+    ends by an exception (the transaction is then rolled back)."""
+    if conn.dialect.name != "postgresql" or DEFERRED in conn.info:
+        yield
+        return
+    from sqlalchemy import event
+
+    # what else happens on the connection meanwhile sends (or forgets) the kept rows first
+    listeners = [("before_cursor_execute", _before_statement), ("savepoint", _send),
+                 ("release_savepoint", _send), ("commit", _send), ("rollback", _forget),
+                 ("rollback_savepoint", _forget)]
+    for name, fn in listeners:
+        event.listen(conn, name, fn)
+    conn.info[DEFERRED] = []
+    try:
+        yield
+        flush_deferred(conn)
+    finally:
+        conn.info.pop(DEFERRED, None)
+        for name, fn in listeners:
+            event.remove(conn, name, fn)
+
+
+def _send(conn: Connection, *_: Any) -> None:
+    if conn.info.get(DEFERRED):
+        flush_deferred(conn)
+
+
+def _forget(conn: Connection, *_: Any) -> None:
+    kept = conn.info.get(DEFERRED)
+    if kept:
+        kept.clear()
+
+
+def _before_statement(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
+    """Any statement not sent by a Runner: one that names none of the kept rows' tables cannot see
+    them (deskconsole has no views, and its row-level policies read no table these rows go into),
+    so they can wait; otherwise they go first."""
+    kept = conn.info.get(DEFERRED)
+    if kept:
+        text = statement.lower()
+        if any(name in text for k in kept for name in k[0].tables):
+            flush_deferred(conn)
 
 
 def writes_sent(conn: Connection) -> int:
@@ -243,4 +410,5 @@ def writes_sent(conn: Connection) -> int:
     return int(conn.info.get(WRITES, 0))
 
 
-__all__ = ["Prepared", "Runner", "Statements", "sqlite_time", "statements", "writes_sent"]
+__all__ = ["Later", "Prepared", "Runner", "Statements", "defer_inserts", "flush_deferred", "sqlite_time", "statements",
+           "writes_sent"]
