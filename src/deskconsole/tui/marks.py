@@ -347,7 +347,7 @@ class QueueMarks:
         targets = self.targets()
         if targets is None:
             return
-        from deskconsole.tui.screens.case import ASKED_CHOICES  # (the case pane's choices, imported when used)
+        from deskconsole.tui.caseactions import ASKED_CHOICES  # (the case pane's choices, imported when used)
 
         asking = (ASKING,)
         self.bulk_form(
