@@ -174,3 +174,26 @@ async def test_the_keys_are_in_help_and_their_lists(app_as):
         await settle(pilot)
         assert isinstance(app.screen, HelpScreen)
         assert "Undo close — Undo the last bulk close or assign within the undo window" in help_text(app)
+
+
+async def test_u_is_not_offered_on_a_case_a_merge_closed(app_as, service, ids):
+    """A merge closes its source case at once, but a merge is not undone: the case pane does not offer
+    `u` on it (only what may be done now), and pressing it says why."""
+    first, _ = service.open_case("Invoice twice", "Soylent", product_area="billing", contact="ap@soylent.example")
+    again, _ = service.open_case("Invoice twice (again)", "Soylent", product_area="billing",
+                                 contact="ap@soylent.example")
+    service.merge(first.id, again.id, actor="maria")  # (a manager merges)
+    assert service.get_case(first.id).status == "closed"
+    app = app_as("alice")
+    shown = recording(app)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_case(first.id)
+        await settle(pilot)
+        assert isinstance(app.screen, CaseScreen) and app.screen.case.merged_into == again.id
+        assert "Undo close" not in footer_keys(app)
+        await pilot.press("u")
+        await settle(pilot)
+        assert (f"Case {first.id} was merged into case {again.id}: a merge is not undone "
+                "(its conversation is in that case now).") in shown
+        assert service.get_case(first.id).status == "closed"

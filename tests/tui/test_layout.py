@@ -149,3 +149,24 @@ async def test_a_remapped_key_works_and_shows_in_help_footer_and_palette(service
         await pilot.press("X")
         await settle(pilot)
         assert app.screen.__class__.__name__ == "FormScreen" and "Close" in screen_text(app)
+
+
+async def test_at_80_by_24_a_notice_covers_few_rows_and_cut_text_ends_in_an_ellipsis(app_as):
+    """A notice at 80x24 (take next's explanation, the longest the queue gives) keeps no blank lines
+    inside and covers at most 4 rows, whole, above the footer; the surveys' comments cut by their
+    column end in … (a reader sees there is more; the outbox's and the other lists' snapshots show theirs)."""
+    app = app_as("alice")
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        app.notify("Nothing unassigned in billing, network — your skills; 2 unassigned in other areas "
+                   "(reports 1, storage 1).", title="Take next: nothing to take", markup=False, timeout=30)
+        await settle(pilot)
+        await pilot.pause(0.1)  # (Textual shows notices on its next refresh)
+        [toast] = [w for w in app.screen.walk_children() if type(w).__name__ == "Toast"]
+        assert toast.region.height <= 4
+        text = screen_text(app)
+        assert "Take next: nothing to take" in text and "storage 1)." in text  # (whole, above the footer)
+        await pilot.press("5")
+        await settle(pilot)
+        lines = screen_text(app).splitlines()
+        assert any("Took a week to …" in line for line in lines), "\n".join(lines)

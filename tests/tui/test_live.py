@@ -58,3 +58,28 @@ async def test_without_live_the_console_does_not_watch(shared):
         await settle(pilot)
         assert not app.watching
         assert not [w for w in app.workers if w.group == "watch"]
+
+
+async def test_presence_heartbeats_elsewhere_do_not_reload_the_queue_but_a_change_does(shared):
+    """Another console showing a case beats every few seconds (presence): the queue does not read its
+    page again for that (its presence marks are read on their own schedule); a real change still
+    shows at once."""
+    svc, other, ids = shared
+    app = make_app(svc, "sam", ticker=False, live=True, tz=UTC)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.table
+
+        def status() -> str:
+            key = str(ids["export"])
+            return str(table.get_cell(key, "status")) if key in app.screen.rows else ""
+
+        assert await until(pilot, lambda: status() != "" and app.watching)
+        other.presence_beat(ids["export"], actor="maria")  # (the first write may start the log afresh)
+        await until(pilot, lambda: False, rounds=20)
+        before = app.marker  # (moves with every change the watcher reports)
+        for state in ("typing", "viewing", "typing"):  # (each beat writes something new)
+            other.presence_beat(ids["export"], actor="maria", state=state)
+            assert not await until(pilot, lambda: app.marker != before, rounds=10)
+        other.move(ids["export"], "in_progress", actor="maria")
+        assert await until(pilot, lambda: "progress" in status())
+        assert app.marker == before + 1

@@ -131,7 +131,7 @@ async def test_queue_cells_are_drawn_fast_and_look_as_datatable_draws_them() -> 
         await pilot.pause()
         assert_same_screen(table)
         shown = "\n".join("".join(s.text for s in line) for line in screen(table))
-        assert "[bold red]x[/]" in shown  # markup stays literal
+        assert "[bold red]x[/" in shown  # markup stays literal (the narrow column ends it in …)
         assert "\\x1b[31mred" in shown  # escapes shown, not sent
         assert "\x1b" not in shown and "\x07" not in shown
 

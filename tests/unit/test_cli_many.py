@@ -142,3 +142,16 @@ def test_many_and_merge_on_both_databases(db_url: str, tmp_path: Path) -> None:
     desk.ok("case", "merge", "4", "--into", "2", user="boss")
     assert ids(desk.ok("case", "list", "--filter", "customer:acme status:new", "--json")) == [2]
     assert desk.show(2)["merged_from"] == [4]
+
+
+def test_take_with_nothing_to_take_says_why_as_the_console_does(desk: Desk) -> None:  # noqa: F811
+    """`case take` finding nothing names the analyst's skills and what waits unassigned elsewhere (the
+    console's words, domain/explain.py), on one line after "nothing to take:"; --json still prints null."""
+    five(desk)  # (routed: al and bo have each of their areas' cases)
+    assert desk.ok("case", "take", user="bo").out.splitlines() == [
+        "nothing to take: nothing unassigned in login — your skills"]
+    assert desk.ingest(opened("Array degraded", product_area="storage"),
+                       opened("Disk full", product_area="storage")).code == 0  # nobody's skill: unassigned
+    assert desk.ok("case", "take", user="bo").out.splitlines() == [
+        "nothing to take: nothing unassigned in login — your skills; 2 unassigned in other areas (storage 2)"]
+    assert desk.ok("case", "take", "--json", user="bo").json() is None

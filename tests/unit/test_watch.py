@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from deskconsole.domain.errors import Conflict
@@ -137,3 +139,57 @@ def test_a_delivery_is_seen_by_the_other_consoles(desk, svc, watcher, db_url, cl
     assert change is not None and change.touches(case.id)
     if "postgresql" in db_url:
         assert case.id in (change.cases or ())
+
+
+def drain(watcher) -> None:
+    while watcher.wait(0.5) is not None:  # what the setup wrote
+        pass
+
+
+def test_a_presence_heartbeat_is_no_change_but_a_real_change_still_is(desk, watcher, other):
+    """Every console beats every few seconds while it shows a case (presence); the other consoles read
+    presence for their page on its own schedule, so a beat must not wake their watchers (on SQLite
+    every commit moves the database's version; on PostgreSQL a beat announces nothing)."""
+    case = desk.open()
+    other.presence_beat(case.id, actor="alice")
+    drain(watcher)
+    other.presence_beat(case.id, actor="alice")
+    other.presence_beat(case.id, actor="bob", state="typing")
+    other.presence_leave(case.id, actor="bob")
+    assert watcher.wait(1.0) is None
+    other.presence_beat(case.id, actor="alice")
+    other.move(case.id, "in_progress", actor="alice")  # a beat and a real change between two looks
+    change = wait_for(watcher)
+    assert change is not None and change.touches(case.id)
+    other.presence_beat(case.id, actor="alice")
+    assert watcher.wait(1.0) is None
+
+
+def test_after_a_checkpoint_started_the_log_afresh_a_beat_counts_once(sqlite_url, clock):
+    """What the SQLite watcher cannot tell (the write-ahead log started afresh, so the commits in
+    between are unknown) is a change, as every commit used to be; the next beat is quiet again."""
+    from deskconsole.store.engine import init_schema
+
+    mine, theirs = make_engine(sqlite_url), make_engine(sqlite_url)
+    init_schema(mine)
+    svc = Service(mine, clock)
+    svc.add_agent("alice", "analyst", actor=None)
+    case, _ = svc.open_case("Invoice total is wrong", "acme")
+    other = Service(theirs, clock)
+    watcher = svc.watch()
+    try:
+        other.presence_beat(case.id, actor="alice")
+        drain(watcher)
+        plain = sqlite3.connect(theirs.url.database, isolation_level=None)
+        try:
+            assert plain.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0  # (not busy)
+        finally:
+            plain.close()
+        other.presence_beat(case.id, actor="alice")
+        assert wait_for(watcher) is not None
+        other.presence_beat(case.id, actor="alice")
+        assert watcher.wait(1.0) is None
+    finally:
+        watcher.close()
+        theirs.dispose()
+        mine.dispose()

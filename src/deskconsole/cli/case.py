@@ -249,7 +249,8 @@ def cmd_case_take(ctx: Context) -> int:
         if ctx.args.json:
             ctx.out.json(None)
         else:
-            ctx.out.line("nothing to take: no unassigned open case fits your skills")
+            # the console's words (domain/explain.py): the analyst's skills and what waits elsewhere
+            ctx.out.line(f"nothing to take: {ctx.service.nothing_to_take(actor=ctx.user)}")
         return 0
     return done(ctx, case, "taken:")
 

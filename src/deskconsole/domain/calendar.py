@@ -37,16 +37,21 @@ second: 10 h for "mon-fri 08:00-18:00"; for mon-thu 08:00-18:00 and fri
 from __future__ import annotations
 
 import re
+import sys
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from deskconsole.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from holidays import HolidayBase
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -224,22 +229,65 @@ def zone(name: str) -> ZoneInfo:
 
 
 def _holiday_source(code: str) -> HolidayBase:
-    import holidays  # imported on first use: it is large
-
     raw = code.strip()
     country, _, subdivision = raw.partition("-")
     try:
-        return holidays.country_holidays(country.upper(), subdiv=subdivision.upper() or None)
+        return _country_holidays(country.upper(), subdivision.upper() or None)
     except (NotImplementedError, KeyError):
         if subdivision:
             try:
-                holidays.country_holidays(country.upper())
+                _country_holidays(country.upper(), None)
             except (NotImplementedError, KeyError):
                 pass
             else:
                 raise CalendarError(f"unknown holiday subdivision {subdivision!r} of {country.upper()}: "
                                     f"{code!r}") from None
         raise CalendarError(f"unknown holiday country: {code!r} (a code like \"DE\" or \"DE-BY\")") from None
+
+
+def _country_holidays(country: str, subdivision: str | None) -> HolidayBase:
+    """holidays.country_holidays(country, subdiv=subdivision), loading that one country's module.
+
+    The package's own lookup imports its whole list of countries (about 280 modules, 8 MB held by
+    every console that shows a business-time countdown) to use one; the registry names each
+    country's module, and that module alone is loaded here (under its own name, so a later import of
+    the whole list reuses it). Whatever the registry does not name goes to the package's lookup,
+    which raises for an unknown code as before."""
+    import holidays  # imported on first use: it is large
+    from holidays.registry import COUNTRIES
+
+    found = next(((module, names[0]) for module, names in COUNTRIES.items() if country in names[1:]), None)
+    if found is None:
+        return holidays.country_holidays(country, subdiv=subdivision)
+    module, class_name = found
+    name = f"holidays.countries.{module}"
+    with _LOADING:  # (two calendars built at once in two threads load the module once)
+        loaded = sys.modules.get(name)
+        if loaded is None:
+            loaded = _load_module(name, Path(holidays.__path__[0]) / "countries" / f"{module}.py")
+    if loaded is None:
+        return holidays.country_holidays(country, subdiv=subdivision)
+    source: HolidayBase = getattr(loaded, class_name)(subdiv=subdivision)
+    return source
+
+
+_LOADING = threading.Lock()
+
+
+def _load_module(name: str, path: Path) -> ModuleType | None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None or not path.is_file():
+        return None
+    loaded = importlib.util.module_from_spec(spec)
+    sys.modules[name] = loaded
+    try:
+        spec.loader.exec_module(loaded)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return loaded
 
 
 # --------------------------------------------------------------------------- the calendar

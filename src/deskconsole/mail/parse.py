@@ -19,6 +19,8 @@ mail system may send gets through or is refused with a reason:
 
 A message without a Message-ID gets one made from a hash of its content
 (`<content.HEX@deskconsole.invalid>`), so a second copy of it is recognised.
+
+Header fields (decoded text, addresses, message ids, machine mail) are read by mail/headers.py.
 """
 
 from __future__ import annotations
@@ -26,16 +28,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import quopri
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import policy
-from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 
+from deskconsole.mail.headers import (
+    address_list,
+    address_of,
+    clean,
+    decode_words,
+    header_text,
+    ids_in,
+    machine_reason,
+    normalise_id,
+    one_line,
+    raw_header,
+)
 from deskconsole.mail.text import first_word, html_to_text, reply_text
 
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
@@ -45,15 +57,11 @@ MAX_DEPTH = 40
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_STORED_BYTES = 25 * 1024 * 1024
 MAX_STORED_ATTACHMENTS = 200
-MAX_REFS = 100  # message ids kept from References (the newest)
 MAX_SUBJECT = 998  # a header line's limit (RFC 5322)
 MAX_BODY_CHARS = 1_000_000  # the service's limit for a text
 
 CONTENT_ID_DOMAIN = "deskconsole.invalid"
 
-_MSGID = re.compile(r"<([^<>\s]{1,250})>")
-_CONTROL = re.compile("[\x00\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -106,147 +114,6 @@ class Parsed:
             if mid not in seen:
                 seen.append(mid)
         return seen
-
-
-# ------------------------------------------------------------------ text helpers
-def clean(text: str, limit: int | None = None) -> str:
-    """Text the database and service take: no NUL or other C0 controls (newline, tab, CR kept),
-    no unpaired surrogates."""
-    text = _SURROGATE.sub("\ufffd", text)
-    text = _CONTROL.sub("", text)
-    if limit is not None and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text
-
-
-def one_line(text: str, limit: int) -> str:
-    return clean(" ".join(text.split()), limit)
-
-
-def normalise_id(value: str) -> str | None:
-    found = _MSGID.search(value or "")
-    return f"<{found.group(1)}>" if found else None
-
-
-def ids_in(value: str | None, limit: int = MAX_REFS) -> list[str]:
-    if not value:
-        return []
-    found = [f"<{m}>" for m in _MSGID.findall(value)]
-    return found[-limit:]
-
-
-def address_of(value: str | None) -> str | None:
-    if not value:
-        return None
-    _, addr = parseaddr(value)
-    addr = addr.strip().lower()
-    return addr if "@" in addr or addr else None
-
-
-_AUTO_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-_BOUNCE_LOCAL = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
-
-
-def machine_reason(msg: Message, from_addr: str | None, return_path: str | None,
-                   own_addresses: frozenset[str] = frozenset()) -> str | None:
-    """Why `msg` is machine mail (an auto-reply, a bounce, our own mail), or None for a person's."""
-    auto = _header(msg, "Auto-Submitted")
-    if auto and auto.split(";")[0].strip().lower() != "no":
-        return f"auto-submitted mail (Auto-Submitted: {one_line(auto, 60)})"
-    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
-        value = _header(msg, name)
-        if value is not None:
-            return f"automatic reply ({name}: {one_line(value, 60)})"
-    precedence = (_header(msg, "Precedence") or "").strip().lower()
-    if precedence in _AUTO_PRECEDENCE:
-        return f"bulk or automatic mail (Precedence: {precedence})"
-    ctype = msg.get_content_type()
-    if ctype == "multipart/report":
-        report = (msg.get_param("report-type") or "")
-        report = report.lower() if isinstance(report, str) else ""
-        if report == "delivery-status":
-            return "a bounce (delivery status report)"
-        return f"an automatic report (multipart/report{'; ' + report if report else ''})"
-    if return_path == "":
-        return "a bounce or notification (empty return path <>)"
-    if from_addr:
-        local = from_addr.partition("@")[0]
-        if local in _BOUNCE_LOCAL:
-            return f"a bounce ({local})"
-        if from_addr in own_addresses:
-            return f"mail from the desk's own address {from_addr}"
-    return None
-
-
-# ------------------------------------------------------------------ headers
-def _header(msg: Message, name: str) -> str | None:
-    """A header's text, decoded; never raises (8-bit bytes, broken encoded words, bad syntax)."""
-    try:
-        value = msg.get(name)
-    except Exception:  # noqa: BLE001 - the header parser can trip over hostile syntax
-        value = None
-        for key, raw in msg.raw_items():
-            if key.lower() == name.lower():
-                value = raw
-                break
-    if value is None:
-        return None
-    try:
-        text = str(value)
-    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
-        return None
-    if "\ufffd" in text:  # raw 8-bit bytes in the header: UTF-8 if they are, else Latin-1
-        raw_text = _raw_header(msg, name, keep=True)
-        if raw_text is not None and _SURROGATE.search(raw_text):
-            text = _eight_bit(raw_text)
-    return clean(text)
-
-
-def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
-    """(display name, address) pairs of an address header, read from its raw text (the structured
-    header parser is slow and strict); display names still encoded (see _words)."""
-    raw = _raw_header(msg, name, keep=True)
-    if not raw:
-        return []
-    if _SURROGATE.search(raw):
-        data = raw.encode("utf-8", "surrogateescape")
-        try:
-            raw = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raw = data.decode("latin-1")
-    try:
-        return [(n, clean(a)) for n, a in getaddresses([" ".join(raw.split())])]
-    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
-        return []
-
-
-def _words(text: str) -> str:
-    """Encoded words (=?utf-8?q?...?=) decoded; text without them as it is."""
-    if "=?" not in text:
-        return clean(text)
-    try:
-        return clean(str(make_header(decode_header(text))))
-    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
-        return clean(text)
-
-
-def _eight_bit(raw: str) -> str:
-    data = raw.encode("utf-8", "surrogateescape")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    try:
-        return str(make_header(decode_header(text)))  # encoded words beside the 8-bit text
-    except Exception:  # noqa: BLE001 -- hostile mail can make the email package raise anything
-        return text
-
-
-def _raw_header(msg: Message, name: str, *, keep: bool = False) -> str | None:
-    for key, raw in msg.raw_items():
-        if key.lower() == name.lower():
-            return str(raw) if keep else clean(str(raw))
-    return None
 
 
 def _split_header_section(raw: bytes) -> tuple[int, bytes]:
@@ -546,7 +413,7 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
             refused = f"the message cannot be parsed: {type(exc).__name__}: {one_line(str(exc), 200)}"
             msg = head
     skeleton = skeleton if refused is None and taken_out else None
-    own_id = normalise_id(_raw_header(msg, "Message-ID") or "")
+    own_id = normalise_id(raw_header(msg, "Message-ID") or "")
     parsed = Parsed(
         message_id=own_id or f"<content.{digest[:40]}@{CONTENT_ID_DOMAIN}>",
         has_message_id=own_id is not None,
@@ -555,21 +422,21 @@ def parse_message(raw: bytes, own_addresses: frozenset[str] = frozenset()) -> Pa
         refused=refused,
         kept=skeleton,
     )
-    pairs = _addresses(msg, "From")
+    pairs = address_list(msg, "From")
     name, addr = pairs[0] if pairs else ("", "")
     parsed.from_addr = clean(addr.strip().lower(), 320) or None
-    parsed.from_name = one_line(_words(name), 200) or None
-    parsed.to = [a.lower() for _, a in _addresses(msg, "To") + _addresses(msg, "Cc") if a]
-    parsed.subject = one_line(_header(msg, "Subject") or "", MAX_SUBJECT)
-    date = _raw_header(msg, "Date")
+    parsed.from_name = one_line(decode_words(name), 200) or None
+    parsed.to = [a.lower() for _, a in address_list(msg, "To") + address_list(msg, "Cc") if a]
+    parsed.subject = one_line(header_text(msg, "Subject") or "", MAX_SUBJECT)
+    date = raw_header(msg, "Date")
     if date:
         try:
             parsed.date = parsedate_to_datetime(date)
         except (TypeError, ValueError, IndexError):
             parsed.date = None
-    parsed.in_reply_to = ids_in(_raw_header(msg, "In-Reply-To"), 10)
-    parsed.references = ids_in(_raw_header(msg, "References"))
-    rp = _raw_header(msg, "Return-Path")
+    parsed.in_reply_to = ids_in(raw_header(msg, "In-Reply-To"), 10)
+    parsed.references = ids_in(raw_header(msg, "References"))
+    rp = raw_header(msg, "Return-Path")
     if rp is not None:
         parsed.return_path = "" if rp.strip() in ("<>", "") else (address_of(rp) or "")
     parsed.machine = machine_reason(msg, parsed.from_addr, parsed.return_path, own_addresses)

@@ -3,12 +3,19 @@
 `open_watcher(engine)` opens one on its own connection (never the engine's pool):
 
 - SQLite: a read-only sqlite3 connection polls `PRAGMA data_version`, which moves
-  when any other connection commits. Every commit counts; which cases changed is
-  not known (`Change.cases` is None).
+  when any other connection commits; which cases changed is not known
+  (`Change.cases` is None). Commits that wrote only QUIET tables (presence: each
+  console's heartbeat, read for the visible page on its own schedule) are not
+  changes: when the version moves, the watcher reads the page numbers of the
+  frames committed to the write-ahead log since its last look (WalFrames) and
+  compares them with the quiet tables' pages (the `dbstat` table). Whatever it
+  cannot tell (no log, a log started afresh by a checkpoint, a page it does not
+  know, no `dbstat` in this SQLite) counts as a change, as every commit did.
 - PostgreSQL: a psycopg connection `LISTEN deskconsole`. The service sends
   `pg_notify('deskconsole', ids)` inside every write transaction (delivered at
   commit, dropped on rollback) with the touched case ids, or "*" when there are too
-  many to name or none can be named.
+  many to name or none can be named. Presence heartbeats write through a plain
+  connection and announce nothing (service/presence.py): the same as on SQLite.
 
 `wait(timeout)` gives back a Change, or None when nothing happened in time. When
 the connection is lost, `wait` raises WatchLost; later calls try to reconnect (at
@@ -20,6 +27,7 @@ Change with `reconnected=True` (what happened meanwhile is not known). Call
 from __future__ import annotations
 
 import sqlite3
+import struct
 import threading
 import time
 from itertools import chain
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 CHANNEL = "deskconsole"
 PAYLOAD_LIMIT = 7900  # PostgreSQL refuses payloads of 8000 bytes or more
 EVERYTHING = "*"
+QUIET = ("presence",)  # tables whose writes are no change to the other consoles (see the module doc)
 
 
 class WatchUnavailable(Exception):
@@ -66,21 +75,86 @@ def parse_payload(text: str) -> Change:
     return Change(ids or None)
 
 
-class SqliteWatcher:
-    """Polls `PRAGMA data_version` on a read-only connection of its own."""
+class WalFrames:
+    """The page numbers SQLite's write-ahead log (`DB-wal`) received from commits since the last look.
 
-    def __init__(self, path: str, *, interval: float = 0.25, retry: float = 1.0) -> None:
+    The log's format (sqlite.org/fileformat2.html#walformat): a 32-byte header (magic, version, page
+    size, checkpoint sequence, two salts, checksum), then frames of a 24-byte header (page number,
+    the database's size in pages for the frame that ends a commit, else 0, the two salts, checksum)
+    and one page. A checkpoint lets the next writer start the log afresh from its top with new salts;
+    frames left from before keep the old salts, and the reading stops at the first of those.
+    """
+
+    HEADER = 32
+    FRAME = 24
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._salts: bytes | None = None
+        self._page_size = 0
+        self._offset = self.HEADER
+        self.since()  # (from the log's end as it is now)
+
+    def since(self) -> set[int] | None:
+        """The pages written by the commits appended since the last call (an empty set: none); None
+        when that cannot be told (no log, a log started afresh, one that cannot be read)."""
+        try:
+            with open(self.path, "rb") as f:
+                return self._read(f)
+        except OSError:
+            self._salts = None
+            return None
+
+    def _read(self, f: Any) -> set[int] | None:
+        header = f.read(self.HEADER)
+        if len(header) < self.HEADER or struct.unpack(">I", header[:4])[0] not in (0x377F0682, 0x377F0683):
+            self._salts = None
+            return None
+        page_size = struct.unpack(">I", header[8:12])[0]
+        page_size = 65536 if page_size == 1 else page_size
+        salts = header[16:24]
+        same = salts == self._salts and page_size == self._page_size
+        if not same:  # a log started afresh (or the first look): read it from its top
+            self._salts, self._page_size, self._offset = salts, page_size, self.HEADER
+        pages: set[int] = set()
+        pending: set[int] = set()
+        at = end = self._offset
+        while True:
+            f.seek(at)
+            frame = f.read(self.FRAME)
+            if len(frame) < self.FRAME or frame[8:16] != salts:
+                break  # the log's end (or frames left from before it started afresh)
+            number, commit = struct.unpack(">II", frame[:8])
+            pending.add(number)
+            at += self.FRAME + page_size
+            if commit:  # the frame that ends a commit
+                pages |= pending
+                pending = set()
+                end = at
+        self._offset = end  # (frames of a commit still being written are read at the next look)
+        return pages if same else None
+
+
+class SqliteWatcher:
+    """Polls `PRAGMA data_version` on a read-only connection of its own; commits that wrote only the
+    `quiet` tables' pages are passed over (see the module doc)."""
+
+    def __init__(self, path: str, *, interval: float = 0.25, retry: float = 1.0,
+                 quiet: tuple[str, ...] = QUIET) -> None:
         self.path = path
         self.interval = interval
         self.retry = retry
+        self.quiet = quiet
         self._stop = threading.Event()
         self._conn: sqlite3.Connection | None = None
         self._version: int | None = None
         self._next_try = 0.0
+        self._wal: WalFrames | None = None
         self._connect()
 
     def _connect(self) -> None:
-        uri = Path(self.path).expanduser().resolve().as_uri() + "?mode=ro"
+        resolved = Path(self.path).expanduser().resolve()
+        uri = resolved.as_uri() + "?mode=ro"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=1.0)
         try:
             version = conn.execute("PRAGMA data_version").fetchone()[0]
@@ -89,6 +163,7 @@ class SqliteWatcher:
             conn.close()
             raise
         self._conn, self._version = conn, version
+        self._wal = WalFrames(str(resolved) + "-wal") if self.quiet else None
 
     def wait(self, timeout: float) -> Change | None:
         deadline = time.monotonic() + timeout
@@ -104,17 +179,33 @@ class SqliteWatcher:
             else:
                 try:
                     version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+                    if version != self._version:
+                        self._version = version
+                        if not self._only_quiet(self._conn):
+                            return Change(None)
                 except sqlite3.Error as exc:
                     self._drop()
                     raise WatchLost(str(exc)) from exc
-                if version != self._version:
-                    self._version = version
-                    return Change(None)
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
             self._stop.wait(min(self.interval, left))
         return None
+
+    def _only_quiet(self, conn: sqlite3.Connection) -> bool:
+        """Whether every commit since the last look wrote only pages of the quiet tables."""
+        pages = self._wal.since() if self._wal is not None else None
+        if not pages:
+            return False  # (nothing read: a change, as it always was)
+        names = [name for (name,) in conn.execute(
+            f"SELECT name FROM sqlite_master WHERE tbl_name IN ({','.join('?' * len(self.quiet))})", self.quiet)]
+        quiet: set[int] = set()
+        try:
+            for name in names:
+                quiet.update(n for (n,) in conn.execute("SELECT pageno FROM dbstat WHERE name = ?", (name,)))
+        except sqlite3.OperationalError:  # this SQLite has no dbstat: every commit counts
+            return False
+        return pages <= quiet
 
     def _drop(self) -> None:
         if self._conn is not None:
@@ -130,7 +221,6 @@ class SqliteWatcher:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
-
 
 class PgWatcher:
     """`LISTEN deskconsole` on a psycopg connection of its own; checks the connection when idle."""
@@ -303,6 +393,7 @@ __all__ = [
     "PgWatcher",
     "SqliteWatcher",
     "TrackedSession",
+    "WalFrames",
     "WatchLost",
     "WatchUnavailable",
     "Watcher",

@@ -23,7 +23,6 @@ from deskconsole.domain.permissions import Action, CaseState, Person, may
 from deskconsole.domain.views import CaseView
 from deskconsole.tui import format as fmt
 from deskconsole.tui.text import cell, clean
-from deskconsole.tui.widgets.form import ConfirmScreen, Field, FormScreen
 
 EDIT_KEYS = ("edit_case", "unassign", "merge_case", "split_message", "new_case")  # the actions judged here
 SEVERITIES = [(s.value.replace("_", " "), s.value) for s in Severity]
@@ -65,6 +64,7 @@ class NewCaseKey:
     not_saved: Callable[[Exception], str | None]
 
     def new_case_form(self, values: dict[str, Any] | None = None, error: str | None = None) -> None:
+        from deskconsole.tui.widgets.form import Field, FormScreen
         fields = [
             Field("customer", "Customer", "text", placeholder="the customer's company or name"),
             Field("contact", "Contact (e-mail, optional)", "text", placeholder="name@example.com"),
@@ -169,6 +169,7 @@ class CaseEditKeys(NewCaseKey):
 
     # ---------------------------------------------------------------- actions
     def action_edit_case(self) -> None:
+        from deskconsole.tui.widgets.form import Field
         case = self.case
         if case is None:
             return
@@ -206,6 +207,7 @@ class CaseEditKeys(NewCaseKey):
 
     def action_merge_case(self, values: dict[str, Any] | None = None, error: str | None = None) -> None:
         """Ask for the case to merge into, show it, confirm (across customers: asked as such), merge."""
+        from deskconsole.tui.widgets.form import Field, FormScreen
         case = self.case
         if case is None:
             return
@@ -240,6 +242,7 @@ class CaseEditKeys(NewCaseKey):
             values=values, error=error, context=context, submit_label="Look it up"), asked)
 
     def confirm_merge(self, source: CaseView, source_version: int, target: CaseView) -> None:
+        from deskconsole.tui.widgets.form import ConfirmScreen
         across = source.customer.strip().casefold() != target.customer.strip().casefold()
         question = Text()
         question.append(f"Merge case {source.id} ", "bold")
@@ -281,6 +284,7 @@ class CaseEditKeys(NewCaseKey):
         self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_split_message(self) -> None:
+        from deskconsole.tui.widgets.form import Field
         case = self.case
         candidates = self.split_candidates()
         if case is None or not candidates:

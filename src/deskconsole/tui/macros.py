@@ -121,6 +121,8 @@ def undo_open(case: Any, now: datetime, window: Any) -> bool:
     (the service decides; this only keeps the footer honest)."""
     if case is None or case.status != Status.CLOSED or case.closed_at is None:
         return False
+    if getattr(case, "merged_into", None) is not None:
+        return False  # a merge closed it: its close holds no messages and is not undone (the service refuses)
     who = case.last_actor or ""
     if who == "timer" or who.startswith("customer:"):
         return False
@@ -189,6 +191,9 @@ class CaseMacroKeys:
             return None
         if case.status != Status.CLOSED:
             return f"Nothing to undo: case {case.id} is not closed."
+        if case.merged_into is not None:
+            return (f"Case {case.id} was merged into case {case.merged_into}: a merge is not undone "
+                    "(its conversation is in that case now).")
         who = case.last_actor or ""
         if who == "timer" or who.startswith("customer:"):
             by = "the auto-close timer" if who == "timer" else "the customer's confirmation"

@@ -33,10 +33,10 @@ from deskconsole.domain.rows import CaseRow
 from deskconsole.tui.bindings import BULK_OUTCOME, bindings
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import clean
-from deskconsole.tui.widgets.form import Field, FormScreen
 
 if TYPE_CHECKING:  # (the service is imported when a bulk action runs: the queue paints before it loads)
     from deskconsole.service.many import Action, Assign, Close, Move, Outcome
+    from deskconsole.tui.widgets.form import Field  # (the form widgets load when a form first opens)
 
 MARK = "●"
 MARK_STYLE = "bold yellow"
@@ -260,6 +260,7 @@ class QueueMarks:
                   targets: dict[int, int], required: dict[str, str], *, values: dict[str, Any] | None = None,
                   error: str | None = None) -> None:
         """Ask what the bulk action needs (a blank required field reopens the form saying so), then run it."""
+        from deskconsole.tui.widgets.form import FormScreen
 
         def submitted(vals: dict[str, Any] | None) -> None:
             if vals is None:
@@ -322,6 +323,7 @@ class QueueMarks:
             self.notify(summary + hint, title=title, markup=False)  # type: ignore[attr-defined]
 
     def action_bulk_close(self) -> None:
+        from deskconsole.tui.widgets.form import Field
         targets = self.targets()
         if targets is None:
             return
@@ -334,6 +336,7 @@ class QueueMarks:
         )
 
     def action_bulk_reply(self) -> None:
+        from deskconsole.tui.widgets.form import Field
         targets = self.targets()
         if targets is None:
             return
@@ -344,10 +347,11 @@ class QueueMarks:
         )
 
     def action_bulk_move(self) -> None:
+        from deskconsole.tui.widgets.form import Field
         targets = self.targets()
         if targets is None:
             return
-        from deskconsole.tui.screens.case import ASKED_CHOICES  # (the case pane's choices, imported when used)
+        from deskconsole.tui.caseactions import ASKED_CHOICES  # (the case pane's choices, imported when used)
 
         asking = (ASKING,)
         self.bulk_form(
@@ -366,6 +370,7 @@ class QueueMarks:
         )
 
     def action_bulk_assign(self) -> None:
+        from deskconsole.tui.widgets.form import Field
         targets = self.targets()
         if targets is None:
             return

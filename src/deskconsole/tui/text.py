@@ -25,11 +25,12 @@ def clean(value: object, *, single_line: bool = False) -> str:
 
 
 def safe(value: object, style: str = "", *, single_line: bool = False, limit: int | None = None) -> Text:
-    """A rich Text holding the value literally (no markup, no escapes interpreted)."""
+    """A rich Text holding the value literally (no markup, no escapes interpreted). A single line
+    cut by a narrow column or pane ends in `…`, so that a reader sees there is more."""
     text = clean(value, single_line=single_line)
     if limit is not None and len(text) > limit:
         text = text[: max(0, limit - 1)] + "…"
-    return Text(text, style=style, no_wrap=single_line)
+    return Text(text, style=style, no_wrap=single_line, overflow="ellipsis" if single_line else None)
 
 
 def cell(value: object, style: str = "", limit: int | None = 60) -> Text:

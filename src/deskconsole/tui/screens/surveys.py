@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Sparkline, Static
@@ -29,6 +29,15 @@ COLUMNS = [
     ("comment", "Comment", 38),
 ]
 SCORE_STYLES = {1: "bold red", 2: "red", 3: "yellow", 4: "green", 5: "bold green"}
+# Cells beside the comment: the other columns' widths, each column's padding (1 a side) and the scrollbar.
+BESIDE_COMMENT = sum(w for key, _, w in COLUMNS if key != "comment") + 2 * len(COLUMNS) + 2
+
+
+def columns_for(width: int) -> list[tuple[str, str, int]]:
+    """The columns at this terminal width: the comment takes what is left (at most its 38 cells, at
+    least 12), so that at 80 columns a long comment ends in `…` on screen instead of past its edge."""
+    comment = max(12, min(38, width - BESIDE_COMMENT))
+    return [(key, label, comment if key == "comment" else w) for key, label, w in COLUMNS]
 
 
 class SurveysScreen(PaneScreen):
@@ -57,6 +66,10 @@ class SurveysScreen(PaneScreen):
 
     def on_mount(self) -> None:
         self.query_one("#survey-flagged").focus()
+
+    def on_resize(self, event: events.Resize) -> None:
+        for table in self.query(KeyedTable):
+            table.set_columns(columns_for(event.size.width))
 
     def reload(self) -> None:
         marker = self.desk.marker
@@ -94,7 +107,7 @@ class SurveysScreen(PaneScreen):
 
         values = [pct if pct is not None else 0.0 for _, pct, _ in s.trend]
         self.query_one("#survey-trend", Sparkline).data = values
-        axis = Text(overflow="ellipsis")
+        axis = Text(overflow="ellipsis", no_wrap=True)  # (each line cut with `…` in a narrow box)
         if s.trend:
             axis.append(f"{len(s.trend)} weeks from {s.trend[0][0]}", "dim")
             answered = [w for w in s.trend if w[1] is not None]

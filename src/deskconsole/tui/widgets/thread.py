@@ -339,7 +339,7 @@ class ThreadView(ScrollView, can_focus=True):
                 starts[block.key] = len(lines)
                 for text, indent in block.parts:
                     room = max(10, width - indent)
-                    for line in text.wrap(console, room, overflow="fold"):
+                    for line in text.wrap(console, room, overflow=text.overflow or "fold"):  # (one-line heads: …)
                         if indent:
                             line = Text.assemble(" " * indent, line)
                         lines.append(line)
