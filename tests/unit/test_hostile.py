@@ -33,7 +33,8 @@ def inert(text: str) -> bool:
 
 
 def people(url: str) -> None:
-    add_people(Desk(url, Path("/nonexistent")))  # boss (supervisor), mia and max (managers), al (analyst, billing; mia's), bo
+    """boss (supervisor), mia and max (managers), al (analyst, billing; mia's), bo: through the CLI."""
+    add_people(Desk(url, Path("/nonexistent")))
 
 
 @pytest.fixture
