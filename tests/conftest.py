@@ -8,6 +8,10 @@ Database fixtures (every one fresh per test, xdist-safe)
                       template database this worker migrated once (CREATE DATABASE ... TEMPLATE),
                       dropped afterwards.
     db_url            parametrized over both, ids "sqlite" and "postgres".
+    seeded_db         parametrized the same way: seeded_db(key, seed) gives a database of its own
+                      holding what seed(url) wrote, seeded once per worker and copied per test
+                      (a file copy, or CREATE DATABASE ... TEMPLATE): for a desk every test of a
+                      module starts from (people added through the command line, say).
     empty_sqlite_url, empty_pg_url, empty_db_url
                       the same, but brand-new and empty (no file yet for SQLite): for the tests
                       of migrations, upgrades and a first run.
@@ -33,7 +37,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -66,7 +70,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         callspec = getattr(item, "callspec", None)
         uses_pg = bool({"pg_url", "empty_pg_url"} & set(getattr(item, "fixturenames", ()))) or (
             callspec is not None
-            and "postgres" in (callspec.params.get("db_url"), callspec.params.get("empty_db_url"))
+            and "postgres" in (callspec.params.get("db_url"), callspec.params.get("empty_db_url"),
+                               callspec.params.get("seeded_db"))
         )
         if uses_pg:
             item.add_marker(pytest.mark.postgres)
@@ -229,6 +234,72 @@ def pg_url(request: pytest.FixtureRequest) -> Iterator[str]:
     _pg_base()  # skip, or fail under CI, before the template is asked for
     with _pg_database(template=request.getfixturevalue("pg_template")) as url:
         yield url
+
+
+class Seeds:
+    """Databases seeded once per worker and copied for each test that asks for one.
+
+    `seed(url)` fills a migrated database (through the service or the command line) and may
+    return a value (case ids, say) handed back with every copy; it must leave no connection open.
+    SQLite: the seeded file (and its -wal/-shm, if any) is copied. PostgreSQL: the seeded
+    database is itself a template (CREATE DATABASE ... TEMPLATE), dropped when the worker ends.
+    """
+
+    def __init__(self, factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> None:
+        self._factory = factory
+        self._request = request
+        self._sqlite: dict[str, tuple[Path, object]] = {}
+        self._pg: dict[str, tuple[str, object]] = {}
+
+    def sqlite(self, key: str, seed, dest: Path) -> tuple[str, object]:
+        if key not in self._sqlite:
+            path = self._factory.mktemp(f"seed-{key}") / "desk.db"
+            shutil.copyfile(self._request.getfixturevalue("sqlite_template"), path)
+            self._sqlite[key] = (path, seed(_sqlite_url(path)))
+        source, value = self._sqlite[key]
+        for suffix in ("", "-wal", "-shm"):
+            if Path(f"{source}{suffix}").exists():
+                shutil.copyfile(f"{source}{suffix}", f"{dest}{suffix}")
+        return _sqlite_url(dest), value
+
+    @contextmanager
+    def pg(self, key: str, seed) -> Iterator[tuple[str, object]]:
+        base = _pg_base()
+        if key not in self._pg:
+            name = f"seed_{key}_{worker_id()}_{uuid.uuid4().hex[:8]}"
+            self._pg[key] = (name, seed(_create_pg_database(base, name, self._request.getfixturevalue("pg_template"))))
+        template, value = self._pg[key]
+        with _pg_database(template=template) as url:
+            yield url, value
+
+    def drop(self) -> None:
+        if self._pg:
+            base = _pg_base()
+            for name, _ in self._pg.values():
+                _drop_pg_database(base, name)
+
+
+@pytest.fixture(scope="session")
+def seeds(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Seeds]:
+    made = Seeds(tmp_path_factory, request)
+    try:
+        yield made
+    finally:
+        made.drop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])
+def seeded_db(request: pytest.FixtureRequest, seeds: Seeds, tmp_path: Path):
+    """`seeded_db(key, seed) -> (url, value)`: a database of its own on the parametrized backend,
+    a copy of one seeded once per worker by `seed(url)` (the same key, the same seed)."""
+    with ExitStack() as stack:
+
+        def make(key: str, seed) -> tuple[str, object]:
+            if request.param == "sqlite":
+                return seeds.sqlite(key, seed, tmp_path / "desk.db")
+            return stack.enter_context(seeds.pg(key, seed))
+
+        yield make
 
 
 @pytest.fixture(params=["sqlite", "postgres"], ids=["sqlite", "postgres"])

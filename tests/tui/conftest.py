@@ -85,15 +85,34 @@ def smtp():
         controller.stop()
 
 
+def _seed_desk(url: str) -> dict[str, int]:
+    engine = make_engine(url)
+    try:
+        init_schema(engine)
+        clock = FixedClock(NOW)
+        return build_desk(Service(engine, clock), clock)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def _shared_pg(seeds):
+    with seeds.pg("tuidesk", _seed_desk) as made:
+        yield made
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def shared(request, tmp_path, clock):
+def shared(request, tmp_path, clock, seeds):
     """(this console's service, another process's service, case ids) over one database: what a
-    second console or the CLI writes, seen live by the console under test."""
-    url = f"sqlite:///{tmp_path}/desk.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    second console or the CLI writes, seen live by the console under test. The desk is built
+    once per worker on each database and copied for each test (conftest.py's seeds)."""
+    if request.param == "sqlite":
+        url, ids = seeds.sqlite("tuidesk", _seed_desk, tmp_path / "desk.db")
+    else:
+        url, ids = request.getfixturevalue("_shared_pg")
     mine, theirs = make_engine(url), make_engine(url)
     init_schema(mine)
     svc = Service(mine, clock)
-    ids = build_desk(svc, clock)
     try:
         yield svc, Service(theirs, clock), ids
     finally:

@@ -13,12 +13,12 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import mailconf
 import pytest
 from aiosmtpd.controller import Controller
+from test_cli import run_forked  # the forked-CLI runner of tests/unit/test_cli.py
 
 import tmpfs_disk
 from deskconsole.cli import main
@@ -82,8 +82,11 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def receive(url: str, raw: bytes) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deskconsole", "--db", url, "mail", "receive"], input=raw,
-                          env=env(), capture_output=True, timeout=120)
+    """`deskconsole mail receive` in a forked child (test_cli's runner: its own process, environment,
+    streams and exit status), the message on its standard input."""
+    argv = ["--db", url, "mail", "receive"]
+    run = run_forked(argv, env(), raw)
+    return subprocess.CompletedProcess(argv, run.code, run.out.encode(), run.err.encode())
 
 
 def test_mail_receive_on_a_full_disk_says_error_and_stores_nothing_then_applies_it_once(disk):
@@ -115,8 +118,9 @@ def test_mail_receive_on_a_full_disk_says_error_and_stores_nothing_then_applies_
 
 
 def fetch(url: str, box) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "deskconsole", "--db", url, "mail", "fetch"],
-                          env=env(**box.env()), capture_output=True, text=True, timeout=300)
+    argv = ["--db", url, "mail", "fetch"]
+    run = run_forked(argv, env(**box.env()), None)  # a forked child, as receive()
+    return subprocess.CompletedProcess(argv, run.code, run.out, run.err)
 
 
 def test_mail_fetch_on_a_full_disk_answers_and_marks_only_what_is_stored_and_a_rerun_takes_the_rest_once(

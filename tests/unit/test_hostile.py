@@ -9,6 +9,7 @@ values are refused with one `error:` line, and nothing is written. Both database
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,11 +32,15 @@ def inert(text: str) -> bool:
     return not any(ch in text for ch in RAW)
 
 
+def people(url: str) -> None:
+    """boss (supervisor), mia and max (managers), al (analyst, billing; mia's), bo: through the CLI."""
+    add_people(Desk(url, Path("/nonexistent")))
+
+
 @pytest.fixture
-def cli(db_url: str, tmp_path) -> Desk:
-    desk = Desk(db_url, tmp_path)
-    add_people(desk)  # boss (supervisor), mia and max (managers), al (analyst, billing; mia's), bo
-    return desk
+def cli(seeded_db, tmp_path) -> Desk:
+    url, _ = seeded_db("people", people)  # seeded through the CLI once per worker, copied per test
+    return Desk(url, tmp_path)
 
 
 def dump(url: str) -> dict[str, list[tuple]]:

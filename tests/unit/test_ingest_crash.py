@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from test_cli import run_forked  # the forked-CLI runner of tests/unit/test_cli.py
 
 from deskconsole.domain.clock import FixedClock
 from deskconsole.service import Service
@@ -115,9 +116,12 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _ingest(url: str, path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "deskconsole", "--db", url, "ingest", str(path)],
-                          capture_output=True, text=True, env=_env(), timeout=600)
+def _ingest(url: str, path: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    """`deskconsole --db URL ingest [FLAGS] PATH` in a forked child of this process (test_cli's runner:
+    its own process, environment, streams and exit status); the run that is killed is a real subprocess."""
+    argv = ["--db", url, "ingest", *flags, str(path)]
+    run = run_forked(argv, _env(), None)
+    return subprocess.CompletedProcess(argv, run.code, run.out, run.err)
 
 
 @pytest.fixture
@@ -223,16 +227,12 @@ def test_a_rerun_applies_only_appended_lines_and_refuses_a_changed_file(sqlite_u
     assert changed.stderr.startswith("error: ") and "--restart" in changed.stderr
     assert replies() == ["Reply 0", "Reply 1", "Reply 2", "Reply 3"]
 
-    restarted = subprocess.run(
-        [sys.executable, "-m", "deskconsole", "--db", sqlite_url, "ingest", "--restart", str(feed)],
-        capture_output=True, text=True, env=_env(), timeout=600)
+    restarted = _ingest(sqlite_url, feed, "--restart")
     assert restarted.returncode == 1 and len(restarted.stdout.splitlines()) == 5
     assert replies()[4:] == ["Reply 0", "Reply one", "Reply 2", "Reply 3"]
 
     feed.write_text(json.dumps({**reply, "body": "Short"}) + "\n")  # rewritten, shorter than before
-    shorter = subprocess.run(
-        [sys.executable, "-m", "deskconsole", "--db", sqlite_url, "ingest", "--restart", str(feed)],
-        capture_output=True, text=True, env=_env(), timeout=600)
+    shorter = _ingest(sqlite_url, feed, "--restart")
     assert shorter.returncode == 0 and len(shorter.stdout.splitlines()) == 1
     again = _ingest(sqlite_url, feed)  # the restart's mark replaced the longer file's
     assert again.returncode == 0 and again.stdout == "" and "lines 1-1 were applied" in again.stderr

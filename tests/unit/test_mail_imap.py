@@ -21,6 +21,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlmodel import Session
+from test_cli import run_forked  # the forked-CLI runner of tests/unit/test_cli.py
 
 from deskconsole.delivery import DeliveryOptions, SmtpTransport, deliver_once, parse_smtp_url
 from deskconsole.domain.clock import FixedClock
@@ -73,11 +74,13 @@ def desk(db_url):
     engine.dispose()
 
 
-def cli(svc: Service, box, *args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+def cli(svc: Service, box, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     environ = {**os.environ, **box.env(), "DESKCONSOLE_NOW": START, "DESKCONSOLE_SMTP_FROM": DESK,
                "DESKCONSOLE_USER": "alice", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "deskconsole", "--db", svc.url, *args], env=environ,
-                          capture_output=True, text=True, timeout=120, **kw)
+    # a forked child of this process (tests/unit/test_cli.py's runner): its own process, environment,
+    # streams and exit status; the real entry point runs as a subprocess in the tests that run two at once
+    run = run_forked(["--db", svc.url, *args], environ, None)
+    return subprocess.CompletedProcess(args, run.code, run.out, run.err)
 
 
 def lines(text: str) -> list[dict]:
