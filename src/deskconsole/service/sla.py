@@ -257,7 +257,7 @@ class SlaMixin(ServiceBase):
         db = _db(s)
         written = False
         for kind, event in settle(history, wanted, desk.calendars):
-            db.insert(_INSERT_METRIC, {
+            db.insert_later(_INSERT_METRIC, {
                 "case_id": case.id, "target": kind, "kind": event.kind.value, "at": _db_time(event.at),
                 "seconds": event.target, "calendar": event.calendar, "warning": event.warning, "used": event.used,
             })
@@ -282,7 +282,7 @@ class SlaMixin(ServiceBase):
                 self._cancel_timers(s, case, frozenset({kind}), at)
             _pending_timers(s).pop(case.id, None)
             if wanted_due is not None:
-                db.insert(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
+                db.insert_later(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
                                           "started_at": _db_time(at), "due_at": _db_time(wanted_due)})
 
     # ------------------------------------------------------------------ the timers firing
@@ -295,7 +295,7 @@ class SlaMixin(ServiceBase):
         event = self._event(s, case, "timer_fired", "timer", due, **stamp, targets=[t for t, _ in hits])
         if kind is TimerKind.SLA_WARNING:
             for target, _ in hits:
-                _db(s).insert(_INSERT_METRIC, {"case_id": case.id, "target": target, "kind": WARNED,
+                _db(s).insert_later(_INSERT_METRIC, {"case_id": case.id, "target": target, "kind": WARNED,
                                                "at": _db_time(due), "seconds": None, "calendar": None,
                                                "warning": None, "used": None})
                 history.warned[target].append(due)
