@@ -47,3 +47,17 @@ def test_a_smaller_target_after_an_escalation_warns_as_of_the_change() -> None:
     assert armed(history, CALENDARS, moved)[TimerKind.SLA_WARNING] == moved
     history.warned["resolution"].append(moved)
     assert TimerKind.SLA_WARNING not in armed(history, CALENDARS, moved)
+
+
+def test_a_change_within_a_second_warns_once_though_the_warning_is_timed_to_the_whole_second() -> None:
+    # the escalation lands at 16:03:07.53, past the new target's warning: the warning is due (and fires)
+    # at 16:03:07, in the whole seconds service levels count in; it is this cycle's, and is not armed again
+    moved = T0 + 5 * H + timedelta(microseconds=531_541)
+    history = _history(MetricEvent(MetricKind.START, T0, 8 * 3600, "24x7", 0.75),
+                       MetricEvent(MetricKind.POLICY, moved, 6 * 3600, "24x7", 0.75, used=5 * 3600))
+    due = armed(history, CALENDARS, moved)[TimerKind.SLA_WARNING]
+    assert due == T0 + 5 * H  # (the second it falls in)
+    assert timer_hits(history, CALENDARS, TimerKind.SLA_WARNING, due) == [("resolution", due)]
+    history.warned["resolution"].append(due)  # fired, as the service records it
+    assert TimerKind.SLA_WARNING not in armed(history, CALENDARS, moved)
+    assert TimerKind.SLA_WARNING not in armed(history, CALENDARS, due + H)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from deskconsole.domain.calendar import BusinessCalendar
+from deskconsole.domain.calendar import BusinessCalendar, to_seconds
 from deskconsole.domain.clock import format_time
 from deskconsole.domain.lifecycle import Status
 from deskconsole.domain.sla import (
@@ -75,7 +75,9 @@ class History:
         """Whether the warning fired since the target last started, moved to a policy or reopened."""
         begun = [e.at for e in self.events[kind]
                  if e.kind in (MetricKind.START, MetricKind.POLICY, MetricKind.REOPEN)]
-        return bool(begun) and any(at >= begun[-1] for at in self.warned[kind])
+        # (in whole seconds, as evaluate() counts: a warning due as of a change at 16:03:07.53 is
+        # timed 16:03:07 and fires then; it belongs to the cycle that change began)
+        return bool(begun) and any(to_seconds(at) >= to_seconds(begun[-1]) for at in self.warned[kind])
 
     def same_promise(self, kind: str, event: MetricEvent) -> bool:
         """Whether a policy event would promise the target what its latest start or policy event did."""
