@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, type_coerce, update
+from sqlalchemy.types import NullType
 from sqlmodel import Session
 
 from deskconsole.domain.calendar import BusinessCalendar, format_business_time
@@ -80,8 +81,10 @@ _CASE_T = Case.__table__  # type: ignore[attr-defined]  # (above)
 _DESK_ROW = select(_DESK_T.c.document, _DESK_T.c.version).where(_DESK_T.c.id == bindparam("desk_id"))
 _INSERT_METRIC = insert(_METRIC_T)
 _METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id, id) index
+    # (read through a prepared statement: `warning` as the driver gives it, a float on both databases —
+    # a Float column's own result processor needs the driver's type code, which a prepared read has not)
     select(_METRIC_T.c.target, _METRIC_T.c.kind, _METRIC_T.c.at, _METRIC_T.c.seconds, _METRIC_T.c.calendar,
-           _METRIC_T.c.warning, _METRIC_T.c.used)
+           type_coerce(_METRIC_T.c.warning, NullType()).label("warning"), _METRIC_T.c.used)
     .where(_METRIC_T.c.case_id == bindparam("case_id"))
     .order_by(_METRIC_T.c.id)
 )
@@ -242,14 +245,14 @@ class SlaMixin(ServiceBase):
         desk = self._sla_desk(s)
         if desk is None:
             return
-        history = self._sla_history(s, case.id)
+        # (a case being opened has no metric rows yet: nothing to read)
+        history = History() if change.opened else self._sla_history(s, case.id)
         wanted = change_events(desk, history, str(case.priority), change, at)
         if self._sla_write(s, case, desk, history, wanted, actor):
             self._sla_arm(s, case, desk, history, at)
 
     def _sla_history(self, s: Session, case_id: int) -> History:
-        # (through the session, not a prepared statement: those have no result processor for a float)
-        return _history(s.execute(_METRICS_OF_CASE, {"case_id": case_id}).all())
+        return _history(_db(s).all(_METRICS_OF_CASE, {"case_id": case_id}))
 
     def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: History,
                    wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
