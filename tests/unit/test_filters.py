@@ -243,3 +243,18 @@ def test_counts_and_windows_go_through_an_index_on_sqlite(sqlite_url, text, inde
             assert "SCAN c" not in steps, steps  # never every case of the desk
     finally:
         con.close()
+
+
+def test_a_breached_count_reads_the_breached_ids_and_asks_nothing_of_them_again() -> None:
+    from datetime import UTC, datetime
+
+    fs = filter_sql(parse_filter("status:new sla:breached tag:vip,urgent"), now=datetime(2026, 11, 25, tzinfo=UTC),
+                    me=None, agents={})
+    plan = count_sql(fs)
+    # the breached cases come from their own lookups (the ids); the term that says the same of each
+    # case is left out, and every other term keeps its own parameters, in order
+    assert plan.sql.startswith("WITH matched AS MATERIALIZED (SELECT m.case_id")
+    assert "m.case_id = c.id" not in plan.sql
+    assert plan.sql.count("?") == len(plan.params)
+    assert sorted(plan.params[-2:]) == ["urgent", "vip"]
+    assert "new" in plan.params

@@ -44,6 +44,9 @@ class FilterSQL:
     # has no index over the case table (sla:breached): the count reads those cases by id
     narrow: str | None = None
     narrow_params: list[Any] = field(default_factory=list)
+    # the term `narrow` stands for exactly (its cases are those the term is true of): a count over
+    # the narrowed ids leaves it out rather than asking it again of each case
+    narrowed: str | None = None
 
     @property
     def window_terms(self) -> list[str]:
@@ -134,16 +137,17 @@ def filter_sql(
             # them instead of walking every older case (min(+id): through the created_at index).
             hints.append('c.id >= (SELECT min(+id) FROM "case" WHERE created_at > ?)')
             hint_params.append(since)
-    narrow, narrow_params = None, []
+    narrow, narrow_params, narrowed = None, [], None
     if f.sla:  # "breached", the one state the language has
         add(sla_breached_sql("c", "?"), db_time(now, dialect))
         narrow, narrow_params = _BREACHED_IDS, [db_time(now, dialect)]
+        narrowed = terms[-1]
     if f.tags:
         add(_tag_terms(f.tags), *f.tags)
     match = None
     if dialect == "sqlite" and f.customers and len(terms) == 1 and terms[0].startswith("c.id IN (SELECT rowid"):
         match = str(params[0])
-    return FilterSQL(terms, params, f.search_text(), hints, hint_params, match, narrow, narrow_params)
+    return FilterSQL(terms, params, f.search_text(), hints, hint_params, match, narrow, narrow_params, narrowed)
 
 
 def _customer_terms(customers: tuple[str, ...], dialect: str, add: Any) -> None:
@@ -211,10 +215,20 @@ def count_sql(fs: FilterSQL, dialect: str = "sqlite") -> Plan:
     if fs.narrow is not None:  # those cases first, then each read by its id
         sql = (f"WITH {MATCHED} AS MATERIALIZED ({fs.narrow}) "
                f'SELECT count(*) FROM {MATCHED} b JOIN "case" c ON c.id = b.id')
+        terms, params = _without(terms, params, fs.narrowed)
         params = [*fs.narrow_params, *params]
     if terms:
         sql += " WHERE " + " AND ".join(terms)
     return Plan(sql, tuple(params))
+
+
+def _without(terms: list[str], params: list[Any], term: str | None) -> tuple[list[str], list[Any]]:
+    """The terms but `term` (once), and the parameters but its own (each term's are its `?`s, in order)."""
+    if term is None or term not in terms:
+        return terms, params
+    at = terms.index(term)
+    first = sum(t.count("?") for t in terms[:at])
+    return terms[:at] + terms[at + 1:], params[:first] + params[first + term.count("?"):]
 
 
 def capped_count_sql(fs: FilterSQL, dialect: str = "sqlite", cap: int = 10_000) -> Plan:
