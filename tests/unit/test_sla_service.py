@@ -260,6 +260,26 @@ def test_an_escalation_raising_the_priority_moves_the_running_targets(sla) -> No
     assert sla_timers(sla, case.id)["sla_breach"] == "2026-11-30T13:00:00Z"
 
 
+def test_an_escalation_past_the_warning_within_a_second_warns_once(sla) -> None:
+    # 15 h 30 of P3's 50 h resolution used by Tuesday 15:30:00.53 local; the escalation moves it to P2's
+    # 20 h, past that one's warning (15 h): the warning is due at once, in the whole second the
+    # escalation fell in, fires once, and the next tick fires nothing (it used to be taken for the
+    # earlier cycle's warning and armed again at the same instant, tick after tick)
+    case = open_case(sla)
+    sla.clock.set("2026-12-01T14:30:00.531541Z")
+    sla.svc.request_escalation(case.id, "Month-end close is blocked")
+    sla.svc.decide_escalation(case.id, "approve", actor="max", reason="Month-end", engineer="bob")
+    assert sla.svc.get_case(case.id).priority == "P2"
+    sla.later(minutes=1)
+    fired = [(f.timer, f.due.isoformat()) for f in sla.svc.tick()]
+    assert ("sla_warning", "2026-12-01T14:30:00+00:00") in fired
+    assert sla.svc.tick() == []
+    with Session(sla.svc.engine) as s:
+        warned = s.exec(select(SlaMetric).where(SlaMetric.case_id == case.id, SlaMetric.target == "resolution",
+                                                SlaMetric.kind == "warning")).all()
+    assert len(warned) == 1
+
+
 def test_a_bad_file_is_refused_whole_and_changes_nothing(sla) -> None:
     with Session(sla.svc.engine) as s:
         before = s.exec(select(SlaDesk)).one().model_dump()
