@@ -22,15 +22,18 @@ async def test_a_case_opened_elsewhere_appears_in_the_queue(shared):
         assert await until(pilot, lambda: "Printer on fire" in screen_text(app))
 
 
+def row_status(app, case_id: int) -> str:
+    """The status cell of the case's row in the queue on screen ("" while the row is not there)."""
+    key = str(case_id)
+    return str(app.screen.table.get_cell(key, "status")) if key in app.screen.rows else ""
+
+
 async def test_a_status_change_elsewhere_shows_in_the_queue_row(shared):
     svc, other, ids = shared
     app = make_app(svc, "sam", ticker=False, live=True, tz=UTC)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.table
-
         def status() -> str:
-            key = str(ids["export"])
-            return str(table.get_cell(key, "status")) if key in app.screen.rows else ""
+            return row_status(app, ids["export"])
 
         assert await until(pilot, lambda: status() != "" and app.watching)
         assert "progress" not in status()
@@ -67,11 +70,8 @@ async def test_presence_heartbeats_elsewhere_do_not_reload_the_queue_but_a_chang
     svc, other, ids = shared
     app = make_app(svc, "sam", ticker=False, live=True, tz=UTC)
     async with app.run_test(size=SIZE) as pilot:
-        table = app.screen.table
-
         def status() -> str:
-            key = str(ids["export"])
-            return str(table.get_cell(key, "status")) if key in app.screen.rows else ""
+            return row_status(app, ids["export"])
 
         assert await until(pilot, lambda: status() != "" and app.watching)
         other.presence_beat(ids["export"], actor="maria")  # (the first write may start the log afresh)
