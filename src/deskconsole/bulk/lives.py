@@ -8,17 +8,29 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from deskconsole.bulk.slalife import METRIC_COLUMNS, SLOT
 from deskconsole.bulkload import TIME_WIDTH, Day, Id, Iso, Seed, Time, Unless, text
 from deskconsole.demodata import PLAN_WEIGHTS
-from deskconsole.domain import firing
-from deskconsole.domain.effects import CaseChange, Effect, Event, Move, Outbox, Slot, slots
-from deskconsole.domain.lifecycle import SEVERITY_PRIORITY
+from deskconsole.domain import firing, moves
+from deskconsole.domain.effects import (
+    CancelTimers,
+    CaseChange,
+    Effect,
+    Event,
+    Move,
+    Outbox,
+    Slot,
+    StartTimer,
+    Survey,
+    slots,
+)
+from deskconsole.domain.lifecycle import SEVERITY_PRIORITY, Status, SubStatus
 from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.templates import row_text
+from deskconsole.domain.timers import Durations
 from deskconsole.domain.views import os_login_beside
 
 CHUNK = 10_000  # cases: a new desk's seed images stay small enough for malloc to reuse their memory
@@ -91,13 +103,11 @@ BLANK = " " * TIME_WIDTH
 # The seed row's cells as the domain's rules are asked with them (domain/effects.py's Slots)
 RD_, RF_, CD_, CF_, FD_, FF_ = (Slot(n, "time") for n in ("rd", "rf", "cd", "cf", "fd", "ff"))
 _SLOT_CELL: dict[str, Callable[[str], Any]] = {"seed": Seed, "time": Time, "iso": Iso, "day": Day}
-CASE_VALUES = {"case": Slot("cid"), "title": Slot("title")}  # a message's values every bulk case has
-_LIFE_FIELDS = frozenset({"attention"})  # the case fields a bulk case's effects may set
-
-
-def _case(status: str) -> firing.CaseFacts:
-    """A bulk case as the rules read it: its seed row's cells, in `status`."""
-    return firing.CaseFacts(Slot("cid"), Slot("title"), Slot("customer"), Slot("address"), status)
+WHO_, ASSIGNEE_ = Slot("who"), Slot("assignee")  # the actors of the seed row
+T1_, T2_, T3_ = (Slot(n, "time") for n in ("t1", "t2", "t3"))
+# the case fields a bulk case's effects may set, and the _Life attribute each is kept in
+_LIFE_FIELDS = {"attention": "attention", "status": "status", "sub_status": "sub", "resolution": "resolution",
+                "close_reason": "close_reason", "closed_at": "closed"}
 
 
 def _cell(value: Any) -> Any:
@@ -109,6 +119,15 @@ def _cell(value: Any) -> Any:
         parts = [_cell(part) if isinstance(part, Slot) else part for part in slots(value)]
         return text(*parts) if len(parts) > 1 or not isinstance(parts[0], (Seed, Time)) else parts[0]
     return value
+
+
+def _slot(cell: Any) -> Any:
+    """A cell of the seed row as the Slot the rules are asked with (anything else as it is)."""
+    if isinstance(cell, Seed):
+        return Slot(cell.name)
+    if isinstance(cell, Time):
+        return Slot(cell.name, "time")
+    return cell
 
 
 # kinds of case: (plan,), ("pending:customer_input", reminder fired?), (closed plan, follow-up fired?, answer)
@@ -182,8 +201,12 @@ class _Life:
     """The rows one kind of case gets, each cell a constant or an expression over its seed row."""
 
     def __init__(self, data: Callable[..., str], recorded: Any = None, login: str | None = None,
-                 sla: bool = False) -> None:
+                 sla: bool = False, durations: Durations | None = None) -> None:
         self.data = data
+        self.durations = durations or Durations()
+        self.pending: list[tuple[int, str]] = []  # the timers its steps started and nothing ended yet (n, kind)
+        self.started = 0
+        self.surveyed: tuple[Any, Any] | None = None  # its survey's (to, sent_at) cells, once closed
         self.sla = sla  # the desk has service levels: the steps they hear of keep event ids (slot)
         self.span = 0  # the event ids the life takes: its events' and its slots'
         self.sla_steps: list[tuple[str, str, int | None, SlaChange, bool]] = []  # slalife.Step's, at seed times
@@ -232,22 +255,26 @@ class _Life:
             return None if self.login is None else Unless(self.login, actor)
         return os_login_beside(self.login, actor)
 
-    def enter(self, to: str, to_sub: str | None, actor: Any, at: Any, *, body: Any = None,
-              cancelled: tuple[str, ...] = (), cause: str | None = None, recorded: Any = None,
-              asked: bool = False, data: Any = None) -> Id:
-        items = [("from", self.status), ("from_sub_status", self.sub), ("to", to), ("sub_status", to_sub)]
-        if cancelled:
-            items.append(("cancelled_timers", cancelled))  # a tuple: JSON writes it as a list
-        if cause:
-            items.append(("cause", cause))
-        if asked:
-            items.append(("asked", "message"))  # the question (body) sent to the customer
-        self.version += 1
-        self.updated = at
-        self.last_actor = actor
-        self.last_change = "moved it to " + to + (f"/{to_sub}" if to_sub else "")
-        self.status, self.sub = to, to_sub
-        return self.event("status_changed", actor, at, body, self.data(*items) if data is None else data, recorded)
+    def facts(self) -> firing.CaseFacts:
+        """The case as the rules read it: its seed row's cells, and where its life has got to."""
+        return firing.CaseFacts(Slot("cid"), Slot("title"), Slot("customer"), Slot("address"), self.status, self.sub,
+                                self.attention, _slot(self.resolution))
+
+    def move(self, to: Status, to_sub: SubStatus | None, actor: Slot | str, at: Slot, *, recorded: Any = None,
+             close_data: Any = None, **how: Any) -> Id:
+        """The case enters a status: the rows domain/moves.py says the move writes (`how`: its
+        resolution, reason, question, event data). `recorded`: when it was processed (a late
+        timer's close); `close_data`: the status event's data as a cell of the seed row instead."""
+        eid = self.apply(moves.enter(self.facts(), self.pending, to, to_sub, actor, at, self.durations, **how),
+                         recorded)
+        assert eid is not None  # (the status change)
+        if close_data is not None:
+            self.events[-1]["data"] = close_data
+        return eid
+
+    def fired(self, kind: str) -> None:
+        """The case's pending timer of `kind` fired."""
+        self.pending = [(n, k) for n, k in self.pending if k != kind]
 
     def timer(self, kind: str, state: str, started: Any, due: Any, fired: Any = None, cancelled: Any = None) -> None:
         self.timers.append({"id": Id("tb", len(self.timers) + 1), "case_id": CID, "kind": kind, "state": state,
@@ -264,32 +291,40 @@ class _Life:
         subject, body = row_text(kind, values)
         self.message(event, kind, _cell(subject), _cell(body), created, to=_cell(to))
 
-    def apply(self, effects: Sequence[Effect], recorded: Time) -> Id | None:
+    def apply(self, effects: Sequence[Effect], recorded: Any = None) -> Id | None:
         """The rows of a step's effects (domain/effects.py), as the service's executor writes them
         (service/effects.py), their Slots the cells of the seed row; `recorded`: when the step was
-        processed (a late timer's firing: its events' recorded_at, its messages' created_at). The
-        id of the event written last."""
+        processed (a late timer's firing: its events' recorded_at, its messages' created_at; not
+        given, as of the event). The id of the event written last. (Timer rows are the life's own:
+        it knows what became of each; the pending ones are only followed here.)"""
         eid: Id | None = None
+        created = recorded
         for effect in effects:
             if isinstance(effect, Event):
-                eid = self.event(effect.kind, effect.actor, _cell(effect.at), _cell(effect.body),
+                at = _cell(effect.at)
+                created = at if recorded is None else recorded
+                eid = self.event(effect.kind, _cell(effect.actor), at, _cell(effect.body),
                                  _cell(json.dumps(dict(effect.data), default=str)) if effect.data else None, recorded)
             elif isinstance(effect, Outbox):
                 assert eid is not None, "a message follows the event it is queued for"
-                self.send(eid, effect.kind, effect.values, recorded, to=effect.to)
+                self.send(eid, effect.kind, effect.values, created, to=effect.to)
             elif isinstance(effect, CaseChange):
                 self.version += 1
                 self.updated = _cell(effect.at)
-                self.last_actor, self.last_change = effect.actor, effect.change
+                self.last_actor, self.last_change = _cell(effect.actor), effect.change
                 for name, value in effect.fields.items():
                     assert name in _LIFE_FIELDS, f"a bulk case keeps no {name}"
-                    setattr(self, name, value)
+                    setattr(self, _LIFE_FIELDS[name], _cell(value))
             elif isinstance(effect, Move):
-                sub = effect.sub_status.value if effect.sub_status else None
-                eid = self.enter(effect.status.value, sub, effect.actor, _cell(effect.at), body=effect.reason,
-                                 recorded=recorded)
-                if effect.status == "closed":
-                    self.close_reason = effect.reason
+                eid = self.move(effect.status, effect.sub_status, effect.actor, effect.at,  # type: ignore[arg-type]
+                                recorded=recorded, reason=effect.reason)
+            elif isinstance(effect, StartTimer):
+                self.started += 1
+                self.pending.append((self.started, effect.kind.value))
+            elif isinstance(effect, CancelTimers):
+                self.pending = [(n, k) for n, k in self.pending if n not in (effect.ids or ())]
+            elif isinstance(effect, Survey):
+                self.surveyed = (_cell(effect.to), _cell(effect.at))
             else:
                 raise TypeError(f"no bulk rows for {effect!r}")
         return eid
@@ -315,34 +350,32 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
     """What the service writes for a case of this kind: the steps of its plan, as rows over its seed row
     (with `sla`, the steps service levels hear of: their rows are slalife's)."""
     plan = kind[0]
-    life = _Life(data, recorded, login, sla)  # recorded: every event's recorded_at (the build's real time)
+    # recorded: every event's recorded_at (the build's real time)
+    life = _Life(data, recorded, login, sla, Durations(awaiting_confirmation_close=timedelta(days=ac_days)))
     life.event("opened", WHO, T0, Seed("description"), Seed("opened_data"))
     life.event("assigned", "router", T0, None, Seed("assigned_data"))
     life.step("t0", "who", SlaChange(opened=True))
     if plan == "new":
         return life
-    life.enter("in_progress", None, ASSIGNEE, T1)
+    life.move(Status.IN_PROGRESS, None, ASSIGNEE_, T1_)
     life.step("t1", "assignee", SlaChange(status=("new", "in_progress")), writes=False)  # (both clocks run on)
 
     def confirm_request() -> None:
-        life.resolution = RESOLUTION
-        eid = life.enter("awaiting_confirmation", None, ASSIGNEE, T2, body=RESOLUTION)
+        life.move(Status.AWAITING_CONFIRMATION, None, ASSIGNEE_, T2_, resolution=Slot("resolution"))
         life.step("t2", "assignee", SlaChange(status=("in_progress", "awaiting_confirmation")))
-        life.send(eid, "awaiting_confirmation", {**CASE_VALUES, "resolution": Slot("resolution"),
-                                                 "close_days": ac_days}, T2)
 
     def reminder(question: str) -> None:
         """The reminder of pending/customer_input, fired by the tick (domain/firing.py): sent quoting
         the question, and the case flagged."""
         life.timer("reminder", "fired", T2, RD, RF)
-        life.apply(firing.reminder(_case(life.status), RD_, RF_, CD_, {"question": question}), RF)
+        life.fired("reminder")
+        life.apply(firing.reminder(life.facts(), RD_, RF_, CD_, {"question": question}), RF)
 
-    def auto_close() -> Id:
+    def auto_close() -> None:
         """The auto-close started at T2, due at CD, fired at CF, closes the case as "timer"."""
         life.timer("auto_close", "fired", T2, CD, CF)
-        closed = life.apply(firing.auto_close(_case(life.status), CD_, CF_), CF)
-        assert closed is not None  # (the close's status change)
-        return closed
+        life.fired("auto_close")
+        life.apply(firing.auto_close(life.facts(), CD_, CF_), CF)
 
     def answer() -> None:
         life.answered = True
@@ -354,18 +387,16 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         sub = plan.split(":", 1)[1] if plan.startswith("pending:") else "customer_input"
         note = PENDING_NOTES[sub] if plan.startswith("pending:") else INPUT_NOTE
         if sub == "customer_input":  # the note is the question, sent to the customer (Service.move)
-            eid = life.enter("pending", sub, ASSIGNEE, T2, body=note, asked=True)
+            life.move(Status.PENDING, SubStatus(sub), ASSIGNEE_, T2_, question=note, data={"asked": "message"})
             life.step("t2", "assignee", SlaChange(status=("in_progress", "pending"), public_reply=True))
-            life.send(eid, "question", {**CASE_VALUES, "question": note}, T2)
         else:
-            life.enter("pending", sub, ASSIGNEE, T2)
+            life.move(Status.PENDING, SubStatus(sub), ASSIGNEE_, T2_)
             life.step("t2", "assignee", SlaChange(status=("in_progress", "pending")))
             life.event("note", ASSIGNEE, T2, note)
         if plan == "update_received":
             life.event("customer_replied", WHO, T3, REPLY, data(("channel", "portal")))
             life.step("t3", "who", SlaChange(customer_reply=True))
-            life.enter("update_received", None, WHO, T3, cancelled=("reminder", "auto_close"),
-                       cause="customer_replied")
+            life.move(Status.UPDATE_RECEIVED, None, WHO_, T3_, data={"cause": "customer_replied"})
             life.step("t3", "who", SlaChange(status=("pending", "update_received")), settle=False)
             life.timer("reminder", "cancelled", T2, RD, None, T3)
             life.timer("auto_close", "cancelled", T2, CD, None, T3)
@@ -380,7 +411,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
         if plan == "reopened":
             life.event("customer_replied", WHO, T3, REPLY, data(("channel", "portal")))
             life.step("t3", "who", SlaChange(customer_reply=True))
-            life.enter("reopened", None, WHO, T3, cancelled=("auto_close",), cause="customer_replied")
+            life.move(Status.REOPENED, None, WHO_, T3_, data={"cause": "customer_replied"})
             life.step("t3", "who", SlaChange(status=("awaiting_confirmation", "reopened")), settle=False)
             life.timer("auto_close", "cancelled", T2, CD, None, T3)
         else:
@@ -390,43 +421,38 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
 
     # closed, one way or another; the follow-up and the survey come after
     if plan == "closed:analyst":
-        life.close_reason = REASON
         # (with service levels, the timers the close cancelled are the case's own: its close_data cell)
-        close = life.enter("closed", None, ASSIGNEE, T2, body=REASON, data=Seed("close_data") if sla else None)
+        life.move(Status.CLOSED, None, ASSIGNEE_, T2_, reason=Slot("reason"),
+                  close_data=Seed("close_data") if sla else None)
         life.step("t2", "assignee", SlaChange(status=("in_progress", "closed")))
-        closed_at, recorded = T2, T2
     elif plan == "closed:confirmed":
         confirm_request()
         life.timer("auto_close", "cancelled", T2, CD, None, T3)
         life.event("customer_confirmed", WHO, T3)
-        life.close_reason = "resolution confirmed by the customer"
-        close = life.enter("closed", None, WHO, T3, body=life.close_reason, cancelled=("auto_close",))
-        closed_at, recorded = T3, T3
+        life.move(Status.CLOSED, None, WHO_, T3_, reason="resolution confirmed by the customer")
     elif plan == "closed:auto_confirm":
         confirm_request()
-        close = auto_close()
-        closed_at, recorded = CD, CF
+        auto_close()
     else:  # closed:auto_input (pending/customer_input entered above)
         reminder(INPUT_NOTE)
-        close = auto_close()
-        closed_at, recorded = CD, CF
-    # _on_closed: the survey and its message (a draft article for a new resolution: _Planner.drafts)
-    life.attention = None
-    life.closed = closed_at
-    life.send(close, "survey", CASE_VALUES, recorded)
+        auto_close()
+    # the close sent the survey (a draft article for a new resolution: _Planner.drafts)
+    assert life.surveyed is not None
+    closed_at = life.closed
     follow_fired, answered = kind[1], kind[2]
     if follow_fired:
         # fired by the next tick, or by the survey answer if that came first (it settles the case)
         if answered == ANSWER_FIRST:
             answer()
         life.timer("followup", "fired", closed_at, FD, FF)
-        life.apply(firing.followup(_case(life.status), FD_, FF_), FF)
+        life.apply(firing.followup(life.facts(), FD_, FF_), FF)
     else:
         life.timer("followup", "pending", closed_at, FD)
     if answered == ANSWER_AFTER:
         answer()
     answer_cells = (TA, Seed("score"), Seed("comment"), Seed("flagged")) if answered else (None, None, None, False)
-    life.survey.append({"id": Id("sb", 1), "case_id": CID, "sent_at": closed_at, "to": ADDRESS,
+    to, sent_at = life.surveyed
+    life.survey.append({"id": Id("sb", 1), "case_id": CID, "sent_at": sent_at, "to": to,
                         **dict(zip(("answered_at", "score", "comment", "flagged"), answer_cells, strict=True))})
     return life
 

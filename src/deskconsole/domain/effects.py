@@ -1,10 +1,11 @@
 """What a step of a case's life writes, as plain values: its effects.
 
-The domain's rules (domain/firing.py for timer firings) return a list of these; one executor in
-the service (service/effects.py) writes them through its prepared statements, on both databases,
-and the bulk desk builder (bulk/lives.py) turns the same values into the rows of the cases it
-makes. An Outbox effect carries its message's kind and values: the row's own subject and body are
-rendered from them by domain/templates.py (`row_text`), never formatted where they are written.
+The domain's rules (domain/firing.py for timer firings, domain/moves.py for status moves) return
+a list of these; one executor in the service (service/effects.py) writes them through its
+prepared statements, on both databases, and the bulk desk builder (bulk/lives.py) turns the same
+values into the rows of the cases it makes. An Outbox effect carries its message's kind and
+values: the row's own subject and body are rendered from them by domain/templates.py
+(`row_text`), never formatted where they are written.
 
 Times and texts may be Slots instead of values: the bulk builder asks the rules once per kind of
 case with Slots naming the cells of its seed row (the case id, its title, its times) and expands
@@ -86,6 +87,7 @@ class Outbox:
     kind: str
     to: str
     values: Mapping[str, Any]
+    hold_until: When | None = None  # not sent before then (an agent's close, for its undo window)
 
     def text(self) -> tuple[str, str]:
         """The row's own subject and body (what `outbox list` shows)."""
@@ -126,9 +128,20 @@ class StartTimer:
 
 @dataclass(frozen=True)
 class CancelTimers:
-    """The case's pending timers of these kinds (None: every one) cancelled as of `at`."""
+    """The case's pending timers of these kinds (None: every one) cancelled as of `at`; `ids`, when
+    the rule was given the case's pending timers: exactly those (possibly none)."""
 
     kinds: frozenset[TimerKind] | None
+    at: When
+    ids: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Survey:
+    """The satisfaction survey of a closed case, sent to `to` as of `at` (its message is the Outbox
+    effect after it)."""
+
+    to: str
     at: When
 
 
@@ -143,4 +156,4 @@ class SlaFiring:
     stamp: Mapping[str, str]
 
 
-Effect: TypeAlias = Event | Outbox | CaseChange | Move | StartTimer | CancelTimers | SlaFiring
+Effect: TypeAlias = Event | Outbox | CaseChange | Move | StartTimer | CancelTimers | Survey | SlaFiring

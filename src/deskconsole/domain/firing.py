@@ -38,13 +38,17 @@ TIMER_ACTOR = "timer"
 
 @dataclass(frozen=True)
 class CaseFacts:
-    """What a firing reads of its case (plain values, or Slots for the bulk builder)."""
+    """What a firing or a status move (domain/moves.py) reads of its case (plain values, or Slots
+    for the bulk builder)."""
 
     id: int | Slot
     title: str
     customer: str
     address: str  # whom the customer's messages go to (its contact, or customer:NAME)
     status: str
+    sub_status: str | None = None
+    attention: str | None = None
+    resolution: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,14 +16,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
+from deskconsole.domain import moves
 from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
+from deskconsole.domain.firing import CaseFacts
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Refusal, may
 from deskconsole.domain.sla import DeskSla, SlaChange
-from deskconsole.domain.templates import row_text
-from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, TimerState, timers_for
+from deskconsole.domain.timers import Durations, TimerKind, TimerState
 from deskconsole.domain.views import os_login_beside
+from deskconsole.service.effects import apply as apply_effects
 from deskconsole.service.records import (
     _ACTION_STATE,
     _ARTICLE_BY_FINGERPRINT,
@@ -33,7 +35,6 @@ from deskconsole.service.records import (
     _INSERT_ARTICLE,
     _INSERT_EVENT,
     _INSERT_OUTBOX,
-    _INSERT_SURVEY,
     _INSERT_TIMER,
     _PENDING_TIMERS,
     MAX_SHORT,
@@ -422,25 +423,25 @@ class ServiceBase:
     def _cancel_timers(
         self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime
     ) -> list[str]:
-        db = _db(s)
-        pending = _pending_timers(s).pop(case.id, None)
+        pending = _pending_timers(s).get(case.id)
         if pending is None:
-            pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
-        ids, cancelled = [], []
-        for timer_id, _, kind in pending:
-            if kinds is None or kind in kinds:
-                ids.append(timer_id)
-                cancelled.append(kind)
+            pending = _db(s).all(_PENDING_TIMERS, {"case_id": case.id})
+        stopped = moves.cancelled([(timer_id, kind) for timer_id, _, kind in pending], kinds)
+        self._cancel_timer_ids(s, case, [timer_id for timer_id, _ in stopped], at)
+        return [kind for _, kind in stopped]
+
+    def _cancel_timer_ids(self, s: Session, case: CaseRecord, ids: Sequence[int], at: datetime) -> None:
+        """Cancel these pending timers of the case (the action's reading of its timers is dropped)."""
+        _pending_timers(s).pop(case.id, None)
         if ids:
             # Core statements, not ORM objects and their flush; a Timer object this session
             # loaded before (a timer just fired) is read afresh if it is looked at again.
             at = _db_time(at)
-            db.execute_many(_CANCEL_TIMER, [{"b_case_id": case.id, "b_timer_id": i, "b_at": at} for i in ids])
+            _db(s).execute_many(_CANCEL_TIMER, [{"b_case_id": case.id, "b_timer_id": i, "b_at": at} for i in ids])
             for timer_id in ids:
                 loaded = s.identity_map.get(s.identity_key(Timer, timer_id))
                 if loaded is not None:
                     s.expire(loaded)
-        return cancelled
 
     def _start_timer(self, s: Session, case: CaseRecord, kind: TimerKind, start: datetime, delay: timedelta) -> None:
         _pending_timers(s).pop(case.id, None)
@@ -489,72 +490,32 @@ class ServiceBase:
         Closing with `undo_until=WHEN` in `data` (an agent's close): its messages are held until then
         (what `case undo` reads: service/undo.py)."""
         undo_until: datetime | None = data.pop("undo_until", None)
-        previous = (case.status, case.sub_status)
-        leaving_customer_input = previous != (status, sub_status)
-        cancelled: list[str] = []
-        if status is Status.CLOSED:
-            cancelled = self._cancel_timers(s, case, None, at)
-        elif leaving_customer_input:
-            cancelled = self._cancel_timers(s, case, STATUS_TIMERS, at)
-        if leaving_customer_input and case.attention and case.attention.startswith("chase"):
-            case.attention = None  # the reminder's chase flag ends with customer_input
-        case.status = status
-        case.sub_status = sub_status.value if sub_status else None
-        if resolution is not None:
-            case.resolution = resolution
-        label = status.value + (f"/{sub_status.value}" if sub_status else "")
-        if status is Status.CLOSED:
-            if (batch := self._batch) is not None and batch.routing is not None:
-                batch.routing.closed(case.assignee_id)  # the batch's routing counts stay current
-            case.close_reason = reason
-            case.closed_at = _db_time(at)
-            case.attention = None
-        self._touch(case, actor, f"moved it to {label}", at)
-        event = self._event(
-            s,
-            case,
-            event_kind,
-            actor,
-            at,
-            body=resolution if status is Status.AWAITING_CONFIRMATION else question if question else reason,
-            **{
-                "from": previous[0],
-                "from_sub_status": previous[1],
-                "to": status.value,
-                "sub_status": case.sub_status,
-                **({"cancelled_timers": cancelled} if cancelled else {}),
-                **data,
-            },
-        )
-        for kind, delay in timers_for(status, sub_status, self.durations):
-            if not quiet:
-                self._start_timer(s, case, kind, at, delay)
+        pending = _pending_timers(s).get(case.id)
+        if pending is None:
+            pending = _db(s).all(_PENDING_TIMERS, {"case_id": case.id})
+        previous = case.status
+        facts = CaseFacts(case.id, case.title, case.customer, _customer_address(case), case.status, case.sub_status,
+                          case.attention, case.resolution)
+        # what the move writes is the domain's (domain/moves.py); routing, service levels and a
+        # draft article are this service's, around it
+        effects = moves.enter(facts, [(timer_id, kind) for timer_id, _, kind in pending], status, sub_status, actor,
+                              at, self.durations, resolution=resolution, reason=reason, question=question,
+                              event_kind=event_kind, quiet=quiet, hold_until=undo_until, data=data)
+        if status is Status.CLOSED and (batch := self._batch) is not None and batch.routing is not None:
+            batch.routing.closed(case.assignee_id)  # the batch's routing counts stay current
+        event = apply_effects(self, s, case, effects)
+        assert event is not None  # (the status change)
         # service levels: the clocks this move pauses, resumes or fulfils (sla.py)
-        self._sla(s, case, at, actor, SlaChange(status=(previous[0], status.value),
+        self._sla(s, case, at, actor, SlaChange(status=(previous, status.value),
                                                 public_reply=bool(question) and "asked_outside" not in data))
-        if status is Status.AWAITING_CONFIRMATION:
-            self._outbox(s, case, event, "awaiting_confirmation", _customer_address(case), *row_text(
-                "awaiting_confirmation", {"case": case.id, "title": case.title, "resolution": case.resolution,
-                                          "close_days": self.durations.awaiting_confirmation_close.days}))
-        if question and "asked_outside" not in data:
-            self._outbox(s, case, event, "question", _customer_address(case), *row_text(
-                "question", {"case": case.id, "title": case.title, "question": question}))
         if status is Status.CLOSED and not quiet:
-            self._on_closed(s, case, event, at, hold_until=undo_until)
+            self._draft_article(s, case, at)
         return event
 
-    def _on_closed(
-        self, s: Session, case: CaseRecord, event: Written, at: datetime, *, hold_until: datetime | None = None,
-    ) -> None:
-        to = _customer_address(case)
-        db = _db(s)
-        db.insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(at), "to": to})
-        self._outbox(
-            s, case, event, "survey", to,
-            *row_text("survey", {"case": case.id, "title": case.title}),
-            hold_until=hold_until,
-        )
+    def _draft_article(self, s: Session, case: CaseRecord, at: datetime) -> None:
+        """A closed case's resolution, new to the knowledge base, becomes a draft article."""
         if case.resolution:
+            db = _db(s)
             fingerprint = _fingerprint(case.resolution)
             s.flush()  # (articles the session added: linked or written in this transaction)
             if db.first(_ARTICLE_BY_FINGERPRINT, {"fingerprint": fingerprint}) is None:
@@ -564,7 +525,6 @@ class ServiceBase:
                     "source_case_id": case.id, "created_at": _db_time(at),
                 })
                 self._event(s, case, "article_drafted", "system", at, body=title, article=article_id)
-
 
     @staticmethod
     def _sub(case: CaseRecord) -> SubStatus | None:

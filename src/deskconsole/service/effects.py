@@ -25,9 +25,10 @@ from deskconsole.domain.effects import (
     SlaFiring,
     Slot,
     StartTimer,
+    Survey,
 )
 from deskconsole.domain.views import os_login_beside
-from deskconsole.service.records import MAX_SHORT, CaseRecord, Written, _db_time, _event_data
+from deskconsole.service.records import _INSERT_SURVEY, MAX_SHORT, CaseRecord, Written, _db, _db_time, _event_data
 from deskconsole.store.models import Case
 from deskconsole.store.models import Event as EventRow
 from deskconsole.store.models import Outbox as OutboxRow
@@ -51,18 +52,24 @@ def apply(svc: ServiceBase, s: Session, case: CaseRecord, effects: Sequence[Effe
             event = svc._event(s, case, effect.kind, effect.actor, _at(effect.at), effect.body, **effect.data)
         elif isinstance(effect, CaseChange):
             for name, value in effect.fields.items():
-                setattr(case, name, value)
+                setattr(case, name, _db_time(value) if isinstance(value, datetime) else value)
             svc._touch(case, effect.actor, effect.change, _at(effect.at))
         elif isinstance(effect, Outbox):
             assert event is not None, "a message follows the event it is queued for"
-            svc._outbox(s, case, event, effect.kind, effect.to, *effect.text())
+            svc._outbox(s, case, event, effect.kind, effect.to, *effect.text(),
+                        hold_until=None if effect.hold_until is None else _at(effect.hold_until))
         elif isinstance(effect, Move):
             event = svc._enter(s, case, effect.status, effect.sub_status, effect.actor, _at(effect.at),
                                reason=effect.reason)
         elif isinstance(effect, StartTimer):
             svc._start_timer(s, case, effect.kind, _at(effect.start), effect.delay)
         elif isinstance(effect, CancelTimers):
-            svc._cancel_timers(s, case, effect.kinds, _at(effect.at))
+            if effect.ids is None:
+                svc._cancel_timers(s, case, effect.kinds, _at(effect.at))
+            else:
+                svc._cancel_timer_ids(s, case, effect.ids, _at(effect.at))
+        elif isinstance(effect, Survey):
+            _db(s).insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(_at(effect.at)), "to": effect.to})
         elif isinstance(effect, SlaFiring):
             svc._fire_sla(s, case, effect.kind, effect.due, dict(effect.stamp))  # service levels (sla.py)
         else:  # pragma: no cover - every kind of effect is above
