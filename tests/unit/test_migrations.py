@@ -242,6 +242,7 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
         ("add_column", "agent.login"), ("add_column", "case.merged_into_id"), ("add_column", "case.split_from_id"),
         ("add_column", "event.login"),
         ("add_column", "event.os_login"), ("add_column", "outbox.hold_until"),
+        ("add_column", "outbox.template_values"),
         ("add_index", "ix_agent_login"), ("add_index", "ix_case_area_status"), ("add_index", "ix_case_contact_id"),
         ("add_index", "ix_case_created_id"), ("add_index", "ix_case_customer_status"),
         ("add_index", "ix_case_merged_into"),
@@ -259,7 +260,7 @@ def test_the_migrations_build_exactly_the_models(blank) -> None:
         ("add_table", "sla_desk"), ("add_table", "sla_metric")]
     init_schema(blank)
     assert _differences(blank) == []
-    assert REVISIONS[-1] == HEAD_REVISION == "0014"
+    assert REVISIONS[-1] == HEAD_REVISION == "0015"
     # and the newest revision file is the head the code checks against
     with blank.begin() as conn:
         from alembic.script import ScriptDirectory

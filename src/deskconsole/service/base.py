@@ -5,7 +5,7 @@ version checks, writing events, outbox rows and timers, and the status engine (_
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,6 +50,7 @@ from deskconsole.service.records import (
     _event_data,
     _fingerprint,
     _pending_timers,
+    _template_values,
     _write_cases,
     action_state,
     clean_text,
@@ -411,13 +412,15 @@ class ServiceBase:
 
     def _outbox(
         self, s: Session, case: CaseRecord, event: Written, kind: str, to: str, subject: str, body: str,
-        *, hold_until: datetime | None = None,
+        *, hold_until: datetime | None = None, values: Mapping[str, Any] | None = None,
     ) -> None:
-        """Queue a message; `hold_until`: not sent before then (an agent's close, for its undo window)."""
+        """Queue a message; `hold_until`: not sent before then (an agent's close, for its undo window);
+        `values`: what its template is filled with (an Outbox effect's: the row keeps them)."""
         _db(s).insert_later(_INSERT_OUTBOX, {
             "case_id": case.id, "event_id": event.id, "kind": kind, "to": to, "subject": subject, "body": body,
             "created_at": _db_time(self.now()), "state": "queued", "attempts": 0,
             **({"hold_until": _db_time(hold_until)} if hold_until is not None else {}),
+            **({"template_values": _template_values(values)} if values is not None else {}),
         })
 
     def _cancel_timers(

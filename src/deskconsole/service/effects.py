@@ -28,7 +28,16 @@ from deskconsole.domain.effects import (
     Survey,
 )
 from deskconsole.domain.views import os_login_beside
-from deskconsole.service.records import _INSERT_SURVEY, MAX_SHORT, CaseRecord, Written, _db, _db_time, _event_data
+from deskconsole.service.records import (
+    _INSERT_SURVEY,
+    MAX_SHORT,
+    CaseRecord,
+    Written,
+    _db,
+    _db_time,
+    _event_data,
+    _template_values,
+)
 from deskconsole.store.models import Case
 from deskconsole.store.models import Event as EventRow
 from deskconsole.store.models import Outbox as OutboxRow
@@ -56,7 +65,7 @@ def apply(svc: ServiceBase, s: Session, case: CaseRecord, effects: Sequence[Effe
             svc._touch(case, effect.actor, effect.change, _at(effect.at))
         elif isinstance(effect, Outbox):
             assert event is not None, "a message follows the event it is queued for"
-            svc._outbox(s, case, event, effect.kind, effect.to, *effect.text(),
+            svc._outbox(s, case, event, effect.kind, effect.to, *effect.text(), values=effect.values,
                         hold_until=None if effect.hold_until is None else _at(effect.hold_until))
         elif isinstance(effect, Move):
             event = svc._enter(s, case, effect.status, effect.sub_status, effect.actor, _at(effect.at),
@@ -121,7 +130,7 @@ def apply_many(svc: ServiceBase, s: Session, batch: Sequence[tuple[int, Sequence
                     "case_id": case_id, "event_id": event_id, "kind": effect.kind, "to": effect.to,
                     "subject": subject, "body": body, "created_at": created, "state": "queued", "sent_at": None,
                     "attempts": 0, "next_attempt_at": None, "last_error": None, "message_id": None,
-                    "claimed_until": None,
+                    "claimed_until": None, "template_values": _template_values(effect.values),
                 })
             elif isinstance(effect, CaseChange):
                 changes.setdefault(tuple(sorted(effect.fields)), []).append({

@@ -17,8 +17,9 @@ the first time, the row's Message-ID. Every write names its case to the change f
 consoles' Outbox panes follow.
 
 What a message says is rendered from the row's kind and the values gathered here
-(`message_values`) by deskconsole.domain.templates: the worker's e-mail and `outbox list`'s
-subject and body are the same text.
+(`message_values`: those the row was queued with, the rest from its case and event) by
+deskconsole.domain.templates: the worker's e-mail and `outbox list`'s subject and body are the
+same text.
 """
 
 from __future__ import annotations
@@ -191,6 +192,9 @@ def _recipients(s: Session, row: Outbox, case: Case) -> tuple[list[str], str | N
     return [], f"no e-mail address for agent {to}: add one to deliver messages to them"
 
 
+# what a message says that may change between its queueing and its sending: read when it is sent (a
+# reminder of a case that has since left customer_input no longer says when it closes)
+_LIVE = frozenset({"close_date"})
 _CLOSE_DATE_KINDS = frozenset({"awaiting_confirmation", "reminder"})  # the kinds whose text says when it closes
 
 
@@ -203,8 +207,22 @@ def rendered(s: Session, row: Outbox, case: Case) -> Rendered:
 
 
 def message_values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
-    """What the row's template is filled with: the case, the event that queued the row, and (for the
-    kinds that say when the case closes) the pending auto-close."""
+    """What the row's template is filled with: the values the row was queued with (its
+    template_values: a message of the domain's rules, domain/effects.py), over what the case, the
+    event that queued the row, and (for the kinds that say when the case closes) the pending
+    auto-close say."""
+    derived = _derived_values(s, row, case)
+    if row.template_values:
+        try:
+            kept = json.loads(row.template_values)
+        except ValueError:
+            kept = None
+        if isinstance(kept, dict):
+            derived.update((name, value) for name, value in kept.items() if name in derived and name not in _LIVE)
+    return derived
+
+
+def _derived_values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
     event = s.get(Event, row.event_id)
     data: dict[str, Any] = {}
     if event is not None and event.data:

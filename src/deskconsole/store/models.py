@@ -141,6 +141,7 @@ class Outbox(SQLModel, table=True):
     claimed_until: datetime | None = None
     # an agent's close holds its messages for the undo window: not sent before (migration 0009)
     hold_until: datetime | None = None
+    template_values: str | None = Field(default=None, sa_column=Column(Text))  # JSON: its message's values (0015)
 
 
 class Escalation(SQLModel, table=True):
