@@ -185,6 +185,14 @@ class CaseView(JsonView):
     tags: list[str] = field(default_factory=list)  # sorted (case tag / case edit --tag)
     split_from: int | None = None  # the case this one's message was split out of (case split)
     split_into: list[int] = field(default_factory=list)  # the cases split out of this one
+    # an agent's close within its undo window: until when `case undo` takes it back (Service.undo_until)
+    undo_until: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = super().to_json()
+        if out.get("undo_until") is None:
+            out.pop("undo_until", None)  # shown when set
+        return out
 
 
 @dataclass

@@ -123,6 +123,7 @@ class ServiceBase:
                       stamp: dict[str, str]) -> None: ...  # sla.py
         def _sla_view(self, s: Session, case: AnyCase) -> dict[str, Any]: ...  # sla.py
         def _sla_desk(self, s: Session) -> DeskSla | None: ...  # sla.py
+        def _undo_window(self, s: Session, case: AnyCase) -> datetime | None: ...  # undo.py
 
     def __init__(
         self, engine: Engine, clock: Clock | None = None, durations: Durations | None = None, *,

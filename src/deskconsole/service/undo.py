@@ -36,7 +36,7 @@ from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.many import Assign, Close, Outcome
-from deskconsole.service.records import CASE_WORKERS, CaseRecord, _aware, _pending_timers
+from deskconsole.service.records import CASE_WORKERS, AnyCase, CaseRecord, _aware, _pending_timers
 from deskconsole.store.models import Agent, Event, Outbox, Survey, Timer
 
 #: The events that change a case's status: the newest of them is the close an undo takes back.
@@ -128,20 +128,23 @@ class UndoMixin(ServiceBase):
 
     def undo_until(self, case_id: int) -> datetime | None:
         """Until when the case's last close may be undone (None: it is not an agent's close within its
-        window, or the case is not closed)."""
+        window, or the case is not closed). A case's view carries the same (CaseView.undo_until)."""
         with self._read() as s:
             case = self._record(s, case_id)
             if case is None:
                 return None
-            try:
-                return self._undoable_close(s, case, self.now())[1]
-            except InvalidTransition:
-                return None
+            return self._undo_window(s, case)
+
+    def _undo_window(self, s: Session, case: AnyCase) -> datetime | None:
+        try:
+            return self._undoable_close(s, case, self.now())[1]
+        except InvalidTransition:
+            return None
 
     # ------------------------------------------------------------------ the parts
 
     @staticmethod
-    def _undoable_close(s: Session, case: CaseRecord, now: datetime) -> tuple[Event, datetime]:
+    def _undoable_close(s: Session, case: AnyCase, now: datetime) -> tuple[Event, datetime]:
         """The close event an undo takes back and the end of its window; refused unless it is an agent's
         close (its messages held) whose window is still open."""
         if case.status != Status.CLOSED:

@@ -230,6 +230,7 @@ class ViewsMixin(ServiceBase):
             sla=self._sla_view(s, case),
             merged_into=case.merged_into_id, merged_from=merged_from(s, _pk(case.id)),
             tags=case_tags(s, _pk(case.id)), split_from=case.split_from_id, split_into=split_into(s, _pk(case.id)),
+            undo_until=self._undo_window(s, case) if case.status == Status.CLOSED else None,
         )
 
 

@@ -116,17 +116,12 @@ class MacroPicker(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def undo_open(case: Any, now: datetime, window: Any) -> bool:
-    """Whether the case shown was just closed by an agent, within the undo window: the key is offered
-    (the service decides; this only keeps the footer honest)."""
-    if case is None or case.status != Status.CLOSED or case.closed_at is None:
-        return False
-    if getattr(case, "merged_into", None) is not None:
-        return False  # a merge closed it: its close holds no messages and is not undone (the service refuses)
-    who = case.last_actor or ""
-    if who == "timer" or who.startswith("customer:"):
-        return False
-    return bool(now < to_utc(case.closed_at) + window)
+def undo_open(case: Any, now: datetime) -> bool:
+    """Whether the case shown was just closed by an agent, within the undo window: the key is offered.
+    The service says until when (the case view's undo_until); the console's clock says whether that
+    is still ahead."""
+    until = getattr(case, "undo_until", None)
+    return until is not None and now < to_utc(until)
 
 
 MACRO_KEYS = ("apply_macro", "undo_close")  # the case pane's actions judged here
@@ -182,7 +177,7 @@ class CaseMacroKeys:
         return self.undo_why_not()
 
     def undo_offered(self) -> bool:
-        return undo_open(self.case, to_utc(self.desk.clock.now()), self.desk.service.durations.undo_window)
+        return undo_open(self.case, to_utc(self.desk.clock.now()))
 
     def undo_why_not(self) -> str | None:
         """Why `u` does nothing now (None: it undoes), in the console's words."""
