@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import test_delivery
 
+from deskconsole.domain.clock import format_time
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, PermissionDenied
 from deskconsole.domain.timers import Durations
 from deskconsole.store.models import Survey, Timer
@@ -48,6 +49,22 @@ def test_an_agents_close_holds_its_survey_and_undo_puts_everything_back(desk, cl
     assert again.status == "closed"
     [second] = [o for o in desk.outbox(case.id) if o.kind == "survey" and o.state == "queued"]
     assert second.held_until is None
+
+
+def test_a_closed_cases_view_says_until_when_its_close_may_be_undone(desk, clock) -> None:
+    case = desk.case_in("in_progress")
+    closed = desk.svc.close(case.id, reason="withdrawn", actor="alice")
+    # the view the close returns, and the case as read again, carry the service's answer
+    assert closed.undo_until == desk.svc.get_case(case.id).undo_until == clock.now() + WINDOW
+    assert closed.to_json()["undo_until"] == format_time(clock.now() + WINDOW) == "2026-11-25T09:00:10Z"
+    clock.advance(WINDOW)
+    ended = desk.svc.get_case(case.id)
+    assert ended.undo_until is None and "undo_until" not in ended.to_json()
+    # a timer's auto-close is never undone: its view offers nothing
+    asked = desk.case_in("awaiting_confirmation")
+    clock.advance(timedelta(days=15))
+    desk.svc.tick()
+    assert desk.svc.get_case(asked.id).status == "closed" and desk.svc.get_case(asked.id).undo_until is None
 
 
 def test_undo_is_refused_after_the_window_and_changes_nothing(desk, clock) -> None:
