@@ -222,7 +222,7 @@ def count_sql(fs: FilterSQL, dialect: str = "sqlite") -> Plan:
         if dialect == "sqlite":
             body = f'FROM {MATCHED} b CROSS JOIN "case" c WHERE ' + " AND ".join(["c.id = b.id", *terms])
         else:
-            body = f'FROM "case" c WHERE ' + " AND ".join([f"c.id = ANY(ARRAY(SELECT id FROM {MATCHED}))", *terms])
+            body = 'FROM "case" c WHERE ' + " AND ".join([f"c.id = ANY(ARRAY(SELECT id FROM {MATCHED}))", *terms])
         sql = f"WITH {MATCHED} AS MATERIALIZED ({fs.narrow}) SELECT count(*) {body}"
         return Plan(sql, (*fs.narrow_params, *params))
     if terms:
