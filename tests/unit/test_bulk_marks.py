@@ -137,3 +137,28 @@ def test_the_consoles_brief_bulk_refuses_one_case_alone_inside_its_transaction(d
                                 actor="alice")
     assert all(o.done for o in undone)
     assert [desk.svc.get_case(c.id).status for c in cases] == ["in_progress"] * 4
+
+
+def test_a_brief_bulk_close_refusing_a_case_after_its_overdue_reminder_fired_keeps_that_case_whole(desk) -> None:
+    # The console's bulk close runs a chunk without a savepoint per case; a case refused after it had
+    # written (its overdue reminder fired, then its version found stale) sends the chunk round again,
+    # each case in a savepoint: the refused case is left as it was, each other one closed once.
+    cases = [desk.case_in("pending", "customer_input") for _ in range(3)]
+    shown = {c.id: c.version for c in cases}
+    desk.svc.add_note(cases[1].id, "changed underneath", actor="bob")
+    desk.later(days=8)  # every case's reminder to the customer is overdue now
+    before = desk.snapshot(cases[1].id)
+    outcomes = desk.svc.apply_many(list(shown), Close(reason="withdrawn"), actor="alice", versions=shown,
+                                   brief=True)
+    assert [o.done for o in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1].error, Conflict) and "bob" in str(outcomes[1].error)
+    assert desk.snapshot(cases[1].id) == before  # not even its reminder sent
+    for o in (outcomes[0], outcomes[2]):
+        view = desk.svc.get_case(o.case_id)
+        assert view.status == "closed" and o.version == view.version
+        kinds = [e.kind for e in view.events]
+        # the reminder fired once and the case closed once (the chunk's first round left nothing)
+        assert kinds.count("timer_fired") == 1 and kinds.count("status_changed") == 2
+        assert kinds[-2:] == ["timer_fired", "status_changed"]
+        reminders = [m for m in desk.outbox(o.case_id) if m.kind == "reminder"]
+        assert len(reminders) == 1  # the overdue reminder went out once

@@ -213,10 +213,18 @@ def count_sql(fs: FilterSQL, dialect: str = "sqlite") -> Plan:
         params += found.params
     sql = 'SELECT count(*) FROM "case" c'
     if fs.narrow is not None:  # those cases first, then each read by its id
-        sql = (f"WITH {MATCHED} AS MATERIALIZED ({fs.narrow}) "
-               f'SELECT count(*) FROM {MATCHED} b JOIN "case" c ON c.id = b.id')
         terms, params = _without(terms, params, fs.narrowed)
-        params = [*fs.narrow_params, *params]
+        # The ids probe the case table by its primary key, in a shape the planner cannot turn
+        # around: a plain join let PostgreSQL hash every case the other terms name (all the open
+        # cases, through a whole index) to meet a few thousand ids. On PostgreSQL the ids are one
+        # array (an InitPlan), the key of one primary-key index scan; SQLite's CROSS JOIN keeps
+        # the ids the outer loop (a nested loop is all it has).
+        if dialect == "sqlite":
+            body = f'FROM {MATCHED} b CROSS JOIN "case" c WHERE ' + " AND ".join(["c.id = b.id", *terms])
+        else:
+            body = 'FROM "case" c WHERE ' + " AND ".join([f"c.id = ANY(ARRAY(SELECT id FROM {MATCHED}))", *terms])
+        sql = f"WITH {MATCHED} AS MATERIALIZED ({fs.narrow}) SELECT count(*) {body}"
+        return Plan(sql, (*fs.narrow_params, *params))
     if terms:
         sql += " WHERE " + " AND ".join(terms)
     return Plan(sql, tuple(params))

@@ -48,6 +48,7 @@ class QueueScreen(QueueMarks, QueuePresence, QueueViews, NewCaseKey, QueueMacroK
         self._keys_state: tuple[bool, ...] | None = None
         self.filter_problem: str | None = None  # why the filter text is no filter (yet)
         self.clocks: dict[str, Any] = {}  # the calendar of each priority's service levels (Service.sla_clocks)
+        self._clocks_marker: int | None = None  # the desk's change marker when they were read
         self.present: dict[str, str] = {}  # who else is at a row's case: its mark (tui/presence.py)
 
     def compose(self) -> ComposeResult:
@@ -96,15 +97,19 @@ class QueueScreen(QueueMarks, QueuePresence, QueueViews, NewCaseKey, QueueMacroK
             if asked == self._asked:
                 self.show_refusal(error)
 
+        # The calendars once the service has loaded (the first windows may come before it), read
+        # again only when the desk changed since: a keystroke reads its window and nothing else
+        # (on PostgreSQL each read is a transaction of round trips to the server).
+        clocks_wanted = self._clocks_marker != marker
+
         def window() -> tuple[list[CaseRow], dict[str, Any] | None]:
             rows = self.desk.list_cases(**query, newest=self._windows)
-            # (the calendars once the service has loaded: the first windows may come before it)
-            return rows, self.service.sla_clocks() if self.desk.service_ready else None
+            return rows, self.service.sla_clocks() if clocks_wanted and self.desk.service_ready else None
 
         def answered(found: tuple[list[CaseRow], dict[str, Any] | None]) -> None:
             rows, clocks = found
             if clocks is not None:
-                self.clocks = clocks
+                self.clocks, self._clocks_marker = clocks, marker
             self.show(rows, marker, query, asked)
 
         self.call(window, then=answered, otherwise=refused)
@@ -269,6 +274,7 @@ class QueueScreen(QueueMarks, QueuePresence, QueueViews, NewCaseKey, QueueMacroK
         self.call(take, then=taken, group="action", exclusive=False)
 
     def action_reload(self) -> None:
+        self._clocks_marker = None  # (the calendars too: asked for afresh)
         self.reload()
 
     def action_customer(self) -> None:
