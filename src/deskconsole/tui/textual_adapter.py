@@ -65,8 +65,8 @@ def footer_ready(footer: Footer) -> bool:
 _EMPTY = Text(no_wrap=True, end="")  # what DataTable shows for an empty or None cell
 
 
-LINES_KEPT = 256  # drawn lines and rows a table keeps (see FastDataTable.__init__)
-CELLS_KEPT = 2048  # drawn cells a table keeps by what they show (a screen of the queue shows ~400)
+LINES_KEPT = 128  # drawn lines and rows a table keeps (see FastDataTable.__init__)
+CELLS_KEPT = 1024  # drawn cells a table keeps by what they show (a screen of the queue shows ~400)
 
 
 class FastDataTable(DataTable):
