@@ -136,6 +136,30 @@ async def test_queue_cells_are_drawn_fast_and_look_as_datatable_draws_them() -> 
         assert "\x1b" not in shown and "\x07" not in shown
 
 
+async def test_a_table_keeps_a_few_screens_drawn_and_draws_the_same_after_it_let_go() -> None:
+    """Scrolled through many more rows than it keeps, a table holds at most LINES_KEPT drawn lines
+    and rows and CELLS_KEPT drawn cells (the console's memory: DataTable kept 1,000 lines for cursor
+    places long left), and what it draws once those were let go is still what DataTable draws."""
+    app = Tables()
+    async with app.run_test(size=(60, 16)) as pilot:
+        table = app.query_one(KeyedTable)
+        rows = 600  # 3,000 cells, each drawn with the cursor on it and without: the caches fill and empty
+        table.sync([(str(n), queue_like(n)) for n in range(rows)])
+        table.focus()
+        region = Region(0, 0, table.size.width, table.size.height)
+        for row in range(0, rows, 3):
+            table.move_cursor(row=row)
+            await pilot.pause()
+            table.render_lines(region)
+            assert len(table._line_cache) <= adapter.LINES_KEPT
+            assert len(table._row_render_cache) <= adapter.LINES_KEPT
+            assert len(table._drawn) <= adapter.CELLS_KEPT
+        assert table.cursor_row == rows - 3
+        kept = [list(strip) for strip in table.render_lines(region)]  # (from what it kept, not redrawn)
+        assert kept == drawn_by_datatable(table)
+        assert any(str(rows - 3) in "".join(s.text for s in line) for line in kept)
+
+
 @pytest.mark.parametrize("seed", range(6))
 async def test_any_text_cell_looks_as_datatable_draws_it(seed: int) -> None:
     rng = random.Random(seed)

@@ -14,7 +14,9 @@ import pytest
 
 from deskconsole.domain.calendar import BusinessCalendar, CalendarError
 
-CODES = ["DE", "DE-BY", "US", "US-CA", "GB", "FR", "AT", "JP", "AU-NSW"]
+# (IL, CN, SA, IN, TH: countries whose holidays follow the Hebrew, Chinese, Islamic, Hindu and Thai
+# calendars, which the package's calendars and groups load only when a country asks for them)
+CODES = ["DE", "DE-BY", "US", "US-CA", "GB", "FR", "AT", "JP", "AU-NSW", "IL", "CN", "SA", "IN", "TH"]
 
 PROBE = """
 import json, sys
@@ -26,6 +28,7 @@ for code in sys.argv[1:]:
     days = [date(2025, 1, 1).toordinal() + i for i in range(3 * 366)]
     out[code] = [d for d in days if cal.is_closed_date(date.fromordinal(d))]
 out["countries loaded"] = sum(m.startswith("holidays.countries.") for m in sys.modules)
+out["calendars loaded"] = sorted(m for m in sys.modules if m.startswith(("holidays.calendars.", "holidays.groups.")))
 print(json.dumps(out))
 """
 
@@ -55,3 +58,14 @@ def test_a_holiday_closes_the_day() -> None:
 def test_unknown_codes_are_refused_as_before(code: str, words: str) -> None:
     with pytest.raises(CalendarError, match=words):
         BusinessCalendar.build("c", "UTC", "mon-fri 09:00-17:00", [code])
+
+
+def test_a_country_loads_only_the_calendars_its_holidays_follow() -> None:
+    """Germany's holidays follow the Gregorian, Julian and Ethiopian reckonings (Easter and its
+    feasts): the Chinese, Hebrew, Islamic, ... calendars (about 3.5 MB) stay unloaded."""
+    run = subprocess.run([sys.executable, "-c", PROBE, "DE"], capture_output=True, text=True, check=True)
+    loaded = set(json.loads(run.stdout)["calendars loaded"])
+    assert "holidays.groups.christian" in loaded
+    for system in ("chinese", "hebrew", "islamic", "hindu", "thai", "persian", "buddhist"):
+        assert f"holidays.calendars.{system}" not in loaded, system
+        assert f"holidays.groups.{system}" not in loaded, system

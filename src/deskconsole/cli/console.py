@@ -24,8 +24,8 @@ def console_imports() -> Iterator[None]:
 
 
 def cmd_console(ctx: Context) -> int:
-    if ctx.settings.db_url.startswith("postgresql"):  # the console is the login's agent (store/identity.py)
-        ctx.settings.user = ctx.user
+    # (on PostgreSQL the console is the login's agent, store/identity.py: the quick connection asks the
+    # server who the login is, or, when it cannot start, the service does: tui/app.py open_console)
     prepainted = None
     try:
         with console_imports():

@@ -56,7 +56,9 @@ from deskconsole.domain.hours import (  # (the weekly open hours, read and writt
 )
 
 if TYPE_CHECKING:
+    import types
     from types import ModuleType
+    from typing import Any
 
     from holidays import HolidayBase
 
@@ -106,8 +108,15 @@ def _country_holidays(country: str, subdivision: str | None) -> HolidayBase:
     country's module, and that module alone is loaded here (under its own name, so a later import of
     the whole list reuses it). Whatever the registry does not name goes to the package's lookup,
     which raises for an unknown code as before."""
+    with _LOADING:
+        if "holidays" not in sys.modules:
+            _lazy_packages()
     import holidays  # imported on first use: it is large
     from holidays.registry import COUNTRIES
+
+    for name in _LAZY:  # (an import that finds a package in sys.modules does not name it in its parent)
+        if not hasattr(holidays, name.split(".")[1]) and name in sys.modules:
+            setattr(holidays, name.split(".")[1], sys.modules[name])
 
     found = next(((module, names[0]) for module, names in COUNTRIES.items() if country in names[1:]), None)
     if found is None:
@@ -124,7 +133,64 @@ def _country_holidays(country: str, subdivision: str | None) -> HolidayBase:
     return source
 
 
-_LOADING = threading.Lock()
+_LOADING = threading.RLock()
+_LAZY = ("holidays.calendars", "holidays.groups")
+
+
+def _lazy_packages() -> None:
+    """The package's `calendars` and `groups` packages, whose __init__ only gathers the names of
+    their modules (every calendar system: Chinese, Hebrew, Islamic, ... about 3.5 MB), as modules
+    that import each of their modules when one of its names is first asked for: a country's
+    holidays load the few they use. A name they do not list loads the whole real __init__.
+    Installed before the package is first imported (its base module imports both)."""
+    import ast
+    import importlib
+    import importlib.util
+    import types
+
+    spec = importlib.util.find_spec("holidays")  # (finds it without importing it)
+    if spec is None or spec.origin is None:
+        return
+    root = Path(spec.origin).parent
+    for name in _LAZY:
+        folder = root / name.split(".")[1]
+        init = folder / "__init__.py"
+        try:
+            source = init.read_text(encoding="utf-8")
+            tree = ast.parse(source)
+        except (OSError, SyntaxError, ValueError):
+            continue
+        if any(not isinstance(node, ast.ImportFrom | ast.Expr) for node in tree.body):
+            continue  # more than names gathered: load it as it is
+        where = {alias.asname or alias.name: (node.module, alias.name) for node in tree.body
+                 if isinstance(node, ast.ImportFrom) and node.module for alias in node.names}
+        module = types.ModuleType(name)
+        module.__path__ = [str(folder)]
+        module.__file__ = str(init)
+        module.__package__ = name
+        module.__getattr__ = _lazy_getattr(module, where, compile(source, str(init), "exec"))  # type: ignore[method-assign]
+        sys.modules[name] = module
+
+
+def _lazy_getattr(module: ModuleType, where: dict[str, tuple[str, str]], init: types.CodeType) -> Any:
+    import importlib
+
+    def getattr_(attr: str) -> Any:
+        found = where.get(attr)
+        if found is not None:
+            value = getattr(importlib.import_module(found[0]), found[1])
+        else:
+            with _LOADING:
+                if not getattr(module, "_whole", False):
+                    module._whole = True  # type: ignore[attr-defined]
+                    exec(init, module.__dict__)  # (the package's own __init__, as importing it runs it)
+            if attr not in module.__dict__:
+                raise AttributeError(f"module {module.__name__!r} has no attribute {attr!r}")
+            value = module.__dict__[attr]
+        setattr(module, attr, value)
+        return value
+
+    return getattr_
 
 
 def _load_module(name: str, path: Path) -> ModuleType | None:

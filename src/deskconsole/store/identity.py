@@ -42,6 +42,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from deskconsole.domain.errors import InvalidInput, PermissionDenied
+from deskconsole.store.whoami import AGENT_SQL, LOGIN_SQL
 
 #: The group role of each agent role (cluster-wide NOLOGIN roles).
 GROUPS = {
@@ -380,16 +381,12 @@ class Identity:
 
 
 def whoami(conn: Connection) -> Identity:
-    login, admin = conn.exec_driver_sql(
-        "SELECT current_user::text, r.rolsuper OR pg_has_role(current_user, d.datdba, 'MEMBER') "
-        "FROM pg_roles r, pg_database d WHERE r.rolname = current_user AND d.datname = current_database()"
-    ).one()
+    login, admin = conn.exec_driver_sql(LOGIN_SQL).one()
     if admin:
         return Identity(login=login, admin=True)
     try:
         with conn.begin_nested():
-            agent, role = conn.exec_driver_sql(
-                "SELECT deskconsole_agent_of(current_user), deskconsole_role_of(current_user)").one()
+            agent, role = conn.exec_driver_sql(AGENT_SQL).one()
     except DBAPIError:  # no identity functions (a schema older than 0005): nobody is an agent
         agent = role = None
     return Identity(login=login, admin=False, agent=agent, role=role)

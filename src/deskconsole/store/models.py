@@ -3,9 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.schema import CreateIndex
 from sqlmodel import Field, SQLModel, col
+
+
+def partial(name: str, *columns: str, where: str) -> Index:
+    """A partial index: only the rows `where` holds (SQL both databases read alike). The condition
+    is added to the index's DDL when it is compiled (below) rather than given as SQLAlchemy's
+    `sqlite_where` / `postgresql_where`: those load the dialect they name as the table is declared,
+    so every process would import PostgreSQL's SQLAlchemy dialect, a SQLite console too (its
+    memory), and SQLite's on PostgreSQL. The DDL is the same text."""
+    return Index(name, *columns, info={"where": where})
+
+
+@compiles(CreateIndex)
+def _create_index(create: CreateIndex, compiler: Any, **kw: Any) -> str:
+    ddl: str = compiler.visit_create_index(create, **kw)
+    where = create.element.info.get("where")
+    return f"{ddl} WHERE {where}" if where else ddl
 
 
 class Agent(SQLModel, table=True):
@@ -45,8 +64,7 @@ class Case(SQLModel, table=True):
         Index("ix_case_merged_into", "merged_into_id"),  # "merged from" (migration 0008)
         Index("ix_case_customer_status", "customer", "status", "id"),  # a customer's cases (migration 0010)
         # the queue's open, mine and unassigned views in each order: open cases only (migration 0010)
-        *(Index(name, *columns, sqlite_where=text(where), postgresql_where=text(where))
-          for name, columns, where in _OPEN_INDEXES),
+        *(partial(name, *columns, where=where) for name, columns, where in _OPEN_INDEXES),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -107,7 +125,7 @@ class Timer(SQLModel, table=True):
         Index("ix_timer_pending_due", "state", "due_at"),
         Index("ix_timer_case_state", "case_id", "state"),
         # the queue's "sla" sort: pending breach timers by due time (migration 0014)
-        Index("ix_timer_sla_due", "due_at", "case_id", sqlite_where=text(_SLA_DUE), postgresql_where=text(_SLA_DUE)),
+        partial("ix_timer_sla_due", "due_at", "case_id", where=_SLA_DUE),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -526,15 +526,17 @@ def open_console(settings: Settings, prepainted: Prepainted | None = None, **opt
     After a terminal pre-paint (deskconsole.tui.prepaint) its quick connection, and the
     window it read, are the console's.
     """
-    from deskconsole.tui.quickstart import open_quick
+    from deskconsole.tui.quickstart import open_for
 
     options.setdefault("clock", settings.clock)
     options.setdefault("keymap", settings.keys)
     options.setdefault("views", settings.views)
-    quick = prepainted.quick if prepainted is not None else open_quick(settings.db_url, settings.user,
-                                                                       settings.make_service)
+    quick = prepainted.quick if prepainted is not None else open_for(settings)
     if quick is None:
-        return make_app(settings.make_service(), settings.user or "", **options)
+        service = settings.make_service()
+        # on PostgreSQL, whom the login acts as (store/identity.py; a login it refuses raises here)
+        user = service.acting_name(settings.user, explicit=settings.user_source != "login")
+        return make_app(service, user or "", **options)
     from deskconsole.tui.queuespec import first_query
 
     quick.read_ahead(first_query(quick.role, quick.name))  # the first frame shows rows, not an empty table

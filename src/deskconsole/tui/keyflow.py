@@ -41,10 +41,10 @@ class KeyFlow(App[None]):
         """Hand the held keys on, in order, to what is in front now. Not while a form reopened after
         a refusal is still mounting (its on_mount releases them), nor while a submit's service call
         runs (unless it `answered`), unless `force`."""
+        if not self._keys_held:
+            return  # (every service answer asks: the form widgets load when a form first opens, not here)
         from deskconsole.tui.widgets.form import FormScreen
 
-        if not self._keys_held:
-            return
         if not force:
             screen = self.screen
             if isinstance(screen, FormScreen) and not screen.is_mounted:

@@ -446,9 +446,9 @@ def prepaint(settings: Settings, environ: Mapping[str, str] | None = None, stdin
         quiet[6][termios.VTIME] = 0
         termios.tcsetattr(fd, termios.TCSANOW, quiet)
 
-        from deskconsole.tui.quickstart import open_quick
+        from deskconsole.tui.quickstart import open_for
 
-        quick = open_quick(settings.db_url, settings.user, settings.make_service)
+        quick = open_for(settings)
         if quick is None:
             termios.tcsetattr(fd, termios.TCSANOW, saved)
             return None

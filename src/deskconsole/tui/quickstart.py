@@ -18,13 +18,18 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from deskconsole.domain.clock import SystemClock
 from deskconsole.domain.rows import CaseRow
 from deskconsole.domain.saved_views import View, from_record
+from deskconsole.store.whoami import plain_acting
 from deskconsole.store.window import Superseded, Superseding, read_window
 from deskconsole.tui.loading import loading
+
+if TYPE_CHECKING:
+    from deskconsole.settings import Settings
 
 
 def _sqlite_path(url: str) -> str | None:
@@ -192,8 +197,15 @@ class QuickStart:
         return self._service
 
 
-def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickStart | None:
-    """The fast start on this database for this user, or None when it does not apply."""
+def open_quick(db_url: str, user: str | None, load: Callable[[], Any], *, explicit: bool = True,
+               fixed_clock: bool = False) -> QuickStart | None:
+    """The fast start on this database for this user, or None when it does not apply.
+
+    On PostgreSQL the user is whom the login acts as (store/whoami.py: the name asked for under the
+    administrator's login, the login's own agent under an agent's; `explicit`: the name was given,
+    not guessed from the system login; `fixed_clock`: a "now" of its own, the administrator's only),
+    asked on this same connection, so the service need not load first to tell; whatever the service
+    would refuse gets None here, and the service reports it."""
     if not user or "\x00" in user:
         return None
     try:
@@ -216,6 +228,10 @@ def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickS
         return None
     try:
         cursor = connection.cursor()
+        if paramstyle != "qmark":
+            user = plain_acting(cursor, user, explicit=explicit, fixed_clock=fixed_clock)
+            if user is None:
+                raise LookupError("the service decides who this login is")
         cursor.execute("SELECT id, name, role FROM agent WHERE name = " + ("?" if paramstyle == "qmark" else "%s"),
                        (user,))
         agent = cursor.fetchone()
@@ -230,4 +246,10 @@ def open_quick(db_url: str, user: str | None, load: Callable[[], Any]) -> QuickS
     return QuickStart(connection, paramstyle, tuple(agent), load)
 
 
-__all__ = ["QuickStart", "Superseded", "Superseding", "open_quick"]
+def open_for(settings: Settings) -> QuickStart | None:
+    """open_quick for the console of these settings (its user, its database, its clock)."""
+    return open_quick(settings.db_url, settings.user, settings.make_service,
+                      explicit=settings.user_source != "login", fixed_clock=not isinstance(settings.clock, SystemClock))
+
+
+__all__ = ["QuickStart", "Superseded", "Superseding", "open_for", "open_quick"]

@@ -65,6 +65,10 @@ def footer_ready(footer: Footer) -> bool:
 _EMPTY = Text(no_wrap=True, end="")  # what DataTable shows for an empty or None cell
 
 
+LINES_KEPT = 128  # drawn lines and rows a table keeps (see FastDataTable.__init__)
+CELLS_KEPT = 1024  # drawn cells a table keeps by what they show (a screen of the queue shows ~400)
+
+
 class FastDataTable(DataTable):
     """A DataTable that draws one-line Text cells itself and changes many rows at once.
 
@@ -92,6 +96,10 @@ class FastDataTable(DataTable):
         self._simple_rows: dict[int, tuple[list[list[Segment]], list[list[Segment]]]] = {}
         self._place_styles: dict[tuple, Style] = {}
         self._row_styles: dict[tuple, list[Style]] = {}
+        # DataTable keeps 1,000 drawn lines and rows, keyed by the cursor's place among the rest:
+        # once the cursor moves, nearly all of them are for a place it has left. A few screens' worth
+        # serve as well and hold megabytes less (the console's memory).
+        self._line_cache.maxsize = self._row_render_cache.maxsize = LINES_KEPT
 
     # ------------------------------------------------------------ rows in bulk
     def append_rows(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
@@ -313,7 +321,7 @@ class FastDataTable(DataTable):
         simplified.append(rest)
         pair: tuple[list[list[Segment]], list[list[Segment]]] = ([], scrollable)
         self._row_render_cache[cache_key] = pair
-        self._keep(self._simple_rows, id(scrollable), (scrollable, simplified), limit=1024)
+        self._keep(self._simple_rows, id(scrollable), (scrollable, simplified), limit=LINES_KEPT)
         return pair
 
     def _render_cell(
@@ -407,7 +415,7 @@ class FastDataTable(DataTable):
         return drawn
 
     @staticmethod
-    def _keep(cache: dict, key: Any, value: Any, limit: int = 8192) -> None:
+    def _keep(cache: dict, key: Any, value: Any, limit: int = CELLS_KEPT) -> None:
         if len(cache) >= limit:
             cache.clear()
         cache[key] = value
