@@ -279,6 +279,23 @@ class Progress:
 
 
 # ----------------------------------------------------------------- applying
+def cases_named(lines: list[Line]) -> list[int]:
+    """The case numbers these lines name (those whose text is a JSON object with a whole-number
+    "case"): what a batch reads ahead for them. A line that names none, or is no JSON, adds none."""
+    found = []
+    for _, text, problem, _, _ in lines:
+        if problem is not None or not text or '"case"' not in text:
+            continue
+        try:
+            event = json.loads(text, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        case = event.get("case") if isinstance(event, dict) else None
+        if isinstance(case, int) and not isinstance(case, bool):
+            found.append(case)
+    return found
+
+
 class _Retry:
     """A database error inside a batch (a deadlock, a race on a unique key): the line should be
     tried again in a transaction of its own, if the batch's transaction still exists."""
@@ -404,11 +421,26 @@ def ingest_stream(
     lost_once: int | None = None  # the first line of a batch whose transaction was lost once
     careful_until = 0  # the lines of a lost batch are applied again one line per transaction
 
+    carried: deque[Line] = deque()  # lines read ahead that the last batch did not take
+
     def take() -> Iterator[Line]:
         while again:
             yield again.popleft()
+        while carried:
+            yield carried.popleft()
         for item in source:  # noqa: UP028 -- not `yield from`: ending this generator must not close the source
             yield item
+
+    def read_ahead() -> list[Line]:
+        """The lines the next batch can take at once (those already read, up to a batch's worth; the
+        rest stays in `carried` for the batch after), to read what they will need in a few statements
+        for all of them (Batch.prefetch)."""
+        while len(again) + len(carried) < BATCH_LINES and lines.ready():
+            item = next(source, None)
+            if item is None:
+                break
+            carried.append(item)
+        return [*again, *carried][:BATCH_LINES]
 
     def check_file(first: int) -> None:
         problem = service.database_file_problem()
@@ -448,7 +480,7 @@ def ingest_stream(
                             results.append(result)
                             batch_failed += not result["ok"]
                         if (len(results) >= BATCH_LINES or time.monotonic() - started >= BATCH_SECONDS
-                                or (not again and not lines.ready()) or item[0] <= careful_until):
+                                or (not again and not carried and not lines.ready()) or item[0] <= careful_until):
                             break
                     else:
                         finished = True

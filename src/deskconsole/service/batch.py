@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -39,6 +39,14 @@ class Batch:
         self.routing = routing
         self.savepoints = savepoints
         self._pg = service._pg
+        # case id -> its sla_metric rows, read ahead for the batch's lines (SlaMixin.prefetch_sla)
+        self.ahead: dict[int, list[Any]] = {}
+
+    def prefetch(self, case_ids: Sequence[int]) -> None:
+        """Read what the batch's next actions on these cases will read, in a few statements for all
+        of them (their service-level history: SlaMixin.prefetch_sla)."""
+        if case_ids:
+            self.service.prefetch_sla(self.session, case_ids)
 
     def alive(self) -> bool:
         """Whether the batch's transaction still exists in the database (see
