@@ -431,22 +431,23 @@ def ingest_stream(
         for item in source:  # noqa: UP028 -- not `yield from`: ending this generator must not close the source
             yield item
 
-    def read_ahead() -> list[Line]:
-        """The lines the next batch can take at once (those already read, up to a batch's worth; the
-        rest stays in `carried` for the batch after), to read what they will need in a few statements
-        for all of them (Batch.prefetch)."""
-        while len(again) + len(carried) < BATCH_LINES and lines.ready():
+    def read_ahead(wanted: int) -> list[Line]:
+        """The next `wanted` lines, of those already read (the batch after takes what this one
+        does not: `carried`), to read what they need in a few statements for all of them
+        (Batch.prefetch)."""
+        while len(again) + len(carried) < wanted and lines.ready():
             item = next(source, None)
             if item is None:
                 break
             carried.append(item)
-        return [*again, *carried][:BATCH_LINES]
+        return [*again, *carried][:wanted]
 
     def check_file(first: int) -> None:
         problem = service.database_file_problem()
         if problem is not None:
             raise _stopped(first, problem, path, replaced=service.database_file())
 
+    taken: list[Line] = []  # the lines the current batch applied (and, at its start, the last one's)
     while not finished:
         results: list[dict[str, Any]] = []
         retry: Line | None = None
@@ -458,11 +459,16 @@ def ingest_stream(
         # rolls such a batch back and its lines are applied again, each in a savepoint, so a
         # refused line leaves nothing behind.
         savepoints = bool(again)
-        taken: list[Line] = []
         memo = routing.state()
+        # as many lines ahead as the last batch took, and some (a batch ends after BATCH_SECONDS:
+        # what it would not reach is read again by the next)
+        ahead = read_ahead(min(BATCH_LINES, max(32, len(taken) * 5 // 4)))
+        taken: list[Line] = []
         try:
             try:
                 with service.batch(routing=routing, savepoints=savepoints) as batch:
+                    # (lines applied one per transaction, after a lost batch: only the first)
+                    batch.prefetch(cases_named(ahead[:1] if ahead and ahead[0][0] <= careful_until else ahead))
                     for item in take():
                         taken.append(item)
                         result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
