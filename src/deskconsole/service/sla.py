@@ -358,17 +358,33 @@ class SlaMixin(ServiceBase):
         pending = [] if new else _pending_timers(s).get(case.id)
         if pending is None:
             pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
+        # whether `pending` stays the case's whole list of pending timers, for the action's next
+        # reads (a new case's other timers were not read; a timer whose id is not known yet, kept
+        # for later on PostgreSQL, cannot be listed)
+        whole = not new
+        changed = False
         for kind in sorted(SLA_TIMERS):
             have = [to_utc(due) for _, due, pending_kind in pending if pending_kind == kind]
             wanted_due = want.get(kind)
             if have == ([wanted_due] if wanted_due is not None else []):
                 continue  # armed as it should be
+            changed = True
             if have:
                 self._cancel_timers(s, case, frozenset({kind}), at)
-            _pending_timers(s).pop(case.id, None)
+                pending = [timer for timer in pending if timer[2] != kind]
             if wanted_due is not None:
-                db.insert_later(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
-                                          "started_at": _db_time(at), "due_at": _db_time(wanted_due)})
+                due_at = _db_time(wanted_due)
+                later = db.insert_later(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
+                                                        "started_at": _db_time(at), "due_at": due_at})
+                if later.value is None:
+                    whole = False
+                else:
+                    pending = [*pending, (later.value, due_at, kind.value)]
+        if changed:
+            if whole:
+                _pending_timers(s)[case.id] = pending
+            else:
+                _pending_timers(s).pop(case.id, None)
 
     # ------------------------------------------------------------------ the timers firing
     def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime, stamp: dict[str, str]) -> None:
