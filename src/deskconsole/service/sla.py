@@ -70,7 +70,7 @@ from deskconsole.service.records import (
     action_state,
     clean_text,
 )
-from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric
+from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric, Timer
 from deskconsole.store.watch import note_write
 
 SLA_TIMERS = frozenset({TimerKind.SLA_WARNING, TimerKind.SLA_BREACH})
@@ -82,6 +82,7 @@ _HISTORIES_KEY = "deskconsole_sla_histories"  # the session.info key of the hist
 _DESK_T = SlaDesk.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
 _METRIC_T = SlaMetric.__table__  # type: ignore[attr-defined]  # (above)
 _CASE_T = Case.__table__  # type: ignore[attr-defined]  # (above)
+_TIMER_T = Timer.__table__  # type: ignore[attr-defined]  # (above)
 _DESK_ROW = select(_DESK_T.c.document, _DESK_T.c.version).where(_DESK_T.c.id == bindparam("desk_id"))
 _INSERT_METRIC = insert(_METRIC_T)
 _METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id, id) index
@@ -97,6 +98,13 @@ _METRICS_OF_CASES = {  # several cases' metric events (case_id first), by case, 
     n: select(_METRIC_T.c.case_id, *_METRICS_OF_CASE.selected_columns)
     .where(_METRIC_T.c.case_id.in_([bindparam(f"c{k}") for k in range(n)]))
     .order_by(_METRIC_T.c.case_id, _METRIC_T.c.id)
+    for n in _AHEAD_SIZES
+}
+_PENDING_OF_CASES = {  # several cases' pending timers (case_id first), as _PENDING_TIMERS reads one case's
+    n: select(_TIMER_T.c.case_id, *_PENDING_TIMERS.selected_columns)
+    .where(_TIMER_T.c.case_id.in_([bindparam(f"c{k}") for k in range(n)]),
+           _TIMER_T.c.state == TimerState.PENDING.value)
+    .order_by(_TIMER_T.c.case_id, _TIMER_T.c.id)
     for n in _AHEAD_SIZES
 }
 _LOCK_CASES = {  # PostgreSQL: lock those cases first, those nobody else holds (no wait, no deadlock)
@@ -301,32 +309,39 @@ class SlaMixin(ServiceBase):
         return history
 
     def prefetch_sla(self, s: Session, case_ids: Sequence[int]) -> None:
-        """Inside a batch: read the metric rows of these cases in one statement, for the batch's
-        actions to take instead of reading each case's (see _sla_history). Each case's rows are
-        taken once, by the first action that reads them (within the batch's transaction, before
-        anything of the batch wrote that case's rows: every write of a case's metric rows follows
-        a read of its History); cases the lines name that do not exist read nothing."""
+        """Inside a batch: read what its actions on these cases will read first, in a few statements
+        for all of them: each case's pending timers (Batch.timers_ahead, what settling the case reads)
+        and, under service levels, its metric rows (Batch.ahead, see _sla_history). Each case's rows
+        are taken once, by the first action that reads them: every write of a case's timers or
+        metric rows follows such a read of that case within the batch's transaction. Cases the lines
+        name that do not exist read nothing."""
         batch = self._batch
-        if batch is None or self._sla_desk(s) is None:
+        if batch is None:
             return
-        wanted = sorted({c for c in case_ids if c not in batch.ahead and 0 < c < 2**31})
+        wanted = sorted({c for c in case_ids if c not in batch.timers_ahead and 0 < c < 2**31})
         db = _db(s)
+        levels = self._sla_desk(s) is not None
         while wanted:
             size = next((n for n in _AHEAD_SIZES if n >= len(wanted)), _AHEAD_SIZES[-1])
             chunk, wanted = wanted[:size], wanted[size:]
             values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
             if self._pg:
-                # (read committed: another writer's metric rows of a case committed between this read
-                # and the action's own lock would be missed; locked first, there are none. A case
+                # (read committed: another writer's rows of a case committed between this read and
+                # the action's own lock would be missed; locked first, there are none. A case
                 # someone else holds is left to its action to read, after waiting for it.)
                 chunk = [r[0] for r in db.all(_LOCK_CASES[size], values)]
                 if not chunk:
                     continue
                 values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
-            found: dict[int, list[Any]] = {case_id: [] for case_id in chunk}
-            for row in db.all(_METRICS_OF_CASES[size], values):
-                found[row[0]].append(row[1:])
-            batch.ahead.update(found)
+            timers: dict[int, list[Any]] = {case_id: [] for case_id in chunk}
+            for row in db.all(_PENDING_OF_CASES[size], values):
+                timers[row[0]].append(row[1:])
+            batch.timers_ahead.update(timers)
+            if levels:
+                found: dict[int, list[Any]] = {case_id: [] for case_id in chunk}
+                for row in db.all(_METRICS_OF_CASES[size], values):
+                    found[row[0]].append(row[1:])
+                batch.ahead.update(found)
 
     def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: History,
                    wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
