@@ -160,3 +160,29 @@ def test_reading_ahead_on_postgres_skips_a_case_another_console_holds(desk) -> N
             assert set(batch.ahead) == {free.id}
             assert [row[1] for row in batch.ahead[free.id]] == ["start", "start"]
         other.rollback()
+
+
+def test_a_line_naming_the_case_an_earlier_line_of_its_batch_opens_sees_that_case_whole(desk, tmp_path) -> None:
+    desk.clock.set(MON_10)
+    desk.svc.load_sla(POLICY, actor="sue")
+    known = desk.case_in("in_progress")
+    twin = desk.open(title="Export is empty", severity="high")
+    desk.later(hours=1)
+    coming = twin.id + 1  # the id the first line's case will get (read ahead before it exists)
+    path = tmp_path / "lines.jsonl"
+    path.write_bytes(_feed([
+        {"type": "case.opened", "title": "Export is empty", "customer": "acme", "severity": "high"},
+        {"type": "customer.replied", "case": coming, "body": "Any news?"},
+        {"type": "customer.replied", "case": known.id, "body": "More logs."},
+    ]).getvalue())
+    out = _Out()
+    with path.open("rb") as stream:
+        assert ingest_stream(desk.svc, stream, out, path=str(path)) == 0
+    assert [r.get("case") for r in out.results()] == [coming, coming, known.id]
+    # the twin, opened an hour earlier, gets the same reply now: the same targets, timers and rows
+    twin_alike = desk.svc.customer_reply(twin.id, "Any news?")[0]
+    assert twin_alike.status == desk.svc.get_case(coming).status
+    ingested, single = _service_levels(desk, coming), _service_levels(desk, twin.id)
+    assert ingested["timers"] and [k for k, _ in ingested["timers"]] == [k for k, _ in single["timers"]]
+    assert [m[:2] for m in ingested["metrics"]] == [m[:2] for m in single["metrics"]]
+    assert [a[0] for a in ingested["audit"]] == [a[0] for a in single["audit"]]

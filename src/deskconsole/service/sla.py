@@ -107,10 +107,12 @@ _PENDING_OF_CASES = {  # several cases' pending timers (case_id first), as _PEND
     .order_by(_TIMER_T.c.case_id, _TIMER_T.c.id)
     for n in _AHEAD_SIZES
 }
-_LOCK_CASES = {  # PostgreSQL: lock those cases first, those nobody else holds (no wait, no deadlock)
-    n: select(_CASE_T.c.id).where(_CASE_T.c.id.in_([bindparam(f"c{k}") for k in range(n)]))
-    .order_by(_CASE_T.c.id).with_for_update(skip_locked=True)
+_CASES_THERE = {  # which of those cases exist
+    n: select(_CASE_T.c.id).where(_CASE_T.c.id.in_([bindparam(f"c{k}") for k in range(n)])).order_by(_CASE_T.c.id)
     for n in _AHEAD_SIZES
+}
+_LOCK_CASES = {  # PostgreSQL: and lock them first, those nobody else holds (no wait, no deadlock)
+    n: _CASES_THERE[n].with_for_update(skip_locked=True) for n in _AHEAD_SIZES
 }
 DESK_ID = 1
 
@@ -325,14 +327,14 @@ class SlaMixin(ServiceBase):
             size = next((n for n in _AHEAD_SIZES if n >= len(wanted)), _AHEAD_SIZES[-1])
             chunk, wanted = wanted[:size], wanted[size:]
             values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
-            if self._pg:
-                # (read committed: another writer's rows of a case committed between this read and
-                # the action's own lock would be missed; locked first, there are none. A case
-                # someone else holds is left to its action to read, after waiting for it.)
-                chunk = [r[0] for r in db.all(_LOCK_CASES[size], values)]
-                if not chunk:
-                    continue
-                values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
+            # Only cases that exist now: a line may name the case an earlier line of the batch opens.
+            # On PostgreSQL locked too (read committed: another writer's rows of a case committed
+            # between this read and the action's own lock would be missed; locked first, there are
+            # none; a case someone else holds is left to its action to read, after waiting for it).
+            chunk = [r[0] for r in db.all((_LOCK_CASES if self._pg else _CASES_THERE)[size], values)]
+            if not chunk:
+                continue
+            values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
             timers: dict[int, list[Any]] = {case_id: [] for case_id in chunk}
             for row in db.all(_PENDING_OF_CASES[size], values):
                 timers[row[0]].append(row[1:])
