@@ -43,12 +43,19 @@ class Batch:
         self.ahead: dict[int, list[Any]] = {}
         # case id -> its pending timers, read ahead likewise (taken by pending_timers_of)
         self.timers_ahead: dict[int, list[Any]] = {}
+        # case id -> its row ({column: value}), read ahead likewise (taken by case_ahead)
+        self.cases_ahead: dict[int, dict[str, Any]] = {}
 
     def prefetch(self, case_ids: Sequence[int]) -> None:
         """Read what the batch's next actions on these cases will read, in a few statements for all
         of them (their pending timers and service-level history: SlaMixin.prefetch_sla)."""
         if case_ids:
             self.service.prefetch_sla(self.session, case_ids)
+
+    def case_ahead(self, case_id: int) -> dict[str, Any] | None:
+        """The case's row as the batch read it ahead (locked on PostgreSQL), the first time an action
+        of the batch reads the case (every write of a case's row follows such a read); else None."""
+        return self.cases_ahead.pop(case_id, None)
 
     def alive(self) -> bool:
         """Whether the batch's transaction still exists in the database (see

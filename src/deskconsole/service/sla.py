@@ -107,10 +107,11 @@ _PENDING_OF_CASES = {  # several cases' pending timers (case_id first), as _PEND
     .order_by(_TIMER_T.c.case_id, _TIMER_T.c.id)
     for n in _AHEAD_SIZES
 }
-_CASES_THERE = {  # which of those cases exist
-    n: select(_CASE_T.c.id).where(_CASE_T.c.id.in_([bindparam(f"c{k}") for k in range(n)])).order_by(_CASE_T.c.id)
+_CASES_THERE = {  # those cases (those that exist), as _CASE_BY_ID reads one
+    n: select(_CASE_T).where(_CASE_T.c.id.in_([bindparam(f"c{k}") for k in range(n)])).order_by(_CASE_T.c.id)
     for n in _AHEAD_SIZES
 }
+_CASE_COLUMNS = [column.key for column in _CASE_T.c]
 _LOCK_CASES = {  # PostgreSQL: and lock them first, those nobody else holds (no wait, no deadlock)
     n: _CASES_THERE[n].with_for_update(skip_locked=True) for n in _AHEAD_SIZES
 }
@@ -312,7 +313,8 @@ class SlaMixin(ServiceBase):
 
     def prefetch_sla(self, s: Session, case_ids: Sequence[int]) -> None:
         """Inside a batch: read what its actions on these cases will read first, in a few statements
-        for all of them: each case's pending timers (Batch.timers_ahead, what settling the case reads)
+        for all of them: each case's row (Batch.cases_ahead, what ServiceBase._case reads), its
+        pending timers (Batch.timers_ahead, what settling the case reads)
         and, under service levels, its metric rows (Batch.ahead, see _sla_history). Each case's rows
         are taken once, by the first action that reads them: every write of a case's timers or
         metric rows follows such a read of that case within the batch's transaction. Cases the lines
@@ -331,7 +333,9 @@ class SlaMixin(ServiceBase):
             # On PostgreSQL locked too (read committed: another writer's rows of a case committed
             # between this read and the action's own lock would be missed; locked first, there are
             # none; a case someone else holds is left to its action to read, after waiting for it).
-            chunk = [r[0] for r in db.all((_LOCK_CASES if self._pg else _CASES_THERE)[size], values)]
+            rows = db.all((_LOCK_CASES if self._pg else _CASES_THERE)[size], values)
+            batch.cases_ahead.update((row[0], dict(zip(_CASE_COLUMNS, row, strict=True))) for row in rows)
+            chunk = [row[0] for row in rows]
             if not chunk:
                 continue
             values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
