@@ -199,8 +199,8 @@ class Runner:
     transaction (and savepoint) that connection is in. Keep one per transaction.
 
     On a connection that defers inserts (see defer_inserts: PostgreSQL, a batch), the rows of
-    insert_many and insert_later (and the updates of execute_many) are not sent at once but kept on the connection and sent
-    together, in order, in one pipeline: before any statement that reads or writes a table
+    insert_many and insert_later (and the updates of execute_many) are not sent at once but kept
+    on the connection and sent together, in order, in one pipeline: before any statement that reads or writes a table
     they go into (or any statement at all that does not come through a Runner), before a
     savepoint begins, is released or the transaction commits. A rollback (to a savepoint)
     forgets the rows kept since. So they are in the database before anything could look for
