@@ -45,6 +45,7 @@ class Batch:
         self.timers_ahead: dict[int, list[Any]] = {}
         # case id -> its row ({column: value}), read ahead likewise (taken by case_ahead)
         self.cases_ahead: dict[int, dict[str, Any]] = {}
+        self.timer_ids: list[int] = []  # PostgreSQL: ids taken for new timers, not used yet (see SlaMixin)
 
     def prefetch(self, case_ids: Sequence[int]) -> None:
         """Read what the batch's next actions on these cases will read, in a few statements for all

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, type_coerce, update
+from sqlalchemy import bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -107,6 +107,9 @@ _PENDING_OF_CASES = {  # several cases' pending timers (case_id first), as _PEND
     .order_by(_TIMER_T.c.case_id, _TIMER_T.c.id)
     for n in _AHEAD_SIZES
 }
+_TIMER_IDS = (  # PostgreSQL: a block of ids for new timers (_timer_id_ahead)
+    select(func.nextval(func.pg_get_serial_sequence("timer", "id"))).select_from(func.generate_series(1, 64))
+)
 _CASES_THERE = {  # those cases (those that exist), as _CASE_BY_ID reads one
     n: select(_CASE_T).where(_CASE_T.c.id.in_([bindparam(f"c{k}") for k in range(n)])).order_by(_CASE_T.c.id)
     for n in _AHEAD_SIZES
@@ -395,17 +398,33 @@ class SlaMixin(ServiceBase):
                 pending = [timer for timer in pending if timer[2] != kind]
             if wanted_due is not None:
                 due_at = _db_time(wanted_due)
-                later = db.insert_later(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
-                                                        "started_at": _db_time(at), "due_at": due_at})
-                if later.value is None:
+                row = {"case_id": case.id, "kind": kind, "state": TimerState.PENDING, "started_at": _db_time(at),
+                       "due_at": due_at}
+                timer_id = self._timer_id_ahead(s)  # (a batch on PostgreSQL: the row is kept for later)
+                if timer_id is not None:
+                    row["id"] = timer_id
+                later = db.insert_later(_INSERT_TIMER, row)
+                timer_id = later.value if timer_id is None else timer_id
+                if timer_id is None:
                     whole = False
                 else:
-                    pending = [*pending, (later.value, due_at, kind.value)]
+                    pending = [*pending, (timer_id, due_at, kind.value)]
         if changed:
             if whole:
                 _pending_timers(s)[case.id] = pending
             else:
                 _pending_timers(s).pop(case.id, None)
+
+    def _timer_id_ahead(self, s: Session) -> int | None:
+        """In a batch on PostgreSQL: an id for a new timer, from a block the batch took from the
+        timer table's sequence (so the row can wait in the pipeline and still be listed among the
+        case's pending timers); elsewhere None (the insert gives the id at once)."""
+        batch = self._batch
+        if batch is None or not self._pg:
+            return None
+        if not batch.timer_ids:
+            batch.timer_ids = [r[0] for r in _db(s).all(_TIMER_IDS, {})][::-1]
+        return batch.timer_ids.pop()
 
     # ------------------------------------------------------------------ the timers firing
     def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime, stamp: dict[str, str]) -> None:
