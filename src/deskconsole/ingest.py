@@ -279,6 +279,23 @@ class Progress:
 
 
 # ----------------------------------------------------------------- applying
+def cases_named(lines: list[Line]) -> list[int]:
+    """The case numbers these lines name (those whose text is a JSON object with a whole-number
+    "case"): what a batch reads ahead for them. A line that names none, or is no JSON, adds none."""
+    found = []
+    for _, text, problem, _, _ in lines:
+        if problem is not None or not text or '"case"' not in text:
+            continue
+        try:
+            event = json.loads(text, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        case = event.get("case") if isinstance(event, dict) else None
+        if isinstance(case, int) and not isinstance(case, bool):
+            found.append(case)
+    return found
+
+
 class _Retry:
     """A database error inside a batch (a deadlock, a race on a unique key): the line should be
     tried again in a transaction of its own, if the batch's transaction still exists."""
@@ -404,17 +421,33 @@ def ingest_stream(
     lost_once: int | None = None  # the first line of a batch whose transaction was lost once
     careful_until = 0  # the lines of a lost batch are applied again one line per transaction
 
+    carried: deque[Line] = deque()  # lines read ahead that the last batch did not take
+
     def take() -> Iterator[Line]:
         while again:
             yield again.popleft()
+        while carried:
+            yield carried.popleft()
         for item in source:  # noqa: UP028 -- not `yield from`: ending this generator must not close the source
             yield item
+
+    def read_ahead(wanted: int) -> list[Line]:
+        """The next `wanted` lines, of those already read (the batch after takes what this one
+        does not: `carried`), to read what they need in a few statements for all of them
+        (Batch.prefetch)."""
+        while len(again) + len(carried) < wanted and lines.ready():
+            item = next(source, None)
+            if item is None:
+                break
+            carried.append(item)
+        return [*again, *carried][:wanted]
 
     def check_file(first: int) -> None:
         problem = service.database_file_problem()
         if problem is not None:
             raise _stopped(first, problem, path, replaced=service.database_file())
 
+    taken: list[Line] = []  # the lines the current batch applied (and, at its start, the last one's)
     while not finished:
         results: list[dict[str, Any]] = []
         retry: Line | None = None
@@ -426,11 +459,16 @@ def ingest_stream(
         # rolls such a batch back and its lines are applied again, each in a savepoint, so a
         # refused line leaves nothing behind.
         savepoints = bool(again)
-        taken: list[Line] = []
         memo = routing.state()
+        # as many lines ahead as the last batch took, and some (a batch ends after BATCH_SECONDS:
+        # what it would not reach is read again by the next)
+        ahead = read_ahead(min(BATCH_LINES, max(32, len(taken) * 5 // 4)))
+        taken: list[Line] = []
         try:
             try:
                 with service.batch(routing=routing, savepoints=savepoints) as batch:
+                    # (lines applied one per transaction, after a lost batch: only the first)
+                    batch.prefetch(cases_named(ahead[:1] if ahead and ahead[0][0] <= careful_until else ahead))
                     for item in take():
                         taken.append(item)
                         result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
@@ -448,7 +486,7 @@ def ingest_stream(
                             results.append(result)
                             batch_failed += not result["ok"]
                         if (len(results) >= BATCH_LINES or time.monotonic() - started >= BATCH_SECONDS
-                                or (not again and not lines.ready()) or item[0] <= careful_until):
+                                or (not again and not carried and not lines.ready()) or item[0] <= careful_until):
                             break
                     else:
                         finished = True

@@ -558,7 +558,11 @@ def status_events(old: str, new: str, at: datetime) -> dict[str, MetricEvent]:
 
 def applies(events: Sequence[MetricEvent], event: MetricEvent, calendars: Mapping[str, BusinessCalendar]) -> bool:
     """Whether `event` would change the target `events` describe (so it is worth recording and auditing)."""
-    state = evaluate(events, calendars, event.at)
+    return applies_to(evaluate(events, calendars, event.at), event)
+
+
+def applies_to(state: TargetState | None, event: MetricEvent) -> bool:
+    """applies(), given the target's state as of the event (evaluate(events, calendars, event.at))."""
     if event.kind is MetricKind.START:
         return bool(event.target) and (state is None or state.phase is TargetPhase.FULFILLED)
     if state is None:
@@ -578,7 +582,13 @@ def record(events: Sequence[MetricEvent], event: MetricEvent, calendars: Mapping
     """`event` with the business time used until it filled in (what a pause, fulfil or policy event stores)."""
     if event.kind not in (MetricKind.PAUSE, MetricKind.FULFIL, MetricKind.POLICY) or event.used is not None:
         return event
-    state = evaluate(events, calendars, event.at)
+    return recorded(evaluate(events, calendars, event.at), event)
+
+
+def recorded(state: TargetState | None, event: MetricEvent) -> MetricEvent:
+    """record(), given the target's state as of the event (evaluate(events, calendars, event.at))."""
+    if event.kind not in (MetricKind.PAUSE, MetricKind.FULFIL, MetricKind.POLICY) or event.used is not None:
+        return event
     return replace(event, used=state.used) if state is not None else event
 
 

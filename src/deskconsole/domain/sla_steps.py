@@ -18,11 +18,12 @@ from deskconsole.domain.sla import (
     MetricEvent,
     MetricKind,
     SlaChange,
+    TargetState,
     TargetStatus,
-    applies,
+    applies_to,
     evaluate,
     policy_change_event,
-    record,
+    recorded,
     start_event,
     status_events,
 )
@@ -70,6 +71,25 @@ class History:
 
     events: dict[str, list[MetricEvent]] = field(default_factory=lambda: {k: [] for k in TARGETS})
     warned: dict[str, list[datetime]] = field(default_factory=lambda: {k: [] for k in TARGETS})
+    # evaluate()'s answers, by (target, events so far, as of): the lists only grow, so the same
+    # count is the same events; kept for one `calendars` (see state())
+    _states: dict[tuple[str, int, datetime], TargetState | None] = field(
+        default_factory=dict, repr=False, compare=False)
+    _calendars: Mapping[str, BusinessCalendar] | None = field(default=None, repr=False, compare=False)
+
+    def state(self, kind: str, calendars: Mapping[str, BusinessCalendar], at: datetime) -> TargetState | None:
+        """evaluate(self.events[kind], calendars, at), worked out once however often an action asks
+        (a customer reply that also moves the case settles and arms twice)."""
+        if calendars is not self._calendars:
+            self._states.clear()
+            self._calendars = calendars
+        events = self.events[kind]
+        key = (kind, len(events), at)
+        try:
+            return self._states[key]
+        except KeyError:
+            found = self._states[key] = evaluate(events, calendars, at)
+            return found
 
     def warned_this_cycle(self, kind: str) -> bool:
         """Whether the warning fired since the target last started, moved to a policy or reopened."""
@@ -116,12 +136,12 @@ def settle(history: History, wanted: Sequence[tuple[str, MetricEvent]],
     """Each wanted event that changes its target, as stored (with its time used), appended to
     `history` once the caller has taken it."""
     for kind, wanted_event in wanted:
-        events = history.events[kind]
-        if not applies(events, wanted_event, calendars):
+        state = history.state(kind, calendars, wanted_event.at)
+        if not applies_to(state, wanted_event):
             continue
-        event = record(events, wanted_event, calendars)
+        event = recorded(state, wanted_event)
         yield kind, event
-        events.append(event)
+        history.events[kind].append(event)
 
 
 def armed(history: History, calendars: Mapping[str, BusinessCalendar], at: datetime) -> dict[TimerKind, datetime]:
@@ -130,7 +150,7 @@ def armed(history: History, calendars: Mapping[str, BusinessCalendar], at: datet
     every target is paused, met or done). Keys: the timer kinds."""
     want: dict[TimerKind, datetime] = {}
     for kind in TARGETS:
-        state = evaluate(history.events[kind], calendars, at)
+        state = history.state(kind, calendars, at)
         if state is None:
             continue
         if state.breach_due is not None:

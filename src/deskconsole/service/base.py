@@ -328,7 +328,9 @@ class ServiceBase:
             raise InvalidInput(f"case id must be a whole number, not {case_id!r}")
         if not 0 < case_id < 2**31:  # beyond the id column: no such case (and no driver overflow)
             raise NotFound(f"unknown case {case_id}")
-        case = self._record(s, case_id, _CASE_BY_ID_LOCKED if lock and self._pg else _CASE_BY_ID)
+        # (in a batch, the row it read ahead, locked on PostgreSQL: service/batch.py)
+        ahead = self._batch.case_ahead(case_id) if lock and self._batch is not None else None
+        case = self._record(s, case_id, _CASE_BY_ID_LOCKED if lock and self._pg else _CASE_BY_ID, ahead)
         if case is None:
             raise NotFound(f"unknown case {case_id}")
         if lock:
@@ -336,9 +338,11 @@ class ServiceBase:
         return case
 
     @staticmethod
-    def _record(s: Session, case_id: int, query: Any = _CASE_BY_ID) -> CaseRecord | None:
-        """The action's CaseRecord of a case (read by `query`), the same one however often it is asked for."""
-        row = _db(s).first(query, {"case_id": case_id})
+    def _record(s: Session, case_id: int, query: Any = _CASE_BY_ID, row: Any = None) -> CaseRecord | None:
+        """The action's CaseRecord of a case (read by `query`, unless its `row` was read already),
+        the same one however often it is asked for."""
+        if row is None:
+            row = _db(s).first(query, {"case_id": case_id})
         if row is None:
             return None
         state = s.info.get(_ACTION_STATE)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from deskconsole.domain.lifecycle import Status
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import _write_cases, action_state
-from deskconsole.store.prepared import defer_inserts, flush_deferred, writes_sent
+from deskconsole.service.records import _PENDING_TIMERS, _write_cases, action_state
+from deskconsole.store.prepared import Runner, defer_inserts, flush_deferred, writes_sent
 from deskconsole.store.watch import TrackedSession, announce, session_writes
 
 if TYPE_CHECKING:
@@ -39,6 +39,24 @@ class Batch:
         self.routing = routing
         self.savepoints = savepoints
         self._pg = service._pg
+        # case id -> its sla_metric rows, read ahead for the batch's lines (SlaMixin.prefetch_sla)
+        self.ahead: dict[int, list[Any]] = {}
+        # case id -> its pending timers, read ahead likewise (taken by pending_timers_of)
+        self.timers_ahead: dict[int, list[Any]] = {}
+        # case id -> its row ({column: value}), read ahead likewise (taken by case_ahead)
+        self.cases_ahead: dict[int, dict[str, Any]] = {}
+        self.timer_ids: list[int] = []  # PostgreSQL: ids taken for new timers, not used yet (see SlaMixin)
+
+    def prefetch(self, case_ids: Sequence[int]) -> None:
+        """Read what the batch's next actions on these cases will read, in a few statements for all
+        of them (their pending timers and service-level history: SlaMixin.prefetch_sla)."""
+        if case_ids:
+            self.service.prefetch_sla(self.session, case_ids)
+
+    def case_ahead(self, case_id: int) -> dict[str, Any] | None:
+        """The case's row as the batch read it ahead (locked on PostgreSQL), the first time an action
+        of the batch reads the case (every write of a case's row follows such a read); else None."""
+        return self.cases_ahead.pop(case_id, None)
 
     def alive(self) -> bool:
         """Whether the batch's transaction still exists in the database (see
@@ -86,6 +104,16 @@ class Batch:
     def _unflushed(self) -> bool:
         s = self.session
         return bool(s.new or s.dirty or s.deleted)
+
+
+def pending_timers_of(batch: Batch | None, db: Runner, case_id: int) -> list[Any]:
+    """A case's pending timers (id, due_at, kind), as _PENDING_TIMERS reads them: what the batch read
+    ahead for it, the first time an action of the batch asks (see SlaMixin.prefetch_sla), else read."""
+    if batch is not None:
+        found = batch.timers_ahead.pop(case_id, None)
+        if found is not None:
+            return found
+    return db.all(_PENDING_TIMERS, {"case_id": case_id})
 
 
 class CaseBrief:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, type_coerce, update
+from sqlalchemy import bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -59,6 +59,7 @@ from deskconsole.domain.sla_steps import (
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
+    _INSERT_EVENT,
     _INSERT_TIMER,
     _PENDING_TIMERS,
     AnyCase,
@@ -66,18 +67,22 @@ from deskconsole.service.records import (
     _db,
     _db_time,
     _pending_timers,
+    action_state,
     clean_text,
 )
-from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric
+from deskconsole.store.models import Agent, Case, SlaDesk, SlaMetric, Timer
+from deskconsole.store.watch import note_write
 
 SLA_TIMERS = frozenset({TimerKind.SLA_WARNING, TimerKind.SLA_BREACH})
 DESK_RECHECK_SECONDS = 5.0  # how long a Service trusts "no policy document loaded" without reading
 MAX_CALENDAR_NAME = 64
 _DESK_KEY = "deskconsole_sla_desk"  # the session.info key of the desk read in this transaction
+_HISTORIES_KEY = "deskconsole_sla_histories"  # the session.info key of the histories the current action read
 
 _DESK_T = SlaDesk.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
 _METRIC_T = SlaMetric.__table__  # type: ignore[attr-defined]  # (above)
 _CASE_T = Case.__table__  # type: ignore[attr-defined]  # (above)
+_TIMER_T = Timer.__table__  # type: ignore[attr-defined]  # (above)
 _DESK_ROW = select(_DESK_T.c.document, _DESK_T.c.version).where(_DESK_T.c.id == bindparam("desk_id"))
 _INSERT_METRIC = insert(_METRIC_T)
 _METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id, id) index
@@ -88,7 +93,48 @@ _METRICS_OF_CASE = (  # one case's metric events, oldest first, by the (case_id,
     .where(_METRIC_T.c.case_id == bindparam("case_id"))
     .order_by(_METRIC_T.c.id)
 )
+_AHEAD_SIZES = (8, 64, 500)  # prefetch_sla reads this many cases at a time (padded with 0: no case)
+_METRICS_OF_CASES = {  # several cases' metric events (case_id first), by case, oldest first
+    n: select(_METRIC_T.c.case_id, *_METRICS_OF_CASE.selected_columns)
+    .where(_METRIC_T.c.case_id.in_([bindparam(f"c{k}") for k in range(n)]))
+    .order_by(_METRIC_T.c.case_id, _METRIC_T.c.id)
+    for n in _AHEAD_SIZES
+}
+_PENDING_OF_CASES = {  # several cases' pending timers (case_id first), as _PENDING_TIMERS reads one case's
+    n: select(_TIMER_T.c.case_id, *_PENDING_TIMERS.selected_columns)
+    .where(_TIMER_T.c.case_id.in_([bindparam(f"c{k}") for k in range(n)]),
+           _TIMER_T.c.state == TimerState.PENDING.value)
+    .order_by(_TIMER_T.c.case_id, _TIMER_T.c.id)
+    for n in _AHEAD_SIZES
+}
+_TIMER_IDS = (  # PostgreSQL: a block of ids for new timers (_timer_id_ahead)
+    select(func.nextval(func.pg_get_serial_sequence("timer", "id"))).select_from(func.generate_series(1, 64))
+)
+_CASES_THERE = {  # those cases (those that exist), as _CASE_BY_ID reads one
+    n: select(_CASE_T).where(_CASE_T.c.id.in_([bindparam(f"c{k}") for k in range(n)])).order_by(_CASE_T.c.id)
+    for n in _AHEAD_SIZES
+}
+_CASE_COLUMNS = [column.key for column in _CASE_T.c]
+_LOCK_CASES = {  # PostgreSQL: and lock them first, those nobody else holds (no wait, no deadlock)
+    n: _CASES_THERE[n].with_for_update(skip_locked=True) for n in _AHEAD_SIZES
+}
 DESK_ID = 1
+
+
+def _histories_of_action(s: Session) -> dict[int, History]:
+    """The Histories the current action read (case id -> History), kept up to date by what it
+    writes (settle appends each event it hands out once it is stored): an action that records a
+    change twice (a customer reply that also moves the case) reads the case's metric rows once.
+    Forgotten when the action ends: the next action of a batch (ActionState.next_action) or the
+    end of its transaction or savepoint (_write_cases) gives the session a new `case_records`, and
+    a History kept with an older one is never used (a savepoint rolled back may have undone rows
+    it holds)."""
+    marker = action_state(s).case_records
+    kept = s.info.get(_HISTORIES_KEY)
+    if kept is None or kept[0] is not marker:
+        kept = s.info[_HISTORIES_KEY] = (marker, {})
+    histories: dict[int, History] = kept[1]
+    return histories
 
 
 def _history(rows: Sequence[Any]) -> History:
@@ -246,47 +292,139 @@ class SlaMixin(ServiceBase):
         if desk is None:
             return
         # (a case being opened has no metric rows yet: nothing to read)
-        history = History() if change.opened else self._sla_history(s, case.id)
+        if change.opened:
+            history = _histories_of_action(s)[case.id] = History()
+        else:
+            history = self._sla_history(s, case.id)
         wanted = change_events(desk, history, str(case.priority), change, at)
         if self._sla_write(s, case, desk, history, wanted, actor):
-            self._sla_arm(s, case, desk, history, at)
+            # (nor timers: its SLA timers are the ones armed now)
+            self._sla_arm(s, case, desk, history, at, new=change.opened)
 
     def _sla_history(self, s: Session, case_id: int) -> History:
-        return _history(_db(s).all(_METRICS_OF_CASE, {"case_id": case_id}))
+        """The case's History as the current action sees it: read once per action (see
+        _histories_of_action), or taken from what the batch read ahead for its lines (prefetch_sla)."""
+        histories = _histories_of_action(s)
+        history = histories.get(case_id)
+        if history is None:
+            batch = self._batch
+            rows = batch.ahead.pop(case_id, None) if batch is not None else None
+            if rows is None:
+                rows = _db(s).all(_METRICS_OF_CASE, {"case_id": case_id})
+            history = histories[case_id] = _history(rows)
+        return history
+
+    def prefetch_sla(self, s: Session, case_ids: Sequence[int]) -> None:
+        """Inside a batch: read what its actions on these cases will read first, in a few statements
+        for all of them: each case's row (Batch.cases_ahead, what ServiceBase._case reads), its
+        pending timers (Batch.timers_ahead, what settling the case reads)
+        and, under service levels, its metric rows (Batch.ahead, see _sla_history). Each case's rows
+        are taken once, by the first action that reads them: every write of a case's timers or
+        metric rows follows such a read of that case within the batch's transaction. Cases the lines
+        name that do not exist read nothing."""
+        batch = self._batch
+        if batch is None:
+            return
+        wanted = sorted({c for c in case_ids if c not in batch.timers_ahead and 0 < c < 2**31})
+        db = _db(s)
+        levels = self._sla_desk(s) is not None
+        while wanted:
+            size = next((n for n in _AHEAD_SIZES if n >= len(wanted)), _AHEAD_SIZES[-1])
+            chunk, wanted = wanted[:size], wanted[size:]
+            values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
+            # Only cases that exist now: a line may name the case an earlier line of the batch opens.
+            # On PostgreSQL locked too (read committed: another writer's rows of a case committed
+            # between this read and the action's own lock would be missed; locked first, there are
+            # none; a case someone else holds is left to its action to read, after waiting for it).
+            rows = db.all((_LOCK_CASES if self._pg else _CASES_THERE)[size], values)
+            batch.cases_ahead.update((row[0], dict(zip(_CASE_COLUMNS, row, strict=True))) for row in rows)
+            chunk = [row[0] for row in rows]
+            if not chunk:
+                continue
+            values = {f"c{k}": chunk[k] if k < len(chunk) else 0 for k in range(size)}
+            timers: dict[int, list[Any]] = {case_id: [] for case_id in chunk}
+            for row in db.all(_PENDING_OF_CASES[size], values):
+                timers[row[0]].append(row[1:])
+            batch.timers_ahead.update(timers)
+            if levels:
+                found: dict[int, list[Any]] = {case_id: [] for case_id in chunk}
+                for row in db.all(_METRICS_OF_CASES[size], values):
+                    found[row[0]].append(row[1:])
+                batch.ahead.update(found)
 
     def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: History,
                    wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
         """Store each wanted event that changes its target (and its audit event); whether any did."""
-        db = _db(s)
-        written = False
+        metrics, audits = [], []
         for kind, event in settle(history, wanted, desk.calendars):
-            db.insert_later(_INSERT_METRIC, {
+            metrics.append({
                 "case_id": case.id, "target": kind, "kind": event.kind.value, "at": _db_time(event.at),
                 "seconds": event.target, "calendar": event.calendar, "warning": event.warning, "used": event.used,
             })
-            self._event(s, case, AUDIT_KIND[event.kind], actor, event.at, None, **audit_data(kind, event), **data)
-            written = True
-        return written
+            audits.append(self._event_row(case, AUDIT_KIND[event.kind], actor, event.at, None,
+                                          **audit_data(kind, event), **data))
+        if not metrics:
+            return False
+        # the metric rows in one statement, their audit events in another (nobody reads their ids)
+        db = _db(s)
+        db.insert_many(_INSERT_METRIC, metrics)
+        note_write(s, case.id)
+        db.insert_many(_INSERT_EVENT, audits)
+        return True
 
-    def _sla_arm(self, s: Session, case: Any, desk: DeskSla, history: History, at: datetime) -> None:
+    def _sla_arm(self, s: Session, case: Any, desk: DeskSla, history: History, at: datetime, *,
+                 new: bool = False) -> None:
         """Keep one pending sla_warning and one sla_breach timer per case, due at the soonest
-        warning and breach of its targets (none while every target is paused, met or done)."""
+        warning and breach of its targets (none while every target is paused, met or done).
+        `new`: the case is being opened (it has no SLA timers yet: nothing to read)."""
         want = armed(history, desk.calendars, at)
         db = _db(s)
-        pending = _pending_timers(s).get(case.id)
+        pending = [] if new else _pending_timers(s).get(case.id)
         if pending is None:
             pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
+        # whether `pending` stays the case's whole list of pending timers, for the action's next
+        # reads (a new case's other timers were not read; a timer whose id is not known yet, kept
+        # for later on PostgreSQL, cannot be listed)
+        whole = not new
+        changed = False
         for kind in sorted(SLA_TIMERS):
             have = [to_utc(due) for _, due, pending_kind in pending if pending_kind == kind]
             wanted_due = want.get(kind)
             if have == ([wanted_due] if wanted_due is not None else []):
                 continue  # armed as it should be
+            changed = True
             if have:
                 self._cancel_timers(s, case, frozenset({kind}), at)
-            _pending_timers(s).pop(case.id, None)
+                pending = [timer for timer in pending if timer[2] != kind]
             if wanted_due is not None:
-                db.insert_later(_INSERT_TIMER, {"case_id": case.id, "kind": kind, "state": TimerState.PENDING,
-                                          "started_at": _db_time(at), "due_at": _db_time(wanted_due)})
+                due_at = _db_time(wanted_due)
+                row = {"case_id": case.id, "kind": kind, "state": TimerState.PENDING, "started_at": _db_time(at),
+                       "due_at": due_at}
+                timer_id = self._timer_id_ahead(s)  # (a batch on PostgreSQL: the row is kept for later)
+                if timer_id is not None:
+                    row["id"] = timer_id
+                later = db.insert_later(_INSERT_TIMER, row)
+                timer_id = later.value if timer_id is None else timer_id
+                if timer_id is None:
+                    whole = False
+                else:
+                    pending = [*pending, (timer_id, due_at, kind.value)]
+        if changed:
+            if whole:
+                _pending_timers(s)[case.id] = pending
+            else:
+                _pending_timers(s).pop(case.id, None)
+
+    def _timer_id_ahead(self, s: Session) -> int | None:
+        """In a batch on PostgreSQL: an id for a new timer, from a block the batch took from the
+        timer table's sequence (so the row can wait in the pipeline and still be listed among the
+        case's pending timers); elsewhere None (the insert gives the id at once)."""
+        batch = self._batch
+        if batch is None or not self._pg:
+            return None
+        if not batch.timer_ids:
+            batch.timer_ids = [r[0] for r in _db(s).all(_TIMER_IDS, {})][::-1]
+        return batch.timer_ids.pop()
 
     # ------------------------------------------------------------------ the timers firing
     def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime, stamp: dict[str, str]) -> None:

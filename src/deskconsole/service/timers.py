@@ -18,10 +18,10 @@ from deskconsole.domain.lifecycle import Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import Fired, TimerView
 from deskconsole.service.base import ServiceBase
+from deskconsole.service.batch import pending_timers_of
 from deskconsole.service.effects import apply, apply_many
 from deskconsole.service.records import (
     _CLAIM_TIMER,
-    _PENDING_TIMERS,
     _TIMER_BY_ID,
     PG_TICK_CHUNK,
     TICK_BATCH,
@@ -338,7 +338,7 @@ class TimersMixin(ServiceBase):
         # (Timers change only by Core statements, so there is nothing to flush first.)
         # An effect may start timers that are already due (the follow-up after a late close): read again.
         while True:
-            pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
+            pending = pending_timers_of(self._batch, db, case.id)  # (in a batch: maybe read ahead)
             due = sorted((to_utc(due_at), timer_id) for timer_id, due_at, _ in pending if to_utc(due_at) <= now)
             if not due:
                 _pending_timers(s)[case.id] = pending  # the action's _cancel_timers need not read them again

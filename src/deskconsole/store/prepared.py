@@ -199,8 +199,8 @@ class Runner:
     transaction (and savepoint) that connection is in. Keep one per transaction.
 
     On a connection that defers inserts (see defer_inserts: PostgreSQL, a batch), the rows of
-    insert_many and insert_later are not sent at once but kept on the connection and sent
-    together, in order, in one pipeline: before any statement that reads or writes a table
+    insert_many and insert_later (and the updates of execute_many) are not sent at once but kept
+    on the connection and sent together, in order, in one pipeline: before any statement that reads or writes a table
     they go into (or any statement at all that does not come through a Runner), before a
     savepoint begins, is released or the transaction commits. A rollback (to a savepoint)
     forgets the rows kept since. So they are in the database before anything could look for
@@ -266,8 +266,16 @@ class Runner:
         return prepared.execute(self.conn, self.dbapi, values)
 
     def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run an UPDATE or DELETE once per row, in one executemany (nobody reads how many rows it
+        changed: on a connection that defers inserts it is kept for later with them, behind the rows
+        kept before it, and sent before anything reads or writes its table, as they are)."""
         self._wrote()
         prepared = self.statements(statement)
+        kept = self.conn.info.get(DEFERRED)
+        if kept is not None and prepared.tables:
+            self._before(prepared, keeping=True)
+            kept.append((prepared, [prepared.params(row) for row in rows], None))
+            return
         self._before(prepared)
         prepared.executemany(self.conn, self.dbapi, rows)
 
