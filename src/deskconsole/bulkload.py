@@ -37,6 +37,7 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from itertools import chain
 from typing import Any
 
@@ -128,9 +129,23 @@ class Dialect:
     def offset(self, name: str) -> int:
         return 1 + TIME_WIDTH * list(self.times).index(name)
 
+    def place(self, name: str) -> int:
+        """The place of a seed time in the seed's `ts` (PostgreSQL; 1: the first)."""
+        return 1 + list(self.times).index(name)
+
+    def epoch_time(self, seconds: str) -> str:
+        """PostgreSQL: the time `seconds` (SQL: whole seconds since the epoch) with the seed's microseconds."""
+        micro = self.iso_tail[:7] if self.iso_tail.startswith(".") else ""
+        return f"to_timestamp({seconds})" + (f" + INTERVAL '0{micro} seconds'" if micro else "")
+
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _is_literal(sql: str) -> bool:
+    """Whether `sql` is one SQL string literal, as _literal writes them."""
+    return len(sql) >= 2 and sql[0] == sql[-1] == "'" and "'" not in sql[1:-1].replace("''", "")
 
 
 def _shape(cell: Cell, hole: str, d: Dialect) -> tuple[str, Any]:
@@ -187,6 +202,15 @@ class TableLoad:
             cells = [cells[col] for _, _, cells in rows]
             if col in times and any(isinstance(c, Time) for c in cells):
                 cells = [Time("") if c is None else c for c in cells]  # substr(tt, NULL, ..) is NULL
+            if d.pg and col in times and cells and all(isinstance(c, Time) for c in cells):
+                # PostgreSQL: the seed's times as numbers too (SeedLoad: `ts`), one picked by its place:
+                # no time text to read for each row (~0.5 us a time)
+                tpl_cols.append(f"k_{col}")
+                tpl_types.append("INTEGER")
+                for row, c in zip(values, cells, strict=True):
+                    row.append(None if c == Time("") else d.place(c.name))
+                exprs.append(d.epoch_time(f"s.ts[{hole}]"))
+                continue
             shapes = [(f"substr(s.tt, {hole}, {TIME_WIDTH})", None) if c == Time("") else _shape(c, hole, d)
                       for c in cells]
             kinds = Counter(sql for sql, _ in shapes)
@@ -206,7 +230,11 @@ class TableLoad:
                     row.append(branches.index(sql))
                 expr = "CASE t.x_" + col + " " + " ".join(
                     f"WHEN {i} THEN {sql}" for i, sql in enumerate(branches[:-1])) + f" ELSE {branches[-1]} END"
-            if d.pg and col in times:
+            if d.pg and col in times and _is_literal(expr):
+                # a constant time (every event's recorded_at): a typed literal, read once with the statement,
+                # not a text made and read again for each row (~0.75 us a row)
+                expr = f"CAST({_literal(expr[1:-1].replace(chr(39) * 2, chr(39)) + '+00')} AS TIMESTAMPTZ)"
+            elif d.pg and col in times:
                 expr = f"CAST(({expr}) || '+00' AS TIMESTAMPTZ)"
             exprs.append(expr)
         name = f"bulk_t_{table}"
@@ -218,6 +246,31 @@ class TableLoad:
         names = ", ".join(f'"{c}"' for c in columns)
         self.insert = (f'INSERT INTO "{table}" ({names}) SELECT {", ".join(exprs)} FROM {SEED_TABLE} AS s '
                        f"CROSS JOIN {name} AS t WHERE t.v = s.v")
+
+
+class SeedTimes:
+    """A seed row's times, packed in its text `tt`, as whole seconds since the epoch (None for a blank):
+    PostgreSQL makes its time values from these numbers (Dialect.epoch_time), not from the text."""
+
+    def __init__(self) -> None:
+        self.days: dict[str, int] = {}
+        self.clock = {f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}": s for s in range(86400)}
+
+    def __call__(self, tt: str) -> list[int | None]:
+        days, clock = self.days, self.clock
+        out: list[int | None] = []
+        for i in range(0, len(tt), TIME_WIDTH):
+            if tt[i] == " ":
+                out.append(None)
+                continue
+            day = days.get(tt[i:i + 10])
+            if day is None:
+                day = days[tt[i:i + 10]] = (date.fromisoformat(tt[i:i + 10]).toordinal() - _EPOCH_DAY) * 86400
+            out.append(day + clock[tt[i + 11:i + 19]])
+        return out
+
+
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 
 class SeedLoad:
@@ -238,6 +291,8 @@ class SeedLoad:
         self.images = images
         self.seed = f"{SEED_SCHEMA}.{SEED_TABLE}" if images else SEED_TABLE
         self.create = None if images else seed_ddl(d, seed_columns, temp=True)
+        self.tt = [name for name, _ in seed_columns].index("tt") if d.pg else -1
+        self.seconds = SeedTimes()
         mark = d.mark
         one = "(" + ", ".join([mark] * len(seed_columns)) + ")"
         self.one = f"INSERT INTO {SEED_TABLE} VALUES {one}"
@@ -271,11 +326,12 @@ class SeedLoad:
     def load(self, rows: list[tuple], timings: Counter[str] | None = None) -> None:
         """Write the tables' rows for these seed rows (the seed table holds this chunk only)."""
         start = time.perf_counter()
-        if self.d.pg:  # COPY: the seed rows in one stream, not a statement each
+        if self.d.pg:  # COPY: the seed rows in one stream, not a statement each; their times as numbers too
             self.cur.execute(f"TRUNCATE {SEED_TABLE}")
+            at, seconds = self.tt, self.seconds
             with self.cur.copy(f"COPY {SEED_TABLE} FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row((*row, seconds(row[at])))
         else:
             self.cur.execute(f"DELETE FROM {SEED_TABLE}")
             insert_many(self.cur, self.d, self.many, self.one, rows)
@@ -344,10 +400,11 @@ class SeedImage:
 
 
 def seed_ddl(d: Dialect, seed_columns: Sequence[tuple[str, str]], temp: bool) -> str:
-    """The seed table: keyed by its first column, the case id (on SQLite the rowid: rows in id order)."""
+    """The seed table: keyed by its first column, the case id (on SQLite the rowid: rows in id order). On
+    PostgreSQL a last column `ts` holds the times of `tt` as whole seconds since the epoch (SeedTimes)."""
     (key, key_type), rest = seed_columns[0], seed_columns[1:]
     if d.pg:
-        cols = f"{key} {key_type} PRIMARY KEY, " + ", ".join(f"{n} {t}" for n, t in rest)
+        cols = f"{key} {key_type} PRIMARY KEY, " + ", ".join(f"{n} {t}" for n, t in rest) + ", ts BIGINT[]"
     else:
         cols = f"{key} INTEGER PRIMARY KEY, " + ", ".join(n for n, _ in rest)
     return f"CREATE {'TEMP ' if temp else ''}TABLE {SEED_TABLE} ({cols})"

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -128,7 +130,8 @@ class _Build:
                     search.pause_case_index_on(cur)  # the search index is refilled once, after the cases are in
                 elif self.planner.fresh:
                     restore = _pg_set_aside(cur)
-                self._write(cur, self.planner.chunks(self.chunk), 1 - FINISH_SHARE)
+                with Ahead(self.planner.chunks(self.chunk)) as chunks:
+                    self._write(cur, chunks, 1 - FINISH_SHARE)
                 if not self.pg:
                     start = time.perf_counter()
                     search.rebuild_case_index_on(cur)
@@ -247,6 +250,57 @@ class _Build:
         self.report(self.total)
         return summary
 
+
+class Ahead:
+    """The planner's chunks, planned in a thread while this one writes the chunks before them.
+
+    The database works on a chunk's statements while the next chunks are planned: the driver lets go
+    of the interpreter while it waits for the server (or for SQLite's own work), so the planning and
+    the writing overlap, on two cores nearly entirely. The thread stays QUEUE chunks ahead; the
+    planner's failure is raised here, and leaving early (the writer failed) stops the thread."""
+
+    QUEUE = 2
+
+    def __init__(self, chunks: Iterator[Any]) -> None:
+        self._chunks = chunks
+        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(self.QUEUE)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._plan, name="bulk-planner", daemon=True)
+
+    def _plan(self) -> None:
+        try:
+            for chunk in self._chunks:
+                if not self._put(("chunk", chunk)):
+                    return
+            self._put(("end", None))
+        except BaseException as exc:  # noqa: BLE001  (raised again in the writer's thread)
+            self._put(("error", exc))
+
+    def _put(self, item: tuple[str, Any]) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __enter__(self) -> Iterator[Any]:
+        self._thread.start()
+        return self._iter()
+
+    def _iter(self) -> Iterator[Any]:
+        while True:
+            kind, value = self._queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 # The tables a bulk build writes, on PostgreSQL.
