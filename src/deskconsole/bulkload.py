@@ -37,7 +37,6 @@ import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
 from itertools import chain
 from typing import Any
 
@@ -48,6 +47,7 @@ ROWS_PER_INSERT = 100  # SQLite: seed rows to one INSERT statement
 
 # --------------------------------------------------------------------------- cells
 TIME_WIDTH = 26  # 'YYYY-MM-DD HH:MM:SS.ffffff': a seed row's times, one after the other, in one text
+EPOCH_WIDTH = 10  # PostgreSQL: and after each its whole seconds since the epoch (Dialect.width)
 
 
 @dataclass(frozen=True)
@@ -126,17 +126,21 @@ class Dialect:
         rowid = "" if self.pg else " WITHOUT ROWID"
         return f"CREATE TEMP TABLE {name} ({columns}, PRIMARY KEY ({key})){rowid}"
 
+    @property
+    def width(self) -> int:
+        """The characters of a time in the seed's `tt`: on PostgreSQL its text and then its whole seconds
+        since the epoch (EPOCH_WIDTH digits), which the server reads for a time value far faster than the text."""
+        return TIME_WIDTH + EPOCH_WIDTH if self.pg else TIME_WIDTH
+
     def offset(self, name: str) -> int:
-        return 1 + TIME_WIDTH * list(self.times).index(name)
+        return 1 + self.width * list(self.times).index(name)
 
-    def place(self, name: str) -> int:
-        """The place of a seed time in the seed's `ts` (PostgreSQL; 1: the first)."""
-        return 1 + list(self.times).index(name)
-
-    def epoch_time(self, seconds: str) -> str:
-        """PostgreSQL: the time `seconds` (SQL: whole seconds since the epoch) with the seed's microseconds."""
+    def epoch_time(self, hole: str) -> str:
+        """PostgreSQL: the time whose seconds since the epoch start at offset `hole` of `tt` (NULL: none), with
+        the seed's microseconds."""
         micro = self.iso_tail[:7] if self.iso_tail.startswith(".") else ""
-        return f"to_timestamp({seconds})" + (f" + INTERVAL '0{micro} seconds'" if micro else "")
+        seconds = f"to_timestamp(CAST(substr(s.tt, {hole}, {EPOCH_WIDTH}) AS BIGINT))"
+        return seconds + (f" + INTERVAL '0{micro} seconds'" if micro else "")
 
 
 def _literal(value: str) -> str:
@@ -203,13 +207,12 @@ class TableLoad:
             if col in times and any(isinstance(c, Time) for c in cells):
                 cells = [Time("") if c is None else c for c in cells]  # substr(tt, NULL, ..) is NULL
             if d.pg and col in times and cells and all(isinstance(c, Time) for c in cells):
-                # PostgreSQL: the seed's times as numbers too (SeedLoad: `ts`), one picked by its place:
-                # no time text to read for each row (~0.5 us a time)
+                # PostgreSQL: the time made from its seconds since the epoch, not read from its text (~0.5 us a time)
                 tpl_cols.append(f"k_{col}")
                 tpl_types.append("INTEGER")
                 for row, c in zip(values, cells, strict=True):
-                    row.append(None if c == Time("") else d.place(c.name))
-                exprs.append(d.epoch_time(f"s.ts[{hole}]"))
+                    row.append(None if c == Time("") else d.offset(c.name) + TIME_WIDTH)
+                exprs.append(d.epoch_time(hole))
                 continue
             shapes = [(f"substr(s.tt, {hole}, {TIME_WIDTH})", None) if c == Time("") else _shape(c, hole, d)
                       for c in cells]
@@ -248,31 +251,6 @@ class TableLoad:
                        f"CROSS JOIN {name} AS t WHERE t.v = s.v")
 
 
-class SeedTimes:
-    """A seed row's times, packed in its text `tt`, as whole seconds since the epoch (None for a blank):
-    PostgreSQL makes its time values from these numbers (Dialect.epoch_time), not from the text."""
-
-    def __init__(self) -> None:
-        self.days: dict[str, int] = {}
-        self.clock = {f"{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}": s for s in range(86400)}
-
-    def __call__(self, tt: str) -> list[int | None]:
-        days, clock = self.days, self.clock
-        out: list[int | None] = []
-        for i in range(0, len(tt), TIME_WIDTH):
-            if tt[i] == " ":
-                out.append(None)
-                continue
-            day = days.get(tt[i:i + 10])
-            if day is None:
-                day = days[tt[i:i + 10]] = (date.fromisoformat(tt[i:i + 10]).toordinal() - _EPOCH_DAY) * 86400
-            out.append(day + clock[tt[i + 11:i + 19]])
-        return out
-
-
-_EPOCH_DAY = date(1970, 1, 1).toordinal()
-
-
 class SeedLoad:
     """The seed table and the tables made from it, on one DBAPI cursor (SQLite or PostgreSQL).
 
@@ -291,8 +269,6 @@ class SeedLoad:
         self.images = images
         self.seed = f"{SEED_SCHEMA}.{SEED_TABLE}" if images else SEED_TABLE
         self.create = None if images else seed_ddl(d, seed_columns, temp=True)
-        self.tt = [name for name, _ in seed_columns].index("tt") if d.pg else -1
-        self.seconds = SeedTimes()
         mark = d.mark
         one = "(" + ", ".join([mark] * len(seed_columns)) + ")"
         self.one = f"INSERT INTO {SEED_TABLE} VALUES {one}"
@@ -326,12 +302,11 @@ class SeedLoad:
     def load(self, rows: list[tuple], timings: Counter[str] | None = None) -> None:
         """Write the tables' rows for these seed rows (the seed table holds this chunk only)."""
         start = time.perf_counter()
-        if self.d.pg:  # COPY: the seed rows in one stream, not a statement each; their times as numbers too
+        if self.d.pg:  # COPY: the seed rows in one stream, not a statement each
             self.cur.execute(f"TRUNCATE {SEED_TABLE}")
-            at, seconds = self.tt, self.seconds
             with self.cur.copy(f"COPY {SEED_TABLE} FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row((*row, seconds(row[at])))
+                    copy.write_row(row)
         else:
             self.cur.execute(f"DELETE FROM {SEED_TABLE}")
             insert_many(self.cur, self.d, self.many, self.one, rows)
@@ -400,11 +375,10 @@ class SeedImage:
 
 
 def seed_ddl(d: Dialect, seed_columns: Sequence[tuple[str, str]], temp: bool) -> str:
-    """The seed table: keyed by its first column, the case id (on SQLite the rowid: rows in id order). On
-    PostgreSQL a last column `ts` holds the times of `tt` as whole seconds since the epoch (SeedTimes)."""
+    """The seed table: keyed by its first column, the case id (on SQLite the rowid: rows in id order)."""
     (key, key_type), rest = seed_columns[0], seed_columns[1:]
     if d.pg:
-        cols = f"{key} {key_type} PRIMARY KEY, " + ", ".join(f"{n} {t}" for n, t in rest) + ", ts BIGINT[]"
+        cols = f"{key} {key_type} PRIMARY KEY, " + ", ".join(f"{n} {t}" for n, t in rest)
     else:
         cols = f"{key} INTEGER PRIMARY KEY, " + ", ".join(n for n, _ in rest)
     return f"CREATE {'TEMP ' if temp else ''}TABLE {SEED_TABLE} ({cols})"
