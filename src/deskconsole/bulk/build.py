@@ -4,9 +4,7 @@
 from __future__ import annotations
 
 import os
-import queue
 import sqlite3
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -119,19 +117,29 @@ class _Build:
         return head + ", ".join([one] * ROWS_PER_INSERT), head + one
 
     def _in_transaction(self) -> BulkSummary:
+        # the planner works in a second process (fork) while the database writes the chunks before
+        # (on two cores the planning and the writing overlap; a thread would hold this one's interpreter)
+        side: Beside | None = None
         raw = self.engine.raw_connection()
         try:
             dbapi = raw.driver_connection
             cur = dbapi.cursor()
             try:
+                if Beside.available():
+                    planner, chunk = self.planner, self.chunk
+                    side = Beside(lambda: planner.chunks(chunk), planner.summary)
                 restore: list[str] = []
                 if not self.pg:
                     cur.execute("BEGIN IMMEDIATE")
                     search.pause_case_index_on(cur)  # the search index is refilled once, after the cases are in
                 elif self.planner.fresh:
                     restore = _pg_set_aside(cur)
-                with Ahead(self.planner.chunks(self.chunk)) as chunks:
-                    self._write(cur, chunks, 1 - FINISH_SHARE)
+                if side is not None:
+                    self._write(cur, side, 1 - FINISH_SHARE)
+                    summary = side.result
+                else:
+                    self._write(cur, self.planner.chunks(self.chunk), 1 - FINISH_SHARE)
+                    summary = self.planner.summary()
                 if not self.pg:
                     start = time.perf_counter()
                     search.rebuild_case_index_on(cur)
@@ -153,11 +161,14 @@ class _Build:
                 elif dbapi.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
+            finally:
+                if side is not None:
+                    side.stop()
             cur.close()
         finally:
             raw.close()
         self.report(self.total)
-        return self.planner.summary()
+        return summary
 
     def _new_sqlite_desk(self) -> BulkSummary:
         """A desk without cases yet: built with the journal off into `<file>.bulk` (a copy of the file),
@@ -249,58 +260,6 @@ class _Build:
             remove_database(index_path)
         self.report(self.total)
         return summary
-
-
-class Ahead:
-    """The planner's chunks, planned in a thread while this one writes the chunks before them.
-
-    The database works on a chunk's statements while the next chunks are planned: the driver lets go
-    of the interpreter while it waits for the server (or for SQLite's own work), so the planning and
-    the writing overlap, on two cores nearly entirely. The thread stays QUEUE chunks ahead; the
-    planner's failure is raised here, and leaving early (the writer failed) stops the thread."""
-
-    QUEUE = 2
-
-    def __init__(self, chunks: Iterator[Any]) -> None:
-        self._chunks = chunks
-        self._queue: queue.Queue[tuple[str, Any]] = queue.Queue(self.QUEUE)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._plan, name="bulk-planner", daemon=True)
-
-    def _plan(self) -> None:
-        try:
-            for chunk in self._chunks:
-                if not self._put(("chunk", chunk)):
-                    return
-            self._put(("end", None))
-        except BaseException as exc:  # noqa: BLE001  (raised again in the writer's thread)
-            self._put(("error", exc))
-
-    def _put(self, item: tuple[str, Any]) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def __enter__(self) -> Iterator[Any]:
-        self._thread.start()
-        return self._iter()
-
-    def _iter(self) -> Iterator[Any]:
-        while True:
-            kind, value = self._queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 # The tables a bulk build writes, on PostgreSQL.
