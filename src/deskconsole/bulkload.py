@@ -13,7 +13,9 @@ and bound by executemany). Every row's id is given (the case's, or counted from 
 seed row), so the rows do not depend on the order they come in. The same statements run on
 SQLite and PostgreSQL: the seed's times travel as one text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC,
 one after the other), a row's time is picked by its offset, stored as it is on SQLite and cast
-to timestamptz on PostgreSQL.
+to timestamptz on PostgreSQL. On PostgreSQL each time in that text is followed by its whole seconds since
+the epoch, and the seed row carries them as an array too (`ts`): a time column made only of seed times
+picks its value from the array (to_timestamp), as reading the text costs a walk along it and a parse.
 
 On SQLite the seed rows can also be made in another process: `Beside` runs the planner in a
 second process (fork), which puts each chunk's seed rows, and the rows of some tables made from
