@@ -14,8 +14,9 @@ seed row), so the rows do not depend on the order they come in. The same stateme
 SQLite and PostgreSQL: the seed's times travel as one text ('YYYY-MM-DD HH:MM:SS.ffffff', UTC,
 one after the other), a row's time is picked by its offset, stored as it is on SQLite and cast
 to timestamptz on PostgreSQL. On PostgreSQL each time in that text is followed by its whole seconds since
-the epoch, and the seed row carries them as an array too (`ts`): a time column made only of seed times
-picks its value from the array (to_timestamp), as reading the text costs a walk along it and a parse.
+the epoch, and the seed row carries them as arrays too (`ts`: those seconds, `ti`: their isoformat text): a
+time column made only of seed times picks its value from `ts` (to_timestamp), a text its piece from `ti`, as
+reading `tt` costs a walk along it (and a parse).
 
 On SQLite the seed rows can also be made in another process: `Beside` runs the planner in a
 second process (fork), which puts each chunk's seed rows, and the rows of some tables made from
@@ -49,7 +50,7 @@ ROWS_PER_INSERT = 100  # SQLite: seed rows to one INSERT statement
 
 # --------------------------------------------------------------------------- cells
 TIME_WIDTH = 26  # 'YYYY-MM-DD HH:MM:SS.ffffff': a seed row's times, one after the other, in one text
-EPOCH_WIDTH = 10  # PostgreSQL: and after each its whole seconds since the epoch (Dialect.width, seed_seconds)
+EPOCH_WIDTH = 10  # PostgreSQL: and after each its whole seconds since the epoch (Dialect.width, seed_arrays)
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class Dialect:
     @property
     def width(self) -> int:
         """The characters of a time in the seed's `tt`: on PostgreSQL its text and then its whole seconds
-        since the epoch (EPOCH_WIDTH digits), from which the planner makes the seed's `ts` (seed_seconds)."""
+        since the epoch (EPOCH_WIDTH digits), from which the planner makes the seed's `ts` and `ti` (seed_arrays)."""
         return TIME_WIDTH + EPOCH_WIDTH if self.pg else TIME_WIDTH
 
     def offset(self, name: str) -> int:
@@ -147,15 +148,18 @@ class Dialect:
         return f"to_timestamp(s.ts[{hole}])" + (f" + INTERVAL '0{micro} seconds'" if micro else "")
 
 
-def seed_seconds(tt: str) -> str:
-    """PostgreSQL: a seed's times (its `tt`, Dialect.width characters each) as the array of their whole seconds
-    since the epoch (COPY's text of a BIGINT[]; NULL for a blank one).
+def seed_arrays(tt: str) -> tuple[str, str]:
+    """PostgreSQL: a seed's times (its `tt`, Dialect.width characters each) as two arrays (COPY's text of them,
+    NULL for a blank time): `ts`, their whole seconds since the epoch (BIGINT[]), and `ti`, their text as
+    isoformat() writes it up to the seconds ('YYYY-MM-DDTHH:MM:SS', TEXT[]).
 
-    The server picks a time from it at once: read from `tt`, each time would cost a walk along the text
-    (substr counts characters) and the parsing of a timestamp, about 1 us, for every row made."""
+    The server picks a time from them at once: read from `tt`, each would cost a walk along the text
+    (substr counts characters) and, for a time value, the parsing of a timestamp, about 1 us a row made."""
     width = TIME_WIDTH + EPOCH_WIDTH
-    return "{" + ",".join("NULL" if tt[i] == " " else tt[i + TIME_WIDTH:i + width]
-                          for i in range(0, len(tt), width)) + "}"
+    starts = range(0, len(tt), width)
+    seconds = ",".join("NULL" if tt[i] == " " else tt[i + TIME_WIDTH:i + width] for i in starts)
+    texts = ",".join("NULL" if tt[i] == " " else tt[i:i + 10] + "T" + tt[i + 11:i + 19] for i in starts)
+    return "{" + seconds + "}", "{" + texts + "}"
 
 
 def _literal(value: str) -> str:
@@ -187,6 +191,10 @@ def _shape(cell: Cell, hole: str, d: Dialect) -> tuple[str, Any]:
                     pieces.append(_literal(part))
             elif isinstance(part, Seed):
                 pieces.append(f"CAST(s.{part.name} AS TEXT)" if d.pg else f"s.{part.name}")
+            elif isinstance(part, TimeText) and part.form == "iso" and d.pg:
+                pieces.append(f"s.ti[{d.place(part.name)}] || {_literal(d.iso_tail)}")
+            elif isinstance(part, TimeText) and part.form == "day" and d.pg:
+                pieces.append(f"left(s.ti[{d.place(part.name)}], 10)")
             elif isinstance(part, TimeText) and part.form == "iso":
                 at = d.offset(part.name)
                 pieces.append(f"substr(s.tt, {at}, 10) || 'T' || substr(s.tt, {at + 11}, 8) || "
@@ -391,10 +399,11 @@ class SeedImage:
 
 def seed_ddl(d: Dialect, seed_columns: Sequence[tuple[str, str]], temp: bool) -> str:
     """The seed table: keyed by its first column, the case id (on SQLite the rowid: rows in id order). On
-    PostgreSQL a last column `ts` holds the times of `tt` as numbers (seed_seconds)."""
+    PostgreSQL two last columns, `ts` and `ti`, hold the times of `tt` as numbers and as isoformat text
+    (seed_arrays)."""
     (key, key_type), rest = seed_columns[0], seed_columns[1:]
     if d.pg:
-        cols = f"{key} {key_type} PRIMARY KEY, " + ", ".join(f"{n} {t}" for n, t in rest) + ", ts BIGINT[]"
+        cols = f"{key} {key_type} PRIMARY KEY, " + ", ".join(f"{n} {t}" for n, t in rest) + ", ts BIGINT[], ti TEXT[]"
     else:
         cols = f"{key} INTEGER PRIMARY KEY, " + ", ".join(n for n, _ in rest)
     return f"CREATE {'TEMP ' if temp else ''}TABLE {SEED_TABLE} ({cols})"

@@ -1,4 +1,4 @@
-"""A bulk build on PostgreSQL makes its times from the seed's seconds since the epoch (bulkload.seed_seconds),
+"""A bulk build on PostgreSQL makes its times from the seed's seconds since the epoch (bulkload.seed_arrays),
 SQLite from their text: every row of every table it writes holds the same values on both, each time to the
 microsecond (the desk's end has microseconds, as the demo's clock does)."""
 
@@ -13,7 +13,7 @@ from test_bulk import END, desk
 
 from deskconsole.bulk import build_bulk
 from deskconsole.bulk.slalife import DEMO_POLICY
-from deskconsole.bulkload import seed_seconds
+from deskconsole.bulkload import seed_arrays
 
 # the tables a bulk build writes, and the columns that differ by design (when the build really ran)
 TABLES = {"case": (), "event": ("recorded_at",), "timer": (), "outbox": (), "survey": (), "sla_metric": (),
@@ -63,11 +63,12 @@ def test_every_row_of_a_bulk_build_holds_the_same_values_on_postgres_as_on_sqlit
     assert times and all(t.microsecond == END.microsecond for t in times)
 
 
-def test_a_seed_s_times_as_numbers() -> None:
-    """The seed's times (text, then whole seconds since the epoch) as COPY's text of a BIGINT array."""
+def test_a_seed_s_times_as_arrays() -> None:
+    """The seed's times (text, then whole seconds since the epoch) as COPY's text of a BIGINT and a TEXT array."""
     width = 36
     first = "2026-11-25 09:00:00.429036" + "1795597200"
     blank = " " * width
     assert len(first) == width
-    assert seed_seconds(first + blank + first) == "{1795597200,NULL,1795597200}"
-    assert seed_seconds("") == "{}"
+    assert seed_arrays(first + blank + first) == ("{1795597200,NULL,1795597200}",
+                                                  "{2026-11-25T09:00:00,NULL,2026-11-25T09:00:00}")
+    assert seed_arrays("") == ("{}", "{}")

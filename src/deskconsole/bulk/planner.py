@@ -36,7 +36,7 @@ from deskconsole.bulk.lives import (
     fingerprint,
 )
 from deskconsole.bulk.slalife import CaseSla, SlaRows, Step
-from deskconsole.bulkload import EPOCH_WIDTH, TIME_WIDTH, Dialect, TableLoad, seed_seconds, text
+from deskconsole.bulkload import EPOCH_WIDTH, TIME_WIDTH, Dialect, TableLoad, seed_arrays, text
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.sla import DeskSla
 from deskconsole.domain.timers import Durations
@@ -207,7 +207,7 @@ class _Planner:
         rng = self.rng
         rnd = rng.random
         T, B = self._time_texts()  # noqa: N806 -- hot-loop aliases, short like the row templates they fill
-        pg, seconds = self.pg, seed_seconds
+        pg, arrays = self.pg, seed_arrays
         data = self.data
         E, rem, ic, ac, fu = self.E, self.rem, self.ic, self.ac, self.fu  # noqa: N806 -- alias of self.E (the desk's end)
         tick_at = self.tick_at
@@ -403,7 +403,7 @@ class _Planner:
             row = (cid, v, eb, tb, ob, sb, ref, title, description, customer, contact, area, severity, priority,
                    assignee_id, assignee, who, address, opened_data, assigned_data, resolution, reason, reply,
                    score, comment, flagged, survey_data, close_data, tt)
-            append((*row, seconds(tt)) if pg else row)  # PostgreSQL: the times as numbers too (seed_seconds)
+            append((*row, *arrays(tt)) if pg else row)  # PostgreSQL: the times as arrays too (seed_arrays)
             eb, tb, ob, sb = eb + events, tb + timers, ob + outbox, sb + surveys
         self.case_id, self.event_id, self.timer_id, self.outbox_id, self.survey_id = cid, eb, tb, ob, sb
         return seeds
