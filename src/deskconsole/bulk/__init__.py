@@ -22,7 +22,7 @@ the file as it was). Two processes share the work: the second plans the cases, m
 outbox rows (BESIDE) and builds the search index in a file of its own; this one makes the
 case, event, timer and survey rows, copies the outbox rows in chunk by chunk, and the index
 at the end. A database that has cases already (or that another connection holds open, or PostgreSQL)
-is added to in one ordinary transaction, in this process alone.
+is added to in one ordinary transaction, while a second process plans the chunks ahead of it.
 
 Modules: lives.py (the kinds of case and their rows), planner.py (the seed rows),
 build.py (writing them).

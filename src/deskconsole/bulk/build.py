@@ -117,18 +117,29 @@ class _Build:
         return head + ", ".join([one] * ROWS_PER_INSERT), head + one
 
     def _in_transaction(self) -> BulkSummary:
+        # the planner works in a second process (fork) while the database writes the chunks before
+        # (on two cores the planning and the writing overlap; a thread would hold this one's interpreter)
+        side: Beside | None = None
         raw = self.engine.raw_connection()
         try:
             dbapi = raw.driver_connection
             cur = dbapi.cursor()
             try:
+                if Beside.available():
+                    planner, chunk = self.planner, self.chunk
+                    side = Beside(lambda: planner.chunks(chunk), planner.summary)
                 restore: list[str] = []
                 if not self.pg:
                     cur.execute("BEGIN IMMEDIATE")
                     search.pause_case_index_on(cur)  # the search index is refilled once, after the cases are in
                 elif self.planner.fresh:
                     restore = _pg_set_aside(cur)
-                self._write(cur, self.planner.chunks(self.chunk), 1 - FINISH_SHARE)
+                if side is not None:
+                    self._write(cur, side, 1 - FINISH_SHARE)
+                    summary = side.result
+                else:
+                    self._write(cur, self.planner.chunks(self.chunk), 1 - FINISH_SHARE)
+                    summary = self.planner.summary()
                 if not self.pg:
                     start = time.perf_counter()
                     search.rebuild_case_index_on(cur)
@@ -150,11 +161,14 @@ class _Build:
                 elif dbapi.in_transaction:
                     cur.execute("ROLLBACK")
                 raise
+            finally:
+                if side is not None:
+                    side.stop()
             cur.close()
         finally:
             raw.close()
         self.report(self.total)
-        return self.planner.summary()
+        return summary
 
     def _new_sqlite_desk(self) -> BulkSummary:
         """A desk without cases yet: built with the journal off into `<file>.bulk` (a copy of the file),
@@ -246,7 +260,6 @@ class _Build:
             remove_database(index_path)
         self.report(self.total)
         return summary
-
 
 
 # The tables a bulk build writes, on PostgreSQL.

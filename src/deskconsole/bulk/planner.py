@@ -7,7 +7,7 @@ import random
 import time
 from bisect import bisect
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 from typing import Any
@@ -36,7 +36,7 @@ from deskconsole.bulk.lives import (
     fingerprint,
 )
 from deskconsole.bulk.slalife import CaseSla, SlaRows, Step
-from deskconsole.bulkload import Dialect, TableLoad, text
+from deskconsole.bulkload import EPOCH_WIDTH, TIME_WIDTH, Dialect, TableLoad, seed_arrays, text
 from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.sla import DeskSla
 from deskconsole.domain.timers import Durations
@@ -192,11 +192,22 @@ class _Planner:
         """When the demo's hourly tick (on the hour grid that ends at `end`) processed a timer due then."""
         return self.E - ((self.E - due) // HOUR) * HOUR
 
+    def _time_texts(self) -> tuple[Callable[[int], str], str]:
+        """A seed time's text in `tt` (see Dialect.width), and a blank one."""
+        if not self.pg:
+            return self.times.text, BLANK
+        text = self.times.text
+
+        def text_and_seconds(t: int) -> str:
+            return text(t) + f"{t:0{EPOCH_WIDTH}d}"
+
+        return text_and_seconds, " " * (TIME_WIDTH + EPOCH_WIDTH)
+
     def _seeds(self, first: int, size: int, sla: SlaRows) -> list[tuple]:
         rng = self.rng
         rnd = rng.random
-        T = self.times.text  # noqa: N806 -- hot-loop alias, short like the row templates it fills
-        B = BLANK  # noqa: N806 -- hot-loop alias of BLANK
+        T, B = self._time_texts()  # noqa: N806 -- hot-loop aliases, short like the row templates they fill
+        pg, arrays = self.pg, seed_arrays
         data = self.data
         E, rem, ic, ac, fu = self.E, self.rem, self.ic, self.ac, self.fu  # noqa: N806 -- alias of self.E (the desk's end)
         tick_at = self.tick_at
@@ -389,9 +400,10 @@ class _Planner:
             if walker is not None and plan == "closed:analyst":  # its close names the SLA timers it cancelled
                 close_data = data(*self._analyst_close, *((("cancelled_timers", tuple(cancelled)),)
                                                           if cancelled else ()))
-            append((cid, v, eb, tb, ob, sb, ref, title, description, customer, contact, area, severity, priority,
-                    assignee_id, assignee, who, address, opened_data, assigned_data, resolution, reason, reply,
-                    score, comment, flagged, survey_data, close_data, tt))
+            row = (cid, v, eb, tb, ob, sb, ref, title, description, customer, contact, area, severity, priority,
+                   assignee_id, assignee, who, address, opened_data, assigned_data, resolution, reason, reply,
+                   score, comment, flagged, survey_data, close_data, tt)
+            append((*row, *arrays(tt)) if pg else row)  # PostgreSQL: the times as arrays too (seed_arrays)
             eb, tb, ob, sb = eb + events, tb + timers, ob + outbox, sb + surveys
         self.case_id, self.event_id, self.timer_id, self.outbox_id, self.survey_id = cid, eb, tb, ob, sb
         return seeds
