@@ -111,6 +111,16 @@ def pytest_make_collect_report(collector: pytest.Collector):
     return report
 
 
+# --- hypothesis ---------------------------------------------------------------
+# Each property test's own @settings say how many examples it explores (the same locally and
+# under CI). Under CI (a clean clone every run) the example database is never read again: the
+# "ci" profile keeps none and prints, for a failure, the blob that replays it (@reproduce_failure).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", database=None, print_blob=True)
+_hypothesis_settings.load_profile("ci" if in_ci() else "default")
+
+
 # --- database fixtures --------------------------------------------------------
 
 
