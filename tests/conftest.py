@@ -162,7 +162,8 @@ def pytest_make_collect_report(collector: pytest.Collector):
 from hypothesis import settings as _hypothesis_settings  # noqa: E402
 
 _hypothesis_settings.register_profile("ci", database=None, print_blob=True)
-_hypothesis_settings.load_profile("ci" if in_ci() else "default")
+if in_ci():
+    _hypothesis_settings.load_profile("ci")
 
 
 # --- database fixtures --------------------------------------------------------
