@@ -50,7 +50,7 @@ def team_desk(tmp_path_factory) -> tuple[str, team.Due]:
     """A desk with 1,000 timers due at TICK_AT, built through the service (once for every worker,
     kept in tests/.cache/ until the sources change; this worker reads its own copy)."""
     path = tmp_path_factory.mktemp("team") / "team.db"
-    cases = copy_desk("team-1000", _build_team_desk, path)
+    cases = copy_desk("team-1000", _build_team_desk, path, uses=(Path(team.__file__),))
     assert isinstance(cases, dict)
     return f"sqlite:///{path}", team.Due(cases)
 
