@@ -32,9 +32,12 @@ the same for CI.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -223,11 +226,22 @@ def _pg_base() -> str:
     return base
 
 
+@contextmanager
+def _server_lock(base: str, mode: int) -> Iterator[None]:
+    """A lock on the PostgreSQL server at `base`, shared by every worker of the run (a file in the
+    temporary directory named after the server's URL): LOCK_SH around each CREATE or DROP DATABASE,
+    LOCK_EX for a test that must have the server to itself (pg_server_alone)."""
+    digest = hashlib.sha256(base.encode()).hexdigest()[:16]
+    with (Path(tempfile.gettempdir()) / f"deskconsole-test-pg-{digest}.lock").open("w") as lock:
+        fcntl.flock(lock, mode)
+        yield  # (released when the file closes)
+
+
 def _create_pg_database(base: str, name: str, template: str | None = None) -> str:
     admin = libpq_url(base)
     sql = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        with _server_lock(base, fcntl.LOCK_SH), psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
             conn.execute(sql)
     except psycopg.OperationalError as exc:
         pytest.fail(f"cannot create a test database on PostgreSQL at {PG_URL_ENV}: {exc}")
@@ -236,8 +250,31 @@ def _create_pg_database(base: str, name: str, template: str | None = None) -> st
 
 def _drop_pg_database(base: str, name: str) -> None:
     # FORCE kicks out connections the test (or a leaked engine) left open.
-    with psycopg.connect(libpq_url(base), autocommit=True, connect_timeout=10) as conn:
+    with _server_lock(base, fcntl.LOCK_SH), psycopg.connect(libpq_url(base), autocommit=True,
+                                                              connect_timeout=10) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_server_alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No other worker creates or drops a database on the server while the test runs.
+
+    For a test that fills a tablespace's disk (tests/unit/test_durable_pg.py): DROP DATABASE (and
+    CREATE DATABASE ... TEMPLATE) make the server checkpoint, and a checkpoint fails while a
+    tablespace is full ("checkpoint request failed" in another worker's test), while the test's
+    own database, written by that checkpoint, takes the room the test counts on. This worker's
+    template database is made first (it is made under the shared lock).
+    """
+    request.getfixturevalue("pg_template")
+    with _server_lock(_pg_base(), fcntl.LOCK_EX):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _alone_on_a_full_disk(request: pytest.FixtureRequest) -> None:
+    """Tests on a PostgreSQL tablespace that fills up (the `small_pg` fixture) get pg_server_alone."""
+    if "small_pg" in request.fixturenames:
+        request.getfixturevalue("pg_server_alone")
 
 
 @contextmanager
