@@ -38,13 +38,15 @@ demo-fresh: $(STAMP)
 
 # Workers: `auto` is one per core; each worker migrates its own template databases once
 # (tests/conftest.py). Tests are handed out a module at a time (loadscope), so a module's
-# (and a session's) expensive fixtures are built by one worker, not by each.
+# (and a session's) expensive fixtures are built by one worker, not by each; in the order
+# tests/conftest.py collects them (the slowest modules first: HEAVY_FIRST), not xdist's own
+# (`--no-loadscope-reorder`), so that no long module is the last one running alone.
 # TEST_WORKERS=0 runs in this process (no xdist), e.g. to debug, or to update snapshots
 # (syrupy's summary and its unused-snapshot check see one worker's tests only).
 TEST_WORKERS ?= auto
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The layers of STYLE.md as import-linter contracts, ruff's rules and mypy on the core.
 # All three run (and report) even when one fails; `make check` fails if any did.

@@ -32,9 +32,12 @@ the same for CI.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -64,8 +67,52 @@ def libpq_url(sqlalchemy_url: str) -> str:
 # --- CI policy ----------------------------------------------------------------
 
 
+# The modules that take longest (seconds of test time, a whole-suite run with --durations=0 on
+# 2026-12-05, the machine shared): run first, so that under `make test` (pytest-xdist, a module
+# at a time, `--no-loadscope-reorder`) no long module starts late and runs alone at the end while
+# the other worker is idle. A module missing here or listed that got faster costs only some
+# balance, never a result.
+HEAVY_FIRST = (
+    "tests/unit/test_team_scale.py",  # 433
+    "tests/unit/test_mail_imap.py",  # 170
+    "tests/unit/test_hostile.py",  # 154
+    "tests/unit/test_bulk.py",  # 139
+    "tests/unit/test_ingest_crash.py",  # 130
+    "tests/unit/test_queue_plans.py",  # 86
+    "tests/unit/test_sla_service.py",  # 85
+    "tests/unit/test_ingest_hostile.py",  # 80
+    "tests/unit/test_open_faults.py",  # 76
+    "tests/unit/test_service_concurrency.py",  # 75
+    "tests/unit/test_cli.py",  # 71
+    "tests/tui/test_manager.py",  # 68
+    "tests/tui/test_console_editing.py",  # 68
+    "tests/unit/test_permissions.py",  # 65
+    "tests/tui/test_thread.py",  # 63
+)
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
+def _heavy_first(items: list[pytest.Item]) -> None:
+    """The modules of HEAVY_FIRST first (in that order), then the others by their number of tests,
+    most first (what pytest-xdist's loadscope does by default); tests keep their order in a module."""
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[_module_of(item)] = counts.get(_module_of(item), 0) + 1
+    rank = {module: i for i, module in enumerate(HEAVY_FIRST)}
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        module = _module_of(item)
+        return (0, rank[module]) if module in rank else (1, -counts[module])
+
+    items.sort(key=key)  # (stable: the same order in every worker, as xdist requires)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that touches PostgreSQL, so `-m "not postgres"` works."""
+    """Mark every test that touches PostgreSQL, so `-m "not postgres"` works; the slowest modules first."""
+    _heavy_first(items)
     for item in items:
         callspec = getattr(item, "callspec", None)
         uses_pg = bool({"pg_url", "empty_pg_url"} & set(getattr(item, "fixturenames", ()))) or (
@@ -109,6 +156,17 @@ def pytest_make_collect_report(collector: pytest.Collector):
     report = yield
     _fail_pg_skip_under_ci(report)
     return report
+
+
+# --- hypothesis ---------------------------------------------------------------
+# Each property test's own @settings say how many examples it explores (the same locally and
+# under CI). Under CI (a clean clone every run) the example database is never read again: the
+# "ci" profile keeps none and prints, for a failure, the blob that replays it (@reproduce_failure).
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", database=None, print_blob=True)
+if in_ci():
+    _hypothesis_settings.load_profile("ci")
 
 
 # --- database fixtures --------------------------------------------------------
@@ -168,11 +226,22 @@ def _pg_base() -> str:
     return base
 
 
+@contextmanager
+def _server_lock(base: str, mode: int) -> Iterator[None]:
+    """A lock on the PostgreSQL server at `base`, shared by every worker of the run (a file in the
+    temporary directory named after the server's URL): LOCK_SH around each CREATE or DROP DATABASE,
+    LOCK_EX for a test that must have the server to itself (pg_server_alone)."""
+    digest = hashlib.sha256(base.encode()).hexdigest()[:16]
+    with (Path(tempfile.gettempdir()) / f"deskconsole-test-pg-{digest}.lock").open("w") as lock:
+        fcntl.flock(lock, mode)
+        yield  # (released when the file closes)
+
+
 def _create_pg_database(base: str, name: str, template: str | None = None) -> str:
     admin = libpq_url(base)
     sql = f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
     try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        with _server_lock(base, fcntl.LOCK_SH), psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
             conn.execute(sql)
     except psycopg.OperationalError as exc:
         pytest.fail(f"cannot create a test database on PostgreSQL at {PG_URL_ENV}: {exc}")
@@ -181,8 +250,31 @@ def _create_pg_database(base: str, name: str, template: str | None = None) -> st
 
 def _drop_pg_database(base: str, name: str) -> None:
     # FORCE kicks out connections the test (or a leaked engine) left open.
-    with psycopg.connect(libpq_url(base), autocommit=True, connect_timeout=10) as conn:
+    with _server_lock(base, fcntl.LOCK_SH), psycopg.connect(libpq_url(base), autocommit=True,
+                                                              connect_timeout=10) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_server_alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """No other worker creates or drops a database on the server while the test runs.
+
+    For a test that fills a tablespace's disk (tests/unit/test_durable_pg.py): DROP DATABASE (and
+    CREATE DATABASE ... TEMPLATE) make the server checkpoint, and a checkpoint fails while a
+    tablespace is full ("checkpoint request failed" in another worker's test), while the test's
+    own database, written by that checkpoint, takes the room the test counts on. This worker's
+    template database is made first (it is made under the shared lock).
+    """
+    request.getfixturevalue("pg_template")
+    with _server_lock(_pg_base(), fcntl.LOCK_EX):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _alone_on_a_full_disk(request: pytest.FixtureRequest) -> None:
+    """Tests on a PostgreSQL tablespace that fills up (the `small_pg` fixture) get pg_server_alone."""
+    if "small_pg" in request.fixturenames:
+        request.getfixturevalue("pg_server_alone")
 
 
 @contextmanager

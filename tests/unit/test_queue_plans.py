@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from desk_cache import copy_desk
 from deskconsole import demo
 from deskconsole.bulk import build_bulk
 from deskconsole.domain.clock import FixedClock
@@ -60,12 +61,22 @@ def _agent_id(url: str, name: str) -> int:
         engine.dispose()
 
 
+def _build_analyzed(path: Path) -> int:
+    me = _build(f"sqlite:///{path}")
+    con = sqlite3.connect(path)
+    try:
+        con.execute("ANALYZE")
+    finally:
+        con.close()
+    return me
+
+
 @pytest.fixture(scope="module")
 def sqlite_desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
+    """A copy of the desk (built once for every worker and kept in tests/.cache/ until the sources change)."""
     path = tmp_path_factory.mktemp("plans") / "desk.db"
-    me = _build(f"sqlite:///{path}")
-    with sqlite3.connect(path) as con:
-        con.execute("ANALYZE")
+    me = copy_desk(f"plans-{CASES}", _build_analyzed, path)
+    assert isinstance(me, int)
     return path, me
 
 

@@ -5,6 +5,7 @@ shorter one on a database emptied between examples."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 
 import pytest
@@ -187,8 +188,9 @@ HISTORY = st.lists(actions, min_size=12, max_size=30)
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=HISTORY)
-def test_random_histories_keep_the_invariants_on_sqlite(tmp_path_factory, history) -> None:
+def test_random_histories_keep_the_invariants_on_sqlite(tmp_path_factory, sqlite_template, history) -> None:
     path = tmp_path_factory.mktemp("prop") / "desk.db"
+    shutil.copyfile(sqlite_template, path)  # a fresh desk at the current schema (conftest.py's template)
     engine = make_engine(f"sqlite:///{path}")
     try:
         init_schema(engine)

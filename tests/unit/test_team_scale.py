@@ -6,8 +6,11 @@
 - A ticker killed with SIGKILL in the middle of its work leaves every case consistent, and the
   next tick fires the rest: all exactly once.
 
-The 1,000-timer desk is built once per session through the service itself (at earlier fixed
-times, see benchmarks/team.py) and copied row for row into each test's database.
+The 1,000-timer desk is built once through the service itself (at earlier fixed times, see
+benchmarks/team.py; kept in tests/.cache/ for every worker) and copied row for row into each test's
+database. The consoles and takers are forked from this process (tests/forkjobs.py: each an OS
+process with its own connections, released together, without a Python start of its own); the
+killed ticker and the tick after it are `python -m deskconsole` processes.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from desk_cache import copy_desk
 from deskconsole.domain.clock import FixedClock, format_time, to_utc
 from deskconsole.service import Service
 from deskconsole.store.engine import make_engine
 from deskconsole.store.models import Case, Event, Outbox, Timer
+from forkjobs import run_forked_together
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -36,11 +41,18 @@ import team  # benchmarks/team.py: the builder and the process runner
 TICK_AT = team.TICK_AT
 
 
+def _build_team_desk(path: Path) -> dict[str, list[int]]:
+    return team.build_source(f"sqlite:///{path}", 1000).cases
+
+
 @pytest.fixture(scope="session")
 def team_desk(tmp_path_factory) -> tuple[str, team.Due]:
-    """A desk with 1,000 timers due at TICK_AT, built through the service (once per session)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('team')}/team.db"
-    return url, team.build_source(url, 1000)
+    """A desk with 1,000 timers due at TICK_AT, built through the service (once for every worker,
+    kept in tests/.cache/ until the sources change; this worker reads its own copy)."""
+    path = tmp_path_factory.mktemp("team") / "team.db"
+    cases = copy_desk("team-1000", _build_team_desk, path, uses=(Path(team.__file__),))
+    assert isinstance(cases, dict)
+    return f"sqlite:///{path}", team.Due(cases)
 
 
 @pytest.fixture
@@ -127,7 +139,7 @@ def test_eight_consoles_ticking_fire_each_of_1000_timers_exactly_once(due_desk, 
     assert due.total == 1000 and all(len(ids) >= 100 for ids in due.cases.values())
     before = _high_water(url)
 
-    run = team.run_together(url, [["cli", "tick"]] * 8, tmp_path)
+    run = run_forked_together(url, [["cli", "tick"]] * 8, tmp_path)
 
     assert run.codes == [0] * 8, run.errors
     assert not any(run.errors), run.errors
@@ -178,7 +190,7 @@ def _takes(url: str) -> dict[int, list[str]]:
 def test_eight_analysts_taking_at_once_share_out_the_queue_without_overlap(db_url, tmp_path) -> None:
     ids = _take_desk(db_url, 80)
 
-    run = team.run_together(db_url, [["takeall", name] for name in team.ANALYSTS], tmp_path)
+    run = run_forked_together(db_url, [["takeall", name] for name in team.ANALYSTS], tmp_path)
 
     assert run.codes == [0] * 8, run.errors
     taken = {name: json.loads(out) for name, out in zip(team.ANALYSTS, run.outputs, strict=True)}
@@ -193,7 +205,7 @@ def test_one_analyst_in_eight_consoles_gets_a_different_case_each_time(db_url, t
     with 5 cases, 5 presses get one each and the other 3 are told there is nothing to take."""
     ids = _take_desk(db_url, 5)
 
-    run = team.run_together(db_url, [["cli", "--as", "analyst3", "case", "take", "--json"]] * 8, tmp_path)
+    run = run_forked_together(db_url, [["cli", "--as", "analyst3", "case", "take", "--json"]] * 8, tmp_path)
 
     assert run.codes == [0] * 8, run.errors
     assert not any(run.errors)
@@ -208,7 +220,7 @@ def test_one_analyst_in_eight_consoles_gets_a_different_case_each_time(db_url, t
 def test_more_takers_than_cases_the_rest_hear_nothing_to_take(db_url, tmp_path) -> None:
     ids = _take_desk(db_url, 3)
 
-    run = team.run_together(db_url, [["cli", "--as", name, "case", "take"] for name in team.ANALYSTS], tmp_path)
+    run = run_forked_together(db_url, [["cli", "--as", name, "case", "take"] for name in team.ANALYSTS], tmp_path)
 
     assert run.codes == [0] * 8, run.errors
     assert not any(run.errors)
