@@ -162,3 +162,52 @@ def test_a_brief_bulk_close_refusing_a_case_after_its_overdue_reminder_fired_kee
         assert kinds[-2:] == ["timer_fired", "status_changed"]
         reminders = [m for m in desk.outbox(o.case_id) if m.kind == "reminder"]
         assert len(reminders) == 1  # the overdue reminder went out once
+
+
+SLA_POLICY = """\
+[calendars.eu]
+timezone = "Europe/Berlin"
+hours = "mon-fri 08:00-18:00"
+[policies.P3]
+calendar = "eu"
+first_response = "8h"
+next_response = "4h"
+resolution = "5d"
+"""
+
+
+def test_a_bulk_close_reads_its_cases_ahead_in_one_statement_not_one_per_case(desk) -> None:
+    """The console's bulk close reads the marked cases' service-level history ahead for the chunk,
+    as ingest does for its lines, and each case still ends closed with none of its timers left."""
+    from typing import Any
+
+    from sqlmodel import Session, select
+
+    from deskconsole.store import prepared
+    from deskconsole.store.models import Timer
+
+    desk.clock.set("2026-11-30T09:00:00Z")  # Monday 10:00 in Berlin
+    desk.svc.load_sla(SLA_POLICY, actor="sue")
+    cases = [desk.case_in("in_progress") for _ in range(12)]
+    desk.later(hours=1)
+    reads: list[str] = []
+    run = prepared.Prepared._run
+
+    def counting(self, *args: Any, **kw: Any) -> Any:
+        if self.sql.lstrip().startswith("SELECT") and "FROM sla_metric" in self.sql:
+            reads.append(self.sql)
+        return run(self, *args, **kw)
+
+    prepared.Prepared._run = counting  # type: ignore[method-assign]
+    try:
+        outcomes = desk.svc.apply_many([c.id for c in cases], Close(reason="fixed in 4.2"), actor="alice",
+                                       brief=True)
+    finally:
+        prepared.Prepared._run = run  # type: ignore[method-assign]
+    assert [o.error for o in outcomes] == [None] * 12
+    assert len(reads) == 1 and " IN (" in reads[0], reads
+    assert {desk.svc.get_case(c.id).status for c in cases} == {"closed"}
+    with Session(desk.svc.engine) as s:
+        left = s.exec(select(Timer).where(Timer.case_id.in_([c.id for c in cases]),  # type: ignore[attr-defined]
+                                          Timer.state == "pending", Timer.kind.like("sla%"))).all()  # type: ignore[attr-defined]
+    assert left == []

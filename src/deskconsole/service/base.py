@@ -286,7 +286,12 @@ class ServiceBase:
         if not name:
             raise InvalidInput("who is acting? give --as NAME or set DESKCONSOLE_USER")
         clean_text(name, "agent name", max_len=MAX_SHORT)  # a NUL would break the query on PostgreSQL
-        agent = s.exec(select(Agent).where(Agent.name == name)).first()
+        batch = self._batch  # (in a batch, its one session: the same object the query would give again)
+        agent = batch.agents.get(name) if batch is not None else None
+        if agent is None:
+            agent = s.exec(select(Agent).where(Agent.name == name)).first()
+            if agent is not None and batch is not None and s is batch.session:
+                batch.agents[name] = agent
         if agent is None:
             raise NotFound(f"unknown agent {name!r}: add them with 'deskconsole agent add'")
         return agent

@@ -45,6 +45,7 @@ class Batch:
         self.timers_ahead: dict[int, list[Any]] = {}
         # case id -> its row ({column: value}), read ahead likewise (taken by case_ahead)
         self.cases_ahead: dict[int, dict[str, Any]] = {}
+        self.agents: dict[str, Any] = {}  # agent name -> its Agent in the batch's session (ServiceBase._agent)
         self.timer_ids: list[int] = []  # PostgreSQL: ids taken for new timers, not used yet (see SlaMixin)
 
     def prefetch(self, case_ids: Sequence[int]) -> None:

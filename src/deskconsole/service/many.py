@@ -153,6 +153,9 @@ class ManyMixin(CasesMixin, MacrosMixin):
         left: dict[int, int] = {}
         try:
             with self.batch(light=True, savepoints=savepoints) as batch:
+                # the chunk's case rows, pending timers and service-level history in a few statements
+                # for all of them (as ingest reads its lines' cases ahead), not a few per case
+                batch.prefetch(chunk)
                 for case_id in chunk:
                     try:
                         batch.service._apply_one(case_id, action, actor, versions.get(case_id))
