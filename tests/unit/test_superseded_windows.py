@@ -158,3 +158,33 @@ def test_the_quick_connection_stops_the_older_window_before_it_waits_for_it(desk
         assert isinstance(error, Superseded)
     finally:
         quick.close()
+
+
+class _Connection:
+    """A driver connection that only records being told to stop (as psycopg's cancel)."""
+
+    def __init__(self) -> None:
+        self.stopped = 0
+
+    def cancel(self) -> None:
+        self.stopped += 1
+
+
+def test_a_window_asked_earlier_whose_read_starts_later_never_stops_the_newer_one() -> None:
+    """Typing asks a window per key; each is read in a thread of its own, and threads may start in
+    another order. The window asked last is the one shown: an older one starting late is stopped
+    before it sends anything, and it stops nothing (the console showed 'Superseded' and kept the
+    older rows when it did)."""
+    typing = Superseding()
+    first, second = typing.ask(), typing.ask()
+    newer, older = _Connection(), _Connection()
+    with second.running(newer) as check:  # the window asked last: its thread ran first
+        with pytest.raises(Superseded), first.running(older):
+            pytest.fail("a window asked before the newest one read anyway")
+        check()  # still the one wanted
+    assert newer.stopped == 0
+    with second.running(newer):  # a window asked later still stops the one running before it
+        third = typing.ask()
+        with third.running(older) as check:
+            check()
+        assert newer.stopped == 1

@@ -28,7 +28,7 @@ from deskconsole.service.merge import merged_from
 from deskconsole.service.records import MAX_SHORT, AnyCase, _aware, _pk, clean_text
 from deskconsole.store.models import Article, Case, CaseArticle, Escalation, Event, Outbox, Survey, Timer
 from deskconsole.store.watch import Watcher, open_watcher
-from deskconsole.store.window import Superseding, read_window
+from deskconsole.store.window import Asked, Superseding, read_window
 
 TIMELINE_WINDOW = 200  # events in one window of a case's timeline (case_events)
 MAX_TIMELINE_WINDOW = 5_000
@@ -102,7 +102,7 @@ class ViewsMixin(ServiceBase):
         sort: str = "oldest",
         after: int | None = None,
         filter: CaseFilter | str | None = None,
-        newest: Superseding | None = None,
+        newest: Superseding | Asked | None = None,
     ) -> list[CaseRow]:
         """Cases for a list: oldest first by default; views all/mine/unassigned/escalated/open;
         `filter` the filter language's terms (domain/filters.py; text is parsed), with `text`.
@@ -131,7 +131,7 @@ class ViewsMixin(ServiceBase):
                                **extra)
 
     @contextmanager
-    def _window_read(self, newest: Superseding | None) -> Iterator[Session]:
+    def _window_read(self, newest: Superseding | Asked | None) -> Iterator[Session]:
         """The session a window is read in. On PostgreSQL a keystroke's window (`newest`: the
         console's typing) reads outside a transaction (autocommit: each statement sees the desk
         as it is when it runs; a window's statements need no snapshot in common), which spares

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -385,24 +385,39 @@ class Superseding:
         self._newest = 0
         self._running: dict[int, Any] = {}  # ticket -> the driver connection of a read in progress
 
-    def supersede(self) -> None:
-        """Stop every read started so far (a newer one is about to start, after a wait of its own:
-        the quick connection is read by one window at a time)."""
+    def ask(self) -> Asked:
+        """A read asked for now (the console asks as keys are typed, in their order): its place among
+        the reads is this moment's, whenever its thread gets to run it. A read asked earlier that
+        starts later never stops it; it is itself superseded before it sends anything."""
         with self._lock:
             self._newest += 1
-            for older in list(self._running.values()):
-                _stop(older)
+            return Asked(self, self._newest)
+
+    def supersede(self, ticket: int | None = None) -> None:
+        """Stop every read started so far (a newer one is about to start, after a wait of its own:
+        the quick connection is read by one window at a time); with `ticket`, those asked before it."""
+        with self._lock:
+            if ticket is None:
+                self._newest += 1
+            for older, connection in list(self._running.items()):
+                if ticket is None or older < ticket:
+                    _stop(connection)
 
     @contextmanager
-    def running(self, connection: Any) -> Iterator[Callable[[], None]]:
-        """A read on `connection`; it is given a check to call between statements (raises
-        Superseded once a newer read has started)."""
+    def running(self, connection: Any, ticket: int | None = None) -> Iterator[Callable[[], None]]:
+        """A read on `connection` (asked now, or as `ticket` when it was asked); it is given a check to
+        call between statements (raises Superseded once a newer read has been asked)."""
         with self._lock:
-            self._newest += 1
-            ticket = self._newest
-            for older in list(self._running.values()):
-                _stop(older)
-            self._running = {ticket: connection}
+            if ticket is None:
+                self._newest += 1
+                ticket = self._newest
+            elif ticket != self._newest:
+                raise Superseded("a newer window was asked for")  # (before it sent anything)
+            for older, other in list(self._running.items()):
+                if older < ticket:
+                    _stop(other)
+            self._running = {t: c for t, c in self._running.items() if t > ticket}
+            self._running[ticket] = connection
 
         def check() -> None:
             if ticket != self._newest:
@@ -419,6 +434,20 @@ class Superseding:
                 self._running.pop(ticket, None)
 
 
+class Asked:
+    """One read's place among those where only the newest is wanted (Superseding.ask): it reads as
+    Superseding's `running`, with the place it was given when asked."""
+
+    def __init__(self, owner: Superseding, ticket: int) -> None:
+        self.owner, self.ticket = owner, ticket
+
+    def supersede(self) -> None:
+        self.owner.supersede(self.ticket)
+
+    def running(self, connection: Any) -> AbstractContextManager[Callable[[], None]]:
+        return self.owner.running(connection, self.ticket)
+
+
 def _stop(connection: Any) -> None:
     """Stop the statement running on this driver connection (sqlite3 or psycopg), if any."""
     if isinstance(connection, sqlite3.Connection):
@@ -431,7 +460,7 @@ def _stop(connection: Any) -> None:
         pass
 
 
-def read_window(cursor: Any, paramstyle: str, *, newest: Superseding | None = None, sla: bool | None = None,
+def read_window(cursor: Any, paramstyle: str, *, newest: Superseding | Asked | None = None, sla: bool | None = None,
                 **query: Any) -> list[CaseRow]:
     """Run one window on a DB-API cursor (sqlite3 or psycopg): the anchor first when needed.
     `newest`: this read is one of those where only the newest is wanted (Superseding). `sla`: whether
@@ -485,6 +514,7 @@ def _read_window(cursor: Any, paramstyle: str, query: dict[str, Any], check: Cal
 __all__ = [
     "SORTS",
     "VIEWS",
+    "Asked",
     "Plan",
     "Superseded",
     "Superseding",

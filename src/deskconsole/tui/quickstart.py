@@ -25,7 +25,7 @@ from deskconsole.domain.clock import SystemClock
 from deskconsole.domain.rows import CaseRow
 from deskconsole.domain.saved_views import View, from_record
 from deskconsole.store.whoami import plain_acting
-from deskconsole.store.window import Superseded, Superseding, read_window
+from deskconsole.store.window import Asked, Superseded, Superseding, read_window
 from deskconsole.tui.loading import loading
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ class QuickStart:
     # ------------------------------------------------------------ reading
     def list_cases(self, *, view: str = "all", actor: str | None = None, text: str | None = None,
                    sort: str = "oldest", after: int | None = None, limit: int | None = None,
-                   newest: Superseding | None = None) -> list[CaseRow]:
+                   newest: Superseding | Asked | None = None) -> list[CaseRow]:
         """One window, as Service.list_cases reads it (for this console's own user)."""
         if newest is not None:
             newest.supersede()  # the window read before this one holds the connection: stopped first

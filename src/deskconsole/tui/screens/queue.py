@@ -102,8 +102,12 @@ class QueueScreen(QueueMarks, QueuePresence, QueueViews, NewCaseKey, QueueMacroK
         # (on PostgreSQL each read is a transaction of round trips to the server).
         clocks_wanted = self._clocks_marker != marker
 
+        # its place among the windows asked is now, as the keys come: a thread that starts late never
+        # stops the read of a window asked after it (it is stopped itself instead)
+        ticket = self._windows.ask()
+
         def window() -> tuple[list[CaseRow], dict[str, Any] | None]:
-            rows = self.desk.list_cases(**query, newest=self._windows)
+            rows = self.desk.list_cases(**query, newest=ticket)
             return rows, self.service.sla_clocks() if clocks_wanted and self.desk.service_ready else None
 
         def answered(found: tuple[list[CaseRow], dict[str, Any] | None]) -> None:
