@@ -212,3 +212,22 @@ async def test_a_bulk_move_to_pending_asks_for_the_question_and_sends_it_to_each
         assert (view.status, view.sub_status) == ("pending", "customer_input")
         assert [o.body for o in service.list_outbox(case_id=case_id) if o.kind == "question"][-1].count(
             "Which version of the app do you run?")
+
+
+async def test_the_status_line_offers_only_the_bulk_keys_this_person_has(app_as):
+    """A supervisor watches and does not close cases: with cases marked, the status line does not
+    offer x close (pressing it did nothing), only the keys the key list gives a supervisor."""
+    from deskconsole.tui.bindings import MARKS
+
+    app = app_as("sam")  # a supervisor
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("asterisk")
+        await settle(pilot)
+        line = status_line(app)
+        assert " marked " in line and "U unmark" in line
+        assert "x close" not in line
+        offered = [k for k in MARKS if k.id.startswith("queue.bulk_") and k.offered_to("supervisor")]
+        for k in MARKS:
+            if k.id.startswith("queue.bulk_"):
+                assert (f"{k.display_key()} {k.label.split()[0].lower()}" in line) == (k in offered), k.id

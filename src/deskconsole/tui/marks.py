@@ -30,7 +30,7 @@ from deskconsole.domain import labels
 from deskconsole.domain.errors import DeskError
 from deskconsole.domain.lifecycle import Status, SubStatus
 from deskconsole.domain.rows import CaseRow
-from deskconsole.tui.bindings import BULK_OUTCOME, bindings
+from deskconsole.tui.bindings import BULK_OUTCOME, MARKS, bindings
 from deskconsole.tui.styles import style
 from deskconsole.tui.text import clean
 
@@ -181,9 +181,14 @@ class QueueMarks:
             line.append(f" {len(self.marks)} marked ", "bold black on yellow")
 
     def marks_keys(self, line: Text) -> None:
-        """The status line's end while cases are marked: the bulk keys."""
+        """The status line's end while cases are marked: the bulk keys this person is offered (the
+        key list's own, tui/bindings.py MARKS: a supervisor is not offered x close)."""
         if self.marks:
-            line.append("  x close · g assign · m move · M macro · c reply · U unmark", "dim")
+            role = self.role  # type: ignore[attr-defined]
+            keys = [k for k in MARKS if k.id.startswith("queue.bulk_")] + [
+                k for k in MARKS if k.id == "queue.clear_marks"]
+            words = [f"{k.display_key()} {k.label.split()[0].lower()}" for k in keys if k.offered_to(role)]
+            line.append("  " + " · ".join(words), "dim")
 
     # ------------------------------------------------------------------ marking
     def action_toggle_mark(self) -> None:
