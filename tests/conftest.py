@@ -527,3 +527,21 @@ def desk(svc, clock) -> Desk:
     svc.add_agent("alice", "analyst", actor="mona", skills=["billing", "login"], manager="mona")
     svc.add_agent("bob", "analyst", actor="mona", skills=["billing"], manager="max")
     return Desk(svc, clock)
+
+
+@pytest.fixture
+def sla_metric_reads(monkeypatch) -> list[str]:
+    """The SELECTs of service-level history (sla_metric) sent through prepared statements while the
+    test runs, in order: whether an action reads them one case at a time or ahead for many."""
+    from deskconsole.store import prepared
+
+    reads: list[str] = []
+    run = prepared.Prepared._run
+
+    def counting(self, *args, **kw):  # type: ignore[no-untyped-def]
+        if self.sql.lstrip().startswith("SELECT") and "FROM sla_metric" in self.sql:
+            reads.append(self.sql)
+        return run(self, *args, **kw)
+
+    monkeypatch.setattr(prepared.Prepared, "_run", counting)
+    return reads

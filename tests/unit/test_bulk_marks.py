@@ -176,36 +176,21 @@ resolution = "5d"
 """
 
 
-def test_a_bulk_close_reads_its_cases_ahead_in_one_statement_not_one_per_case(desk) -> None:
+def test_a_bulk_close_reads_its_cases_ahead_in_one_statement_not_one_per_case(desk, sla_metric_reads) -> None:
     """The console's bulk close reads the marked cases' service-level history ahead for the chunk,
     as ingest does for its lines, and each case still ends closed with none of its timers left."""
-    from typing import Any
-
     from sqlmodel import Session, select
 
-    from deskconsole.store import prepared
     from deskconsole.store.models import Timer
 
     desk.clock.set("2026-11-30T09:00:00Z")  # Monday 10:00 in Berlin
     desk.svc.load_sla(SLA_POLICY, actor="sue")
     cases = [desk.case_in("in_progress") for _ in range(12)]
     desk.later(hours=1)
-    reads: list[str] = []
-    run = prepared.Prepared._run
-
-    def counting(self, *args: Any, **kw: Any) -> Any:
-        if self.sql.lstrip().startswith("SELECT") and "FROM sla_metric" in self.sql:
-            reads.append(self.sql)
-        return run(self, *args, **kw)
-
-    prepared.Prepared._run = counting  # type: ignore[method-assign]
-    try:
-        outcomes = desk.svc.apply_many([c.id for c in cases], Close(reason="fixed in 4.2"), actor="alice",
-                                       brief=True)
-    finally:
-        prepared.Prepared._run = run  # type: ignore[method-assign]
+    sla_metric_reads.clear()  # (from here: the bulk close's reads)
+    outcomes = desk.svc.apply_many([c.id for c in cases], Close(reason="fixed in 4.2"), actor="alice", brief=True)
     assert [o.error for o in outcomes] == [None] * 12
-    assert len(reads) == 1 and " IN (" in reads[0], reads
+    assert len(sla_metric_reads) == 1 and " IN (" in sla_metric_reads[0], sla_metric_reads
     assert {desk.svc.get_case(c.id).status for c in cases} == {"closed"}
     with Session(desk.svc.engine) as s:
         left = s.exec(select(Timer).where(Timer.case_id.in_([c.id for c in cases]),  # type: ignore[attr-defined]

@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from deskconsole.ingest import ingest_stream
-from deskconsole.store import prepared
 from deskconsole.store.models import SlaMetric
 
 POLICY = """\
@@ -116,34 +115,24 @@ def test_a_batch_stores_what_the_same_actions_one_at_a_time_store(desk) -> None:
     assert _service_levels(desk, pairs[2][1].id)["status"] == "reopened"
 
 
-def test_a_batch_reads_the_histories_of_its_replies_ahead_not_one_by_one(desk, tmp_path, monkeypatch) -> None:
+def test_a_batch_reads_the_histories_of_its_replies_ahead_not_one_by_one(desk, tmp_path, monkeypatch,
+                                                                        sla_metric_reads) -> None:
     monkeypatch.setattr("deskconsole.ingest.BATCH_SECONDS", 3600.0)  # one batch, however slow the machine
     desk.clock.set(MON_10)
     desk.svc.load_sla(POLICY, actor="sue")
     cases = [desk.case_in("in_progress") for _ in range(12)]
     desk.later(hours=1)
-    reads: list[str] = []
-    run = prepared.Prepared._run
-
-    def counting(self, *args: Any, **kw: Any) -> Any:
-        if self.sql.lstrip().startswith("SELECT") and "FROM sla_metric" in self.sql:
-            reads.append(self.sql)
-        return run(self, *args, **kw)
-
-    prepared.Prepared._run = counting  # type: ignore[method-assign]
-    try:
-        out = _Out()
-        # (a file, not a pipe: every line is there when the batch begins)
-        path = tmp_path / "replies.jsonl"
-        path.write_bytes(_feed([{"type": "customer.replied", "case": c.id, "body": f"More ({k})."}
-                                for k, c in enumerate(cases)]).getvalue())
-        with path.open("rb") as stream:
-            assert ingest_stream(desk.svc, stream, out, path=str(path)) == 0
-    finally:
-        prepared.Prepared._run = run  # type: ignore[method-assign]
+    sla_metric_reads.clear()  # (from here: the batch's reads)
+    out = _Out()
+    # (a file, not a pipe: every line is there when the batch begins)
+    path = tmp_path / "replies.jsonl"
+    path.write_bytes(_feed([{"type": "customer.replied", "case": c.id, "body": f"More ({k})."}
+                            for k, c in enumerate(cases)]).getvalue())
+    with path.open("rb") as stream:
+        assert ingest_stream(desk.svc, stream, out, path=str(path)) == 0
     assert [r["ok"] for r in out.results()] == [True] * 12
     # read ahead for the batch in one statement, none per line
-    assert len(reads) == 1 and " IN (" in reads[0], reads
+    assert len(sla_metric_reads) == 1 and " IN (" in sla_metric_reads[0], sla_metric_reads
     assert all(_service_levels(desk, c.id)["targets"]["next_response"]["state"] == "running" for c in cases)
 
 

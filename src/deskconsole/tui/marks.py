@@ -43,6 +43,10 @@ MARK_STYLE = "bold yellow"
 MARKED_ROW = "on #3a3418"  # the ground of a marked row's text
 SHOWN_IDS = 12  # case ids named in a bulk form's context line
 ASKING = f"{Status.PENDING.value}/{SubStatus.CUSTOMER_INPUT.value}"
+# The status line's bulk keys while cases are marked (the key list's own, then unmark), as "x close".
+_BULK_KEYS = [(k, f"{k.display_key()} {k.label.split()[0].lower()}")
+              for k in [*(k for k in MARKS if k.id.startswith("queue.bulk_")),
+                        *(k for k in MARKS if k.id == "queue.clear_marks")]]
 # Where a bulk move goes: one choice per status and sub-status (the form shows what each needs).
 MOVE_TARGETS = (
     [(labels.STATUS[Status.IN_PROGRESS], Status.IN_PROGRESS.value)]
@@ -185,10 +189,7 @@ class QueueMarks:
         key list's own, tui/bindings.py MARKS: a supervisor is not offered x close)."""
         if self.marks:
             role = self.role  # type: ignore[attr-defined]
-            keys = [k for k in MARKS if k.id.startswith("queue.bulk_")] + [
-                k for k in MARKS if k.id == "queue.clear_marks"]
-            words = [f"{k.display_key()} {k.label.split()[0].lower()}" for k in keys if k.offered_to(role)]
-            line.append("  " + " · ".join(words), "dim")
+            line.append("  " + " · ".join(word for key, word in _BULK_KEYS if key.offered_to(role)), "dim")
 
     # ------------------------------------------------------------------ marking
     def action_toggle_mark(self) -> None:
