@@ -282,18 +282,30 @@ class Progress:
 def cases_named(lines: list[Line]) -> list[int]:
     """The case numbers these lines name (those whose text is a JSON object with a whole-number
     "case"): what a batch reads ahead for them. A line that names none, or is no JSON, adds none."""
-    found = []
+    return peek(lines)[0]
+
+
+def peek(lines: list[Line]) -> tuple[list[int], int]:
+    """What a batch reads ahead for these lines: the case numbers they name (cases_named), and how
+    many of them open a new case without a `ref` (case.opened with a title and a customer: the
+    numbers Batch.case_ids draws ahead for them)."""
+    found, new = [], 0
     for _, text, problem, _, _ in lines:
-        if problem is not None or not text or '"case"' not in text:
+        if problem is not None or not text or ('"case"' not in text and '"case.opened"' not in text):
             continue
         try:
             event = json.loads(text, strict=False)
         except (ValueError, RecursionError):
             continue
-        case = event.get("case") if isinstance(event, dict) else None
+        if not isinstance(event, dict):
+            continue
+        case = event.get("case")
         if isinstance(case, int) and not isinstance(case, bool):
             found.append(case)
-    return found
+        if event.get("type") == "case.opened" and event.get("title") and event.get("customer") \
+                and event.get("ref") is None:
+            new += 1
+    return found, new
 
 
 class _Retry:
@@ -400,7 +412,7 @@ def ingest_stream(
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from deskconsole.service import FileReplaced, RoutingMemo
+    from deskconsole.service import CaseIds, FileReplaced, RoutingMemo
 
     progress: Progress | None = None
     if path is not None:
@@ -415,6 +427,7 @@ def ingest_stream(
         lines = _PipeLines(read_lines(stream))
     failed = progress.failed if progress else 0
     routing = RoutingMemo()
+    case_ids = CaseIds()  # (PostgreSQL: numbers for new cases, drawn ahead)
     source = iter(lines)
     again: deque[Line] = deque()  # lines of a rolled-back batch, to be applied again
     finished = False
@@ -466,9 +479,11 @@ def ingest_stream(
         taken: list[Line] = []
         try:
             try:
-                with service.batch(routing=routing, savepoints=savepoints) as batch:
+                with service.batch(routing=routing, savepoints=savepoints, case_ids=case_ids) as batch:
                     # (lines applied one per transaction, after a lost batch: only the first)
-                    batch.prefetch(cases_named(ahead[:1] if ahead and ahead[0][0] <= careful_until else ahead))
+                    named, opening = peek(ahead[:1] if ahead and ahead[0][0] <= careful_until else ahead)
+                    batch.prefetch(named)
+                    case_ids.expect(opening)
                     for item in take():
                         taken.append(item)
                         result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)

@@ -39,7 +39,7 @@ from deskconsole.domain.errors import DeskError
 from deskconsole.domain.lifecycle import describe_refusal
 from deskconsole.service.agents import AgentsMixin
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.batch import Batch, BatchMixin, CaseBrief
+from deskconsole.service.batch import Batch, BatchMixin, CaseBrief, CaseIds
 from deskconsole.service.cases import CasesMixin
 from deskconsole.service.customer import CustomerMixin
 from deskconsole.service.editing import EditingMixin
@@ -124,6 +124,7 @@ __all__ = [
     "Assign",
     "Batch",
     "CaseBrief",
+    "CaseIds",
     "CaseRecord",
     "Close",
     "DeskError",

@@ -33,10 +33,12 @@ from deskconsole.service.records import (
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
     _INSERT_ARTICLE,
+    _INSERT_CASE,
     _INSERT_EVENT,
     _INSERT_OUTBOX,
     _INSERT_TIMER,
     _PENDING_TIMERS,
+    _TIMER_IDS,
     MAX_SHORT,
     MAX_TITLE,
     AnyCase,
@@ -54,6 +56,7 @@ from deskconsole.service.records import (
     _write_cases,
     action_state,
     clean_text,
+    forget_timers,
 )
 from deskconsole.store import identity
 from deskconsole.store.engine import database_file, database_file_problem, is_postgres
@@ -433,20 +436,29 @@ class ServiceBase:
             **({"template_values": _template_values(values)} if values is not None else {}),
         })
 
+    @staticmethod
+    def _pending_of(s: Session, case_id: int) -> list[Any]:
+        """The case's pending timers (id, due_at, kind): the action's list of them (see
+        _pending_timers), read (and kept as that list) when it has none yet."""
+        ledger = _pending_timers(s)
+        pending = ledger.get(case_id)
+        if pending is None:
+            pending = ledger[case_id] = _db(s).all(_PENDING_TIMERS, {"case_id": case_id})
+        return pending
+
     def _cancel_timers(
         self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime
     ) -> list[str]:
-        pending = _pending_timers(s).get(case.id)
-        if pending is None:
-            pending = _db(s).all(_PENDING_TIMERS, {"case_id": case.id})
+        pending = self._pending_of(s, case.id)
         stopped = moves.cancelled([(timer_id, kind) for timer_id, _, kind in pending], kinds)
         self._cancel_timer_ids(s, case, [timer_id for timer_id, _ in stopped], at)
         return [kind for _, kind in stopped]
 
     def _cancel_timer_ids(self, s: Session, case: CaseRecord, ids: Sequence[int], at: datetime) -> None:
-        """Cancel these pending timers of the case (the action's reading of its timers is dropped)."""
-        _pending_timers(s).pop(case.id, None)
+        """Cancel these pending timers of the case (and strike them from the action's list of its
+        pending timers, when it has one: see _pending_timers)."""
         if ids:
+            forget_timers(s, case.id, ids)
             # Core statements, not ORM objects and their flush; a Timer object this session
             # loaded before (a timer just fired) is read afresh if it is looked at again.
             at = _db_time(at)
@@ -457,11 +469,49 @@ class ServiceBase:
                     s.expire(loaded)
 
     def _start_timer(self, s: Session, case: CaseRecord, kind: TimerKind, start: datetime, delay: timedelta) -> None:
-        _pending_timers(s).pop(case.id, None)
-        _db(s).insert_later(_INSERT_TIMER, {
-            "case_id": case.id, "kind": kind, "state": TimerState.PENDING,
-            "started_at": _db_time(start), "due_at": _db_time(start + delay),
-        })
+        self._insert_timer(s, case.id, kind, start, start + delay)
+
+    def _insert_timer(self, s: Session, case_id: int, kind: TimerKind, start: datetime, due: datetime) -> None:
+        """A new pending timer, added to the action's list of the case's pending timers when it keeps
+        one (so the action's next steps need not read them again: see _pending_timers)."""
+        due_at = _db_time(due)
+        row = {"case_id": case_id, "kind": kind, "state": TimerState.PENDING, "started_at": _db_time(start),
+               "due_at": due_at}
+        timer_id = self._timer_id_ahead(s)  # (a batch on PostgreSQL: the row is kept for later)
+        if timer_id is not None:
+            row["id"] = timer_id
+        later = _db(s).insert_later(_INSERT_TIMER, row)
+        ledger = _pending_timers(s)
+        known = ledger.get(case_id)
+        if known is not None:
+            timer_id = later.value if timer_id is None else timer_id
+            if timer_id is None:  # (not known until the kept rows are sent: the list is no longer whole)
+                del ledger[case_id]
+            else:
+                ledger[case_id] = [*known, (timer_id, due_at, kind.value)]
+
+    def _insert_case(self, s: Session, row: dict[str, Any]) -> int:
+        """Insert a new case's row: its number. In an ingest batch on PostgreSQL the number is one
+        drawn ahead (Batch.case_ids) and the row waits in the pipeline with the rows after it."""
+        batch = self._batch
+        ids = batch.case_ids if batch is not None else None
+        db = _db(s)
+        case_id = ids.take(db) if ids is not None else None
+        if case_id is None:
+            return db.insert(_INSERT_CASE, row)
+        db.insert_later(_INSERT_CASE, {**row, "id": case_id})
+        return case_id
+
+    def _timer_id_ahead(self, s: Session) -> int | None:
+        """In a batch on PostgreSQL: an id for a new timer, from a block the batch took from the
+        timer table's sequence (so the row can wait in the pipeline and still be listed among the
+        case's pending timers); elsewhere None (the insert gives the id at once)."""
+        batch = self._batch
+        if batch is None or not self._pg:
+            return None
+        if not batch.timer_ids:
+            batch.timer_ids = [r[0] for r in _db(s).all(_TIMER_IDS, {})][::-1]
+        return batch.timer_ids.pop()
 
     def _manager_for(self, s: Session, case: CaseRecord) -> str:
         if case.assignee_id is not None:
@@ -503,9 +553,7 @@ class ServiceBase:
         Closing with `undo_until=WHEN` in `data` (an agent's close): its messages are held until then
         (what `case undo` reads: service/undo.py)."""
         undo_until: datetime | None = data.pop("undo_until", None)
-        pending = _pending_timers(s).get(case.id)
-        if pending is None:
-            pending = _db(s).all(_PENDING_TIMERS, {"case_id": case.id})
+        pending = self._pending_of(s, case.id)
         previous = case.status
         facts = CaseFacts(case.id, case.title, case.customer, _customer_address(case), case.status, case.sub_status,
                           case.attention, case.resolution)

@@ -14,13 +14,50 @@ from sqlmodel import Session, select
 
 from deskconsole.domain.lifecycle import Status
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import _PENDING_TIMERS, _write_cases, action_state
+from deskconsole.service.records import _CASE_IDS, _PENDING_TIMERS, _write_cases, action_state
 from deskconsole.store.prepared import Runner, defer_inserts, flush_deferred, writes_sent
 from deskconsole.store.watch import TrackedSession, announce, session_writes
 
 if TYPE_CHECKING:
     from deskconsole.service import Service
     from deskconsole.service.routing import RoutingMemo
+
+
+class CaseIds:
+    """PostgreSQL: case numbers drawn ahead from the case table's sequence, for the lines an ingest
+    run expects to open new cases (so a new case's row can wait in the pipeline with the rows after
+    it, instead of a round trip for its number). Handed out in order; the numbers a rolled-back batch
+    handed out are handed out again (nobody else is given them), so a run leaves no gap in the case
+    numbers but one per line it expected to open a case and that was refused. Keep one per run and
+    give it to each batch (Service.batch(case_ids=...))."""
+
+    __slots__ = ("free", "lent", "wanted")
+
+    def __init__(self) -> None:
+        self.free: list[int] = []  # drawn, not handed out (ascending)
+        self.lent: list[int] = []  # handed out in the current batch
+        self.wanted = 0  # new cases the current batch's lines may still open
+
+    def expect(self, count: int) -> None:
+        """The lines the next batch reads ahead open this many new cases (ingest's peek)."""
+        self.wanted = count
+
+    def take(self, db: Runner) -> int | None:
+        """The next number for a new case, or None (none expected: let the insert draw it)."""
+        if not self.free:
+            if self.wanted <= 0:
+                return None
+            self.free = sorted(row[0] for row in db.all(_CASE_IDS, {"n": self.wanted}))
+        self.wanted -= 1
+        case_id = self.free.pop(0)
+        self.lent.append(case_id)
+        return case_id
+
+    def ended(self, *, committed: bool) -> None:
+        """The batch committed (its numbers are used) or rolled back (they are free again)."""
+        if not committed:
+            self.free = sorted(self.free + self.lent)
+        self.lent = []
 
 
 class Batch:
@@ -30,6 +67,7 @@ class Batch:
 
     def __init__(
         self, service: Service, session: Session, light: bool, routing: RoutingMemo | None, savepoints: bool,
+        case_ids: CaseIds | None = None,
     ) -> None:
         self.service: Service = copy.copy(service)
         self.service._batch = self
@@ -37,6 +75,7 @@ class Batch:
         self.failed_without_savepoint = False
         self.light = light
         self.routing = routing
+        self.case_ids = case_ids if service._pg else None  # (numbers for new cases drawn ahead: CaseIds)
         self.savepoints = savepoints
         self._pg = service._pg
         # case id -> its sla_metric rows, read ahead for the batch's lines (SlaMixin.prefetch_sla)
@@ -133,6 +172,7 @@ class BatchMixin(ServiceBase):
     @contextmanager
     def batch(
         self, *, light: bool = True, routing: RoutingMemo | None = None, savepoints: bool = True,
+        case_ids: CaseIds | None = None,
     ) -> Iterator[Batch]:
         """Run several actions in one transaction, each action in a savepoint of it: the actions of
         the Batch's `service` (this Service, bound to the batch) join it.
@@ -145,8 +185,8 @@ class BatchMixin(ServiceBase):
         not go on with it (on PostgreSQL it is set only when the action had written something;
         one refused before writing leaves the batch as it was). With `light`, actions give back a CaseBrief
         (id and status) instead of building a full CaseView. `routing` keeps what routing
-        reads across batches (see RoutingMemo). Batches hold their row locks until they
-        commit: keep them short in time.
+        reads across batches (see RoutingMemo); `case_ids` draws numbers for new cases ahead
+        (see CaseIds). Batches hold their row locks until they commit: keep them short in time.
         """
         if self._batch is not None:
             raise RuntimeError("Service.batch() does not nest")
@@ -155,7 +195,7 @@ class BatchMixin(ServiceBase):
         # PostgreSQL: other consoles LISTEN; the touched case ids go out when the batch commits.
         session_type = TrackedSession if self._pg else Session
         with session_type(self.engine, expire_on_commit=False, autoflush=True) as session:
-            batch = Batch(self, session, light, routing, savepoints)  # type: ignore[arg-type]  # (self: a Service)
+            batch = Batch(self, session, light, routing, savepoints, case_ids)  # type: ignore[arg-type]  # (self: a Service)
             try:
                 with session.begin():
                     # PostgreSQL: rows whose ids nobody reads go in together (store/prepared.py)
@@ -166,7 +206,12 @@ class BatchMixin(ServiceBase):
             except BaseException:
                 if routing is not None:
                     routing.reset()  # its counts may include what was just rolled back
+                if case_ids is not None:
+                    case_ids.ended(committed=False)
                 raise
+            else:
+                if case_ids is not None:
+                    case_ids.ended(committed=True)
             finally:
                 batch.service._batch = None  # once the block ends its service acts on its own again
 

@@ -35,7 +35,6 @@ from deskconsole.service.batch import CaseBrief
 from deskconsole.service.merge import follow_merges, landing_case
 from deskconsole.service.records import (
     _CASE_BY_REF,
-    _INSERT_CASE,
     _INSERT_EVENT,
     CASE_WORKERS,
     DESK_LEADS,
@@ -152,7 +151,7 @@ class CasesMixin(ServiceBase):
             analyst = self._route(s, case)
             case.assignee_id = analyst.id if analyst else None
             db = _db(s)
-            case.id = db.insert(_INSERT_CASE, vars(case))
+            case.id = self._insert_case(s, vars(case))
             note_write(s, case.id)  # other consoles hear of the new case (PostgreSQL)
             db.insert_many(_INSERT_EVENT, [  # both events in one executemany
                 self._event_row(

@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeAlias, overload
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Integer, bindparam, func, insert, update
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, select
 
@@ -155,6 +155,13 @@ _PENDING_TIMERS = (  # one case's pending timers, by the (case_id, state) index
     select(_TIMERS_T.c.id, _TIMERS_T.c.due_at, _TIMERS_T.c.kind)
     .where(_TIMERS_T.c.case_id == bindparam("case_id"), _TIMERS_T.c.state == TimerState.PENDING.value)
 )
+_CASE_IDS = (  # PostgreSQL: n numbers for new cases (CaseIds)
+    select(func.nextval(func.pg_get_serial_sequence('"case"', "id")))
+    .select_from(func.generate_series(1, bindparam("n", type_=Integer)))
+)
+_TIMER_IDS = (  # PostgreSQL: a block of ids for new timers (ServiceBase._timer_id_ahead)
+    select(func.nextval(func.pg_get_serial_sequence("timer", "id"))).select_from(func.generate_series(1, 256))
+)
 _CANCEL_TIMER = (  # run once per timer (an executemany)
     update(_TIMERS_T)
     .where(  # (the case too: SQLite then looks them up by case, not among every pending timer by state)
@@ -238,8 +245,10 @@ class ActionState:
       transaction or savepoint it was asked for in (see _db);
     - `case_records`: the CaseRecords the current action read, by case id (see ServiceBase._record),
       written back when its transaction or savepoint ends (_write_cases);
-    - `pending_timers`: case id -> its pending timers (id, due_at, kind) as the action last read them,
-      while no timer of that case has been written since (_settle reads them, _cancel_timers uses them);
+    - `pending_timers`: case id -> its pending timers (id, due_at, kind): read once by the action
+      (_settle, or ServiceBase._pending_of) and kept whole since by every timer it started, cancelled or
+      fired (ServiceBase._insert_timer, forget_timers); a step that cannot keep it whole drops it,
+      and the next step that needs it reads it again;
     - `before_settle`: case id -> (version, last actor, last change) before _settle fired due timers
       (what _check_version compares the caller's version with).
 
@@ -298,12 +307,23 @@ def _pending_timers(s: Session) -> dict[int, list[Any]]:
     return (state if state is not None else action_state(s)).pending_timers
 
 
+def forget_timers(s: Session, case_id: int, ids: Iterable[int]) -> None:
+    """Strike these timers (cancelled, fired) from the action's list of the case's pending timers."""
+    ledger = _pending_timers(s)
+    known = ledger.get(case_id)
+    if known is not None:
+        gone = set(ids)
+        ledger[case_id] = [timer for timer in known if timer[0] not in gone]
+
+
 def _write_case(s: Session, case: CaseRecord) -> None:
     """Write what an action changed on a CaseRecord (see there)."""
     changed = case._changed
     if not changed:
         return
-    _db(s).execute(_UPDATE_CASE, {"b_id": case.id, **changed}, changed)
+    # (on PostgreSQL in a batch kept to go with the next rows: the row is locked, nobody else can
+    # change it meanwhile, and every read of the case table sends the kept rows first)
+    _db(s).execute_later(_UPDATE_CASE, {"b_id": case.id, **changed}, changed)
     changed.clear()
     note_write(s, case.id)  # other consoles hear of it (PostgreSQL)
     loaded = s.identity_map.get(s.identity_key(Case, case.id))

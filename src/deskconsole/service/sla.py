@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, type_coerce, update
+from sqlalchemy import bindparam, insert, select, type_coerce, update
 from sqlalchemy.types import NullType
 from sqlmodel import Session
 
@@ -60,7 +60,6 @@ from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import (
     _INSERT_EVENT,
-    _INSERT_TIMER,
     _PENDING_TIMERS,
     AnyCase,
     CaseRecord,
@@ -107,9 +106,6 @@ _PENDING_OF_CASES = {  # several cases' pending timers (case_id first), as _PEND
     .order_by(_TIMER_T.c.case_id, _TIMER_T.c.id)
     for n in _AHEAD_SIZES
 }
-_TIMER_IDS = (  # PostgreSQL: a block of ids for new timers (_timer_id_ahead)
-    select(func.nextval(func.pg_get_serial_sequence("timer", "id"))).select_from(func.generate_series(1, 64))
-)
 _CASES_THERE = {  # those cases (those that exist), as _CASE_BY_ID reads one
     n: select(_CASE_T).where(_CASE_T.c.id.in_([bindparam(f"c{k}") for k in range(n)])).order_by(_CASE_T.c.id)
     for n in _AHEAD_SIZES
@@ -376,55 +372,21 @@ class SlaMixin(ServiceBase):
                  new: bool = False) -> None:
         """Keep one pending sla_warning and one sla_breach timer per case, due at the soonest
         warning and breach of its targets (none while every target is paused, met or done).
-        `new`: the case is being opened (it has no SLA timers yet: nothing to read)."""
+        `new`: the case is being opened (it has no timers yet: nothing to read)."""
         want = armed(history, desk.calendars, at)
-        db = _db(s)
-        pending = [] if new else _pending_timers(s).get(case.id)
-        if pending is None:
-            pending = db.all(_PENDING_TIMERS, {"case_id": case.id})
-        # whether `pending` stays the case's whole list of pending timers, for the action's next
-        # reads (a new case's other timers were not read; a timer whose id is not known yet, kept
-        # for later on PostgreSQL, cannot be listed)
-        whole = not new
-        changed = False
+        if new:
+            _pending_timers(s).setdefault(case.id, [])
+        pending = self._pending_of(s, case.id)  # (kept up to date by the cancels and inserts below)
         for kind in sorted(SLA_TIMERS):
             have = [to_utc(due) for _, due, pending_kind in pending if pending_kind == kind]
             wanted_due = want.get(kind)
             if have == ([wanted_due] if wanted_due is not None else []):
                 continue  # armed as it should be
-            changed = True
             if have:
                 self._cancel_timers(s, case, frozenset({kind}), at)
-                pending = [timer for timer in pending if timer[2] != kind]
             if wanted_due is not None:
-                due_at = _db_time(wanted_due)
-                row = {"case_id": case.id, "kind": kind, "state": TimerState.PENDING, "started_at": _db_time(at),
-                       "due_at": due_at}
-                timer_id = self._timer_id_ahead(s)  # (a batch on PostgreSQL: the row is kept for later)
-                if timer_id is not None:
-                    row["id"] = timer_id
-                later = db.insert_later(_INSERT_TIMER, row)
-                timer_id = later.value if timer_id is None else timer_id
-                if timer_id is None:
-                    whole = False
-                else:
-                    pending = [*pending, (timer_id, due_at, kind.value)]
-        if changed:
-            if whole:
-                _pending_timers(s)[case.id] = pending
-            else:
-                _pending_timers(s).pop(case.id, None)
-
-    def _timer_id_ahead(self, s: Session) -> int | None:
-        """In a batch on PostgreSQL: an id for a new timer, from a block the batch took from the
-        timer table's sequence (so the row can wait in the pipeline and still be listed among the
-        case's pending timers); elsewhere None (the insert gives the id at once)."""
-        batch = self._batch
-        if batch is None or not self._pg:
-            return None
-        if not batch.timer_ids:
-            batch.timer_ids = [r[0] for r in _db(s).all(_TIMER_IDS, {})][::-1]
-        return batch.timer_ids.pop()
+                self._insert_timer(s, case.id, kind, at, wanted_due)
+            pending = self._pending_of(s, case.id)
 
     # ------------------------------------------------------------------ the timers firing
     def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime, stamp: dict[str, str]) -> None:

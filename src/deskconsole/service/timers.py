@@ -35,6 +35,7 @@ from deskconsole.service.records import (
     _pk,
     _write_cases,
     action_state,
+    forget_timers,
 )
 from deskconsole.store import identity
 from deskconsole.store.models import Agent, Case, Event, Timer
@@ -263,7 +264,7 @@ class TimersMixin(ServiceBase):
     ) -> Fired | None:
         """Claim the timer with a conditional update; apply its effect only if this call won it.
         `timer`: its kind and due time, when the caller has read them."""
-        _pending_timers(s).pop(case_id, None)
+        forget_timers(s, case_id, (timer_id,))  # (fired now, or by someone else first: no longer pending)
         db = _db(s)
         if db.execute(_CLAIM_TIMER, {"b_timer_id": timer_id, "b_at": _db_time(now)}) != 1:
             return None
@@ -337,11 +338,14 @@ class TimersMixin(ServiceBase):
         # a due_at condition in SQL makes SQLite walk the desk-wide (state, due_at) index instead.
         # (Timers change only by Core statements, so there is nothing to flush first.)
         # An effect may start timers that are already due (the follow-up after a late close): read again.
+        ledger = _pending_timers(s)
         while True:
-            pending = pending_timers_of(self._batch, db, case.id)  # (in a batch: maybe read ahead)
+            # (kept whole by what the firings below write; read again if one could not keep it)
+            pending = ledger.get(case.id)
+            if pending is None:
+                pending = ledger[case.id] = pending_timers_of(self._batch, db, case.id)  # (a batch: maybe read ahead)
             due = sorted((to_utc(due_at), timer_id) for timer_id, due_at, _ in pending if to_utc(due_at) <= now)
             if not due:
-                _pending_timers(s)[case.id] = pending  # the action's _cancel_timers need not read them again
                 return
             action_state(s).before_settle.setdefault(case.id, before)
             kinds = {timer_id: kind for timer_id, _, kind in pending}

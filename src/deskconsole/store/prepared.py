@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import contextlib
 import operator
+import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import BinaryExpression, BindParameter, BooleanClauseList, Connection, Delete, Insert, Update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql import ClauseElement, operators
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.util import find_tables
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -63,6 +64,10 @@ class Prepared:
         self.tables = frozenset(t.name for t in tables)
         # and those its rows may refer to (an INSERT's foreign keys): a kept row of one goes first too
         self.refers = frozenset(fk.column.table.name for t in tables for fk in getattr(t, "foreign_keys", ()))
+        # what flush_deferred needs to know to send it earlier than it was given (see _may_pass)
+        self.adds = isinstance(statement, Insert)
+        self.removes = isinstance(statement, Delete)
+        self.by_key = isinstance(statement, Update) and _by_primary_key(statement)
         self.positional = dialect.positional
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.construct_params(_check=False))
         processors: Mapping[str, Any] = compiled._bind_processors
@@ -85,6 +90,41 @@ class Prepared:
             self.keys.append(entry.keyname)
             self._results.append(entry.type._cached_result_processor(dialect, None))
         self._convert = any(p is not None for p in self._results)
+        # PostgreSQL: an INSERT of one row by named placeholders, as the head, the row's group with
+        # positional placeholders, the names in their order and the RETURNING clause (see rows_sql)
+        self._rows: tuple[str, str, list[str], str] | None = None
+        self._rows_texts: dict[tuple[int, bool], str] = {}
+        if dialect.name == "postgresql" and not self.positional:
+            found = _ONE_ROW_INSERT.match(self.sql)
+            if found is not None:
+                head, group, returning = found.group(1, 2, 3)
+                self._rows = (head, _NAMED.sub("%s", group), _NAMED.findall(group), returning or "")
+
+    def rows_sql(self, params: Sequence[Mapping[str, Any]], *, returning: bool) -> Iterator[tuple[str, list[Any], int]]:
+        """An INSERT of many rows as a few statements of many rows each (VALUES (...), (...), ...) and
+        their parameters, or nothing when this is not a one-row INSERT on PostgreSQL. The statements
+        use the server's own placeholders ($1, $2, ...: run them on a psycopg RawCursor), so the driver
+        does not parse a long text again each time. A statement
+        of many rows costs the driver and the server far less than one statement per row; the rows
+        go in in the order given (and a serial id is drawn in that order). The sizes come from a
+        short list, so the driver's cache of prepared statements keeps a few texts of each. Yields
+        (statement, parameters, rows in it)."""
+        if self._rows is None:
+            return
+        head, group, names, tail = self._rows
+        start = 0
+        while start < len(params):
+            left = len(params) - start
+            size = next(n for n in _ROWS_SIZES if n <= left)
+            part = params[start:start + size]
+            start += size
+            key = (size, returning)
+            sql = self._rows_texts.get(key)
+            if sql is None:
+                width = len(names)
+                groups = (group % tuple(f"${r * width + k + 1}" for k in range(width)) for r in range(size))
+                sql = self._rows_texts[key] = f"{head}{', '.join(groups)}{tail if returning else ''}"
+            yield sql, [row[name] for row in part for name in names], size
 
     def params(self, values: Mapping[str, Any]) -> Any:
         out = []
@@ -144,6 +184,10 @@ class Prepared:
         results = self._results
         return [tuple(v if p is None or v is None else p(v) for p, v in zip(results, r, strict=True)) for r in rows]
 
+
+_ONE_ROW_INSERT = re.compile(r"(INSERT INTO .*? VALUES )(\([^()]*(?:\([^()]*\)[^()]*)*\))( RETURNING .*)?", re.S)
+_NAMED = re.compile(r"%\(([^)]+)\)s")
+_ROWS_SIZES = (256, 128, 64, 32, 16, 8, 4, 2, 1)  # rows per statement of rows_sql, largest first
 
 _ROWCOUNT = operator.attrgetter("rowcount")
 _LAST_ROW_ID = operator.attrgetter("lastrowid")
@@ -240,7 +284,7 @@ class Runner:
         kept = self.conn.info.get(DEFERRED)
         if kept is not None:
             self._before(prepared, keeping=True)
-            kept.append((prepared, [prepared.params(row) for row in rows], None))
+            kept.keep(prepared, [prepared.params(row) for row in rows], None)
             return
         prepared.executemany(self.conn, self.dbapi, rows)
 
@@ -254,7 +298,7 @@ class Runner:
         prepared = self.statements(statement, tuple(row))
         self._before(prepared, keeping=True)
         later = Later(self.conn, None)
-        kept.append((prepared, [prepared.params(row)], [later] if prepared.returning else None))
+        kept.keep(prepared, [prepared.params(row)], [later] if prepared.returning else None)
         return later
 
     def execute(self, statement: ClauseElement, values: Mapping[str, Any], columns: Iterable[str] | None = None) -> int:
@@ -265,6 +309,19 @@ class Runner:
         self._before(prepared)
         return prepared.execute(self.conn, self.dbapi, values)
 
+    def execute_later(self, statement: ClauseElement, values: Mapping[str, Any], columns: Iterable[str]) -> None:
+        """Run an UPDATE (SET: `columns`) whose count of changed rows nobody reads: at once, or kept
+        for later on a connection that defers (behind the rows kept before it, see the class)."""
+        self._wrote()
+        prepared = self.statements(statement, tuple(columns))
+        kept = self.conn.info.get(DEFERRED)
+        if kept is not None and prepared.tables:
+            self._before(prepared, keeping=True)
+            kept.keep(prepared, [prepared.params(values)], None)
+            return
+        self._before(prepared)
+        prepared.execute(self.conn, self.dbapi, values)
+
     def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run an UPDATE or DELETE once per row, in one executemany (nobody reads how many rows it
         changed: on a connection that defers inserts it is kept for later with them, behind the rows
@@ -274,20 +331,21 @@ class Runner:
         kept = self.conn.info.get(DEFERRED)
         if kept is not None and prepared.tables:
             self._before(prepared, keeping=True)
-            kept.append((prepared, [prepared.params(row) for row in rows], None))
+            kept.keep(prepared, [prepared.params(row) for row in rows], None)
             return
         self._before(prepared)
         prepared.executemany(self.conn, self.dbapi, rows)
 
     def _before(self, prepared: Prepared, *, keeping: bool = False) -> None:
-        """Send the kept rows first when `prepared` touches a table they go into (unless it is kept
-        too, behind them: rows of one table go in the order given, and get their ids in that order),
-        or one of its rows may refer to one of them."""
+        """Send the kept rows first when `prepared` touches a table they go into, or one of its rows may
+        refer to one of them. Not when it is kept too: it goes behind them (flush_deferred keeps the
+        order wherever it matters: rows of one table, and a row after the rows it refers to)."""
+        if keeping:
+            return
         kept = self.conn.info.get(DEFERRED)
         if not kept:
             return
-        touched = prepared.refers if keeping else prepared.tables | prepared.refers
-        if not prepared.tables or any(not touched.isdisjoint(k[0].tables) for k in kept):
+        if not prepared.tables or not (prepared.tables | prepared.refers).isdisjoint(kept.tables):
             self.flush()  # (a statement whose tables are not known: always)
 
     def flush(self) -> None:
@@ -300,6 +358,25 @@ class Runner:
         info[WRITES] = info.get(WRITES, 0) + 1
 
 
+class Kept(list[tuple["Prepared", list[Any], "list[Later] | None"]]):
+    """The rows kept for later on a connection (see Runner), in order, and the tables they go into
+    (so a statement is checked against them in one set operation, however many rows wait)."""
+
+    __slots__ = ("tables",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: set[str] = set()
+
+    def keep(self, prepared: Prepared, params: list[Any], laters: list[Later] | None) -> None:
+        self.append((prepared, params, laters))
+        self.tables |= prepared.tables
+
+    def forget(self) -> None:
+        self.clear()
+        self.tables.clear()
+
+
 WRITES = "deskconsole_writes"  # Connection.info key: write statements Runners sent on it
 DEFERRED = "deskconsole_deferred"  # Connection.info key: the rows kept for later, while inserts are deferred
 
@@ -310,25 +387,61 @@ def flush_deferred(conn: Connection) -> None:
     kept = conn.info.get(DEFERRED)
     if not kept:
         return
-    rows, kept[:] = list(kept), []
+    rows = list(kept)
+    kept.forget()
     # (a statement given rows several times in a row goes in one executemany; a row whose id may
     # be asked for (a Later) is given it)
+    # Rows of one statement kept at different times go in together when they may be sent before what
+    # was kept between them (see _may_pass): one statement for many rows, not one per row.
     merged: list[tuple[Prepared, list[Any], list[Later | None]]] = []
     for prepared, params, laters in rows:
-        if not (merged and merged[-1][0] is prepared):
-            merged.append((prepared, [], []))
-        merged[-1][1].extend(params)
-        merged[-1][2].extend(laters if laters is not None else [None] * len(params))
+        target = None
+        for k in range(len(merged) - 1, -1, -1):
+            other = merged[k][0]
+            if other is prepared:
+                target = merged[k]
+                break
+            if not _may_pass(prepared, other):
+                break
+        if target is None:
+            target = (prepared, [], [])
+            merged.append(target)
+        target[1].extend(params)
+        target[2].extend(laters if laters is not None else [None] * len(params))
+    from psycopg import RawCursor
+
     dbapi: Any = conn.connection.dbapi_connection  # (psycopg's: pipeline(), executemany(returning=))
-    cursors: list[tuple[Any, list[Later | None]]] = []
+    # each statement's cursor, the Laters its rows give ids to, and whether it sent them as one statement
+    sent: list[tuple[Any, list[Later | None], bool]] = []
     try:
         with dbapi.pipeline():  # every statement sent, then one wait for all their results
             for prepared, params, laters in merged:
-                cursor = dbapi.cursor()
                 returning = any(later is not None for later in laters)
-                cursors.append((cursor, laters if returning else []))
+                done = 0
+                if returning and len(params) > 1 and "id" in params[0]:
+                    # (rows given their ids, as timers in a batch: each Later is its row's own)
+                    for later, row in zip(laters, params, strict=True):
+                        if later is not None:
+                            later.value = row["id"]
+                    returning = False
+                for sql, values, size in prepared.rows_sql(params, returning=returning) if len(params) > 1 else ():
+                    cursor = RawCursor(dbapi)
+                    sent.append((cursor, laters[done:done + size] if returning else [], True))
+                    done += size
+                    cursor.execute(sql, values)
+                if done:
+                    continue
+                cursor = dbapi.cursor()
+                sent.append((cursor, laters if returning else [], False))
                 cursor.executemany(prepared.sql, params, returning=returning)
-        for cursor, laters in cursors:
+        for cursor, laters, together in sent:
+            if together and laters:
+                # (a serial id is drawn row by row in the order of VALUES: the ids in order are the rows')
+                ids = sorted(row[0] for row in cursor.fetchall())
+                for later, found in zip(laters, ids, strict=True):
+                    if later is not None:
+                        later.value = found
+                continue
             for k, later in enumerate(laters):
                 if k:
                     cursor.nextset()
@@ -339,9 +452,32 @@ def flush_deferred(conn: Connection) -> None:
         _raise(conn, exc, "; ".join(p.sql for p, _, _ in merged), None)
         raise
     finally:
-        for cursor, _ in cursors:
+        for cursor, _, _ in sent:
             with contextlib.suppress(Exception):
                 cursor.close()
+
+
+def _may_pass(later: Prepared, earlier: Prepared) -> bool:
+    """Whether a statement kept after `earlier` may be sent before it with the same result.
+
+    Not when both write one table (rows of a table go in the order given), except a new row going
+    before an update of other rows by their key (a row kept later is not one an update kept earlier
+    was meant for); not when `earlier` adds or removes rows of a table `later`'s rows refer to (a new
+    case before its events); not when `later` removes rows `earlier`'s rows refer to."""
+    if not later.tables.isdisjoint(earlier.tables) and not (later.adds and earlier.by_key):
+        return False
+    if (earlier.adds or earlier.removes) and not earlier.tables.isdisjoint(later.refers):
+        return False
+    return not (later.removes and not later.tables.isdisjoint(earlier.refers))
+
+
+def _by_primary_key(statement: Update) -> bool:
+    """Whether an UPDATE picks its rows by its table's primary key equal to a parameter (one row each)."""
+    where = statement.whereclause
+    terms = where.clauses if isinstance(where, BooleanClauseList) and where.operator is operators.and_ else [where]
+    keys = set(getattr(statement.table, "primary_key", ()))
+    return any(isinstance(term, BinaryExpression) and term.operator is operators.eq and term.left in keys
+               and isinstance(term.right, BindParameter) for term in terms)
 
 
 class Later:
@@ -380,7 +516,7 @@ def defer_inserts(conn: Connection) -> Iterator[None]:
                  ("rollback_savepoint", _forget)]
     for name, fn in listeners:
         event.listen(conn, name, fn)
-    conn.info[DEFERRED] = []
+    conn.info[DEFERRED] = Kept()
     try:
         yield
         flush_deferred(conn)
@@ -398,7 +534,7 @@ def _send(conn: Connection, *_: Any) -> None:
 def _forget(conn: Connection, *_: Any) -> None:
     kept = conn.info.get(DEFERRED)
     if kept:
-        kept.clear()
+        kept.forget()
 
 
 def _before_statement(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
@@ -408,7 +544,7 @@ def _before_statement(conn: Connection, _cursor: Any, statement: str, *_: Any) -
     kept = conn.info.get(DEFERRED)
     if kept:
         text = statement.lower()
-        if any(name in text for k in kept for name in k[0].tables):
+        if any(name in text for name in kept.tables):
             flush_deferred(conn)
 
 
