@@ -1,0 +1,97 @@
+"""Each message's words are written once: the subject and body an outbox row keeps are its
+template's English text (domain/templates.py), the words an English-speaking customer is sent,
+and delivery adds the footer once (issue 12)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from deskconsole.domain.templates import render, row_text
+from tests.conftest import QUESTION
+
+DAY = timedelta(days=1)
+FOOTER = "Please keep [case {case}] in the subject when you reply."
+
+# every kind the domain's rules queue with values (domain/moves.py, domain/firing.py), as they queue it
+QUEUED = [
+    ("awaiting_confirmation", {"case": 7, "title": "Printer on fire", "resolution": "New toner.\nAnd a new drum.",
+                               "close_date": "2026-12-09"}),
+    ("question", {"case": 7, "title": "Printer on fire", "question": "Which model?"}),
+    ("reminder", {"case": 7, "title": "Printer on fire", "close_date": "2026-12-09", "question": "Which model?",
+                  "asked_outside": None}),
+    ("reminder", {"case": 7, "title": "Printer on fire", "close_date": "2026-12-09", "question": None,
+                  "asked_outside": "phone"}),
+    ("survey", {"case": 7, "title": "Printer on fire"}),
+    ("followup", {"case": 7, "title": "Printer on fire"}),
+    ("status_update_due", {"case": 7, "title": "Printer on fire", "customer": "acme"}),
+]
+
+
+@pytest.mark.parametrize(("kind", "values"), QUEUED, ids=[f"{k}-{n}" for n, (k, _) in enumerate(QUEUED)])
+def test_a_rows_words_are_its_templates_english_words(kind: str, values: dict) -> None:
+    subject, body = row_text(kind, values)
+    sent = render(kind, None, values, fallback_subject="unused", fallback_body="unused")
+    assert sent.language == "en" and subject == sent.subject
+    if kind == "status_update_due":  # to the team: no footer
+        assert sent.text == body + "\n"
+    else:
+        assert sent.text == f"{body}\n\n{FOOTER.format(case=7)}\n"
+    assert "[case 7]" in subject and "(Printer on fire)" in body
+    for value in values.values():
+        if isinstance(value, str) and value != "phone":
+            for line in value.split("\n"):  # customer text, literally (a quotation: each line set apart)
+                assert line in body
+
+
+def test_a_kind_whose_template_quotes_the_rows_body_has_no_text_to_make() -> None:
+    for kind in ("comment", "status_update", "sla_breach", "no_such_kind"):
+        with pytest.raises(ValueError, match=kind):
+            row_text(kind, {"case": 7, "title": "t", "body": "b"})
+
+
+def test_every_row_the_rules_write_is_what_an_english_customer_is_sent_less_the_footer(desk) -> None:
+    """Through the service, on both databases: each kind the rules queue keeps the English render
+    of its template (the one text), and the message as sent carries the footer once."""
+    start = desk.clock.now()
+    asked = desk.case_in("pending", "customer_input")  # question
+    desk.svc.tick(start + 7 * DAY)  # its reminder
+    confirming = desk.case_in("awaiting_confirmation")
+    closed = desk.case_in("closed")  # the survey (held for the undo window), then the follow-up
+    desk.svc.tick(desk.clock.now() + 2 * DAY)
+    escalated = desk.case_in("in_progress", product_area="billing")
+    desk.svc.request_escalation(escalated.id, "Blocked")
+    desk.svc.decide_escalation(escalated.id, "approve", actor="mona", engineer="max")
+    desk.svc.tick(desk.clock.now() + DAY)  # its daily status update is due
+
+    made = {kind: [] for kind, _ in QUEUED}
+    for case in (asked, confirming, closed, escalated):
+        rows = desk.svc.list_outbox(case_id=case.id)
+        sent = desk.svc.list_outbox(case_id=case.id, rendered=True)
+        for row, message in zip(rows, sent, strict=True):
+            if row.kind not in made:
+                continue  # (escalation_approved: not one of the rules' messages)
+            made[row.kind].append(row.case)
+            assert row.subject == message.subject
+            footer = FOOTER.format(case=row.case)
+            if row.kind == "status_update_due":
+                assert message.body == row.body + "\n"
+            else:
+                assert message.body == f"{row.body}\n\n{footer}\n" and message.body.count(footer) == 1
+    assert made == {"awaiting_confirmation": [confirming.id], "question": [asked.id], "reminder": [asked.id],
+                    "survey": [closed.id], "followup": [closed.id], "status_update_due": [escalated.id]}
+    [question] = [o for o in desk.outbox(asked.id) if o.kind == "question"]
+    assert f"    {QUESTION}" in question.body
+    [waiting] = desk.outbox(confirming.id)
+    assert f"the case closes on {start + 14 * DAY:%Y-%m-%d}." in waiting.body
+
+
+def test_a_message_in_another_language_carries_one_footer_in_that_language(desk) -> None:
+    case = desk.case_in("awaiting_confirmation", language="de-CH")
+    [row] = desk.outbox(case.id)
+    [sent] = desk.svc.list_outbox(case_id=case.id, rendered=True)
+    assert row.subject == f"[case {case.id}] Please confirm our resolution"  # the row: English
+    assert sent.subject == f"[case {case.id}] Bitte bestätigen Sie unsere Lösung"
+    assert sent.body.count(f"[case {case.id}]") == 1 and FOOTER.format(case=case.id) not in sent.body
+    assert "    Cleared the stale cache." in sent.body
