@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from tests.conftest import QUESTION
 
 from deskconsole.domain.templates import render, row_text
-from tests.conftest import QUESTION
 
 DAY = timedelta(days=1)
 FOOTER = "Please keep [case {case}] in the subject when you reply."
@@ -51,8 +51,8 @@ def test_a_kind_whose_template_quotes_the_rows_body_has_no_text_to_make() -> Non
             row_text(kind, {"case": 7, "title": "t", "body": "b"})
 
 
-def test_every_row_the_rules_write_is_what_an_english_customer_is_sent_less_the_footer(desk) -> None:
-    """Through the service, on both databases: each kind the rules queue keeps the English render
+def test_every_templated_row_is_what_an_english_customer_is_sent_less_the_footer(desk) -> None:
+    """Through the service, on both databases: each templated kind written keeps the English render
     of its template (the one text), and the message as sent carries the footer once."""
     start = desk.clock.now()
     asked = desk.case_in("pending", "customer_input")  # question
@@ -60,31 +60,45 @@ def test_every_row_the_rules_write_is_what_an_english_customer_is_sent_less_the_
     confirming = desk.case_in("awaiting_confirmation")
     closed = desk.case_in("closed")  # the survey (held for the undo window), then the follow-up
     desk.svc.tick(desk.clock.now() + 2 * DAY)
-    escalated = desk.case_in("in_progress", product_area="billing")
-    desk.svc.request_escalation(escalated.id, "Blocked")
+    escalated = desk.case_in("in_progress", title="Payroll <blocked>", product_area="billing")
+    desk.svc.request_escalation(escalated.id, "Blocked since Monday")
     desk.svc.decide_escalation(escalated.id, "approve", actor="mona", engineer="max")
     desk.svc.tick(desk.clock.now() + DAY)  # its daily status update is due
+    desk.svc.de_escalate(escalated.id, actor="mona", plan_accepted=True, rca_on_track=True, customer_agreed=True)
+    denied = desk.case_in("in_progress", product_area="billing")
+    desk.svc.request_escalation(denied.id, "Urgent")
+    desk.svc.decide_escalation(denied.id, "deny", actor="mona", reason="Not a business stop")
+    desk.svc.log_engineering(denied.id, "BUG-42", "Totals double", actor="alice")
 
-    made = {kind: [] for kind, _ in QUEUED}
-    for case in (asked, confirming, closed, escalated):
+    made: dict[str, list[int]] = {}
+    for case in (asked, confirming, closed, escalated, denied):
         rows = desk.svc.list_outbox(case_id=case.id)
         sent = desk.svc.list_outbox(case_id=case.id, rendered=True)
         for row, message in zip(rows, sent, strict=True):
-            if row.kind not in made:
-                continue  # (escalation_approved: not one of the rules' messages)
-            made[row.kind].append(row.case)
+            made.setdefault(row.kind, []).append(row.case)
             assert row.subject == message.subject
             footer = FOOTER.format(case=row.case)
-            if row.kind == "status_update_due":
+            if row.kind in ("escalation_requested", "escalation_denied", "status_update_due"):  # to the team
                 assert message.body == row.body + "\n"
             else:
                 assert message.body == f"{row.body}\n\n{footer}\n" and message.body.count(footer) == 1
     assert made == {"awaiting_confirmation": [confirming.id], "question": [asked.id], "reminder": [asked.id],
-                    "survey": [closed.id], "followup": [closed.id], "status_update_due": [escalated.id]}
+                    "survey": [closed.id], "followup": [closed.id],
+                    "escalation_requested": [escalated.id, denied.id], "escalation_approved": [escalated.id],
+                    "status_update_due": [escalated.id], "de_escalated": [escalated.id],
+                    "escalation_denied": [denied.id], "defect_logged": [denied.id]}
     [question] = [o for o in desk.outbox(asked.id) if o.kind == "question"]
     assert f"    {QUESTION}" in question.body
     [waiting] = desk.outbox(confirming.id)
     assert f"the case closes on {start + 14 * DAY:%Y-%m-%d}." in waiting.body
+    requested, approved = desk.outbox(escalated.id)[:2]
+    assert requested.subject == f"[case {escalated.id}] Escalation requested: Payroll <blocked>"
+    assert f"escalate case {escalated.id} (P3, in progress) for acme" in requested.body
+    assert "    Blocked since Monday" in requested.body
+    assert "max is your escalation engineer" in approved.body and "priority P2" in approved.body
+    [logged] = [o for o in desk.outbox(denied.id) if o.kind == "defect_logged"]
+    assert logged.subject == f"[case {denied.id}] Logged with engineering as BUG-42"
+    assert "as defect BUG-42" in logged.body
 
 
 def test_a_message_in_another_language_carries_one_footer_in_that_language(desk) -> None:

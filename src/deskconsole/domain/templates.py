@@ -411,6 +411,9 @@ def _filled(kind: str, lang: str, values: Mapping[str, object]) -> tuple[_Tpl, d
     """The template of `kind` in `lang` (the team's in English), the values it is filled with (cleaned,
     with the words it adds), its footer and its language; None for a kind without a template."""
     vals: dict[str, str | None] = {k: clean(v) for k, v in values.items()}
+    status = vals.get("status")
+    if status:
+        vals["status"] = status.replace("_", " ")  # (in_progress -> in progress)
     if kind in STAFF_KINDS:
         return _STAFF[kind], vals, None, DEFAULT_LANGUAGE
     if kind in ("defect_logged", "enhancement_logged"):
