@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlmodel import Session, select
 from tests.conftest import QUESTION
 
 from deskconsole.domain.templates import render, row_text
+from deskconsole.store.models import Outbox
 
 DAY = timedelta(days=1)
 FOOTER = "Please keep [case {case}] in the subject when you reply."
@@ -109,3 +111,25 @@ def test_a_message_in_another_language_carries_one_footer_in_that_language(desk)
     assert sent.subject == f"[case {case.id}] Bitte bestätigen Sie unsere Lösung"
     assert sent.body.count(f"[case {case.id}]") == 1 and FOOTER.format(case=case.id) not in sent.body
     assert "    Cleared the stale cache." in sent.body
+
+
+def test_a_row_written_before_keeps_its_words_and_is_still_sent_from_its_template(desk) -> None:
+    """Rows queued before each message had one text keep theirs (nothing rewrites them); their kept
+    values (a resolution's close_days then) still fill the template, the close date read when sent."""
+    case = desk.case_in("awaiting_confirmation")
+    old_body = (f"We believe case {case.id} (Invoice total is wrong) is resolved:\n\nCleared the stale cache.\n\n"
+                "Reply if it is not; to confirm it and close the case, reply with the word CONFIRM first. "
+                "Without an answer the case closes in 14 days.")
+    with Session(desk.svc.engine) as s:
+        row = s.exec(select(Outbox).where(Outbox.case_id == case.id)).one()
+        row.body = old_body
+        row.template_values = (f'{{"case": {case.id}, "title": "Invoice total is wrong", '
+                               '"resolution": "Cleared the stale cache.", "close_days": 14}')
+        s.add(row)
+        s.commit()
+    desk.case_in("closed")  # other rows written meanwhile
+    [kept] = desk.outbox(case.id)
+    assert kept.body == old_body
+    [sent] = desk.svc.list_outbox(case_id=case.id, rendered=True)
+    assert sent.body.startswith(f"We believe your case {case.id} (Invoice total is wrong) is resolved.")
+    assert f"closes on {desk.clock.now() + 14 * DAY:%Y-%m-%d}." in sent.body and "14 days" not in sent.body
