@@ -43,7 +43,9 @@ def test_the_question_goes_out_through_the_outbox_with_the_case_tag(desk) -> Non
     [row] = desk.outbox(case.id)
     assert (row.kind, row.to, row.created_at) == ("question", "help@acme.example", desk.clock.now())
     assert row.subject == f"[case {case.id}] We need information from you"
-    assert "Which invoice number shows the wrong total?\nA screenshot helps." in row.body
+    # the row keeps the template's English words, the question quoted line by line as written
+    assert row.body.startswith(f"To go on with your case {case.id} (Invoice total is wrong) we need an answer")
+    assert "    Which invoice number shows the wrong total?\n    A screenshot helps." in row.body
     # as sent: the template in the customer's language quotes it
     [shown] = desk.svc.list_outbox(case_id=case.id, rendered=True)
     assert shown.subject == f"[case {case.id}] We need information from you"
@@ -63,7 +65,7 @@ def test_the_reminder_quotes_the_question_of_the_stay(desk) -> None:
     assert [f.timer for f in fired if f.case == case.id] == ["reminder"]
     reminder = [o for o in desk.outbox(case.id) if o.kind == "reminder"]
     assert len(reminder) == 1
-    assert "We asked:\n\nAnd the printer's model?\n\n" in reminder[0].body and QUESTION not in reminder[0].body
+    assert "We asked:\n\n    And the printer's model?\n\n" in reminder[0].body and QUESTION not in reminder[0].body
     assert f"closes on {(again + 28 * DAY):%Y-%m-%d}" in reminder[0].body
     fired_event = [e for e in desk.svc.get_case(case.id).events if e.kind == "timer_fired"][-1]
     assert fired_event.data["question"] == "And the printer's model?"
@@ -92,7 +94,7 @@ def test_asked_by_phone_is_recorded_nothing_is_sent_and_the_reminder_says_so(des
     assert desk.outbox(other.id) == []
     desk.svc.tick(desk.clock.now() + 7 * DAY)
     [reminder] = desk.outbox(other.id)
-    assert "We asked you in person:\n\nBring the faulty badge to reception.\n\n" in reminder.body
+    assert "We asked you in person:\n\n    Bring the faulty badge to reception.\n\n" in reminder.body
 
 
 def test_the_question_and_reminder_in_the_customers_language() -> None:

@@ -33,14 +33,15 @@ def test_a_reminder_flags_the_case_and_quotes_the_question_with_the_close_date()
     subject, body = message.text()
     assert subject == "[case 7] We are waiting for your answer"
     # the reminder fires on day 7 of the stay; the case closes on day 28: 21 days after it
-    assert body == ("Case 7 (Printer on fire) is waiting for information from you. We asked:\n\nWhich model?\n\n"
-                    "Without an answer it closes on 2026-03-30.")
+    assert body == ("Your case 7 (Printer on fire) is waiting for information from you. Please reply to this "
+                    "message with what we asked for.\n\nWe asked:\n\n    Which model?\n\n"
+                    "Without an answer the case closes on 2026-03-30.")
 
 
 def test_a_reminder_for_a_question_asked_by_phone_says_so() -> None:
     (_, _, message) = fire(CASE, TimerKind.REMINDER, DUE, DUE, Durations(), asked={"asked_outside": "phone"})
     assert isinstance(message, Outbox)
-    assert "We asked you for it by phone. Without an answer" in message.text()[1]
+    assert "\n\nWe asked you for it by phone.\n\nWithout an answer" in message.text()[1]
 
 
 def test_an_auto_close_gives_the_reason_of_the_status_it_ends() -> None:
@@ -81,7 +82,7 @@ def test_the_bulk_builder_gets_the_same_texts_as_cells_of_its_seed_row() -> None
         ('{"timer": "followup", "due": "', Iso("fd"), '", "fired": "', Iso("ff"), '"}'))
     subject, body = message.text()
     assert slots(subject) == ["[case ", Slot("cid"), "] Following up"]
-    assert _cell(body).parts[:4] == ("Case ", Seed("cid"), " (", Seed("title"))
+    assert _cell(body).parts[:4] == ("Your case ", Seed("cid"), " (", Seed("title"))
     # and the day a reminder names
     (_, _, reminder) = fire(bulk, TimerKind.REMINDER, DUE, DUE, Durations())
     assert isinstance(reminder, Outbox)
@@ -108,8 +109,9 @@ def test_a_reminder_fired_by_an_action_writes_what_the_tick_writes(desk) -> None
         assert data == {"timer": "reminder", "due": (began + 7 * DAY).isoformat(),
                         "fired": data["fired"], "question": QUESTION}
         assert subject == f"[case {case.id}] We are waiting for your answer"
-        assert body == (f"Case {case.id} (Same title) is waiting for information from you. We asked:\n\n"
-                        f"{QUESTION}\n\nWithout an answer it closes on {began + 28 * DAY:%Y-%m-%d}.")
+        assert body == (f"Your case {case.id} (Same title) is waiting for information from you. Please reply "
+                        f"to this message with what we asked for.\n\nWe asked:\n\n    {QUESTION}\n\n"
+                        f"Without an answer the case closes on {began + 28 * DAY:%Y-%m-%d}.")
         assert attention == "chase by phone: customer input overdue"
 
 

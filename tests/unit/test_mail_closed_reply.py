@@ -59,6 +59,8 @@ def test_the_sender_is_told_once_by_mail_and_the_case_asks_for_attention(world):
     text = sent.get_body(("plain",)).get_content()
     assert "is closed" in text and "new message" in text
     assert "Please keep [case" not in text  # the usual footer would invite a reply to the closed case
+    # the row keeps the same words (its template's English text: there is no second wording)
+    assert (rows[0].subject, rows[0].body + "\n") == (sent["Subject"], text)
 
 
 def test_at_most_once_a_day_per_sender_and_case(world):

@@ -78,13 +78,15 @@ def test_a_close_cancels_every_timer_sends_the_survey_held_for_the_undo_window_a
     assert not [e for e in quiet if isinstance(e, StartTimer | Survey | Outbox)]
 
 
-def test_a_resolution_awaiting_confirmation_says_how_long_it_waits() -> None:
+def test_a_resolution_awaiting_confirmation_says_the_day_it_closes() -> None:
     working = CaseFacts(7, "Printer on fire", "acme", "help@acme.example", "in_progress")
     effects = enter(working, [], Status.AWAITING_CONFIRMATION, None, "alice", AT,
                     Durations(awaiting_confirmation_close=timedelta(days=5)), resolution="New toner")
     (message,) = [e for e in effects if isinstance(e, Outbox)]
-    assert message.values == {"case": 7, "title": "Printer on fire", "resolution": "New toner", "close_days": 5}
-    assert message.text()[1].endswith("Without an answer the case closes in 5 days.")
+    closes = AT + timedelta(days=5)
+    assert message.values == {"case": 7, "title": "Printer on fire", "resolution": "New toner",
+                              "close_date": f"{closes:%Y-%m-%d}"}
+    assert message.text()[1].endswith(f"Without an answer the case closes on {closes:%Y-%m-%d}.")
     assert effects[-2] == StartTimer(TimerKind.AUTO_CLOSE, AT, timedelta(days=5))
 
 
@@ -118,7 +120,8 @@ def test_a_message_is_sent_with_the_values_it_was_queued_with(desk) -> None:
     svc.move(case.id, "in_progress", actor="alice")
     svc.move(case.id, "awaiting_confirmation", note="Cleared the stale cache.", actor="alice")
     assert _kept(svc, "awaiting_confirmation") == {"case": case.id, "title": "Invoice total is wrong",
-                                                   "resolution": "Cleared the stale cache.", "close_days": 14}
+                                                   "resolution": "Cleared the stale cache.",
+                                                   "close_date": "2026-12-09"}
     svc.edit_case(case.id, title="Invoice totals double", actor="alice")
     [row] = svc.list_outbox(case_id=case.id)
     [sent] = svc.list_outbox(case_id=case.id, rendered=True)

@@ -286,8 +286,9 @@ class _Life:
                             "state": "queued", "attempts": 0})
 
     def send(self, event: Id, kind: str, values: Mapping[str, Any], created: Any, to: str = Slot("address")) -> None:
-        """A message of `kind` for `event`, its subject and body domain/templates.py's (`row_text`) for
-        `values` (Slots: the seed row's cells)."""
+        """A message of `kind` for `event`, its subject and body its template's English text
+        (domain/templates.py's `row_text`, as the service's rows) for `values` (Slots: the seed
+        row's cells)."""
         subject, body = row_text(kind, values)
         self.message(event, kind, _cell(subject), _cell(body), created, to=_cell(to))
 
@@ -361,7 +362,7 @@ def _life(kind: tuple, ac_days: int, data: Callable[..., str], recorded: Any = N
     life.step("t1", "assignee", SlaChange(status=("new", "in_progress")), writes=False)  # (both clocks run on)
 
     def confirm_request() -> None:
-        life.move(Status.AWAITING_CONFIRMATION, None, ASSIGNEE_, T2_, resolution=Slot("resolution"))
+        life.move(Status.AWAITING_CONFIRMATION, None, ASSIGNEE_, T2_, resolution=Slot("resolution"), closes=CD_)
         life.step("t2", "assignee", SlaChange(status=("in_progress", "awaiting_confirmation")))
 
     def reminder(question: str) -> None:

@@ -1,8 +1,9 @@
 """Asking the customer: the question a move to pending/customer_input sends, and the reminder
 that quotes it seven days later (LIFECYCLE.md, Timers).
 
-The texts of both are their outbox rows' own subject and body (what is listed, and sent when
-deskconsole has no template for the row's language): domain/templates.py's `row_text`.
+The texts of both are their templates' (domain/templates.py): in the case's language when it is
+sent, in English as the outbox row keeps it (`row_text`). How a question was asked outside the
+desk is worded here in English (HOW_WORDS): the console and the English messages use the same words.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ The domain's rules (domain/firing.py for timer firings, domain/moves.py for stat
 a list of these; one executor in the service (service/effects.py) writes them through its
 prepared statements, on both databases, and the bulk desk builder (bulk/lives.py) turns the same
 values into the rows of the cases it makes. An Outbox effect carries its message's kind and
-values: the row's own subject and body are rendered from them by domain/templates.py
-(`row_text`), never formatted where they are written.
+values: the row's own subject and body are its template's English text filled with them
+(domain/templates.py's `row_text`: the words delivery sends, written once), never formatted
+where they are written.
 
 Times and texts may be Slots instead of values: the bulk builder asks the rules once per kind of
 case with Slots naming the cells of its seed row (the case id, its title, its times) and expands
@@ -90,7 +91,7 @@ class Outbox:
     hold_until: When | None = None  # not sent before then (an agent's close, for its undo window)
 
     def text(self) -> tuple[str, str]:
-        """The row's own subject and body (what `outbox list` shows)."""
+        """The row's own subject and body: its template's English text, filled with `values`."""
         return row_text(self.kind, self.values)
 
 

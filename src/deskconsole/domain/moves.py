@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from deskconsole.domain.effects import CancelTimers, CaseChange, Effect, Event, Outbox, StartTimer, Survey, When
+from deskconsole.domain.effects import CancelTimers, CaseChange, Effect, Event, Outbox, StartTimer, Survey, When, day
 from deskconsole.domain.firing import CaseFacts
 from deskconsole.domain.lifecycle import Status, SubStatus
 from deskconsole.domain.timers import STATUS_TIMERS, Durations, TimerKind, timers_for
@@ -51,6 +51,7 @@ def enter(
     quiet: bool = False,
     hold_until: datetime | None = None,
     data: Mapping[str, Any] | None = None,
+    closes: When | None = None,
 ) -> list[Effect]:
     """The effects of `case` entering (status, sub_status), by `actor` as of `at`.
 
@@ -58,7 +59,9 @@ def enter(
     status cancels the timers tied to it (every timer, on a close); the event records their kinds.
     Entering pending/customer_input, `question` is what the customer is asked (the event's text):
     sent to them unless `data` says it was asked outside the desk (asked_outside=HOW). Entering
-    awaiting_confirmation, `resolution` is the event's text and the message's. A close's `reason`
+    awaiting_confirmation, `resolution` is the event's text and the message's, which says the day
+    the case closes without an answer (`closes`: when the auto-close it starts falls due; not given,
+    `at` plus its duration; the bulk builder gives its seed cell). A close's `reason`
     is the event's text; it sends the survey (held until `hold_until`: an agent's close, for its
     undo window) and starts the follow-up, unless `quiet` (a merge: nothing sent after it).
     `data`: more of the event's values (cause, asked, reference, ...)."""
@@ -87,10 +90,13 @@ def enter(
     if not quiet:
         effects += [StartTimer(kind, at, delay) for kind, delay in timers_for(status, sub_status, durations)]
     if status is Status.AWAITING_CONFIRMATION:
+        if closes is None:
+            assert isinstance(at, datetime), "a move as of a seed cell says when its auto-close falls due"
+            closes = at + durations.awaiting_confirmation_close
         effects.append(Outbox("awaiting_confirmation", case.address, {
             "case": case.id, "title": case.title,
             "resolution": resolution if resolution is not None else case.resolution,
-            "close_days": durations.awaiting_confirmation_close.days}))
+            "close_date": day(closes)}))
     if question and "asked_outside" not in data:
         effects.append(Outbox("question", case.address, {"case": case.id, "title": case.title, "question": question}))
     if status is Status.CLOSED and not quiet:

@@ -6,6 +6,13 @@ Messages to the team (escalation requested or denied, status update due) are in
 English. A kind without a template is sent as the outbox row's own subject and
 body, so nothing queued is ever left unsent for want of a template.
 
+Each message's words are written once, here: the subject and body an outbox row
+keeps (`row_text`: what the console's Outbox pane shows) are its template's
+English text filled with the values the row is queued with, without the footer
+(the reply instruction only mail needs: delivery adds it, once);
+a kind whose template quotes the row's own body (a comment, a status update, a
+breach list) keeps the body that was written.
+
 A template is a subject plus blocks. A block is a paragraph (a string.Template)
 or `@field`, the field's text set apart as a quotation (a resolution, a comment,
 a reason). A paragraph whose fields are missing is left out. In the HTML part
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from string import Template
 from typing import Any
@@ -283,17 +290,18 @@ _ASKED_INTRO = {
     "outside_bare": {"en": "We asked you for it {how}.", "de": "Wir haben Sie {how} danach gefragt.",
                      "fr": "Nous vous l'avons demandé {how}."},
 }
+# (in English: domain/asking.py's words, which the console shows too)
 _ASKED_HOW = {
-    "phone": {"en": "by phone", "de": "telefonisch", "fr": "par téléphone"},
-    "email": {"en": "by e-mail", "de": "per E-Mail", "fr": "par e-mail"},
-    "chat": {"en": "in a chat", "de": "im Chat", "fr": "par chat"},
-    "in_person": {"en": "in person", "de": "persönlich", "fr": "en personne"},
+    "phone": {"de": "telefonisch", "fr": "par téléphone"},
+    "email": {"de": "per E-Mail", "fr": "par e-mail"},
+    "chat": {"de": "im Chat", "fr": "par chat"},
+    "in_person": {"de": "persönlich", "fr": "en personne"},
 }
 
 
 def _asked_intro(question: str | None, how: str | None, language: str) -> str | None:
     if how:
-        words = _ASKED_HOW.get(how, {}).get(language) or f"({how})"
+        words = _ASKED_HOW.get(how, {}).get(language) or asked_words(how)
         return _ASKED_INTRO["outside" if question else "outside_bare"][language].format(how=words)
     return _ASKED_INTRO["sent"][language] if question else None
 
@@ -324,56 +332,6 @@ _STAFF: dict[str, _Tpl] = {
         "See it with: deskconsole case show $case",
     ),
 }
-
-
-# ---------------------------------------------------------------- the rows' own words
-# An outbox row keeps a subject and body of its own, in English: what `outbox list` shows and what
-# is sent for a kind without a template. Written from the same kind and values as the template
-# (domain/effects.py's Outbox), here and nowhere else.
-def _reminder_row(v: Mapping[str, Any]) -> tuple[str, str]:
-    question, how = v.get("question"), v.get("asked_outside")
-    if question and how:
-        asked = f" We asked you {asked_words(how)}:\n\n{question}\n\n"
-    elif question:
-        asked = f" We asked:\n\n{question}\n\n"
-    elif how:
-        asked = f" We asked you for it {asked_words(how)}. "
-    else:
-        asked = " "
-    return (f"[case {v['case']}] We are waiting for your answer",
-            f"Case {v['case']} ({v['title']}) is waiting for information from you.{asked}"
-            f"Without an answer it closes on {v['close_date']}.")
-
-
-_ROW_TEXT: dict[str, Callable[[Mapping[str, Any]], tuple[str, str]]] = {
-    "awaiting_confirmation": lambda v: (
-        f"[case {v['case']}] Please confirm our resolution",
-        f"We believe case {v['case']} ({v['title']}) is resolved:\n\n{v['resolution']}\n\n"
-        "Reply if it is not; to confirm it and close the case, reply with the word CONFIRM first. "
-        f"Without an answer the case closes in {v['close_days']} days."),
-    "question": lambda v: (
-        f"[case {v['case']}] We need information from you",
-        f"To go on with case {v['case']} ({v['title']}) we need an answer from you:\n\n{v['question']}\n\n"
-        "Please reply to this message."),
-    "survey": lambda v: (
-        f"[case {v['case']}] How did we do?",
-        f"Case {v['case']} ({v['title']}) is closed. Please rate our support from 1 to 5, with a comment if you like."),
-    "reminder": _reminder_row,
-    "followup": lambda v: (
-        f"[case {v['case']}] Following up",
-        f"Case {v['case']} ({v['title']}) was closed yesterday. If anything is still wrong, "
-        "reply and we will open a new case linked to it."),
-    "status_update_due": lambda v: (
-        f"[case {v['case']}] Daily status update due",
-        f"Escalated case {v['case']} ({v['title']}) is due its daily status update to {v['customer']}."),
-}
-
-
-def row_text(kind: str, values: Mapping[str, Any]) -> tuple[str, str]:
-    """The subject and body an outbox row of `kind` keeps, from the values its template is filled
-    with (case, title, customer, resolution, close_date, question, asked_outside: as message_values
-    names them; close_days: the days a resolution awaits its confirmation)."""
-    return _ROW_TEXT[kind](values)
 
 
 # ---------------------------------------------------------------- rendering
@@ -407,12 +365,14 @@ def _fields(template: Template, values: Mapping[str, str | None]) -> bool:
     return all(values.get(name) not in (None, "") for name in template.get_identifiers())
 
 
-def _compose(tpl: _Tpl, values: Mapping[str, str | None], footer: str | None, language: str) -> Rendered:
+def _compose(
+    tpl: _Tpl, values: Mapping[str, str | None], footer: str | None, language: str, *, with_html: bool = True
+) -> Rendered:
     subject_values = {k: one_line(v, 120) if v is not None else "" for k, v in values.items()}
     subject = one_line(Template(tpl.subject).safe_substitute(subject_values), 250)
     text_parts: list[str] = []
     html_parts: list[str] = []
-    escaped = {k: html.escape(v) for k, v in values.items() if v is not None}
+    escaped = {k: html.escape(v) for k, v in values.items() if v is not None} if with_html else {}
     blocks = tpl.blocks + ((footer,) if footer else ())
     for index, block in enumerate(blocks):
         is_footer = footer is not None and index == len(blocks) - 1
@@ -421,24 +381,51 @@ def _compose(tpl: _Tpl, values: Mapping[str, str | None], footer: str | None, la
             if not quoted:
                 continue
             text_parts.append("\n".join("    " + line if line else "" for line in quoted.split("\n")))
-            html_parts.append(
-                '<blockquote style="white-space: pre-wrap; border-left: 3px solid #ccc; margin: 0 0 1em 0; '
-                f'padding-left: 1em">{html.escape(quoted)}</blockquote>'
-            )
+            if with_html:
+                html_parts.append(
+                    '<blockquote style="white-space: pre-wrap; border-left: 3px solid #ccc; margin: 0 0 1em 0; '
+                    f'padding-left: 1em">{html.escape(quoted)}</blockquote>'
+                )
             continue
         template = Template(block)
         if not _fields(template, values):
             continue
         text_parts.append(template.substitute(values))
+        if not with_html:
+            continue
         style = ' style="color: #666; font-size: smaller"' if is_footer else ""
         html_parts.append(f"<p{style}>{Template(html.escape(block, quote=False)).substitute(escaped)}</p>")
     text = "\n\n".join(text_parts) + "\n"
+    if not with_html:
+        return Rendered(subject=subject, text=text, html="", language=language)
     body = "\n".join(html_parts)
     document = (
         f'<!DOCTYPE html>\n<html lang="{language}">\n<head><meta charset="utf-8">'
         f"<title>{html.escape(subject)}</title></head>\n<body>\n{body}\n</body>\n</html>\n"
     )
     return Rendered(subject=subject, text=text, html=document, language=language)
+
+
+def _filled(kind: str, lang: str, values: Mapping[str, object]) -> tuple[_Tpl, dict[str, str | None], str | None,
+                                                                     str] | None:
+    """The template of `kind` in `lang` (the team's in English), the values it is filled with (cleaned,
+    with the words it adds), its footer and its language; None for a kind without a template."""
+    vals: dict[str, str | None] = {k: clean(v) for k, v in values.items()}
+    status = vals.get("status")
+    if status:
+        vals["status"] = status.replace("_", " ")  # (in_progress -> in progress)
+    if kind in STAFF_KINDS:
+        return _STAFF[kind], vals, None, DEFAULT_LANGUAGE
+    if kind in ("defect_logged", "enhancement_logged"):
+        vals["item"] = word(kind.removesuffix("_logged"), lang)
+        return _CUSTOMER["engineering"][lang], vals, _FOOTER[lang], lang
+    if kind in _CUSTOMER:
+        if kind == "escalation_approved":
+            vals["comm_mode"] = word(vals.get("comm_mode"), lang)
+        if kind == "reminder":
+            vals["asked_intro"] = _asked_intro(vals.get("question"), vals.get("asked_outside"), lang)
+        return _CUSTOMER[kind][lang], vals, None if kind in _NO_FOOTER else _FOOTER[lang], lang
+    return None
 
 
 def render(
@@ -450,20 +437,24 @@ def render(
     fallback_body: str,
 ) -> Rendered:
     """The message for an outbox row of `kind`. `values` are the case's facts (None when unknown)."""
-    lang = pick_language(language)
-    vals: dict[str, str | None] = {k: clean(v) for k, v in values.items()}
-    if kind in STAFF_KINDS:
-        return _compose(_STAFF[kind], vals, None, DEFAULT_LANGUAGE)
-    if kind in ("defect_logged", "enhancement_logged"):
-        vals["item"] = word(kind.removesuffix("_logged"), lang)
-        return _compose(_CUSTOMER["engineering"][lang], vals, _FOOTER[lang], lang)
-    if kind in _CUSTOMER:
-        if kind == "escalation_approved":
-            vals["comm_mode"] = word(vals.get("comm_mode"), lang)
-        if kind == "reminder":
-            vals["asked_intro"] = _asked_intro(vals.get("question"), vals.get("asked_outside"), lang)
-        return _compose(_CUSTOMER[kind][lang], vals, None if kind in _NO_FOOTER else _FOOTER[lang], lang)
+    filled = _filled(kind, pick_language(language), values)
+    if filled is not None:
+        return _compose(*filled)
     # No template for this kind: the row's own words, in the language they were written in.
     tpl = _Tpl(fallback_subject.replace("$", "$$"), ("@body",))
     fallback = _compose(tpl, {"body": clean(fallback_body)}, None, DEFAULT_LANGUAGE)
     return Rendered(fallback.subject, (clean(fallback_body) or "") + "\n", fallback.html, DEFAULT_LANGUAGE)
+
+
+def row_text(kind: str, values: Mapping[str, Any]) -> tuple[str, str]:
+    """The subject and body an outbox row of `kind` keeps (what the console's Outbox pane shows):
+    its template's English text filled with `values`, as an English message of it is sent
+    (render(kind, None, values)) but for the footer, which delivery adds. A kind
+    whose template quotes the row's own body (a comment, a status update, a breach list) has no
+    text of its own to make: its row keeps what was written."""
+    filled = _filled(kind, DEFAULT_LANGUAGE, values)
+    if filled is None or any(block == "@body" for block in filled[0].blocks):
+        raise ValueError(f"an outbox row of kind {kind!r} has no text of its template's")
+    tpl, vals, _footer, language = filled
+    message = _compose(tpl, vals, None, language, with_html=False)
+    return message.subject, message.text.removesuffix("\n")

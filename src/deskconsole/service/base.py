@@ -23,6 +23,7 @@ from deskconsole.domain.firing import CaseFacts
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
 from deskconsole.domain.permissions import Action, CaseState, Person, Refusal, may
 from deskconsole.domain.sla import DeskSla, SlaChange
+from deskconsole.domain.templates import row_text
 from deskconsole.domain.timers import Durations, TimerKind, TimerState
 from deskconsole.domain.views import os_login_beside
 from deskconsole.service.effects import apply as apply_effects
@@ -445,6 +446,12 @@ class ServiceBase:
         if pending is None:
             pending = ledger[case_id] = _db(s).all(_PENDING_TIMERS, {"case_id": case_id})
         return pending
+
+    def _message(self, s: Session, case: CaseRecord, event: Written, kind: str, to: str,
+                 values: Mapping[str, Any]) -> None:
+        """Queue a message of a templated kind: the row keeps `values`, and its subject and body are
+        its template's English text filled with them (domain/templates.py's row_text)."""
+        self._outbox(s, case, event, kind, to, *row_text(kind, values), values=values)
 
     def _cancel_timers(
         self, s: Session, case: CaseRecord, kinds: frozenset[TimerKind] | None, at: datetime

@@ -68,12 +68,11 @@ class EscalationsMixin(ServiceBase):
             event = self._event(s, case, "escalation_requested", who, when, body=reason,
                                 manager=manager, on_behalf=agent is not None)
             manager_agent = s.exec(select(Agent).where(Agent.name == manager)).first()
-            self._outbox(
+            self._message(
                 s, case, event, "escalation_requested",
                 (manager_agent.email if manager_agent and manager_agent.email else manager),
-                f"[case {case.id}] Escalation requested: {case.title[:120]}",
-                f"{who} asks to escalate case {case.id} ({case.priority}, {case.status}) for {case.customer}.\n\n"
-                f"Reason: {reason}\n\nReview it in deskconsole's escalation review.",
+                {"case": case.id, "title": case.title, "requested_by": who, "priority": case.priority,
+                 "status": case.status, "customer": case.customer, "reason": reason},
             )
             return self._case_view(s, case)
 
@@ -186,11 +185,10 @@ class EscalationsMixin(ServiceBase):
                 case.priority = new_priority
                 self._sla(s, case, now, manager.name, SlaChange(priority=True))
                 self._start_timer(s, case, TimerKind.STATUS_UPDATE, now, self.durations.escalation_status_update)
-                self._outbox(
+                self._message(
                     s, case, event, "escalation_approved", _customer_address(case),
-                    f"[case {case.id}] Your escalation is approved",
-                    f"Case {case.id} is now {case.priority}. {esc.engineer} is your escalation engineer and "
-                    f"primary contact. We will update you by {comm_mode.replace('_', ' ')}, {comm_frequency}.",
+                    {"case": case.id, "title": case.title, "priority": case.priority, "engineer": esc.engineer,
+                     "comm_mode": comm_mode, "comm_frequency": comm_frequency},
                 )
             else:
                 esc.state = EscalationState.DENIED
@@ -199,11 +197,10 @@ class EscalationsMixin(ServiceBase):
                 self._touch(case, manager.name, "denied escalation", now)
                 event = self._event(s, case, "escalation_denied", manager.name, now, body=reason,
                                     followup_for=analyst or esc.manager)
-                self._outbox(
+                self._message(
                     s, case, event, "escalation_denied", analyst or esc.manager or "managers",
-                    f"[case {case.id}] Escalation denied: explain the decision to the customer",
-                    f"{manager.name} denied the escalation of case {case.id}.\n\nReason: {reason}\n\n"
-                    "Please explain the decision to the customer; the case carries on normally.",
+                    {"case": case.id, "title": case.title, "decided_by": manager.name, "customer": case.customer,
+                     "reason": reason},
                 )
             return self._case_view(s, case)
 
@@ -273,9 +270,8 @@ class EscalationsMixin(ServiceBase):
             self._sla(s, case, now, agent.name, SlaChange(priority=True))
             if case.attention == "daily escalation status update due":
                 case.attention = None
-            self._outbox(s, case, event, "de_escalated", _customer_address(case),
-                         f"[case {case.id}] Escalation closed",
-                         f"As agreed, case {case.id} is de-escalated and continues at {restored}.")
+            self._message(s, case, event, "de_escalated", _customer_address(case),
+                          {"case": case.id, "title": case.title, "priority": restored})
             return self._case_view(s, case)
 
     def list_escalations(self, state: str | None = None, *, open_cases_only: bool = False) -> list[EscalationView]:

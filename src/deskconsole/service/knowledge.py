@@ -99,10 +99,6 @@ class KnowledgeMixin(ServiceBase):
                 self._enter(s, case, Status.PENDING, SubStatus.DEVELOPMENT, agent.name, now, reference=reference)
             else:
                 self._touch(case, agent.name, f"logged {kind} {reference}", now)
-            self._outbox(
-                s, case, event, f"{kind}_logged", _customer_address(case),
-                f"[case {case.id}] Logged with engineering as {reference}",
-                f"We logged your case {case.id} with engineering as {kind} {reference}. "
-                "Quote this reference when you ask about it; we will tell you when it moves.",
-            )
+            self._message(s, case, event, f"{kind}_logged", _customer_address(case),
+                          {"case": case.id, "title": case.title, "reference": reference})
             return self._case_view(s, case)

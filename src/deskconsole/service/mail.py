@@ -345,12 +345,8 @@ class MailMixin(ServiceBase):
             )).order_by(col(Event.id).desc()).limit(1)).first()
             if reply is None:
                 return False
-            self._outbox(
-                s, case, Written(id=reply.id, case_id=case.id, kind=reply.kind), CLOSED_REPLY, sender,
-                f"[case {case.id}] This case is closed",
-                f"Case {case.id} ({case.title}) is closed; your message is kept on it. "
-                "To ask for more help, write to us in a new message and we will open a new case.",
-            )
+            self._message(s, case, Written(id=reply.id, case_id=case.id, kind=reply.kind), CLOSED_REPLY, sender,
+                          {"case": case.id, "title": case.title})
             return True
 
     # ------------------------------------------------------------------ parked

@@ -242,7 +242,7 @@ def _derived_values(s: Session, row: Outbox, case: Case) -> dict[str, Any]:
         "title": case.title,
         "customer": case.customer,
         "priority": case.priority,
-        "status": case.status.replace("_", " "),
+        "status": case.status,
         "resolution": (event.body if event is not None and row.kind == "awaiting_confirmation" else None)
         or case.resolution,
         "close_date": to_utc(close_due).strftime("%Y-%m-%d") if close_due else None,
