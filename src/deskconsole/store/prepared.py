@@ -428,7 +428,7 @@ def flush_deferred(conn: Connection) -> None:
                     cursor = RawCursor(dbapi)
                     sent.append((cursor, laters[done:done + size] if returning else [], True))
                     done += size
-                    cursor.execute(sql, values)
+                    cursor.execute(sql, values, prepare=True)  # (a few texts, each sent many times)
                 if done:
                     continue
                 cursor = dbapi.cursor()
