@@ -196,3 +196,41 @@ def test_a_bulk_close_reads_its_cases_ahead_in_one_statement_not_one_per_case(de
         left = s.exec(select(Timer).where(Timer.case_id.in_([c.id for c in cases]),  # type: ignore[attr-defined]
                                           Timer.state == "pending", Timer.kind.like("sla%"))).all()  # type: ignore[attr-defined]
     assert left == []
+
+
+def test_a_bulk_close_of_cases_whose_reminder_is_due_reads_what_they_were_asked_once(desk, monkeypatch) -> None:
+    """Cases waiting for the customer, their reminder overdue: closing them fires the reminder first
+    (as the case's next action always does). What each reminder says (the question the case was
+    asked) is read ahead for the chunk in one statement, and each case gets its own question."""
+    import json
+
+    from sqlmodel import Session, select
+
+    from deskconsole.service.timers import TimersMixin
+    from deskconsole.store.models import Outbox, Timer
+
+    cases = []
+    for k in range(6):
+        case = desk.open(title=f"Export {k} fails")
+        desk.svc.move(case.id, "in_progress", actor="alice")
+        cases.append(desk.svc.move(case.id, "pending", sub_status="customer_input", actor="alice",
+                                   note=f"Which file ({k})?"))
+    desk.later(days=8)  # past the reminder (7 days), short of the auto-close (28)
+    reads: list[int] = []
+    original = TimersMixin._asked
+
+    def asked(s, case_ids):  # type: ignore[no-untyped-def]
+        reads.append(len(case_ids))
+        return original(s, case_ids)
+
+    monkeypatch.setattr(TimersMixin, "_asked", staticmethod(asked))
+    outcomes = desk.svc.apply_many([c.id for c in cases], Close(reason="no answer"), actor="alice", brief=True)
+    assert [o.error for o in outcomes] == [None] * 6
+    assert reads == [6], reads  # one read for the chunk, none per case
+    with Session(desk.svc.engine) as s:
+        reminders = s.exec(select(Outbox).where(Outbox.kind == "reminder").order_by(Outbox.case_id)).all()
+        fired = s.exec(select(Timer).where(Timer.kind == "reminder", Timer.state == "fired")).all()
+    assert [json.loads(r.template_values)["question"] for r in reminders] == [f"Which file ({k})?" for k in range(6)]
+    assert [f"Which file ({k})?" in r.body for k, r in enumerate(reminders)] == [True] * 6
+    assert len(fired) == 6  # each claimed once
+    assert {desk.svc.get_case(c.id).status for c in cases} == {"closed"}

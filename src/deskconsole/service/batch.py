@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from deskconsole.domain.clock import to_utc
 from deskconsole.domain.lifecycle import Status
+from deskconsole.domain.timers import TimerKind
 from deskconsole.service.base import ServiceBase
 from deskconsole.service.records import _CASE_IDS, _PENDING_TIMERS, _write_cases, action_state
 from deskconsole.store.prepared import Runner, defer_inserts, flush_deferred, writes_sent
@@ -85,6 +87,9 @@ class Batch:
         # case id -> its row ({column: value}), read ahead likewise (taken by case_ahead)
         self.cases_ahead: dict[int, dict[str, Any]] = {}
         self.agents: dict[str, Any] = {}  # agent name -> its Agent in the batch's session (ServiceBase._agent)
+        # case id -> what its customer was asked (TimerMixin._asked), for the cases whose reminder is
+        # due when the batch reads ahead: taken by the first reminder fired for the case
+        self.asked_ahead: dict[int, dict[str, str]] = {}
         self.timer_ids: list[int] = []  # PostgreSQL: ids taken for new timers, not used yet (see SlaMixin)
 
     def prefetch(self, case_ids: Sequence[int]) -> None:
@@ -92,6 +97,13 @@ class Batch:
         of them (their pending timers and service-level history: SlaMixin.prefetch_sla)."""
         if case_ids:
             self.service.prefetch_sla(self.session, case_ids)
+            # what the reminders due on them will say (the question asked), in one statement for all
+            now = self.service.now()
+            due = [case_id for case_id in case_ids for _, due_at, kind in self.timers_ahead.get(case_id, ())
+                   if kind == TimerKind.REMINDER and to_utc(due_at) <= now]
+            if due:
+                asked = self.service._asked(self.session, due)
+                self.asked_ahead.update((case_id, asked.get(case_id, {})) for case_id in due)
 
     def case_ahead(self, case_id: int) -> dict[str, Any] | None:
         """The case's row as the batch read it ahead (locked on PostgreSQL), the first time an action

@@ -78,7 +78,9 @@ def apply(svc: ServiceBase, s: Session, case: CaseRecord, effects: Sequence[Effe
             else:
                 svc._cancel_timer_ids(s, case, effect.ids, _at(effect.at))
         elif isinstance(effect, Survey):
-            _db(s).insert(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(_at(effect.at)), "to": effect.to})
+            # (nobody reads its id: in a batch on PostgreSQL it waits in the pipeline)
+            _db(s).insert_later(_INSERT_SURVEY, {"case_id": case.id, "sent_at": _db_time(_at(effect.at)),
+                                                 "to": effect.to})
         elif isinstance(effect, SlaFiring):
             svc._fire_sla(s, case, effect.kind, effect.due, dict(effect.stamp))  # service levels (sla.py)
         else:  # pragma: no cover - every kind of effect is above

@@ -261,12 +261,19 @@ class TimersMixin(ServiceBase):
 
     def _fire(
         self, s: Session, timer_id: int, case_id: int, now: datetime, timer: tuple[str, datetime] | None = None,
+        *, sure: bool = False,
     ) -> Fired | None:
         """Claim the timer with a conditional update; apply its effect only if this call won it.
-        `timer`: its kind and due time, when the caller has read them."""
+        `timer`: its kind and due time, when the caller has read them. `sure`: the caller knows the
+        timer is still pending (its action's own list of the case's pending timers, read under the
+        case's lock: nobody else can claim it), so the claim is not asked whether it won (in a batch
+        on PostgreSQL it waits in the pipeline with the rows after it)."""
         forget_timers(s, case_id, (timer_id,))  # (fired now, or by someone else first: no longer pending)
         db = _db(s)
-        if db.execute(_CLAIM_TIMER, {"b_timer_id": timer_id, "b_at": _db_time(now)}) != 1:
+        values = {"b_timer_id": timer_id, "b_at": _db_time(now)}
+        if sure:
+            db.execute_later(_CLAIM_TIMER, values)
+        elif db.execute(_CLAIM_TIMER, values) != 1:
             return None
         if timer is None:
             row = db.first(_TIMER_BY_ID, {"timer_id": timer_id})
@@ -285,7 +292,12 @@ class TimersMixin(ServiceBase):
         escalation = None
         if kind is TimerKind.STATUS_UPDATE and (esc := self._open_escalation(s, case.id)) is not None:
             escalation = EscalationFacts(esc.state, esc.engineer or esc.manager or "managers")
-        asked = self._asked(s, [case.id]).get(case.id, {}) if kind is TimerKind.REMINDER else None
+        asked = None
+        if kind is TimerKind.REMINDER:
+            batch = self._batch
+            asked = batch.asked_ahead.pop(case.id, None) if batch is not None else None
+            if asked is None:
+                asked = self._asked(s, [case.id]).get(case.id, {})
         apply(self, s, case, fire(_facts(case), kind, due, now, self.durations, asked=asked, escalation=escalation))
         return Fired(case=case.id, timer=kind.value, due=due, fired=now)
 
@@ -350,4 +362,10 @@ class TimersMixin(ServiceBase):
             action_state(s).before_settle.setdefault(case.id, before)
             kinds = {timer_id: kind for timer_id, _, kind in pending}
             for due_at, timer_id in due:  # (their effects change this same CaseRecord)
-                self._fire(s, timer_id, case.id, now, (kinds[timer_id], due_at))
+                # (one an earlier firing cancelled is no longer on the list: not fired; without the
+                # list, the claim tells)
+                listed = ledger.get(case.id)
+                if listed is None:
+                    self._fire(s, timer_id, case.id, now, (kinds[timer_id], due_at))
+                elif any(timer_id == t[0] for t in listed):
+                    self._fire(s, timer_id, case.id, now, (kinds[timer_id], due_at), sure=True)

@@ -309,11 +309,13 @@ class Runner:
         self._before(prepared)
         return prepared.execute(self.conn, self.dbapi, values)
 
-    def execute_later(self, statement: ClauseElement, values: Mapping[str, Any], columns: Iterable[str]) -> None:
-        """Run an UPDATE (SET: `columns`) whose count of changed rows nobody reads: at once, or kept
-        for later on a connection that defers (behind the rows kept before it, see the class)."""
+    def execute_later(self, statement: ClauseElement, values: Mapping[str, Any],
+                      columns: Iterable[str] | None = None) -> None:
+        """Run an UPDATE (SET: `columns`, when the statement does not name them itself) whose count of
+        changed rows nobody reads: at once, or kept for later on a connection that defers (behind the
+        rows kept before it, see the class)."""
         self._wrote()
-        prepared = self.statements(statement, tuple(columns))
+        prepared = self.statements(statement, None if columns is None else tuple(columns))
         kept = self.conn.info.get(DEFERRED)
         if kept is not None and prepared.tables:
             self._before(prepared, keeping=True)
