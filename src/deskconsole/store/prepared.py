@@ -68,6 +68,7 @@ class Prepared:
         self.adds = isinstance(statement, Insert)
         self.removes = isinstance(statement, Delete)
         self.by_key = isinstance(statement, Update) and _by_primary_key(statement)
+        self.passes: dict[Prepared, bool] = {}  # _may_pass(self, other), worked out once per other
         self.positional = dialect.positional
         names = list(compiled.positiontup or ()) if self.positional else list(compiled.construct_params(_check=False))
         processors: Mapping[str, Any] = compiled._bind_processors
@@ -90,15 +91,35 @@ class Prepared:
             self.keys.append(entry.keyname)
             self._results.append(entry.type._cached_result_processor(dialect, None))
         self._convert = any(p is not None for p in self._results)
-        # PostgreSQL: an INSERT of one row by named placeholders, as the head, the row's group with
-        # positional placeholders, the names in their order and the RETURNING clause (see rows_sql)
-        self._rows: tuple[str, str, list[str], str] | None = None
+        # PostgreSQL: the statement with the server's own placeholders ($1, $2, ...), run on a psycopg
+        # RawCursor with the values in their order: the driver neither parses nor caches the text
+        # (a long one, as the read-ahead's IN lists, it parsed again every time)
+        self.cursor: Callable[[Any], Any] | None = None
+        self._order: list[int] | None = None
+        self.id_at: int | None = None  # where the row's "id" is among the values, if it names one
+        # and an INSERT of one row, as the head, the row's group as a %-template of its placeholders
+        # and the RETURNING clause (see rows_sql)
+        self._rows: tuple[str, str, int, str] | None = None
         self._rows_texts: dict[tuple[int, bool], str] = {}
         if dialect.name == "postgresql" and not self.positional:
+            from psycopg import RawCursor
+
+            order: list[str] = []
+
+            def number(found: re.Match[str]) -> str:
+                if found.group(1) not in order:
+                    order.append(found.group(1))
+                return f"${order.index(found.group(1)) + 1}"
+
+            self.sql = _NAMED.sub(number, self.sql).replace("%%", "%")
+            where = {slot[0]: k for k, slot in enumerate(slots)}
+            self._order = [where[name] for name in order]
+            self.id_at = order.index("id") if "id" in order else None
+            self.cursor = RawCursor
             found = _ONE_ROW_INSERT.match(self.sql)
-            if found is not None:
+            if found is not None and _DOLLAR.findall(found.group(2)) == [str(k + 1) for k in range(len(order))]:
                 head, group, returning = found.group(1, 2, 3)
-                self._rows = (head, _NAMED.sub("%s", group), _NAMED.findall(group), returning or "")
+                self._rows = (head, _DOLLAR.sub("%s", group.replace("%", "%%")), len(order), returning or "")
 
     def rows_sql(self, params: Sequence[Mapping[str, Any]], *, returning: bool) -> Iterator[tuple[str, list[Any], int]]:
         """An INSERT of many rows as a few statements of many rows each (VALUES (...), (...), ...) and
@@ -111,7 +132,7 @@ class Prepared:
         (statement, parameters, rows in it)."""
         if self._rows is None:
             return
-        head, group, names, tail = self._rows
+        head, group, width, tail = self._rows
         start = 0
         while start < len(params):
             left = len(params) - start
@@ -121,10 +142,9 @@ class Prepared:
             key = (size, returning)
             sql = self._rows_texts.get(key)
             if sql is None:
-                width = len(names)
                 groups = (group % tuple(f"${r * width + k + 1}" for k in range(width)) for r in range(size))
                 sql = self._rows_texts[key] = f"{head}{', '.join(groups)}{tail if returning else ''}"
-            yield sql, [row[name] for row in part for name in names], size
+            yield sql, [value for row in part for value in row], size
 
     def params(self, values: Mapping[str, Any]) -> Any:
         out = []
@@ -133,12 +153,14 @@ class Prepared:
             out.append(value if process is None or value is None else process(value))
         if self.positional:
             return out
+        if self._order is not None:
+            return [out[k] for k in self._order]
         return {slot[0]: value for slot, value in zip(self._slots, out, strict=True)}
 
     def _run(self, conn: Connection, dbapi: Any, params: Any, take: Callable[[Any], Any], *, many: bool = False) -> Any:
         # A cursor per statement, closed at once: a cursor kept open keeps SQLite's statement
         # open, and a closed connection with one open stays open (its WAL not checkpointed).
-        cursor = dbapi.cursor()
+        cursor = dbapi.cursor() if self.cursor is None else self.cursor(dbapi)
         try:
             if many:
                 cursor.executemany(self.sql, params)
@@ -187,6 +209,7 @@ class Prepared:
 
 _ONE_ROW_INSERT = re.compile(r"(INSERT INTO .*? VALUES )(\([^()]*(?:\([^()]*\)[^()]*)*\))( RETURNING .*)?", re.S)
 _NAMED = re.compile(r"%\(([^)]+)\)s")
+_DOLLAR = re.compile(r"\$(\d+)")
 _ROWS_SIZES = (256, 128, 64, 32, 16, 8, 4, 2, 1)  # rows per statement of rows_sql, largest first
 
 _ROWCOUNT = operator.attrgetter("rowcount")
@@ -403,7 +426,10 @@ def flush_deferred(conn: Connection) -> None:
             if other is prepared:
                 target = merged[k]
                 break
-            if not _may_pass(prepared, other):
+            passes = prepared.passes.get(other)
+            if passes is None:
+                passes = prepared.passes[other] = _may_pass(prepared, other)
+            if not passes:
                 break
         if target is None:
             target = (prepared, [], [])
@@ -420,11 +446,11 @@ def flush_deferred(conn: Connection) -> None:
             for prepared, params, laters in merged:
                 returning = any(later is not None for later in laters)
                 done = 0
-                if returning and len(params) > 1 and "id" in params[0]:
+                if returning and len(params) > 1 and prepared.id_at is not None:
                     # (rows given their ids, as timers in a batch: each Later is its row's own)
                     for later, row in zip(laters, params, strict=True):
                         if later is not None:
-                            later.value = row["id"]
+                            later.value = row[prepared.id_at]
                     returning = False
                 for sql, values, size in prepared.rows_sql(params, returning=returning) if len(params) > 1 else ():
                     cursor = RawCursor(dbapi)
@@ -433,7 +459,7 @@ def flush_deferred(conn: Connection) -> None:
                     cursor.execute(sql, values, prepare=True)  # (a few texts, each sent many times)
                 if done:
                     continue
-                cursor = dbapi.cursor()
+                cursor = dbapi.cursor() if prepared.cursor is None else prepared.cursor(dbapi)
                 sent.append((cursor, laters if returning else [], False))
                 cursor.executemany(prepared.sql, params, returning=returning)
         for cursor, laters, together in sent:
