@@ -154,7 +154,7 @@ class CasesMixin(ServiceBase):
             db = _db(s)
             case.id = db.insert(_INSERT_CASE, vars(case))
             note_write(s, case.id)  # other consoles hear of the new case (PostgreSQL)
-            db.insert_many(_INSERT_EVENT, [  # both events in one executemany
+            events = [
                 self._event_row(
                     case, "opened", actor or _customer_actor(case), when, body=description or None,
                     title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
@@ -165,8 +165,10 @@ class CasesMixin(ServiceBase):
                     assignee=analyst.name if analyst else None,
                     queue=None if analyst else "team",
                 ),
-            ])
-            self._sla(s, case, when, actor or _customer_actor(case), SlaChange(opened=True))
+            ]
+            # both events in one executemany, with the service levels' audit events when there are some
+            if not self._sla(s, case, when, actor or _customer_actor(case), SlaChange(opened=True), events=events):
+                db.insert_many(_INSERT_EVENT, events)
             batch = self._batch
             if batch is not None and batch.light:
                 return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]  # a light batch's brief

@@ -282,24 +282,31 @@ class SlaMixin(ServiceBase):
         return moved
 
     # ------------------------------------------------------------------ the one hook
-    def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange) -> None:
+    def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange,
+             *, events: Sequence[dict[str, Any]] = ()) -> bool:
         """Record what an action means for the case's service-level targets and re-arm their timers.
 
         Every case action that matters calls this (ServiceBase._enter for status changes; opening,
         public replies, customer replies and priority changes where they happen). Nothing is read
-        or written while no policy document is loaded."""
+        or written while no policy document is loaded.
+
+        `events`: the action's own event rows, not written yet: written in the same statement as the
+        service levels' audit events, before them (the ids they would have had written first).
+        Returns whether they were written (False: no audit event went with them; the caller writes them)."""
         desk = self._sla_desk(s)
         if desk is None:
-            return
+            return False
         # (a case being opened has no metric rows yet: nothing to read)
         if change.opened:
             history = _histories_of_action(s)[case.id] = History()
         else:
             history = self._sla_history(s, case.id)
         wanted = change_events(desk, history, str(case.priority), change, at)
-        if self._sla_write(s, case, desk, history, wanted, actor):
-            # (nor timers: its SLA timers are the ones armed now)
-            self._sla_arm(s, case, desk, history, at, new=change.opened)
+        if not self._sla_write(s, case, desk, history, wanted, actor, events=events):
+            return False
+        # (nor timers: its SLA timers are the ones armed now)
+        self._sla_arm(s, case, desk, history, at, new=change.opened)
+        return True
 
     def _sla_history(self, s: Session, case_id: int) -> History:
         """The case's History as the current action sees it: read once per action (see
@@ -353,9 +360,11 @@ class SlaMixin(ServiceBase):
                 batch.ahead.update(found)
 
     def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: History,
-                   wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
-        """Store each wanted event that changes its target (and its audit event); whether any did."""
-        metrics, audits = [], []
+                   wanted: Sequence[tuple[str, MetricEvent]], actor: str, *, events: Sequence[dict[str, Any]] = (),
+                   **data: Any) -> bool:
+        """Store each wanted event that changes its target (and its audit event, after `events`: see
+        _sla); whether any did."""
+        metrics, audits = [], [*events]
         for kind, event in settle(history, wanted, desk.calendars):
             metrics.append({
                 "case_id": case.id, "target": kind, "kind": event.kind.value, "at": _db_time(event.at),
