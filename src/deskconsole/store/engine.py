@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_CACHE_KIB = 32 * 1024  # each connection's page cache (it grows to this as pages are read)
+SQLITE_WAL_CHECKPOINT_PAGES = 10_000  # the WAL is copied into the file once it holds this many pages
 PG_CONNECT_TIMEOUT_S = 10
 
 
@@ -95,6 +97,12 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A desk of a million cases is gigabytes, and a case row is in many indexes: the default
+        # 2 MiB page cache lets each write read the indexes' upper pages again from the file.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        # Writers commit a few thousand pages at a time: checkpointing the WAL after every such
+        # commit (the default, at 1,000 pages) writes and syncs the same hot pages again and again.
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
