@@ -42,7 +42,7 @@ T0 = datetime(2026, 3, 27, 16, 0, tzinfo=UTC)  # a Friday before Berlin's spring
 
 # one target's events: (kind, minutes after the one before, target seconds, calendar); policy
 # events with no target withdraw it, starts and policy events carry a promise
-KINDS = [k for k in MetricKind]
+KINDS = list(MetricKind)
 event_steps = st.lists(
     st.tuples(st.sampled_from(KINDS), st.integers(0, 3 * 24 * 60), st.sampled_from([0, 20 * 60, 8 * H, 50 * H]),
               st.sampled_from(["24x7", "eu"]), st.sampled_from([None, 4 * H])),

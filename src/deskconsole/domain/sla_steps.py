@@ -14,11 +14,11 @@ from deskconsole.domain.clock import format_time
 from deskconsole.domain.lifecycle import Status
 from deskconsole.domain.sla import (
     TARGETS,
+    UNMEASURED,
     DeskSla,
     MetricEvent,
     MetricKind,
     SlaChange,
-    UNMEASURED,
     TargetPhase,
     TargetState,
     TargetStatus,
