@@ -440,14 +440,15 @@ class CasesMixin(ServiceBase):
                     f"case {case.id} is closed: the reply is kept on its timeline; clone it to start new work"
                 )
             self._event(s, case, "customer_replied", who, when, body=body, **extra)
-            self._sla(s, case, when, who, SlaChange(customer_reply=True))
-            if channel == "phone" and case.attention and case.attention.startswith("chase"):
-                case.attention = None
-            target = REPLY_TARGET.get(Status(case.status))
-            if target is not None:
-                self._enter(s, case, target, None, who, when, cause="customer_replied")
-            else:
-                self._touch(case, who, "replied", when)
+            with self._sla_arming(s):  # (the reply's and the move's service-level changes: armed once)
+                self._sla(s, case, when, who, SlaChange(customer_reply=True))
+                if channel == "phone" and case.attention and case.attention.startswith("chase"):
+                    case.attention = None
+                target = REPLY_TARGET.get(Status(case.status))
+                if target is not None:
+                    self._enter(s, case, target, None, who, when, cause="customer_replied")
+                else:
+                    self._touch(case, who, "replied", when)
             return self._case_view(s, case), None
 
     def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None,

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -78,6 +79,7 @@ DESK_RECHECK_SECONDS = 5.0  # how long a Service trusts "no policy document load
 MAX_CALENDAR_NAME = 64
 _DESK_KEY = "deskconsole_sla_desk"  # the session.info key of the desk read in this transaction
 _HISTORIES_KEY = "deskconsole_sla_histories"  # the session.info key of the histories the current action read
+_ARMING_KEY = "deskconsole_sla_arming"  # the session.info key of the cases whose timers an action arms at its end
 
 _DESK_T = SlaDesk.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
 _METRIC_T = SlaMetric.__table__  # type: ignore[attr-defined]  # (above)
@@ -304,9 +306,32 @@ class SlaMixin(ServiceBase):
         wanted = change_events(desk, history, str(case.priority), change, at)
         if not self._sla_write(s, case, desk, history, wanted, actor, events=events):
             return False
+        waiting: dict[int, tuple[Any, DeskSla, History, datetime, bool]] | None = s.info.get(_ARMING_KEY)
+        if waiting is not None:  # (armed once, at the end of the action: _sla_arming)
+            earlier = waiting.get(case.id)
+            waiting[case.id] = (case, desk, history, at, change.opened or (earlier is not None and earlier[4]))
+            return True
         # (nor timers: its SLA timers are the ones armed now)
         self._sla_arm(s, case, desk, history, at, new=change.opened)
         return True
+
+    @contextmanager
+    def _sla_arming(self, s: Session) -> Iterator[None]:
+        """One action that records several service-level changes of a case (a customer reply that
+        also moves it): its SLA timers are armed once, when they are all recorded, not after each
+        (which wrote timers the next change cancelled at once). Not armed when the action fails."""
+        waiting: dict[int, tuple[Any, DeskSla, History, datetime, bool]] = {}
+        outer = s.info.get(_ARMING_KEY)
+        if outer is not None:  # (inside another: that one arms)
+            yield
+            return
+        s.info[_ARMING_KEY] = waiting
+        try:
+            yield
+        finally:
+            s.info.pop(_ARMING_KEY, None)
+        for case, desk, history, at, new in waiting.values():
+            self._sla_arm(s, case, desk, history, at, new=new)
 
     def _sla_history(self, s: Session, case_id: int) -> History:
         """The case's History as the current action sees it: read once per action (see
