@@ -107,11 +107,12 @@ class Settings:
     user_source: str = "flag"  # where user came from: flag, env, config or login (the default)
     keys: dict[str, str] = field(default_factory=dict)  # the config file's [keys]: binding id -> keys
     views: list[View] = field(default_factory=list)  # the config file's [[views]] (read_views)
+    bulk_writes: bool = False  # the command writes many cases a transaction (ingest): see make_engine
 
     def make_engine(self) -> Engine:
         from deskconsole.store.engine import make_engine
 
-        return make_engine(self.db_url)
+        return make_engine(self.db_url, bulk_writes=self.bulk_writes)
 
     def make_service(self, *, init: bool = True) -> Service:
         """A Service over this database (schema created if missing), clock and durations."""

@@ -439,3 +439,20 @@ def test_a_priority_set_by_hand_moves_the_running_targets_keeping_the_time_used(
                                            "target": 4 * H}
     assert sla_timers(sla, case.id)["sla_breach"] == "2026-11-30T13:00:00Z"
     assert ("sla_policy_changed", "first_response") in audit(sla, case.id)
+
+
+def test_a_customer_reply_that_moves_the_case_arms_its_timers_once(sla) -> None:
+    case = open_case(sla)  # P3: first response 8 h, next response 4 h, on the "eu" calendar
+    sla.clock.set("2026-11-30T14:00:00Z")  # 15:00 local: 5 h of the first response used
+    sla.svc.move(case.id, "pending", sub_status="development", actor="alice")
+    assert sla_timers(sla, case.id) == {}  # every target paused
+    sla.clock.set("2026-11-30T15:00:00Z")
+    sla.svc.customer_reply(case.id, "Any news?")  # update_received: the next response starts, the rest resume
+    # the first response (3 h left from 16:00 local) warns at 17:00 local and is due Tuesday 09:00
+    # local, before the next response (4 h: due Tuesday 10:00 local)
+    assert sla_timers(sla, case.id) == {"sla_warning": "2026-11-30T16:00:00Z", "sla_breach": "2026-12-01T08:00:00Z"}
+    with Session(sla.svc.engine) as s:
+        armed = s.exec(select(Timer.kind, Timer.state).where(
+            Timer.case_id == case.id, Timer.started_at == to_utc(sla.clock.now()))).all()
+    # the reply's timers and the move's are armed together: none written only to be cancelled
+    assert sorted(armed) == [("sla_breach", "pending"), ("sla_warning", "pending")]

@@ -90,7 +90,8 @@ class Step:
     """One action of a case's life that service levels hear of: opened, a status change (with
     whether it answered the customer), a customer reply. `slot`: the id offset its events take (None:
     it can write none). `settle`: the action first fires the case's timers already due (Service._settle),
-    as every action on an existing case does but the second step of one action (a reply's status change)."""
+    as every action on an existing case does but the second step of one action (a reply's status change);
+    an action's SLA timers are armed once, after its last step (as Service.customer_reply arms them)."""
 
     at: int
     actor: str
@@ -284,7 +285,11 @@ class CaseSla:
                     return
                 fire_due(self.when(tick))
 
+        arming: datetime | None = None  # the action so far wrote: its timers are armed once it is done
         for step in steps:
+            if step.settle and arming is not None:  # (a step that settles begins another action)
+                arm(arming)
+                arming = None
             ticks(step.at)
             at = self.when(step.at)
             if step.settle:
@@ -294,7 +299,9 @@ class CaseSla:
             wanted = change_events(self.desk, history, priority, step.change, at)
             slot = iter(range(eb + step.slot + 1, eb + step.slot + SLOT + 1) if step.slot is not None else ())
             if store(wanted, step.actor, slot.__next__):
-                arm(at)
+                arming = at
+        if arming is not None:
+            arm(arming)
         ticks(None)
         rows.timers.extend(tuple(row) for _, row in sorted(timers.items()))
         return cancelled_at_close, counts[0] - extra_eb, counts[1] - tb, counts[2] - ob

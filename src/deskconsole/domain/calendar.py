@@ -211,11 +211,14 @@ def _load_module(name: str, path: Path) -> ModuleType | None:
 
 # --------------------------------------------------------------------------- the calendar
 
+_SECOND = timedelta(seconds=1)
+
+
 def to_seconds(value: datetime) -> int:
     """Whole seconds since the epoch of an aware datetime (sub-seconds dropped; naive means UTC)."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return (value - EPOCH) // timedelta(seconds=1)
+    return (value - EPOCH) // _SECOND
 
 
 def from_seconds(seconds: int) -> datetime:

@@ -134,14 +134,26 @@ class DeskSla:
     policies: dict[str, Policy] = field(default_factory=dict)
     warning: float = DEFAULT_WARNING
 
+    # target()'s answers by (priority, kind), each with the policy, calendar and desk warning it was
+    # worked out from (a desk changed since is worked out afresh)
+    _targets: dict[tuple[str, str], tuple[Target | None, Policy | None, BusinessCalendar | None, float]] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
+
     def target(self, priority: str, kind: str) -> Target | None:
-        policy = self.policies.get(str(priority))
+        key = (str(priority), kind)
+        policy = self.policies.get(key[0])
+        calendar = self.calendars.get(policy.calendar) if policy is not None else None
+        known = self._targets.get(key)
+        if known is not None and known[1] is policy and known[2] is calendar and known[3] == self.warning:
+            return known[0]
         text = getattr(policy, kind) if policy else None
-        if policy is None or text is None:
-            return None
-        calendar = self.calendars[policy.calendar]
-        return Target(parse_target(text, calendar.business_day), policy.calendar,
-                      policy.warning if policy.warning is not None else self.warning)
+        found = None
+        if policy is not None and text is not None:
+            calendar = self.calendars[policy.calendar]
+            found = Target(parse_target(text, calendar.business_day), policy.calendar,
+                           policy.warning if policy.warning is not None else self.warning)
+        self._targets[key] = (found, policy, calendar, self.warning)
+        return found
 
     def to_dict(self) -> dict:
         """Plain JSON-able values (what the service stores); `from_dict` gives back an equal desk."""
@@ -376,10 +388,11 @@ class _Cycle:
     breach_at: int | None = None   # a breach event was recorded then
     reached_at: int | None = None  # an earlier policy's target was reached then (a breach that stands)
     segments: list[_Segment] = field(default_factory=list)
+    measuring: bool = True  # False: only where the clock is (target_phase), no business time measured
 
     def stop(self, at: int, checkpoint: int | None) -> None:
         if self.running_since is not None:
-            measured = self.used + self.calendar.measure_seconds(self.running_since, at)
+            measured = self.used + self.calendar.measure_seconds(self.running_since, at) if self.measuring else 0
             self.segments.append(_Segment(self.running_since, at, self.calendar, self.used))
             self.used = checkpoint if checkpoint is not None else measured
             self.running_since = None
@@ -403,16 +416,11 @@ def _calendar(calendars: Mapping[str, BusinessCalendar], name: str | None) -> Bu
     return found if found is not None else BusinessCalendar(ALWAYS_OPEN)
 
 
-def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCalendar],
-             now: datetime) -> TargetState | None:
-    """A target's state at `now` from its events, oldest first; None when it has no target.
-
-    A start while a cycle is open (running or paused) is ignored: the next response is measured
-    from the first unanswered customer reply. A start after a fulfilled cycle begins a new one.
-    The target is breached when the time used reaches it: a fulfilment at the due instant is late.
-    Events after `now` are left out (the state as of `now`).
-    """
-    moment = to_seconds(now)
+def _replay(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCalendar], moment: int, *,
+            measuring: bool) -> tuple[_Cycle | None, int]:
+    """The target's last cycle as of `moment` (whole seconds) from its events, oldest first, and
+    when it last started, moved to a policy or reopened (see evaluate). Not `measuring`: where its
+    clock is only (running, paused, fulfilled; a breach recorded), without the business time used."""
     cycle: _Cycle | None = None
     begun = 0  # when the cycle last started, moved to a policy or reopened (its warning is not earlier)
     for event in events:
@@ -422,7 +430,8 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
         if event.kind is MetricKind.START:
             if (cycle is None or cycle.fulfilled) and event.target:
                 cycle = _Cycle(event.target, _calendar(calendars, event.calendar),
-                               event.warning if event.warning is not None else DEFAULT_WARNING, at)
+                               event.warning if event.warning is not None else DEFAULT_WARNING, at,
+                               measuring=measuring)
                 begun = at
             continue
         if cycle is None:
@@ -446,13 +455,41 @@ def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCale
                 continue
             running = cycle.running_since is not None
             cycle.stop(at, event.used)
-            if cycle.used >= cycle.target and cycle.reached_at is None:  # breached under the old policy: for good
+            # breached under the old policy: for good
+            if measuring and cycle.used >= cycle.target and cycle.reached_at is None:
                 cycle.reached_at = cycle.crossing(cycle.target) or at
             cycle.target, cycle.calendar = event.target, _calendar(calendars, event.calendar)
             begun = at
             if event.warning is not None:
                 cycle.warning = event.warning
             cycle.running_since = at if running else None
+    return cycle, begun
+
+
+def target_phase(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCalendar],
+                 now: datetime) -> tuple[TargetPhase | None, bool]:
+    """Where the target's clock is at `now` (None: it has no target) and whether a breach was
+    recorded: evaluate()'s `phase` and `breach_recorded`, without measuring business time (what
+    decides whether a start, resume, reopen or breach changes the target: applies_to_phase)."""
+    cycle, _ = _replay(events, calendars, to_seconds(now), measuring=False)
+    if cycle is None:
+        return None, False
+    phase = TargetPhase.FULFILLED if cycle.fulfilled else \
+        TargetPhase.RUNNING if cycle.running_since is not None else TargetPhase.PAUSED
+    return phase, cycle.breach_at is not None
+
+
+def evaluate(events: Sequence[MetricEvent], calendars: Mapping[str, BusinessCalendar],
+             now: datetime) -> TargetState | None:
+    """A target's state at `now` from its events, oldest first; None when it has no target.
+
+    A start while a cycle is open (running or paused) is ignored: the next response is measured
+    from the first unanswered customer reply. A start after a fulfilled cycle begins a new one.
+    The target is breached when the time used reaches it: a fulfilment at the due instant is late.
+    Events after `now` are left out (the state as of `now`).
+    """
+    moment = to_seconds(now)
+    cycle, begun = _replay(events, calendars, moment, measuring=True)
     if cycle is None:
         return None
 
@@ -563,18 +600,31 @@ def applies(events: Sequence[MetricEvent], event: MetricEvent, calendars: Mappin
 
 def applies_to(state: TargetState | None, event: MetricEvent) -> bool:
     """applies(), given the target's state as of the event (evaluate(events, calendars, event.at))."""
-    if event.kind is MetricKind.START:
-        return bool(event.target) and (state is None or state.phase is TargetPhase.FULFILLED)
     if state is None:
+        return applies_to_phase(None, False, event)
+    return applies_to_phase(state.phase, state.breach_recorded, event)
+
+
+def applies_to_phase(phase: TargetPhase | None, breach_recorded: bool, event: MetricEvent) -> bool:
+    """applies(), given where the target's clock is as of the event and whether a breach was
+    recorded (target_phase; None: the target has none)."""
+    if event.kind is MetricKind.START:
+        return bool(event.target) and (phase is None or phase is TargetPhase.FULFILLED)
+    if phase is None:
         return False
     return {
-        MetricKind.PAUSE: state.phase is TargetPhase.RUNNING,
-        MetricKind.RESUME: state.phase is TargetPhase.PAUSED,
-        MetricKind.FULFIL: state.phase is not TargetPhase.FULFILLED,
-        MetricKind.REOPEN: state.phase is TargetPhase.FULFILLED,
-        MetricKind.BREACH: not state.breach_recorded,
-        MetricKind.POLICY: state.phase is not TargetPhase.FULFILLED,
+        MetricKind.PAUSE: phase is TargetPhase.RUNNING,
+        MetricKind.RESUME: phase is TargetPhase.PAUSED,
+        MetricKind.FULFIL: phase is not TargetPhase.FULFILLED,
+        MetricKind.REOPEN: phase is TargetPhase.FULFILLED,
+        MetricKind.BREACH: not breach_recorded,
+        MetricKind.POLICY: phase is not TargetPhase.FULFILLED,
     }[event.kind]
+
+
+# The metric events whose record needs no time used (see recorded): whether one changes its
+# target is decided from where its clock is (target_phase), without measuring business time.
+UNMEASURED = frozenset({MetricKind.START, MetricKind.RESUME, MetricKind.REOPEN, MetricKind.BREACH})
 
 
 def record(events: Sequence[MetricEvent], event: MetricEvent, calendars: Mapping[str, BusinessCalendar]

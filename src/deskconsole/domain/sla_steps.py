@@ -14,18 +14,22 @@ from deskconsole.domain.clock import format_time
 from deskconsole.domain.lifecycle import Status
 from deskconsole.domain.sla import (
     TARGETS,
+    UNMEASURED,
     DeskSla,
     MetricEvent,
     MetricKind,
     SlaChange,
+    TargetPhase,
     TargetState,
     TargetStatus,
     applies_to,
+    applies_to_phase,
     evaluate,
     policy_change_event,
     recorded,
     start_event,
     status_events,
+    target_phase,
 )
 from deskconsole.domain.timers import TimerKind
 
@@ -91,6 +95,16 @@ class History:
             found = self._states[key] = evaluate(events, calendars, at)
             return found
 
+    def phase(self, kind: str, calendars: Mapping[str, BusinessCalendar], at: datetime
+              ) -> tuple[TargetPhase | None, bool]:
+        """target_phase(self.events[kind], calendars, at): where the target's clock is and whether a
+        breach was recorded, without measuring business time (the state, when already worked out)."""
+        key = (kind, len(self.events[kind]), at)
+        if calendars is self._calendars and key in self._states:
+            known = self._states[key]
+            return (known.phase, known.breach_recorded) if known is not None else (None, False)
+        return target_phase(self.events[kind], calendars, at)
+
     def warned_this_cycle(self, kind: str) -> bool:
         """Whether the warning fired since the target last started, moved to a policy or reopened."""
         begun = [e.at for e in self.events[kind]
@@ -136,10 +150,15 @@ def settle(history: History, wanted: Sequence[tuple[str, MetricEvent]],
     """Each wanted event that changes its target, as stored (with its time used), appended to
     `history` once the caller has taken it."""
     for kind, wanted_event in wanted:
-        state = history.state(kind, calendars, wanted_event.at)
-        if not applies_to(state, wanted_event):
-            continue
-        event = recorded(state, wanted_event)
+        if wanted_event.kind in UNMEASURED:  # (stored as it is: whether it changes the target is enough)
+            if not applies_to_phase(*history.phase(kind, calendars, wanted_event.at), wanted_event):
+                continue
+            event = wanted_event
+        else:
+            state = history.state(kind, calendars, wanted_event.at)
+            if not applies_to(state, wanted_event):
+                continue
+            event = recorded(state, wanted_event)
         yield kind, event
         history.events[kind].append(event)
 

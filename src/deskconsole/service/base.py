@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -122,7 +122,9 @@ class ServiceBase:
         def _survey_view(self, s: Session, sv: Survey, case: AnyCase) -> SurveyView: ...  # surveys.py
         @staticmethod
         def _article_view(a: Article) -> ArticleView: ...  # knowledge.py
-        def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange) -> None: ...  # sla.py
+        def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange,
+                 *, events: Sequence[dict[str, Any]] = ()) -> bool: ...  # sla.py
+        def _sla_arming(self, s: Session) -> AbstractContextManager[None]: ...  # sla.py
         def _fire_sla(self, s: Session, case: CaseRecord, kind: TimerKind, due: datetime,
                       stamp: dict[str, str]) -> None: ...  # sla.py
         def _sla_view(self, s: Session, case: AnyCase) -> dict[str, Any]: ...  # sla.py

@@ -153,7 +153,7 @@ class CasesMixin(ServiceBase):
             db = _db(s)
             case.id = self._insert_case(s, vars(case))
             note_write(s, case.id)  # other consoles hear of the new case (PostgreSQL)
-            db.insert_many(_INSERT_EVENT, [  # both events in one executemany
+            events = [
                 self._event_row(
                     case, "opened", actor or _customer_actor(case), when, body=description or None,
                     title=title, severity=sev.value, priority=case.priority, product_area=case.product_area,
@@ -164,8 +164,10 @@ class CasesMixin(ServiceBase):
                     assignee=analyst.name if analyst else None,
                     queue=None if analyst else "team",
                 ),
-            ])
-            self._sla(s, case, when, actor or _customer_actor(case), SlaChange(opened=True))
+            ]
+            # both events in one executemany, with the service levels' audit events when there are some
+            if not self._sla(s, case, when, actor or _customer_actor(case), SlaChange(opened=True), events=events):
+                db.insert_many(_INSERT_EVENT, events)
             batch = self._batch
             if batch is not None and batch.light:
                 return CaseBrief(id=case.id, status=case.status), True  # type: ignore[return-value]  # a light batch's brief
@@ -437,14 +439,15 @@ class CasesMixin(ServiceBase):
                     f"case {case.id} is closed: the reply is kept on its timeline; clone it to start new work"
                 )
             self._event(s, case, "customer_replied", who, when, body=body, **extra)
-            self._sla(s, case, when, who, SlaChange(customer_reply=True))
-            if channel == "phone" and case.attention and case.attention.startswith("chase"):
-                case.attention = None
-            target = REPLY_TARGET.get(Status(case.status))
-            if target is not None:
-                self._enter(s, case, target, None, who, when, cause="customer_replied")
-            else:
-                self._touch(case, who, "replied", when)
+            with self._sla_arming(s):  # (the reply's and the move's service-level changes: armed once)
+                self._sla(s, case, when, who, SlaChange(customer_reply=True))
+                if channel == "phone" and case.attention and case.attention.startswith("chase"):
+                    case.attention = None
+                target = REPLY_TARGET.get(Status(case.status))
+                if target is not None:
+                    self._enter(s, case, target, None, who, when, cause="customer_replied")
+                else:
+                    self._touch(case, who, "replied", when)
             return self._case_view(s, case), None
 
     def customer_confirm(self, case_id: int, *, at: datetime | None = None, actor: str | None = None,

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -77,6 +78,7 @@ DESK_RECHECK_SECONDS = 5.0  # how long a Service trusts "no policy document load
 MAX_CALENDAR_NAME = 64
 _DESK_KEY = "deskconsole_sla_desk"  # the session.info key of the desk read in this transaction
 _HISTORIES_KEY = "deskconsole_sla_histories"  # the session.info key of the histories the current action read
+_ARMING_KEY = "deskconsole_sla_arming"  # the session.info key of the cases whose timers an action arms at its end
 
 _DESK_T = SlaDesk.__table__  # type: ignore[attr-defined]  # SQLModel leaves __table__ untyped
 _METRIC_T = SlaMetric.__table__  # type: ignore[attr-defined]  # (above)
@@ -278,24 +280,54 @@ class SlaMixin(ServiceBase):
         return moved
 
     # ------------------------------------------------------------------ the one hook
-    def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange) -> None:
+    def _sla(self, s: Session, case: Any, at: datetime, actor: str, change: SlaChange,
+             *, events: Sequence[dict[str, Any]] = ()) -> bool:
         """Record what an action means for the case's service-level targets and re-arm their timers.
 
         Every case action that matters calls this (ServiceBase._enter for status changes; opening,
         public replies, customer replies and priority changes where they happen). Nothing is read
-        or written while no policy document is loaded."""
+        or written while no policy document is loaded.
+
+        `events`: the action's own event rows, not written yet: written in the same statement as the
+        service levels' audit events, before them (the ids they would have had written first).
+        Returns whether they were written (False: no audit event went with them; the caller writes them)."""
         desk = self._sla_desk(s)
         if desk is None:
-            return
+            return False
         # (a case being opened has no metric rows yet: nothing to read)
         if change.opened:
             history = _histories_of_action(s)[case.id] = History()
         else:
             history = self._sla_history(s, case.id)
         wanted = change_events(desk, history, str(case.priority), change, at)
-        if self._sla_write(s, case, desk, history, wanted, actor):
-            # (nor timers: its SLA timers are the ones armed now)
-            self._sla_arm(s, case, desk, history, at, new=change.opened)
+        if not self._sla_write(s, case, desk, history, wanted, actor, events=events):
+            return False
+        waiting: dict[int, tuple[Any, DeskSla, History, datetime, bool]] | None = s.info.get(_ARMING_KEY)
+        if waiting is not None:  # (armed once, at the end of the action: _sla_arming)
+            earlier = waiting.get(case.id)
+            waiting[case.id] = (case, desk, history, at, change.opened or (earlier is not None and earlier[4]))
+            return True
+        # (nor timers: its SLA timers are the ones armed now)
+        self._sla_arm(s, case, desk, history, at, new=change.opened)
+        return True
+
+    @contextmanager
+    def _sla_arming(self, s: Session) -> Iterator[None]:
+        """One action that records several service-level changes of a case (a customer reply that
+        also moves it): its SLA timers are armed once, when they are all recorded, not after each
+        (which wrote timers the next change cancelled at once). Not armed when the action fails."""
+        waiting: dict[int, tuple[Any, DeskSla, History, datetime, bool]] = {}
+        outer = s.info.get(_ARMING_KEY)
+        if outer is not None:  # (inside another: that one arms)
+            yield
+            return
+        s.info[_ARMING_KEY] = waiting
+        try:
+            yield
+        finally:
+            s.info.pop(_ARMING_KEY, None)
+        for case, desk, history, at, new in waiting.values():
+            self._sla_arm(s, case, desk, history, at, new=new)
 
     def _sla_history(self, s: Session, case_id: int) -> History:
         """The case's History as the current action sees it: read once per action (see
@@ -349,9 +381,11 @@ class SlaMixin(ServiceBase):
                 batch.ahead.update(found)
 
     def _sla_write(self, s: Session, case: Any, desk: DeskSla, history: History,
-                   wanted: Sequence[tuple[str, MetricEvent]], actor: str, **data: Any) -> bool:
-        """Store each wanted event that changes its target (and its audit event); whether any did."""
-        metrics, audits = [], []
+                   wanted: Sequence[tuple[str, MetricEvent]], actor: str, *, events: Sequence[dict[str, Any]] = (),
+                   **data: Any) -> bool:
+        """Store each wanted event that changes its target (and its audit event, after `events`: see
+        _sla); whether any did."""
+        metrics, audits = [], [*events]
         for kind, event in settle(history, wanted, desk.calendars):
             metrics.append({
                 "case_id": case.id, "target": kind, "kind": event.kind.value, "at": _db_time(event.at),

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A process that writes many cases at a time (make_engine's bulk_writes: ingest), on SQLite:
+SQLITE_BULK_CACHE_KIB = 32 * 1024  # each connection's page cache (it grows to this as pages are read)
+SQLITE_BULK_CHECKPOINT_PAGES = 10_000  # the WAL is copied into the file once it holds this many pages
 PG_CONNECT_TIMEOUT_S = 10
 
 
@@ -45,7 +48,10 @@ def safe_url(url: str) -> str:
         return _CREDENTIALS.sub(lambda m: f"{m['user']}:***@", url)
 
 
-def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+def make_engine(url: str | None = None, *, echo: bool = False, bulk_writes: bool = False) -> Engine:
+    """An engine for the database at `url`. `bulk_writes`: for a process that writes many cases a
+    transaction (ingest): on SQLite its connections keep a bigger page cache and checkpoint the WAL
+    less often (SQLITE_BULK_*); the console keeps SQLite's defaults (and its memory)."""
     url = resolve_db_url(url)
     try:
         parsed = make_url(url)
@@ -58,7 +64,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         raise InvalidInput(f"not a database URL: {safe_url(url)!r}: the port must be a number from 1 to 65535")
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url, parsed.database, echo)
+        return _sqlite_engine(url, parsed.database, echo, bulk_writes)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -69,7 +75,7 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
     raise InvalidInput(f"unsupported database {backend!r}: use sqlite:///path.db or postgresql+psycopg://…")
 
 
-def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
+def _sqlite_engine(url: str, database: str | None, echo: bool, bulk_writes: bool = False) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         folder = Path(database).expanduser().parent
         try:
@@ -95,6 +101,13 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if bulk_writes:
+            # A desk of a million cases is gigabytes, and a case row is in many indexes: with the
+            # default 2 MiB page cache each case written reads the indexes' upper pages again.
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_BULK_CACHE_KIB}")
+            # A batch commits a few thousand pages: checkpointing the WAL after every such commit
+            # (the default, at 1,000 pages) writes and syncs the same hot pages again and again.
+            cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_BULK_CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
