@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 MAX_INGEST_LINE = 2 * 1024 * 1024  # bytes; longer lines fail without being read into memory
 BATCH_LINES = 500  # lines per transaction at most
 BATCH_SECONDS = 0.15  # and a batch commits after this long (row locks are held until it does)
+AHEAD_MORE = 64  # lines read ahead for at a time once a batch is past those it read ahead for at its start
 _DRAIN = 1 << 20
 
 
@@ -437,12 +438,17 @@ def ingest_stream(
     carried: deque[Line] = deque()  # lines read ahead that the last batch did not take
 
     def take() -> Iterator[Line]:
-        while again:
-            yield again.popleft()
-        while carried:
-            yield carried.popleft()
-        for item in source:  # noqa: UP028 -- not `yield from`: ending this generator must not close the source
-            yield item
+        # (lines read ahead in the middle of a batch go into `carried`: always taken from there first)
+        while True:
+            if again:
+                yield again.popleft()
+            elif carried:
+                yield carried.popleft()
+            else:
+                item = next(source, None)  # (not a loop over source: ending this generator must not close it)
+                if item is None:
+                    return
+                yield item
 
     def read_ahead(wanted: int) -> list[Line]:
         """The next `wanted` lines, of those already read (the batch after takes what this one
@@ -481,10 +487,20 @@ def ingest_stream(
             try:
                 with service.batch(routing=routing, savepoints=savepoints, case_ids=case_ids) as batch:
                     # (lines applied one per transaction, after a lost batch: only the first)
-                    named, opening = peek(ahead[:1] if ahead and ahead[0][0] <= careful_until else ahead)
+                    careful = bool(ahead) and ahead[0][0] <= careful_until
+                    named, opening = peek(ahead[:1] if careful else ahead)
                     batch.prefetch(named)
                     case_ids.expect(opening)
+                    covered = len(ahead)  # lines from here on that were read ahead for
                     for item in take():
+                        if covered <= 0 and not careful:
+                            # past the lines read ahead for: the next ones already there, read ahead for too
+                            more = read_ahead(AHEAD_MORE)
+                            named, opening = peek(more)
+                            batch.prefetch(named)
+                            case_ids.expect(opening, more=True)
+                            covered = len(more)
+                        covered -= 1
                         taken.append(item)
                         result = _apply_line(batch.service, item[0], item[1], item[2], routing, alone=False)
                         # after any failure: does the batch's transaction still exist?

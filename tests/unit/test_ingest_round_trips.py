@@ -206,3 +206,26 @@ def test_kept_rows_go_in_as_one_statement_per_kind_and_keep_every_order_that_mat
         timers = s.exec(select(Timer.state).where(Timer.id >= 900_000)).all()
     assert [tuple(row) for row in stored] == kinds  # ids in the order written
     assert timers == ["cancelled"] * 3  # each cancel after the insert of its timer
+
+
+def test_lines_read_ahead_in_the_middle_of_a_batch_are_applied_in_their_order(desk, tmp_path, monkeypatch) -> None:
+    """On both databases: a batch longer than what it read ahead for at its start reads ahead again as
+    it goes (the next lines already there); every line is still applied once, in input order."""
+    monkeypatch.setattr("deskconsole.ingest.BATCH_SECONDS", 3600.0)  # one batch, however slow the machine
+    monkeypatch.setattr("deskconsole.ingest.AHEAD_MORE", 3)
+    case = desk.open(title="Export is empty")
+    others = [desk.open(title=f"Login {k} loops").id for k in range(3)]
+    lines = []
+    for k in range(40):  # more than the 32 a first batch reads ahead for
+        lines.append({"type": "customer.replied", "case": case.id, "body": f"Note {k}."})
+        if k % 10 == 9:
+            lines.append({"type": "customer.replied", "case": others[k % 3], "body": f"Other {k}."})
+    path = tmp_path / "lines.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    out = _Out()
+    with path.open("rb") as stream:
+        assert ingest_stream(desk.svc, stream, out, path=str(path)) == 0
+    results = out.results()
+    assert [r["line"] for r in results] == list(range(1, len(lines) + 1))
+    replies = [e.body for e in desk.svc.get_case(case.id).events if e.kind == "customer_replied"]
+    assert replies == [f"Note {k}." for k in range(40)]

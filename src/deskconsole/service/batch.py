@@ -40,9 +40,10 @@ class CaseIds:
         self.lent: list[int] = []  # handed out in the current batch
         self.wanted = 0  # new cases the current batch's lines may still open
 
-    def expect(self, count: int) -> None:
-        """The lines the next batch reads ahead open this many new cases (ingest's peek)."""
-        self.wanted = count
+    def expect(self, count: int, *, more: bool = False) -> None:
+        """The lines the next batch reads ahead for open this many new cases (ingest's peek); `more`:
+        the lines after those, read ahead for in the middle of the batch."""
+        self.wanted = self.wanted + count if more else count
 
     def take(self, db: Runner) -> int | None:
         """The next number for a new case, or None (none expected: let the insert draw it)."""
