@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from deskconsole.service import _INSERT_TIMER, _PENDING_TIMERS, _db
 from deskconsole.store.engine import make_engine
 from deskconsole.store.models import Case, Timer
-from deskconsole.store.prepared import DEFERRED, defer_inserts
+from deskconsole.store.prepared import DEFERRED, defer_inserts, flush_deferred
 
 AT = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -77,6 +77,52 @@ def test_a_broken_kept_row_fails_the_commit_and_nothing_is_stored(pg_url: str) -
         with defer_inserts(s.connection()):
             _db(s).insert_later(_INSERT_TIMER, _timer(case_id))
             _db(s).insert_later(_INSERT_TIMER, _timer(10**9))  # no such case
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Case)) == before
+        assert s.scalar(select(func.count()).select_from(Timer).where(Timer.case_id == case_id)) == 0
+    engine.dispose()
+
+
+def test_rows_sent_without_waiting_are_seen_by_the_next_read_and_a_rollback_undoes_them(pg_url: str) -> None:
+    """Between a batch's actions the kept rows go to the server without waiting for it: the next
+    read sees them (it waits for them first), and a rollback to a savepoint after them undoes only
+    what came after the savepoint."""
+    engine = make_engine(pg_url)
+    with Session(engine) as s, s.begin():
+        case_id = _case(s)
+        conn = s.connection()
+        with defer_inserts(conn):
+            db = _db(s)
+            db.insert_later(_INSERT_TIMER, _timer(case_id))
+            flush_deferred(conn, wait=False)
+            assert not conn.info[DEFERRED] and conn.info[DEFERRED].pipeline is not None  # sent, not waited for
+            assert [kind for _, _, kind in db.all(_PENDING_TIMERS, {"case_id": case_id})] == ["reminder"]
+            assert conn.info[DEFERRED].pipeline is None  # the read waited for them
+            nested = s.begin_nested()
+            _db(s).insert_later(_INSERT_TIMER, _timer(case_id, "auto_close"))  # (_db: SAVEPOINT sent first)
+            flush_deferred(conn, wait=False)
+            nested.rollback()
+            _db(s).insert_later(_INSERT_TIMER, _timer(case_id, "followup"))
+            flush_deferred(conn, wait=False)
+    with Session(engine) as s:  # the last ones were waited for at the commit
+        kinds = s.exec(select(Timer.kind).where(Timer.case_id == case_id).order_by(Timer.id)).all()
+    assert kinds == ["reminder", "followup"]
+    engine.dispose()
+
+
+def test_a_broken_row_sent_without_waiting_fails_the_next_statement_and_nothing_is_stored(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    with Session(engine) as s:
+        before = s.scalar(select(func.count()).select_from(Case))
+    with pytest.raises(IntegrityError), Session(engine) as s, s.begin():
+        case_id = _case(s)
+        conn = s.connection()
+        with defer_inserts(conn):
+            db = _db(s)
+            db.insert_later(_INSERT_TIMER, _timer(case_id))
+            db.insert_later(_INSERT_TIMER, _timer(10**9))  # no such case
+            flush_deferred(conn, wait=False)  # sent: the error is not known yet
+            db.all(_PENDING_TIMERS, {"case_id": case_id})  # the next statement raises it
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(Case)) == before
         assert s.scalar(select(func.count()).select_from(Timer).where(Timer.case_id == case_id)) == 0

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from deskconsole.service.routing import RoutingMemo
 
 
+# PostgreSQL: between a batch's actions its kept rows go to the server without waiting once this many
+# statements' rows are kept (about 16 lines of ingest: enough rows for statements of many rows, soon
+# enough that the server stores them while the next lines are worked out)
+PUSH_AT = 128
+
+
 class CaseIds:
     """PostgreSQL: case numbers drawn ahead from the case table's sequence, for the lines an ingest
     run expects to open new cases (so a new case's row can wait in the pipeline with the rows after
@@ -138,6 +144,9 @@ class Batch:
                     self.failed_without_savepoint = True
                 raise
             _write_cases(self.session)
+            # PostgreSQL: the rows kept so far go to the server now, without waiting, once there are
+            # enough of them: it stores them while the next actions are worked out
+            flush_deferred(self.session.connection(), wait=False, at_least=PUSH_AT)
             return
         with self.session.begin_nested():
             yield self.session

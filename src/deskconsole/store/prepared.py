@@ -31,6 +31,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.util import find_tables
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from deskconsole.store.pipeline import DEFERRED, WRITES, Later, _raise, defer_inserts, flush_deferred, writes_sent
+
 _REQUIRED = object()
 
 
@@ -226,10 +228,14 @@ def _NOTHING(cursor: Any) -> None:  # noqa: N802
     return None
 
 
-def _raise(conn: Connection, exc: BaseException, sql: str, params: Any) -> None:
-    # SQLAlchemy's own handling: the DB-API error wrapped as Connection.execute would raise it,
-    # a lost connection invalidated (the cursor is closed by the caller).
-    conn._handle_dbapi_exception(exc, sql, params, None, None)
+
+def _by_primary_key(statement: Update) -> bool:
+    """Whether an UPDATE picks its rows by its table's primary key equal to a parameter (one row each)."""
+    where = statement.whereclause
+    terms = where.clauses if isinstance(where, BooleanClauseList) and where.operator is operators.and_ else [where]
+    keys = set(getattr(statement.table, "primary_key", ()))
+    return any(isinstance(term, BinaryExpression) and term.operator is operators.eq and term.left in keys
+               and isinstance(term.right, BindParameter) for term in terms)
 
 
 class Statements:
@@ -368,9 +374,11 @@ class Runner:
         if keeping:
             return
         kept = self.conn.info.get(DEFERRED)
-        if not kept:
+        if kept is None:
             return
-        if not prepared.tables or not (prepared.tables | prepared.refers).isdisjoint(kept.tables):
+        if kept.pipeline is not None:  # (rows sent without waiting: their results first)
+            self.flush()
+        elif kept and (not prepared.tables or not (prepared.tables | prepared.refers).isdisjoint(kept.tables)):
             self.flush()  # (a statement whose tables are not known: always)
 
     def flush(self) -> None:
@@ -383,204 +391,5 @@ class Runner:
         info[WRITES] = info.get(WRITES, 0) + 1
 
 
-class Kept(list[tuple["Prepared", list[Any], "list[Later] | None"]]):
-    """The rows kept for later on a connection (see Runner), in order, and the tables they go into
-    (so a statement is checked against them in one set operation, however many rows wait)."""
-
-    __slots__ = ("tables",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: set[str] = set()
-
-    def keep(self, prepared: Prepared, params: list[Any], laters: list[Later] | None) -> None:
-        self.append((prepared, params, laters))
-        self.tables |= prepared.tables
-
-    def forget(self) -> None:
-        self.clear()
-        self.tables.clear()
-
-
-WRITES = "deskconsole_writes"  # Connection.info key: write statements Runners sent on it
-DEFERRED = "deskconsole_deferred"  # Connection.info key: the rows kept for later, while inserts are deferred
-
-
-def flush_deferred(conn: Connection) -> None:
-    """Send the rows Runners kept for later on this connection, in the order they were given, in
-    one pipeline (one round trip; an error is raised as Connection.execute would raise it)."""
-    kept = conn.info.get(DEFERRED)
-    if not kept:
-        return
-    rows = list(kept)
-    kept.forget()
-    # (a statement given rows several times in a row goes in one executemany; a row whose id may
-    # be asked for (a Later) is given it)
-    # Rows of one statement kept at different times go in together when they may be sent before what
-    # was kept between them (see _may_pass): one statement for many rows, not one per row.
-    merged: list[tuple[Prepared, list[Any], list[Later | None]]] = []
-    for prepared, params, laters in rows:
-        target = None
-        for k in range(len(merged) - 1, -1, -1):
-            other = merged[k][0]
-            if other is prepared:
-                target = merged[k]
-                break
-            passes = prepared.passes.get(other)
-            if passes is None:
-                passes = prepared.passes[other] = _may_pass(prepared, other)
-            if not passes:
-                break
-        if target is None:
-            target = (prepared, [], [])
-            merged.append(target)
-        target[1].extend(params)
-        target[2].extend(laters if laters is not None else [None] * len(params))
-    from psycopg import RawCursor
-
-    dbapi: Any = conn.connection.dbapi_connection  # (psycopg's: pipeline(), executemany(returning=))
-    # each statement's cursor, the Laters its rows give ids to, and whether it sent them as one statement
-    sent: list[tuple[Any, list[Later | None], bool]] = []
-    try:
-        with dbapi.pipeline():  # every statement sent, then one wait for all their results
-            for prepared, params, laters in merged:
-                returning = any(later is not None for later in laters)
-                done = 0
-                if returning and len(params) > 1 and prepared.id_at is not None:
-                    # (rows given their ids, as timers in a batch: each Later is its row's own)
-                    for later, row in zip(laters, params, strict=True):
-                        if later is not None:
-                            later.value = row[prepared.id_at]
-                    returning = False
-                for sql, values, size in prepared.rows_sql(params, returning=returning) if len(params) > 1 else ():
-                    cursor = RawCursor(dbapi)
-                    sent.append((cursor, laters[done:done + size] if returning else [], True))
-                    done += size
-                    cursor.execute(sql, values, prepare=True)  # (a few texts, each sent many times)
-                if done:
-                    continue
-                cursor = dbapi.cursor() if prepared.cursor is None else prepared.cursor(dbapi)
-                sent.append((cursor, laters if returning else [], False))
-                cursor.executemany(prepared.sql, params, returning=returning)
-        for cursor, laters, together in sent:
-            if together and laters:
-                # (a serial id is drawn row by row in the order of VALUES: the ids in order are the rows')
-                ids = sorted(row[0] for row in cursor.fetchall())
-                for later, found in zip(laters, ids, strict=True):
-                    if later is not None:
-                        later.value = found
-                continue
-            for k, later in enumerate(laters):
-                if k:
-                    cursor.nextset()
-                found = cursor.fetchone()
-                if later is not None:
-                    later.value = found[0]
-    except BaseException as exc:  # (in a pipeline an error comes when it ends)
-        _raise(conn, exc, "; ".join(p.sql for p, _, _ in merged), None)
-        raise
-    finally:
-        for cursor, _, _ in sent:
-            with contextlib.suppress(Exception):
-                cursor.close()
-
-
-def _may_pass(later: Prepared, earlier: Prepared) -> bool:
-    """Whether a statement kept after `earlier` may be sent before it with the same result.
-
-    Not when both write one table (rows of a table go in the order given), except a new row going
-    before an update of other rows by their key (a row kept later is not one an update kept earlier
-    was meant for); not when `earlier` adds or removes rows of a table `later`'s rows refer to (a new
-    case before its events); not when `later` removes rows `earlier`'s rows refer to."""
-    if not later.tables.isdisjoint(earlier.tables) and not (later.adds and earlier.by_key):
-        return False
-    if (earlier.adds or earlier.removes) and not earlier.tables.isdisjoint(later.refers):
-        return False
-    return not (later.removes and not later.tables.isdisjoint(earlier.refers))
-
-
-def _by_primary_key(statement: Update) -> bool:
-    """Whether an UPDATE picks its rows by its table's primary key equal to a parameter (one row each)."""
-    where = statement.whereclause
-    terms = where.clauses if isinstance(where, BooleanClauseList) and where.operator is operators.and_ else [where]
-    keys = set(getattr(statement.table, "primary_key", ()))
-    return any(isinstance(term, BinaryExpression) and term.operator is operators.eq and term.left in keys
-               and isinstance(term.right, BindParameter) for term in terms)
-
-
-class Later:
-    """The id of a row Runner.insert_later wrote, or kept for later: asked for, the kept rows are
-    sent first if it is not known yet."""
-
-    __slots__ = ("conn", "value")
-
-    def __init__(self, conn: Connection, value: int | None) -> None:
-        self.conn = conn
-        self.value = value
-
-    @property
-    def id(self) -> int:
-        if self.value is None:
-            flush_deferred(self.conn)
-        if self.value is None:
-            raise RuntimeError("the row was rolled back before its id was read")
-        return self.value
-
-
-@contextlib.contextmanager
-def defer_inserts(conn: Connection) -> Iterator[None]:
-    """While the block runs, Runners on `conn` keep the rows of insert_many and insert_later and
-    send them together (see Runner). PostgreSQL only (on SQLite a statement is no round trip):
-    elsewhere nothing changes. The rows still kept when the block ends are sent then, unless it
-    ends by an exception (the transaction is then rolled back)."""
-    if conn.dialect.name != "postgresql" or DEFERRED in conn.info:
-        yield
-        return
-    from sqlalchemy import event
-
-    # what else happens on the connection meanwhile sends (or forgets) the kept rows first
-    listeners = [("before_cursor_execute", _before_statement), ("savepoint", _send),
-                 ("release_savepoint", _send), ("commit", _send), ("rollback", _forget),
-                 ("rollback_savepoint", _forget)]
-    for name, fn in listeners:
-        event.listen(conn, name, fn)
-    conn.info[DEFERRED] = Kept()
-    try:
-        yield
-        flush_deferred(conn)
-    finally:
-        conn.info.pop(DEFERRED, None)
-        for name, fn in listeners:
-            event.remove(conn, name, fn)
-
-
-def _send(conn: Connection, *_: Any) -> None:
-    if conn.info.get(DEFERRED):
-        flush_deferred(conn)
-
-
-def _forget(conn: Connection, *_: Any) -> None:
-    kept = conn.info.get(DEFERRED)
-    if kept:
-        kept.forget()
-
-
-def _before_statement(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-    """Any statement not sent by a Runner: one that names none of the kept rows' tables cannot see
-    them (deskconsole has no views, and its row-level policies read no table these rows go into),
-    so they can wait; otherwise they go first."""
-    kept = conn.info.get(DEFERRED)
-    if kept:
-        text = statement.lower()
-        if any(name in text for name in kept.tables):
-            flush_deferred(conn)
-
-
-def writes_sent(conn: Connection) -> int:
-    """How many write statements Runners have sent on this connection (it only grows): a caller that
-    compares two readings knows whether anything was written in between through them."""
-    return int(conn.info.get(WRITES, 0))
-
-
-__all__ = ["Later", "Prepared", "Runner", "Statements", "defer_inserts", "flush_deferred", "sqlite_time", "statements",
-           "writes_sent"]
+__all__ = ["DEFERRED", "Later", "Prepared", "Runner", "Statements", "defer_inserts", "flush_deferred", "sqlite_time",
+           "statements", "writes_sent"]
