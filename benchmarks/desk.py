@@ -77,11 +77,16 @@ def schema_tag() -> str:
         ddl.extend(sorted(str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes))
     import deskconsole.bulk
     import deskconsole.bulkload
+    import deskconsole.domain
     import deskconsole.store.search
 
-    # a desk written by an older builder (its plans, its SQL, the search index builder) is rebuilt too
-    for module in (deskconsole.bulk, deskconsole.bulkload, deskconsole.store.search):
-        ddl.append(Path(module.__file__).read_text())
+    # a desk written by an older builder (its plans, its SQL, the search index builder, the domain's
+    # rules and texts it writes by) is rebuilt too: every module of the bulk and domain packages
+    sources = [Path(deskconsole.bulkload.__file__), Path(deskconsole.store.search.__file__)]
+    for package in (deskconsole.bulk, deskconsole.domain):
+        sources += sorted(Path(package.__file__).parent.glob("*.py"))
+    for source in sources:
+        ddl.append(source.read_text())
     return hashlib.sha256("\n".join(ddl).encode()).hexdigest()[:10]
 
 

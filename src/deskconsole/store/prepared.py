@@ -40,11 +40,22 @@ def sqlite_time(value: datetime | None) -> str | None:
     """An aware datetime as a SQLite table stores it (SQLAlchemy's DateTime text, in UTC)."""
     if value is None:
         return None
+    text = _TIMES.get(value)  # (an action's instant goes into several rows: its text is made once)
+    if text is not None:
+        return text
+    key = value
     if value.tzinfo is not UTC:
         if value.utcoffset() is None:  # as UTCDateTime refuses it
             raise ValueError("Datetime values must have timezone information.")
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]
+    text = value.isoformat(" ", "microseconds")[:26]
+    if len(_TIMES) >= 4096:
+        _TIMES.clear()
+    _TIMES[key] = text
+    return text
+
+
+_TIMES: dict[datetime, str] = {}  # the texts sqlite_time made lately (equal instants: the same text)
 
 
 class Prepared:
@@ -86,6 +97,8 @@ class Prepared:
                 process = sqlite_time  # what UTCDateTime + SQLite's DATETIME write, without their layers
             slots.append((compiled.escaped_bind_names.get(name, name), name, default, process))
         self._slots = slots
+        self._binds = [(name, default, process) for _, name, default, process in slots]
+        self._names = [slot[0] for slot in slots]
         self.returning = bool(getattr(compiled, "effective_returning", None))
         self.keys: list[str] = []
         self._results: list[Callable[[Any], Any] | None] = []
@@ -118,6 +131,7 @@ class Prepared:
             self._order = [where[name] for name in order]
             self.id_at = order.index("id") if "id" in order else None
             self.cursor = RawCursor
+            self._binds = [self._binds[k] for k in self._order]
             found = _ONE_ROW_INSERT.match(self.sql)
             if found is not None and _DOLLAR.findall(found.group(2)) == [str(k + 1) for k in range(len(order))]:
                 head, group, returning = found.group(1, 2, 3)
@@ -149,15 +163,16 @@ class Prepared:
             yield sql, [value for row in part for value in row], size
 
     def params(self, values: Mapping[str, Any]) -> Any:
-        out = []
-        for _, name, default, process in self._slots:
-            value = values[name] if default is _REQUIRED else values.get(name, default)
-            out.append(value if process is None or value is None else process(value))
-        if self.positional:
+        """The statement's parameters for these values, converted as the columns' types convert them."""
+        out: list[Any] = []
+        append = out.append
+        get = values.get
+        for name, default, process in self._binds:  # (in the order the statement takes them)
+            value = values[name] if default is _REQUIRED else get(name, default)
+            append(value if process is None or value is None else process(value))
+        if self.positional or self._order is not None:
             return out
-        if self._order is not None:
-            return [out[k] for k in self._order]
-        return {slot[0]: value for slot, value in zip(self._slots, out, strict=True)}
+        return dict(zip(self._names, out, strict=True))
 
     def _run(self, conn: Connection, dbapi: Any, params: Any, take: Callable[[Any], Any], *, many: bool = False) -> Any:
         # A cursor per statement, closed at once: a cursor kept open keeps SQLite's statement
