@@ -280,14 +280,9 @@ class Progress:
 
 
 # ----------------------------------------------------------------- applying
-def cases_named(lines: list[Line]) -> list[int]:
-    """The case numbers these lines name (those whose text is a JSON object with a whole-number
-    "case"): what a batch reads ahead for them. A line that names none, or is no JSON, adds none."""
-    return peek(lines)[0]
-
-
 def peek(lines: list[Line]) -> tuple[list[int], int]:
-    """What a batch reads ahead for these lines: the case numbers they name (cases_named), and how
+    """What a batch reads ahead for these lines: the case numbers they name (those whose text is a
+    JSON object with a whole-number "case"; a line that names none, or is no JSON, adds none), and how
     many of them open a new case without a `ref` (case.opened with a title and a customer: the
     numbers Batch.case_ids draws ahead for them)."""
     found, new = [], 0

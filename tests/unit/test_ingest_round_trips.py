@@ -5,7 +5,6 @@ what the same lines store one at a time (test_ingest_sla.py), in the order writt
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 from sqlmodel import Session, select
+from test_ingest_sla import POLICY, _Out  # (the same policy file and output collector)
 
 from deskconsole.domain.clock import FixedClock
 from deskconsole.ingest import ingest_stream
@@ -24,16 +24,6 @@ from deskconsole.store.models import Case, Event, Timer
 from deskconsole.store.prepared import DEFERRED, defer_inserts
 
 AT = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday 10:00 in Berlin
-POLICY = """\
-[calendars.eu]
-timezone = "Europe/Berlin"
-hours = "mon-fri 08:00-18:00"
-[policies.P3]
-calendar = "eu"
-first_response = "8h"
-next_response = "4h"
-resolution = "5d"
-"""
 
 
 class RoundTrips:
@@ -77,17 +67,6 @@ class RoundTrips:
         monkeypatch.setattr(psycopg.Connection, "pipeline", pipeline)
         monkeypatch.setattr(psycopg.Cursor, "execute", execute)
         monkeypatch.setattr(psycopg.Cursor, "executemany", executemany)
-
-
-class _Out:
-    def __init__(self) -> None:
-        self.out, self.err = io.StringIO(), io.StringIO()
-
-    def json(self, value: dict, *, flush: bool = False) -> None:
-        self.out.write(json.dumps(value) + "\n")
-
-    def results(self) -> list[dict]:
-        return [json.loads(line) for line in self.out.getvalue().splitlines()]
 
 
 @pytest.fixture
@@ -180,7 +159,7 @@ def test_kept_rows_go_in_as_one_statement_per_kind_and_keep_every_order_that_mat
             new = old + 1000
             kinds = []
             for k in range(3):
-                db.execute_later(_UPDATE_CASE, {"b_id": old, "last_change": f"step {k}"}, ["last_change"])
+                db.execute_many(_UPDATE_CASE, [{"b_id": old, "last_change": f"step {k}"}], ["last_change"])
                 db.insert_later(_INSERT_CASE, {"id": new + k, "title": f"New {k}", "description": "",
                                                "customer": "acme", "severity": "normal", "priority": "P3",
                                                "status": "new", "created_at": AT, "updated_at": AT, "version": 1})

@@ -439,14 +439,18 @@ class ServiceBase:
             **({"template_values": _template_values(values)} if values is not None else {}),
         })
 
-    @staticmethod
-    def _pending_of(s: Session, case_id: int) -> list[Any]:
+    def _pending_of(self, s: Session, case_id: int) -> list[Any]:
         """The case's pending timers (id, due_at, kind): the action's list of them (see
-        _pending_timers), read (and kept as that list) when it has none yet."""
+        _pending_timers); when it has none yet, what the batch read ahead for the case (the first
+        action of the batch that asks: SlaMixin.prefetch_sla), else read, and kept as that list."""
         ledger = _pending_timers(s)
         pending = ledger.get(case_id)
         if pending is None:
-            pending = ledger[case_id] = _db(s).all(_PENDING_TIMERS, {"case_id": case_id})
+            batch = self._batch
+            pending = batch.timers_ahead.pop(case_id, None) if batch is not None else None
+            if pending is None:
+                pending = _db(s).all(_PENDING_TIMERS, {"case_id": case_id})
+            ledger[case_id] = pending
         return pending
 
     def _message(self, s: Session, case: CaseRecord, event: Written, kind: str, to: str,

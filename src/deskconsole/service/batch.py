@@ -16,7 +16,7 @@ from deskconsole.domain.clock import to_utc
 from deskconsole.domain.lifecycle import Status
 from deskconsole.domain.timers import TimerKind
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import _CASE_IDS, _PENDING_TIMERS, _write_cases, action_state
+from deskconsole.service.records import _CASE_IDS, _write_cases, action_state
 from deskconsole.store.prepared import Runner, defer_inserts, flush_deferred, writes_sent
 from deskconsole.store.watch import TrackedSession, announce, session_writes
 
@@ -89,7 +89,7 @@ class Batch:
         self._pg = service._pg
         # case id -> its sla_metric rows, read ahead for the batch's lines (SlaMixin.prefetch_sla)
         self.ahead: dict[int, list[Any]] = {}
-        # case id -> its pending timers, read ahead likewise (taken by pending_timers_of)
+        # case id -> its pending timers, read ahead likewise (taken by ServiceBase._pending_of)
         self.timers_ahead: dict[int, list[Any]] = {}
         # case id -> its row ({column: value}), read ahead likewise (taken by case_ahead)
         self.cases_ahead: dict[int, dict[str, Any]] = {}
@@ -166,16 +166,6 @@ class Batch:
     def _unflushed(self) -> bool:
         s = self.session
         return bool(s.new or s.dirty or s.deleted)
-
-
-def pending_timers_of(batch: Batch | None, db: Runner, case_id: int) -> list[Any]:
-    """A case's pending timers (id, due_at, kind), as _PENDING_TIMERS reads them: what the batch read
-    ahead for it, the first time an action of the batch asks (see SlaMixin.prefetch_sla), else read."""
-    if batch is not None:
-        found = batch.timers_ahead.pop(case_id, None)
-        if found is not None:
-            return found
-    return db.all(_PENDING_TIMERS, {"case_id": case_id})
 
 
 class CaseBrief:

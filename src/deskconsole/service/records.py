@@ -323,7 +323,7 @@ def _write_case(s: Session, case: CaseRecord) -> None:
         return
     # (on PostgreSQL in a batch kept to go with the next rows: the row is locked, nobody else can
     # change it meanwhile, and every read of the case table sends the kept rows first)
-    _db(s).execute_later(_UPDATE_CASE, {"b_id": case.id, **changed}, changed)
+    _db(s).execute_many(_UPDATE_CASE, [{"b_id": case.id, **changed}], changed)
     changed.clear()
     note_write(s, case.id)  # other consoles hear of it (PostgreSQL)
     loaded = s.identity_map.get(s.identity_key(Case, case.id))

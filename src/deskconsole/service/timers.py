@@ -18,7 +18,6 @@ from deskconsole.domain.lifecycle import Status, parse_enum
 from deskconsole.domain.timers import TimerKind, TimerState
 from deskconsole.domain.views import Fired, TimerView
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.batch import pending_timers_of
 from deskconsole.service.effects import apply, apply_many
 from deskconsole.service.records import (
     _CLAIM_TIMER,
@@ -272,7 +271,7 @@ class TimersMixin(ServiceBase):
         db = _db(s)
         values = {"b_timer_id": timer_id, "b_at": _db_time(now)}
         if sure:
-            db.execute_later(_CLAIM_TIMER, values)
+            db.execute_many(_CLAIM_TIMER, [values])
         elif db.execute(_CLAIM_TIMER, values) != 1:
             return None
         if timer is None:
@@ -345,17 +344,15 @@ class TimersMixin(ServiceBase):
         """
         now = self.now()
         before = (case.version, case.last_actor, case.last_change)
-        db = _db(s)
         # This case's pending timers (the (case_id, state) index), due ones picked and sorted here:
         # a due_at condition in SQL makes SQLite walk the desk-wide (state, due_at) index instead.
         # (Timers change only by Core statements, so there is nothing to flush first.)
-        # An effect may start timers that are already due (the follow-up after a late close): read again.
+        # An effect may start timers that are already due (the follow-up after a late close): the
+        # action's list of them shows those too, so it is looked at again.
         ledger = _pending_timers(s)
         while True:
             # (kept whole by what the firings below write; read again if one could not keep it)
-            pending = ledger.get(case.id)
-            if pending is None:
-                pending = ledger[case.id] = pending_timers_of(self._batch, db, case.id)  # (a batch: maybe read ahead)
+            pending = self._pending_of(s, case.id)  # (in a batch: maybe read ahead)
             due = sorted((to_utc(due_at), timer_id) for timer_id, due_at, _ in pending if to_utc(due_at) <= now)
             if not due:
                 return

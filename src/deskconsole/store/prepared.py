@@ -326,8 +326,7 @@ class Runner:
         self._wrote()
         prepared = self.statements(statement, tuple(rows[0]))
         kept = self.conn.info.get(DEFERRED)
-        if kept is not None:
-            self._before(prepared, keeping=True)
+        if kept is not None:  # (behind the rows kept before: see _before)
             kept.keep(prepared, [prepared.params(row) for row in rows], None)
             return
         prepared.executemany(self.conn, self.dbapi, rows)
@@ -340,7 +339,6 @@ class Runner:
             return Later(self.conn, self.insert(statement, row))
         self._wrote()
         prepared = self.statements(statement, tuple(row))
-        self._before(prepared, keeping=True)
         later = Later(self.conn, None)
         kept.keep(prepared, [prepared.params(row)], [later] if prepared.returning else None)
         return later
@@ -353,41 +351,26 @@ class Runner:
         self._before(prepared)
         return prepared.execute(self.conn, self.dbapi, values)
 
-    def execute_later(self, statement: ClauseElement, values: Mapping[str, Any],
-                      columns: Iterable[str] | None = None) -> None:
-        """Run an UPDATE (SET: `columns`, when the statement does not name them itself) whose count of
-        changed rows nobody reads: at once, or kept for later on a connection that defers (behind the
-        rows kept before it, see the class)."""
+    def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]],
+                     columns: Iterable[str] | None = None) -> None:
+        """Run an UPDATE or DELETE once per row (SET: `columns`, when the statement does not name them
+        itself), in one executemany (nobody reads how many rows it changed: on a connection that
+        defers inserts it is kept for later with them, behind the rows kept before it, and sent
+        before anything reads or writes its table, as they are)."""
         self._wrote()
         prepared = self.statements(statement, None if columns is None else tuple(columns))
         kept = self.conn.info.get(DEFERRED)
         if kept is not None and prepared.tables:
-            self._before(prepared, keeping=True)
-            kept.keep(prepared, [prepared.params(values)], None)
-            return
-        self._before(prepared)
-        prepared.execute(self.conn, self.dbapi, values)
-
-    def execute_many(self, statement: ClauseElement, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run an UPDATE or DELETE once per row, in one executemany (nobody reads how many rows it
-        changed: on a connection that defers inserts it is kept for later with them, behind the rows
-        kept before it, and sent before anything reads or writes its table, as they are)."""
-        self._wrote()
-        prepared = self.statements(statement)
-        kept = self.conn.info.get(DEFERRED)
-        if kept is not None and prepared.tables:
-            self._before(prepared, keeping=True)
             kept.keep(prepared, [prepared.params(row) for row in rows], None)
             return
         self._before(prepared)
         prepared.executemany(self.conn, self.dbapi, rows)
 
-    def _before(self, prepared: Prepared, *, keeping: bool = False) -> None:
-        """Send the kept rows first when `prepared` touches a table they go into, or one of its rows may
-        refer to one of them. Not when it is kept too: it goes behind them (flush_deferred keeps the
-        order wherever it matters: rows of one table, and a row after the rows it refers to)."""
-        if keeping:
-            return
+    def _before(self, prepared: Prepared) -> None:
+        """Before a statement run at once: send the kept rows first when `prepared` touches a table they
+        go into, or one of its rows may refer to one of them. (A statement kept too goes behind them:
+        flush_deferred keeps the order wherever it matters, rows of one table and a row after the
+        rows it refers to.)"""
         kept = self.conn.info.get(DEFERRED)
         if kept is None:
             return
