@@ -22,7 +22,6 @@ untrusted and is shown literally.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -368,6 +367,9 @@ def _fields(template: Template, values: Mapping[str, str | None]) -> bool:
 def _compose(
     tpl: _Tpl, values: Mapping[str, str | None], footer: str | None, language: str, *, with_html: bool = True
 ) -> Rendered:
+    import html  # (here, not at the top: the package loads html.entities, half a megabyte a console only
+    #              needs once it writes mail)
+
     subject_values = {k: one_line(v, 120) if v is not None else "" for k, v in values.items()}
     subject = one_line(Template(tpl.subject).safe_substitute(subject_values), 250)
     text_parts: list[str] = []

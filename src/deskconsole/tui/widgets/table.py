@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.text import Text
+
 from deskconsole.tui.format import same
 from deskconsole.tui.textual_adapter import FastDataTable
 
@@ -27,7 +29,7 @@ class KeyedTable(FastDataTable):
 
     def on_mount(self) -> None:
         for key, label, width in self._columns_spec:
-            self.add_column(label, key=key, width=width)
+            self.add_column(Text(label), key=key, width=width)  # (as it reads: no markup)
 
     def set_columns(self, columns: Sequence[tuple[str, str, int | None]]) -> None:
         """Show these columns instead (the terminal was resized): the rows are drawn again in them,
@@ -42,7 +44,7 @@ class KeyedTable(FastDataTable):
         selected, row = self.selected_key, self.cursor_row
         self.clear(columns=True)
         for key, label, width in columns:
-            self.add_column(label, key=key, width=width)
+            self.add_column(Text(label), key=key, width=width)  # (as it reads: no markup)
         self._append_rows([(key, self._cells[key]) for key in self._order])
         if selected is not None:
             self.move_cursor(row=self.get_row_index(selected), animate=False, scroll=True)
