@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent(
                        "0004_inbound_mail.py", "0005_pg_roles.py", "0006_event_recorded_at.py",
                        "0007_service_levels.py", "0008_case_filter_and_merge.py", "0009_macros_undo.py",
                        "0010_presence.py", "0011_tags.py", "0012_views.py", "0013_queueidx.py",
-                       "0014_slasort.py", "0015_outboxvalues.py"], shipped
+                       "0014_slasort.py", "0015_outboxvalues.py", "0016_case_index_write.py"], shipped
 
     engine = make_engine("sqlite:///" + sys.argv[1])
     init_schema(engine)  # a new database: the shipped migrations build it

@@ -195,3 +195,22 @@ def test_a_bulk_load_with_the_index_paused_is_found_after_the_rebuild(desk, case
     later = desk.open("Quota warning after the load", "bulkco")
     assert found(desk, "quota bulkco") == [*loaded, later.id]
     assert found(desk, "login") == [first.id]
+
+
+def test_every_new_case_is_found_however_it_came_to_be(desk) -> None:
+    """Opened, opened in a batch (as ingest opens cases), cloned, split out of a message: each is
+    found by its words at once (on SQLite the service writes a new case's row of the index itself:
+    no trigger does, migration 0016)."""
+    svc = desk.svc
+    opened = desk.open("Printer zebra jams", "Hooli")
+    with svc.batch() as batch:
+        batched, _ = batch.service.open_case("Printer yak jams", "Hooli", contact="it@hooli.example")
+    svc.customer_reply(opened.id, "Quokka tray is stuck as well")
+    message = [e for e in svc.get_case(opened.id).events if e.kind == "customer_replied"][-1]
+    split = svc.split(opened.id, message.id, actor="alice")
+    svc.close(opened.id, reason="the printer was replaced", actor="alice")
+    cloned = svc.clone(opened.id, actor="alice")
+    assert set(found(desk, "zebra")) == {opened.id, cloned.id}
+    assert found(desk, "yak") == [batched.id]
+    assert found(desk, "quokka") == [split.id]
+    assert set(found(desk, "printer hooli")) == {opened.id, batched.id, cloned.id}

@@ -33,6 +33,8 @@ from deskconsole.service.records import (
     _CANCEL_TIMER,
     _CASE_BY_ID,
     _CASE_BY_ID_LOCKED,
+    _HAS_TEXT_INDEX,
+    _INDEX_NEW_CASE,
     _INSERT_ARTICLE,
     _INSERT_CASE,
     _INSERT_EVENT,
@@ -149,6 +151,7 @@ class ServiceBase:
         self.clock = clock or SystemClock()
         self.durations = durations or Durations()
         self._pg = is_postgres(engine)
+        self._text_index: bool | None = None  # SQLite: whether the desk has case_fts (see _index_new_case)
         self._read_engine = engine.execution_options(deskconsole_readonly=True)
         # On PostgreSQL the real clock is the database server's (see now()).
         self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
@@ -511,9 +514,22 @@ class ServiceBase:
         db = _db(s)
         case_id = ids.take(db) if ids is not None else None
         if case_id is None:
-            return db.insert(_INSERT_CASE, row)
+            case_id = db.insert(_INSERT_CASE, row)
+            self._index_new_case(s, case_id, row["title"], row["customer"])
+            return case_id
         db.insert_later(_INSERT_CASE, {**row, "id": case_id})
         return case_id
+
+    def _index_new_case(self, s: Session, case_id: int, title: str, customer: str) -> None:
+        """A case just inserted goes into the SQLite text index (PostgreSQL's is kept by the server). Every
+        insert of a case calls this: no trigger does it on SQLite (migration 0016 says why)."""
+        if self._pg:
+            return
+        db = _db(s)
+        if self._text_index is None:  # (a desk made before migration 0002 has none: it is made then)
+            self._text_index = bool(db.all(_HAS_TEXT_INDEX, {}))
+        if self._text_index:
+            db.execute(_INDEX_NEW_CASE, {"rowid": case_id, "title": title, "customer": customer})
 
     def _timer_id_ahead(self, s: Session) -> int | None:
         """In a batch on PostgreSQL: an id for a new timer, from a block the batch took from the

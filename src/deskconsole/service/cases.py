@@ -280,6 +280,7 @@ class CasesMixin(ServiceBase):
             case.assignee_id = analyst.id if analyst else None
             s.add(case)
             s.flush()
+            self._index_new_case(s, _pk(case.id), case.title, case.customer)
             follow: dict[str, Any] = {"follow_up_of_reply": reply.id} if reply is not None else {}
             self._event(s, case, "opened", agent.name, now, body=case.description or None,
                         title=case.title, cloned_from=source.id, priority=case.priority, **follow)

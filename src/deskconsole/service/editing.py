@@ -37,7 +37,7 @@ from deskconsole.domain.permissions import Refusal, Verdict
 from deskconsole.domain.sla import SlaChange
 from deskconsole.domain.views import CaseView
 from deskconsole.service.base import ServiceBase
-from deskconsole.service.records import MAX_TITLE, CaseRecord, _db_time, clean_text
+from deskconsole.service.records import MAX_TITLE, CaseRecord, _db_time, _pk, clean_text
 from deskconsole.store.models import Case, CaseTag, Event, InboundMessage
 
 _INBOUND_T = InboundMessage.__table__  # type: ignore[attr-defined]
@@ -197,6 +197,7 @@ class EditingMixin(ServiceBase):
             new.assignee_id = analyst.id if analyst else None
             s.add(new)
             s.flush()
+            self._index_new_case(s, _pk(new.id), new.title, new.customer)
             inbound = data.get("inbound")
             moved = 0
             if isinstance(inbound, int):

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal, Protocol, TypeAlias, overload
 
-from sqlalchemy import Integer, bindparam, func, insert, update
+from sqlalchemy import Integer, bindparam, column, func, insert, table, text, update
 from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, select
 
@@ -145,6 +145,10 @@ _INSERT_EVENT = insert(Event.__table__)  # type: ignore[attr-defined]
 _INSERT_OUTBOX = insert(Outbox.__table__)  # type: ignore[attr-defined]
 _INSERT_TIMER = insert(Timer.__table__)  # type: ignore[attr-defined]
 _INSERT_CASE = insert(Case.__table__)  # type: ignore[attr-defined]
+# SQLite: a new case's row in the text index `case_fts` (store/search.py), written with the case by the
+# service (ServiceBase._index_new_case): no trigger does it (migration 0016 says why)
+_INDEX_NEW_CASE = insert(table("case_fts", column("rowid"), column("title"), column("customer")))
+_HAS_TEXT_INDEX = text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'case_fts'")
 _CASE_T = Case.__table__  # type: ignore[attr-defined]
 _CASE_BY_ID = select(_CASE_T).where(_CASE_T.c.id == bindparam("case_id"))
 _CASE_BY_REF = select(_CASE_T).where(_CASE_T.c.ref == bindparam("ref"))

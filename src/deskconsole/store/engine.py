@@ -316,7 +316,7 @@ def refresh_statistics(engine: Engine) -> None:
 
 #: Every schema revision this deskconsole knows, oldest first (store/migrations/versions).
 REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011", "0012", "0013",
-             "0014", "0015")
+             "0014", "0015", "0016")
 #: The revision this deskconsole's code works with.
 HEAD_REVISION = REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")

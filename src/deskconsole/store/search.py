@@ -1,8 +1,9 @@
 """The case filter: words matched through a full-text index, not a scan of every title.
 
 Migration 0002 made the index: on SQLite the FTS5 table `case_fts` (external content: the rows
-of `case`, kept in step by triggers), on PostgreSQL a GIN index over the `simple` tsvector of
-title and customer.
+of `case`; a new case's row written with the case, by the service's write path and the ORM
+(store/models.py: CASE_INDEX_NEW), an edit or a deletion kept in step by triggers), on PostgreSQL
+a GIN index over the `simple` tsvector of title and customer.
 
 Matching, the same on both: the filter is split into words at white space (at most
 MAX_WORDS); each word is split into its letters-and-digits parts the way the index splits titles
@@ -17,8 +18,8 @@ matches no case.
 Bulk loaders that write `case` rows with plain SQL: call `pause_case_index(conn)` before a big
 insert (it drops the SQLite triggers, so the rows go in at full speed) and
 `rebuild_case_index(conn)` after it (it refills the index from the table and puts the triggers
-back, in the caller's transaction). `rebuild_case_index` alone, without the pause, is also
-correct, only slower to insert. PostgreSQL keeps its index by itself: both calls do nothing there.
+back, in the caller's transaction). Rows inserted with plain SQL are in the index only once it is
+rebuilt. PostgreSQL keeps its index by itself: both calls do nothing there.
 A new desk filled in bulk can instead get its index built in a file of its own (CaseIndexFile,
 by another process while the cases are written) and copied in whole (copy_case_index_on).
 """
@@ -36,10 +37,12 @@ MAX_WORDS = 6
 _PART = re.compile(r"[^\W_]+")  # letters and digits, as unicode61 and PostgreSQL's parser see words
 _MAX_ID_DIGITS = 18  # a longer number cannot be a case id (64-bit)
 
-#: The SQLite triggers that keep `case_fts` in step with `case` (as migration 0002 makes them).
+#: The SQLite triggers that keep `case_fts` in step with `case` when a case's title or customer is
+#: edited and when a case is deleted (as migration 0002 makes them). A new case's row goes in with
+#: the write that adds the case (store/models.py: CASE_INDEX_NEW; migration 0016 dropped the trigger
+#: that did it: a trigger on INSERT gives each insert a savepoint, and FTS5 writes what it holds
+#: to disk at each one, a segment per new case).
 SQLITE_TRIGGERS = {
-    "case_fts_insert": 'CREATE TRIGGER case_fts_insert AFTER INSERT ON "case" BEGIN '
-    "INSERT INTO case_fts(rowid, title, customer) VALUES (new.id, new.title, new.customer); END",
     "case_fts_delete": 'CREATE TRIGGER case_fts_delete AFTER DELETE ON "case" BEGIN '
     "INSERT INTO case_fts(case_fts, rowid, title, customer) VALUES ('delete', old.id, old.title, old.customer); "
     "END",
