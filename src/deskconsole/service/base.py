@@ -1,10 +1,10 @@
-"""The lifecycle service's plumbing: engine, transactions, clock, reading and locking cases,
-version checks, writing events, outbox rows and timers, and the status engine (_enter).
+"""The lifecycle service's plumbing: engine, transactions, reading and locking cases, version
+checks, writing events, outbox rows and timers, and the status engine (_enter). Its clocks are
+ClockMixin's (service/clocks.py).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
@@ -13,11 +13,10 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from deskconsole.domain import moves
-from deskconsole.domain.clock import Clock, SyncedClock, SystemClock, format_time, to_utc
+from deskconsole.domain.clock import Clock, SyncedClock, SystemClock
 from deskconsole.domain.errors import Conflict, InvalidInput, InvalidTransition, NotFound, PermissionDenied
 from deskconsole.domain.firing import CaseFacts
 from deskconsole.domain.lifecycle import Role, Status, SubStatus
@@ -26,6 +25,7 @@ from deskconsole.domain.sla import DeskSla, SlaChange
 from deskconsole.domain.templates import row_text
 from deskconsole.domain.timers import Durations, TimerKind, TimerState
 from deskconsole.domain.views import os_login_beside
+from deskconsole.service.clocks import ClockMixin
 from deskconsole.service.effects import apply as apply_effects
 from deskconsole.service.records import (
     _ACTION_STATE,
@@ -101,7 +101,7 @@ class _LaterWritten(Written):
         self._later.value = value
 
 
-class ServiceBase:
+class ServiceBase(ClockMixin):
     """The support-case life cycle over one database: what every part of Service shares.
 
     Its methods call the other parts' through self (_settle and _fire in timers.py, _route in
@@ -177,59 +177,6 @@ class ServiceBase:
         self._who: identity.Identity | None = None  # PostgreSQL: the login's identity, read once (login_identity())
 
     # ------------------------------------------------------------------ plumbing
-    def now(self) -> datetime:
-        """"Now" for timers and actions: the injected clock (DESKCONSOLE_NOW, a FixedClock).
-
-        On PostgreSQL with the system clock it is the database server's time, read at
-        most once a minute and carried forward on this machine's monotonic clock, so a
-        console whose clock runs ahead cannot fire a timer early. The reading is taken
-        as of the moment the answer arrived, so the estimate is never ahead of the server.
-        """
-        db_clock = self._db_clock
-        if db_clock is not None and db_clock.stale():
-            self._sync_clock(db_clock)
-        return to_utc(self.clock.now())
-
-    def real_now(self) -> datetime:
-        """The real time, whatever DESKCONSOLE_NOW says (events' `recorded_at`; on PostgreSQL the
-        database server's, read at most once a minute as now() reads it)."""
-        synced = self._real_synced
-        if synced is not None and synced.stale():
-            self._sync_clock(synced)
-        return to_utc(self._real_clock.now())
-
-    def _given_time(self, at: datetime | None, case: AnyCase | None = None) -> datetime:
-        """The time an outside event says it happened (ingest's `at`), or now when it says none.
-
-        Refused: more than a day ahead of the real clock (whatever DESKCONSOLE_NOW says), or
-        before the case it names was opened."""
-        if at is None:
-            return self.now()
-        at = to_utc(at)
-        real = self.real_now()
-        if at > real + timedelta(days=1):
-            raise InvalidInput(f"'at' {format_time(at)} is more than a day ahead of the real clock "
-                               f"({format_time(real)})")
-        if case is not None:
-            opened = to_utc(case.created_at)
-            if at < opened:
-                raise InvalidInput(f"'at' {format_time(at)} is before case {case.id} was opened "
-                                   f"({format_time(opened)})")
-        return at
-
-    def _sync_clock(self, db_clock: SyncedClock) -> None:
-        try:
-            with self.engine.connect() as conn:
-                server = conn.exec_driver_sql("SELECT clock_timestamp()").scalar_one()
-                at = time.monotonic()
-                conn.rollback()
-        except SQLAlchemyError:
-            if not db_clock.synced:
-                raise  # never reached the server: no time to act on
-            db_clock.failed()  # keep carrying the last reading forward
-            return
-        db_clock.set(server, at)
-
     def database_file(self) -> Path | None:
         """The SQLite file this service works on (None: not a file)."""
         return database_file(self.engine)
