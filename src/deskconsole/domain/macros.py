@@ -49,15 +49,8 @@ MAX_MACRO_TEXT = 20_000
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class MacroFileError(InvalidInput):
+class MacroFileError(tomlfile.FileRefused):
     """A macro file was refused whole; `line` is where, when known."""
-
-    def __init__(self, reason: str, *, line: int | None = None, where: str | None = None) -> None:
-        prefix = (f"line {line}: " if line else "") + (f"{where}: " if where else "")
-        super().__init__(prefix + reason)
-        self.line = line
-        self.where = where
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from deskconsole.domain.calendar import (
     parse_hours,
     zone,
 )
-from deskconsole.domain.errors import InvalidInput
 from deskconsole.domain.lifecycle import Priority, Status
 
 TARGETS = ("first_response", "next_response", "resolution")
@@ -32,15 +31,8 @@ MAX_BUSINESS_DAYS = 365  # a target longer than this many business days is refus
 PAUSING_STATUSES = frozenset({Status.PENDING, Status.AWAITING_CONFIRMATION})
 
 
-class SlaFileError(InvalidInput):
+class SlaFileError(tomlfile.FileRefused):
     """A policy file (or stored policy) was refused whole; `line` is where, when known."""
-
-    def __init__(self, reason: str, *, line: int | None = None, where: str | None = None) -> None:
-        prefix = (f"line {line}: " if line else "") + (f"{where}: " if where else "")
-        super().__init__(prefix + reason)
-        self.line = line
-        self.where = where
-        self.reason = reason
 
 
 # --------------------------------------------------------------------------- durations

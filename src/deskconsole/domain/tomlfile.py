@@ -12,6 +12,8 @@ import tomllib
 from collections.abc import Callable
 from typing import Any
 
+from deskconsole.domain.errors import InvalidInput
+
 Locate = Callable[[tuple[str, ...]], "int | None"]
 
 
@@ -22,6 +24,18 @@ class TomlSyntaxError(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.line = line
+
+
+class FileRefused(InvalidInput):
+    """A file of these (or what was stored from one) refused whole: `line` is where, when known, and
+    `where` the key at fault; the message says both before the reason."""
+
+    def __init__(self, reason: str, *, line: int | None = None, where: str | None = None) -> None:
+        prefix = (f"line {line}: " if line else "") + (f"{where}: " if where else "")
+        super().__init__(prefix + reason)
+        self.line = line
+        self.where = where
+        self.reason = reason
 
 
 def loads(text: str) -> tuple[dict[str, Any], Locate]:

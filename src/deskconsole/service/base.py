@@ -151,7 +151,8 @@ class ServiceBase(ClockMixin):
         self.clock = clock or SystemClock()
         self.durations = durations or Durations()
         self._pg = is_postgres(engine)
-        self._text_index: bool | None = None  # SQLite: whether the desk has case_fts (see _index_new_case)
+        # what the desk's schema was found to have, asked once (shared with the batch copies of this service)
+        self._schema_has: dict[str, bool] = {}
         self._read_engine = engine.execution_options(deskconsole_readonly=True)
         # On PostgreSQL the real clock is the database server's (see now()).
         self._db_clock = SyncedClock(self.clock) if self._pg and isinstance(self.clock, SystemClock) else None
@@ -396,12 +397,16 @@ class ServiceBase(ClockMixin):
         ledger = _pending_timers(s)
         pending = ledger.get(case_id)
         if pending is None:
-            batch = self._batch
-            pending = batch.timers_ahead.pop(case_id, None) if batch is not None else None
-            if pending is None:
-                pending = _db(s).all(_PENDING_TIMERS, {"case_id": case_id})
-            ledger[case_id] = pending
+            pending = ledger[case_id] = self._rows_of_case(s, case_id, _PENDING_TIMERS, lambda b: b.timers_ahead)
         return pending
+
+    def _rows_of_case(self, s: Session, case_id: int, query: Any,
+                      ahead: Callable[[Batch], dict[int, list[Any]]]) -> list[Any]:
+        """The case's rows of `query` (its parameter: case_id): in a batch, those it read ahead for the
+        case (`ahead`: which of its read-aheads; taken, so only the first asker has them), else read."""
+        batch = self._batch
+        rows = ahead(batch).pop(case_id, None) if batch is not None else None
+        return rows if rows is not None else _db(s).all(query, {"case_id": case_id})
 
     def _message(self, s: Session, case: CaseRecord, event: Written, kind: str, to: str,
                  values: Mapping[str, Any]) -> None:
@@ -473,9 +478,10 @@ class ServiceBase(ClockMixin):
         if self._pg:
             return
         db = _db(s)
-        if self._text_index is None:  # (a desk made before migration 0002 has none: it is made then)
-            self._text_index = bool(db.all(_HAS_TEXT_INDEX, {}))
-        if self._text_index:
+        has = self._schema_has.get("case_fts")
+        if has is None:  # (a desk made before migration 0002 has none: it is made then)
+            has = self._schema_has["case_fts"] = bool(db.all(_HAS_TEXT_INDEX, {}))
+        if has:
             db.execute(_INDEX_NEW_CASE, {"rowid": case_id, "title": title, "customer": customer})
 
     def _timer_id_ahead(self, s: Session) -> int | None:

@@ -335,10 +335,7 @@ class SlaMixin(ServiceBase):
         histories = _histories_of_action(s)
         history = histories.get(case_id)
         if history is None:
-            batch = self._batch
-            rows = batch.ahead.pop(case_id, None) if batch is not None else None
-            if rows is None:
-                rows = _db(s).all(_METRICS_OF_CASE, {"case_id": case_id})
+            rows = self._rows_of_case(s, case_id, _METRICS_OF_CASE, lambda b: b.ahead)
             history = histories[case_id] = _history(rows)
         return history
 
